@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_CLI_H
+#define DEPLOY_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "util/error.h"
+
+/* Exit codes (docs/cli.md). */
+enum {
+	EXIT_OK = 0,	  /* success, or nothing to change */
+	EXIT_FAIL = 1,	  /* failure */
+	EXIT_CHANGES = 2, /* plan found changes */
+	EXIT_USAGE = 64,  /* usage error (sysexits' EX_USAGE) */
+};
+
+/* Options as a table that also prints --help (libgit2's src/cli). */
+enum opt_type {
+	OPT_FLAG,   /* --name */
+	OPT_STRING, /* --name VALUE or --name=VALUE */
+	OPT_INT,    /* --name N */
+};
+
+struct opt_spec {
+	const char *name; /* long name, without "--" */
+	char short_name;  /* 0 for none */
+	enum opt_type type;
+	const char *arg;  /* value's name in help: "FORMAT" */
+	const char *help;
+	const char *const *choices; /* OPT_STRING: one of these, or NULL */
+};
+
+struct opt_value {
+	bool set;
+	const char *str;
+	long num;
+};
+
+#define MAX_OPTS 16
+
+struct args {
+	struct opt_value opt[MAX_OPTS]; /* same order as the command's opts */
+	char **pos;			/* positional arguments */
+	int nr_pos;
+	char **rest; /* after "--" */
+	int nr_rest;
+};
+
+struct command {
+	const char *name;
+	const char *summary; /* one line, lowercase, no full stop */
+	const char *usage;   /* after "deploy NAME " */
+	const char *description;
+	const struct opt_spec *opts; /* ended by { NULL } */
+	int max_pos; /* positional arguments allowed */
+	int (*exec)(const struct command *cmd, struct args *a);
+};
+
+/* Parse argv (after the command name) into a. 0, or EXIT_USAGE printed. */
+int parse_args(const struct command *cmd, int argc, char **argv,
+	       struct args *a);
+void free_args(struct args *a);
+void print_command_help(const struct command *cmd, FILE *out);
+/* Print "deploy: MESSAGE" for a usage problem and return EXIT_USAGE. */
+int usage_error(const struct command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Output */
+void print_diags(const struct diag_list *dl, FILE *out);
+void print_error(const struct error *err);
+/* "deploy: MESSAGE" on stderr. */
+void print_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+struct topology;
+
+/*
+ * Load and validate the topology at path, printing every warning and error
+ * to stderr. EXIT_OK with *out set, or EXIT_FAIL.
+ */
+int cli_load_topology(const char *path, struct topology **out);
+
+/* The topology file: the positional argument or ./topology.yml. */
+const char *topology_arg(const struct args *a);
+
+extern const struct command cmd_validate;
+extern const struct command cmd_graph;
+
+#endif

@@ -1,0 +1,762 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "topology/schema.h"
+#include "providers/provider.h"
+#include "util/buf.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static void vdiag(struct vctx *v, enum diag_level level, const struct ynode *n,
+		  const char *fmt, va_list ap)
+{
+	struct buf msg = BUF_INIT;
+
+	buf_vaddf(&msg, fmt, ap);
+	diag_add(v->dl, level, v->file, n ? n->line : 0, n ? n->col : 0, "%s",
+		 msg.data);
+	buf_free(&msg);
+}
+
+void verror(struct vctx *v, const struct ynode *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(v, DIAG_ERROR, n, fmt, ap);
+	va_end(ap);
+}
+
+void vwarn(struct vctx *v, const struct ynode *n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vdiag(v, DIAG_WARNING, n, fmt, ap);
+	va_end(ap);
+}
+
+/* Checkers */
+
+void check_dns_label(struct vctx *v, const struct ynode *n, const char *what)
+{
+	if (!is_dns_label(n->value))
+		verror(v, n,
+		       "%s '%s' is not a DNS label: use 1 to 63 lowercase "
+		       "letters, digits and '-', not starting or ending "
+		       "with '-'",
+		       what, n->value);
+}
+
+void check_identifier(struct vctx *v, const struct ynode *n, const char *what)
+{
+	if (!is_identifier(n->value))
+		verror(v, n,
+		       "%s '%s' is not a valid name: use letters, digits "
+		       "and '_', not starting with a digit",
+		       what, n->value);
+}
+
+void check_cidr(struct vctx *v, const struct ynode *n, const char *what)
+{
+	struct cidr c;
+	const char *why;
+	char net[64];
+
+	if (cidr_parse(n->value, &c, &why)) {
+		if (is_ip_address(n->value))
+			verror(v, n,
+			       "%s '%s' is an address, not a CIDR: write "
+			       "'%s/%d' for this one address",
+			       what, n->value, n->value,
+			       strchr(n->value, ':') ? 128 : 32);
+		else
+			verror(v, n, "%s '%s' is not a CIDR (%s), e.g. "
+				     "203.0.113.0/24",
+			       what, n->value, why);
+		return;
+	}
+	if (cidr_has_host_bits(&c)) {
+		cidr_format_network(&c, net, sizeof(net));
+		verror(v, n,
+		       "%s '%s' has bits set past its prefix length (did you "
+		       "mean '%s'?)",
+		       what, n->value, net);
+	}
+}
+
+void check_url(struct vctx *v, const struct ynode *n, const char *what)
+{
+	const char *s = n->value;
+
+	if ((strncmp(s, "http://", 7) && strncmp(s, "https://", 8)) ||
+	    !strchr(s, ':')[3])
+		verror(v, n, "%s '%s' is not an http:// or https:// URL", what,
+		       s);
+}
+
+static void check_version(struct vctx *v, const struct ynode *n,
+			  const char *what)
+{
+	long ver = 0;
+
+	(void)what;
+	ynode_int(n, &ver);
+	if (ver != 1)
+		verror(v, n,
+		       "unsupported version %ld: this deploy reads version 1 "
+		       "(see docs/topology.md)",
+		       ver);
+}
+
+static void check_user(struct vctx *v, const struct ynode *n, const char *what)
+{
+	const char *s = n->value;
+	bool ok = *s && (*s == '_' || (*s >= 'a' && *s <= 'z')) &&
+		  strlen(s) <= 32;
+
+	for (const char *p = s; ok && *p; p++)
+		ok = *p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
+		     (*p >= '0' && *p <= '9');
+	if (!ok)
+		verror(v, n,
+		       "%s '%s' is not a user name: lowercase letters, "
+		       "digits, '_' and '-', starting with a letter or '_'",
+		       what, s);
+}
+
+static void check_address(struct vctx *v, const struct ynode *n,
+			  const char *what)
+{
+	if (!is_ip_address(n->value) && !is_dns_name(n->value))
+		verror(v, n, "%s '%s' is neither an IP address nor a host name",
+		       what, n->value);
+}
+
+int parse_port_range(const struct ynode *n, int *lo, int *hi)
+{
+	long a, b;
+	char *end;
+
+	if (!ynode_int(n, &a)) {
+		*lo = *hi = (int)(a >= 0 && a <= 65535 ? a : -1);
+		return a >= 1 && a <= 65535 ? 0 : -1;
+	}
+	if (n->kind != YNODE_SCALAR || !strchr(n->value, '-') ||
+	    n->value[0] < '0' || n->value[0] > '9')
+		return -1;
+	a = strtol(n->value, &end, 10);
+	if (*end != '-' || end[1] < '0' || end[1] > '9')
+		return -1;
+	b = strtol(end + 1, &end, 10);
+	if (*end || a < 1 || b > 65535 || a > b)
+		return -1;
+	*lo = (int)a;
+	*hi = (int)b;
+	return 0;
+}
+
+static void check_port(struct vctx *v, const struct ynode *n, const char *what)
+{
+	int lo, hi;
+
+	if (n->kind == YNODE_SCALAR && !parse_port_range(n, &lo, &hi))
+		return;
+	if (n->kind == YNODE_SCALAR)
+		verror(v, n,
+		       "%s must be a port from 1 to 65535 or a range such as "
+		       "'8000-8100', not '%s'",
+		       what, n->value);
+	else
+		verror(v, n,
+		       "%s must be a port from 1 to 65535 or a range such as "
+		       "'8000-8100', not %s",
+		       what, ynode_describe(n));
+}
+
+static void check_from_item(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	if (!ynode_is_string(n)) {
+		verror(v, n,
+		       "%s entries are 'world', role names or CIDRs, not %s",
+		       what, ynode_describe(n));
+		return;
+	}
+	/* Role names are checked against the roles in validate.c. */
+	if (strchr(n->value, '/') || is_ip_address(n->value))
+		check_cidr(v, n, what);
+}
+
+static void check_from(struct vctx *v, const struct ynode *n, const char *what)
+{
+	if (n->kind == YNODE_MAP) {
+		verror(v, n,
+		       "%s must be 'world', a role name, a CIDR or a list of "
+		       "them, not a mapping",
+		       what);
+		return;
+	}
+	if (n->kind == YNODE_SCALAR) {
+		check_from_item(v, n, what);
+		return;
+	}
+	if (!n->nr)
+		verror(v, n, "%s is empty: the rule would allow nothing", what);
+	for (size_t i = 0; i < n->nr; i++)
+		check_from_item(v, n->items[i], what);
+}
+
+static void check_path(struct vctx *v, const struct ynode *n, const char *what)
+{
+	if (!n->len)
+		verror(v, n, "%s is empty", what);
+}
+
+static void check_playbook(struct vctx *v, const struct ynode *n,
+			   const char *what)
+{
+	const char *s = n->value;
+	const char *slash = strchr(s, '/');
+
+	if (!*s) {
+		verror(v, n, "%s: empty playbook name", what);
+		return;
+	}
+	if (s[0] == '.' || s[0] == '/' || s[0] == '~')
+		return; /* a path beside the topology or absolute */
+	if (!slash) {
+		if (!is_dns_label(s) && !is_identifier(s))
+			verror(v, n,
+			       "%s '%s' is not a playbook name: use a built-in "
+			       "name (harden), SOURCE/PATH from 'sources', or "
+			       "a path starting with './'",
+			       what, s);
+		return;
+	}
+	/* SOURCE/PATH: the source is checked against 'sources' later. */
+	if (slash == s || !slash[1])
+		verror(v, n, "%s '%s' is not SOURCE/PATH", what, s);
+}
+
+static void check_absolute_path(struct vctx *v, const struct ynode *n,
+				const char *what)
+{
+	if (n->value[0] != '/')
+		verror(v, n, "%s '%s' must be an absolute path", what,
+		       n->value);
+}
+
+static void check_source_path(struct vctx *v, const struct ynode *n,
+			      const char *what)
+{
+	const char *s = n->value;
+
+	if (s[0] == '/' || !strcmp(s, "..") || !strncmp(s, "../", 3) ||
+	    strstr(s, "/../") ||
+	    (strlen(s) >= 3 && !strcmp(s + strlen(s) - 3, "/..")))
+		verror(v, n,
+		       "%s '%s' must be a directory inside the repository "
+		       "(relative, without '..')",
+		       what, s);
+}
+
+static void check_git_url(struct vctx *v, const struct ynode *n,
+			  const char *what)
+{
+	const char *s = n->value;
+	const char *colon = strchr(s, ':');
+
+	if (!strncmp(s, "https://", 8) || !strncmp(s, "ssh://", 6) ||
+	    !strncmp(s, "file://", 7) || !strncmp(s, "http://", 7))
+		return;
+	/* scp-like user@host:path */
+	if (colon && colon != s && colon[1] && !strchr(s, ' ') &&
+	    strchr(s, '@') && strchr(s, '@') < colon)
+		return;
+	verror(v, n,
+	       "%s '%s' is not a git URL: use https://, ssh://, file:// or "
+	       "user@host:path",
+	       what, s);
+}
+
+/* A secret says where its value comes from: exactly one of env or file. */
+static void check_secret(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	bool env = ynode_get(n, "env") != NULL;
+	bool file = ynode_get(n, "file") != NULL;
+
+	if (env == file)
+		verror(v, n,
+		       "%s needs exactly one of 'env: VARIABLE' or 'file: "
+		       "PATH'",
+		       what);
+}
+
+/* Common value specs */
+
+const struct vspec vs_string = { .type = VT_STRING };
+const struct vspec vs_url = { .type = VT_STRING, .check = check_url };
+const struct vspec vs_cidr = { .type = VT_STRING, .check = check_cidr };
+const struct vspec vs_string_list = { .type = VT_SEQ, .items = &vs_string };
+
+static const struct vspec vs_bool = { .type = VT_BOOL };
+static const struct vspec vs_any = { .type = VT_ANY };
+static const struct vspec vs_dns_label = { .type = VT_STRING,
+					   .check = check_dns_label };
+static const struct vspec vs_user = { .type = VT_STRING,
+				      .check = check_user };
+static const struct vspec vs_path = { .type = VT_STRING,
+				      .check = check_path };
+static const struct vspec vs_vars = { .type = VT_DICT,
+				      .items = &vs_any,
+				      .check_key = check_identifier,
+				      .key_what = "variable name" };
+
+/* ssh */
+
+static const struct vspec vs_cidr_list = { .type = VT_SEQ,
+					   .items = &vs_cidr };
+static const char *const host_key_modes[] = { "accept-new", "strict", NULL };
+static const struct vspec vs_host_keys = { .type = VT_STRING,
+					   .choices = host_key_modes };
+
+static const struct key_spec ssh_keys[] = {
+	{ "user", &vs_user, 0, "root", "user: admin" },
+	{ "key", &vs_path, 0, "ssh-agent, then ~/.ssh/id_ed25519",
+	  "key: ~/.ssh/id_ed25519" },
+	{ "known_hosts", &vs_path, 0, "~/.ssh/known_hosts", NULL },
+	{ "admin_cidrs", &vs_cidr_list, 0, "[]",
+	  "admin_cidrs: [203.0.113.7/32]" },
+	{ "allow_world_ssh", &vs_bool, 0, "false", NULL },
+	{ "host_keys", &vs_host_keys, 0, "accept-new", NULL },
+	{ NULL },
+};
+
+static const struct vspec vs_ssh = { .type = VT_MAP, .keys = ssh_keys };
+
+/* providers: each key a registered provider, checked with its own table */
+
+static void check_providers(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	if (n->kind != YNODE_MAP) {
+		verror(v, n, "%s must be a mapping of provider names to "
+			     "settings, not %s",
+		       what, ynode_describe(n));
+		return;
+	}
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct ynode *key = n->pairs[i].key;
+		const struct ynode *val = n->pairs[i].value;
+		const struct provider_ops *p = provider_find(key->value);
+		struct vspec spec = { .type = VT_MAP };
+		struct buf w = BUF_INIT;
+		const char *hint;
+
+		if (!p) {
+			hint = suggest(key->value, provider_names(), SIZE_MAX);
+			if (hint)
+				verror(v, key,
+				       "unknown provider '%s' (did you mean "
+				       "'%s'?)",
+				       key->value, hint);
+			else
+				verror(v, key,
+				       "unknown provider '%s' (known: aws, "
+				       "gcp, digitalocean, ssh, local)",
+				       key->value);
+			continue;
+		}
+		if (ynode_is_null(val))
+			continue; /* "local:" alone takes the defaults */
+		spec.keys = provider_config_keys(p);
+		buf_addf(&w, "providers.%s", key->value);
+		schema_check(v, val, &spec, w.data);
+		buf_free(&w);
+	}
+}
+
+static const struct vspec vs_providers = { .type = VT_ANY,
+					   .check = check_providers };
+
+/* secrets */
+
+static const struct key_spec secret_keys[] = {
+	{ "env", &vs_string, 0, NULL, "env: KEY_PASSWORD" },
+	{ "file", &vs_path, 0, NULL, "file: ./keystore.json" },
+	{ NULL },
+};
+
+static const struct vspec vs_secret = { .type = VT_MAP,
+					.keys = secret_keys,
+					.check = check_secret };
+static const struct vspec vs_secrets = { .type = VT_DICT,
+					 .items = &vs_secret,
+					 .check_key = check_identifier,
+					 .key_what = "secret name" };
+
+/* sources */
+
+static const struct vspec vs_git_url = { .type = VT_STRING,
+					 .check = check_git_url };
+static const struct vspec vs_source_path = { .type = VT_STRING,
+					     .check = check_source_path };
+
+static const struct key_spec source_keys[] = {
+	{ "git", &vs_git_url, KEY_REQUIRED, NULL,
+	  "git: https://github.com/team/playbooks.git" },
+	{ "ref", &vs_string, 0, "the remote's default branch", "ref: v1.2.0" },
+	{ "path", &vs_source_path, 0, "the repository's top", "path: ops" },
+	{ NULL },
+};
+
+static const struct vspec vs_source = { .type = VT_MAP, .keys = source_keys };
+static const struct vspec vs_sources = { .type = VT_DICT,
+					 .items = &vs_source,
+					 .check_key = check_dns_label,
+					 .key_what = "source name" };
+
+/* roles */
+
+static const struct vspec vs_count = { .type = VT_INT, .min = 0,
+				       .max = 1000 };
+static const struct vspec vs_serial = { .type = VT_INT, .min = 1,
+					.max = 1000 };
+static const struct vspec vs_port = { .type = VT_INT, .min = 1,
+				      .max = 65535 };
+static const struct vspec vs_address = { .type = VT_STRING,
+					 .check = check_address };
+
+static const struct key_spec host_keys[] = {
+	{ "name", &vs_dns_label, KEY_REQUIRED, NULL, "name: metal-1" },
+	{ "address", &vs_address, KEY_REQUIRED, NULL,
+	  "address: 198.51.100.10" },
+	{ "port", &vs_port, 0, "22", NULL },
+	{ "user", &vs_user, 0, "ssh.user", NULL },
+	{ "key", &vs_path, 0, "ssh.key", NULL },
+	{ "vars", &vs_vars, 0, "{}", NULL },
+	{ NULL },
+};
+
+static const struct vspec vs_host = { .type = VT_MAP, .keys = host_keys };
+static const struct vspec vs_hosts = { .type = VT_SEQ,
+				       .min = 1,
+				       .items = &vs_host };
+
+static const struct vspec vs_provider_name = { .type = VT_STRING };
+static const struct vspec vs_playbook = { .type = VT_STRING,
+					  .check = check_playbook };
+static const struct vspec vs_playbooks = { .type = VT_SEQ,
+					   .items = &vs_playbook };
+
+static const struct vspec vs_fw_port = { .type = VT_ANY,
+					 .check = check_port };
+static const char *const protos[] = { "tcp", "udp", NULL };
+static const struct vspec vs_proto = { .type = VT_STRING, .choices = protos };
+static const struct vspec vs_from = { .type = VT_ANY, .check = check_from };
+
+static const struct key_spec fw_keys[] = {
+	{ "port", &vs_fw_port, KEY_REQUIRED, NULL, "port: 9000" },
+	{ "proto", &vs_proto, 0, "tcp", NULL },
+	{ "from", &vs_from, KEY_REQUIRED, NULL, "from: [sentry]" },
+	{ NULL },
+};
+
+static const struct vspec vs_fw_rule = { .type = VT_MAP, .keys = fw_keys };
+static const struct vspec vs_firewall = { .type = VT_SEQ,
+					  .items = &vs_fw_rule };
+
+static const struct vspec vs_disk_size = { .type = VT_INT, .min = 1,
+					   .max = 65536 };
+static const struct vspec vs_mount = { .type = VT_STRING,
+				       .check = check_absolute_path };
+
+static const struct key_spec disk_keys[] = {
+	{ "size", &vs_disk_size, KEY_REQUIRED, NULL, "size: 500" },
+	{ "type", &vs_string, 0, "the provider's default", NULL },
+	{ "mount", &vs_mount, 0, "/data", NULL },
+	{ NULL },
+};
+
+static const struct vspec vs_disk_map = { .type = VT_MAP, .keys = disk_keys };
+
+/* disk: 500 is short for disk: {size: 500} */
+static void check_disk(struct vctx *v, const struct ynode *n, const char *what)
+{
+	long size;
+
+	if (n->kind == YNODE_MAP) {
+		schema_check(v, n, &vs_disk_map, what);
+		return;
+	}
+	if (ynode_int(n, &size)) {
+		verror(v, n,
+		       "%s must be a size in GiB or a mapping {size, type, "
+		       "mount}, not %s",
+		       what, ynode_describe(n));
+		return;
+	}
+	schema_check(v, n, &vs_disk_size, what);
+}
+
+static const struct vspec vs_disk = { .type = VT_ANY, .check = check_disk };
+
+static const struct key_spec role_keys[] = {
+	{ "provider", &vs_provider_name, 0,
+	  "the only provider under 'providers', if there is one",
+	  "provider: aws" },
+	{ "count", &vs_count, 0, "1", NULL },
+	{ "hosts", &vs_hosts, 0, NULL,
+	  "hosts: [{name: metal-1, address: 198.51.100.10}]" },
+	{ "size", &vs_string, 0, "the provider's default", NULL },
+	{ "image", &vs_string, 0, "debian-12", NULL },
+	{ "region", &vs_string, 0, "providers.NAME.region", NULL },
+	{ "zone", &vs_string, 0, "the provider's choice", NULL },
+	{ "via", &vs_dns_label, 0, NULL, "via: bastion" },
+	{ "after", &vs_string_list, 0, "[]", "after: [validator]" },
+	{ "serial", &vs_serial, 0, "all hosts at once", NULL },
+	{ "playbooks", &vs_playbooks, 0, "[]", "playbooks: [harden]" },
+	{ "firewall", &vs_firewall, 0, "[]", NULL },
+	{ "vars", &vs_vars, 0, "{}", NULL },
+	{ "disk", &vs_disk, 0, "none", NULL },
+	{ "static_ip", &vs_bool, 0, "false", NULL },
+	{ NULL },
+};
+
+static const struct vspec vs_role = { .type = VT_MAP, .keys = role_keys };
+static const struct vspec vs_roles = { .type = VT_DICT,
+				       .min = 1,
+				       .items = &vs_role,
+				       .check_key = check_dns_label,
+				       .key_what = "role name" };
+
+/* the topology */
+
+static const struct vspec vs_version = { .type = VT_INT,
+					 .min = 0,
+					 .max = 1000000,
+					 .check = check_version };
+
+static const struct key_spec topology_keys[] = {
+	{ "version", &vs_version, KEY_REQUIRED, NULL, "version: 1" },
+	{ "name", &vs_dns_label, KEY_REQUIRED, NULL, "name: icon-mainnet" },
+	{ "network", &vs_dns_label, 0, "none", "network: mainnet" },
+	{ "ssh", &vs_ssh, 0, "{}", NULL },
+	{ "providers", &vs_providers, 0, "{}", "providers: {local: {}}" },
+	{ "vars", &vs_vars, 0, "{}", NULL },
+	{ "secrets", &vs_secrets, 0, "{}", NULL },
+	{ "sources", &vs_sources, 0, "{}", NULL },
+	{ "roles", &vs_roles, KEY_REQUIRED, NULL,
+	  "roles: {validator: {provider: local}}" },
+	{ NULL },
+};
+
+const struct vspec topology_spec = { .type = VT_MAP, .keys = topology_keys };
+
+/* The walker */
+
+static const char *type_name(enum vtype t)
+{
+	switch (t) {
+	case VT_STRING:
+		return "a string";
+	case VT_INT:
+		return "an integer";
+	case VT_BOOL:
+		return "true or false";
+	case VT_MAP:
+	case VT_DICT:
+		return "a mapping";
+	case VT_SEQ:
+		return "a list";
+	case VT_ANY:
+		break;
+	}
+	return "a value";
+}
+
+/* "in roles.validator", or "at the top level" for the root mapping. */
+static const char *where(const char *what)
+{
+	static char buf[300];
+
+	if (!*what)
+		return "at the top level";
+	snprintf(buf, sizeof(buf), "in %s", what);
+	return buf;
+}
+
+static void wrong_type(struct vctx *v, const struct ynode *n,
+		       const struct vspec *spec, const char *what)
+{
+	if (n->kind == YNODE_SCALAR && n->len && n->len < 64)
+		verror(v, n, "%s must be %s, not %s ('%s')", what,
+		       type_name(spec->type), ynode_describe(n), n->value);
+	else
+		verror(v, n, "%s must be %s, not %s", what,
+		       type_name(spec->type), ynode_describe(n));
+}
+
+static void check_choices(struct vctx *v, const struct ynode *n,
+			  const struct vspec *spec, const char *what)
+{
+	struct buf list = BUF_INIT;
+	const char *hint;
+
+	for (const char *const *c = spec->choices; *c; c++)
+		if (!strcmp(*c, n->value))
+			return;
+	for (const char *const *c = spec->choices; *c; c++)
+		buf_addf(&list, "%s%s", c == spec->choices ? "" : ", ", *c);
+	hint = suggest(n->value, spec->choices, SIZE_MAX);
+	if (hint)
+		verror(v, n, "%s '%s' is not one of %s (did you mean '%s'?)",
+		       what, n->value, list.data, hint);
+	else
+		verror(v, n, "%s '%s' is not one of %s", what, n->value,
+		       list.data);
+	buf_free(&list);
+}
+
+static void check_map(struct vctx *v, const struct ynode *n,
+		      const struct vspec *spec, const char *what)
+{
+	const char *names[64];
+	size_t nr_names = 0;
+
+	for (const struct key_spec *k = spec->keys; k->name && nr_names < 64;
+	     k++)
+		names[nr_names++] = k->name;
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct ynode *key = n->pairs[i].key;
+		const struct key_spec *k;
+		struct buf w = BUF_INIT;
+		const char *hint;
+
+		for (k = spec->keys; k->name; k++)
+			if (!strcmp(k->name, key->value))
+				break;
+		if (!k->name) {
+			hint = suggest(key->value, names, nr_names);
+			if (hint)
+				verror(v, key,
+				       "unknown key '%s' %s (did you mean "
+				       "'%s'?)",
+				       key->value, where(what), hint);
+			else
+				verror(v, key, "unknown key '%s' %s",
+				       key->value, where(what));
+			continue;
+		}
+		buf_addf(&w, "%s%s%s", what, *what ? "." : "", k->name);
+		schema_check(v, n->pairs[i].value, k->spec, w.data);
+		buf_free(&w);
+	}
+	for (const struct key_spec *k = spec->keys; k->name; k++) {
+		if (!(k->flags & KEY_REQUIRED) || ynode_get(n, k->name))
+			continue;
+		if (k->example)
+			verror(v, n, "missing key '%s' %s (e.g. '%s')",
+			       k->name, where(what), k->example);
+		else
+			verror(v, n, "missing key '%s' %s", k->name,
+			       where(what));
+	}
+}
+
+static void check_dict(struct vctx *v, const struct ynode *n,
+		       const struct vspec *spec, const char *what)
+{
+	if ((long)n->nr < spec->min)
+		verror(v, n, "%s is empty", what);
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct ynode *key = n->pairs[i].key;
+		struct buf w = BUF_INIT;
+
+		if (spec->check_key)
+			spec->check_key(v, key, spec->key_what);
+		buf_addf(&w, "%s.%s", what, key->value);
+		schema_check(v, n->pairs[i].value, spec->items, w.data);
+		buf_free(&w);
+	}
+}
+
+static void check_seq(struct vctx *v, const struct ynode *n,
+		      const struct vspec *spec, const char *what)
+{
+	if ((long)n->nr < spec->min)
+		verror(v, n, "%s is empty", what);
+	for (size_t i = 0; i < n->nr; i++) {
+		struct buf w = BUF_INIT;
+
+		buf_addf(&w, "%s[%zu]", what, i);
+		schema_check(v, n->items[i], spec->items, w.data);
+		buf_free(&w);
+	}
+}
+
+void schema_check(struct vctx *v, const struct ynode *n,
+		  const struct vspec *spec, const char *what)
+{
+	bool b;
+	long i;
+
+	switch (spec->type) {
+	case VT_ANY:
+		break;
+	case VT_STRING:
+		if (!ynode_is_string(n)) {
+			wrong_type(v, n, spec, what);
+			return;
+		}
+		if (spec->choices)
+			check_choices(v, n, spec, what);
+		break;
+	case VT_INT:
+		if (ynode_int(n, &i)) {
+			wrong_type(v, n, spec, what);
+			return;
+		}
+		if ((spec->min || spec->max) && (i < spec->min || i > spec->max)) {
+			verror(v, n, "%s must be from %ld to %ld, not %ld",
+			       what, spec->min, spec->max, i);
+			return;
+		}
+		break;
+	case VT_BOOL:
+		if (ynode_bool(n, &b)) {
+			wrong_type(v, n, spec, what);
+			return;
+		}
+		break;
+	case VT_MAP:
+		if (n->kind != YNODE_MAP) {
+			wrong_type(v, n, spec, what);
+			return;
+		}
+		check_map(v, n, spec, what);
+		break;
+	case VT_DICT:
+		if (n->kind != YNODE_MAP) {
+			wrong_type(v, n, spec, what);
+			return;
+		}
+		check_dict(v, n, spec, what);
+		break;
+	case VT_SEQ:
+		if (n->kind != YNODE_SEQ) {
+			wrong_type(v, n, spec, what);
+			return;
+		}
+		check_seq(v, n, spec, what);
+		break;
+	}
+	if (spec->check)
+		spec->check(v, n, what);
+}

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+#include <stddef.h>
+
+#include "providers/provider.h"
+
+static const struct key_spec digitalocean_keys[] = {
+	{ "region", &vs_string, 0, NULL, "region: fra1" },
+	{ NULL },
+};
+
+const struct provider_ops digitalocean_provider = {
+	.name = "digitalocean",
+	.summary = "DigitalOcean droplets, VPCs and cloud firewalls",
+	.config_keys = digitalocean_keys,
+};

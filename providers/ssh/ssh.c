@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: MIT */
+#include <stddef.h>
+
+#include "providers/provider.h"
+
+static const struct key_spec ssh_keys[] = {
+	{ NULL },
+};
+
+const struct provider_ops ssh_provider = {
+	.name = "ssh",
+	.summary = "existing hosts (bare metal) reached over SSH",
+	.flags = PROVIDER_EXISTING_HOSTS,
+	.config_keys = ssh_keys,
+};

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "test-tool.h"
+
+struct verb {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *usage;
+};
+
+static const struct verb verbs[] = {
+	{ "mustache", cmd_mustache,
+	  "mustache --template T --data D.json [--partials P.json]" },
+};
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: deploy-test-tool <verb> [args]\nverbs:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(stderr, "  %s\n", verbs[i].usage);
+	return 64;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "deploy-test-tool: unknown verb '%s'\n", argv[1]);
+	return usage();
+}

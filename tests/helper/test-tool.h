@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_TEST_TOOL_H
+#define DEPLOY_TEST_TOOL_H
+
+/*
+ * deploy-test-tool: internals of deploy exposed to the shell tests, as git's
+ * t/helper/test-tool does. Built, never installed. Each verb is one function
+ * listed in test-tool.c's table; it returns the process exit code.
+ */
+int cmd_mustache(int argc, char **argv);
+
+#endif
