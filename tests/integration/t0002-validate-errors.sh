@@ -1,0 +1,121 @@
+#!/bin/sh
+# deploy validate on bad topologies: every problem is printed as
+# FILE:LINE:COL: error: MESSAGE, all of them in one run, and the exit is 1.
+. "$TESTLIB"
+
+# One topology with many mistakes at once.
+cat >bad.yml <<'YAML'
+version: 1
+name: icon-testnet
+ssh:
+  admin_cidrs: [0.0.0.0/0, 10.0.0.1/8]
+  host_keys: stict
+providers:
+  aws: {regoin: us-east-1}
+roles:
+  validator:
+    provider: aws
+    count: three
+    after: [sentry]
+    playbook: [harden]
+    firewall: [{port: 70000, from: [sentri]}]
+  sentry:
+    provider: awss
+    after: [validator]
+    via: bastion
+  metal:
+    provider: ssh
+  metal:
+    provider: ssh
+  Bad_Name: {provider: aws}
+YAML
+run "$DEPLOY" validate bad.yml
+expect_rc 1 "many mistakes"
+cat >expected <<'EOF'
+bad.yml:4:17: error: ssh.admin_cidrs opens SSH to the world (0.0.0.0/0): list the addresses you administer from, or set 'ssh.allow_world_ssh: true' if you mean it
+bad.yml:4:28: error: ssh.admin_cidrs[1] '10.0.0.1/8' has bits set past its prefix length (did you mean '10.0.0.0/8'?)
+bad.yml:5:14: error: ssh.host_keys 'stict' is not one of accept-new, strict (did you mean 'strict'?)
+bad.yml:7:9: error: unknown key 'regoin' in providers.aws (did you mean 'region'?)
+bad.yml:11:12: error: roles.validator.count must be an integer, not a string ('three')
+bad.yml:12:13: error: dependency cycle: validator -> sentry -> validator (each role waits for the next through 'after' or 'via'; remove one of these)
+bad.yml:13:5: error: unknown key 'playbook' in roles.validator (did you mean 'playbooks'?)
+bad.yml:14:23: error: roles.validator.firewall[0].port must be a port from 1 to 65535 or a range such as '8000-8100', not '70000'
+bad.yml:14:37: error: unknown role 'sentri' in roles.validator.firewall[0].from (did you mean 'sentry'?)
+bad.yml:16:15: error: unknown provider 'awss' (did you mean 'aws'?)
+bad.yml:18:10: error: unknown role 'bastion' in roles.sentry.via
+bad.yml:19:3: error: role 'metal' uses provider 'ssh' and lists no hosts: add 'hosts: [{name: metal-1, address: ADDRESS}]'
+bad.yml:21:3: error: duplicate key 'metal' (first at line 19, column 3); remove one of them
+bad.yml:23:3: error: role name 'Bad_Name' is not a DNS label: use 1 to 63 lowercase letters, digits and '-', not starting or ending with '-'
+bad.yml: 14 errors
+EOF
+expect_same expected "$TMP/err" "every error, in file order"
+checks=$((checks + 1))
+[ -s "$TMP/out" ] && fail "nothing on stdout when invalid"
+
+# check NAME EXPECTED-LINE: the bad topology NAME.yml (written by the
+# caller) gives this exact line on stderr, and exit 1.
+check() {
+	run "$DEPLOY" validate "$1.yml"
+	expect_rc 1 "$1"
+	expect_line "$TMP/err" "$2" "$1"
+}
+
+# YAML syntax error at the right line
+printf 'version: 1\nname: t\nroles:\n  a: {provider: local\n  b: {}\n' >syntax.yml
+check syntax "syntax.yml:5:4: error: invalid YAML: did not find expected ',' or '}' (while parsing a flow mapping at line 4, column 6)"
+
+printf 'version: 1\nname: t\nroles:\n\tv: {}\n' >tab.yml
+check tab "tab.yml:4:1: error: invalid YAML: found character that cannot start any token (while scanning for the next token at line 4, column 1)"
+
+: >empty.yml
+check empty "empty.yml:1:1: error: empty topology: it needs at least 'version: 1', 'name' and 'roles' (see examples/local.yml)"
+
+printf -- '- a\n- b\n' >list.yml
+check list "list.yml:1:1: error: a topology is a mapping of keys (version, name, roles ...), not a list"
+
+printf 'version: 1\nname: t\nroles: {v: {provider: local}}\nname: u\n' >dup.yml
+check dup "dup.yml:4:1: error: duplicate key 'name' (first at line 2, column 1); remove one of them"
+
+printf 'version: "1"\nname: t\nroles: {v: {provider: local}}\n' >version-type.yml
+check version-type "version-type.yml:1:10: error: version must be an integer, not a string ('1')"
+
+printf 'version: 7\nname: t\nroles: {v: {provider: local}}\n' >version.yml
+check version "version.yml:1:10: error: unsupported version 7: this deploy reads version 1 (see docs/topology.md)"
+
+printf 'version: 1\nroles: {v: {provider: local}}\n' >noname.yml
+check noname "noname.yml:1:1: error: missing key 'name' at the top level (e.g. 'name: icon-mainnet')"
+
+printf 'version: 1\nname: t\nroles: {v: {provider: azure}}\n' >provider.yml
+check provider "provider.yml:3:23: error: unknown provider 'azure' (known: aws, gcp, digitalocean, ssh, local)"
+
+printf 'version: 1\nname: t\nroles:\n  v: {provider: local, firewall: [{port: 22, from: world}]}\n' >world.yml
+check world "world.yml:4:52: error: roles.v.firewall[0] opens SSH (port 22) to the world: SSH is allowed from ssh.admin_cidrs and bastions already; remove it, or set 'ssh.allow_world_ssh: true' if you mean it"
+
+printf 'version: 1\nname: t\nssh: {admin_cidrs: ["::/0"]}\nroles: {v: {provider: local}}\n' >world6.yml
+check world6 "world6.yml:3:21: error: ssh.admin_cidrs opens SSH to the world (::/0): list the addresses you administer from, or set 'ssh.allow_world_ssh: true' if you mean it"
+
+# allowed when said so: a warning, exit 0
+printf 'version: 1\nname: t\nssh: {admin_cidrs: [0.0.0.0/0], allow_world_ssh: true}\nroles: {v: {provider: local}}\n' >world-ok.yml
+run "$DEPLOY" validate world-ok.yml
+expect_rc 0 "world ssh allowed"
+expect_line "$TMP/err" "world-ok.yml:3:21: warning: ssh.admin_cidrs opens SSH to the world (0.0.0.0/0), as ssh.allow_world_ssh allows" "world ssh warning"
+
+# secrets that point nowhere are warnings at validate
+printf 'version: 1\nname: t\nsecrets: {pw: {env: DEPLOY_T0002_UNSET}}\nroles: {v: {provider: local}}\n' >secret.yml
+run env -u DEPLOY_T0002_UNSET "$DEPLOY" validate secret.yml
+expect_rc 0 "secret warning only"
+expect_line "$TMP/err" "secret.yml:3:11: warning: secret 'pw': environment variable 'DEPLOY_T0002_UNSET' is not set ('deploy up' will need it)" "secret warning"
+run env DEPLOY_T0002_UNSET=s3cr3t-value "$DEPLOY" validate secret.yml
+expect_rc 0 "secret set"
+expect_no_match "$TMP/err" "warning" "no warning once set"
+expect_no_match "$TMP/out" "s3cr3t-value" "secret value never printed"
+
+# a file that cannot be read
+run "$DEPLOY" validate no-such-file.yml
+expect_rc 1 "missing file"
+expect_line "$TMP/err" "no-such-file.yml: error: cannot read: No such file or directory" "missing file message"
+
+# a file that is not UTF-8
+printf 'version: 1\nname: \377\n' >binary.yml
+check binary "binary.yml:2:7: error: invalid YAML: invalid leading UTF-8 octet"
+finish

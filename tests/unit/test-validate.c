@@ -1,0 +1,559 @@
+/* SPDX-License-Identifier: MIT */
+#include "cmocka-setup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/provider.h"
+#include "topology/topology.h"
+
+struct result {
+	struct topology *t;
+	struct diag_list dl;
+	struct error err;
+	int rc;
+};
+
+static void load(struct result *r, const char *text)
+{
+	diag_list_init(&r->dl);
+	error_init(&r->err);
+	r->rc = topology_parse("t.yml", text, strlen(text), &r->t, &r->dl,
+			       &r->err);
+}
+
+static void done(struct result *r)
+{
+	topology_free(r->t);
+	diag_list_free(&r->dl);
+	error_clear(&r->err);
+}
+
+/* The diagnostic at line:col, failing the test when there is none. */
+static const struct diag *diag_at(const struct result *r, int line, int col)
+{
+	for (size_t i = 0; i < r->dl.nr; i++)
+		if (r->dl.items[i].line == line && r->dl.items[i].col == col)
+			return &r->dl.items[i];
+	for (size_t i = 0; i < r->dl.nr; i++)
+		fprintf(stderr, "  have %d:%d: %s\n", r->dl.items[i].line,
+			r->dl.items[i].col, r->dl.items[i].msg);
+	fail_msg("no diagnostic at %d:%d", line, col);
+	return NULL;
+}
+
+static void expect_error(const struct result *r, int line, int col,
+			 const char *msg)
+{
+	const struct diag *d = diag_at(r, line, col);
+
+	assert_int_equal(d->level, DIAG_ERROR);
+	assert_string_equal(d->msg, msg);
+}
+
+#define HEAD "version: 1\nname: t\n"
+
+static void test_minimal_topology_is_valid_with_defaults(void **state)
+{
+	struct result r;
+	const struct role *role;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n  node: {}\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.dl.nr, 0);
+	assert_int_equal(r.t->nr_roles, 1);
+	role = &r.t->roles[0];
+	assert_string_equal(provider_name(role->provider), "local");
+	assert_int_equal(role->count, 1);
+	assert_string_equal(role->hosts[0].name, "node-0");
+	assert_int_equal(role->hosts[0].port, 22);
+	assert_string_equal(role->hosts[0].user, "root");
+	assert_int_equal(r.t->ssh.host_keys, HOST_KEYS_ACCEPT_NEW);
+	done(&r);
+}
+
+static void test_empty_file_is_an_error_at_line_one(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, "");
+	assert_int_equal(r.rc, DEPLOY_ERR_INVALID);
+	expect_error(&r, 1, 1,
+		     "empty topology: it needs at least 'version: 1', 'name' "
+		     "and 'roles' (see examples/local.yml)");
+	done(&r);
+}
+
+static void test_missing_required_keys_are_each_reported(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, "network: mainnet\n");
+	assert_int_equal(r.dl.errors, 3);
+	assert_string_equal(r.dl.items[0].msg,
+			    "missing key 'version' at the top level (e.g. "
+			    "'version: 1')");
+	assert_string_equal(r.dl.items[1].msg,
+			    "missing key 'name' at the top level (e.g. 'name: "
+			    "icon-mainnet')");
+	assert_non_null(strstr(r.dl.items[2].msg, "missing key 'roles'"));
+	done(&r);
+}
+
+static void test_unknown_key_suggests_the_closest(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "roles:\n  v:\n    provider: local\n"
+		      "    playbook: [harden]\n");
+	expect_error(&r, 6, 5,
+		     "unknown key 'playbook' in roles.v (did you mean "
+		     "'playbooks'?)");
+	done(&r);
+}
+
+static void test_unsupported_version(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, "version: 2\nname: t\nroles: {v: {provider: local}}\n");
+	expect_error(&r, 1, 10,
+		     "unsupported version 2: this deploy reads version 1 (see "
+		     "docs/topology.md)");
+	done(&r);
+}
+
+static void test_wrong_types_name_the_path_and_what_came(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "roles:\n  v:\n    provider: local\n    count: three\n"
+		      "    static_ip: yes\n    after: monitoring\n");
+	expect_error(&r, 6, 12,
+		     "roles.v.count must be an integer, not a string "
+		     "('three')");
+	expect_error(&r, 7, 16,
+		     "roles.v.static_ip must be true or false, not a string "
+		     "('yes')");
+	expect_error(&r, 8, 12,
+		     "roles.v.after must be a list, not a string "
+		     "('monitoring')");
+	done(&r);
+}
+
+static void test_bounds_are_checked(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "roles:\n  v: {provider: local, count: 1001}\n");
+	expect_error(&r, 4, 31,
+		     "roles.v.count must be from 0 to 1000, not 1001");
+	done(&r);
+}
+
+static void test_names_must_be_dns_labels(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, "version: 1\nname: My_Net\nroles:\n  Validator: {provider: "
+		 "local}\n");
+	expect_error(&r, 2, 7,
+		     "name 'My_Net' is not a DNS label: use 1 to 63 lowercase "
+		     "letters, digits and '-', not starting or ending with "
+		     "'-'");
+	expect_error(&r, 4, 3,
+		     "role name 'Validator' is not a DNS label: use 1 to 63 "
+		     "lowercase letters, digits and '-', not starting or "
+		     "ending with '-'");
+	done(&r);
+}
+
+static void test_unknown_roles_in_after_via_and_from(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  sentry: {}\n"
+		      "  validator:\n"
+		      "    after: [sentri]\n"
+		      "    via: bastoin\n"
+		      "    firewall: [{port: 7100, from: [sentyr, "
+		      "10.0.0.0/8]}]\n");
+	expect_error(&r, 7, 13,
+		     "unknown role 'sentri' in roles.validator.after (did you "
+		     "mean 'sentry'?)");
+	expect_error(&r, 8, 10, "unknown role 'bastoin' in roles.validator.via");
+	expect_error(&r, 9, 36,
+		     "unknown role 'sentyr' in roles.validator.firewall[0]."
+		     "from (did you mean 'sentry'?)");
+	assert_int_equal(r.dl.errors, 3);
+	done(&r);
+}
+
+static void test_cycle_is_reported_with_its_path(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  validator: {after: [sentry]}\n"
+		      "  sentry: {after: [validator]}\n");
+	assert_int_equal(r.dl.errors, 1);
+	expect_error(&r, 5, 23,
+		     "dependency cycle: validator -> sentry -> validator "
+		     "(each role waits for the next through 'after' or "
+		     "'via'; remove one of these)");
+	done(&r);
+}
+
+static void test_longer_cycle_through_via(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  a: {via: c}\n"
+		      "  b: {after: [a]}\n"
+		      "  c: {after: [b]}\n");
+	assert_int_equal(r.dl.errors, 1);
+	assert_non_null(strstr(r.dl.items[0].msg,
+			       "dependency cycle: a -> c -> b -> a"));
+	done(&r);
+}
+
+static void test_role_naming_itself(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n  a: {after: [a]}\n");
+	expect_error(&r, 5, 15, "role 'a' names itself in 'after'");
+	assert_int_equal(r.dl.errors, 1);
+	done(&r);
+}
+
+static void test_bad_cidrs_and_ports(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "ssh: {admin_cidrs: [203.0.113.7, 10.0.0.1/8, "
+		      "300.1.1.1/8]}\n"
+		      "providers: {local: {}}\nroles:\n"
+		      "  v: {firewall: [{port: 0, from: world}, "
+		      "{port: 9000-80, from: world}, {port: 80, proto: "
+		      "icmp, from: world}]}\n");
+	expect_error(&r, 3, 21,
+		     "ssh.admin_cidrs[0] '203.0.113.7' is an address, not a "
+		     "CIDR: write '203.0.113.7/32' for this one address");
+	expect_error(&r, 3, 34,
+		     "ssh.admin_cidrs[1] '10.0.0.1/8' has bits set past its "
+		     "prefix length (did you mean '10.0.0.0/8'?)");
+	expect_error(&r, 3, 46,
+		     "ssh.admin_cidrs[2] '300.1.1.1/8' is not a CIDR (not an "
+		     "IP address), e.g. 203.0.113.0/24");
+	expect_error(&r, 6, 25,
+		     "roles.v.firewall[0].port must be a port from 1 to 65535 "
+		     "or a range such as '8000-8100', not '0'");
+	expect_error(&r, 6, 49,
+		     "roles.v.firewall[1].port must be a port from 1 to 65535 "
+		     "or a range such as '8000-8100', not '9000-80'");
+	expect_error(&r, 6, 90,
+		     "roles.v.firewall[2].proto 'icmp' is not one of tcp, udp");
+	done(&r);
+}
+
+static void test_unknown_provider_suggests(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {digitalocaen: {}}\nroles:\n"
+		      "  v: {provider: awss}\n");
+	expect_error(&r, 3, 13,
+		     "unknown provider 'digitalocaen' (did you mean "
+		     "'digitalocean'?)");
+	expect_error(&r, 5, 17, "unknown provider 'awss' (did you mean 'aws'?)");
+	done(&r);
+}
+
+static void test_ssh_provider_needs_hosts(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "roles:\n  metal: {provider: ssh, size: big}\n");
+	expect_error(&r, 4, 3,
+		     "role 'metal' uses provider 'ssh' and lists no hosts: add "
+		     "'hosts: [{name: metal-1, address: ADDRESS}]'");
+	expect_error(&r, 4, 26,
+		     "'size' does not apply to provider 'ssh' (its hosts exist "
+		     "already; list them under 'hosts')");
+	done(&r);
+}
+
+static void test_ssh_hosts_take_defaults_from_ssh(void **state)
+{
+	struct result r;
+	const struct host *h;
+
+	(void)state;
+	load(&r, HEAD "ssh: {user: admin, key: ~/.ssh/k}\nroles:\n"
+		      "  metal:\n    provider: ssh\n    hosts:\n"
+		      "      - {name: m1, address: 198.51.100.10}\n"
+		      "      - {name: m2, address: m2.example.org, port: 2222, "
+		      "user: ops}\n");
+	assert_int_equal(r.rc, 0);
+	h = topology_find_host(r.t, "m1");
+	assert_string_equal(h->user, "admin");
+	assert_string_equal(h->key, "~/.ssh/k");
+	assert_int_equal(h->port, 22);
+	h = topology_find_host(r.t, "m2");
+	assert_string_equal(h->user, "ops");
+	assert_int_equal(h->port, 2222);
+	assert_string_equal(h->address, "m2.example.org");
+	done(&r);
+}
+
+static void test_hosts_only_for_ssh_provider(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "roles:\n  v:\n    provider: aws\n"
+		      "    hosts: [{name: a, address: 192.0.2.1}]\n");
+	expect_error(&r, 6, 12,
+		     "'hosts' applies only to provider 'ssh'; provider 'aws' "
+		     "creates this role's hosts (use 'count')");
+	done(&r);
+}
+
+static void test_world_ssh_is_refused_unless_allowed(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "ssh: {admin_cidrs: [0.0.0.0/0, '::/0']}\n"
+		      "providers: {local: {}}\nroles:\n"
+		      "  v: {firewall: [{port: 22, from: world}]}\n");
+	expect_error(&r, 3, 21,
+		     "ssh.admin_cidrs opens SSH to the world (0.0.0.0/0): "
+		     "list the addresses you administer from, or set "
+		     "'ssh.allow_world_ssh: true' if you mean it");
+	expect_error(&r, 3, 32,
+		     "ssh.admin_cidrs opens SSH to the world (::/0): list the "
+		     "addresses you administer from, or set "
+		     "'ssh.allow_world_ssh: true' if you mean it");
+	expect_error(&r, 6, 35,
+		     "roles.v.firewall[0] opens SSH (port 22) to the world: "
+		     "SSH is allowed from ssh.admin_cidrs and bastions "
+		     "already; remove it, or set 'ssh.allow_world_ssh: true' "
+		     "if you mean it");
+	done(&r);
+	load(&r, HEAD "ssh: {admin_cidrs: [0.0.0.0/0], allow_world_ssh: true}\n"
+		      "providers: {local: {}}\nroles:\n  v: {}\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.dl.errors, 0);
+	assert_int_equal(r.dl.warnings, 1);
+	done(&r);
+}
+
+static void test_port_range_covering_ssh_from_world_is_refused(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  v: {firewall: [{port: 1-1024, from: [0.0.0.0/0]}, "
+		      "{port: 22, proto: udp, from: world}]}\n");
+	assert_int_equal(r.dl.errors, 1);
+	assert_non_null(strstr(r.dl.items[0].msg,
+			       "roles.v.firewall[0] opens SSH (port 22)"));
+	done(&r);
+}
+
+static void test_duplicate_host_names(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "roles:\n"
+		      "  a: {provider: local, count: 2}\n"
+		      "  b:\n    provider: ssh\n"
+		      "    hosts: [{name: a-1, address: 192.0.2.1}, {name: x, "
+		      "address: 192.0.2.2}, {name: x, address: 192.0.2.3}]\n");
+	expect_error(&r, 7, 13,
+		     "host name 'a-1' is used twice (first at line 4, column "
+		     "3)");
+	expect_error(&r, 7, 77,
+		     "host name 'x' is used twice (first at line 7, column "
+		     "46)");
+	done(&r);
+}
+
+static void test_provider_defaults_to_the_only_one_configured(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {aws: {region: us-east-1}, local: {}}\n"
+		      "roles:\n  v: {}\n");
+	expect_error(&r, 5, 3,
+		     "role 'v' has no provider: add 'provider: NAME' (more "
+		     "than one is under 'providers')");
+	done(&r);
+}
+
+static void test_gcp_needs_its_project(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "roles:\n  v: {provider: gcp}\n");
+	expect_error(&r, 4, 17,
+		     "role 'v' uses provider 'gcp', which needs settings under "
+		     "'providers: gcp:' (see docs/providers.md)");
+	done(&r);
+	load(&r, HEAD "providers: {gcp: {region: x}}\nroles:\n  v: {}\n");
+	expect_error(&r, 3, 18,
+		     "missing key 'project' in providers.gcp (e.g. 'project: "
+		     "my-project')");
+	done(&r);
+}
+
+static void test_unused_provider_is_a_warning(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}, aws: {}}\n"
+		      "roles:\n  v: {provider: local}\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.dl.warnings, 1);
+	assert_string_equal(diag_at(&r, 3, 24)->msg,
+			    "provider 'aws' is configured but no role uses it");
+	done(&r);
+}
+
+static void test_secrets_missing_are_warnings_and_need_one_source(void **state)
+{
+	struct result r;
+
+	(void)state;
+	unsetenv("DEPLOY_TEST_NOT_SET");
+	load(&r, HEAD "secrets:\n  pw: {env: DEPLOY_TEST_NOT_SET}\n"
+		      "  ks: {file: ./no-such-file.json}\n"
+		      "  both: {env: A, file: b}\n"
+		      "providers: {local: {}}\nroles:\n  v: {}\n");
+	expect_error(&r, 6, 9,
+		     "secrets.both needs exactly one of 'env: VARIABLE' or "
+		     "'file: PATH'");
+	assert_int_equal(diag_at(&r, 4, 3)->level, DIAG_WARNING);
+	assert_string_equal(diag_at(&r, 4, 3)->msg,
+			    "secret 'pw': environment variable "
+			    "'DEPLOY_TEST_NOT_SET' is not set ('deploy up' "
+			    "will need it)");
+	assert_string_equal(diag_at(&r, 5, 3)->msg,
+			    "secret 'ks': file './no-such-file.json' cannot be "
+			    "read ('deploy up' will need it)");
+	done(&r);
+}
+
+static void test_playbook_from_unknown_source(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "sources:\n  ops: {git: 'https://example.org/ops.git', "
+		      "ref: v1}\n"
+		      "providers: {local: {}}\nroles:\n"
+		      "  v: {playbooks: [harden, ops/node, opz/node, "
+		      "./local.yml]}\n");
+	assert_int_equal(r.dl.errors, 1);
+	expect_error(&r, 7, 37,
+		     "playbook 'opz/node' names unknown source 'opz' (did you "
+		     "mean 'ops'?)");
+	done(&r);
+}
+
+static void test_all_errors_are_reported_in_file_order(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, "version: 3\nname: X\nroles:\n  a: {provider: nope, "
+		 "count: -1}\n  b: {after: [zz]}\n");
+	assert_true(r.dl.errors >= 5);
+	for (size_t i = 1; i < r.dl.nr; i++)
+		assert_true(r.dl.items[i - 1].line < r.dl.items[i].line ||
+			    (r.dl.items[i - 1].line == r.dl.items[i].line &&
+			     r.dl.items[i - 1].col <= r.dl.items[i].col));
+	done(&r);
+}
+
+static void test_role_name_too_long_for_host_names(void **state)
+{
+	struct result r;
+	char text[512];
+
+	(void)state;
+	snprintf(text, sizeof(text),
+		 HEAD "roles:\n  %s: {provider: local, count: 10}\n",
+		 "a2345678901234567890123456789012345678901234567890123456789"
+		 "012");
+	load(&r, text);
+	expect_error(&r, 4, 3,
+		     "role name 'a23456789012345678901234567890123456789012345"
+		     "67890123456789012' is too long for its host names "
+		     "('a2345678901234567890123456789012345678901234567890123"
+		     "456789012-9' passes 63 characters)");
+	done(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_minimal_topology_is_valid_with_defaults),
+		cmocka_unit_test(test_empty_file_is_an_error_at_line_one),
+		cmocka_unit_test(test_missing_required_keys_are_each_reported),
+		cmocka_unit_test(test_unknown_key_suggests_the_closest),
+		cmocka_unit_test(test_unsupported_version),
+		cmocka_unit_test(test_wrong_types_name_the_path_and_what_came),
+		cmocka_unit_test(test_bounds_are_checked),
+		cmocka_unit_test(test_names_must_be_dns_labels),
+		cmocka_unit_test(test_unknown_roles_in_after_via_and_from),
+		cmocka_unit_test(test_cycle_is_reported_with_its_path),
+		cmocka_unit_test(test_longer_cycle_through_via),
+		cmocka_unit_test(test_role_naming_itself),
+		cmocka_unit_test(test_bad_cidrs_and_ports),
+		cmocka_unit_test(test_unknown_provider_suggests),
+		cmocka_unit_test(test_ssh_provider_needs_hosts),
+		cmocka_unit_test(test_ssh_hosts_take_defaults_from_ssh),
+		cmocka_unit_test(test_hosts_only_for_ssh_provider),
+		cmocka_unit_test(test_world_ssh_is_refused_unless_allowed),
+		cmocka_unit_test(
+			test_port_range_covering_ssh_from_world_is_refused),
+		cmocka_unit_test(test_duplicate_host_names),
+		cmocka_unit_test(
+			test_provider_defaults_to_the_only_one_configured),
+		cmocka_unit_test(test_gcp_needs_its_project),
+		cmocka_unit_test(test_unused_provider_is_a_warning),
+		cmocka_unit_test(
+			test_secrets_missing_are_warnings_and_need_one_source),
+		cmocka_unit_test(test_playbook_from_unknown_source),
+		cmocka_unit_test(test_all_errors_are_reported_in_file_order),
+		cmocka_unit_test(test_role_name_too_long_for_host_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
