@@ -26,7 +26,7 @@ struct opt_spec {
 	const char *name; /* long name, without "--" */
 	char short_name;  /* 0 for none */
 	enum opt_type type;
-	const char *arg;  /* value's name in help: "FORMAT" */
+	const char *arg; /* value's name in help: "FORMAT" */
 	const char *help;
 	const char *const *choices; /* OPT_STRING: one of these, or NULL */
 };
@@ -53,7 +53,7 @@ struct command {
 	const char *usage;   /* after "deploy NAME " */
 	const char *description;
 	const struct opt_spec *opts; /* ended by { NULL } */
-	int max_pos; /* positional arguments allowed */
+	int max_pos;		     /* positional arguments allowed */
 	int (*exec)(const struct command *cmd, struct args *a);
 };
 

@@ -17,7 +17,7 @@ static const char *const formats[] = { "text", "dot", NULL };
 static const struct opt_spec graph_opts[] = {
 	[OPT_FORMAT] = { "format", 'f', OPT_STRING, "FORMAT",
 			 "text (default) or dot (Graphviz)", formats },
-	{ NULL },
+	{ 0 },
 };
 
 /* A role's hosts, shortened past 6: "sentry-0, sentry-1, ..., sentry-9". */
@@ -109,8 +109,7 @@ static void print_dot(const struct graph *g, FILE *out)
 			fprintf(out, "\t\"%s\" -> \"%s\"%s;\n",
 				g->nodes[i].role->name,
 				g->nodes[e->to].role->name,
-				e->via ? " [style=dashed, label=\"via\"]" :
-					 "");
+				e->via ? " [style=dashed, label=\"via\"]" : "");
 		}
 	}
 	fputs("}\n", out);
@@ -118,8 +117,8 @@ static void print_dot(const struct graph *g, FILE *out)
 
 static int graph_exec(const struct command *cmd, struct args *a)
 {
-	const char *format = a->opt[OPT_FORMAT].set ? a->opt[OPT_FORMAT].str :
-						      "text";
+	const char *format =
+		a->opt[OPT_FORMAT].set ? a->opt[OPT_FORMAT].str : "text";
 	struct topology *t = NULL;
 	struct graph *g = NULL;
 	struct error err;

@@ -15,7 +15,7 @@ enum {
 static const struct opt_spec validate_opts[] = {
 	[OPT_QUIET] = { "quiet", 'q', OPT_FLAG, NULL,
 			"print nothing when the topology is valid", NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static void print_providers(const struct topology *t)

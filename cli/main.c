@@ -55,8 +55,9 @@ static int unknown_command(const char *name)
 	names[NR_COMMANDS] = NULL;
 	hint = suggest(name, names, SIZE_MAX);
 	if (hint)
-		return usage_error(NULL, "unknown command '%s' (did you mean "
-					 "'%s'?)",
+		return usage_error(NULL,
+				   "unknown command '%s' (did you mean "
+				   "'%s'?)",
 				   name, hint);
 	return usage_error(NULL, "unknown command '%s'", name);
 }

@@ -20,8 +20,9 @@ int usage_error(const struct command *cmd, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	if (cmd)
-		fprintf(stderr, "usage: deploy %s %s\n"
-				"see 'deploy %s --help'\n",
+		fprintf(stderr,
+			"usage: deploy %s %s\n"
+			"see 'deploy %s --help'\n",
 			cmd->name, cmd->usage, cmd->name);
 	else
 		fputs("see 'deploy --help'\n", stderr);
@@ -29,8 +30,7 @@ int usage_error(const struct command *cmd, const char *fmt, ...)
 }
 
 static const struct opt_spec *find_long(const struct command *cmd,
-					const char *name, size_t len,
-					int *idx)
+					const char *name, size_t len, int *idx)
 {
 	for (int i = 0; cmd->opts[i].name; i++) {
 		if (strlen(cmd->opts[i].name) == len &&
@@ -67,8 +67,9 @@ static int unknown_option(const struct command *cmd, const char *arg,
 	names[n] = NULL;
 	hint = suggest(word, names, SIZE_MAX);
 	if (hint)
-		rc = usage_error(cmd, "unknown option '--%s' (did you mean "
-				      "'--%s'?)",
+		rc = usage_error(cmd,
+				 "unknown option '--%s' (did you mean "
+				 "'--%s'?)",
 				 word, hint);
 	else
 		rc = usage_error(cmd, "unknown option '--%s'", word);
@@ -96,15 +97,15 @@ static int set_value(const struct command *cmd, const struct opt_spec *o,
 		for (const char *const *c = o->choices; *c; c++)
 			if (!strcmp(*c, value))
 				return 0;
-		return usage_error(cmd, "--%s '%s' is not one of the choices "
-					"(see --help)",
+		return usage_error(cmd,
+				   "--%s '%s' is not one of the choices "
+				   "(see --help)",
 				   o->name, value);
 	}
 	return 0;
 }
 
-int parse_args(const struct command *cmd, int argc, char **argv,
-	       struct args *a)
+int parse_args(const struct command *cmd, int argc, char **argv, struct args *a)
 {
 	memset(a, 0, sizeof(*a));
 	a->pos = xcalloc((size_t)argc + 1, sizeof(*a->pos));
@@ -126,14 +127,14 @@ int parse_args(const struct command *cmd, int argc, char **argv,
 		if (arg[1] == '-') {
 			eq = strchr(arg + 2, '=');
 			o = find_long(cmd, arg + 2,
-				      eq ? (size_t)(eq - arg - 2) :
-					   strlen(arg + 2),
+				      eq ? (size_t)(eq - arg - 2)
+					 : strlen(arg + 2),
 				      &idx);
 			if (!o)
 				return unknown_option(
 					cmd, arg + 2,
-					eq ? (size_t)(eq - arg - 2) :
-					     strlen(arg + 2));
+					eq ? (size_t)(eq - arg - 2)
+					   : strlen(arg + 2));
 			if (eq && o->type == OPT_FLAG)
 				return usage_error(cmd, "--%s takes no value",
 						   o->name);
@@ -146,7 +147,8 @@ int parse_args(const struct command *cmd, int argc, char **argv,
 		}
 		if (o->type != OPT_FLAG && !value) {
 			if (i + 1 >= argc)
-				return usage_error(cmd, "--%s needs a value (%s)",
+				return usage_error(cmd,
+						   "--%s needs a value (%s)",
 						   o->name, o->arg);
 			value = argv[++i];
 		}

@@ -10,8 +10,8 @@ void print_diags(const struct diag_list *dl, FILE *out)
 {
 	for (size_t i = 0; i < dl->nr; i++) {
 		const struct diag *d = &dl->items[i];
-		const char *level = d->level == DIAG_ERROR ? "error" :
-							     "warning";
+		const char *level =
+			d->level == DIAG_ERROR ? "error" : "warning";
 
 		if (d->file && d->line > 0)
 			fprintf(out, "%s:%d:%d: %s: %s\n", d->file, d->line,

@@ -5,11 +5,8 @@
 #include "util/banned.h"
 
 static const struct provider_ops *const providers[] = {
-	&aws_provider,
-	&gcp_provider,
-	&digitalocean_provider,
-	&ssh_provider,
-	&local_provider,
+	&aws_provider, &gcp_provider,	&digitalocean_provider,
+	&ssh_provider, &local_provider,
 };
 
 #define NR_PROVIDERS (sizeof(providers) / sizeof(providers[0]))

@@ -12,8 +12,8 @@ static size_t role_index(const struct topology *t, const struct role *r)
 	return (size_t)(r - t->roles);
 }
 
-static void add_edge(struct graph_node *nodes, size_t from, size_t to,
-		     bool via, const struct ynode *node)
+static void add_edge(struct graph_node *nodes, size_t from, size_t to, bool via,
+		     const struct ynode *node)
 {
 	struct graph_node *f = &nodes[from], *d = &nodes[to];
 
@@ -74,9 +74,8 @@ struct dfs_frame {
 /* The cycle closed by the edge stack[top] -> `to`, in edge direction. */
 static void report_cycle(const struct topology *t,
 			 const struct graph_node *nodes,
-			 const struct dfs_frame *stack, size_t depth,
-			 size_t to, const struct ynode *at,
-			 struct diag_list *dl)
+			 const struct dfs_frame *stack, size_t depth, size_t to,
+			 const struct ynode *at, struct diag_list *dl)
 {
 	struct buf path = BUF_INIT;
 	size_t start = depth;
@@ -143,8 +142,7 @@ void graph_check_cycles(const struct topology *t, struct diag_list *dl)
 	free_nodes(nodes, t->nr_roles);
 }
 
-int graph_build(const struct topology *t, struct graph **out,
-		struct error *err)
+int graph_build(const struct topology *t, struct graph **out, struct error *err)
 {
 	struct graph *g = xcalloc(1, sizeof(*g));
 	size_t *queue = xcalloc(t->nr_roles + 1, sizeof(*queue));

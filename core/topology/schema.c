@@ -75,8 +75,9 @@ void check_cidr(struct vctx *v, const struct ynode *n, const char *what)
 			       what, n->value, n->value,
 			       strchr(n->value, ':') ? 128 : 32);
 		else
-			verror(v, n, "%s '%s' is not a CIDR (%s), e.g. "
-				     "203.0.113.0/24",
+			verror(v, n,
+			       "%s '%s' is not a CIDR (%s), e.g. "
+			       "203.0.113.0/24",
 			       what, n->value, why);
 		return;
 	}
@@ -309,10 +310,8 @@ static const struct vspec vs_bool = { .type = VT_BOOL };
 static const struct vspec vs_any = { .type = VT_ANY };
 static const struct vspec vs_dns_label = { .type = VT_STRING,
 					   .check = check_dns_label };
-static const struct vspec vs_user = { .type = VT_STRING,
-				      .check = check_user };
-static const struct vspec vs_path = { .type = VT_STRING,
-				      .check = check_path };
+static const struct vspec vs_user = { .type = VT_STRING, .check = check_user };
+static const struct vspec vs_path = { .type = VT_STRING, .check = check_path };
 static const struct vspec vs_vars = { .type = VT_DICT,
 				      .items = &vs_any,
 				      .check_key = check_identifier,
@@ -320,8 +319,7 @@ static const struct vspec vs_vars = { .type = VT_DICT,
 
 /* ssh */
 
-static const struct vspec vs_cidr_list = { .type = VT_SEQ,
-					   .items = &vs_cidr };
+static const struct vspec vs_cidr_list = { .type = VT_SEQ, .items = &vs_cidr };
 static const char *const host_key_modes[] = { "accept-new", "strict", NULL };
 static const struct vspec vs_host_keys = { .type = VT_STRING,
 					   .choices = host_key_modes };
@@ -335,7 +333,7 @@ static const struct key_spec ssh_keys[] = {
 	  "admin_cidrs: [203.0.113.7/32]" },
 	{ "allow_world_ssh", &vs_bool, 0, "false", NULL },
 	{ "host_keys", &vs_host_keys, 0, "accept-new", NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct vspec vs_ssh = { .type = VT_MAP, .keys = ssh_keys };
@@ -346,8 +344,9 @@ static void check_providers(struct vctx *v, const struct ynode *n,
 			    const char *what)
 {
 	if (n->kind != YNODE_MAP) {
-		verror(v, n, "%s must be a mapping of provider names to "
-			     "settings, not %s",
+		verror(v, n,
+		       "%s must be a mapping of provider names to "
+		       "settings, not %s",
 		       what, ynode_describe(n));
 		return;
 	}
@@ -390,7 +389,7 @@ static const struct vspec vs_providers = { .type = VT_ANY,
 static const struct key_spec secret_keys[] = {
 	{ "env", &vs_string, 0, NULL, "env: KEY_PASSWORD" },
 	{ "file", &vs_path, 0, NULL, "file: ./keystore.json" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct vspec vs_secret = { .type = VT_MAP,
@@ -413,7 +412,7 @@ static const struct key_spec source_keys[] = {
 	  "git: https://github.com/team/playbooks.git" },
 	{ "ref", &vs_string, 0, "the remote's default branch", "ref: v1.2.0" },
 	{ "path", &vs_source_path, 0, "the repository's top", "path: ops" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct vspec vs_source = { .type = VT_MAP, .keys = source_keys };
@@ -424,12 +423,9 @@ static const struct vspec vs_sources = { .type = VT_DICT,
 
 /* roles */
 
-static const struct vspec vs_count = { .type = VT_INT, .min = 0,
-				       .max = 1000 };
-static const struct vspec vs_serial = { .type = VT_INT, .min = 1,
-					.max = 1000 };
-static const struct vspec vs_port = { .type = VT_INT, .min = 1,
-				      .max = 65535 };
+static const struct vspec vs_count = { .type = VT_INT, .min = 0, .max = 1000 };
+static const struct vspec vs_serial = { .type = VT_INT, .min = 1, .max = 1000 };
+static const struct vspec vs_port = { .type = VT_INT, .min = 1, .max = 65535 };
 static const struct vspec vs_address = { .type = VT_STRING,
 					 .check = check_address };
 
@@ -441,7 +437,7 @@ static const struct key_spec host_keys[] = {
 	{ "user", &vs_user, 0, "ssh.user", NULL },
 	{ "key", &vs_path, 0, "ssh.key", NULL },
 	{ "vars", &vs_vars, 0, "{}", NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct vspec vs_host = { .type = VT_MAP, .keys = host_keys };
@@ -455,8 +451,7 @@ static const struct vspec vs_playbook = { .type = VT_STRING,
 static const struct vspec vs_playbooks = { .type = VT_SEQ,
 					   .items = &vs_playbook };
 
-static const struct vspec vs_fw_port = { .type = VT_ANY,
-					 .check = check_port };
+static const struct vspec vs_fw_port = { .type = VT_ANY, .check = check_port };
 static const char *const protos[] = { "tcp", "udp", NULL };
 static const struct vspec vs_proto = { .type = VT_STRING, .choices = protos };
 static const struct vspec vs_from = { .type = VT_ANY, .check = check_from };
@@ -465,14 +460,15 @@ static const struct key_spec fw_keys[] = {
 	{ "port", &vs_fw_port, KEY_REQUIRED, NULL, "port: 9000" },
 	{ "proto", &vs_proto, 0, "tcp", NULL },
 	{ "from", &vs_from, KEY_REQUIRED, NULL, "from: [sentry]" },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct vspec vs_fw_rule = { .type = VT_MAP, .keys = fw_keys };
 static const struct vspec vs_firewall = { .type = VT_SEQ,
 					  .items = &vs_fw_rule };
 
-static const struct vspec vs_disk_size = { .type = VT_INT, .min = 1,
+static const struct vspec vs_disk_size = { .type = VT_INT,
+					   .min = 1,
 					   .max = 65536 };
 static const struct vspec vs_mount = { .type = VT_STRING,
 				       .check = check_absolute_path };
@@ -481,7 +477,7 @@ static const struct key_spec disk_keys[] = {
 	{ "size", &vs_disk_size, KEY_REQUIRED, NULL, "size: 500" },
 	{ "type", &vs_string, 0, "the provider's default", NULL },
 	{ "mount", &vs_mount, 0, "/data", NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct vspec vs_disk_map = { .type = VT_MAP, .keys = disk_keys };
@@ -526,7 +522,7 @@ static const struct key_spec role_keys[] = {
 	{ "vars", &vs_vars, 0, "{}", NULL },
 	{ "disk", &vs_disk, 0, "none", NULL },
 	{ "static_ip", &vs_bool, 0, "false", NULL },
-	{ NULL },
+	{ 0 },
 };
 
 static const struct vspec vs_role = { .type = VT_MAP, .keys = role_keys };
@@ -538,10 +534,9 @@ static const struct vspec vs_roles = { .type = VT_DICT,
 
 /* the topology */
 
-static const struct vspec vs_version = { .type = VT_INT,
-					 .min = 0,
-					 .max = 1000000,
-					 .check = check_version };
+static const struct vspec vs_version = {
+	.type = VT_INT, .min = 0, .max = 1000000, .check = check_version
+};
 
 static const struct key_spec topology_keys[] = {
 	{ "version", &vs_version, KEY_REQUIRED, NULL, "version: 1" },
@@ -554,7 +549,7 @@ static const struct key_spec topology_keys[] = {
 	{ "sources", &vs_sources, 0, "{}", NULL },
 	{ "roles", &vs_roles, KEY_REQUIRED, NULL,
 	  "roles: {validator: {provider: local}}" },
-	{ NULL },
+	{ 0 },
 };
 
 const struct vspec topology_spec = { .type = VT_MAP, .keys = topology_keys };
@@ -662,8 +657,8 @@ static void check_map(struct vctx *v, const struct ynode *n,
 		if (!(k->flags & KEY_REQUIRED) || ynode_get(n, k->name))
 			continue;
 		if (k->example)
-			verror(v, n, "missing key '%s' %s (e.g. '%s')",
-			       k->name, where(what), k->example);
+			verror(v, n, "missing key '%s' %s (e.g. '%s')", k->name,
+			       where(what), k->example);
 		else
 			verror(v, n, "missing key '%s' %s", k->name,
 			       where(what));
@@ -723,7 +718,8 @@ void schema_check(struct vctx *v, const struct ynode *n,
 			wrong_type(v, n, spec, what);
 			return;
 		}
-		if ((spec->min || spec->max) && (i < spec->min || i > spec->max)) {
+		if ((spec->min || spec->max) &&
+		    (i < spec->min || i > spec->max)) {
 			verror(v, n, "%s must be from %ld to %ld, not %ld",
 			       what, spec->min, spec->max, i);
 			return;

@@ -41,12 +41,12 @@ struct vspec {
 	enum vtype type;
 	long min; /* VT_INT: bounds; VT_SEQ, VT_DICT: fewest items */
 	long max; /* VT_INT: bounds */
-	const struct key_spec *keys;	/* VT_MAP */
-	const struct vspec *items;	/* VT_SEQ items, VT_DICT values */
-	const char *const *choices;	/* VT_STRING: one of these */
-	vcheck_fn check;		/* runs when the type is right */
-	vcheck_fn check_key;		/* VT_DICT: each key */
-	const char *key_what;		/* VT_DICT: "role name" */
+	const struct key_spec *keys; /* VT_MAP */
+	const struct vspec *items;   /* VT_SEQ items, VT_DICT values */
+	const char *const *choices;  /* VT_STRING: one of these */
+	vcheck_fn check;	     /* runs when the type is right */
+	vcheck_fn check_key;	     /* VT_DICT: each key */
+	const char *key_what;	     /* VT_DICT: "role name" */
 };
 
 #define KEY_REQUIRED 0x1
@@ -78,8 +78,7 @@ void vwarn(struct vctx *v, const struct ynode *n, const char *fmt, ...)
 void check_dns_label(struct vctx *v, const struct ynode *n, const char *what);
 void check_cidr(struct vctx *v, const struct ynode *n, const char *what);
 void check_url(struct vctx *v, const struct ynode *n, const char *what);
-void check_identifier(struct vctx *v, const struct ynode *n,
-		      const char *what);
+void check_identifier(struct vctx *v, const struct ynode *n, const char *what);
 
 /* Common value specs, for the providers' tables. */
 extern const struct vspec vs_string;

@@ -62,8 +62,8 @@ static void build_ssh(struct topology *t, const struct ynode *m)
 	s->known_hosts = get_str(m, "known_hosts");
 	s->allow_world_ssh = get_bool(m, "allow_world_ssh", false);
 	s->allow_world_node = ynode_get(m, "allow_world_ssh");
-	s->host_keys = mode && !strcmp(mode, "strict") ? HOST_KEYS_STRICT :
-							 HOST_KEYS_ACCEPT_NEW;
+	s->host_keys = mode && !strcmp(mode, "strict") ? HOST_KEYS_STRICT
+						       : HOST_KEYS_ACCEPT_NEW;
 	if (!cidrs)
 		return;
 	s->admin_cidrs = xcalloc(cidrs->nr, sizeof(*s->admin_cidrs));
@@ -271,8 +271,8 @@ static void resolve_provider(struct topology *t, struct role *r,
 	diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
 		 "role '%s' has no provider: add 'provider: NAME' (%s)",
 		 r->name,
-		 t->nr_providers ? "more than one is under 'providers'" :
-				   "aws, gcp, digitalocean, ssh or local");
+		 t->nr_providers ? "more than one is under 'providers'"
+				 : "aws, gcp, digitalocean, ssh or local");
 }
 
 static const char *const created_only_keys[] = {
@@ -352,10 +352,10 @@ static void build_hosts(struct topology *t, struct role *r,
 		h = &r->hosts[r->nr_hosts];
 		h->name = xstrdup(get_str(hm, "name"));
 		h->address = get_str(hm, "address");
-		h->port = port >= 1 && port <= 65535 ? (int)port :
-						       DEFAULT_SSH_PORT;
-		h->user = get_str(hm, "user") ? get_str(hm, "user") :
-						t->ssh.user;
+		h->port = port >= 1 && port <= 65535 ? (int)port
+						     : DEFAULT_SSH_PORT;
+		h->user =
+			get_str(hm, "user") ? get_str(hm, "user") : t->ssh.user;
 		h->key = get_str(hm, "key") ? get_str(hm, "key") : t->ssh.key;
 		h->vars = get_map(hm, "vars");
 		h->role = r;
@@ -464,8 +464,8 @@ fail:
 	return rc;
 }
 
-int topology_load(const char *path, struct topology **out,
-		  struct diag_list *dl, struct error *err)
+int topology_load(const char *path, struct topology **out, struct diag_list *dl,
+		  struct error *err)
 {
 	struct buf text;
 	int rc;
@@ -475,8 +475,7 @@ int topology_load(const char *path, struct topology **out,
 	rc = buf_read_file(&text, path);
 	if (rc == DEPLOY_ERR_TOO_BIG)
 		rc = error_set(err, rc, path, 0, 0,
-			       "file is larger than %u bytes",
-			       YTREE_MAX_BYTES);
+			       "file is larger than %u bytes", YTREE_MAX_BYTES);
 	else if (rc)
 		rc = error_set(err, rc, path, 0, 0, "cannot read: %s",
 			       strerror(errno));

@@ -18,10 +18,10 @@ struct provider_ops;
  * and commands can name file:line:col.
  */
 
-#define DEFAULT_SSH_PORT 22
-#define DEFAULT_SSH_USER "root"
+#define DEFAULT_SSH_PORT   22
+#define DEFAULT_SSH_USER   "root"
 #define DEFAULT_DISK_MOUNT "/data"
-#define MAX_HOSTS 10000
+#define MAX_HOSTS	   10000
 
 enum host_key_mode {
 	HOST_KEYS_ACCEPT_NEW,
@@ -39,7 +39,7 @@ struct fw_source {
 		FW_FROM_ROLE,
 		FW_FROM_CIDR,
 	} kind;
-	const char *text; /* role name or CIDR */
+	const char *text;  /* role name or CIDR */
 	struct role *role; /* FW_FROM_ROLE, once resolved */
 	struct cidr cidr;  /* FW_FROM_CIDR */
 	const struct ynode *node;
@@ -64,7 +64,7 @@ struct host {
 	const char *key;
 	const struct ynode *vars;
 	struct role *role;
-	int index; /* within the role, from 0 */
+	int index;		  /* within the role, from 0 */
 	const struct ynode *node; /* the hosts entry, or the role */
 };
 
@@ -162,8 +162,8 @@ struct topology {
  * holds errors; another code with err set when the file could not be read
  * or parsed at all (err then names file:line:col).
  */
-int topology_load(const char *path, struct topology **out,
-		  struct diag_list *dl, struct error *err);
+int topology_load(const char *path, struct topology **out, struct diag_list *dl,
+		  struct error *err);
 /* The same for text in memory (tests, the fuzzer). */
 int topology_parse(const char *file, const char *text, size_t len,
 		   struct topology **out, struct diag_list *dl,

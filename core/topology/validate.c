@@ -154,8 +154,8 @@ static void check_world_ssh(struct topology *t, struct diag_list *dl)
 					continue;
 				if (s->allow_world_ssh)
 					continue;
-				diag_add(dl, DIAG_ERROR, t->file,
-					 f->node->line, f->node->col,
+				diag_add(dl, DIAG_ERROR, t->file, f->node->line,
+					 f->node->col,
 					 "roles.%s.firewall[%zu] opens SSH "
 					 "(port 22) to the world: SSH is "
 					 "allowed from ssh.admin_cidrs and "
@@ -244,8 +244,8 @@ static void check_providers(struct topology *t, struct diag_list *dl)
 {
 	for (size_t i = 0; i < t->nr_roles; i++) {
 		const struct role *r = &t->roles[i];
-		const struct ynode *at = r->provider_node ? r->provider_node :
-							    r->node;
+		const struct ynode *at =
+			r->provider_node ? r->provider_node : r->node;
 
 		if (!r->provider || find_conf(t, r->provider) ||
 		    !provider_needs_config(r->provider))
@@ -294,8 +294,8 @@ static void check_playbook_sources(struct topology *t, struct diag_list *dl)
 			src = xstrndup(pb, (size_t)(slash - pb));
 			for (size_t k = 0; !found && k < t->nr_sources; k++)
 				found = !strcmp(t->sources[k].name, src);
-			hint = found ? NULL :
-				       suggest(src, names, t->nr_sources);
+			hint = found ? NULL
+				     : suggest(src, names, t->nr_sources);
 			if (!found && hint)
 				diag_add(dl, DIAG_ERROR, t->file, at->line,
 					 at->col,

@@ -45,8 +45,8 @@ void error_clear(struct error *err)
 	error_init(err);
 }
 
-int error_set(struct error *err, int code, const char *file, int line,
-	      int col, const char *fmt, ...)
+int error_set(struct error *err, int code, const char *file, int line, int col,
+	      const char *fmt, ...)
 {
 	va_list ap;
 

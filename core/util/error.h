@@ -15,10 +15,10 @@ enum deploy_err {
 	DEPLOY_ERR_IO = -2,
 	DEPLOY_ERR_NOT_FOUND = -3,
 	DEPLOY_ERR_TOO_BIG = -4,
-	DEPLOY_ERR_SYNTAX = -5,   /* malformed input: YAML, JSON, template */
+	DEPLOY_ERR_SYNTAX = -5,	  /* malformed input: YAML, JSON, template */
 	DEPLOY_ERR_INVALID = -6,  /* well-formed input that is not allowed */
 	DEPLOY_ERR_TEMPLATE = -7, /* a template could not be rendered */
-	DEPLOY_ERR_USAGE = -8,    /* a caller passed bad arguments */
+	DEPLOY_ERR_USAGE = -8,	  /* a caller passed bad arguments */
 };
 
 const char *deploy_strerror(int code);
@@ -39,9 +39,8 @@ struct error {
 void error_init(struct error *err);
 void error_clear(struct error *err);
 /* Set err (when not NULL) and return code, for `return error_set(...)`. */
-int error_set(struct error *err, int code, const char *file, int line,
-	      int col, const char *fmt, ...)
-	__attribute__((format(printf, 6, 7)));
+int error_set(struct error *err, int code, const char *file, int line, int col,
+	      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* "FILE:LINE:COL: MESSAGE", "FILE: MESSAGE" or "MESSAGE" into out. */
 void error_format(const struct error *err, char *out, size_t size);
 

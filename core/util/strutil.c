@@ -51,8 +51,7 @@ size_t edit_distance(const char *a, const char *b)
 	return d;
 }
 
-const char *suggest(const char *word, const char *const *candidates,
-		    size_t nr)
+const char *suggest(const char *word, const char *const *candidates, size_t nr)
 {
 	size_t len = strlen(word), best_d = (size_t)-1;
 	size_t limit = len <= 4 ? 1 : len / 3 + 1;
@@ -164,9 +163,8 @@ int cidr_parse(const char *s, struct cidr *out, const char **why)
 		prefix = prefix * 10 + (*p - '0');
 	}
 	if (prefix > max) {
-		*why = out->family == AF_INET ?
-			       "prefix length above 32" :
-			       "prefix length above 128";
+		*why = out->family == AF_INET ? "prefix length above 32"
+					      : "prefix length above 128";
 		return -1;
 	}
 	out->prefix = (int)prefix;
@@ -179,9 +177,9 @@ static void network_bytes(const struct cidr *c, uint8_t *net)
 
 	for (int i = 0; i < bytes; i++) {
 		int bits = c->prefix - i * 8;
-		uint8_t mask = bits >= 8 ? 0xff :
-			       bits <= 0 ? 0 :
-					   (uint8_t)(0xff << (8 - bits));
+		uint8_t mask = bits >= 8   ? 0xff
+			       : bits <= 0 ? 0
+					   : (uint8_t)(0xff << (8 - bits));
 
 		net[i] = c->addr[i] & mask;
 	}

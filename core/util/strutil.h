@@ -12,8 +12,7 @@
  * enough (optimal string alignment distance at most 1 for short words, at
  * most a third of the word's length otherwise).
  */
-const char *suggest(const char *word, const char *const *candidates,
-		    size_t nr);
+const char *suggest(const char *word, const char *const *candidates, size_t nr);
 /* Optimal string alignment distance (Levenshtein with transpositions). */
 size_t edit_distance(const char *a, const char *b);
 

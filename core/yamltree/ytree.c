@@ -12,7 +12,7 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define TAG_STR "tag:yaml.org,2002:str"
+#define TAG_STR	   "tag:yaml.org,2002:str"
 #define TAG_PREFIX "tag:yaml.org,2002:"
 
 struct anchor {
@@ -22,8 +22,8 @@ struct anchor {
 
 struct frame {
 	struct ynode *node;
-	struct ynode *key;	 /* a mapping's key waiting for its value */
-	bool drop_value;	 /* the key was a duplicate: discard its value */
+	struct ynode *key;     /* a mapping's key waiting for its value */
+	bool drop_value;       /* the key was a duplicate: discard its value */
 	struct ynode **merges; /* values of << keys, applied at the end */
 	size_t nr_merges;
 	size_t alloc_merges;
@@ -167,8 +167,8 @@ static int apply_merge(struct loader *l, struct ynode *m, struct ynode *src)
 		if (find_pair(m, src->pairs[i].key))
 			continue;
 		add_pair(m, src->pairs[i].key, src->pairs[i].value);
-		m->weight += src->pairs[i].key->weight +
-			     src->pairs[i].value->weight;
+		m->weight +=
+			src->pairs[i].key->weight + src->pairs[i].value->weight;
 	}
 	return 0;
 }
@@ -283,8 +283,7 @@ static int parser_error(struct loader *l, yaml_parser_t *p)
 	int line, col;
 
 	if (p->error == YAML_READER_ERROR) {
-		offset_to_mark(l->text, l->len, p->problem_offset, &line,
-			       &col);
+		offset_to_mark(l->text, l->len, p->problem_offset, &line, &col);
 		return error_set(l->err, DEPLOY_ERR_SYNTAX, l->doc->file, line,
 				 col, "invalid YAML: %s", problem);
 	}
@@ -294,12 +293,12 @@ static int parser_error(struct loader *l, yaml_parser_t *p)
 	line = (int)p->problem_mark.line + 1;
 	col = (int)p->problem_mark.column + 1;
 	if (p->context)
-		return error_set(l->err, DEPLOY_ERR_SYNTAX, l->doc->file, line,
-				 col, "invalid YAML: %s (%s at line %d, "
-				      "column %d)",
-				 problem, p->context,
-				 (int)p->context_mark.line + 1,
-				 (int)p->context_mark.column + 1);
+		return error_set(
+			l->err, DEPLOY_ERR_SYNTAX, l->doc->file, line, col,
+			"invalid YAML: %s (%s at line %d, "
+			"column %d)",
+			problem, p->context, (int)p->context_mark.line + 1,
+			(int)p->context_mark.column + 1);
 	return error_set(l->err, DEPLOY_ERR_SYNTAX, l->doc->file, line, col,
 			 "invalid YAML: %s", problem);
 }
@@ -322,14 +321,13 @@ static int handle_event(struct loader *l, yaml_event_t *ev)
 	case YAML_ALIAS_EVENT:
 		n = find_anchor(l, (const char *)ev->data.alias.anchor);
 		if (!n)
-			return error_set(l->err, DEPLOY_ERR_SYNTAX,
-					 l->doc->file,
-					 (int)ev->start_mark.line + 1,
-					 (int)ev->start_mark.column + 1,
-					 "unknown alias '*%s'; define '&%s' "
-					 "before it",
-					 ev->data.alias.anchor,
-					 ev->data.alias.anchor);
+			return error_set(
+				l->err, DEPLOY_ERR_SYNTAX, l->doc->file,
+				(int)ev->start_mark.line + 1,
+				(int)ev->start_mark.column + 1,
+				"unknown alias '*%s'; define '&%s' "
+				"before it",
+				ev->data.alias.anchor, ev->data.alias.anchor);
 		if (!n->complete)
 			return error_set(l->err, DEPLOY_ERR_SYNTAX,
 					 l->doc->file,
@@ -355,19 +353,18 @@ static int handle_event(struct loader *l, yaml_event_t *ev)
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT:
 		n = new_node(l,
-			     ev->type == YAML_SEQUENCE_START_EVENT ?
-				     YNODE_SEQ :
-				     YNODE_MAP,
+			     ev->type == YAML_SEQUENCE_START_EVENT ? YNODE_SEQ
+								   : YNODE_MAP,
 			     &ev->start_mark);
 		check_tag(l,
-			  ev->type == YAML_SEQUENCE_START_EVENT ?
-				  ev->data.sequence_start.tag :
-				  ev->data.mapping_start.tag,
+			  ev->type == YAML_SEQUENCE_START_EVENT
+				  ? ev->data.sequence_start.tag
+				  : ev->data.mapping_start.tag,
 			  n);
 		add_anchor(l,
-			   ev->type == YAML_SEQUENCE_START_EVENT ?
-				   ev->data.sequence_start.anchor :
-				   ev->data.mapping_start.anchor,
+			   ev->type == YAML_SEQUENCE_START_EVENT
+				   ? ev->data.sequence_start.anchor
+				   : ev->data.mapping_start.anchor,
 			   n);
 		rc = attach(l, n);
 		return rc ? rc : push(l, n);
@@ -404,8 +401,7 @@ int ydoc_parse(const char *file, const char *text, size_t len,
 			       "out of memory starting the YAML parser");
 		goto out;
 	}
-	yaml_parser_set_input_string(&parser, (const unsigned char *)text,
-				     len);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	while (!done && !rc) {
 		if (!yaml_parser_parse(&parser, &ev)) {
 			rc = parser_error(&l, &parser);
@@ -442,8 +438,7 @@ int ydoc_load(const char *path, struct ydoc **out, struct diag_list *dl,
 	rc = buf_read_file(&text, path);
 	if (rc == DEPLOY_ERR_TOO_BIG)
 		rc = error_set(err, rc, path, 0, 0,
-			       "file is larger than %u bytes",
-			       YTREE_MAX_BYTES);
+			       "file is larger than %u bytes", YTREE_MAX_BYTES);
 	else if (rc)
 		rc = error_set(err, rc, path, 0, 0, "cannot read file: %s",
 			       strerror(errno));
@@ -483,8 +478,8 @@ static bool is_one_of(const char *s, const char *const *words)
 
 bool ynode_is_null(const struct ynode *n)
 {
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL",
-					     NULL };
+	static const char *const nulls[] = { "",     "~",    "null",
+					     "Null", "NULL", NULL };
 
 	return n && n->kind == YNODE_SCALAR && n->plain &&
 	       is_one_of(n->value, nulls);
@@ -543,10 +538,10 @@ int ynode_int(const struct ynode *n, long *out)
 
 static bool is_float(const char *s)
 {
-	static const char *const special[] = { ".inf", "-.inf", "+.inf",
-					       ".Inf", "-.Inf", "+.Inf",
-					       ".INF", "-.INF", "+.INF",
-					       ".nan", ".NaN", ".NAN", NULL };
+	static const char *const special[] = {
+		".inf",	 "-.inf", "+.inf", ".Inf", "-.Inf", "+.Inf", ".INF",
+		"-.INF", "+.INF", ".nan",  ".NaN", ".NAN",  NULL
+	};
 	bool digits = false;
 
 	if (is_one_of(s, special))

@@ -58,8 +58,8 @@ struct ydoc {
 };
 
 /* Limits on what a document may be, so that no input can exhaust us. */
-#define YTREE_MAX_BYTES (4u << 20)
-#define YTREE_MAX_DEPTH 64
+#define YTREE_MAX_BYTES	 (4u << 20)
+#define YTREE_MAX_DEPTH	 64
 #define YTREE_MAX_WEIGHT 200000
 
 /*

@@ -9,7 +9,7 @@ static const struct key_spec aws_keys[] = {
 	{ "profile", &vs_string, 0, "AWS_PROFILE, then default", NULL },
 	{ "endpoint", &vs_url, 0, "AWS_ENDPOINT_URL_EC2, AWS_ENDPOINT_URL",
 	  NULL },
-	{ NULL },
+	{ 0 },
 };
 
 const struct provider_ops aws_provider = {

@@ -5,7 +5,7 @@
 
 static const struct key_spec digitalocean_keys[] = {
 	{ "region", &vs_string, 0, NULL, "region: fra1" },
-	{ NULL },
+	{ 0 },
 };
 
 const struct provider_ops digitalocean_provider = {

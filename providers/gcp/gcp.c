@@ -9,7 +9,7 @@ static const struct key_spec gcp_keys[] = {
 	  NULL },
 	{ "region", &vs_string, 0, NULL, "region: europe-west1" },
 	{ "zone", &vs_string, 0, NULL, "zone: europe-west1-b" },
-	{ NULL },
+	{ 0 },
 };
 
 const struct provider_ops gcp_provider = {

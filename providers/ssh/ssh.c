@@ -4,7 +4,7 @@
 #include "providers/provider.h"
 
 static const struct key_spec ssh_keys[] = {
-	{ NULL },
+	{ 0 },
 };
 
 const struct provider_ops ssh_provider = {

@@ -16,9 +16,8 @@ static struct topology *load(const char *text)
 
 	diag_list_init(&dl);
 	error_init(&err);
-	assert_int_equal(topology_parse("g.yml", text, strlen(text), &t, &dl,
-					&err),
-			 0);
+	assert_int_equal(
+		topology_parse("g.yml", text, strlen(text), &t, &dl, &err), 0);
 	diag_list_free(&dl);
 	error_clear(&err);
 	return t;
@@ -96,9 +95,9 @@ static void test_each_cycle_is_reported_once(void **state)
 	(void)state;
 	diag_list_init(&dl);
 	error_init(&err);
-	assert_int_equal(topology_parse("g.yml", text, strlen(text), &t, &dl,
-					&err),
-			 DEPLOY_ERR_INVALID);
+	assert_int_equal(
+		topology_parse("g.yml", text, strlen(text), &t, &dl, &err),
+		DEPLOY_ERR_INVALID);
 	assert_int_equal(dl.errors, 2);
 	assert_non_null(strstr(dl.items[0].msg, "a -> b -> a"));
 	assert_non_null(strstr(dl.items[1].msg, "c -> d -> c"));

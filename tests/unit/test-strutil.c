@@ -131,7 +131,8 @@ static void test_cidr_host_bits_and_network(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_edit_distance_counts_transpositions_as_one),
+		cmocka_unit_test(
+			test_edit_distance_counts_transpositions_as_one),
 		cmocka_unit_test(test_suggest_finds_close_words_only),
 		cmocka_unit_test(test_dns_labels),
 		cmocka_unit_test(test_dns_names_and_addresses),

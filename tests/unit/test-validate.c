@@ -192,7 +192,8 @@ static void test_unknown_roles_in_after_via_and_from(void **state)
 	expect_error(&r, 7, 13,
 		     "unknown role 'sentri' in roles.validator.after (did you "
 		     "mean 'sentry'?)");
-	expect_error(&r, 8, 10, "unknown role 'bastoin' in roles.validator.via");
+	expect_error(&r, 8, 10,
+		     "unknown role 'bastoin' in roles.validator.via");
 	expect_error(&r, 9, 36,
 		     "unknown role 'sentyr' in roles.validator.firewall[0]."
 		     "from (did you mean 'sentry'?)");
@@ -283,7 +284,8 @@ static void test_unknown_provider_suggests(void **state)
 	expect_error(&r, 3, 13,
 		     "unknown provider 'digitalocaen' (did you mean "
 		     "'digitalocean'?)");
-	expect_error(&r, 5, 17, "unknown provider 'awss' (did you mean 'aws'?)");
+	expect_error(&r, 5, 17,
+		     "unknown provider 'awss' (did you mean 'aws'?)");
 	done(&r);
 }
 

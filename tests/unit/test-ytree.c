@@ -106,8 +106,8 @@ static void test_duplicate_key_with_a_mapping_value_is_reported(void **state)
 	assert_int_equal(p.rc, 0);
 	assert_int_equal(p.dl.errors, 1);
 	assert_int_equal(p.dl.items[0].line, 3);
-	assert_non_null(ynode_get(ynode_get(ynode_get(p.doc->root, "r"), "x"),
-				  "a"));
+	assert_non_null(
+		ynode_get(ynode_get(ynode_get(p.doc->root, "r"), "x"), "a"));
 	done(&p);
 }
 
@@ -265,8 +265,8 @@ static void test_to_json_keeps_types(void **state)
 	assert_int_equal(p.rc, 0);
 	j = ynode_to_json(p.doc->root);
 	s = cJSON_PrintUnformatted(j);
-	assert_string_equal(s,
-			    "{\"a\":[1,\"two\",true,null,\"3\"],\"b\":{\"c\":1.5}}");
+	assert_string_equal(
+		s, "{\"a\":[1,\"two\",true,null,\"3\"],\"b\":{\"c\":1.5}}");
 	free(s);
 	cJSON_Delete(j);
 	done(&p);
@@ -289,7 +289,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_node_keeps_its_line_and_column),
 		cmocka_unit_test(test_syntax_error_names_the_line),
-		cmocka_unit_test(test_tab_indentation_is_a_syntax_error_at_the_tab),
+		cmocka_unit_test(
+			test_tab_indentation_is_a_syntax_error_at_the_tab),
 		cmocka_unit_test(test_duplicate_key_is_reported_and_first_kept),
 		cmocka_unit_test(
 			test_duplicate_key_with_a_mapping_value_is_reported),
