@@ -54,6 +54,7 @@ struct command {
 	const char *description;
 	const struct opt_spec *opts; /* ended by { NULL } */
 	int max_pos;		     /* positional arguments allowed */
+	bool takes_rest; /* "-- COMMAND..." kept apart (deploy run) */
 	int (*exec)(const struct command *cmd, struct args *a);
 };
 

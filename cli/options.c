@@ -116,8 +116,14 @@ int parse_args(const struct command *cmd, int argc, char **argv, struct args *a)
 		int idx = 0, rc;
 
 		if (!strcmp(arg, "--")) {
-			a->rest = argv + i + 1;
-			a->nr_rest = argc - i - 1;
+			if (cmd->takes_rest) {
+				a->rest = argv + i + 1;
+				a->nr_rest = argc - i - 1;
+				break;
+			}
+			/* Everything after it is positional, even "-x". */
+			while (++i < argc)
+				a->pos[a->nr_pos++] = argv[i];
 			break;
 		}
 		if (arg[0] != '-' || !arg[1]) {

@@ -147,13 +147,19 @@ int parse_port_range(const struct ynode *n, int *lo, int *hi)
 		*lo = *hi = (int)(a >= 0 && a <= 65535 ? a : -1);
 		return a >= 1 && a <= 65535 ? 0 : -1;
 	}
-	if (n->kind != YNODE_SCALAR || !strchr(n->value, '-') ||
-	    n->value[0] < '0' || n->value[0] > '9')
+	/* Quoted "9000" or "8000-8100": digits, at most one '-'. */
+	if (n->kind != YNODE_SCALAR || n->value[0] < '0' || n->value[0] > '9' ||
+	    n->len > 11)
 		return -1;
 	a = strtol(n->value, &end, 10);
+	if (!*end) {
+		b = a;
+		goto range;
+	}
 	if (*end != '-' || end[1] < '0' || end[1] > '9')
 		return -1;
 	b = strtol(end + 1, &end, 10);
+range:
 	if (*end || a < 1 || b > 65535 || a > b)
 		return -1;
 	*lo = (int)a;
@@ -372,11 +378,17 @@ static void check_providers(struct vctx *v, const struct ynode *n,
 				       key->value);
 			continue;
 		}
-		if (ynode_is_null(val))
-			continue; /* "local:" alone takes the defaults */
 		spec.keys = provider_config_keys(p);
 		buf_addf(&w, "providers.%s", key->value);
-		schema_check(v, val, &spec, w.data);
+		/* "local:" alone takes the defaults, if there are any. */
+		if (ynode_is_null(val) && provider_needs_config(p))
+			verror(v, key,
+			       "%s needs settings (see docs/topology.md), "
+			       "e.g. '%s: {%s}'",
+			       w.data, key->value,
+			       provider_config_keys(p)->example);
+		else if (!ynode_is_null(val))
+			schema_check(v, val, &spec, w.data);
 		buf_free(&w);
 	}
 }
@@ -525,11 +537,23 @@ static const struct key_spec role_keys[] = {
 	{ 0 },
 };
 
+/* "world" in a firewall rule's from: means everyone, never a role. */
+static void check_role_name(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	check_dns_label(v, n, what);
+	if (!strcmp(n->value, "world"))
+		verror(v, n,
+		       "%s 'world' is reserved: in a firewall rule's 'from' it "
+		       "means every address; rename the role",
+		       what);
+}
+
 static const struct vspec vs_role = { .type = VT_MAP, .keys = role_keys };
 static const struct vspec vs_roles = { .type = VT_DICT,
 				       .min = 1,
 				       .items = &vs_role,
-				       .check_key = check_dns_label,
+				       .check_key = check_role_name,
 				       .key_what = "role name" };
 
 /* the topology */

@@ -110,7 +110,8 @@ static void build_secrets(struct topology *t, const struct ynode *m)
 		s->node = m->pairs[i].key;
 		s->from_env = get_str(v, "env") != NULL;
 		s->ref = s->from_env ? get_str(v, "env") : get_str(v, "file");
-		if (s->ref)
+		/* Both or neither: reported by the schema, checked no more. */
+		if (s->ref && !(s->from_env && get_str(v, "file")))
 			t->nr_secrets++;
 	}
 }
@@ -341,6 +342,13 @@ static void build_hosts(struct topology *t, struct role *r,
 	}
 	if (hosts->kind != YNODE_SEQ)
 		return;
+	if (t->nr_hosts + hosts->nr > MAX_HOSTS) {
+		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+			 "role '%s' takes the topology past %d hosts; split it "
+			 "into several topologies",
+			 r->name, MAX_HOSTS);
+		return;
+	}
 	r->hosts = xcalloc(hosts->nr, sizeof(*r->hosts));
 	for (size_t i = 0; i < hosts->nr; i++) {
 		const struct ynode *hm = hosts->items[i];

@@ -152,8 +152,16 @@ static void check_world_ssh(struct topology *t, struct diag_list *dl)
 				    !(f->kind == FW_FROM_CIDR &&
 				      is_world(&f->cidr)))
 					continue;
-				if (s->allow_world_ssh)
+				if (s->allow_world_ssh) {
+					diag_add(
+						dl, DIAG_WARNING, t->file,
+						f->node->line, f->node->col,
+						"roles.%s.firewall[%zu] opens "
+						"SSH (port 22) to the world, as "
+						"ssh.allow_world_ssh allows",
+						r->name, j);
 					continue;
+				}
 				diag_add(dl, DIAG_ERROR, t->file, f->node->line,
 					 f->node->col,
 					 "roles.%s.firewall[%zu] opens SSH "
@@ -225,7 +233,7 @@ static void check_host_names(struct topology *t, struct diag_list *dl)
 			diag_add(dl, DIAG_ERROR, t->file, h->node->line,
 				 h->node->col,
 				 "host name '%s' is also a role's name; "
-				 "--limit could not tell them apart",
+				 "give the host or the role another name",
 				 h->name);
 	}
 	free(slots);
@@ -252,7 +260,7 @@ static void check_providers(struct topology *t, struct diag_list *dl)
 			continue;
 		diag_add(dl, DIAG_ERROR, t->file, at->line, at->col,
 			 "role '%s' uses provider '%s', which needs settings "
-			 "under 'providers: %s:' (see docs/providers.md)",
+			 "under 'providers: %s:' (see docs/topology.md)",
 			 r->name, provider_name(r->provider),
 			 provider_name(r->provider));
 	}

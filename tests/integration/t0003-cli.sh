@@ -58,6 +58,12 @@ run "$DEPLOY" validate
 expect_rc 0 "default topology"
 expect_line "$TMP/out" "topology.yml: valid topology 'dflt' (version 1)" "default topology summary"
 
+# After "--" every word is the topology's name, even one like an option.
+cp topology.yml ./-odd.yml
+run "$DEPLOY" validate -- -odd.yml
+expect_rc 0 "file after --"
+expect_line "$TMP/out" "-odd.yml: valid topology 'dflt' (version 1)" "file after -- is read"
+
 run "$DEPLOY" validate -q topology.yml
 expect_rc 0 "--quiet"
 checks=$((checks + 1))

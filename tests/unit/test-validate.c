@@ -7,6 +7,7 @@
 
 #include "providers/provider.h"
 #include "topology/topology.h"
+#include "util/buf.h"
 
 struct result {
 	struct topology *t;
@@ -424,7 +425,7 @@ static void test_gcp_needs_its_project(void **state)
 	load(&r, HEAD "roles:\n  v: {provider: gcp}\n");
 	expect_error(&r, 4, 17,
 		     "role 'v' uses provider 'gcp', which needs settings under "
-		     "'providers: gcp:' (see docs/providers.md)");
+		     "'providers: gcp:' (see docs/topology.md)");
 	done(&r);
 	load(&r, HEAD "providers: {gcp: {region: x}}\nroles:\n  v: {}\n");
 	expect_error(&r, 3, 18,
@@ -522,6 +523,86 @@ static void test_role_name_too_long_for_host_names(void **state)
 	done(&r);
 }
 
+static void test_null_settings_of_a_provider_that_needs_them(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {gcp: }\nroles:\n  v: {}\n");
+	expect_error(&r, 3, 13,
+		     "providers.gcp needs settings (see docs/topology.md), "
+		     "e.g. 'gcp: {project: my-project}'");
+	done(&r);
+}
+
+static void test_quoted_ports_are_ports(void **state)
+{
+	struct result r;
+	const struct fw_rule *fw;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  v: {firewall: [{port: \"9000\", from: world}, "
+		      "{port: \"8000-8100\", from: world}, {port: \"9x\", "
+		      "from: world}]}\n");
+	assert_int_equal(r.dl.errors, 1);
+	assert_non_null(strstr(r.dl.items[0].msg,
+			       "roles.v.firewall[2].port must be a port"));
+	done(&r);
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  v: {firewall: [{port: \"9000\", from: world}]}\n");
+	assert_int_equal(r.rc, 0);
+	fw = &r.t->roles[0].firewall[0];
+	assert_int_equal(fw->port_lo, 9000);
+	assert_int_equal(fw->port_hi, 9000);
+	assert_int_equal(fw->from[0].kind, FW_FROM_WORLD);
+	done(&r);
+}
+
+static void test_world_is_not_a_role_name(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n  world: {}\n");
+	expect_error(&r, 5, 3,
+		     "role name 'world' is reserved: in a firewall rule's "
+		     "'from' it means every address; rename the role");
+	done(&r);
+}
+
+static void test_listed_hosts_count_toward_the_host_limit(void **state)
+{
+	struct buf text = BUF_INIT;
+	struct result r;
+
+	(void)state;
+	buf_adds(&text, HEAD "roles:\n");
+	for (int i = 0; i < 10; i++)
+		buf_addf(&text, "  r%d: {provider: local, count: 1000}\n", i);
+	buf_adds(&text, "  m:\n    provider: ssh\n    hosts:\n"
+			"      - {name: m1, address: 192.0.2.1}\n");
+	load(&r, text.data);
+	expect_error(&r, 14, 3,
+		     "role 'm' takes the topology past 10000 hosts; split it "
+		     "into several topologies");
+	done(&r);
+	buf_free(&text);
+}
+
+static void test_secret_with_both_sources_gives_one_error_only(void **state)
+{
+	struct result r;
+
+	(void)state;
+	unsetenv("DEPLOY_TEST_NOT_SET");
+	load(&r, HEAD "secrets: {s: {env: DEPLOY_TEST_NOT_SET, file: x}}\n"
+		      "providers: {local: {}}\nroles: {v: {}}\n");
+	assert_int_equal(r.dl.nr, 1);
+	assert_int_equal(r.dl.errors, 1);
+	done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -555,6 +636,13 @@ int main(void)
 		cmocka_unit_test(test_playbook_from_unknown_source),
 		cmocka_unit_test(test_all_errors_are_reported_in_file_order),
 		cmocka_unit_test(test_role_name_too_long_for_host_names),
+		cmocka_unit_test(
+			test_null_settings_of_a_provider_that_needs_them),
+		cmocka_unit_test(test_quoted_ports_are_ports),
+		cmocka_unit_test(test_world_is_not_a_role_name),
+		cmocka_unit_test(test_listed_hosts_count_toward_the_host_limit),
+		cmocka_unit_test(
+			test_secret_with_both_sources_gives_one_error_only),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
