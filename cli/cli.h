@@ -3,6 +3,7 @@
 #define DEPLOY_CLI_H
 
 #include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "util/error.h"
@@ -72,14 +73,18 @@ void print_diags(const struct diag_list *dl, FILE *out);
 void print_error(const struct error *err);
 /* "deploy: MESSAGE" on stderr. */
 void print_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void vprint_message(const char *fmt, va_list ap)
+	__attribute__((format(printf, 1, 0)));
 
 struct topology;
+struct graph;
 
 /*
- * Load and validate the topology at path, printing every warning and error
- * to stderr. EXIT_OK with *out set, or EXIT_FAIL.
+ * Load and validate the topology at path and build its graph, printing
+ * every warning and error to stderr. EXIT_OK with *t and *g set (the caller
+ * frees both), or EXIT_FAIL with both NULL.
  */
-int cli_load_topology(const char *path, struct topology **out);
+int cli_load_topology(const char *path, struct topology **t, struct graph **g);
 
 /* The topology file: the positional argument or ./topology.yml. */
 const char *topology_arg(const struct args *a);

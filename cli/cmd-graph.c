@@ -119,27 +119,20 @@ static int graph_exec(const struct command *cmd, struct args *a)
 {
 	const char *format =
 		a->opt[OPT_FORMAT].set ? a->opt[OPT_FORMAT].str : "text";
-	struct topology *t = NULL;
-	struct graph *g = NULL;
-	struct error err;
+	struct topology *t;
+	struct graph *g;
 	int rc;
 
 	(void)cmd;
-	error_init(&err);
-	rc = cli_load_topology(topology_arg(a), &t);
+	rc = cli_load_topology(topology_arg(a), &t, &g);
 	if (rc)
 		return rc;
-	if (graph_build(t, &g, &err)) {
-		print_error(&err);
-		rc = EXIT_FAIL;
-	} else if (!strcmp(format, "dot")) {
+	if (!strcmp(format, "dot"))
 		print_dot(g, stdout);
-	} else {
+	else
 		print_text(g, stdout);
-	}
 	graph_free(g);
 	topology_free(t);
-	error_clear(&err);
 	return rc;
 }
 

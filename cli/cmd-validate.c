@@ -80,22 +80,13 @@ static void print_order(const struct graph *g)
 static int validate_exec(const struct command *cmd, struct args *a)
 {
 	const char *path = topology_arg(a);
-	struct topology *t = NULL;
-	struct graph *g = NULL;
-	struct error err;
+	struct topology *t;
+	struct graph *g;
 	int rc;
 
 	(void)cmd;
-	error_init(&err);
-	rc = cli_load_topology(path, &t);
-	if (rc)
-		return rc;
-	if (graph_build(t, &g, &err)) {
-		print_error(&err);
-		rc = EXIT_FAIL;
-		goto out;
-	}
-	if (a->opt[OPT_QUIET].set)
+	rc = cli_load_topology(path, &t, &g);
+	if (rc || a->opt[OPT_QUIET].set)
 		goto out;
 	printf("%s: valid topology '%s' (version %d%s%s)\n", path, t->name,
 	       t->version, t->network ? ", network " : "",
@@ -106,7 +97,6 @@ static int validate_exec(const struct command *cmd, struct args *a)
 out:
 	graph_free(g);
 	topology_free(t);
-	error_clear(&err);
 	return rc;
 }
 

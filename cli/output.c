@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "graph/graph.h"
 #include "topology/topology.h"
 #include "util/banned.h"
 
@@ -34,26 +35,32 @@ void print_error(const struct error *err)
 		fprintf(stderr, "deploy: error: %s\n", err->msg);
 }
 
+void vprint_message(const char *fmt, va_list ap)
+{
+	fputs("deploy: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void print_message(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("deploy: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vprint_message(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }
 
-int cli_load_topology(const char *path, struct topology **out)
+int cli_load_topology(const char *path, struct topology **t, struct graph **g)
 {
 	struct diag_list dl;
 	struct error err;
 	int rc;
 
+	*g = NULL;
 	diag_list_init(&dl);
 	error_init(&err);
-	rc = topology_load(path, out, &dl, &err);
+	rc = topology_load(path, t, &dl, &err);
 	print_diags(&dl, stderr);
 	if (rc && rc != DEPLOY_ERR_INVALID)
 		print_error(&err);
@@ -61,6 +68,14 @@ int cli_load_topology(const char *path, struct topology **out)
 		fprintf(stderr, "%s: %zu error%s%s\n", path, dl.errors,
 			dl.errors == 1 ? "" : "s",
 			dl.warnings ? ", and warnings above" : "");
+	if (!rc) {
+		rc = graph_build(*t, g, &err);
+		if (rc) {
+			print_error(&err);
+			topology_free(*t);
+			*t = NULL;
+		}
+	}
 	error_clear(&err);
 	diag_list_free(&dl);
 	return rc ? EXIT_FAIL : EXIT_OK;

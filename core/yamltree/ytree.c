@@ -427,27 +427,6 @@ out:
 	return 0;
 }
 
-int ydoc_load(const char *path, struct ydoc **out, struct diag_list *dl,
-	      struct error *err)
-{
-	struct buf text;
-	int rc;
-
-	*out = NULL;
-	buf_init(&text, YTREE_MAX_BYTES);
-	rc = buf_read_file(&text, path);
-	if (rc == DEPLOY_ERR_TOO_BIG)
-		rc = error_set(err, rc, path, 0, 0,
-			       "file is larger than %u bytes", YTREE_MAX_BYTES);
-	else if (rc)
-		rc = error_set(err, rc, path, 0, 0, "cannot read file: %s",
-			       strerror(errno));
-	else
-		rc = ydoc_parse(path, text.data, text.len, out, dl, err);
-	buf_free(&text);
-	return rc;
-}
-
 const struct ypair *ynode_get_pair(const struct ynode *m, const char *key)
 {
 	size_t len = strlen(key);

@@ -71,8 +71,6 @@ struct ydoc {
  */
 int ydoc_parse(const char *file, const char *text, size_t len,
 	       struct ydoc **out, struct diag_list *dl, struct error *err);
-int ydoc_load(const char *path, struct ydoc **out, struct diag_list *dl,
-	      struct error *err);
 void ydoc_free(struct ydoc *doc);
 
 /* Map lookup by key text; NULL when absent or when m is not a mapping. */
