@@ -427,6 +427,50 @@ out:
 	return 0;
 }
 
+struct ydoc *ydoc_new(const char *file)
+{
+	struct ydoc *doc = xcalloc(1, sizeof(*doc));
+
+	doc->file = xstrdup(file);
+	return doc;
+}
+
+static struct ynode *built_node(struct ydoc *doc, enum ynode_kind kind,
+				int line, int col)
+{
+	struct ynode *n = xcalloc(1, sizeof(*n));
+
+	n->kind = kind;
+	n->line = line;
+	n->col = col;
+	n->weight = 1;
+	n->complete = true;
+	XGROW(doc->all, doc->alloc_all, doc->nr_all + 1);
+	doc->all[doc->nr_all++] = n;
+	return n;
+}
+
+struct ynode *ydoc_new_scalar(struct ydoc *doc, const char *value, size_t len,
+			      bool plain, int line, int col)
+{
+	struct ynode *n = built_node(doc, YNODE_SCALAR, line, col);
+
+	n->value = xstrndup(value, len);
+	n->len = len;
+	n->plain = plain;
+	return n;
+}
+
+struct ynode *ydoc_new_map(struct ydoc *doc, int line, int col)
+{
+	return built_node(doc, YNODE_MAP, line, col);
+}
+
+void ynode_map_add(struct ynode *m, struct ynode *key, struct ynode *value)
+{
+	add_pair(m, key, value);
+}
+
 const struct ypair *ynode_get_pair(const struct ynode *m, const char *key)
 {
 	size_t len = strlen(key);

@@ -73,6 +73,22 @@ int ydoc_parse(const char *file, const char *text, size_t len,
 	       struct ydoc **out, struct diag_list *dl, struct error *err);
 void ydoc_free(struct ydoc *doc);
 
+/*
+ * Building nodes in code, for values that come from another format (an INI
+ * inventory's variables) but should read like parsed YAML: each node keeps
+ * the line:col it is given and belongs to `doc`, which frees it. A built
+ * mapping may hold nodes of any document that lives as long as it does.
+ * `ydoc_new` makes an empty document (root NULL) named `file`.
+ */
+struct ydoc *ydoc_new(const char *file);
+/* A scalar holding len bytes of value; plain as for a parsed one (typed by
+ * the core schema when true, a string when false). */
+struct ynode *ydoc_new_scalar(struct ydoc *doc, const char *value, size_t len,
+			      bool plain, int line, int col);
+struct ynode *ydoc_new_map(struct ydoc *doc, int line, int col);
+/* Append key: value to mapping m; the caller keeps keys unique. */
+void ynode_map_add(struct ynode *m, struct ynode *key, struct ynode *value);
+
 /* Map lookup by key text; NULL when absent or when m is not a mapping. */
 struct ynode *ynode_get(const struct ynode *m, const char *key);
 const struct ypair *ynode_get_pair(const struct ynode *m, const char *key);

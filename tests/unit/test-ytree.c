@@ -284,6 +284,34 @@ static void test_invalid_utf8_is_a_syntax_error_with_position(void **state)
 	done(&p);
 }
 
+static void test_built_nodes_read_like_parsed_ones(void **state)
+{
+	struct ydoc *doc = ydoc_new("hosts.ini");
+	struct ynode *m, *port, *user;
+	cJSON *j;
+	char *text;
+
+	(void)state;
+	m = ydoc_new_map(doc, 3, 1);
+	port = ydoc_new_scalar(doc, "2202", 4, true, 3, 7);
+	user = ydoc_new_scalar(doc, "2202", 4, false, 3, 20);
+	ynode_map_add(m, ydoc_new_scalar(doc, "port", 4, true, 3, 1), port);
+	ynode_map_add(m, ydoc_new_scalar(doc, "user", 4, true, 3, 15), user);
+	assert_null(doc->root);
+	assert_string_equal(doc->file, "hosts.ini");
+	assert_ptr_equal(ynode_get(m, "port"), port);
+	assert_int_equal(port->line, 3);
+	assert_int_equal(port->col, 7);
+	assert_true(ynode_is_number(port));
+	assert_true(ynode_is_string(user));
+	j = ynode_to_json(m);
+	text = cJSON_PrintUnformatted(j);
+	assert_string_equal(text, "{\"port\":2202,\"user\":\"2202\"}");
+	free(text);
+	cJSON_Delete(j);
+	ydoc_free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -305,6 +333,7 @@ int main(void)
 		cmocka_unit_test(test_to_json_keeps_types),
 		cmocka_unit_test(
 			test_invalid_utf8_is_a_syntax_error_with_position),
+		cmocka_unit_test(test_built_nodes_read_like_parsed_ones),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
