@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,19 +113,62 @@ void diag_add(struct diag_list *dl, enum diag_level level, const char *file,
 		dl->warnings++;
 }
 
+struct diag_slot {
+	struct diag d;
+	size_t file_rank;
+	size_t order;
+};
+
+static int cmp_diag_slot(const void *a, const void *b)
+{
+	const struct diag_slot *x = a, *y = b;
+
+	if (x->file_rank != y->file_rank)
+		return x->file_rank < y->file_rank ? -1 : 1;
+	if (x->d.line != y->d.line)
+		return x->d.line < y->d.line ? -1 : 1;
+	if (x->d.col != y->d.col)
+		return x->d.col < y->d.col ? -1 : 1;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+static bool same_file(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+void diag_list_sort_first(struct diag_list *dl, const char *first)
+{
+	struct diag_slot *slots;
+	const char **files;
+	size_t nr_files = 0;
+
+	if (dl->nr < 2)
+		return;
+	slots = xcalloc(dl->nr, sizeof(*slots));
+	files = xcalloc(dl->nr + 1, sizeof(*files));
+	if (first)
+		files[nr_files++] = first;
+	for (size_t i = 0; i < dl->nr; i++) {
+		size_t f = 0;
+
+		/* A list holds few files: a topology and its inventories. */
+		while (f < nr_files && !same_file(files[f], dl->items[i].file))
+			f++;
+		if (f == nr_files)
+			files[nr_files++] = dl->items[i].file;
+		slots[i].d = dl->items[i];
+		slots[i].file_rank = f;
+		slots[i].order = i;
+	}
+	qsort(slots, dl->nr, sizeof(*slots), cmp_diag_slot);
+	for (size_t i = 0; i < dl->nr; i++)
+		dl->items[i] = slots[i].d;
+	free(files);
+	free(slots);
+}
+
 void diag_list_sort(struct diag_list *dl)
 {
-	/* Insertion sort: stable, and lists are short. */
-	for (size_t i = 1; i < dl->nr; i++) {
-		struct diag d = dl->items[i];
-		size_t j = i;
-
-		while (j > 0 && (dl->items[j - 1].line > d.line ||
-				 (dl->items[j - 1].line == d.line &&
-				  dl->items[j - 1].col > d.col))) {
-			dl->items[j] = dl->items[j - 1];
-			j--;
-		}
-		dl->items[j] = d;
-	}
+	diag_list_sort_first(dl, NULL);
 }

@@ -74,7 +74,13 @@ void diag_list_free(struct diag_list *dl);
 void diag_add(struct diag_list *dl, enum diag_level level, const char *file,
 	      int line, int col, const char *fmt, ...)
 	__attribute__((format(printf, 6, 7)));
-/* Order by line, then column, keeping the order of equal positions. */
+/*
+ * Order by file, then line, then column, keeping the order of equal
+ * positions. Files come in the order of their first diagnostic, except that
+ * diag_list_sort_first() puts `first` (the topology, before its inventories)
+ * ahead of the others.
+ */
 void diag_list_sort(struct diag_list *dl);
+void diag_list_sort_first(struct diag_list *dl, const char *first);
 
 #endif
