@@ -11,6 +11,9 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
+	{ "local", cmd_local,
+	  "local up|down TOPOLOGY SUBNET [PUBKEY_FILE] HOST... | running "
+	  "TOPOLOGY HOST" },
 	{ "mustache", cmd_mustache,
 	  "mustache --template T --data D.json [--partials P.json]" },
 };

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_PROC_H
+#define DEPLOY_PROC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "util/buf.h"
+#include "util/error.h"
+
+/*
+ * Running local programs (ip, mount helpers, debootstrap, systemd-nspawn)
+ * without a shell: argv is passed as it is, so no value is ever interpreted.
+ */
+
+struct proc_result {
+	int status;	/* exit code, or 128 + signal */
+	struct buf out; /* stdout and stderr together, capped */
+	bool timed_out;
+};
+
+/*
+ * Run argv[0] (looked up in PATH) with argv, stdin from /dev/null, wait at
+ * most timeout_ms (then SIGTERM, and SIGKILL 2 s later). Output is kept up
+ * to `cap` bytes (the rest is read and dropped). env: extra "K=V" entries
+ * or NULL. Returns 0 when the program ran (whatever its exit code: see
+ * res->status), or a code with err set when it could not be started.
+ */
+int proc_run(char *const argv[], char *const env[], int timeout_ms, size_t cap,
+	     struct proc_result *res, struct error *err);
+void proc_result_free(struct proc_result *res);
+
+/*
+ * Like proc_run, but 0 only when the program exited 0; otherwise err names
+ * the program, its exit status and the last line of its output.
+ */
+int proc_check(char *const argv[], char *const env[], int timeout_ms,
+	       struct error *err);
+
+/*
+ * Start argv in the background in a new session, stdout and stderr
+ * appended to log_path, stdin /dev/null; *pid is its process id. The
+ * caller owns it (and reaps it, or leaves it to run past this process).
+ */
+int proc_spawn_detached(char *const argv[], char *const env[],
+			const char *log_path, pid_t *pid, struct error *err);
+
+/* Wait up to timeout_ms for pid (our child or not) to exit; 0 if it did. */
+int proc_wait_gone(pid_t pid, int timeout_ms);
+
+#endif

@@ -1,0 +1,795 @@
+/* SPDX-License-Identifier: MIT */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "providers/local/nspawn.h"
+#include "util/buf.h"
+#include "util/proc.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define SUITE  "bookworm"
+#define MIRROR "http://deb.debian.org/debian"
+/* What every local host has: enough to boot, log in and be configured. */
+#define PACKAGES                                                  \
+	"systemd,systemd-sysv,dbus,openssh-server,iproute2,sudo," \
+	"ca-certificates,curl,nftables,procps,python3"
+#define IP_TIMEOUT	    10000
+#define DEBOOTSTRAP_TIMEOUT (20 * 60 * 1000)
+
+static const char *env_or(const char *name, const char *def)
+{
+	const char *v = getenv(name);
+
+	return v && *v ? v : def;
+}
+
+static const char *hosts_root(void)
+{
+	return env_or("DEPLOY_LOCAL_DIR", "/var/lib/deploy/local");
+}
+
+static const char *cache_root(void)
+{
+	return env_or("DEPLOY_LOCAL_CACHE", "/var/cache/deploy/local");
+}
+
+static uint32_t fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Interface names are at most 15 characters: dpl + 8 hex, dv + 8 hex. */
+static void bridge_name(const struct local_net *net, char out[16])
+{
+	snprintf(out, 16, "dpl%08x", fnv1a(net->topology));
+}
+
+static void veth_name(const struct local_net *net, const char *host,
+		      char out[16])
+{
+	struct buf key = BUF_INIT;
+
+	buf_addf(&key, "%s/%s", net->topology, host);
+	snprintf(out, 16, "dv%08x", fnv1a(key.data));
+	buf_free(&key);
+}
+
+static char *netns_name(const struct local_net *net, const char *host)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "deploy-%s-%s", net->topology, host);
+	return buf_release(&b);
+}
+
+static char *host_dir(const struct local_net *net, const char *host)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s/%s/%s", hosts_root(), net->topology, host);
+	return buf_release(&b);
+}
+
+static char *path_in(const char *dir, const char *rel)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s/%s", dir, rel);
+	return buf_release(&b);
+}
+
+static int mkdir_p(const char *path, mode_t mode, struct error *err)
+{
+	char *p = xstrdup(path);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) && errno != EEXIST)
+			goto fail;
+		*s = '/';
+	}
+	if (mkdir(p, mode) && errno != EEXIST)
+		goto fail;
+	free(p);
+	return 0;
+fail:
+	error_set(err, DEPLOY_ERR_IO, p, 0, 0, "cannot make directory: %s",
+		  strerror(errno));
+	free(p);
+	return DEPLOY_ERR_IO;
+}
+
+static int write_file(const char *path, const char *text, mode_t mode,
+		      struct error *err)
+{
+	size_t len = strlen(text);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	if (fd < 0 || write(fd, text, len) != (ssize_t)len ||
+	    fchmod(fd, mode)) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return error_set(err, DEPLOY_ERR_IO, path, 0, 0,
+				 "cannot write: %s", strerror(e));
+	}
+	close(fd);
+	return 0;
+}
+
+static int read_small(const char *path, char *out, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, out, size - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	out[n] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	return 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) && errno != ENOENT ? -1 : 0;
+}
+
+/* rm -rf, not crossing into other filesystems (a stuck mount stays). */
+static int remove_tree(const char *path, struct error *err)
+{
+	if (nftw(path, rm_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT) &&
+	    errno != ENOENT)
+		return error_set(err, DEPLOY_ERR_IO, path, 0, 0,
+				 "cannot remove: %s", strerror(errno));
+	return 0;
+}
+
+int local_check_root(struct error *err)
+{
+	if (geteuid() == 0)
+		return 0;
+	return error_set(err, DEPLOY_ERR_USAGE, NULL, 0, 0,
+			 "the local provider needs root: it makes network "
+			 "namespaces, mounts and containers (run deploy as "
+			 "root, e.g. with sudo)");
+}
+
+static int host_address(const struct local_net *net, int slot, char *out,
+			struct error *err)
+{
+	struct cidr c;
+	const char *why;
+	uint32_t base, addr;
+	struct in_addr in;
+
+	if (cidr_parse(net->subnet, &c, &why) || c.family != AF_INET)
+		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+				 "providers.local.subnet '%s' is not an IPv4 "
+				 "CIDR",
+				 net->subnet);
+	memcpy(&base, c.addr, 4);
+	base = ntohl(base);
+	/* .0 network, .1 the bridge, then the hosts, not the broadcast. */
+	if (c.prefix > 30 || (uint32_t)slot + 3 > (1u << (32 - c.prefix)) - 1)
+		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+				 "providers.local.subnet '%s' has no room for "
+				 "host %d",
+				 net->subnet, slot + 1);
+	addr = base + 2 + (uint32_t)slot;
+	in.s_addr = htonl(addr);
+	inet_ntop(AF_INET, &in, out, 16);
+	return 0;
+}
+
+static void bridge_address(const struct local_net *net, char *out)
+{
+	struct cidr c;
+	const char *why;
+	uint32_t a;
+	struct in_addr in;
+
+	out[0] = '\0';
+	if (cidr_parse(net->subnet, &c, &why))
+		return;
+	memcpy(&a, c.addr, 4);
+	in.s_addr = htonl(ntohl(a) + 1);
+	inet_ntop(AF_INET, &in, out, 16);
+	snprintf(out + strlen(out), 8, "/%d", c.prefix);
+}
+
+/* Base image */
+
+static char *base_path(void)
+{
+	struct buf b = BUF_INIT;
+
+	/* The package list is part of the name: a new list, a new image. */
+	buf_addf(&b, "%s/debian-%s-%08x", cache_root(), SUITE, fnv1a(PACKAGES));
+	return buf_release(&b);
+}
+
+static int finish_base(const char *root, struct error *err)
+{
+	const char *keys[] = { "etc/ssh/ssh_host_ed25519_key",
+			       "etc/ssh/ssh_host_ed25519_key.pub",
+			       "etc/ssh/ssh_host_ecdsa_key",
+			       "etc/ssh/ssh_host_ecdsa_key.pub",
+			       "etc/ssh/ssh_host_rsa_key",
+			       "etc/ssh/ssh_host_rsa_key.pub" };
+	char *p;
+	int rc;
+
+	/* Each host gets its own keys: the image's must not be shared. */
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		p = path_in(root, keys[i]);
+		unlink(p);
+		free(p);
+	}
+	p = path_in(root, "etc/ssh/sshd_config.d/00-deploy-local.conf");
+	rc = write_file(p,
+			"# written by deploy's local provider\n"
+			"HostKey /etc/ssh/ssh_host_ed25519_key\n",
+			0644, err);
+	free(p);
+	if (rc)
+		return rc;
+	p = path_in(root, "etc/machine-id");
+	rc = write_file(p, "", 0444, err);
+	free(p);
+	return rc;
+}
+
+int local_base_image(const struct local_net *net, char **path,
+		     struct error *err)
+{
+	char *final = base_path(), *tmp = NULL, *lock = NULL;
+	struct stat st;
+	struct buf proxy = BUF_INIT;
+	char *env[2] = { NULL, NULL };
+	int fd = -1, rc;
+
+	*path = NULL;
+	rc = mkdir_p(cache_root(), 0700, err);
+	if (rc)
+		goto out;
+	lock = path_in(cache_root(), ".lock");
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		rc = error_set(err, DEPLOY_ERR_IO, lock, 0, 0,
+			       "cannot lock: %s", strerror(errno));
+		goto out;
+	}
+	if (!stat(final, &st))
+		goto done; /* made before, maybe by the process we waited for */
+	tmp = path_in(cache_root(), ".building");
+	remove_tree(tmp, NULL);
+	if (net->apt_proxy) {
+		buf_addf(&proxy, "http_proxy=%s", net->apt_proxy);
+		env[0] = proxy.data;
+	}
+	{
+		char *argv[] = { "debootstrap",
+				 "--variant=minbase",
+				 "--include=" PACKAGES,
+				 SUITE,
+				 tmp,
+				 (char *)env_or("DEPLOY_LOCAL_MIRROR", MIRROR),
+				 NULL };
+
+		rc = proc_check(argv, env, DEBOOTSTRAP_TIMEOUT, err);
+	}
+	if (rc) {
+		char msg[sizeof(err->msg)];
+
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		error_set(err, rc, NULL, 0, 0,
+			  "making the local base image failed: %s", msg);
+		goto out;
+	}
+	rc = finish_base(tmp, err);
+	if (rc)
+		goto out;
+	if (rename(tmp, final)) {
+		rc = error_set(err, DEPLOY_ERR_IO, final, 0, 0,
+			       "cannot move the base image in place: %s",
+			       strerror(errno));
+		goto out;
+	}
+done:
+	*path = final;
+	final = NULL;
+out:
+	if (rc && tmp)
+		remove_tree(tmp, NULL);
+	if (fd >= 0)
+		close(fd); /* releases the lock */
+	buf_free(&proxy);
+	free(lock);
+	free(tmp);
+	free(final);
+	return rc;
+}
+
+/* Network */
+
+static bool link_exists(const char *name, const char *netns)
+{
+	struct proc_result res;
+	char *in_ns[] = { "ip",	  "-n",		(char *)netns, "link",
+			  "show", (char *)name, NULL };
+	char *here[] = { "ip", "link", "show", (char *)name, NULL };
+	bool ok;
+
+	if (proc_run(netns ? in_ns : here, NULL, IP_TIMEOUT, 4096, &res, NULL))
+		return false;
+	ok = res.status == 0;
+	proc_result_free(&res);
+	return ok;
+}
+
+int local_net_up(const struct local_net *net, struct error *err)
+{
+	char br[16], addr[32];
+	int rc;
+
+	bridge_name(net, br);
+	bridge_address(net, addr);
+	if (link_exists(br, NULL))
+		return 0;
+	{
+		char *add[] = {
+			"ip", "link", "add", br, "type", "bridge", NULL
+		};
+		char *ad[] = { "ip", "addr", "add", addr, "dev", br, NULL };
+		char *up[] = { "ip", "link", "set", br, "up", NULL };
+
+		rc = proc_check(add, NULL, IP_TIMEOUT, err);
+		if (!rc)
+			rc = proc_check(ad, NULL, IP_TIMEOUT, err);
+		if (!rc)
+			rc = proc_check(up, NULL, IP_TIMEOUT, err);
+		if (rc) {
+			char *del[] = { "ip", "link", "del", br, NULL };
+
+			proc_check(del, NULL, IP_TIMEOUT, NULL);
+		}
+	}
+	return rc;
+}
+
+static int net_host_up(const struct local_net *net, const char *host,
+		       const char *address, struct error *err)
+{
+	char br[16], veth[16], gw[32], cidr[40];
+	char *ns = netns_name(net, host);
+	struct cidr c;
+	const char *why;
+	int rc;
+
+	bridge_name(net, br);
+	veth_name(net, host, veth);
+	bridge_address(net, gw);
+	*strchr(gw, '/') = '\0';
+	cidr_parse(net->subnet, &c, &why);
+	snprintf(cidr, sizeof(cidr), "%s/%d", address, c.prefix);
+	{
+		char *add_ns[] = { "ip", "netns", "add", ns, NULL };
+		char *veth_add[] = { "ip",   "link",  "add",  veth,
+				     "type", "veth",  "peer", "name",
+				     "eth0", "netns", ns,     NULL };
+		char *master[] = { "ip",     "link", "set", veth,
+				   "master", br,     "up",  NULL };
+		char *lo[] = {
+			"ip", "-n", ns, "link", "set", "lo", "up", NULL
+		};
+		char *ad[] = { "ip", "-n",  ns,	    "addr", "add",
+			       cidr, "dev", "eth0", NULL };
+		char *up[] = {
+			"ip", "-n", ns, "link", "set", "eth0", "up", NULL
+		};
+		char *route[] = { "ip",	     "-n",  ns, "route", "add",
+				  "default", "via", gw, NULL };
+		char **steps[] = {
+			add_ns, veth_add, master, lo, ad, up, route
+		};
+
+		rc = 0;
+		for (size_t i = 0; !rc && i < sizeof(steps) / sizeof(steps[0]);
+		     i++)
+			rc = proc_check(steps[i], NULL, IP_TIMEOUT, err);
+	}
+	free(ns);
+	return rc;
+}
+
+/* Host files in the overlay's upper layer, written before the boot. */
+static int prepare_upper(const struct local_net *net, const char *upper,
+			 struct local_host *h, struct error *err)
+{
+	struct buf text = BUF_INIT;
+	char *p = NULL;
+	int rc;
+
+	rc = mkdir_p(upper, 0755, err);
+	if (!rc) {
+		p = path_in(upper, "etc/ssh");
+		rc = mkdir_p(p, 0755, err);
+		free(p);
+	}
+	if (!rc) {
+		p = path_in(upper, "root/.ssh");
+		rc = mkdir_p(p, 0700, err);
+		free(p);
+	}
+	if (!rc) {
+		p = path_in(upper, "etc/apt/apt.conf.d");
+		rc = mkdir_p(p, 0755, err);
+		free(p);
+	}
+	if (rc)
+		return rc;
+	buf_addf(&text, "%s\n", h->name);
+	p = path_in(upper, "etc/hostname");
+	rc = write_file(p, text.data, 0644, err);
+	free(p);
+	buf_reset(&text);
+	buf_addf(&text, "127.0.0.1\tlocalhost\n%s\t%s\n::1\tlocalhost\n",
+		 h->address, h->name);
+	p = path_in(upper, "etc/hosts");
+	if (!rc)
+		rc = write_file(p, text.data, 0644, err);
+	free(p);
+	p = path_in(upper, "root/.ssh/authorized_keys");
+	if (!rc)
+		rc = write_file(p, h->authorized_keys ? h->authorized_keys : "",
+				0600, err);
+	free(p);
+	if (!rc && net->apt_proxy) {
+		buf_reset(&text);
+		buf_addf(&text, "Acquire::http::Proxy \"%s\";\n",
+			 net->apt_proxy);
+		p = path_in(upper, "etc/apt/apt.conf.d/01deploy-proxy");
+		rc = write_file(p, text.data, 0644, err);
+		free(p);
+	}
+	buf_free(&text);
+	if (rc)
+		return rc;
+	/* Its own host key, made here so deploy knows it before it boots. */
+	p = path_in(upper, "etc/ssh/ssh_host_ed25519_key");
+	{
+		char *pub = path_in(upper, "etc/ssh/ssh_host_ed25519_key.pub");
+		struct stat st;
+
+		if (stat(p, &st)) {
+			char *argv[] = {
+				"ssh-keygen", "-q", "-t", "ed25519",
+				"-N",	      "",   "-C", (char *)h->name,
+				"-f",	      p,    NULL
+			};
+
+			rc = proc_check(argv, NULL, IP_TIMEOUT, err);
+		}
+		if (!rc && read_small(pub, h->host_key, sizeof(h->host_key)))
+			rc = error_set(err, DEPLOY_ERR_IO, pub, 0, 0,
+				       "cannot read the host key");
+		free(pub);
+	}
+	free(p);
+	return rc;
+}
+
+static bool pid_is_our_nspawn(pid_t pid, const char *root)
+{
+	char path[64], cmd[4096];
+	int fd;
+	ssize_t n;
+	bool nspawn = false, ours = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, cmd, sizeof(cmd) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	cmd[n] = '\0';
+	/* NUL-separated arguments: look at each. */
+	for (char *a = cmd; a < cmd + n; a += strlen(a) + 1) {
+		if (strstr(a, "systemd-nspawn"))
+			nspawn = true;
+		if (!strcmp(a, root))
+			ours = true;
+	}
+	return nspawn && ours;
+}
+
+static pid_t running_pid(const char *dir)
+{
+	char *pidfile = path_in(dir, "pid"), *root = path_in(dir, "root");
+	char text[32];
+	pid_t pid = 0;
+
+	if (!read_small(pidfile, text, sizeof(text))) {
+		pid = (pid_t)strtol(text, NULL, 10);
+		if (pid <= 0 || !pid_is_our_nspawn(pid, root))
+			pid = 0;
+	}
+	free(pidfile);
+	free(root);
+	return pid;
+}
+
+bool local_host_running(const struct local_net *net, const char *name)
+{
+	char *dir = host_dir(net, name);
+	bool up = running_pid(dir) > 0;
+
+	free(dir);
+	return up;
+}
+
+int local_host_up(const struct local_net *net, const char *base,
+		  struct local_host *h, struct error *err)
+{
+	char *dir = host_dir(net, h->name);
+	char *upper = path_in(dir, "upper"), *work = path_in(dir, "work");
+	char *root = path_in(dir, "root"), *ns = netns_name(net, h->name);
+	char *log = path_in(dir, "console.log"), *pidfile = path_in(dir, "pid");
+	char *nspath = NULL;
+	struct buf opts = BUF_INIT, text = BUF_INIT;
+	pid_t pid;
+	int rc;
+
+	rc = host_address(net, h->slot, h->address, err);
+	if (rc)
+		goto out;
+	rc = mkdir_p(dir, 0700, err);
+	if (!rc)
+		rc = prepare_upper(net, upper, h, err);
+	if (rc)
+		goto out;
+	if (running_pid(dir) > 0)
+		goto out; /* up already: address and key are known */
+	rc = mkdir_p(work, 0700, err);
+	if (!rc)
+		rc = mkdir_p(root, 0755, err);
+	if (rc)
+		goto out;
+	umount2(root, MNT_DETACH); /* a mount left by a crash */
+	buf_addf(&opts, "lowerdir=%s,upperdir=%s,workdir=%s", base, upper,
+		 work);
+	if (mount("overlay", root, "overlay", 0, opts.data)) {
+		rc = error_set(err, DEPLOY_ERR_IO, root, 0, 0,
+			       "cannot mount the overlay: %s", strerror(errno));
+		goto out;
+	}
+	{
+		char *del[] = { "ip", "netns", "del", ns, NULL };
+
+		proc_check(del, NULL, IP_TIMEOUT, NULL); /* a stale one */
+	}
+	rc = net_host_up(net, h->name, h->address, err);
+	if (rc)
+		goto out;
+	nspath = path_in("/run/netns", ns);
+	{
+		struct buf nsopt = BUF_INIT;
+		char *argv[] = { "systemd-nspawn",
+				 "--quiet",
+				 "--register=no",
+				 "--keep-unit",
+				 "--boot",
+				 "--console=read-only",
+				 "--resolv-conf=off",
+				 "--timezone=off",
+				 "--link-journal=no",
+				 "-M",
+				 (char *)h->name,
+				 "-D",
+				 root,
+				 NULL,
+				 NULL };
+
+		buf_addf(&nsopt, "--network-namespace-path=%s", nspath);
+		argv[13] = nsopt.data;
+		rc = proc_spawn_detached(argv, NULL, log, &pid, err);
+		buf_free(&nsopt);
+	}
+	if (rc)
+		goto out;
+	buf_addf(&text, "%d\n", (int)pid);
+	rc = write_file(pidfile, text.data, 0600, err);
+	buf_reset(&text);
+	buf_addf(&text, "%s\n", h->address);
+	if (!rc) {
+		char *a = path_in(dir, "address");
+
+		rc = write_file(a, text.data, 0600, err);
+		free(a);
+	}
+out:
+	buf_free(&opts);
+	buf_free(&text);
+	free(dir);
+	free(upper);
+	free(work);
+	free(root);
+	free(ns);
+	free(log);
+	free(pidfile);
+	free(nspath);
+	return rc;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* One attempt: connect and read "SSH-" within 1 s. */
+static bool ssh_banner(const char *address)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons(22) };
+	struct pollfd p;
+	char banner[8];
+	bool ok = false;
+	int fd;
+
+	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1)
+		return false;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
+	    errno != EINPROGRESS)
+		goto out;
+	p.fd = fd;
+	p.events = POLLIN;
+	if (poll(&p, 1, 1000) == 1 && (p.revents & POLLIN))
+		ok = read(fd, banner, 4) == 4 && !memcmp(banner, "SSH-", 4);
+out:
+	close(fd);
+	return ok;
+}
+
+int local_wait_ssh(struct local_host *hosts, size_t nr, int timeout_ms,
+		   struct error *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+	bool *ready = xcalloc(nr + 1, sizeof(*ready));
+	size_t left = nr;
+	int rc = 0;
+
+	while (left) {
+		for (size_t i = 0; i < nr; i++) {
+			if (ready[i] || !ssh_banner(hosts[i].address))
+				continue;
+			ready[i] = true;
+			left--;
+		}
+		if (!left)
+			break;
+		if (now_ms() > deadline) {
+			for (size_t i = 0; i < nr; i++)
+				if (!ready[i]) {
+					rc = error_set(
+						err, DEPLOY_ERR_IO, NULL, 0, 0,
+						"local host '%s' (%s) did not "
+						"answer on port 22 within %d "
+						"s; see its console.log",
+						hosts[i].name, hosts[i].address,
+						timeout_ms / 1000);
+					break;
+				}
+			break;
+		}
+		usleep(100000);
+	}
+	free(ready);
+	return rc;
+}
+
+int local_host_down(const struct local_net *net, const char *name,
+		    struct error *err)
+{
+	char *dir = host_dir(net, name), *root = path_in(dir, "root");
+	char *ns = netns_name(net, name);
+	char veth[16];
+	pid_t pid = running_pid(dir);
+	int rc = 0;
+
+	if (pid > 0) {
+		/* nspawn asks the container's systemd to power off. */
+		kill(pid, SIGTERM);
+		if (proc_wait_gone(pid, 20000)) {
+			kill(pid, SIGKILL);
+			proc_wait_gone(pid, 5000);
+		}
+	}
+	if (umount2(root, 0) && errno != EINVAL && errno != ENOENT &&
+	    umount2(root, MNT_DETACH) && errno != EINVAL)
+		rc = error_set(err, DEPLOY_ERR_IO, root, 0, 0,
+			       "cannot unmount: %s", strerror(errno));
+	{
+		char *del[] = { "ip", "netns", "del", ns, NULL };
+		char *link[] = { "ip", "link", "del", veth, NULL };
+		struct proc_result res;
+		struct stat st;
+		char *nspath = path_in("/run/netns", ns);
+
+		veth_name(net, name, veth);
+		if (!stat(nspath, &st))
+			proc_check(del, NULL, IP_TIMEOUT, rc ? NULL : err);
+		if (link_exists(veth, NULL) &&
+		    !proc_run(link, NULL, IP_TIMEOUT, 4096, &res, NULL))
+			proc_result_free(&res);
+		free(nspath);
+	}
+	if (!rc)
+		rc = remove_tree(dir, err);
+	free(dir);
+	free(root);
+	free(ns);
+	return rc;
+}
+
+int local_net_down(const struct local_net *net, struct error *err)
+{
+	struct buf dir = BUF_INIT;
+	char br[16];
+	int rc = 0;
+
+	buf_addf(&dir, "%s/%s", hosts_root(), net->topology);
+	if (rmdir(dir.data) && errno != ENOENT) {
+		buf_free(&dir);
+		return 0; /* hosts are left: keep the bridge */
+	}
+	buf_free(&dir);
+	bridge_name(net, br);
+	if (link_exists(br, NULL)) {
+		char *del[] = { "ip", "link", "del", br, NULL };
+
+		rc = proc_check(del, NULL, IP_TIMEOUT, err);
+	}
+	return rc;
+}

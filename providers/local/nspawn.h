@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_LOCAL_NSPAWN_H
+#define DEPLOY_LOCAL_NSPAWN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/error.h"
+
+/*
+ * Local hosts: Debian containers on this machine, for rehearsing a
+ * topology. A base image is made once with debootstrap and cached; each
+ * host is an overlayfs over it, with its own host key, booted with
+ * `systemd-nspawn -b` in its own network namespace, attached by a veth pair
+ * to one bridge per topology that holds the subnet's first address. Nothing
+ * is routed out: apt goes through apt_proxy when one is set.
+ *
+ * Everything here needs root. Paths:
+ *   base images  $DEPLOY_LOCAL_CACHE or /var/cache/deploy/local
+ *   hosts        $DEPLOY_LOCAL_DIR or /var/lib/deploy/local, then
+ *                TOPOLOGY/HOST/{upper,work,root,console.log,pid,address}
+ */
+
+struct local_net {
+	const char *topology;  /* topology name: names the bridge */
+	const char *subnet;    /* IPv4 CIDR, e.g. 10.231.0.0/24 */
+	const char *apt_proxy; /* URL or NULL */
+};
+
+struct local_host {
+	const char *name;
+	int slot;		     /* address = subnet + 2 + slot */
+	const char *authorized_keys; /* public key lines for root */
+	/* out */
+	char address[16];
+	char host_key[512]; /* "ssh-ed25519 AAAA..." */
+};
+
+/* DEPLOY_ERR_USAGE with a message saying what to do, unless root. */
+int local_check_root(struct error *err);
+
+/* The cached base image's root directory (made now if missing); the caller
+ * frees *path. Serialized across processes with a lock file. */
+int local_base_image(const struct local_net *net, char **path,
+		     struct error *err);
+
+/* The topology's bridge, made if missing; idempotent. */
+int local_net_up(const struct local_net *net, struct error *err);
+
+/*
+ * Make and boot one host (idempotent: a running host is left as it is and
+ * its address and key are read back). Returns once systemd-nspawn runs;
+ * local_wait_ssh() waits for sshd.
+ */
+int local_host_up(const struct local_net *net, const char *base,
+		  struct local_host *h, struct error *err);
+
+/* Wait until every host's port 22 answers with an SSH banner. */
+int local_wait_ssh(struct local_host *hosts, size_t nr, int timeout_ms,
+		   struct error *err);
+
+/* Stop one host and remove its overlay, namespace and files. Idempotent. */
+int local_host_down(const struct local_net *net, const char *name,
+		    struct error *err);
+
+/* Remove the bridge once no host of the topology is left. Idempotent. */
+int local_net_down(const struct local_net *net, struct error *err);
+
+/* Whether the host exists and its container runs. */
+bool local_host_running(const struct local_net *net, const char *name);
+
+#endif
