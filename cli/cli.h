@@ -90,6 +90,12 @@ int cli_load_topology(const char *path, struct topology **t, struct graph **g);
 const char *topology_arg(const struct args *a);
 
 extern const struct command cmd_validate;
+extern const struct command cmd_plan;
+extern const struct command cmd_up;
+extern const struct command cmd_down;
+extern const struct command cmd_status;
+extern const struct command cmd_output;
+extern const struct command cmd_unlock;
 extern const struct command cmd_graph;
 
 #endif

@@ -12,10 +12,18 @@
  * cli/cmd-NAME.c exporting a const struct command, declare it in cli/cli.h,
  * list it here and in cli/meson.build, and document it in docs/cli.md.
  */
+/* clang-format off */
 static const struct command *const commands[] = {
 	&cmd_validate,
 	&cmd_graph,
+	&cmd_plan,
+	&cmd_up,
+	&cmd_down,
+	&cmd_status,
+	&cmd_output,
+	&cmd_unlock,
 };
+/* clang-format on */
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 

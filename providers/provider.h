@@ -5,7 +5,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "state/state.h"
 #include "topology/schema.h"
+#include "topology/topology.h"
 
 /*
  * A provider is a const ops table listed in providers/registry.c, the only
@@ -22,12 +24,48 @@
  * region, zone, disk and static_ip do not apply. */
 #define PROVIDER_EXISTING_HOSTS 0x1
 
+/*
+ * What a provider gets for one run: the topology, its settings, and the
+ * state in which it records every resource. A provider records a resource
+ * as pending (with its idempotency key) and saves the state BEFORE it asks
+ * for it, and records the result and saves again right after: so a run
+ * killed at any instant is resumed by adopting, never by creating twice.
+ */
+struct provider_run {
+	const struct provider_ops *provider;
+	const struct topology *t;
+	const struct ynode *config; /* providers.NAME, or NULL */
+	struct state *state;
+	const char *authorized_keys; /* the operator's public key lines */
+	/* Save the state now (the caller's function: it may also log). */
+	int (*save)(struct provider_run *run, struct error *err);
+	void *ctx;
+};
+
 struct provider_ops {
 	const char *name;		    /* MUST: as written in topologies */
 	const char *summary;		    /* MUST: one line for help */
 	unsigned flags;			    /* MAY: PROVIDER_* */
 	const struct key_spec *config_keys; /* MUST: keys of providers.NAME,
-					       ended by a { NULL } entry */
+					       ended by a { 0 } entry */
+	/*
+	 * MAY (MUST for providers that create hosts): create the hosts
+	 * that are missing, adopt those recorded as pending, and record
+	 * each in the state as resource (provider, "host", host name) with
+	 * its address and host key; return once each answers on port 22.
+	 */
+	int (*hosts_up)(struct provider_run *run, struct host *const *hosts,
+			size_t nr, struct error *err);
+	/* MAY: whether a recorded resource still exists at the provider. */
+	int (*exists)(struct provider_run *run, const struct state_resource *r,
+		      bool *exists, struct error *err);
+	/* MAY: delete a recorded resource; one already gone is fine. The
+	 * provider removes it from the state and saves. */
+	int (*destroy)(struct provider_run *run, struct state_resource *r,
+		       struct error *err);
+	/* MAY: remove what the provider shares between resources (a
+	 * bridge, a VPC) once none of its resources is left. */
+	int (*finish_down)(struct provider_run *run, struct error *err);
 };
 
 const struct provider_ops *provider_find(const char *name);
@@ -41,6 +79,16 @@ bool provider_uses_existing_hosts(const struct provider_ops *p);
 const struct key_spec *provider_config_keys(const struct provider_ops *p);
 /* Whether providers.NAME must be written (a key of it is required). */
 bool provider_needs_config(const struct provider_ops *p);
+/* Whether it creates hosts (has hosts_up). */
+bool provider_creates_hosts(const struct provider_ops *p);
+
+int provider_hosts_up(struct provider_run *run, struct host *const *hosts,
+		      size_t nr, struct error *err);
+int provider_exists(struct provider_run *run, const struct state_resource *r,
+		    bool *exists, struct error *err);
+int provider_destroy(struct provider_run *run, struct state_resource *r,
+		     struct error *err);
+int provider_finish_down(struct provider_run *run, struct error *err);
 
 extern const struct provider_ops aws_provider;
 extern const struct provider_ops digitalocean_provider;

@@ -56,3 +56,46 @@ bool provider_needs_config(const struct provider_ops *p)
 			return true;
 	return false;
 }
+
+bool provider_creates_hosts(const struct provider_ops *p)
+{
+	return p->hosts_up != NULL;
+}
+
+static int not_supported(const struct provider_ops *p, const char *what,
+			 struct error *err)
+{
+	return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			 "provider '%s' cannot %s yet", p->name, what);
+}
+
+int provider_hosts_up(struct provider_run *run, struct host *const *hosts,
+		      size_t nr, struct error *err)
+{
+	if (!run->provider->hosts_up)
+		return not_supported(run->provider, "create hosts", err);
+	return run->provider->hosts_up(run, hosts, nr, err);
+}
+
+int provider_exists(struct provider_run *run, const struct state_resource *r,
+		    bool *exists, struct error *err)
+{
+	if (!run->provider->exists)
+		return not_supported(run->provider, "look resources up", err);
+	return run->provider->exists(run, r, exists, err);
+}
+
+int provider_destroy(struct provider_run *run, struct state_resource *r,
+		     struct error *err)
+{
+	if (!run->provider->destroy)
+		return not_supported(run->provider, "delete resources", err);
+	return run->provider->destroy(run, r, err);
+}
+
+int provider_finish_down(struct provider_run *run, struct error *err)
+{
+	if (!run->provider->finish_down)
+		return 0;
+	return run->provider->finish_down(run, err);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/lifecycle.h"
+#include "util/banned.h"
+
+enum {
+	OPT_YES,
+	OPT_LOCK_TIMEOUT,
+};
+
+static const struct opt_spec down_opts[] = {
+	[OPT_YES] = { "yes", 'y', OPT_FLAG, NULL,
+		      "do not ask (needed without a terminal)", NULL },
+	[OPT_LOCK_TIMEOUT] = { "lock-timeout", 0, OPT_INT, "SECONDS",
+			       "wait this long for another run's lock "
+			       "(default: fail at once)",
+			       NULL },
+	{ 0 },
+};
+
+static void progress(void *ctx, const struct plan_item *it)
+{
+	(void)ctx;
+	printf("- destroying %s %s %s\n", it->provider->name, it->kind,
+	       it->name);
+	fflush(stdout);
+}
+
+static int down_exec(const struct command *cmd, struct args *a)
+{
+	struct cli_run r;
+	struct plan *p = NULL;
+	struct error err;
+	int rc;
+
+	(void)cmd;
+	error_init(&err);
+	rc = cli_run_open(&r, topology_arg(a), "deploy down",
+			  a->opt[OPT_LOCK_TIMEOUT].set
+				  ? (int)a->opt[OPT_LOCK_TIMEOUT].num
+				  : 0);
+	if (rc)
+		return rc;
+	if (plan_build(&r.lc, true, false, &p, &err))
+		goto fail;
+	if (!p->destroys) {
+		printf("Nothing to destroy: the state of '%s' holds no "
+		       "resource.\n",
+		       r.t->name);
+		goto out;
+	}
+	print_plan(p, false);
+	rc = confirm(&r, "Destroy every resource of", a->opt[OPT_YES].set);
+	if (rc)
+		goto out;
+	if (plan_apply(&r.lc, p, progress, NULL, &err))
+		goto fail;
+	printf("Destroyed %zu resource%s of '%s'.\n", p->destroys,
+	       p->destroys == 1 ? "" : "s", r.t->name);
+	goto out;
+fail:
+	print_error(&err);
+	rc = EXIT_FAIL;
+out:
+	plan_free(p);
+	error_clear(&err);
+	cli_run_close(&r);
+	return rc;
+}
+
+const struct command cmd_down = {
+	.name = "down",
+	.summary = "remove everything up made",
+	.usage = "[--yes] [--lock-timeout SECONDS] [topology.yml]",
+	.description =
+		"Remove every resource the state records for the topology, "
+		"in reverse dependency\norder (roles no longer in the "
+		"topology first), then what the providers shared\n(the local "
+		"bridge). Resources already gone are fine. Asks first: type "
+		"'yes' (the\ntopology's name for network: mainnet); "
+		"without a terminal, --yes is needed.",
+	.opts = down_opts,
+	.max_pos = 1,
+	.exec = down_exec,
+};

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "cli/lifecycle.h"
+#include "util/banned.h"
+
+enum {
+	OPT_JSON,
+};
+
+static const struct opt_spec plan_opts[] = {
+	[OPT_JSON] = { "json", 0, OPT_FLAG, NULL,
+		       "one JSON object per line, a version line first", NULL },
+	{ 0 },
+};
+
+static int plan_exec(const struct command *cmd, struct args *a)
+{
+	struct cli_run r;
+	struct plan *p = NULL;
+	struct error err;
+	int rc;
+
+	(void)cmd;
+	error_init(&err);
+	/* plan changes nothing: it reads the state without the lock. */
+	rc = cli_run_open(&r, topology_arg(a), "deploy plan", -1);
+	if (rc)
+		return rc;
+	if (plan_build(&r.lc, false, true, &p, &err)) {
+		print_error(&err);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	print_plan(p, a->opt[OPT_JSON].set);
+	rc = p->creates || p->destroys ? EXIT_CHANGES : EXIT_OK;
+out:
+	plan_free(p);
+	error_clear(&err);
+	cli_run_close(&r);
+	return rc;
+}
+
+const struct command cmd_plan = {
+	.name = "plan",
+	.summary = "show what up would change",
+	.usage = "[--json] [topology.yml]",
+	.description =
+		"Compare the topology with the state (.deploy/NAME.state.json), "
+		"refreshed from the\nproviders, and print what 'deploy up' "
+		"would do: '+ create', '- destroy', each\nwith why when it is "
+		"not plain, and a summary line. It changes nothing.\n\n"
+		"Exit codes: 0 nothing to do, 2 changes to make, 1 error, 64 "
+		"usage error.",
+	.opts = plan_opts,
+	.max_pos = 1,
+	.exec = plan_exec,
+};

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/lifecycle.h"
+#include "config.h"
+#include "util/buf.h"
+#include "util/proc.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+static int save_state(struct provider_run *run, struct error *err)
+{
+	return state_save(run->state, err);
+}
+
+int cli_run_open(struct cli_run *r, const char *path, const char *command,
+		 int lock_timeout)
+{
+	struct error err;
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	error_init(&err);
+	r->path = path;
+	r->command = command;
+	rc = cli_load_topology(path, &r->t, &r->g);
+	if (rc)
+		return rc;
+	r->state_path = state_path_for(path, r->t->name, ".state.json");
+	r->lock_path = state_path_for(path, r->t->name, ".lock");
+	if (lock_timeout >= 0 &&
+	    state_lock(r->lock_path, command, lock_timeout, &r->lock, &err))
+		goto fail;
+	if (state_load(r->state_path, r->t->name, &r->state, &err))
+		goto fail;
+	lifecycle_init(&r->lc, r->t, r->g, r->state);
+	r->lc.save = save_state;
+	plan_bind_addresses(r->t, r->state);
+	return EXIT_OK;
+fail:
+	print_error(&err);
+	error_clear(&err);
+	return EXIT_FAIL;
+}
+
+void cli_run_close(struct cli_run *r)
+{
+	state_unlock(r->lock);
+	state_free(r->state);
+	graph_free(r->g);
+	topology_free(r->t);
+	free(r->state_path);
+	free(r->lock_path);
+	free(r->authorized_keys);
+	free(r->key_path);
+	memset(r, 0, sizeof(*r));
+}
+
+static char *expand_home(const char *p)
+{
+	const char *home = getenv("HOME");
+	struct buf b = BUF_INIT;
+
+	if (p[0] == '~' && p[1] == '/' && home)
+		buf_addf(&b, "%s/%s", home, p + 2);
+	else
+		buf_adds(&b, p);
+	return buf_release(&b);
+}
+
+/* Read KEY.pub into r when it is there. */
+static bool try_key(struct cli_run *r, const char *key)
+{
+	char *priv = expand_home(key);
+	struct buf pub = BUF_INIT, text;
+
+	buf_init(&text, 64 << 10);
+	buf_addf(&pub, "%s.pub", priv);
+	if (buf_read_file(&text, pub.data)) {
+		buf_free(&pub);
+		buf_free(&text);
+		free(priv);
+		return false;
+	}
+	r->authorized_keys = buf_release(&text);
+	r->key_path = priv;
+	buf_free(&pub);
+	return true;
+}
+
+int cli_run_keys(struct cli_run *r)
+{
+	static const char *const defaults[] = { "~/.ssh/id_ed25519",
+						"~/.ssh/id_ecdsa",
+						"~/.ssh/id_rsa", NULL };
+	char *own = state_path_for(r->path, r->t->name, ".id_ed25519");
+	struct error err;
+	struct stat st;
+	int rc = EXIT_OK;
+
+	error_init(&err);
+	if (r->t->ssh.key) {
+		if (!try_key(r, r->t->ssh.key)) {
+			print_message(
+				"cannot read the public key '%s.pub' of "
+				"ssh.key: new hosts need it to let deploy "
+				"in",
+				r->t->ssh.key);
+			rc = EXIT_FAIL;
+		}
+		goto out;
+	}
+	for (size_t i = 0; defaults[i]; i++)
+		if (try_key(r, defaults[i]))
+			goto out;
+	if (stat(own, &st)) {
+		char *argv[] = { "ssh-keygen", "-q", "-t", "ed25519",
+				 "-N",	       "",   "-C", "deploy",
+				 "-f",	       own,  NULL };
+
+		fprintf(stderr,
+			"deploy: no SSH key found (ssh.key, ~/.ssh/id_*): "
+			"making %s for this topology\n",
+			own);
+		if (proc_check(argv, NULL, 30000, &err)) {
+			print_error(&err);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+	}
+	if (!try_key(r, own)) {
+		print_message("cannot read %s.pub", own);
+		rc = EXIT_FAIL;
+	}
+out:
+	r->lc.authorized_keys = r->authorized_keys;
+	free(own);
+	error_clear(&err);
+	return rc;
+}
+
+static const char *op_word(enum plan_op op)
+{
+	switch (op) {
+	case PLAN_CREATE:
+		return "create";
+	case PLAN_DESTROY:
+		return "destroy";
+	case PLAN_KEEP:
+		break;
+	}
+	return "keep";
+}
+
+static void json_line(cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	printf("%s\n", s);
+	free(s);
+	cJSON_Delete(o);
+}
+
+void print_plan(const struct plan *p, bool json)
+{
+	cJSON *o;
+
+	if (json) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", "version");
+		cJSON_AddStringToObject(o, "deploy", DEPLOY_VERSION);
+		cJSON_AddNumberToObject(o, "ui", 1);
+		json_line(o);
+	}
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct plan_item *it = &p->items[i];
+
+		if (json) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "type", "planned_change");
+			cJSON_AddStringToObject(o, "action", op_word(it->op));
+			cJSON_AddStringToObject(o, "provider",
+						it->provider->name);
+			cJSON_AddStringToObject(o, "kind", it->kind);
+			cJSON_AddStringToObject(o, "name", it->name);
+			if (it->role)
+				cJSON_AddStringToObject(o, "role", it->role);
+			if (it->reason)
+				cJSON_AddStringToObject(o, "reason",
+							it->reason);
+			json_line(o);
+			continue;
+		}
+		if (it->op == PLAN_KEEP)
+			continue;
+		printf("%c %s %s %s %s%s%s%s\n",
+		       it->op == PLAN_CREATE ? '+' : '-', op_word(it->op),
+		       it->provider->name, it->kind, it->name,
+		       it->reason ? " (" : "", it->reason ? it->reason : "",
+		       it->reason ? ")" : "");
+	}
+	if (json) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", "change_summary");
+		cJSON_AddNumberToObject(o, "create", (double)p->creates);
+		cJSON_AddNumberToObject(o, "destroy", (double)p->destroys);
+		cJSON_AddNumberToObject(o, "keep", (double)p->keeps);
+		json_line(o);
+		return;
+	}
+	printf("Plan: %zu to create, %zu to destroy, %zu unchanged.\n",
+	       p->creates, p->destroys, p->keeps);
+}
+
+int confirm(const struct cli_run *r, const char *what, bool yes)
+{
+	bool mainnet = r->t->network && !strcmp(r->t->network, "mainnet");
+	const char *word = mainnet ? r->t->name : "yes";
+	char line[256];
+
+	if (yes)
+		return EXIT_OK;
+	if (!isatty(STDIN_FILENO)) {
+		print_message("not changing anything without a confirmation: "
+			      "run on a terminal, or pass --yes");
+		return EXIT_FAIL;
+	}
+	printf("\n%s %s'%s'? Type '%s' to go on: ", what,
+	       mainnet ? "on mainnet topology " : "", r->t->name, word);
+	fflush(stdout);
+	if (!fgets(line, sizeof(line), stdin)) {
+		print_message("no answer: nothing changed");
+		return EXIT_FAIL;
+	}
+	line[strcspn(line, "\n")] = '\0';
+	if (strcmp(line, word)) {
+		print_message("answer was not '%s': nothing changed", word);
+		return EXIT_FAIL;
+	}
+	return EXIT_OK;
+}

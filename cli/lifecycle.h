@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_CLI_LIFECYCLE_H
+#define DEPLOY_CLI_LIFECYCLE_H
+
+#include <stdbool.h>
+
+#include "graph/graph.h"
+#include "plan/plan.h"
+#include "state/state.h"
+#include "topology/topology.h"
+
+/* What plan, up, down, status and output share: the topology, its graph,
+ * its state (and the run lock for commands that change anything). */
+struct cli_run {
+	const char *path;
+	const char *command;
+	struct topology *t;
+	struct graph *g;
+	struct state *state;
+	struct state_lock *lock;
+	char *state_path;
+	char *lock_path;
+	char *authorized_keys; /* the operator's public key lines */
+	char *key_path;	       /* the private key that goes with them */
+	struct lifecycle lc;
+};
+
+/* Load, lock (when lock_timeout >= 0) and read the state. Prints errors. */
+int cli_run_open(struct cli_run *r, const char *path, const char *command,
+		 int lock_timeout);
+void cli_run_close(struct cli_run *r);
+
+/* The operator's public key for new hosts: ssh.key's .pub, else
+ * ~/.ssh/id_{ed25519,ecdsa,rsa}.pub, else a key made for this topology in
+ * .deploy/NAME.id_ed25519. Prints errors. */
+int cli_run_keys(struct cli_run *r);
+
+/* Print the plan as `+ create local host x` lines and a summary, or as
+ * JSON lines. */
+void print_plan(const struct plan *p, bool json);
+
+/*
+ * Ask before changing anything: on a terminal the operator types "yes"
+ * (the topology's name for network: mainnet); without one, --yes is
+ * needed. EXIT_OK to go on, else EXIT_FAIL with a message printed.
+ */
+int confirm(const struct cli_run *r, const char *what, bool yes);
+
+#endif

@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "plan/plan.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+void lifecycle_init(struct lifecycle *lc, const struct topology *t,
+		    const struct graph *g, struct state *state)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->t = t;
+	lc->g = g;
+	lc->state = state;
+}
+
+static const struct ynode *config_of(const struct topology *t,
+				     const struct provider_ops *p)
+{
+	for (size_t i = 0; i < t->nr_providers; i++)
+		if (t->providers[i].provider == p)
+			return t->providers[i].config;
+	return NULL;
+}
+
+struct provider_run *lifecycle_run(struct lifecycle *lc,
+				   const struct provider_ops *p)
+{
+	struct provider_run *run;
+
+	for (size_t i = 0; i < lc->nr_runs; i++)
+		if (lc->runs[i].provider == p)
+			return &lc->runs[i];
+	if (lc->nr_runs == sizeof(lc->runs) / sizeof(lc->runs[0]))
+		abort(); /* more providers than the registry has */
+	run = &lc->runs[lc->nr_runs++];
+	run->provider = p;
+	run->t = lc->t;
+	run->config = config_of(lc->t, p);
+	run->state = lc->state;
+	run->authorized_keys = lc->authorized_keys;
+	run->save = lc->save;
+	run->ctx = lc->ctx;
+	return run;
+}
+
+static struct plan_item *add(struct plan *p, enum plan_op op)
+{
+	struct plan_item *it;
+
+	XGROW(p->items, p->alloc, p->nr + 1);
+	it = &p->items[p->nr++];
+	memset(it, 0, sizeof(*it));
+	it->op = op;
+	it->kind = "host";
+	if (op == PLAN_CREATE)
+		p->creates++;
+	else if (op == PLAN_DESTROY)
+		p->destroys++;
+	else
+		p->keeps++;
+	return it;
+}
+
+static size_t level_of(const struct graph *g, const char *role)
+{
+	for (size_t i = 0; role && i < g->nr; i++)
+		if (!strcmp(g->nodes[i].role->name, role))
+			return g->nodes[i].level;
+	return 0;
+}
+
+static char *reason(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static char *reason(const char *fmt, ...)
+{
+	struct buf r = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&r, fmt, ap);
+	va_end(ap);
+	return buf_release(&r);
+}
+
+static int plan_host(struct lifecycle *lc, struct plan *p, struct host *h,
+		     bool refresh, struct error *err)
+{
+	const struct provider_ops *prov = h->role->provider;
+	struct state_resource *r =
+		state_resource_find(lc->state, prov->name, "host", h->name);
+	struct plan_item *it;
+	bool exists = true;
+	int rc;
+
+	if (r && r->status == RESOURCE_CREATED && refresh) {
+		rc = provider_exists(lifecycle_run(lc, prov), r, &exists, err);
+		if (rc)
+			return rc;
+	}
+	it = add(p, r && r->status == RESOURCE_CREATED && exists ? PLAN_KEEP
+								 : PLAN_CREATE);
+	it->provider = prov;
+	it->name = h->name;
+	it->role = h->role->name;
+	it->host = h;
+	it->res = r;
+	it->level = level_of(lc->g, it->role);
+	if (r && r->status == RESOURCE_PENDING)
+		it->reason = reason("a run stopped while creating it; it is "
+				    "adopted if it exists");
+	else if (r && r->status == RESOURCE_DELETING)
+		it->reason =
+			reason("a run stopped while deleting it%s%s", "", "");
+	else if (r && !exists)
+		it->reason = reason("it is in the state but gone at provider "
+				    "'%s': deleted outside deploy?",
+				    prov->name);
+	return 0;
+}
+
+int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
+	       struct plan **out, struct error *err)
+{
+	struct plan *p = xcalloc(1, sizeof(*p));
+	const struct topology *t = lc->t;
+	int rc = 0;
+
+	*out = NULL;
+	for (size_t i = 0; !destroy_all && !rc && i < t->nr_roles; i++) {
+		struct role *role = &t->roles[i];
+
+		if (!provider_creates_hosts(role->provider))
+			continue;
+		for (size_t j = 0; !rc && j < role->nr_hosts; j++)
+			rc = plan_host(lc, p, &role->hosts[j], refresh, err);
+	}
+	/* Recorded hosts the topology does not want (any more). */
+	for (size_t i = 0; !rc && i < lc->state->nr_resources; i++) {
+		struct state_resource *r = &lc->state->resources[i];
+		const struct host *h = topology_find_host(t, r->name);
+		struct plan_item *it;
+
+		if (strcmp(r->kind, "host"))
+			continue;
+		if (!destroy_all && h &&
+		    !strcmp(h->role->provider->name, r->provider))
+			continue;
+		it = add(p, PLAN_DESTROY);
+		it->provider = provider_find(r->provider);
+		it->name = r->name;
+		it->role = r->role;
+		it->res = r;
+		it->level = level_of(lc->g, r->role);
+		if (!it->provider)
+			rc = error_set(err, DEPLOY_ERR_INVALID, lc->state->path,
+				       0, 0,
+				       "state names provider '%s', which this "
+				       "deploy does not know",
+				       r->provider);
+		else if (!destroy_all && !h)
+			it->reason = reason("not in the topology any more");
+	}
+	if (rc) {
+		plan_free(p);
+		return rc;
+	}
+	*out = p;
+	return 0;
+}
+
+void plan_free(struct plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nr; i++)
+		free(p->items[i].reason);
+	free(p->items);
+	free(p);
+}
+
+static bool provider_left(const struct state *s, const struct provider_ops *p)
+{
+	for (size_t i = 0; i < s->nr_resources; i++)
+		if (!strcmp(s->resources[i].provider, p->name))
+			return true;
+	return false;
+}
+
+static size_t top_level(const struct plan *p)
+{
+	size_t top = 0;
+
+	for (size_t i = 0; i < p->nr; i++)
+		if (p->items[i].level > top)
+			top = p->items[i].level;
+	return top;
+}
+
+static int destroy_level(struct lifecycle *lc, struct plan *p, size_t level,
+			 void (*progress)(void *, const struct plan_item *),
+			 void *ctx, struct error *err)
+{
+	for (size_t i = 0; i < p->nr; i++) {
+		struct plan_item *it = &p->items[i];
+		struct state_resource *r;
+		int rc;
+
+		if (it->op != PLAN_DESTROY || it->level != level)
+			continue;
+		if (progress)
+			progress(ctx, it);
+		/* Removing resources moves the others: look it up anew. */
+		r = state_resource_find(lc->state, it->provider->name, it->kind,
+					it->name);
+		it->res = NULL;
+		if (!r)
+			continue;
+		rc = provider_destroy(lifecycle_run(lc, it->provider), r, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* One provider's creates of one level, at once. */
+static int create_level(struct lifecycle *lc, struct plan *p, size_t level,
+			const struct provider_ops *prov,
+			void (*progress)(void *, const struct plan_item *),
+			void *ctx, struct error *err)
+{
+	struct host **hosts = xcalloc(p->nr + 1, sizeof(*hosts));
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < p->nr; i++) {
+		struct plan_item *it = &p->items[i];
+
+		if (it->op != PLAN_CREATE || it->level != level ||
+		    it->provider != prov)
+			continue;
+		if (progress)
+			progress(ctx, it);
+		hosts[n++] = it->host;
+	}
+	if (n)
+		rc = provider_hosts_up(lifecycle_run(lc, prov), hosts, n, err);
+	free(hosts);
+	return rc;
+}
+
+int plan_apply(struct lifecycle *lc, struct plan *p,
+	       void (*progress)(void *ctx, const struct plan_item *it),
+	       void *ctx, struct error *err)
+{
+	size_t top = top_level(p), nr_providers;
+	const struct provider_ops *const *all = provider_all(&nr_providers);
+	int rc;
+
+	/* Roles no longer in the topology first, then from the top down. */
+	rc = destroy_level(lc, p, 0, progress, ctx, err);
+	for (size_t level = top; !rc && level >= 1; level--)
+		rc = destroy_level(lc, p, level, progress, ctx, err);
+	for (size_t level = 1; !rc && level <= top; level++)
+		for (size_t i = 0; !rc && i < nr_providers; i++)
+			rc = create_level(lc, p, level, all[i], progress, ctx,
+					  err);
+	for (size_t i = 0; !rc && i < lc->nr_runs; i++)
+		if (!provider_left(lc->state, lc->runs[i].provider))
+			rc = provider_finish_down(&lc->runs[i], err);
+	return rc;
+}
+
+void plan_bind_addresses(const struct topology *t, const struct state *s)
+{
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		struct role *r = &t->roles[i];
+
+		if (!provider_creates_hosts(r->provider))
+			continue;
+		for (size_t j = 0; j < r->nr_hosts; j++) {
+			const struct state_host *h = NULL;
+
+			for (size_t k = 0; k < s->nr_hosts; k++)
+				if (!strcmp(s->hosts[k].name, r->hosts[j].name))
+					h = &s->hosts[k];
+			r->hosts[j].address = h ? h->address : NULL;
+		}
+	}
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_PLAN_H
+#define DEPLOY_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "graph/graph.h"
+#include "providers/provider.h"
+#include "state/state.h"
+#include "topology/topology.h"
+
+/*
+ * What a run would do to the providers' resources: the topology's hosts
+ * against the state, refreshed from the providers (a recorded host that is
+ * gone is created again, saying why; a recorded host the topology no longer
+ * has is destroyed).
+ */
+
+enum plan_op {
+	PLAN_KEEP,
+	PLAN_CREATE,
+	PLAN_DESTROY,
+};
+
+struct plan_item {
+	enum plan_op op;
+	const struct provider_ops *provider;
+	const char *kind;	    /* "host" */
+	const char *name;	    /* the host's name */
+	const char *role;	    /* the role (of the state for destroys) */
+	struct host *host;	    /* PLAN_KEEP, PLAN_CREATE */
+	struct state_resource *res; /* PLAN_KEEP, PLAN_DESTROY; may be NULL */
+	char *reason;		    /* why, when it is not obvious */
+	size_t level;		    /* the role's level; 0 for unknown roles */
+};
+
+struct plan {
+	struct plan_item *items;
+	size_t nr;
+	size_t alloc;
+	size_t creates;
+	size_t destroys;
+	size_t keeps;
+};
+
+/* A run's providers: one provider_run per provider the run touches. */
+struct lifecycle {
+	const struct topology *t;
+	const struct graph *g;
+	struct state *state;
+	const char *authorized_keys;
+	int (*save)(struct provider_run *run, struct error *err);
+	void *ctx;
+	struct provider_run runs[8];
+	size_t nr_runs;
+};
+
+void lifecycle_init(struct lifecycle *lc, const struct topology *t,
+		    const struct graph *g, struct state *state);
+struct provider_run *lifecycle_run(struct lifecycle *lc,
+				   const struct provider_ops *p);
+
+/*
+ * The plan for `up` (destroy_all false) or `down` (true). With refresh,
+ * each recorded resource is looked up at its provider.
+ */
+int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
+	       struct plan **out, struct error *err);
+void plan_free(struct plan *p);
+
+/*
+ * Carry the plan out: destroys first (the highest levels first), then
+ * creates level by level; after its last resource is gone, a provider
+ * removes what it shared. State is saved by the providers after every
+ * change. `progress` (may be NULL) is told of each item before it starts.
+ */
+int plan_apply(struct lifecycle *lc, struct plan *p,
+	       void (*progress)(void *ctx, const struct plan_item *it),
+	       void *ctx, struct error *err);
+
+/* Point each created host of the topology at its address in the state. */
+void plan_bind_addresses(const struct topology *t, const struct state *s);
+
+#endif
