@@ -116,18 +116,11 @@ static void check_version(struct vctx *v, const struct ynode *n,
 
 static void check_user(struct vctx *v, const struct ynode *n, const char *what)
 {
-	const char *s = n->value;
-	bool ok = *s && (*s == '_' || (*s >= 'a' && *s <= 'z')) &&
-		  strlen(s) <= 32;
-
-	for (const char *p = s; ok && *p; p++)
-		ok = *p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
-		     (*p >= '0' && *p <= '9');
-	if (!ok)
+	if (!is_user_name(n->value))
 		verror(v, n,
 		       "%s '%s' is not a user name: lowercase letters, "
 		       "digits, '_' and '-', starting with a letter or '_'",
-		       what, s);
+		       what, n->value);
 }
 
 static void check_address(struct vctx *v, const struct ynode *n,
@@ -457,6 +450,16 @@ static const struct vspec vs_hosts = { .type = VT_SEQ,
 				       .min = 1,
 				       .items = &vs_host };
 
+/* An Ansible inventory group: any name the inventory has. */
+static void check_group(struct vctx *v, const struct ynode *n, const char *what)
+{
+	if (!n->len)
+		verror(v, n, "%s is empty", what);
+}
+
+static const struct vspec vs_group = { .type = VT_STRING,
+				       .check = check_group };
+
 static const struct vspec vs_provider_name = { .type = VT_STRING };
 static const struct vspec vs_playbook = { .type = VT_STRING,
 					  .check = check_playbook };
@@ -522,6 +525,8 @@ static const struct key_spec role_keys[] = {
 	{ "count", &vs_count, 0, "1", NULL },
 	{ "hosts", &vs_hosts, 0, NULL,
 	  "hosts: [{name: metal-1, address: 198.51.100.10}]" },
+	{ "inventory", &vs_path, 0, NULL, "inventory: hosts.ini" },
+	{ "group", &vs_group, 0, "the role's name", "group: validators" },
 	{ "size", &vs_string, 0, "the provider's default", NULL },
 	{ "image", &vs_string, 0, "debian-12", NULL },
 	{ "region", &vs_string, 0, "providers.NAME.region", NULL },

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "topology/topology.h"
+#include "topology/inventory.h"
 #include "topology/schema.h"
 #include "providers/provider.h"
 #include "util/buf.h"
@@ -280,75 +281,71 @@ static const char *const created_only_keys[] = {
 	"count", "size", "image", "region", "zone", "disk", "static_ip", NULL,
 };
 
-static void build_hosts(struct topology *t, struct role *r,
-			const struct ynode *m, struct diag_list *dl)
-{
-	const struct ynode *hosts = ynode_get(m, "hosts");
+/* hosts, inventory and group: where existing hosts come from. */
+static const char *const existing_only_keys[] = {
+	"hosts",
+	"inventory",
+	"group",
+	NULL,
+};
 
-	if (!r->provider)
-		return;
-	if (!provider_uses_existing_hosts(r->provider)) {
-		if (hosts)
-			diag_add(dl, DIAG_ERROR, t->file, hosts->line,
-				 hosts->col,
-				 "'hosts' applies only to provider 'ssh'; "
+static void build_created_hosts(struct topology *t, struct role *r,
+				const struct ynode *m, struct diag_list *dl)
+{
+	for (const char *const *k = existing_only_keys; *k; k++) {
+		const struct ynode *n = ynode_get(m, *k);
+
+		if (n)
+			diag_add(dl, DIAG_ERROR, t->file, n->line, n->col,
+				 "'%s' applies only to provider 'ssh'; "
 				 "provider '%s' creates this role's hosts "
 				 "(use 'count')",
-				 provider_name(r->provider));
-		r->count = (int)get_int(m, "count", 1);
-		if (r->count < 0 || r->count > 1000)
-			r->count = 0;
-		if (t->nr_hosts + (size_t)r->count > MAX_HOSTS) {
-			diag_add(dl, DIAG_ERROR, t->file, r->node->line,
-				 r->node->col,
-				 "role '%s' takes the topology past %d hosts; "
-				 "split it into several topologies",
-				 r->name, MAX_HOSTS);
-			r->count = 0;
-		}
-		r->hosts = xcalloc(r->count, sizeof(*r->hosts));
-		for (int i = 0; i < r->count; i++) {
-			struct host *h = &r->hosts[r->nr_hosts++];
-			struct buf name = BUF_INIT;
-
-			buf_addf(&name, "%s-%d", r->name, i);
-			h->name = buf_release(&name);
-			h->port = DEFAULT_SSH_PORT;
-			h->user = t->ssh.user;
-			h->key = t->ssh.key;
-			h->role = r;
-			h->index = i;
-			h->node = r->node;
-		}
-		return;
-	}
-	for (const char *const *k = created_only_keys; *k; k++) {
-		const struct ypair *p = ynode_get_pair(m, *k);
-
-		if (p)
-			diag_add(dl, DIAG_ERROR, t->file, p->key->line,
-				 p->key->col,
-				 "'%s' does not apply to provider '%s' (its "
-				 "hosts exist already; list them under "
-				 "'hosts')",
 				 *k, provider_name(r->provider));
 	}
-	if (!hosts) {
-		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
-			 "role '%s' uses provider '%s' and lists no hosts: "
-			 "add 'hosts: [{name: %s-1, address: ADDRESS}]'",
-			 r->name, provider_name(r->provider), r->name);
-		return;
-	}
-	if (hosts->kind != YNODE_SEQ)
-		return;
-	if (t->nr_hosts + hosts->nr > MAX_HOSTS) {
+	r->count = (int)get_int(m, "count", 1);
+	if (r->count < 0 || r->count > 1000)
+		r->count = 0;
+	if (t->nr_hosts + (size_t)r->count > MAX_HOSTS) {
 		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
 			 "role '%s' takes the topology past %d hosts; split it "
 			 "into several topologies",
 			 r->name, MAX_HOSTS);
-		return;
+		r->count = 0;
 	}
+	r->hosts = xcalloc(r->count, sizeof(*r->hosts));
+	for (int i = 0; i < r->count; i++) {
+		struct host *h = &r->hosts[r->nr_hosts++];
+		struct buf name = BUF_INIT;
+
+		buf_addf(&name, "%s-%d", r->name, i);
+		h->name = buf_release(&name);
+		h->port = DEFAULT_SSH_PORT;
+		h->user = t->ssh.user;
+		h->key = t->ssh.key;
+		h->role = r;
+		h->index = i;
+		h->node = r->node;
+		h->file = t->file;
+	}
+}
+
+static bool past_host_limit(struct topology *t, struct role *r, size_t nr,
+			    struct diag_list *dl)
+{
+	if (t->nr_hosts + nr <= MAX_HOSTS)
+		return false;
+	diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+		 "role '%s' takes the topology past %d hosts; split it into "
+		 "several topologies",
+		 r->name, MAX_HOSTS);
+	return true;
+}
+
+static void build_listed_hosts(struct topology *t, struct role *r,
+			       const struct ynode *hosts, struct diag_list *dl)
+{
+	if (hosts->kind != YNODE_SEQ || past_host_limit(t, r, hosts->nr, dl))
+		return;
 	r->hosts = xcalloc(hosts->nr, sizeof(*r->hosts));
 	for (size_t i = 0; i < hosts->nr; i++) {
 		const struct ynode *hm = hosts->items[i];
@@ -369,9 +366,163 @@ static void build_hosts(struct topology *t, struct role *r,
 		h->role = r;
 		h->index = (int)r->nr_hosts;
 		h->node = hm;
+		h->file = t->file;
 		r->nr_hosts++;
 	}
 	r->count = (int)r->nr_hosts;
+}
+
+/* An inventory path as the topology means it: ~/ from home, a relative
+ * one from the topology's directory. */
+static char *inventory_path(const struct topology *t, const char *p)
+{
+	struct buf out = BUF_INIT;
+	const char *home = getenv("HOME");
+
+	if (p[0] == '~' && p[1] == '/' && home)
+		buf_addf(&out, "%s/%s", home, p + 2);
+	else if (p[0] == '/' || !strcmp(t->dir, "."))
+		buf_adds(&out, p);
+	else
+		buf_addf(&out, "%s/%s", t->dir, p);
+	return buf_release(&out);
+}
+
+/* The inventory `n` names, read on its first use only; NULL (reported at
+ * n) when it cannot be read. */
+static struct inventory *
+role_inventory(struct topology *t, const struct ynode *n, struct diag_list *dl)
+{
+	char *path = inventory_path(t, n->value);
+	char *real = realpath(path, NULL);
+	struct inventory *inv = NULL;
+	struct error err;
+
+	for (size_t i = 0; real && !inv && i < t->nr_inventories; i++) {
+		char *other = realpath(inventory_file(t->inventories[i]), NULL);
+
+		if (other && !strcmp(real, other))
+			inv = t->inventories[i];
+		free(other);
+	}
+	error_init(&err);
+	if (inv)
+		goto out;
+	if (inventory_load(path, &inv, dl, &err)) {
+		diag_add(dl, DIAG_ERROR, t->file, n->line, n->col, "%s",
+			 err.msg);
+		goto out;
+	}
+	t->inventories =
+		xrealloc(t->inventories,
+			 (t->nr_inventories + 1) * sizeof(*t->inventories));
+	t->inventories[t->nr_inventories++] = inv;
+out:
+	error_clear(&err);
+	free(real);
+	free(path);
+	return inv;
+}
+
+static void build_inventory_hosts(struct topology *t, struct role *r,
+				  const struct ynode *in,
+				  const struct ynode *group,
+				  struct diag_list *dl)
+{
+	const struct ynode *at = group ? group : in;
+	struct inventory_host *ih = NULL;
+	struct inventory *inv;
+	struct error err;
+	size_t nr = 0;
+	int rc;
+
+	if (!ynode_is_string(in) || !in->len ||
+	    (group && (!ynode_is_string(group) || !group->len)))
+		return; /* reported by the schema */
+	r->inventory = in->value;
+	r->group = group ? group->value : r->name;
+	inv = role_inventory(t, in, dl);
+	if (!inv)
+		return;
+	error_init(&err);
+	rc = inventory_group_hosts(inv, r->group, &ih, &nr, dl, &err);
+	if (rc == DEPLOY_ERR_NOT_FOUND && !group)
+		diag_add(dl, DIAG_ERROR, t->file, at->line, at->col,
+			 "%s; a role takes the group named like it unless "
+			 "'group' names another",
+			 err.msg);
+	else if (rc && rc != DEPLOY_ERR_SYNTAX)
+		diag_add(dl, DIAG_ERROR, t->file, at->line, at->col, "%s",
+			 err.msg);
+	if (rc || past_host_limit(t, r, nr, dl))
+		goto out;
+	r->hosts = xcalloc(nr, sizeof(*r->hosts));
+	for (size_t i = 0; i < nr; i++) {
+		struct host *h = &r->hosts[r->nr_hosts];
+
+		h->name = xstrdup(ih[i].name);
+		h->address = ih[i].address;
+		h->port = ih[i].port ? ih[i].port : DEFAULT_SSH_PORT;
+		h->user = ih[i].user ? ih[i].user : t->ssh.user;
+		h->key = ih[i].key ? ih[i].key : t->ssh.key;
+		h->vars = ih[i].vars;
+		h->role = r;
+		h->index = (int)r->nr_hosts;
+		h->node = ih[i].node;
+		h->file = inventory_file(inv);
+		r->nr_hosts++;
+	}
+	r->count = (int)r->nr_hosts;
+out:
+	free(ih);
+	error_clear(&err);
+}
+
+static void build_hosts(struct topology *t, struct role *r,
+			const struct ynode *m, struct diag_list *dl)
+{
+	const struct ynode *hosts = ynode_get(m, "hosts");
+	const struct ypair *inv = ynode_get_pair(m, "inventory");
+	const struct ypair *group = ynode_get_pair(m, "group");
+
+	if (!r->provider)
+		return;
+	if (!provider_uses_existing_hosts(r->provider)) {
+		build_created_hosts(t, r, m, dl);
+		return;
+	}
+	for (const char *const *k = created_only_keys; *k; k++) {
+		const struct ypair *p = ynode_get_pair(m, *k);
+
+		if (p)
+			diag_add(dl, DIAG_ERROR, t->file, p->key->line,
+				 p->key->col,
+				 "'%s' does not apply to provider '%s' (its "
+				 "hosts exist already; list them under "
+				 "'hosts' or name an 'inventory')",
+				 *k, provider_name(r->provider));
+	}
+	if (hosts && inv)
+		diag_add(dl, DIAG_ERROR, t->file, inv->key->line, inv->key->col,
+			 "role '%s' has both 'hosts' and 'inventory': keep one "
+			 "of them",
+			 r->name);
+	if (group && !inv)
+		diag_add(dl, DIAG_ERROR, t->file, group->key->line,
+			 group->key->col,
+			 "'group' applies only with 'inventory' (the inventory "
+			 "group whose hosts the role takes)");
+	if (hosts)
+		build_listed_hosts(t, r, hosts, dl);
+	else if (inv)
+		build_inventory_hosts(t, r, inv->value,
+				      group ? group->value : NULL, dl);
+	else
+		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+			 "role '%s' uses provider '%s' and lists no hosts: "
+			 "add 'hosts: [{name: %s-1, address: ADDRESS}]' or "
+			 "'inventory: hosts.ini'",
+			 r->name, provider_name(r->provider), r->name);
 }
 
 static void build_role(struct topology *t, struct role *r,
@@ -460,7 +611,7 @@ int topology_parse(const char *file, const char *text, size_t len,
 		topology_build(t, dl);
 		topology_check(t, dl);
 	}
-	diag_list_sort(dl);
+	diag_list_sort_first(dl, file);
 	if (dl->errors) {
 		rc = DEPLOY_ERR_INVALID;
 		goto fail;
@@ -511,6 +662,9 @@ void topology_free(struct topology *t)
 		free(r->firewall);
 	}
 	free(t->roles);
+	for (size_t i = 0; i < t->nr_inventories; i++)
+		inventory_free(t->inventories[i]);
+	free(t->inventories);
 	free(t->providers);
 	free(t->secrets);
 	free(t->sources);

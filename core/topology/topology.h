@@ -10,6 +10,7 @@
 #include "yamltree/ytree.h"
 
 struct provider_ops;
+struct inventory;
 
 /*
  * A topology as typed data, built from a YAML tree that passed the schema
@@ -66,6 +67,7 @@ struct host {
 	struct role *role;
 	int index;		  /* within the role, from 0 */
 	const struct ynode *node; /* the hosts entry, or the role */
+	const char *file; /* where node is: the topology, or an inventory */
 };
 
 struct role_ref {
@@ -82,6 +84,8 @@ struct role {
 	int count;
 	struct host *hosts;
 	size_t nr_hosts;
+	const char *inventory; /* as written; NULL when hosts are not in one */
+	const char *group;     /* the inventory group the hosts come from */
 	const char *size;
 	const char *image;
 	const char *region;
@@ -153,6 +157,8 @@ struct topology {
 	struct role *roles;
 	size_t nr_roles;
 	size_t nr_hosts;
+	struct inventory **inventories; /* each file read once, for roles */
+	size_t nr_inventories;
 };
 
 /*

@@ -191,6 +191,26 @@ static int cmp_slot(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
+/* Where the first of two hosts with one name is: its line and column, and
+ * its file too when that is another (a host of an inventory). */
+static void duplicate_host(struct topology *t, struct diag_list *dl,
+			   const struct host *h, const struct host *first)
+{
+	const char *file = h->file ? h->file : t->file;
+	const char *first_file = first->file ? first->file : t->file;
+
+	if (!strcmp(file, first_file))
+		diag_add(dl, DIAG_ERROR, file, h->node->line, h->node->col,
+			 "host name '%s' is used twice (first at line %d, "
+			 "column %d)",
+			 h->name, first->node->line, first->node->col);
+	else
+		diag_add(dl, DIAG_ERROR, file, h->node->line, h->node->col,
+			 "host name '%s' is used twice (first at %s:%d:%d)",
+			 h->name, first_file, first->node->line,
+			 first->node->col);
+}
+
 /* Host names are unique, and no host is named like a role. Sorted, so that
  * ten thousand hosts cost no more than a moment. */
 static void check_host_names(struct topology *t, struct diag_list *dl)
@@ -218,19 +238,15 @@ static void check_host_names(struct topology *t, struct diag_list *dl)
 	for (size_t i = 0; i < nr; i++) {
 		struct host *h = slots[i].h;
 		struct role *same = topology_find_role(t, h->name);
+		const char *file = h->file ? h->file : t->file;
 		size_t first = i;
 
 		while (first > 0 && !strcmp(slots[first - 1].h->name, h->name))
 			first--;
 		if (first != i)
-			diag_add(dl, DIAG_ERROR, t->file, h->node->line,
-				 h->node->col,
-				 "host name '%s' is used twice (first at "
-				 "line %d, column %d)",
-				 h->name, slots[first].h->node->line,
-				 slots[first].h->node->col);
+			duplicate_host(t, dl, h, slots[first].h);
 		else if (same && same != h->role)
-			diag_add(dl, DIAG_ERROR, t->file, h->node->line,
+			diag_add(dl, DIAG_ERROR, file, h->node->line,
 				 h->node->col,
 				 "host name '%s' is also a role's name; "
 				 "give the host or the role another name",

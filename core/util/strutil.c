@@ -113,6 +113,16 @@ bool is_identifier(const char *s)
 	return true;
 }
 
+bool is_user_name(const char *s)
+{
+	bool ok = (*s == '_' || (*s >= 'a' && *s <= 'z')) && strlen(s) <= 32;
+
+	for (const char *p = s; ok && *p; p++)
+		ok = *p == '_' || *p == '-' || (*p >= 'a' && *p <= 'z') ||
+		     (*p >= '0' && *p <= '9');
+	return ok;
+}
+
 bool is_ip_address(const char *s)
 {
 	unsigned char a[16];

@@ -22,6 +22,8 @@ bool is_dns_label(const char *s);
 bool is_dns_name(const char *s);
 /* [A-Za-z_][A-Za-z0-9_]*: reachable as a template variable. */
 bool is_identifier(const char *s);
+/* A login name: 1 to 32 of [a-z0-9_-], starting with a letter or '_'. */
+bool is_user_name(const char *s);
 
 struct cidr {
 	int family; /* AF_INET or AF_INET6 */

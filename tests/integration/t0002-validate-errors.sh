@@ -43,7 +43,7 @@ bad.yml:14:23: error: roles.validator.firewall[0].port must be a port from 1 to 
 bad.yml:14:37: error: unknown role 'sentri' in roles.validator.firewall[0].from (did you mean 'sentry'?)
 bad.yml:16:15: error: unknown provider 'awss' (did you mean 'aws'?)
 bad.yml:18:10: error: unknown role 'bastion' in roles.sentry.via
-bad.yml:19:3: error: role 'metal' uses provider 'ssh' and lists no hosts: add 'hosts: [{name: metal-1, address: ADDRESS}]'
+bad.yml:19:3: error: role 'metal' uses provider 'ssh' and lists no hosts: add 'hosts: [{name: metal-1, address: ADDRESS}]' or 'inventory: hosts.ini'
 bad.yml:21:3: error: duplicate key 'metal' (first at line 19, column 3); remove one of them
 bad.yml:23:3: error: role name 'Bad_Name' is not a DNS label: use 1 to 63 lowercase letters, digits and '-', not starting or ending with '-'
 bad.yml: 14 errors

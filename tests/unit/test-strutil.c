@@ -65,6 +65,12 @@ static void test_identifiers(void **state)
 	assert_true(is_identifier("keystore_password"));
 	assert_true(is_identifier("_x1"));
 	assert_false(is_identifier("1x"));
+	assert_true(is_user_name("admin"));
+	assert_true(is_user_name("_svc-1"));
+	assert_false(is_user_name(""));
+	assert_false(is_user_name("Admin"));
+	assert_false(is_user_name("1admin"));
+	assert_false(is_user_name("a23456789012345678901234567890123"));
 	assert_false(is_identifier("a-b"));
 	assert_false(is_identifier("a.b"));
 	assert_false(is_identifier(""));

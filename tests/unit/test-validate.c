@@ -298,10 +298,12 @@ static void test_ssh_provider_needs_hosts(void **state)
 	load(&r, HEAD "roles:\n  metal: {provider: ssh, size: big}\n");
 	expect_error(&r, 4, 3,
 		     "role 'metal' uses provider 'ssh' and lists no hosts: add "
-		     "'hosts: [{name: metal-1, address: ADDRESS}]'");
+		     "'hosts: [{name: metal-1, address: ADDRESS}]' or "
+		     "'inventory: hosts.ini'");
 	expect_error(&r, 4, 26,
 		     "'size' does not apply to provider 'ssh' (its hosts exist "
-		     "already; list them under 'hosts')");
+		     "already; list them under 'hosts' or name an "
+		     "'inventory')");
 	done(&r);
 }
 
