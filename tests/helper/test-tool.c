@@ -16,6 +16,16 @@ static const struct verb verbs[] = {
 	  "TOPOLOGY HOST" },
 	{ "mustache", cmd_mustache,
 	  "mustache --template T --data D.json [--partials P.json]" },
+	{ "playbook-compile", cmd_playbook_compile,
+	  "playbook-compile --topology T --host H [--playbook P]... "
+	  "[--notify-dir D] [--nonce N] [--check] [--address H=A[,PRIV]]..." },
+	{ "playbook-context", cmd_playbook_context,
+	  "playbook-context --topology T --host H [--playbook P] "
+	  "[--address H=A[,PRIV]]..." },
+	{ "playbook-markers", cmd_playbook_markers,
+	  "playbook-markers --nonce N < OUTPUT" },
+	{ "playbook-validate", cmd_playbook_validate,
+	  "playbook-validate FILE..." },
 };
 
 static int usage(void)

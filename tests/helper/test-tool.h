@@ -9,5 +9,9 @@
  */
 int cmd_local(int argc, char **argv);
 int cmd_mustache(int argc, char **argv);
+int cmd_playbook_compile(int argc, char **argv);
+int cmd_playbook_context(int argc, char **argv);
+int cmd_playbook_markers(int argc, char **argv);
+int cmd_playbook_validate(int argc, char **argv);
 
 #endif

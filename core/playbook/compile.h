@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_PLAYBOOK_COMPILE_H
+#define DEPLOY_PLAYBOOK_COMPILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "playbook/context.h"
+#include "playbook/playbook.h"
+#include "util/buf.h"
+#include "util/error.h"
+
+/*
+ * A host's playbooks compiled into one POSIX sh script, sent over its one
+ * SSH session (docs/playbooks.md, "How a run works"). Every value is
+ * rendered here, with the host's data, and reaches the script as one
+ * single-quoted word; file contents travel base64-encoded with their
+ * SHA-256. The script prints one marker line per step on stdout (and
+ * nothing else there), stops at the first failed step, and runs the
+ * notified handlers at its end. Run with the argument --check, it reports
+ * what it would change and changes nothing.
+ */
+
+#define COMPILE_DEFAULT_NOTIFY_DIR "/var/lib/deploy/notify"
+#define COMPILE_MAX_SCRIPT	   (64u << 20)
+#define COMPILE_MAX_FILE	   (16u << 20) /* one file's content */
+#define COMPILE_NONCE_LEN	   16
+
+struct compile_opts {
+	/* Where notifications wait for their handler; NULL: the default. */
+	const char *notify_dir;
+	/* The markers' nonce (hex, 1 to 32 characters); NULL: random. */
+	const char *nonce;
+	/* Check mode without the --check argument. */
+	bool check;
+};
+
+/* One line of progress for the runner: a step or a handler. */
+struct script_item {
+	char *label; /* "harden: sshd drop-in"; never holds a secret */
+	bool handler;
+};
+
+struct script {
+	struct buf text; /* may hold secrets: script_free() wipes it */
+	char nonce[33];
+	size_t nr_steps;
+	size_t nr_handlers;
+	struct script_item *items; /* steps, then handlers */
+};
+
+/*
+ * Compile playbooks pbs[0..nr) for the host of ctx, in that order. Errors
+ * name the playbook (or template) file:line:col; their text never holds a
+ * secret's value.
+ */
+int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
+		   size_t nr, const struct compile_opts *opts,
+		   struct script **out, struct error *err);
+void script_free(struct script *s);
+
+/*
+ * Markers: "@@deploy NONCE ..." lines, alone on the script's stdout:
+ *   start STEPS HANDLERS check|apply
+ *   step N/STEPS begin LABEL
+ *   step N/STEPS ok|changed|failed|skipped [MESSAGE]
+ *   handler N/HANDLERS begin LABEL
+ *   handler N/HANDLERS ok|changed|failed|skipped [MESSAGE]
+ *   end ok|failed
+ */
+enum marker_type {
+	MARKER_START,
+	MARKER_STEP_BEGIN,
+	MARKER_STEP_END,
+	MARKER_HANDLER_BEGIN,
+	MARKER_HANDLER_END,
+	MARKER_END,
+};
+
+enum step_status {
+	STATUS_OK,
+	STATUS_CHANGED,
+	STATUS_FAILED,
+	STATUS_SKIPPED,
+};
+
+const char *step_status_name(enum step_status s);
+
+struct marker {
+	enum marker_type type;
+	size_t n;		 /* STEP_*, HANDLER_*: from 1 */
+	size_t total;		 /* START: steps; STEP_*, HANDLER_*: out of */
+	size_t handlers;	 /* START */
+	bool check;		 /* START */
+	enum step_status status; /* *_END, END (ok or failed) */
+	const char *text;	 /* BEGIN: the label; *_END: the message; */
+	size_t text_len;	 /* points into the line, not NUL-terminated */
+};
+
+/*
+ * Parse one line of a script's output (without or with its "\n" or
+ * "\r\n"). Returns 0 with *m set for a marker with this nonce, and
+ * DEPLOY_ERR_NOT_FOUND for anything else: other output, a marker with
+ * another nonce, a damaged or truncated marker.
+ */
+int marker_parse(const char *line, size_t len, const char *nonce,
+		 struct marker *m);
+
+#endif

@@ -1,0 +1,604 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "playbook/context.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define SECRET_FILE_MAX (1u << 20)
+
+/* Building blocks */
+
+static cJSON *str_or_null(const char *s)
+{
+	return s ? cJSON_CreateString(s) : cJSON_CreateNull();
+}
+
+static void add_str(cJSON *o, const char *key, const char *s)
+{
+	cJSON_AddItemToObject(o, key, str_or_null(s));
+}
+
+/* A YAML mapping of variables as a JSON object ({} for none). */
+static cJSON *vars_json(const struct ynode *m)
+{
+	return m ? ynode_to_json(m) : cJSON_CreateObject();
+}
+
+/* Copy every key of `from` into `into`, replacing what is there. */
+static void merge_over(cJSON *into, const cJSON *from)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, from)
+	{
+		cJSON *copy = cJSON_Duplicate(item, true);
+
+		if (cJSON_GetObjectItemCaseSensitive(into, item->string))
+			cJSON_ReplaceItemInObjectCaseSensitive(
+				into, item->string, copy);
+		else
+			cJSON_AddItemToObject(into, item->string, copy);
+	}
+}
+
+static void merge_vars(cJSON *into, const struct ynode *m)
+{
+	cJSON *v;
+
+	if (!m)
+		return;
+	v = ynode_to_json(m);
+	merge_over(into, v);
+	cJSON_Delete(v);
+}
+
+/* Addresses */
+
+static const struct host_address *given_address(const struct context_input *in,
+						const struct host *h)
+{
+	for (size_t i = 0; in && i < in->nr_addresses; i++)
+		if (in->addresses[i].host &&
+		    !strcmp(in->addresses[i].host, h->name))
+			return &in->addresses[i];
+	return NULL;
+}
+
+static const char *address_of(const struct context_input *in,
+			      const struct host *h)
+{
+	const struct host_address *a = given_address(in, h);
+
+	return a && a->address ? a->address : h->address;
+}
+
+static const char *private_address_of(const struct context_input *in,
+				      const struct host *h)
+{
+	const struct host_address *a = given_address(in, h);
+
+	if (a && a->private_address)
+		return a->private_address;
+	return address_of(in, h);
+}
+
+static cJSON *host_summary(const struct context_input *in, const struct host *h)
+{
+	cJSON *o = cJSON_CreateObject();
+
+	add_str(o, "name", h->name);
+	add_str(o, "role", h->role->name);
+	cJSON_AddNumberToObject(o, "index", h->index);
+	add_str(o, "address", address_of(in, h));
+	add_str(o, "private_address", private_address_of(in, h));
+	cJSON_AddNumberToObject(o, "port", h->port);
+	return o;
+}
+
+static bool role_is_bastion(const struct topology *t, const struct role *r)
+{
+	for (size_t i = 0; i < t->nr_roles; i++)
+		if (t->roles[i].via.name &&
+		    !strcmp(t->roles[i].via.name, r->name))
+			return true;
+	return false;
+}
+
+static bool role_runs_docker(const struct role *r)
+{
+	for (size_t i = 0; i < r->nr_playbooks; i++)
+		if (!strcmp(r->playbooks[i], "docker"))
+			return true;
+	return false;
+}
+
+/* Firewall data: every source resolved to address lists */
+
+struct fw_sets {
+	cJSON *v4;
+	cJSON *v6;
+};
+
+static bool in_list(const cJSON *list, const char *s)
+{
+	const cJSON *item;
+
+	cJSON_ArrayForEach(item, list)
+	{
+		if (!strcmp(item->valuestring, s))
+			return true;
+	}
+	return false;
+}
+
+static void add_to_set(struct fw_sets *s, const char *addr)
+{
+	cJSON *list = strchr(addr, ':') ? s->v6 : s->v4;
+
+	if (!in_list(list, addr))
+		cJSON_AddItemToArray(list, cJSON_CreateString(addr));
+}
+
+/* Both addresses of every host of r; 0, or -1 with the reason in why. */
+static int add_role_hosts(const struct context_input *in, const struct role *r,
+			  struct fw_sets *s, struct buf *why)
+{
+	for (size_t i = 0; i < r->nr_hosts; i++) {
+		const struct host *h = &r->hosts[i];
+		const char *addrs[2] = { address_of(in, h),
+					 private_address_of(in, h) };
+
+		for (int j = 0; j < 2; j++) {
+			if (!addrs[j]) {
+				buf_addf(why,
+					 "the address of host '%s' is not "
+					 "known yet",
+					 h->name);
+				return -1;
+			}
+			if (!is_ip_address(addrs[j])) {
+				buf_addf(why,
+					 "host '%s' has the address '%s', a "
+					 "name: firewall rules need IP "
+					 "addresses",
+					 h->name, addrs[j]);
+				return -1;
+			}
+			add_to_set(s, addrs[j]);
+		}
+	}
+	return 0;
+}
+
+/* "a, b, c" for an nft set, or null for an empty list. */
+static cJSON *set_text(const cJSON *list)
+{
+	struct buf b = BUF_INIT;
+	const cJSON *item;
+	cJSON *s;
+
+	if (!cJSON_GetArraySize(list))
+		return cJSON_CreateNull();
+	cJSON_ArrayForEach(item, list)
+	{
+		buf_addf(&b, "%s%s", b.len ? ", " : "", item->valuestring);
+	}
+	s = cJSON_CreateString(b.data);
+	buf_free(&b);
+	return s;
+}
+
+static void add_sets(cJSON *o, const char *prefix, struct fw_sets *s)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "%sv4_set", prefix);
+	cJSON_AddItemToObject(o, key, set_text(s->v4));
+	snprintf(key, sizeof(key), "%sv6_set", prefix);
+	cJSON_AddItemToObject(o, key, set_text(s->v6));
+	snprintf(key, sizeof(key), "%sv4", prefix);
+	cJSON_AddItemToObject(o, key, s->v4);
+	snprintf(key, sizeof(key), "%sv6", prefix);
+	cJSON_AddItemToObject(o, key, s->v6);
+	s->v4 = s->v6 = NULL;
+}
+
+static cJSON *fw_rule_json(const struct topology *t,
+			   const struct context_input *in,
+			   const struct fw_rule *r, struct buf *why)
+{
+	struct fw_sets s = { cJSON_CreateArray(), cJSON_CreateArray() };
+	struct buf comment = BUF_INIT, port = BUF_INIT;
+	bool world = false;
+	cJSON *o = cJSON_CreateObject();
+	int rc = 0;
+
+	if (r->port_lo == r->port_hi)
+		buf_addf(&port, "%d", r->port_lo);
+	else
+		buf_addf(&port, "%d-%d", r->port_lo, r->port_hi);
+	buf_addf(&comment, "%s/%s from", port.data,
+		 r->proto == FW_UDP ? "udp" : "tcp");
+	for (size_t i = 0; i < r->nr_from && !rc; i++) {
+		const struct fw_source *f = &r->from[i];
+		const struct role *role;
+
+		buf_addf(&comment, "%s %s", i ? "," : "", f->text);
+		switch (f->kind) {
+		case FW_FROM_WORLD:
+			world = true;
+			break;
+		case FW_FROM_CIDR:
+			add_to_set(&s, f->text);
+			break;
+		case FW_FROM_ROLE:
+			role = f->role ? f->role
+				       : topology_find_role(t, f->text);
+			if (role)
+				rc = add_role_hosts(in, role, &s, why);
+			break;
+		}
+	}
+	add_str(o, "proto", r->proto == FW_UDP ? "udp" : "tcp");
+	add_str(o, "dport", port.data);
+	cJSON_AddBoolToObject(o, "world", world);
+	add_sets(o, "", &s);
+	add_str(o, "comment", comment.data);
+	buf_free(&comment);
+	buf_free(&port);
+	if (rc) {
+		cJSON_Delete(o);
+		return NULL;
+	}
+	return o;
+}
+
+static cJSON *firewall_json(const struct topology *t, const struct host *h,
+			    const struct context_input *in, struct buf *why)
+{
+	const struct role *r = h->role;
+	const struct role *via =
+		r->via.name ? topology_find_role(t, r->via.name) : NULL;
+	struct fw_sets ssh = { cJSON_CreateArray(), cJSON_CreateArray() };
+	cJSON *fw = cJSON_CreateObject(), *rules = cJSON_CreateArray();
+	char text[64];
+
+	cJSON_AddBoolToObject(fw, "flush_ruleset", !role_runs_docker(r));
+	cJSON_AddNumberToObject(fw, "ssh_port", h->port);
+	cJSON_AddBoolToObject(fw, "behind_bastion", via != NULL);
+	if (via) {
+		if (add_role_hosts(in, via, &ssh, why))
+			goto fail;
+	} else {
+		for (size_t i = 0; i < t->ssh.nr_admin_cidrs; i++) {
+			cidr_format_network(&t->ssh.admin_cidrs[i], text,
+					    sizeof(text));
+			add_to_set(&ssh, text);
+		}
+		if (!t->ssh.nr_admin_cidrs) {
+			buf_adds(why, "ssh.admin_cidrs is empty: the firewall "
+				      "would refuse SSH from everywhere and "
+				      "lock you out; list the networks you "
+				      "administer from");
+			goto fail;
+		}
+	}
+	add_sets(fw, "ssh_", &ssh);
+	for (size_t i = 0; i < r->nr_firewall; i++) {
+		cJSON *rule = fw_rule_json(t, in, &r->firewall[i], why);
+
+		if (!rule)
+			goto fail;
+		cJSON_AddItemToArray(rules, rule);
+	}
+	cJSON_AddItemToObject(fw, "rules", rules);
+	return fw;
+fail:
+	cJSON_Delete(ssh.v4);
+	cJSON_Delete(ssh.v6);
+	cJSON_Delete(rules);
+	cJSON_Delete(fw);
+	return NULL;
+}
+
+/* The whole data */
+
+static cJSON *role_json(const struct topology *t, const struct role *r)
+{
+	cJSON *o = cJSON_CreateObject(), *pbs = cJSON_CreateArray();
+
+	add_str(o, "name", r->name);
+	cJSON_AddNumberToObject(o, "count", (double)r->nr_hosts);
+	cJSON_AddItemToObject(o, "vars", vars_json(r->vars));
+	add_str(o, "via", r->via.name);
+	cJSON_AddBoolToObject(o, "is_bastion", role_is_bastion(t, r));
+	cJSON_AddBoolToObject(o, "docker", role_runs_docker(r));
+	for (size_t i = 0; i < r->nr_playbooks; i++)
+		cJSON_AddItemToArray(pbs, cJSON_CreateString(r->playbooks[i]));
+	cJSON_AddItemToObject(o, "playbooks", pbs);
+	return o;
+}
+
+static cJSON *host_json(const struct context_input *in, const struct host *h)
+{
+	cJSON *o = host_summary(in, h);
+
+	add_str(o, "user", h->user);
+	cJSON_AddBoolToObject(o, "root_login", !strcmp(h->user, "root"));
+	return o;
+}
+
+static void add_topology(cJSON *d, const struct topology *t,
+			 const struct context_input *in)
+{
+	cJSON *roles = cJSON_CreateObject(), *hosts = cJSON_CreateArray();
+	cJSON *topo = cJSON_CreateObject(), *ssh = cJSON_CreateObject();
+	cJSON *cidrs = cJSON_CreateArray();
+	char text[64];
+
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		const struct role *r = &t->roles[i];
+		cJSON *o = cJSON_CreateObject(), *list = cJSON_CreateArray();
+
+		add_str(o, "name", r->name);
+		cJSON_AddNumberToObject(o, "count", (double)r->nr_hosts);
+		for (size_t j = 0; j < r->nr_hosts; j++) {
+			cJSON_AddItemToArray(list,
+					     host_summary(in, &r->hosts[j]));
+			cJSON_AddItemToArray(hosts,
+					     host_summary(in, &r->hosts[j]));
+		}
+		cJSON_AddItemToObject(o, "hosts", list);
+		cJSON_AddItemToObject(roles, r->name, o);
+	}
+	cJSON_AddItemToObject(d, "roles", roles);
+	cJSON_AddItemToObject(d, "hosts", hosts);
+	add_str(topo, "name", t->name);
+	add_str(topo, "network", t->network);
+	cJSON_AddItemToObject(d, "topology", topo);
+	add_str(ssh, "user", t->ssh.user);
+	for (size_t i = 0; i < t->ssh.nr_admin_cidrs; i++) {
+		cidr_format_network(&t->ssh.admin_cidrs[i], text, sizeof(text));
+		cJSON_AddItemToArray(cidrs, cJSON_CreateString(text));
+	}
+	cJSON_AddItemToObject(ssh, "admin_cidrs", cidrs);
+	cJSON_AddItemToObject(d, "ssh", ssh);
+}
+
+int context_build(const struct topology *t, const struct host *h,
+		  const struct context_input *in, struct host_context **out,
+		  struct error *err)
+{
+	struct host_context *c = xcalloc(1, sizeof(*c));
+	cJSON *d = cJSON_CreateObject(), *vars, *secrets, *fw;
+	struct buf why = BUF_INIT;
+
+	*out = NULL;
+	if (!d)
+		return error_set(err, DEPLOY_ERR_NOMEM, NULL, 0, 0,
+				 "out of memory");
+	c->t = t;
+	c->host = h;
+	c->data = d;
+	cJSON_AddItemToObject(d, "host", host_json(in, h));
+	cJSON_AddItemToObject(d, "role", role_json(t, h->role));
+	vars = cJSON_CreateObject();
+	merge_vars(vars, t->vars);
+	merge_vars(vars, h->role->vars);
+	merge_vars(vars, h->vars);
+	cJSON_AddItemToObject(d, "vars", vars);
+	add_topology(d, t, in);
+	secrets = cJSON_CreateObject();
+	c->secrets = xcalloc(in ? in->nr_secrets + 1 : 1, sizeof(*c->secrets));
+	for (size_t i = 0; in && i < in->nr_secrets; i++) {
+		const struct secret_value *s = &in->secrets[i];
+		struct secret_value *copy = &c->secrets[c->nr_secrets];
+
+		if (!s->name || !s->value || strlen(s->value) != s->len) {
+			context_free(c);
+			return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+					 "secret '%s' holds a NUL byte and "
+					 "cannot be used in a template",
+					 s->name ? s->name : "?");
+		}
+		copy->name = xstrdup(s->name);
+		copy->value = xstrndup(s->value, s->len);
+		copy->len = s->len;
+		c->nr_secrets++;
+		cJSON_AddItemToObject(secrets, s->name,
+				      cJSON_CreateString(s->value));
+	}
+	cJSON_AddItemToObject(d, "secrets", secrets);
+	fw = firewall_json(t, h, in, &why);
+	if (!fw) {
+		c->firewall_error = buf_release(&why);
+		fw = cJSON_CreateNull();
+	}
+	buf_free(&why);
+	cJSON_AddItemToObject(d, "firewall", fw);
+	*out = c;
+	return 0;
+}
+
+/* Wipe every string under "secrets" before freeing the tree. */
+static void wipe_strings(cJSON *n)
+{
+	cJSON *item;
+
+	if (cJSON_IsString(n) && n->valuestring) {
+		volatile char *p = n->valuestring;
+
+		while (*p)
+			*p++ = 0;
+	}
+	cJSON_ArrayForEach(item, n)
+	{
+		wipe_strings(item);
+	}
+}
+
+void context_data_free(cJSON *data)
+{
+	if (!data)
+		return;
+	wipe_strings(cJSON_GetObjectItemCaseSensitive(data, "secrets"));
+	cJSON_Delete(data);
+}
+
+void context_free(struct host_context *c)
+{
+	if (!c)
+		return;
+	context_data_free(c->data);
+	secrets_free(c->secrets, c->nr_secrets);
+	free(c->firewall_error);
+	free(c);
+}
+
+cJSON *context_playbook_data(const struct host_context *c,
+			     const struct playbook *pb)
+{
+	cJSON *d = cJSON_Duplicate(c->data, true);
+	cJSON *vars = vars_json(pb->vars), *p = cJSON_CreateObject();
+
+	merge_over(vars, cJSON_GetObjectItemCaseSensitive(c->data, "vars"));
+	cJSON_ReplaceItemInObjectCaseSensitive(d, "vars", vars);
+	add_str(p, "name", pb->name);
+	cJSON_AddItemToObject(d, "playbook", p);
+	return d;
+}
+
+/* Redaction */
+
+static const struct secret_value *secret_at(const struct host_context *c,
+					    const char *s, size_t len)
+{
+	const struct secret_value *best = NULL;
+
+	/* The longest match wins, so one secret inside another is whole. */
+	for (size_t i = 0; i < c->nr_secrets; i++) {
+		const struct secret_value *v = &c->secrets[i];
+
+		if (v->len && v->len <= len && !memcmp(s, v->value, v->len) &&
+		    (!best || v->len > best->len))
+			best = v;
+	}
+	return best;
+}
+
+bool context_has_secret(const struct host_context *c, const char *s, size_t len)
+{
+	for (size_t i = 0; c && i < len; i++)
+		if (secret_at(c, s + i, len - i))
+			return true;
+	return false;
+}
+
+void context_redact(const struct host_context *c, const char *s, size_t len,
+		    struct buf *out)
+{
+	size_t start = 0;
+
+	for (size_t i = 0; c && i < len;) {
+		const struct secret_value *v = secret_at(c, s + i, len - i);
+
+		if (!v) {
+			i++;
+			continue;
+		}
+		buf_add(out, s + start, i - start);
+		buf_addf(out, "[secret %s]", v->name);
+		i += v->len;
+		start = i;
+	}
+	buf_add(out, s + start, len - start);
+}
+
+/* Secrets from the topology */
+
+static char *secret_path(const struct topology *t, const char *p)
+{
+	struct buf out = BUF_INIT;
+	const char *home = getenv("HOME");
+
+	if (p[0] == '~' && p[1] == '/' && home)
+		buf_addf(&out, "%s/%s", home, p + 2);
+	else if (p[0] == '/')
+		buf_adds(&out, p);
+	else
+		buf_addf(&out, "%s/%s", t->dir, p);
+	return buf_release(&out);
+}
+
+void secrets_load(const struct topology *t, struct secret_value **out,
+		  size_t *nr, struct diag_list *dl)
+{
+	struct secret_value *v = xcalloc(t->nr_secrets + 1, sizeof(*v));
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nr_secrets; i++) {
+		const struct secret *s = &t->secrets[i];
+		const struct ynode *at = s->node;
+		struct buf b;
+		char *path;
+		int rc;
+
+		if (s->from_env) {
+			const char *e = getenv(s->ref);
+
+			if (!e) {
+				diag_add(dl, DIAG_WARNING, t->file, at->line,
+					 at->col,
+					 "secret '%s': environment variable "
+					 "'%s' is not set",
+					 s->name, s->ref);
+				continue;
+			}
+			v[n].name = xstrdup(s->name);
+			v[n].len = strlen(e);
+			v[n].value = xstrndup(e, v[n].len);
+			n++;
+			continue;
+		}
+		buf_init(&b, SECRET_FILE_MAX);
+		path = secret_path(t, s->ref);
+		rc = buf_read_file(&b, path);
+		if (rc || strlen(b.data) != b.len) {
+			diag_add(dl, DIAG_WARNING, t->file, at->line, at->col,
+				 "secret '%s': file '%s' %s", s->name, s->ref,
+				 rc == DEPLOY_ERR_TOO_BIG ? "is larger than "
+							    "1 MiB"
+				 : rc			  ? "cannot be read"
+							  : "holds a NUL byte");
+			buf_free_secret(&b);
+			free(path);
+			continue;
+		}
+		free(path);
+		v[n].name = xstrdup(s->name);
+		v[n].len = b.len;
+		v[n].value = xstrndup(b.data, b.len);
+		buf_free_secret(&b);
+		n++;
+	}
+	*out = v;
+	*nr = n;
+}
+
+void secrets_free(struct secret_value *v, size_t nr)
+{
+	if (!v)
+		return;
+	for (size_t i = 0; i < nr; i++) {
+		free(v[i].name);
+		if (v[i].value)
+			freezero(v[i].value, v[i].len);
+	}
+	free(v);
+}

@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_PLAYBOOK_H
+#define DEPLOY_PLAYBOOK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "util/error.h"
+#include "yamltree/ytree.h"
+
+/*
+ * A playbook: a YAML file with a name, a description, default variables,
+ * steps and handlers (docs/playbooks.md is the reference). Loading checks
+ * the whole file against key tables (core/topology/schema.h) and reports
+ * every problem as PLAYBOOK_FILE:LINE:COL; the values inside a step stay
+ * YAML nodes, rendered as Mustache templates for each host when the
+ * playbook is compiled (compile.h).
+ */
+
+enum step_kind {
+	STEP_FILE,
+	STEP_DIRECTORY,
+	STEP_LINE,
+	STEP_APT,
+	STEP_SERVICE,
+	STEP_USER,
+	STEP_SYSCTL,
+	STEP_DOWNLOAD,
+	STEP_SHELL,
+	STEP_COMMAND,
+	STEP_WAIT,
+	STEP_KIND_COUNT,
+};
+
+/* "file", "directory" ... as written in a playbook. */
+const char *step_kind_name(enum step_kind kind);
+
+/*
+ * A `when:` condition, evaluated at compile time against the host's data:
+ *   NAME            true when the value is truthy
+ *   not NAME        true when it is not
+ *   NAME == 'x'     the value as text equals x
+ *   NAME != 'x'     it does not
+ * NAME is a variable (`docker`) or, with a dot, a path from the root of the
+ * template data (`role.name`, `vars.node.kind`). Literals are quoted with
+ * ' or ", or bare words of letters, digits and _ . : / -.
+ */
+enum when_op {
+	WHEN_TRUTHY,
+	WHEN_NOT,
+	WHEN_EQ,
+	WHEN_NE,
+};
+
+struct when_expr {
+	enum when_op op;
+	char *path;  /* "vars.docker", "role.name" */
+	char *value; /* WHEN_EQ, WHEN_NE */
+	const struct ynode *node;
+};
+
+/* Parse one condition; 0, or DEPLOY_ERR_SYNTAX with *why set. */
+int when_parse(const char *text, struct when_expr *out, const char **why);
+void when_clear(struct when_expr *w);
+/*
+ * Evaluate w against `data` (the template data). A name that is not
+ * there, or a comparison with a list or mapping, is DEPLOY_ERR_INVALID
+ * with a message in err (no position).
+ */
+int when_eval(const struct when_expr *w, const cJSON *data, bool *out,
+	      struct error *err);
+/* Truthiness: false for null, false, 0, "", [] and {}. */
+bool json_truthy(const cJSON *v);
+
+struct step {
+	enum step_kind kind;
+	const char *name;	       /* NULL when not given */
+	const struct ynode *node;      /* the step's mapping */
+	const struct ynode *kind_node; /* the kind's key */
+	const struct ynode *args;      /* the kind's value */
+	char *what;		       /* "steps[3]", for messages */
+	struct when_expr *when;	       /* all must hold */
+	size_t nr_when;
+	size_t *notify; /* indexes into playbook.handlers */
+	size_t nr_notify;
+	char *flag; /* handlers: the notification's file name */
+};
+
+struct playbook {
+	char *file;    /* as given, for messages */
+	char *dir;     /* its directory: relative paths start here */
+	char *datadir; /* the built-in data: DATADIR/templates */
+	struct ydoc *doc;
+	const char *name;
+	const char *description;
+	const struct ynode *vars; /* defaults; NULL when none */
+	struct step *steps;
+	size_t nr_steps;
+	struct step *handlers;
+	size_t nr_handlers;
+};
+
+#define PLAYBOOK_MAX_STEPS 10000
+
+/*
+ * Where the playbook `ref` of a role lives:
+ *  - a built-in name (harden): DATADIR/playbooks/NAME.yml;
+ *  - a path starting with ./, ../ or /: relative to topology_dir; ~/ is
+ *    the home directory;
+ *  - SOURCE/PATH (a playbook from `sources:`) is not supported yet.
+ * `datadir` NULL means DEPLOY_DATADIR. Returns 0 with *path malloc'd, or
+ * DEPLOY_ERR_NOT_FOUND (an unknown built-in, with a "did you mean") or
+ * DEPLOY_ERR_INVALID with err set (no position: the caller knows where the
+ * reference came from).
+ */
+int playbook_resolve(const char *ref, const char *topology_dir,
+		     const char *datadir, char **path, struct error *err);
+
+/*
+ * Load and check the playbook in `path`. Every problem goes to dl (sorted
+ * by position); returns 0 with *out set when there is no error,
+ * DEPLOY_ERR_INVALID when dl holds errors, another code with err set when
+ * the file cannot be read or parsed. `datadir` as for playbook_resolve().
+ */
+int playbook_load(const char *path, const char *datadir, struct playbook **out,
+		  struct diag_list *dl, struct error *err);
+/* The same for text in memory; relative paths start at dir(file). */
+int playbook_parse(const char *file, const char *text, size_t len,
+		   const char *datadir, struct playbook **out,
+		   struct diag_list *dl, struct error *err);
+void playbook_free(struct playbook *pb);
+
+/*
+ * Find a file a step names (`template:`, `src:`): an absolute path, a
+ * path starting with ./ or ../ (from the playbook's directory) or ~/;
+ * a plain relative name is looked for beside the playbook and then, for
+ * templates, in DATADIR/templates. *path is malloc'd; DEPLOY_ERR_NOT_FOUND
+ * when there is no such file.
+ */
+int playbook_find_file(const struct playbook *pb, const char *ref,
+		       bool is_template, char **path);
+
+#endif

@@ -1,0 +1,862 @@
+# deploy playbook runtime (POSIX sh: dash, bash --posix, busybox ash).
+#
+# core/playbook/compile.c puts this library after a few settings (DP_NONCE,
+# DP_STEPS, DP_HANDLERS, DP_CHECK, DP_NOTIFY_DIR), then a function _dp_main
+# with one line per step and handler, then the call of _dp_main. A script
+# cut short in transit therefore runs nothing: the call is its last line.
+#
+# Conventions:
+#  - every name is _dp_* (internal) or dp_* (a step kind);
+#  - every value arrives as one single-quoted word from the compiler;
+#  - a step kind returns 0 having set _dp_st to ok, changed or skipped, or
+#    non-zero with _dp_msg saying why; it changes nothing when DP_CHECK=1;
+#  - step kinds run with stdin from /dev/null, stdout on stderr and fd 3
+#    closed: only _dp_mark writes to stdout, so stdout holds nothing but
+#    marker lines (docs/playbooks.md, "Progress markers");
+#  - messages hold no value from the playbook, except in steps the
+#    compiler did not mark quiet (a secret's value is never in one).
+
+_dp_nl='
+'
+_dp_cr=$(printf '\r')
+_dp_tmp=
+_dp_bak=
+_dp_bak_for=
+_dp_pending=' '
+PATH=${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+# _dp_mark TEXT...: one marker line; newlines in TEXT become spaces.
+_dp_mark() {
+	_dp_m=$*
+	case $_dp_m in
+	*"$_dp_nl"* | *"$_dp_cr"*)
+		_dp_m=$(printf '%s' "$_dp_m" | tr '\r\n' '  ')
+		;;
+	esac
+	printf '@@deploy %s %s\n' "$DP_NONCE" "$_dp_m" >&3
+}
+
+# Remove what a step left half done: a temporary file, and a file whose
+# validation did not finish (the previous one comes back).
+_dp_cleanup() {
+	if [ -n "$_dp_bak_for" ]; then
+		if [ -n "$_dp_bak" ]; then
+			mv -f -- "$_dp_bak" "$_dp_bak_for"
+		else
+			rm -f -- "$_dp_bak_for"
+		fi
+		_dp_bak=
+		_dp_bak_for=
+	fi
+	if [ -n "$_dp_tmp" ]; then
+		rm -f -- "$_dp_tmp"
+		_dp_tmp=
+	fi
+	if [ -n "$_dp_bak" ]; then
+		rm -f -- "$_dp_bak"
+		_dp_bak=
+	fi
+}
+
+_dp_begin() {
+	if [ "${1-}" = --check ]; then
+		DP_CHECK=1
+	fi
+	exec 3>&1 1>&2
+	trap '_dp_cleanup' EXIT
+	trap '_dp_cleanup; trap - EXIT; exit 129' HUP
+	trap '_dp_cleanup; trap - EXIT; exit 130' INT
+	trap '_dp_cleanup; trap - EXIT; exit 141' PIPE
+	trap '_dp_cleanup; trap - EXIT; exit 143' TERM
+	umask 022
+	if [ "$DP_CHECK" = 1 ]; then
+		_dp_mark "start $DP_STEPS $DP_HANDLERS check"
+	else
+		_dp_mark "start $DP_STEPS $DP_HANDLERS apply"
+	fi
+}
+
+_dp_end() {
+	_dp_mark "end ok"
+	exit 0
+}
+
+_dp_failed() {
+	_dp_mark "end failed"
+	exit 1
+}
+
+# _dp_changed WHAT: record a change; true in check mode, where the caller
+# stops short of making it:  _dp_changed created || mkdir ... || return 1
+_dp_changed() {
+	_dp_st=changed
+	_dp_msg=${_dp_msg:+$_dp_msg, }$1
+	[ "$DP_CHECK" = 1 ]
+}
+
+# _dp_notify KEY...: remember that handlers KEY... are to run, in a file
+# each, so that a failure later in this run does not lose it.
+_dp_notify() {
+	for _dp_k; do
+		case $_dp_pending in
+		*" $_dp_k "*) ;;
+		*) _dp_pending="$_dp_pending$_dp_k " ;;
+		esac
+	done
+	if [ "$DP_CHECK" = 1 ]; then
+		return 0
+	fi
+	mkdir -p -- "$DP_NOTIFY_DIR" || return 1
+	for _dp_k; do
+		: >"$DP_NOTIFY_DIR/$_dp_k" || return 1
+	done
+}
+
+# _dp_step N NAME NOTIFY QUIET KIND ARGS...: run one step, print its markers;
+# the first failed step ends the script.
+_dp_step() {
+	_dp_n=$1
+	_dp_name=$2
+	_dp_ntf=$3
+	_dp_quiet=$4
+	shift 4
+	_dp_mark "step $_dp_n/$DP_STEPS begin $_dp_name"
+	_dp_st=ok
+	_dp_msg=
+	"$@" 3>&- </dev/null
+	_dp_rc=$?
+	_dp_cleanup
+	if [ "$_dp_rc" -eq 0 ] && [ "$_dp_st" = changed ] &&
+		[ -n "$_dp_ntf" ]; then
+		# shellcheck disable=SC2086 # keys are words without blanks
+		if ! _dp_notify $_dp_ntf; then
+			_dp_rc=1
+			_dp_msg="cannot record the notification"
+		fi
+	fi
+	if [ "$_dp_rc" -ne 0 ]; then
+		_dp_st=failed
+		_dp_msg=${_dp_msg:-exit status $_dp_rc}
+	fi
+	if [ "$_dp_quiet" = 1 ]; then
+		_dp_msg=
+	fi
+	_dp_mark "step $_dp_n/$DP_STEPS $_dp_st${_dp_msg:+ $_dp_msg}"
+	if [ "$_dp_st" = failed ]; then
+		_dp_failed
+	fi
+}
+
+# _dp_skip N NAME WHY: a step whose when: is false.
+_dp_skip() {
+	_dp_mark "step $1/$DP_STEPS begin $2"
+	_dp_mark "step $1/$DP_STEPS skipped $3"
+}
+
+# _dp_pending KEY: whether handler KEY was notified, now or in a run that
+# did not get as far as running it.
+_dp_is_pending() {
+	case $_dp_pending in
+	*" $1 "*) return 0 ;;
+	esac
+	[ -e "$DP_NOTIFY_DIR/$1" ]
+}
+
+# _dp_handler N NAME KEY QUIET KIND ARGS...: run a notified handler once;
+# its notification goes only when it succeeded.
+_dp_handler() {
+	_dp_n=$1
+	_dp_name=$2
+	_dp_key=$3
+	_dp_quiet=$4
+	shift 4
+	if ! _dp_is_pending "$_dp_key"; then
+		return 0
+	fi
+	_dp_mark "handler $_dp_n/$DP_HANDLERS begin $_dp_name"
+	_dp_st=ok
+	_dp_msg=
+	"$@" 3>&- </dev/null
+	_dp_rc=$?
+	_dp_cleanup
+	if [ "$_dp_rc" -eq 0 ] && [ "$DP_CHECK" != 1 ]; then
+		if ! rm -f -- "$DP_NOTIFY_DIR/$_dp_key"; then
+			_dp_rc=1
+			_dp_msg="cannot remove the notification"
+		fi
+	fi
+	if [ "$_dp_rc" -ne 0 ]; then
+		_dp_st=failed
+		_dp_msg=${_dp_msg:-exit status $_dp_rc}
+	fi
+	if [ "$_dp_quiet" = 1 ]; then
+		_dp_msg=
+	fi
+	_dp_mark "handler $_dp_n/$DP_HANDLERS $_dp_st${_dp_msg:+ $_dp_msg}"
+	if [ "$_dp_st" = failed ]; then
+		_dp_failed
+	fi
+}
+
+# _dp_handler_skip N NAME KEY WHY: a notified handler whose when: is false
+# on this host; the notification is dropped.
+_dp_handler_skip() {
+	if ! _dp_is_pending "$3"; then
+		return 0
+	fi
+	_dp_mark "handler $1/$DP_HANDLERS begin $2"
+	if [ "$DP_CHECK" != 1 ]; then
+		rm -f -- "$DP_NOTIFY_DIR/$3"
+	fi
+	_dp_mark "handler $1/$DP_HANDLERS skipped $4"
+}
+
+# Files
+
+# _dp_sha FILE: the file's SHA-256 in hex.
+_dp_sha() {
+	_dp_h=$(sha256sum <"$1") || return 1
+	printf '%s\n' "${_dp_h%% *}"
+}
+
+# _dp_mktemp PATH: a new empty file (mode 0600) beside PATH, in _dp_tmp.
+_dp_mktemp() {
+	_dp_tmp=$(mktemp "${1%/*}/.deploy.XXXXXXXX") || {
+		_dp_tmp=
+		_dp_msg="cannot create a temporary file"
+		return 1
+	}
+}
+
+# _dp_attrs FILE MODE OWNER GROUP: set those given (owner first: chown
+# clears the set-user-ID bit).
+_dp_attrs() {
+	if [ -n "$3" ]; then
+		chown -- "$3" "$1" || return 1
+	fi
+	if [ -n "$4" ]; then
+		chgrp -- "$4" "$1" || return 1
+	fi
+	if [ -n "$2" ]; then
+		chmod "$2" -- "$1" || return 1
+	fi
+}
+
+# _dp_newattrs NEW OLD MODE OWNER GROUP: give the temporary file NEW what
+# OLD has (or mode 0644 when there is no OLD), then what the step sets.
+# NEW stays 0600 until then, so content meant to be private never is not.
+_dp_newattrs() {
+	if [ -e "$2" ]; then
+		chown --reference="$2" -- "$1" || return 1
+		if [ -z "$3" ]; then
+			chmod --reference="$2" -- "$1" || return 1
+		fi
+	elif [ -z "$3" ]; then
+		chmod 644 -- "$1" || return 1
+	fi
+	_dp_attrs "$1" "$3" "$4" "$5"
+}
+
+# _dp_fixattrs FILE MODE OWNER GROUP: set those given that differ.
+_dp_fixattrs() {
+	if [ -n "$3" ]; then
+		case $3 in
+		*[!0-9]*) _dp_cur=$(stat -c %U -- "$1") || return 1 ;;
+		*) _dp_cur=$(stat -c %u -- "$1") || return 1 ;;
+		esac
+		if [ "$_dp_cur" != "$3" ]; then
+			_dp_changed owner || chown -- "$3" "$1" || return 1
+		fi
+	fi
+	if [ -n "$4" ]; then
+		case $4 in
+		*[!0-9]*) _dp_cur=$(stat -c %G -- "$1") || return 1 ;;
+		*) _dp_cur=$(stat -c %g -- "$1") || return 1 ;;
+		esac
+		if [ "$_dp_cur" != "$4" ]; then
+			_dp_changed group || chgrp -- "$4" "$1" || return 1
+		fi
+	fi
+	if [ -n "$2" ]; then
+		_dp_cur=$(stat -c %a -- "$1") || return 1
+		if [ "$_dp_cur" != "$2" ]; then
+			_dp_changed "mode $2" || chmod "$2" -- "$1" || return 1
+		fi
+	fi
+}
+
+# _dp_follow PATH: PATH, or the file a symbolic link at PATH points to.
+_dp_follow() {
+	if [ -L "$1" ]; then
+		readlink -f -- "$1"
+	else
+		printf '%s\n' "$1"
+	fi
+}
+
+# _dp_nodir PATH: when PATH's directory is missing, say so (in check mode
+# an earlier step may be about to create it: report a change instead).
+_dp_nodir() {
+	if [ -d "${1%/*}/" ]; then
+		return 1
+	fi
+	if [ "$DP_CHECK" = 1 ]; then
+		_dp_changed "content (its directory is missing now)"
+		return 0
+	fi
+	_dp_msg="its directory does not exist"
+	_dp_nodir_failed=1
+	return 0
+}
+
+# _dp_put PATH MODE OWNER GROUP SHA256 BASE64 [PRECHECK [POSTCHECK]]
+# Make PATH hold the content BASE64 (whose digest is SHA256), with the
+# mode, owner and group given. The new content goes to a temporary file
+# beside PATH, renamed over it. PRECHECK is a command run with the
+# temporary file as its argument before the rename; POSTCHECK is shell
+# code run after it (with PATH as $0), and when it fails the previous file
+# comes back.
+_dp_put() {
+	_dp_p=$(_dp_follow "$1") || return 1
+	if [ -d "$_dp_p" ]; then
+		_dp_msg="is a directory"
+		return 1
+	fi
+	if [ -f "$_dp_p" ] && [ "$(_dp_sha "$_dp_p")" = "$5" ]; then
+		_dp_fixattrs "$_dp_p" "$2" "$3" "$4"
+		return
+	fi
+	_dp_nodir_failed=0
+	if _dp_nodir "$_dp_p"; then
+		return "$_dp_nodir_failed"
+	fi
+	_dp_st0=$_dp_st
+	_dp_changed content && return 0
+	_dp_mktemp "$_dp_p" || return 1
+	if ! printf '%s' "$6" | base64 -d >"$_dp_tmp"; then
+		_dp_msg="cannot write a temporary file"
+		return 1
+	fi
+	if [ "$(_dp_sha "$_dp_tmp")" != "$5" ]; then
+		_dp_msg="the content was damaged on its way"
+		return 1
+	fi
+	_dp_newattrs "$_dp_tmp" "$_dp_p" "$2" "$3" "$4" || return 1
+	if [ -n "${7-}" ] && ! "$7" "$_dp_tmp"; then
+		_dp_st=$_dp_st0
+		_dp_msg="the new content did not pass its check; nothing changed"
+		return 1
+	fi
+	if [ -n "${8-}" ]; then
+		_dp_bak=
+		if [ -e "$_dp_p" ]; then
+			_dp_bak=$(mktemp "${_dp_p%/*}/.deploy.XXXXXXXX") &&
+				cp -p -- "$_dp_p" "$_dp_bak" || return 1
+		fi
+		_dp_bak_for=$_dp_p
+	fi
+	mv -f -- "$_dp_tmp" "$_dp_p" || return 1
+	_dp_tmp=
+	if [ -n "${8-}" ]; then
+		if sh -c "$8" "$_dp_p"; then
+			_dp_bak_for=
+		else
+			_dp_rc=$?
+			_dp_cleanup
+			_dp_st=$_dp_st0
+			_dp_msg="validation failed (exit status $_dp_rc); the previous file is back"
+			return 1
+		fi
+	fi
+	return 0
+}
+
+# dp_file PATH STATE MODE OWNER GROUP SHA256 BASE64 VALIDATE
+dp_file() {
+	if [ "$2" = absent ]; then
+		if [ -d "$1" ] && [ ! -L "$1" ]; then
+			_dp_msg="is a directory"
+			return 1
+		fi
+		if [ -e "$1" ] || [ -L "$1" ]; then
+			_dp_changed removed || rm -f -- "$1" || return 1
+		fi
+		return 0
+	fi
+	_dp_put "$1" "$3" "$4" "$5" "$6" "$7" "" "$8"
+}
+
+# dp_directory PATH MODE OWNER GROUP
+dp_directory() {
+	if [ -d "$1" ]; then
+		_dp_fixattrs "$1" "$2" "$3" "$4"
+		return
+	fi
+	if [ -e "$1" ] || [ -L "$1" ]; then
+		_dp_msg="exists and is not a directory"
+		return 1
+	fi
+	_dp_changed created && return 0
+	mkdir -p -- "$1" || return 1
+	_dp_attrs "$1" "$2" "$3" "$4"
+}
+
+# The file as a line step wants it, on stdout: present replaces the last
+# line matching DP_RE (or appends DP_LINE when none matches and it is not
+# there yet); absent drops every line matching DP_RE (or equal to DP_LINE).
+# shellcheck disable=SC2016 # awk code
+_dp_line_awk='
+BEGIN { re = ENVIRON["DP_RE"]; line = ENVIRON["DP_LINE"]; st = ENVIRON["DP_STATE"] }
+{ l[++n] = $0 }
+END {
+	if (st == "present") {
+		last = 0
+		if (re != "")
+			for (i = 1; i <= n; i++)
+				if (l[i] ~ re)
+					last = i
+		if (last) {
+			l[last] = line
+		} else {
+			found = 0
+			for (i = 1; i <= n; i++)
+				if (l[i] == line)
+					found = 1
+			if (!found)
+				l[++n] = line
+		}
+		for (i = 1; i <= n; i++)
+			print l[i]
+	} else {
+		for (i = 1; i <= n; i++)
+			if (!(re != "" ? l[i] ~ re : l[i] == line))
+				print l[i]
+	}
+}'
+
+# _dp_lines FILE STATE LINE REGEXP: the file as the step wants it.
+_dp_lines() {
+	DP_STATE=$2 DP_LINE=$3 DP_RE=$4 awk "$_dp_line_awk" <"$1"
+}
+
+# dp_line PATH STATE LINE REGEXP CREATE
+dp_line() {
+	_dp_p=$(_dp_follow "$1") || return 1
+	if [ ! -e "$_dp_p" ]; then
+		if [ "$2" = absent ]; then
+			return 0
+		fi
+		if [ "$5" != 1 ]; then
+			_dp_msg="no such file (set 'create: true' to create it)"
+			return 1
+		fi
+		_dp_nodir_failed=0
+		if _dp_nodir "$_dp_p"; then
+			return "$_dp_nodir_failed"
+		fi
+		_dp_changed created && return 0
+		_dp_mktemp "$_dp_p" || return 1
+		printf '%s\n' "$3" >"$_dp_tmp" && chmod 644 -- "$_dp_tmp" &&
+			mv -f -- "$_dp_tmp" "$_dp_p" || return 1
+		_dp_tmp=
+		return 0
+	fi
+	if [ ! -f "$_dp_p" ]; then
+		_dp_msg="not a regular file"
+		return 1
+	fi
+	_dp_new=$(_dp_lines "$_dp_p" "$2" "$3" "$4" | sha256sum) || return 1
+	if [ "${_dp_new%% *}" = "$(_dp_sha "$_dp_p")" ]; then
+		return 0
+	fi
+	_dp_changed edited && return 0
+	_dp_mktemp "$_dp_p" || return 1
+	_dp_lines "$_dp_p" "$2" "$3" "$4" >"$_dp_tmp" &&
+		_dp_newattrs "$_dp_tmp" "$_dp_p" "" "" "" &&
+		mv -f -- "$_dp_tmp" "$_dp_p" || return 1
+	_dp_tmp=
+}
+
+# Packages
+
+# _dp_installed PACKAGE: whether dpkg has it installed.
+_dp_installed() {
+	# shellcheck disable=SC2016 # dpkg-query's format, not ours
+	case $(dpkg-query -W -f='${Status}' "$1" 2>/dev/null) in
+	*" installed") return 0 ;;
+	esac
+	return 1
+}
+
+# _dp_apt_update MAX_AGE: apt-get update, unless the package lists are
+# there and younger than MAX_AGE seconds.
+_dp_apt_update() {
+	_dp_now=$(date +%s)
+	_dp_age=$(stat -c %Y /var/lib/apt/lists 2>/dev/null) || _dp_age=0
+	set -- "$1" /var/lib/apt/lists/*_Packages
+	if [ -e "$2" ] && [ $((_dp_now - _dp_age)) -lt "$1" ]; then
+		return 0
+	fi
+	apt-get update -q || {
+		_dp_msg="apt-get update failed"
+		return 1
+	}
+	touch /var/lib/apt/lists
+}
+
+# dp_apt STATE MAX_AGE PACKAGE...
+dp_apt() {
+	_dp_state=$1
+	_dp_maxage=$2
+	shift 2
+	_dp_todo=
+	for _dp_pkg; do
+		if _dp_installed "$_dp_pkg"; then
+			if [ "$_dp_state" = absent ]; then
+				_dp_todo="$_dp_todo $_dp_pkg"
+			fi
+		elif [ "$_dp_state" = present ]; then
+			_dp_todo="$_dp_todo $_dp_pkg"
+		fi
+	done
+	if [ -z "$_dp_todo" ]; then
+		return 0
+	fi
+	if [ "$_dp_state" = present ]; then
+		_dp_changed "install$_dp_todo" && return 0
+		_dp_apt_update "$_dp_maxage" || return 1
+		# shellcheck disable=SC2086 # package names hold no blanks
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			-o Dpkg::Options::=--force-confdef \
+			-o Dpkg::Options::=--force-confold $_dp_todo || {
+			_dp_msg="apt-get install failed"
+			return 1
+		}
+	else
+		_dp_changed "remove$_dp_todo" && return 0
+		# shellcheck disable=SC2086
+		DEBIAN_FRONTEND=noninteractive apt-get remove -y -q $_dp_todo || {
+			_dp_msg="apt-get remove failed"
+			return 1
+		}
+	fi
+}
+
+# Services
+
+# dp_service NAME ENABLED STATE DAEMON_RELOAD (ENABLED: 1, 0 or empty)
+dp_service() {
+	if [ "$4" = 1 ] && [ "$DP_CHECK" != 1 ]; then
+		systemctl daemon-reload || return 1
+	fi
+	case $2 in
+	1)
+		if ! systemctl is-enabled --quiet -- "$1" 2>/dev/null; then
+			_dp_changed enabled ||
+				systemctl enable --quiet -- "$1" || return 1
+		fi
+		;;
+	0)
+		if systemctl is-enabled --quiet -- "$1" 2>/dev/null; then
+			_dp_changed disabled ||
+				systemctl disable --quiet -- "$1" || return 1
+		fi
+		;;
+	esac
+	case $3 in
+	started)
+		if ! systemctl is-active --quiet -- "$1"; then
+			_dp_changed started || systemctl start -- "$1" || return 1
+		fi
+		;;
+	stopped)
+		if systemctl is-active --quiet -- "$1"; then
+			_dp_changed stopped || systemctl stop -- "$1" || return 1
+		fi
+		;;
+	restarted)
+		_dp_changed restarted || systemctl restart -- "$1" || return 1
+		;;
+	reloaded)
+		if systemctl is-active --quiet -- "$1"; then
+			_dp_changed reloaded ||
+				systemctl reload -- "$1" || return 1
+		else
+			_dp_changed started || systemctl start -- "$1" || return 1
+		fi
+		;;
+	esac
+}
+
+# Users
+
+# _dp_passwd NAME FIELD: one field of the user's passwd entry.
+_dp_passwd() {
+	getent passwd "$1" | cut -d: -f"$2"
+}
+
+_dp_visudo() {
+	visudo -cqf "$1"
+}
+
+# dp_user NAME SHELL GROUPS KEYS KEYS_SHA KEYS_B64 SUDO SUDOERS SUDO_SHA
+#         SUDO_B64
+# GROUPS: comma-separated, the user joins those it is not in; KEYS: 1 when
+# the step sets authorized_keys; SUDO: 1, 0 or empty; SUDOERS: the path of
+# the user's drop-in in /etc/sudoers.d.
+dp_user() {
+	_dp_u=$1
+	_dp_ushell=$2
+	_dp_ugroups=$3
+	_dp_ukeys=$4
+	_dp_uksha=$5
+	_dp_ukb64=$6
+	_dp_usudo=$7
+	_dp_usfile=$8
+	_dp_ussha=$9
+	_dp_usb64=${10}
+	if ! id -u "$_dp_u" >/dev/null 2>&1; then
+		_dp_changed created && return 0
+		set -- -m
+		if [ -n "$_dp_ushell" ]; then
+			set -- "$@" -s "$_dp_ushell"
+		fi
+		if [ -n "$_dp_ugroups" ]; then
+			set -- "$@" -G "$_dp_ugroups"
+		fi
+		useradd "$@" -- "$_dp_u" || {
+			_dp_msg="useradd failed"
+			return 1
+		}
+	else
+		if [ -n "$_dp_ushell" ] &&
+			[ "$(_dp_passwd "$_dp_u" 7)" != "$_dp_ushell" ]; then
+			_dp_changed shell ||
+				usermod -s "$_dp_ushell" -- "$_dp_u" || return 1
+		fi
+		_dp_have=" $(id -nG "$_dp_u") "
+		_dp_miss=
+		_dp_ifs=$IFS
+		IFS=,
+		for _dp_g in $_dp_ugroups; do
+			case $_dp_have in
+			*" $_dp_g "*) ;;
+			*) _dp_miss=${_dp_miss:+$_dp_miss,}$_dp_g ;;
+			esac
+		done
+		IFS=$_dp_ifs
+		if [ -n "$_dp_miss" ]; then
+			_dp_changed groups ||
+				usermod -a -G "$_dp_miss" -- "$_dp_u" || return 1
+		fi
+	fi
+	if [ "$_dp_ukeys" = 1 ]; then
+		_dp_home=$(_dp_passwd "$_dp_u" 6)
+		_dp_grp=$(id -gn "$_dp_u") || return 1
+		if [ -z "$_dp_home" ] || [ "$_dp_home" = / ]; then
+			_dp_msg="the user has no home directory for its keys"
+			return 1
+		fi
+		dp_directory "$_dp_home/.ssh" 700 "$_dp_u" "$_dp_grp" || return 1
+		_dp_put "$_dp_home/.ssh/authorized_keys" 600 "$_dp_u" \
+			"$_dp_grp" "$_dp_uksha" "$_dp_ukb64" || return 1
+	fi
+	case $_dp_usudo in
+	1)
+		_dp_put "$_dp_usfile" 440 root root "$_dp_ussha" "$_dp_usb64" \
+			_dp_visudo || return 1
+		;;
+	0)
+		if [ -e "$_dp_usfile" ]; then
+			_dp_changed "sudo removed" || rm -f -- "$_dp_usfile" ||
+				return 1
+		fi
+		;;
+	esac
+}
+
+# Kernel parameters
+
+# dp_sysctl FILE APPLY SHA256 BASE64: the file, then sysctl -p FILE when
+# it changed (if that fails, the previous file comes back).
+dp_sysctl() {
+	if [ "$2" = 1 ]; then
+		# shellcheck disable=SC2016 # $0 is the file, in the check's shell
+		_dp_put "$1" "" "" "" "$3" "$4" "" 'sysctl -p "$0"'
+	else
+		_dp_put "$1" "" "" "" "$3" "$4"
+	fi
+}
+
+# Downloads
+
+# _dp_fetch URL FILE
+_dp_fetch() {
+	if command -v curl >/dev/null 2>&1; then
+		curl -fsSL --retry 3 --connect-timeout 30 -o "$2" "$1"
+	elif command -v wget >/dev/null 2>&1; then
+		wget -q -t 3 -T 30 -O "$2" "$1"
+	else
+		_dp_msg="neither curl nor wget is installed"
+		return 127
+	fi
+}
+
+# dp_download URL SHA256 DEST MODE OWNER GROUP
+dp_download() {
+	_dp_p=$(_dp_follow "$3") || return 1
+	if [ -d "$_dp_p" ]; then
+		_dp_msg="is a directory"
+		return 1
+	fi
+	if [ -f "$_dp_p" ] && [ "$(_dp_sha "$_dp_p")" = "$2" ]; then
+		_dp_fixattrs "$_dp_p" "$4" "$5" "$6"
+		return
+	fi
+	_dp_nodir_failed=0
+	if _dp_nodir "$_dp_p"; then
+		return "$_dp_nodir_failed"
+	fi
+	_dp_changed downloaded && return 0
+	_dp_mktemp "$_dp_p" || return 1
+	if ! _dp_fetch "$1" "$_dp_tmp"; then
+		_dp_msg=${_dp_msg:-the download failed}
+		return 1
+	fi
+	_dp_got=$(_dp_sha "$_dp_tmp") || return 1
+	if [ "$_dp_got" != "$2" ]; then
+		_dp_msg="sha256 mismatch: got $_dp_got; nothing kept"
+		return 1
+	fi
+	_dp_newattrs "$_dp_tmp" "$_dp_p" "$4" "$5" "$6" &&
+		mv -f -- "$_dp_tmp" "$_dp_p" || return 1
+	_dp_tmp=
+}
+
+# Commands
+
+# _dp_in DIR COMMAND...: COMMAND run in DIR.
+_dp_in() {
+	(
+		cd -- "$1" || exit 1
+		shift
+		exec "$@"
+	)
+}
+
+# _dp_guard CREATES UNLESS DIR: true when the command need not run.
+_dp_guard() {
+	if [ -n "$1" ] && { [ -e "$1" ] || [ -L "$1" ]; }; then
+		return 0
+	fi
+	if [ -n "$2" ] && _dp_in "$3" sh -c "$2"; then
+		return 0
+	fi
+	return 1
+}
+
+# dp_shell CODE CREATES UNLESS DIR
+dp_shell() {
+	if _dp_guard "$2" "$3" "$4"; then
+		return 0
+	fi
+	_dp_changed ran && return 0
+	_dp_in "$4" sh -c "$1" || {
+		_dp_msg="exit status $?"
+		return 1
+	}
+}
+
+# dp_command CREATES UNLESS DIR ARG...
+dp_command() {
+	if _dp_guard "$1" "$2" "$3"; then
+		return 0
+	fi
+	_dp_changed ran && return 0
+	_dp_dir=$3
+	shift 3
+	_dp_in "$_dp_dir" "$@" || {
+		_dp_msg="exit status $?"
+		return 1
+	}
+}
+
+# Waiting
+
+# _dp_bounded SECONDS COMMAND...: COMMAND, stopped after SECONDS when
+# timeout(1) is there.
+_dp_bounded() {
+	if command -v timeout >/dev/null 2>&1; then
+		timeout "$@"
+	else
+		shift
+		"$@"
+	fi
+}
+
+# _dp_probe_tcp HOST PORT: bash's /dev/tcp, else nc, else python3.
+_dp_probe_tcp() {
+	if command -v bash >/dev/null 2>&1; then
+		# shellcheck disable=SC2016 # bash expands them, as words
+		_dp_bounded 5 bash -c 'exec 3<>"/dev/tcp/$0/$1"' "$1" "$2" \
+			2>/dev/null
+	elif command -v nc >/dev/null 2>&1; then
+		_dp_bounded 6 nc -z -w 5 "$1" "$2" 2>/dev/null
+	elif command -v python3 >/dev/null 2>&1; then
+		_dp_bounded 6 python3 -c 'import socket, sys
+socket.create_connection((sys.argv[1], int(sys.argv[2])), 5).close()' \
+			"$1" "$2" 2>/dev/null
+	else
+		_dp_msg="cannot probe a TCP port: install bash, netcat or python3"
+		return 127
+	fi
+}
+
+# _dp_probe_http URL STATUS
+_dp_probe_http() {
+	if command -v curl >/dev/null 2>&1; then
+		_dp_code=$(curl -s -o /dev/null -w '%{http_code}' \
+			--max-time 10 "$1")
+	elif command -v wget >/dev/null 2>&1; then
+		_dp_code=$(wget -q -S -O /dev/null -T 10 -t 1 "$1" 2>&1 |
+			awk '/^ *HTTP\// { c = $2 } END { print c }')
+	else
+		_dp_msg="cannot probe a URL: install curl or wget"
+		return 127
+	fi
+	[ "$_dp_code" = "$2" ]
+}
+
+# dp_wait KIND TIMEOUT INTERVAL A B: KIND tcp (A host, B port), http (A
+# URL, B status) or command (A shell code), until it holds or TIMEOUT
+# seconds have passed. In check mode one probe: ok when it holds now.
+dp_wait() {
+	_dp_wkind=$1
+	_dp_wto=$2
+	_dp_wiv=$3
+	_dp_wend=$(($(date +%s) + _dp_wto))
+	while :; do
+		case $_dp_wkind in
+		tcp) _dp_probe_tcp "$4" "$5" ;;
+		http) _dp_probe_http "$4" "$5" ;;
+		*) _dp_bounded "$_dp_wto" sh -c "$4" ;;
+		esac
+		_dp_wrc=$?
+		if [ "$_dp_wrc" -eq 0 ]; then
+			return 0
+		fi
+		if [ "$_dp_wrc" -eq 127 ] && [ -n "$_dp_msg" ]; then
+			return 1
+		fi
+		if [ "$DP_CHECK" = 1 ]; then
+			_dp_st=skipped
+			_dp_msg="not ready now; would wait up to ${_dp_wto}s"
+			return 0
+		fi
+		if [ "$(date +%s)" -ge "$_dp_wend" ]; then
+			_dp_msg="not ready after ${_dp_wto}s"
+			return 1
+		fi
+		sleep "$_dp_wiv"
+	done
+}
