@@ -97,5 +97,6 @@ extern const struct command cmd_status;
 extern const struct command cmd_output;
 extern const struct command cmd_unlock;
 extern const struct command cmd_graph;
+extern const struct command cmd_run;
 
 #endif

@@ -21,6 +21,7 @@ static const struct command *const commands[] = {
 	&cmd_down,
 	&cmd_status,
 	&cmd_output,
+	&cmd_run,
 	&cmd_unlock,
 };
 /* clang-format on */

@@ -31,6 +31,18 @@ const char *deploy_strerror(int code)
 		return "template error";
 	case DEPLOY_ERR_USAGE:
 		return "usage error";
+	case DEPLOY_ERR_UNREACHABLE:
+		return "unreachable";
+	case DEPLOY_ERR_HOST_KEY:
+		return "host key refused";
+	case DEPLOY_ERR_AUTH:
+		return "authentication failed";
+	case DEPLOY_ERR_TIMEOUT:
+		return "timed out";
+	case DEPLOY_ERR_SSH:
+		return "SSH error";
+	case DEPLOY_ERR_REMOTE:
+		return "remote command failed";
 	}
 	return "unknown error";
 }

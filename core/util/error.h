@@ -15,10 +15,16 @@ enum deploy_err {
 	DEPLOY_ERR_IO = -2,
 	DEPLOY_ERR_NOT_FOUND = -3,
 	DEPLOY_ERR_TOO_BIG = -4,
-	DEPLOY_ERR_SYNTAX = -5,	  /* malformed input: YAML, JSON, template */
-	DEPLOY_ERR_INVALID = -6,  /* well-formed input that is not allowed */
-	DEPLOY_ERR_TEMPLATE = -7, /* a template could not be rendered */
-	DEPLOY_ERR_USAGE = -8,	  /* a caller passed bad arguments */
+	DEPLOY_ERR_SYNTAX = -5,	     /* malformed input: YAML, JSON, template */
+	DEPLOY_ERR_INVALID = -6,     /* well-formed input that is not allowed */
+	DEPLOY_ERR_TEMPLATE = -7,    /* a template could not be rendered */
+	DEPLOY_ERR_USAGE = -8,	     /* a caller passed bad arguments */
+	DEPLOY_ERR_UNREACHABLE = -9, /* no connection, or it broke */
+	DEPLOY_ERR_HOST_KEY = -10,   /* a host key refused */
+	DEPLOY_ERR_AUTH = -11,	     /* login refused */
+	DEPLOY_ERR_TIMEOUT = -12,    /* a wait passed its timeout */
+	DEPLOY_ERR_SSH = -13,	     /* an SSH protocol error */
+	DEPLOY_ERR_REMOTE = -14,     /* a remote command failed */
 };
 
 const char *deploy_strerror(int code);
