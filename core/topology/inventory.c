@@ -1250,6 +1250,11 @@ const char *inventory_file(const struct inventory *inv)
 	return inv->file;
 }
 
+const char *inventory_group_name(const struct inventory *inv, size_t i)
+{
+	return i < inv->nr_groups ? inv->groups[i].name : NULL;
+}
+
 void inventory_free(struct inventory *inv)
 {
 	if (!inv)

@@ -68,6 +68,9 @@ int inventory_load(const char *path, struct inventory **out,
 void inventory_free(struct inventory *inv);
 
 const char *inventory_file(const struct inventory *inv);
+/* The name of group i (in the order first named, `all` and `ungrouped`
+ * first), or NULL past the last. */
+const char *inventory_group_name(const struct inventory *inv, size_t i);
 
 /*
  * The hosts of `group` (its own, then its children's, each host once) with
