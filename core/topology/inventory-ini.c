@@ -370,6 +370,9 @@ void inv_parse_ini(struct inventory *inv, const char *text, size_t len,
 	struct buf line = BUF_INIT;
 	size_t i = 0;
 
+	/* A byte order mark, as editors on Windows write one. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		i = 3;
 	while (i < len && !inv->broken) {
 		const char *nl = memchr(text + i, '\n', len - i);
 		size_t end = nl ? (size_t)(nl - text) : len, lead = 0, n;

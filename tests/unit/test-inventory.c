@@ -741,6 +741,11 @@ static void test_form_is_sniffed_without_an_extension(void **state)
 	group(&p, "all");
 	expect_names(&p, "h1 h2");
 	done(&p);
+	parse(&p, "hosts", "\xef\xbb\xbf[web]\nw1 a=1\n");
+	expect_no_diags(&p);
+	group(&p, "web");
+	expect_names(&p, "w1");
+	done(&p);
 	parse(&p, "inventory", "webservers:\n  hosts:\n    w1:\n");
 	expect_no_diags(&p);
 	group(&p, "webservers");
