@@ -104,6 +104,16 @@ static bool has_control(const char *s, size_t len)
 	return false;
 }
 
+/* "steps[2].file.mode": a key of the step at hand, for messages. */
+static const char *key_what(struct cc *c, const char *key)
+{
+	static char what[128];
+
+	snprintf(what, sizeof(what), "%s.%s.%s", c->step->what,
+		 step_kind_name(c->step->kind), key);
+	return what;
+}
+
 /* Errors, at the node they come from; never with a rendered value. */
 static int fail_at(struct cc *c, const struct ynode *n, int code,
 		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -254,14 +264,13 @@ static int render_path(struct cc *c, const struct ynode *a, const char *key,
 		return rc;
 	if (out->data[0] != '/')
 		return fail_at(c, n, DEPLOY_ERR_INVALID,
-			       "%s.%s '%s' does not render to an absolute "
-			       "path",
-			       c->step->what, key, n->value);
+			       "%s '%s' does not render to an absolute path",
+			       key_what(c, key), n->value);
 	if (has_control(out->data, out->len))
 		return fail_at(c, n, DEPLOY_ERR_INVALID,
-			       "%s.%s '%s' renders to a path with a newline "
-			       "or another control character",
-			       c->step->what, key, n->value);
+			       "%s '%s' renders to a path with a newline or "
+			       "another control character",
+			       key_what(c, key), n->value);
 	return 0;
 }
 
@@ -292,9 +301,9 @@ static int render_mode(struct cc *c, const struct ynode *a, struct buf *out)
 		return rc;
 	if (val_parse_mode(out->data, &m))
 		return fail_at(c, n, DEPLOY_ERR_INVALID,
-			       "%s.mode '%s' does not render to an octal mode "
-			       "such as 0644",
-			       c->step->what, n->value);
+			       "%s '%s' does not render to an octal mode such "
+			       "as 0644",
+			       key_what(c, "mode"), n->value);
 	buf_reset(out);
 	buf_addf(out, "%o", m);
 	return 0;
@@ -322,9 +331,9 @@ static int render_owner(struct cc *c, const struct ynode *a, const char *key,
 		return rc;
 	if (!is_owner(out->data))
 		return fail_at(c, n, DEPLOY_ERR_INVALID,
-			       "%s.%s '%s' does not render to a user or group "
+			       "%s '%s' does not render to a user or group "
 			       "name, or a number",
-			       c->step->what, key, n->value);
+			       key_what(c, key), n->value);
 	return 0;
 }
 
@@ -357,9 +366,9 @@ static int render_int(struct cc *c, const struct ynode *a, const char *key,
 	v = strtol(b.data, &end, 10);
 	if (!b.len || *end || errno || v < lo || v > hi)
 		rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-			     "%s.%s '%s' does not render to an integer from "
-			     "%ld to %ld",
-			     c->step->what, key, n->value, lo, hi);
+			     "%s '%s' does not render to an integer from %ld "
+			     "to %ld",
+			     key_what(c, key), n->value, lo, hi);
 	else
 		*out = v;
 out:
@@ -824,7 +833,7 @@ static int c_shell(struct cc *c, const struct ynode *a, struct buf *call)
 	if (a->kind == YNODE_MAP)
 		rc = guards(c, a, call);
 	else
-		buf_adds(call, " '' '' /");
+		buf_adds(call, " '' '' '/'");
 out:
 	buf_free_secret(&v);
 	buf_free(&what);
@@ -846,7 +855,7 @@ static int c_command(struct cc *c, const struct ynode *a, struct buf *call)
 	if (a->kind == YNODE_MAP)
 		rc = guards(c, a, call);
 	else
-		buf_adds(call, " '' '' /");
+		buf_adds(call, " '' '' '/'");
 	if (rc)
 		goto out;
 	buf_addf(&what, "%s.command", c->step->what);

@@ -297,10 +297,14 @@ static void check_age(struct vctx *v, const struct ynode *n, const char *what)
 	check_int_or_tag(v, n, what, 0, 31536000);
 }
 
+/* A scalar of any type: a digest of digits alone reads as a number. */
 static void check_sha256(struct vctx *v, const struct ynode *n,
 			 const char *what)
 {
-	if (!has_tag(n) && !val_is_sha256(n->value))
+	if (n->kind != YNODE_SCALAR)
+		verror(v, n, "%s must be a SHA-256 digest, not %s", what,
+		       ynode_describe(n));
+	else if (!has_tag(n) && !val_is_sha256(n->value))
 		verror(v, n, "%s '%s' is not a SHA-256 digest (64 hex digits)",
 		       what, n->value);
 }
@@ -431,6 +435,19 @@ static const char *const present_absent[] = { "present", "absent", NULL };
 static const struct vspec vs_state = { .type = VT_STRING,
 				       .choices = present_absent };
 
+static bool has_unknown_key(const struct ynode *n, const struct key_spec *keys)
+{
+	for (size_t i = 0; i < n->nr; i++) {
+		const struct key_spec *k = keys;
+
+		while (k->name && strcmp(k->name, n->pairs[i].key->value))
+			k++;
+		if (!k->name)
+			return true;
+	}
+	return false;
+}
+
 /* file */
 
 static const struct key_spec file_keys[] = {
@@ -473,7 +490,7 @@ static void check_file(struct vctx *v, const struct ynode *n, const char *what)
 			first = p->key;
 		nr++;
 	}
-	if (!nr && !absent)
+	if (!nr && !absent && !has_unknown_key(n, file_keys))
 		verror(v, n,
 		       "%s needs one of 'content', 'template' or 'src' (or "
 		       "'state: absent')",
@@ -627,8 +644,7 @@ static const struct vspec vs_sysctl = { .type = VT_MAP, .keys = sysctl_keys };
 
 static const struct vspec vs_pb_url = { .type = VT_STRING,
 					.check = check_pb_url };
-static const struct vspec vs_sha256 = { .type = VT_STRING,
-					.check = check_sha256 };
+static const struct vspec vs_sha256 = { .type = VT_ANY, .check = check_sha256 };
 
 static const struct key_spec download_keys[] = {
 	{ "url", &vs_pb_url, KEY_REQUIRED, NULL,
@@ -812,19 +828,6 @@ static int kind_of(const char *key)
 		if (!strcmp(kind_names[k], key))
 			return k;
 	return -1;
-}
-
-static bool has_unknown_key(const struct ynode *n, const struct key_spec *keys)
-{
-	for (size_t i = 0; i < n->nr; i++) {
-		const struct key_spec *k = keys;
-
-		while (k->name && strcmp(k->name, n->pairs[i].key->value))
-			k++;
-		if (!k->name)
-			return true;
-	}
-	return false;
 }
 
 static void check_kinds(struct vctx *v, const struct ynode *n, const char *what,
@@ -1510,7 +1513,11 @@ int playbook_resolve(const char *ref, const char *topology_dir,
 		return 0;
 	}
 	if (ref[0] == '.') {
-		*path = join(topology_dir ? topology_dir : ".", ref);
+		if (!topology_dir || !strcmp(topology_dir, "."))
+			*path = xstrdup(ref);
+		else
+			*path = join(topology_dir,
+				     ref[1] == '/' ? ref + 2 : ref);
 		return 0;
 	}
 	if (strchr(ref, '/'))

@@ -294,14 +294,14 @@ _dp_follow() {
 	fi
 }
 
-# _dp_nodir PATH: when PATH's directory is missing, say so (in check mode
-# an earlier step may be about to create it: report a change instead).
+# _dp_nodir PATH WHAT: when PATH's directory is missing, say so (in check
+# mode an earlier step may be about to create it: report WHAT as a change).
 _dp_nodir() {
 	if [ -d "${1%/*}/" ]; then
 		return 1
 	fi
 	if [ "$DP_CHECK" = 1 ]; then
-		_dp_changed "content (its directory is missing now)"
+		_dp_changed "$2 (its directory is missing now)"
 		return 0
 	fi
 	_dp_msg="its directory does not exist"
@@ -327,7 +327,7 @@ _dp_put() {
 		return
 	fi
 	_dp_nodir_failed=0
-	if _dp_nodir "$_dp_p"; then
+	if _dp_nodir "$_dp_p" content; then
 		return "$_dp_nodir_failed"
 	fi
 	_dp_st0=$_dp_st
@@ -451,7 +451,7 @@ dp_line() {
 			return 1
 		fi
 		_dp_nodir_failed=0
-		if _dp_nodir "$_dp_p"; then
+		if _dp_nodir "$_dp_p" created; then
 			return "$_dp_nodir_failed"
 		fi
 		_dp_changed created && return 0
@@ -714,7 +714,7 @@ dp_download() {
 		return
 	fi
 	_dp_nodir_failed=0
-	if _dp_nodir "$_dp_p"; then
+	if _dp_nodir "$_dp_p" downloaded; then
 		return "$_dp_nodir_failed"
 	fi
 	_dp_changed downloaded && return 0

@@ -1,0 +1,90 @@
+#!/bin/sh
+# Playbooks are checked as the topology is: every problem at its
+# file:line:col, unknown keys with a "did you mean"; the built-ins pass; a
+# role's playbook names resolve, or say why not.
+
+. "$TESTLIB"
+: "${TEST_TOOL:?TEST_TOOL must name deploy-test-tool}"
+
+# --- the built-in playbooks are valid -------------------------------------
+
+run "$TEST_TOOL" playbook-validate "$SRCDIR/playbooks/harden.yml" \
+	"$SRCDIR/playbooks/firewall.yml"
+expect_rc 0 "built-in playbooks"
+expect_line "$TMP/out" "$SRCDIR/playbooks/harden.yml: harden: 21 steps, 3 handlers" "harden"
+expect_line "$TMP/out" "$SRCDIR/playbooks/firewall.yml: firewall: 4 steps, 1 handlers" "firewall"
+
+# --- every problem, each at its place --------------------------------------
+
+cat >bad.yml <<'EOF2'
+name: web
+vars: {port: 8080, 2bad: x}
+steps:
+  - name: config
+    file: {path: etc/nginx.conf, contnet: x}
+    notify: reload ngnix
+  - name: two kinds
+    shell: echo "{{vars.port}}"
+    command: echo b
+  - name: when
+    apt: {packages: [nginx]}
+    when: port > 80
+handlers:
+  - name: reload nginx
+    service: {name: nginx, state: reloaded}
+EOF2
+run "$TEST_TOOL" playbook-validate bad.yml
+expect_rc 1 "a bad playbook"
+cat >expected <<'EOF2'
+bad.yml:2:20: error: variable name '2bad' is not a valid name: use letters, digits and '_', not starting with a digit
+bad.yml:5:18: error: steps[0].file.path 'etc/nginx.conf' must be an absolute path
+bad.yml:5:34: error: unknown key 'contnet' in steps[0].file (did you mean 'content'?)
+bad.yml:6:13: error: steps[0].notify: no handler named 'reload ngnix' (did you mean 'reload nginx'?)
+bad.yml:8:12: error: steps[1].shell: a template tag inside quotes: values arrive quoted already; remove the quotes around it
+bad.yml:9:5: error: steps[1] has two kinds, 'shell' and 'command': a step does one thing; split it in two
+bad.yml:12:11: error: steps[2].when 'port > 80': expected NAME, 'not NAME', NAME == 'value' or NAME != 'value' (no 'and' or 'or': give a list of conditions, all of which must hold)
+EOF2
+expect_same expected "$TMP/err" "every problem at its file:line:col"
+
+# --- a YAML error stops at once -------------------------------------------
+
+printf 'name: x\nsteps: [\n' >broken.yml
+run "$TEST_TOOL" playbook-validate broken.yml
+expect_rc 1 "broken YAML"
+expect_no_match "$TMP/out" "steps" "broken YAML loads nothing"
+
+# --- resolving a role's playbooks -------------------------------------------
+
+cat >topo.yml <<'EOF2'
+version: 1
+name: t
+ssh: {admin_cidrs: [203.0.113.7/32]}
+providers: {local: {}}
+sources: {ops: {git: "https://example.com/ops.git"}}
+roles:
+  a: {playbooks: [hardne]}
+  b: {playbooks: [ops/node.yml]}
+  c: {playbooks: [./missing.yml]}
+  d: {playbooks: [firewall], firewall: [{port: 9000, from: [a]}]}
+EOF2
+run "$TEST_TOOL" playbook-compile --topology topo.yml --host a-0
+expect_rc 1 "unknown built-in"
+expect_line "$TMP/err" "deploy-test-tool: unknown built-in playbook 'hardne' (did you mean 'harden'?)" "did you mean harden"
+run "$TEST_TOOL" playbook-compile --topology topo.yml --host b-0
+expect_rc 1 "SOURCE/PATH"
+expect_line "$TMP/err" "deploy-test-tool: playbook 'ops/node.yml': playbooks from 'sources' are not supported yet; use a path starting with './' for now" "sources are for later"
+run "$TEST_TOOL" playbook-compile --topology topo.yml --host c-0
+expect_rc 1 "missing file"
+expect_line "$TMP/err" "deploy-test-tool: ./missing.yml: cannot read: No such file or directory" "missing playbook file"
+
+# The firewall needs addresses: a created host's is not known before it is.
+run "$TEST_TOOL" playbook-compile --topology topo.yml --host d-0 \
+	--address d-0=10.0.0.4
+expect_rc 1 "firewall without addresses"
+expect_line "$TMP/err" "deploy-test-tool: $SRCDIR/templates/nftables.conf.mustache:6:1: missing variable 'firewall.flush_ruleset' (the firewall rules of host 'd-0' cannot be built: the address of host 'a-0' is not known yet)" "why the firewall cannot be built"
+run "$TEST_TOOL" playbook-compile --topology topo.yml --host d-0 \
+	--address d-0=10.0.0.4 --address a-0=10.0.0.2
+expect_rc 0 "firewall with addresses"
+expect_line "$TMP/out" "_dp_main \"\$@\"" "the script ends with its one call"
+
+finish

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+#include "cmocka-setup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "playbook/compile.h"
+#include "playbook/context.h"
+#include "playbook/playbook.h"
+#include "topology/topology.h"
+#include "util/buf.h"
+
+#define TOPO                                                            \
+	"version: 1\nname: t\nproviders: {ssh: {}}\n"                   \
+	"ssh: {admin_cidrs: [203.0.113.7/32]}\n"                        \
+	"vars:\n"                                                       \
+	"  evil: \"$(touch /tmp/pwned) `id` it's \\\"q\\\"\\nline2\"\n" \
+	"  words: \"two words\"\n"                                      \
+	"  on: true\n"                                                  \
+	"  mode: \"{{secrets.pw}}\"\n"                                  \
+	"roles:\n  n: {hosts: [{name: h, address: 192.0.2.1}]}\n"
+
+struct fixture {
+	struct topology *t;
+	struct host_context *ctx;
+	struct playbook *pb[2];
+	size_t nr;
+	struct script *s;
+	struct error err;
+	int rc;
+};
+
+static void setup(struct fixture *f, const char *playbook)
+{
+	static const struct secret_value secrets[] = {
+		{ "pw", "s3cr3t-value", 12 },
+	};
+	struct context_input in = { .secrets = secrets, .nr_secrets = 1 };
+	struct diag_list dl;
+
+	memset(f, 0, sizeof(*f));
+	diag_list_init(&dl);
+	error_init(&f->err);
+	assert_int_equal(topology_parse("t.yml", TOPO, strlen(TOPO), &f->t, &dl,
+					&f->err),
+			 0);
+	assert_int_equal(context_build(f->t, topology_find_host(f->t, "h"), &in,
+				       &f->ctx, &f->err),
+			 0);
+	if (playbook_parse("pb.yml", playbook, strlen(playbook), NULL,
+			   &f->pb[0], &dl, &f->err))
+		for (size_t i = 0; i < dl.nr; i++)
+			fprintf(stderr, "%d:%d: %s\n", dl.items[i].line,
+				dl.items[i].col, dl.items[i].msg);
+	assert_non_null(f->pb[0]);
+	f->nr = 1;
+	diag_list_free(&dl);
+}
+
+static void compile(struct fixture *f)
+{
+	struct compile_opts o = { .nonce = "0123abcd",
+				  .notify_dir = "/tmp/notify" };
+
+	f->rc = compile_script(f->ctx, f->pb, f->nr, &o, &f->s, &f->err);
+}
+
+static void teardown(struct fixture *f)
+{
+	script_free(f->s);
+	for (size_t i = 0; i < f->nr; i++)
+		playbook_free(f->pb[i]);
+	context_free(f->ctx);
+	topology_free(f->t);
+	error_clear(&f->err);
+}
+
+/* The script holds this line (a step's call) exactly. */
+static void expect_line(const struct fixture *f, const char *line)
+{
+	const char *p = f->s->text.data;
+	size_t n = strlen(line);
+
+	while ((p = strstr(p, line))) {
+		if ((p == f->s->text.data || p[-1] == '\n') && p[n] == '\n')
+			return;
+		p++;
+	}
+	fprintf(stderr, "%s\n", strstr(f->s->text.data, "_dp_main() {"));
+	fail_msg("no line: %s", line);
+}
+
+static void test_hostile_values_reach_the_shell_as_one_quoted_word(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nvars: {off: false}\nsteps:\n"
+		  "  - name: say\n"
+		  "    shell: echo {{vars.evil}} > /tmp/x\n"
+		  "  - name: run\n"
+		  "    command: printf %s {{vars.words}}\n"
+		  "  - name: dir\n"
+		  "    directory: {path: \"/srv/{{vars.evil}}\"}\n"
+		  "    when: off\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	expect_line(&f, "\t_dp_step 1 'p: say' '' '0' dp_shell 'echo "
+			"'\\''$(touch /tmp/pwned) `id` it'\\''\\'\\'''\\''s "
+			"\"q\"\nline2'\\'' > /tmp/x' '' '' '/'");
+	/* command: words split at compile time; a value stays one word. */
+	expect_line(&f, "\t_dp_step 2 'p: run' '' '0' dp_command '' '' '/' "
+			"'printf' '%s' 'two words'");
+	teardown(&f);
+}
+
+static void test_file_content_travels_in_base64_with_its_digest(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nsteps:\n"
+		  "  - file: {path: /etc/a, content: \"hi\\n\", mode: 640, "
+		  "owner: root, group: '0'}\n"
+		  "  - file: {path: /etc/b, state: absent}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	expect_line(&f, "\t_dp_step 1 'p: file /etc/a' '' '0' dp_file "
+			"'/etc/a' 'present' '640' 'root' '0' "
+			"'98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c"
+			"5d3fb1107be4' 'aGkK' ''");
+	expect_line(&f, "\t_dp_step 2 'p: file /etc/b' '' '0' dp_file "
+			"'/etc/b' 'absent' '' '' '' "
+			"'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495"
+			"991b7852b855' '' ''");
+	teardown(&f);
+}
+
+static void test_when_false_compiles_to_a_skip(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nvars: {off: false}\nsteps:\n"
+		  "  - name: a\n    shell: x\n    when: [on, off]\n"
+		  "  - name: b\n    shell: y\n    when: \"not off\"\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	expect_line(&f, "\t_dp_skip 1 'p: a' 'when: off'");
+	expect_line(&f, "\t_dp_step 2 'p: b' '' '0' dp_shell 'y' '' '' '/'");
+	teardown(&f);
+
+	setup(&f, "name: p\nsteps:\n  - shell: x\n    when: undefined\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_string_equal(f.err.file, "pb.yml");
+	assert_int_equal(f.err.line, 4);
+	assert_int_equal(f.err.col, 11);
+	assert_string_equal(f.err.msg,
+			    "steps[0].when: variable 'undefined' is not "
+			    "defined (give it a default under the playbook's "
+			    "'vars')");
+	teardown(&f);
+}
+
+static void test_notify_and_handlers(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: web\nvars: {off: false}\nsteps:\n"
+		  "  - name: conf\n"
+		  "    file: {path: /etc/a, content: x}\n"
+		  "    notify: [Restart it, reload]\n"
+		  "handlers:\n"
+		  "  - name: reload\n    service: {name: nginx, state: "
+		  "reloaded}\n"
+		  "  - name: Restart it\n    command: {argv: [a]}\n"
+		  "    when: off\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_non_null(strstr(f.s->text.data,
+			       "\t_dp_step 1 'web: conf' 'web.restart-it "
+			       "web.reload' '0' dp_file '/etc/a'"));
+	expect_line(&f, "\t_dp_handler 1 'web: reload' 'web.reload' '0' "
+			"dp_service 'nginx' '' 'reloaded' '0'");
+	expect_line(&f, "\t_dp_handler_skip 2 'web: Restart it' "
+			"'web.restart-it' 'when: off'");
+	assert_non_null(strstr(f.s->text.data,
+			       "\nDP_STEPS=1\nDP_HANDLERS=2\n"
+			       "DP_CHECK=0\nDP_NOTIFY_DIR='/tmp/"
+			       "notify'\n"));
+	assert_int_equal(f.s->nr_steps, 1);
+	assert_int_equal(f.s->nr_handlers, 2);
+	assert_string_equal(f.s->items[0].label, "web: conf");
+	assert_true(f.s->items[2].handler);
+	teardown(&f);
+}
+
+static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	/* A label made from a path that holds a secret is redacted, and
+	 * the step is quiet: its runtime messages are dropped. */
+	setup(&f, "name: p\nsteps:\n"
+		  "  - file: {path: \"/etc/{{secrets.pw}}\", content: x}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_string_equal(f.s->items[0].label, "p: file /etc/{{secrets.pw}}");
+	assert_non_null(strstr(f.s->text.data,
+			       "\t_dp_step 1 'p: file /etc/{{secrets.pw}}' "
+			       "'' '1' dp_file '/etc/s3cr3t-value'"));
+	teardown(&f);
+
+	/* An error about a value never quotes what it rendered to. */
+	setup(&f, "name: p\nsteps:\n"
+		  "  - file: {path: /etc/a, content: x, mode: "
+		  "\"{{vars.mode}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_null(strstr(f.err.msg, "s3cr3t"));
+	assert_string_equal(
+		f.err.msg, "steps[0].file.mode '{{vars.mode}}' does not render "
+			   "to "
+			   "an octal mode such as 0644");
+	teardown(&f);
+}
+
+static void test_template_errors_name_their_position(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nsteps:\n"
+		  "  - file: {path: /etc/a, content: \"x {{vars.nope}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_TEMPLATE);
+	assert_string_equal(f.err.file, "pb.yml");
+	assert_int_equal(f.err.line, 3);
+	assert_int_equal(f.err.col, 35);
+	assert_string_equal(f.err.msg, "steps[0].file.content: missing "
+				       "variable 'vars.nope'");
+	teardown(&f);
+
+	setup(&f, "name: p\nsteps:\n"
+		  "  - file: {path: /etc/a, content: \"{{secrets.other}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_TEMPLATE);
+	assert_non_null(strstr(f.err.msg, "is the secret under 'secrets'"));
+	teardown(&f);
+}
+
+static void test_two_playbooks_with_one_name_are_refused(void **s)
+{
+	struct fixture f;
+	struct diag_list dl;
+	const char *pb = "name: p\nsteps: []\n";
+
+	(void)s;
+	setup(&f, pb);
+	diag_list_init(&dl);
+	playbook_parse("other.yml", pb, strlen(pb), NULL, &f.pb[1], &dl,
+		       &f.err);
+	f.nr = 2;
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_string_equal(f.err.msg,
+			    "host 'h' runs two playbooks named 'p' (pb.yml and "
+			    "other.yml); give one another name");
+	diag_list_free(&dl);
+	teardown(&f);
+}
+
+static void test_markers_parse(void **s)
+{
+	struct marker m;
+	const char *n = "0123abcd";
+
+	(void)s;
+#define P(line) marker_parse(line, strlen(line), n, &m)
+	assert_int_equal(P("@@deploy 0123abcd start 12 3 check\n"), 0);
+	assert_int_equal(m.type, MARKER_START);
+	assert_int_equal(m.total, 12);
+	assert_int_equal(m.handlers, 3);
+	assert_true(m.check);
+	assert_int_equal(P("@@deploy 0123abcd step 2/12 begin web: a b\r\n"),
+			 0);
+	assert_int_equal(m.type, MARKER_STEP_BEGIN);
+	assert_int_equal(m.n, 2);
+	assert_int_equal(m.total, 12);
+	assert_int_equal(m.text_len, 8);
+	assert_memory_equal(m.text, "web: a b", 8);
+	assert_int_equal(P("@@deploy 0123abcd step 2/12 changed content, mode "
+			   "640"),
+			 0);
+	assert_int_equal(m.type, MARKER_STEP_END);
+	assert_int_equal(m.status, STATUS_CHANGED);
+	assert_int_equal(m.text_len, strlen("content, mode 640"));
+	assert_int_equal(P("@@deploy 0123abcd step 12/12 ok"), 0);
+	assert_int_equal(m.status, STATUS_OK);
+	assert_int_equal(m.text_len, 0);
+	assert_int_equal(P("@@deploy 0123abcd handler 1/3 failed exit status "
+			   "3\n"),
+			 0);
+	assert_int_equal(m.type, MARKER_HANDLER_END);
+	assert_int_equal(m.status, STATUS_FAILED);
+	assert_int_equal(P("@@deploy 0123abcd handler 1/3 begin web: reload"),
+			 0);
+	assert_int_equal(m.type, MARKER_HANDLER_BEGIN);
+	assert_int_equal(P("@@deploy 0123abcd end failed\n"), 0);
+	assert_int_equal(m.type, MARKER_END);
+	assert_int_equal(m.status, STATUS_FAILED);
+
+	/* Anything else is output, never a marker. */
+	assert_int_equal(P("@@deploy ffff step 1/2 ok"), DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcdef step 1/2 ok"),
+			 DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("x@@deploy 0123abcd step 1/2 ok"),
+			 DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd step 3/2 ok"),
+			 DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd step 0/2 ok"),
+			 DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd step 1/2 okay"),
+			 DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd step 1/2"), DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd step 1/"), DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd start 1 2"),
+			 DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd end ok trailing"),
+			 DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd"), DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P(""), DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(P("@@deploy 0123abcd step 99999999999999999999/1 ok"),
+			 DEPLOY_ERR_NOT_FOUND);
+	assert_int_equal(marker_parse("@@deploy 0123abcd end ok", 10, n, &m),
+			 DEPLOY_ERR_NOT_FOUND);
+#undef P
+}
+
+static void test_random_nonces_differ(void **s)
+{
+	struct fixture f;
+	struct script *other = NULL;
+
+	(void)s;
+	setup(&f, "name: p\nsteps: []\n");
+	assert_int_equal(compile_script(f.ctx, f.pb, 1, NULL, &f.s, &f.err), 0);
+	assert_int_equal(compile_script(f.ctx, f.pb, 1, NULL, &other, &f.err),
+			 0);
+	assert_int_equal(strlen(f.s->nonce), COMPILE_NONCE_LEN);
+	assert_string_not_equal(f.s->nonce, other->nonce);
+	assert_non_null(strstr(f.s->text.data, "\nDP_NOTIFY_DIR='/var/lib/"
+					       "deploy/notify'\n"));
+	script_free(other);
+	teardown(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_hostile_values_reach_the_shell_as_one_quoted_word),
+		cmocka_unit_test(
+			test_file_content_travels_in_base64_with_its_digest),
+		cmocka_unit_test(test_when_false_compiles_to_a_skip),
+		cmocka_unit_test(test_notify_and_handlers),
+		cmocka_unit_test(
+			test_secrets_stay_out_of_labels_messages_and_errors),
+		cmocka_unit_test(test_template_errors_name_their_position),
+		cmocka_unit_test(test_two_playbooks_with_one_name_are_refused),
+		cmocka_unit_test(test_markers_parse),
+		cmocka_unit_test(test_random_nonces_differ),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
