@@ -76,6 +76,12 @@ void print_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void vprint_message(const char *fmt, va_list ap)
 	__attribute__((format(printf, 1, 0)));
 
+/* Signals for up and down (cli/signals.c): cli_stop is set by the first
+ * SIGINT or SIGTERM; a second one, or the grace deadline, exits with 130. */
+extern volatile int cli_stop;
+void cli_signals_install(int grace_seconds);
+#define EXIT_INTERRUPTED 130
+
 struct topology;
 struct graph;
 

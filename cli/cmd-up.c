@@ -8,6 +8,7 @@
 enum {
 	OPT_YES,
 	OPT_LOCK_TIMEOUT,
+	OPT_GRACE,
 };
 
 static const struct opt_spec up_opts[] = {
@@ -17,6 +18,10 @@ static const struct opt_spec up_opts[] = {
 			       "wait this long for another run's lock "
 			       "(default: fail at once)",
 			       NULL },
+	[OPT_GRACE] = { "grace", 0, OPT_INT, "SECONDS",
+			"after an interrupt, let work under way finish this "
+			"long (default 30)",
+			NULL },
 	{ 0 },
 };
 
@@ -38,6 +43,8 @@ static int up_exec(const struct command *cmd, struct args *a)
 
 	(void)cmd;
 	error_init(&err);
+	cli_signals_install(a->opt[OPT_GRACE].set ? (int)a->opt[OPT_GRACE].num
+						  : 30);
 	rc = cli_run_open(&r, topology_arg(a), "deploy up",
 			  a->opt[OPT_LOCK_TIMEOUT].set
 				  ? (int)a->opt[OPT_LOCK_TIMEOUT].num
@@ -65,7 +72,7 @@ static int up_exec(const struct command *cmd, struct args *a)
 	goto out;
 fail:
 	print_error(&err);
-	rc = EXIT_FAIL;
+	rc = err.code == DEPLOY_ERR_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_FAIL;
 out:
 	plan_free(p);
 	error_clear(&err);
@@ -76,7 +83,8 @@ out:
 const struct command cmd_up = {
 	.name = "up",
 	.summary = "create what is missing and configure every host",
-	.usage = "[--yes] [--lock-timeout SECONDS] [topology.yml]",
+	.usage = "[--yes] [--lock-timeout SECONDS] [--grace SECONDS] "
+		 "[topology.yml]",
 	.description =
 		"Plan as 'deploy plan' does, show the plan, ask (type 'yes'; "
 		"the topology's name\nfor network: mainnet; without a "

@@ -40,6 +40,7 @@ int cli_run_open(struct cli_run *r, const char *path, const char *command,
 		goto fail;
 	lifecycle_init(&r->lc, r->t, r->g, r->state);
 	r->lc.save = save_state;
+	r->lc.stop = &cli_stop;
 	plan_bind_addresses(r->t, r->state);
 	return EXIT_OK;
 fail:

@@ -200,6 +200,15 @@ static size_t top_level(const struct plan *p)
 	return top;
 }
 
+static int stopped(const struct lifecycle *lc, struct error *err)
+{
+	if (!lc->stop || !*lc->stop)
+		return 0;
+	return error_set(err, PLAN_STOPPED, NULL, 0, 0,
+			 "interrupted: the work under way was finished and "
+			 "recorded; run again to go on");
+}
+
 static int destroy_level(struct lifecycle *lc, struct plan *p, size_t level,
 			 void (*progress)(void *, const struct plan_item *),
 			 void *ctx, struct error *err)
@@ -211,6 +220,9 @@ static int destroy_level(struct lifecycle *lc, struct plan *p, size_t level,
 
 		if (it->op != PLAN_DESTROY || it->level != level)
 			continue;
+		rc = stopped(lc, err);
+		if (rc)
+			return rc;
 		if (progress)
 			progress(ctx, it);
 		/* Removing resources moves the others: look it up anew. */
@@ -232,10 +244,13 @@ static int create_level(struct lifecycle *lc, struct plan *p, size_t level,
 			void (*progress)(void *, const struct plan_item *),
 			void *ctx, struct error *err)
 {
-	struct host **hosts = xcalloc(p->nr + 1, sizeof(*hosts));
+	struct host **hosts;
 	size_t n = 0;
-	int rc = 0;
+	int rc = stopped(lc, err);
 
+	if (rc)
+		return rc;
+	hosts = xcalloc(p->nr + 1, sizeof(*hosts));
 	for (size_t i = 0; i < p->nr; i++) {
 		struct plan_item *it = &p->items[i];
 

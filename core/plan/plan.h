@@ -52,6 +52,8 @@ struct lifecycle {
 	const char *authorized_keys;
 	int (*save)(struct provider_run *run, struct error *err);
 	void *ctx;
+	/* Set (by a signal handler) to stop starting new work. */
+	const volatile int *stop;
 	struct provider_run runs[8];
 	size_t nr_runs;
 };
@@ -78,6 +80,10 @@ void plan_free(struct plan *p);
 int plan_apply(struct lifecycle *lc, struct plan *p,
 	       void (*progress)(void *ctx, const struct plan_item *it),
 	       void *ctx, struct error *err);
+
+/* What plan_apply returns when *lc->stop was set: the work it had
+ * started is finished and recorded; nothing new was started. */
+#define PLAN_STOPPED DEPLOY_ERR_INTERRUPTED
 
 /* Point each created host of the topology at its address in the state. */
 void plan_bind_addresses(const struct topology *t, const struct state *s);

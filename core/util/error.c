@@ -31,6 +31,8 @@ const char *deploy_strerror(int code)
 		return "template error";
 	case DEPLOY_ERR_USAGE:
 		return "usage error";
+	case DEPLOY_ERR_INTERRUPTED:
+		return "interrupted";
 	case DEPLOY_ERR_UNREACHABLE:
 		return "unreachable";
 	case DEPLOY_ERR_HOST_KEY:

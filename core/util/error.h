@@ -25,6 +25,7 @@ enum deploy_err {
 	DEPLOY_ERR_TIMEOUT = -12,    /* a wait passed its timeout */
 	DEPLOY_ERR_SSH = -13,	     /* an SSH protocol error */
 	DEPLOY_ERR_REMOTE = -14,     /* a remote command failed */
+	DEPLOY_ERR_INTERRUPTED = -20, /* stopped by a signal, state saved */
 };
 
 const char *deploy_strerror(int code);

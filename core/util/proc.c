@@ -44,7 +44,7 @@ static char **make_env(char *const extra[])
 }
 
 static int spawn(char *const argv[], char *const extra_env[], int out_fd,
-		 bool new_session, pid_t *pid, struct error *err)
+		 int keep_fd, bool new_session, pid_t *pid, struct error *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -56,6 +56,8 @@ static int spawn(char *const argv[], char *const extra_env[], int out_fd,
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
 	posix_spawn_file_actions_adddup2(&fa, out_fd, 2);
+	if (keep_fd >= 0)
+		posix_spawn_file_actions_adddup2(&fa, keep_fd, 3);
 	if (new_session)
 		posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID);
 	rc = posix_spawnp(pid, argv[0], &fa, &attr, argv, env);
@@ -81,7 +83,7 @@ int proc_run(char *const argv[], char *const env[], int timeout_ms, size_t cap,
 	if (pipe2(fds, O_CLOEXEC))
 		return error_set(err, DEPLOY_ERR_IO, NULL, 0, 0,
 				 "cannot make a pipe: %s", strerror(errno));
-	rc = spawn(argv, env, fds[1], false, &pid, err);
+	rc = spawn(argv, env, fds[1], -1, false, &pid, err);
 	close(fds[1]);
 	if (rc) {
 		close(fds[0]);
@@ -176,7 +178,8 @@ int proc_check(char *const argv[], char *const env[], int timeout_ms,
 }
 
 int proc_spawn_detached(char *const argv[], char *const env[],
-			const char *log_path, pid_t *pid, struct error *err)
+			const char *log_path, int keep_fd, pid_t *pid,
+			struct error *err)
 {
 	int fd =
 		open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -185,7 +188,7 @@ int proc_spawn_detached(char *const argv[], char *const env[],
 	if (fd < 0)
 		return error_set(err, DEPLOY_ERR_IO, log_path, 0, 0,
 				 "cannot open: %s", strerror(errno));
-	rc = spawn(argv, env, fd, true, pid, err);
+	rc = spawn(argv, env, fd, keep_fd, true, pid, err);
 	close(fd);
 	return rc;
 }

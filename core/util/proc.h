@@ -42,9 +42,12 @@ int proc_check(char *const argv[], char *const env[], int timeout_ms,
  * Start argv in the background in a new session, stdout and stderr
  * appended to log_path, stdin /dev/null; *pid is its process id. The
  * caller owns it (and reaps it, or leaves it to run past this process).
+ * keep_fd (or -1) is given to the program as its fd 3: a lock it holds
+ * for as long as it runs.
  */
 int proc_spawn_detached(char *const argv[], char *const env[],
-			const char *log_path, pid_t *pid, struct error *err);
+			const char *log_path, int keep_fd, pid_t *pid,
+			struct error *err);
 
 /* Wait up to timeout_ms for pid (our child or not) to exit; 0 if it did. */
 int proc_wait_gone(pid_t pid, int timeout_ms);

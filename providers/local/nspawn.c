@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -539,6 +540,34 @@ static bool pid_is_our_nspawn(pid_t pid, const char *root)
 	return nspawn && ours;
 }
 
+/* The systemd-nspawn whose -D is root, found in /proc. */
+static pid_t scan_for_nspawn(const char *root)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t found = 0;
+
+	if (!d)
+		return 0;
+	while (!found && (e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end || pid <= 0)
+			continue;
+		if (pid_is_our_nspawn((pid_t)pid, root))
+			found = (pid_t)pid;
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The host's container, if it runs. The pid file is a hint: a run killed
+ * between starting systemd-nspawn and writing the file must not lead the
+ * next run to boot a second container on the same root, so when the file
+ * is missing or stale the process is looked for by its root directory.
+ */
 static pid_t running_pid(const char *dir)
 {
 	char *pidfile = path_in(dir, "pid"), *root = path_in(dir, "root");
@@ -550,16 +579,54 @@ static pid_t running_pid(const char *dir)
 		if (pid <= 0 || !pid_is_our_nspawn(pid, root))
 			pid = 0;
 	}
+	if (!pid)
+		pid = scan_for_nspawn(root);
 	free(pidfile);
 	free(root);
 	return pid;
 }
 
+/*
+ * Whether the host's container runs: systemd-nspawn holds DIR/lock (an
+ * flock it inherits from the deploy that started it) for as long as it
+ * runs. Unlike a pid file or a process scan, this has no window: a deploy
+ * killed while starting the container leaves a child that holds it too.
+ * With take, a free lock is taken and its fd returned (else -1).
+ */
+static int host_lock(const char *dir, bool take, bool *running)
+{
+	char *path = path_in(dir, "lock");
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	free(path);
+	*running = false;
+	if (fd < 0)
+		return -1;
+	if (flock(fd, LOCK_EX | LOCK_NB)) {
+		*running = true;
+		close(fd);
+		return -1;
+	}
+	if (take)
+		return fd;
+	close(fd);
+	return -1;
+}
+
+static bool dir_exists(const char *dir)
+{
+	struct stat st;
+
+	return !stat(dir, &st) && S_ISDIR(st.st_mode);
+}
+
 bool local_host_running(const struct local_net *net, const char *name)
 {
 	char *dir = host_dir(net, name);
-	bool up = running_pid(dir) > 0;
+	bool up = false;
 
+	if (dir_exists(dir))
+		host_lock(dir, false, &up);
 	free(dir);
 	return up;
 }
@@ -573,8 +640,9 @@ int local_host_up(const struct local_net *net, const char *base,
 	char *log = path_in(dir, "console.log"), *pidfile = path_in(dir, "pid");
 	char *nspath = NULL;
 	struct buf opts = BUF_INIT, text = BUF_INIT;
+	bool running;
 	pid_t pid;
-	int rc;
+	int rc, lock = -1;
 
 	rc = host_address(net, h->slot, h->address, err);
 	if (rc)
@@ -584,8 +652,14 @@ int local_host_up(const struct local_net *net, const char *base,
 		rc = prepare_upper(net, upper, h, err);
 	if (rc)
 		goto out;
-	if (running_pid(dir) > 0)
+	lock = host_lock(dir, true, &running);
+	if (running)
 		goto out; /* up already: address and key are known */
+	if (lock < 0) {
+		rc = error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
+			       "cannot lock the host: %s", strerror(errno));
+		goto out;
+	}
 	rc = mkdir_p(work, 0700, err);
 	if (!rc)
 		rc = mkdir_p(root, 0755, err);
@@ -628,7 +702,8 @@ int local_host_up(const struct local_net *net, const char *base,
 
 		buf_addf(&nsopt, "--network-namespace-path=%s", nspath);
 		argv[13] = nsopt.data;
-		rc = proc_spawn_detached(argv, NULL, log, &pid, err);
+		/* The container holds the host's lock for its life. */
+		rc = proc_spawn_detached(argv, NULL, log, lock, &pid, err);
 		buf_free(&nsopt);
 	}
 	if (rc)
@@ -644,6 +719,8 @@ int local_host_up(const struct local_net *net, const char *base,
 		free(a);
 	}
 out:
+	if (lock >= 0)
+		close(lock);
 	buf_free(&opts);
 	buf_free(&text);
 	free(dir);
@@ -729,23 +806,59 @@ int local_wait_ssh(struct local_host *hosts, size_t nr, int timeout_ms,
 	return rc;
 }
 
+/* Wait up to timeout_ms for the host's container to be gone. */
+static bool wait_stopped(const char *dir, int timeout_ms)
+{
+	long long deadline = now_ms() + timeout_ms;
+	bool running = true;
+
+	while (now_ms() < deadline) {
+		host_lock(dir, false, &running);
+		if (!running)
+			return true;
+		usleep(50000);
+	}
+	return false;
+}
+
+/* Stop the container: SIGTERM (nspawn powers the container off), then
+ * SIGKILL; by its pid, found from the pid file or by its root. */
+static int stop_container(const char *dir, struct error *err)
+{
+	bool running = false;
+	pid_t pid;
+
+	if (!dir_exists(dir))
+		return 0;
+	host_lock(dir, false, &running);
+	if (!running)
+		return 0;
+	/* A container just being started may not show in /proc yet. */
+	for (int tries = 0; !(pid = running_pid(dir)) && tries < 40; tries++)
+		usleep(50000);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		if (wait_stopped(dir, 20000))
+			return 0;
+		kill(pid, SIGKILL);
+	}
+	if (wait_stopped(dir, 10000))
+		return 0;
+	return error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
+			 "the host's container did not stop");
+}
+
 int local_host_down(const struct local_net *net, const char *name,
 		    struct error *err)
 {
 	char *dir = host_dir(net, name), *root = path_in(dir, "root");
 	char *ns = netns_name(net, name);
 	char veth[16];
-	pid_t pid = running_pid(dir);
-	int rc = 0;
+	int rc;
 
-	if (pid > 0) {
-		/* nspawn asks the container's systemd to power off. */
-		kill(pid, SIGTERM);
-		if (proc_wait_gone(pid, 20000)) {
-			kill(pid, SIGKILL);
-			proc_wait_gone(pid, 5000);
-		}
-	}
+	rc = stop_container(dir, err);
+	if (rc)
+		goto out;
 	if (umount2(root, 0) && errno != EINVAL && errno != ENOENT &&
 	    umount2(root, MNT_DETACH) && errno != EINVAL)
 		rc = error_set(err, DEPLOY_ERR_IO, root, 0, 0,
@@ -767,6 +880,7 @@ int local_host_down(const struct local_net *net, const char *name,
 	}
 	if (!rc)
 		rc = remove_tree(dir, err);
+out:
 	free(dir);
 	free(root);
 	free(ns);

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "util/banned.h"
+
+/*
+ * up and down on SIGINT or SIGTERM: the first one stops new work (the
+ * work under way finishes, and the state, saved after every change, stays
+ * right) with a grace deadline; a second one, or the deadline, ends the
+ * process at once with 130. The state is still right then: it is written
+ * after every change.
+ */
+
+volatile int cli_stop;
+static int grace = 30;
+
+static void say(const char *s)
+{
+	ssize_t n = write(STDERR_FILENO, s, strlen(s));
+
+	(void)n;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	say("\ndeploy: grace period over: stopping now\n");
+	_exit(130);
+}
+
+static void on_signal(int sig)
+{
+	struct sigaction now = { 0 };
+
+	if (cli_stop) {
+		say("\ndeploy: stopping now\n");
+		_exit(130);
+	}
+	cli_stop = sig;
+	say("\ndeploy: interrupted: finishing what is under way and saving "
+	    "the state (again to stop at once)\n");
+	now.sa_handler = on_alarm;
+	sigaction(SIGALRM, &now, NULL);
+	alarm((unsigned)grace);
+}
+
+void cli_signals_install(int grace_seconds)
+{
+	struct sigaction sa = { 0 };
+
+	grace = grace_seconds > 0 ? grace_seconds : 30;
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
