@@ -23,6 +23,7 @@ _dp_tmp=
 _dp_bak=
 _dp_bak_for=
 _dp_pending=' '
+_dp_post=
 PATH=${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # _dp_mark TEXT...: one marker line; newlines in TEXT become spaces.
@@ -315,7 +316,7 @@ _dp_nodir() {
 # beside PATH, renamed over it. PRECHECK is a command run with the
 # temporary file as its argument before the rename; POSTCHECK is shell
 # code run after it (with PATH as $0), and when it fails the previous file
-# comes back.
+# comes back (_dp_post names POSTCHECK in the message).
 _dp_put() {
 	_dp_p=$(_dp_follow "$1") || return 1
 	if [ -d "$_dp_p" ]; then
@@ -364,7 +365,7 @@ _dp_put() {
 			_dp_rc=$?
 			_dp_cleanup
 			_dp_st=$_dp_st0
-			_dp_msg="validation failed (exit status $_dp_rc); the previous file is back"
+			_dp_msg="${_dp_post:-validation} failed (exit status $_dp_rc); the previous file is back"
 			return 1
 		fi
 	fi
@@ -681,8 +682,12 @@ dp_user() {
 # it changed (if that fails, the previous file comes back).
 dp_sysctl() {
 	if [ "$2" = 1 ]; then
+		_dp_post="sysctl -p"
 		# shellcheck disable=SC2016 # $0 is the file, in the check's shell
 		_dp_put "$1" "" "" "" "$3" "$4" "" 'sysctl -p "$0"'
+		_dp_rc=$?
+		_dp_post=
+		return "$_dp_rc"
 	else
 		_dp_put "$1" "" "" "" "$3" "$4"
 	fi
