@@ -445,7 +445,9 @@ static int run_exec(const struct command *cmd, struct args *a)
 		parallel = fit;
 	}
 
-	buf_addf(&logdir, "%s/.deploy/logs", t->dir);
+	if (strcmp(t->dir, "."))
+		buf_addf(&logdir, "%s/", t->dir);
+	buf_adds(&logdir, ".deploy/logs");
 	run.group = a->opt[OPT_GROUP].set;
 	run.log_dir = logdir.data;
 	run.nr = nsel;

@@ -150,9 +150,10 @@ struct key {
 	char *path;
 	bool readable;
 	bool encrypted;
-	bool bad_passphrase; /* a host found that the passphrase is wrong */
-	char *passphrase;    /* owned; wiped */
-	char why[600];	     /* why it cannot be used */
+	bool bad_passphrase;	 /* a host found that the passphrase is wrong */
+	char *passphrase;	 /* owned; wiped */
+	char type[KH_TYPE_SIZE]; /* "ssh-ed25519", or "" when unknown */
+	char why[600];		 /* why it cannot be used */
 };
 
 struct ssh_host {
@@ -1332,6 +1333,14 @@ static void step_auth_key(struct ssh_host *h)
 		} else if (rc == LIBSSH2_ERROR_FILE) {
 			tried(h, "key '%s' cannot be used: %s", k->path,
 			      ssh_errmsg(h));
+		} else if (!strcmp(k->type, "ssh-rsa")) {
+			/* libssh2 1.10 signs with SHA-1 only (ssh-rsa). */
+			tried(h,
+			      "key '%s' refused (an RSA key: this build signs "
+			      "with ssh-rsa (SHA-1), which OpenSSH 8.8 and "
+			      "later refuse by default; use an ed25519 or "
+			      "ECDSA key)",
+			      k->path);
 		} else {
 			tried(h, "key '%s' refused", k->path);
 		}
@@ -2234,6 +2243,10 @@ static void keys_prepare(struct ssh_engine *e)
 		error_clear(&err);
 		k->readable = true;
 		k->encrypted = info.encrypted;
+		if (!info.pub ||
+		    !known_hosts_blob_type(info.pub, info.pub_len, k->type,
+					   sizeof(k->type)))
+			k->type[0] = '\0';
 		if (k->encrypted && e->passphrase) {
 			k->passphrase = xstrdup(e->passphrase);
 		} else if (k->encrypted &&

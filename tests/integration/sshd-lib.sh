@@ -5,8 +5,9 @@
 # inside a network namespace the test made. Everything this file makes is
 # recorded in $TMP/sshd/ and undone by sshd_cleanup, which runs on exit
 # whatever happens (a failed check, a signal): it kills exactly the PIDs it
-# started, deletes the network namespaces, routes, users and sudoers files
-# it created, and nothing else. Running a test again right after works.
+# started, deletes the network namespaces, veth links, routing rules, users
+# and sudoers files it created, and nothing else. Running a test again
+# right after works.
 #
 #   sshd_setup NET          NET picks this test's 127.NET.0.0/16 block
 #   sshd_start NAME ADDR [NETNS] [CONFIG_LINE...]
@@ -15,8 +16,10 @@
 #   sshd_host_key NAME      the path of NAME's public host key
 #   sshd_user NAME          make a local user that can log in with the key
 #   sshd_netns NAME         make a network namespace, removed at exit
+#   sshd_veth ...           a veth pair into it (see below)
+#   sshd_root_cannot_reach ADDR   keep root here from reaching ADDR
 #   sshd_topology FILE ROLE HOST... write a topology with provider ssh
-#   port_closed ADDR        a free address and port (connections refused)
+#   sshd_silent ADDR        a listener that takes connections, says nothing
 
 : "${TMP:?source lib.sh first}"
 
@@ -28,41 +31,42 @@ mkdir -p "$SSHD_DIR"
 : >"$SSHD_DIR/netns"
 : >"$SSHD_DIR/users"
 : >"$SSHD_DIR/files"
-: >"$SSHD_DIR/routes"
 : >"$SSHD_DIR/links"
+: >"$SSHD_DIR/rules"
 
 sshd_cleanup() {
-	while read -r pid; do
-		[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	while read -r _pid; do
+		[ -n "$_pid" ] && kill "$_pid" 2>/dev/null
 	done <"$SSHD_DIR/pids"
 	# Give them a moment, then make sure.
-	i=0
-	while [ $i -lt 20 ]; do
-		alive=0
-		while read -r pid; do
-			[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive=1
+	_i=0
+	while [ $_i -lt 20 ]; do
+		_alive=0
+		while read -r _pid; do
+			[ -n "$_pid" ] && kill -0 "$_pid" 2>/dev/null && _alive=1
 		done <"$SSHD_DIR/pids"
-		[ $alive -eq 0 ] && break
+		[ $_alive -eq 0 ] && break
 		sleep 0.1
-		i=$((i + 1))
+		_i=$((i + 1))
 	done
-	while read -r pid; do
-		[ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+	while read -r _pid; do
+		[ -n "$_pid" ] && kill -9 "$_pid" 2>/dev/null
 	done <"$SSHD_DIR/pids"
-	while read -r r; do
-		[ -n "$r" ] && ip route del $r 2>/dev/null
-	done <"$SSHD_DIR/routes"
-	while read -r l; do
-		[ -n "$l" ] && ip link del "$l" 2>/dev/null
+	while read -r _r; do
+		# shellcheck disable=SC2086
+		[ -n "$_r" ] && ip rule del $_r 2>/dev/null
+	done <"$SSHD_DIR/rules"
+	while read -r _l; do
+		[ -n "$_l" ] && ip link del "$_l" 2>/dev/null
 	done <"$SSHD_DIR/links"
-	while read -r ns; do
-		[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
+	while read -r _ns; do
+		[ -n "$_ns" ] && ip netns del "$_ns" 2>/dev/null
 	done <"$SSHD_DIR/netns"
-	while read -r u; do
-		[ -n "$u" ] && userdel "$u" 2>/dev/null
+	while read -r _u; do
+		[ -n "$_u" ] && userdel "$_u" 2>/dev/null
 	done <"$SSHD_DIR/users"
-	while read -r f; do
-		[ -n "$f" ] && rm -f "$f"
+	while read -r _f; do
+		[ -n "$_f" ] && rm -f "$_f"
 	done <"$SSHD_DIR/files"
 	rm -rf "$TMP"
 }
@@ -110,9 +114,9 @@ sshd_wait() {
 	else
 		set -- "$1"
 	fi
-	addr=$1
+	_addr=$1
 	shift
-	"$@" python3 - "$addr" "$SSHD_PORT" <<'EOF'
+	"$@" python3 - "$_addr" "$SSHD_PORT" <<'EOF'
 import socket, sys, time
 deadline = time.time() + 10
 while True:
@@ -127,18 +131,18 @@ EOF
 }
 
 sshd_start() {
-	name=$1
-	addr=$2
-	ns=${3:-}
+	_name=$1
+	_addr=$2
+	_ns=${3:-}
 	shift 2
 	[ $# -gt 0 ] && shift
-	d=$SSHD_DIR/$name
-	mkdir -p "$d"
-	ssh-keygen -q -t ed25519 -N '' -C "$name" -f "$d/host_key" || exit 1
+	_d=$SSHD_DIR/$_name
+	mkdir -p "$_d"
+	ssh-keygen -q -t ed25519 -N '' -C "$_name" -f "$_d/host_key" || exit 1
 	{
-		echo "ListenAddress $addr:$SSHD_PORT"
-		echo "HostKey $d/host_key"
-		echo "PidFile $d/sshd.pid"
+		echo "ListenAddress $_addr:$SSHD_PORT"
+		echo "HostKey $_d/host_key"
+		echo "PidFile $_d/sshd.pid"
 		echo "AuthorizedKeysFile $SSHD_DIR/auth/%u"
 		echo "StrictModes no"
 		echo "UsePAM no"
@@ -148,22 +152,40 @@ sshd_start() {
 		echo "AllowTcpForwarding yes"
 		echo "LogLevel VERBOSE"
 		echo "MaxStartups 200"
-		for line in "$@"; do
-			echo "$line"
+		for _line in "$@"; do
+			echo "$_line"
 		done
-	} >"$d/sshd_config"
-	if [ -n "$ns" ]; then
-		ip netns exec "$ns" /usr/sbin/sshd -D -f "$d/sshd_config" \
-			-E "$d/log" &
+	} >"$_d/sshd_config"
+	if [ -n "$_ns" ]; then
+		ip netns exec "$_ns" /usr/sbin/sshd -D -f "$_d/sshd_config" \
+			-E "$_d/log" &
 	else
-		/usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/log" &
+		/usr/sbin/sshd -D -f "$_d/sshd_config" -E "$_d/log" &
 	fi
 	echo $! >>"$SSHD_DIR/pids"
-	if ! sshd_wait "$addr" "$ns"; then
-		echo "sshd $name on $addr:$SSHD_PORT did not start:" >&2
-		sed 's/^/  /' "$d/log" >&2
+	if ! sshd_wait "$_addr" "$_ns"; then
+		echo "sshd $_name on $_addr:$SSHD_PORT did not start:" >&2
+		sed 's/^/  /' "$_d/log" >&2
 		exit 1
 	fi
+}
+
+# sshd_silent ADDR: a TCP listener on ADDR:$SSHD_PORT that takes
+# connections and never says a word.
+sshd_silent() {
+	python3 - "$1" "$SSHD_PORT" <<'EOF' &
+import socket, sys, time
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(64)
+held = []
+while True:
+    c, _ = s.accept()
+    held.append(c)
+EOF
+	echo $! >>"$SSHD_DIR/pids"
+	sshd_wait "$1" || exit 1
 }
 
 sshd_host_key() {
@@ -178,14 +200,18 @@ sshd_user() {
 	echo "$1" >>"$SSHD_DIR/users"
 	usermod -p '*' "$1"
 	cp "$SSHD_KEY.pub" "$SSHD_DIR/auth/$1"
+	# sshd reads the file as the user.
+	chmod 711 "$TMP" "$SSHD_DIR"
+	chmod 755 "$SSHD_DIR/auth"
+	chmod 644 "$SSHD_DIR/auth/$1"
 }
 
 # sshd_sudoers NAME LINE: /etc/sudoers.d/NAME with LINE, removed at exit.
 sshd_sudoers() {
-	f=/etc/sudoers.d/$1
-	echo "$f" >>"$SSHD_DIR/files"
-	echo "$2" >"$f"
-	chmod 440 "$f"
+	_f=/etc/sudoers.d/$1
+	echo "$_f" >>"$SSHD_DIR/files"
+	echo "$2" >"$_f"
+	chmod 440 "$_f"
 }
 
 sshd_netns() {
@@ -195,38 +221,34 @@ sshd_netns() {
 	ip -n "$1" link set lo up
 }
 
-# sshd_veth A NSA ADDRA B NSB ADDRB PREFIX: a veth pair between two
-# namespaces ("" for this one), with addresses.
+# sshd_veth HOSTIF HOSTADDR NS NSIF NSADDR PREFIX: a veth pair between
+# this namespace and NS, with an address on each end.
 sshd_veth() {
+	ip link del "$1" 2>/dev/null
 	ip link add "$1" type veth peer name "$4" || exit 1
-	for side in "$1 $2 $3" "$4 $5 $6"; do
-		# shellcheck disable=SC2086
-		set -- $side "$7"
-		if [ "$2" = - ]; then
-			echo "$1" >>"$SSHD_DIR/links"
-			ip addr add "$3/$4" dev "$1"
-			ip link set "$1" up
-		else
-			ip link set "$1" netns "$2"
-			ip -n "$2" addr add "$3/$4" dev "$1"
-			ip -n "$2" link set "$1" up
-		fi
-	done
+	echo "$1" >>"$SSHD_DIR/links"
+	ip link set "$4" netns "$3" || exit 1
+	ip addr add "$2/$6" dev "$1"
+	ip link set "$1" up
+	ip -n "$3" addr add "$5/$6" dev "$4"
+	ip -n "$3" link set "$4" up
 }
 
-# sshd_route_unreachable CIDR: answer "network unreachable" for CIDR here,
-# so that no test packet goes out by the default route.
-sshd_route_unreachable() {
-	ip route add unreachable "$1" || exit 1
-	echo "unreachable $1" >>"$SSHD_DIR/routes"
+# sshd_root_cannot_reach ADDR: connections from root processes in this
+# namespace to ADDR are refused by the routing policy (other users' go
+# through), so that deploy (root) can reach ADDR only through a bastion
+# whose SSH user is not root.
+sshd_root_cannot_reach() {
+	echo "to $1 uidrange 0-0 prohibit" >>"$SSHD_DIR/rules"
+	ip rule add to "$1" uidrange 0-0 prohibit || exit 1
 }
 
-# sshd_topology FILE ROLE:HOST@ADDR... [-- EXTRA YAML LINES under ssh:]
-# writes a topology with one provider-ssh role per ROLE, each listing its
-# hosts. SSHD_TOPO_SSH may hold extra lines for the ssh section and
-# SSHD_TOPO_ROLE_EXTRA (ROLE=YAML) extra keys per role.
+# sshd_topology FILE ROLE:HOST@ADDR[:PORT]...: a topology with a provider-ssh
+# role per ROLE, listing its hosts (on $SSHD_PORT unless PORT is given).
+# SSHD_TOPO_SSH may hold more lines for the ssh section, SSHD_ROLE_<ROLE>
+# more keys for a role (both indented as they go).
 sshd_topology() {
-	file=$1
+	_file=$1
 	shift
 	{
 		echo "version: 1"
@@ -238,34 +260,34 @@ sshd_topology() {
 			printf '%s\n' "$SSHD_TOPO_SSH"
 		fi
 		echo "roles:"
-	} >"$file"
-	roles=""
-	for spec in "$@"; do
-		role=${spec%%:*}
-		case " $roles " in
-		*" $role "*) ;;
-		*) roles="$roles $role" ;;
+	} >"$_file"
+	_roles=""
+	for _spec in "$@"; do
+		_role=${_spec%%:*}
+		case " $_roles " in
+		*" $_role "*) ;;
+		*) _roles="$_roles $_role" ;;
 		esac
 	done
-	for role in $roles; do
+	for _role in $_roles; do
 		{
-			echo "  $role:"
+			echo "  $_role:"
 			echo "    provider: ssh"
-			eval "extra=\${SSHD_ROLE_$role:-}"
-			if [ -n "$extra" ]; then
-				printf '%s\n' "$extra"
+			eval "_extra=\${SSHD_ROLE_$_role:-}"
+			if [ -n "$_extra" ]; then
+				printf '%s\n' "$_extra"
 			fi
 			echo "    hosts:"
-			for spec in "$@"; do
-				[ "${spec%%:*}" = "$role" ] || continue
-				rest=${spec#*:}
-				host=${rest%%@*}
-				addr=${rest#*@}
-				port=${addr##*:}
-				addr=${addr%:*}
-				[ "$port" = "$addr" ] && port=$SSHD_PORT
-				echo "      - {name: $host, address: $addr, port: $port}"
+			for _spec in "$@"; do
+				[ "${_spec%%:*}" = "$_role" ] || continue
+				_rest=${_spec#*:}
+				_host=${_rest%%@*}
+				_addr=${_rest#*@}
+				_port=${_addr##*:}
+				_addr=${_addr%:*}
+				[ "$_port" = "$_addr" ] && _port=$SSHD_PORT
+				echo "      - {name: $_host, address: $_addr, port: $_port}"
 			done
-		} >>"$file"
+		} >>"$_file"
 	done
 }
