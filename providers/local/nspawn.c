@@ -26,10 +26,15 @@
 
 #define SUITE  "bookworm"
 #define MIRROR "http://deb.debian.org/debian"
-/* What every local host has: enough to boot, log in and be configured. */
+/*
+ * What every local host has: enough to boot, log in and be configured, and
+ * the packages the built-in playbooks install (local hosts have no route
+ * out: without apt_proxy their apt steps must find them there already).
+ */
 #define PACKAGES                                                  \
 	"systemd,systemd-sysv,dbus,openssh-server,iproute2,sudo," \
-	"ca-certificates,curl,nftables,procps,python3"
+	"ca-certificates,curl,nftables,procps,python3,"           \
+	"unattended-upgrades,fail2ban,python3-systemd,systemd-timesyncd"
 #define IP_TIMEOUT	    10000
 #define DEBOOTSTRAP_TIMEOUT (20 * 60 * 1000)
 
