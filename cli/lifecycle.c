@@ -46,6 +46,7 @@ int cli_run_open(struct cli_run *r, const char *path, const char *command,
 fail:
 	print_error(&err);
 	error_clear(&err);
+	cli_run_close(r);
 	return EXIT_FAIL;
 }
 
