@@ -585,13 +585,20 @@ static void job_report(struct ssh_host *h, struct job *j,
 	r.elapsed_ms = j->started ? now_ms(h->e) - j->started : 0;
 	if (!j->started)
 		log_header(h, j);
-	fmt_secs(secs, sizeof(secs), r.elapsed_ms);
+	/* How long it took, for a command that started. */
+	secs[0] = '\0';
+	if (j->started) {
+		char t[24];
+
+		fmt_secs(t, sizeof(t), r.elapsed_ms);
+		snprintf(secs, sizeof(secs), " (%s)", t);
+	}
 	if (h->log_midline)
 		log_write(h, "\n", 1);
 	if (status == SSH_OK)
-		log_printf(h, "== exit 0 (%s)\n", secs);
+		log_printf(h, "== exit 0%s\n", secs);
 	else
-		log_printf(h, "== %s: %s (%s)\n",
+		log_printf(h, "== %s: %s%s\n",
 			   status == SSH_UNREACHABLE ? "unreachable" : "failed",
 			   r.err.msg, secs);
 	j->ops->done(j->data, h, &r);
