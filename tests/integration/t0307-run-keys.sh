@@ -56,6 +56,39 @@ run "$DEPLOY" run enc.yml -- echo opened </dev/null
 expect_rc 1 "no passphrase"
 expect_line "$TMP/err" "deploy: host 'web-1': permission denied for user 'root' (key '$TMP/enc_key' is encrypted and no passphrase was given (set DEPLOY_SSH_KEY_PASSPHRASE, or run on a terminal))" "no passphrase message"
 
+# On a terminal, deploy asks for it (once, before connecting), with echo
+# off; the passphrase typed never shows. onpty.py runs its arguments but
+# the last on a terminal and types the last one when asked.
+cat >onpty.py <<'PY'
+import os, pty, sys, time
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:-1])
+out = b''
+deadline = time.time() + 30
+sent = False
+while time.time() < deadline:
+    try:
+        chunk = os.read(fd, 4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    out += chunk
+    if not sent and b'Enter passphrase for key' in out:
+        os.write(fd, sys.argv[-1].encode() + b'\n')
+        sent = True
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(out.decode(errors='replace').replace('\r', ''))
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+run python3 onpty.py "$DEPLOY" run --limit web-1 enc.yml -- echo asked "$pass"
+expect_rc 0 "passphrase asked on the terminal"
+expect_line "$TMP/out" "Enter passphrase for key '$TMP/enc_key': " "the prompt"
+expect_line "$TMP/out" "web-1: asked" "opened with the typed passphrase"
+checks=$((checks + 1))
+[ "$(grep -c "$pass" "$TMP/out")" -eq 0 ] || fail "the passphrase was echoed"
+
 # ECDSA. (libssh2 1.10 leaks a little reading such a key: see
 # lsan-libssh2.supp; these variables matter to sanitizer builds only.)
 topology "$TMP/ecdsa_key" >ecdsa.yml
