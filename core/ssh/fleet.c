@@ -126,6 +126,9 @@ static int add(struct ssh_fleet *f, const struct host *h,
 		sh = state_host_get(f->state, h->name, false);
 	target.pinned_key =
 		sh && sh->host_key && *sh->host_key ? sh->host_key : NULL;
+	/* A host deploy made is reached where the state says. */
+	if (sh && sh->port > 0 && !provider_uses_existing_hosts(r->provider))
+		target.port = sh->port;
 	rc = ssh_engine_add_host(f->e, &target, out, err);
 	free(key);
 	if (!rc)
