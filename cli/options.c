@@ -188,7 +188,12 @@ void print_command_help(const struct command *cmd, FILE *out)
 		buf_addf(&left, "--%s", o->name);
 		if (o->type != OPT_FLAG)
 			buf_addf(&left, " %s", o->arg);
-		fprintf(out, "  %-24s %s\n", left.data, o->help);
+		/* A long option and its value get a line of their own. */
+		if (left.len > 24)
+			fprintf(out, "  %s\n  %-24s %s\n", left.data, "",
+				o->help);
+		else
+			fprintf(out, "  %-24s %s\n", left.data, o->help);
 		buf_free(&left);
 	}
 	fprintf(out, "  %-24s %s\n", "-h, --help", "show this help");

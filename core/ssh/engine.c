@@ -174,7 +174,6 @@ struct ssh_host {
 	bool driving;	   /* host_drive() is on the stack */
 	bool redrive;	   /* and must go round again */
 	bool want_in;	   /* a channel user waits for incoming data */
-	bool tcp_up;	   /* the TCP connection (or tunnel) was made */
 	bool started;	   /* the connect deadline is running */
 	size_t dependents; /* needed hosts behind this one, not done */
 	unsigned attempt;
@@ -707,7 +706,6 @@ static void session_drop(struct ssh_host *h)
 		close(h->fd);
 		h->fd = -1;
 	}
-	h->tcp_up = false;
 	h->opening = NULL;
 	h->blocked = NULL;
 	if (h->tunnel) {
@@ -839,7 +837,6 @@ static void session_start(struct ssh_host *h)
 			  "host '%s': cannot watch its socket", h->name);
 		return;
 	}
-	h->tcp_up = true;
 	h->state = HS_HANDSHAKE;
 }
 
