@@ -413,7 +413,10 @@ static int file_content(struct cc *c, const struct ynode *a,
 	n = ynode_get(a, "template");
 	if (!n)
 		n = ynode_get(a, "src");
-	rc = render_one_line(c, n, "file path", &what);
+	rc = render_one_line(
+		c, n,
+		key_what(c, ynode_get(a, "template") ? "template" : "src"),
+		&what);
 	if (rc)
 		goto out;
 	if (playbook_find_file(c->pb, what.data, ynode_get(a, "template"),
@@ -1359,6 +1362,8 @@ int marker_parse(const char *line, size_t len, const char *nonce,
 	bool handler;
 
 	memset(m, 0, sizeof(*m));
+	if (!nonce || !*nonce)
+		return DEPLOY_ERR_NOT_FOUND;
 	if (len && end[-1] == '\n')
 		end--;
 	if (end > p && end[-1] == '\r')

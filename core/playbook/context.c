@@ -330,7 +330,8 @@ static cJSON *host_json(const struct context_input *in, const struct host *h)
 	cJSON *o = host_summary(in, h);
 
 	add_str(o, "user", h->user);
-	cJSON_AddBoolToObject(o, "root_login", !strcmp(h->user, "root"));
+	cJSON_AddBoolToObject(o, "root_login",
+			      !h->user || !strcmp(h->user, "root"));
 	return o;
 }
 
