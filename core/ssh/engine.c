@@ -78,6 +78,7 @@ enum host_state {
 enum job_state {
 	JS_OPEN,
 	JS_EXEC,
+	JS_WRITE, /* the command's input, then EOF */
 	JS_READ,
 	JS_CLOSE,
 	JS_FREE,
@@ -112,6 +113,9 @@ struct job {
 	struct job *next;
 	char *command; /* as given, for the log */
 	char *wire;    /* as sent */
+	char *input;   /* for its stdin; may hold secrets: wiped */
+	size_t input_len;
+	size_t input_off;
 	bool sudo;
 	const struct ssh_exec_ops *ops;
 	void *data;
@@ -556,6 +560,7 @@ static void job_free(struct job *j)
 {
 	free(j->command);
 	free(j->wire);
+	freezero(j->input, j->input_len);
 	tail_free(&j->out);
 	tail_free(&j->err);
 	free(j);
@@ -1739,6 +1744,49 @@ static bool job_read(struct ssh_host *h, struct job *j)
 	return progress;
 }
 
+/*
+ * Send the command its input, then EOF. When the channel's window is full
+ * the far side may be waiting for us to read what it wrote: read what is
+ * there before waiting, so that neither side waits for the other.
+ */
+static bool job_write(struct ssh_host *h, struct job *j)
+{
+	bool progress = false;
+	int rc;
+
+	while (j->input_off < j->input_len) {
+		ssize_t n =
+			libssh2_channel_write(j->ch, j->input + j->input_off,
+					      j->input_len - j->input_off);
+
+		if (n > 0) {
+			unblock(h, j);
+			j->input_off += (size_t)n;
+			progress = true;
+			continue;
+		}
+		if (n != LIBSSH2_ERROR_EAGAIN) {
+			job_broke(h, "sending the command its input");
+			return true;
+		}
+		progress |= job_read(h, j);
+		if (j->state != JS_WRITE)
+			return true; /* it ended, or the channel broke */
+		wait_io(h, j);
+		return progress;
+	}
+	rc = libssh2_channel_send_eof(j->ch);
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return wait_io(h, j) || progress;
+	unblock(h, j);
+	if (rc) {
+		job_broke(h, "closing the command's input");
+		return true;
+	}
+	j->state = JS_READ;
+	return true;
+}
+
 static bool job_step(struct ssh_host *h)
 {
 	struct job *j = h->cur;
@@ -1771,8 +1819,10 @@ static bool job_step(struct ssh_host *h)
 			job_broke(h, "starting the command");
 			return true;
 		}
-		j->state = JS_READ;
+		j->state = j->input ? JS_WRITE : JS_READ;
 		return true;
+	case JS_WRITE:
+		return job_write(h, j);
 	case JS_READ:
 		return job_read(h, j);
 	case JS_CLOSE:
@@ -2102,6 +2152,14 @@ static void start_more(struct ssh_engine *e)
 int ssh_exec(struct ssh_host *h, const char *command, unsigned flags,
 	     const struct ssh_exec_ops *ops, void *data, struct error *err)
 {
+	return ssh_exec_input(h, command, flags, NULL, 0, ops, data, err);
+}
+
+int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
+		   const char *input, size_t input_len,
+		   const struct ssh_exec_ops *ops, void *data,
+		   struct error *err)
+{
 	struct ssh_engine *e = h->e;
 	struct job *j;
 	struct buf wire = BUF_INIT;
@@ -2112,6 +2170,11 @@ int ssh_exec(struct ssh_host *h, const char *command, unsigned flags,
 					   : "the host's session is closed");
 	j = xcalloc(1, sizeof(*j));
 	j->command = xstrdup(command);
+	if (input) {
+		j->input = xmalloc(input_len + 1);
+		memcpy(j->input, input, input_len);
+		j->input_len = input_len;
+	}
 	j->sudo = (flags & SSH_EXEC_ROOT) && strcmp(h->user, "root");
 	if (j->sudo) {
 		buf_adds(&wire, "sudo -n -- sh -c ");

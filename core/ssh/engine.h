@@ -135,6 +135,17 @@ const char *ssh_host_name(const struct ssh_host *h);
  */
 int ssh_exec(struct ssh_host *h, const char *command, unsigned flags,
 	     const struct ssh_exec_ops *ops, void *data, struct error *err);
+/*
+ * The same, with `input` (input_len bytes) sent to the command's standard
+ * input, then end-of-file. The input is copied, never logged, and wiped
+ * when the command is done: it may hold secrets (a compiled script), which
+ * must not travel on the command line, where any user of the host could
+ * read them in the process list.
+ */
+int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
+		   const char *input, size_t input_len,
+		   const struct ssh_exec_ops *ops, void *data,
+		   struct error *err);
 
 /*
  * Work until every queued command is done, the hosts' sessions closed and
