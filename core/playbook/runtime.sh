@@ -359,10 +359,15 @@ _dp_put() {
 	mv -f -- "$_dp_tmp" "$_dp_p" || return 1
 	_dp_tmp=
 	if [ -n "${8-}" ]; then
-		if sh -c "$8" "$_dp_p"; then
+		# A runtime function (_dp_*) runs here; other code in its own sh.
+		case $8 in
+		_dp_*) "$8" "$_dp_p" ;;
+		*) sh -c "$8" "$_dp_p" ;;
+		esac
+		_dp_rc=$?
+		if [ "$_dp_rc" = 0 ]; then
 			_dp_bak_for=
 		else
-			_dp_rc=$?
 			_dp_cleanup
 			_dp_st=$_dp_st0
 			_dp_msg="${_dp_post:-validation} failed (exit status $_dp_rc); the previous file is back"
@@ -546,6 +551,15 @@ dp_apt() {
 # Services
 
 # dp_service NAME ENABLED STATE DAEMON_RELOAD (ENABLED: 1, 0 or empty)
+# _dp_unit_not_here UNIT: systemd checked the unit's own conditions and
+# they say this machine is not for it (systemd-timesyncd in a container:
+# the clock is the machine's that runs it). Starting it would do nothing,
+# every time: it counts as started.
+_dp_unit_not_here() {
+	[ "$(systemctl show -p ConditionResult --value -- "$1")" = no ] &&
+		[ "$(systemctl show -p ConditionTimestampMonotonic --value -- "$1")" != 0 ]
+}
+
 dp_service() {
 	if [ "$4" = 1 ] && [ "$DP_CHECK" != 1 ]; then
 		systemctl daemon-reload || return 1
@@ -566,7 +580,8 @@ dp_service() {
 	esac
 	case $3 in
 	started)
-		if ! systemctl is-active --quiet -- "$1"; then
+		if ! systemctl is-active --quiet -- "$1" &&
+			! _dp_unit_not_here "$1"; then
 			_dp_changed started || systemctl start -- "$1" || return 1
 		fi
 		;;
@@ -678,13 +693,44 @@ dp_user() {
 
 # Kernel parameters
 
+# _dp_in_container: whether this host is a container (systemd says so).
+_dp_in_container() {
+	[ -e /run/systemd/container ] ||
+		systemd-detect-virt --container --quiet 2>/dev/null
+}
+
+# _dp_sysctl_apply FILE: sysctl -p FILE. In a container the kernel's own
+# settings (kernel.*, fs.*, most of vm.*) are read-only: they belong to the
+# machine that runs it. There the settings the container may change are
+# applied and the others are named on stderr and left as they are.
+_dp_sysctl_apply() {
+	sysctl -q -p "$1" >/dev/null 2>&1 && return 0
+	if ! _dp_in_container; then
+		sysctl -q -p "$1" >/dev/null
+		return 1
+	fi
+	_dp_src=0
+	while IFS= read -r _dp_l; do
+		case $_dp_l in
+		'' | '#'* | ';'*) continue ;;
+		esac
+		_dp_k=$(printf '%s' "${_dp_l%%=*}" | tr -d ' \t')
+		_dp_v=$(printf '%s' "${_dp_l#*=}" | sed 's/^[[:space:]]*//')
+		if [ ! -w "/proc/sys/$(printf '%s' "$_dp_k" | tr . /)" ]; then
+			echo "sysctl $_dp_k: read-only in a container, left to the machine that runs it" >&2
+			continue
+		fi
+		sysctl -q -w "$_dp_k=$_dp_v" >/dev/null || _dp_src=1
+	done <"$1"
+	return "$_dp_src"
+}
+
 # dp_sysctl FILE APPLY SHA256 BASE64: the file, then sysctl -p FILE when
 # it changed (if that fails, the previous file comes back).
 dp_sysctl() {
 	if [ "$2" = 1 ]; then
 		_dp_post="sysctl -p"
-		# shellcheck disable=SC2016 # $0 is the file, in the check's shell
-		_dp_put "$1" "" "" "" "$3" "$4" "" 'sysctl -p "$0"'
+		_dp_put "$1" "" "" "" "$3" "$4" "" _dp_sysctl_apply
 		_dp_rc=$?
 		_dp_post=
 		return "$_dp_rc"

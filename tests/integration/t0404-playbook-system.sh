@@ -52,7 +52,8 @@ mkdir -p "$ROOT/home/nobody"
 # mutating_calls: what the last run asked that changes anything.
 mutating_calls() {
 	if [ -e "$TMP/calls" ]; then
-		grep -v -e '^systemctl is-' -e '^dpkg-query ' -e '^getent ' \
+		grep -v -e '^systemctl is-' -e '^systemctl show ' \
+			-e '^dpkg-query ' -e '^getent ' \
 			"$TMP/calls"
 	fi
 	rm -f "$TMP/calls"
@@ -135,7 +136,7 @@ expect_calls "the first run's commands" \
 	"systemctl restart -- app" \
 	"systemctl start -- app" \
 	"usermod -s /bin/sh -- nobody" \
-	"sysctl -p $ROOT/sysctl.d/60-t.conf"
+	"sysctl -q -p $ROOT/sysctl.d/60-t.conf"
 expect_markers "the first run" \
 	"start 9 0 apply" \
 	"begin 1/9 system: packages" "1/9 changed install nginx" \
@@ -186,7 +187,7 @@ expect_calls "applied when it works" \
 	"systemctl daemon-reload" \
 	"systemctl restart -- app" \
 	"systemctl reload -- app" \
-	"sysctl -p $ROOT/sysctl.d/60-t.conf"
+	"sysctl -q -p $ROOT/sysctl.d/60-t.conf"
 
 # --- a new user, with sudo: the commands and the sudoers drop-in ----------
 
