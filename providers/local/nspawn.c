@@ -698,6 +698,9 @@ int local_host_up(const struct local_net *net, const char *base,
 				 "--resolv-conf=off",
 				 "--timezone=off",
 				 "--link-journal=no",
+				 /* Its own network namespace: nftables and
+				  * net.* sysctls there touch nothing else. */
+				 "--capability=CAP_NET_ADMIN",
 				 "-M",
 				 (char *)h->name,
 				 "-D",
@@ -706,7 +709,7 @@ int local_host_up(const struct local_net *net, const char *base,
 				 NULL };
 
 		buf_addf(&nsopt, "--network-namespace-path=%s", nspath);
-		argv[13] = nsopt.data;
+		argv[sizeof(argv) / sizeof(argv[0]) - 2] = nsopt.data;
 		/* The container holds the host's lock for its life. */
 		rc = proc_spawn_detached(argv, NULL, log, lock, &pid, err);
 		buf_free(&nsopt);
