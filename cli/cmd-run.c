@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -44,10 +43,9 @@ static const struct opt_spec run_opts[] = {
 	{ 0 },
 };
 
-#define MAX_SECONDS    (7 * 24 * 3600)
-#define MAX_PARALLEL   10000
-#define MAX_LINE       (64u << 10)
-#define ENV_PASSPHRASE "DEPLOY_SSH_KEY_PASSPHRASE"
+#define MAX_SECONDS  (7 * 24 * 3600)
+#define MAX_PARALLEL 10000
+#define MAX_LINE     (64u << 10)
 
 struct run_host {
 	const struct host *host;
@@ -291,66 +289,6 @@ static void print_groups(struct run *run)
 	free(names);
 }
 
-/* --- passphrases ------------------------------------------------------------
- */
-
-/* Read a passphrase from the terminal with echo off (OpenSSH's
- * read_passphrase), only when standard input is a terminal. */
-static int ask_passphrase(void *data, const char *key_path, char *buf,
-			  size_t size)
-{
-	struct termios old, quiet;
-	size_t n = 0;
-	int fd, rc = -1;
-	char c;
-
-	(void)data;
-	if (!isatty(STDIN_FILENO))
-		return -1;
-	fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	if (tcgetattr(fd, &old))
-		goto out;
-	quiet = old;
-	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-	quiet.c_lflag |= ICANON;
-	if (tcsetattr(fd, TCSAFLUSH, &quiet))
-		goto out;
-	dprintf(fd, "Enter passphrase for key '%s': ", key_path);
-	for (;;) {
-		ssize_t r = read(fd, &c, 1);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0 || c == '\n' || c == '\r')
-			break;
-		if (n + 1 < size)
-			buf[n++] = c;
-	}
-	buf[n] = '\0';
-	c = 0;
-	tcsetattr(fd, TCSAFLUSH, &old);
-	dprintf(fd, "\n");
-	rc = n ? 0 : -1;
-out:
-	close(fd);
-	return rc;
-}
-
-/* The passphrase from the environment, taken out of it. */
-static char *take_env_passphrase(void)
-{
-	char *v = getenv(ENV_PASSPHRASE), *copy;
-
-	if (!v)
-		return NULL;
-	copy = xstrdup(v);
-	explicit_bzero(v, strlen(v));
-	unsetenv(ENV_PASSPHRASE);
-	return copy;
-}
-
 /* --- the command ---------------------------------------------------------- */
 
 static int seconds_opt(const struct command *cmd, const struct args *a, int idx,
@@ -400,8 +338,7 @@ static int run_exec(const struct command *cmd, struct args *a)
 	struct ssh_engine *e = NULL;
 	struct ssh_fleet *fleet = NULL;
 	struct error err;
-	char *command = NULL, *known = NULL, *pass = NULL, *own_key = NULL;
-	struct buf logdir = BUF_INIT;
+	char *command = NULL;
 	size_t nsel = 0;
 	unsigned parallel, fit;
 	int rc;
@@ -445,27 +382,13 @@ static int run_exec(const struct command *cmd, struct args *a)
 		parallel = fit;
 	}
 
-	if (strcmp(t->dir, "."))
-		buf_addf(&logdir, "%s/", t->dir);
-	buf_adds(&logdir, ".deploy/logs");
+	cli_ssh_options(&cr, &o);
 	run.group = a->opt[OPT_GROUP].set;
-	run.log_dir = logdir.data;
+	run.log_dir = cr.log_dir;
 	run.nr = nsel;
 	run.hosts = xcalloc(nsel + 1, sizeof(*run.hosts));
 	ctx = xcalloc(nsel + 1, sizeof(*ctx));
-	pass = take_env_passphrase();
-	if (t->ssh.known_hosts)
-		known = ssh_expand_path(t->ssh.known_hosts, t->dir);
 	o.parallel = parallel;
-	o.host_keys = t->ssh.host_keys == HOST_KEYS_STRICT
-			      ? SSH_HOST_KEYS_STRICT
-			      : SSH_HOST_KEYS_ACCEPT_NEW;
-	o.known_hosts = known;
-	o.log_dir = logdir.data;
-	o.passphrase = pass;
-	o.ask_passphrase = ask_passphrase;
-	own_key = state_path_for(topology_arg(a), t->name, ".id_ed25519");
-	o.fallback_key = own_key;
 	if (ssh_engine_new(&o, &e, &err)) {
 		print_error(&err);
 		rc = EXIT_FAIL;
@@ -512,13 +435,8 @@ out:
 	}
 	free(run.hosts);
 	free(ctx);
-	if (pass)
-		freezero(pass, strlen(pass));
-	free(known);
-	free(own_key);
 	free(command);
 	free(sel);
-	buf_free(&logdir);
 	error_clear(&err);
 	cli_run_close(&cr);
 	return rc;

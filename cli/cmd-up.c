@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "cli/configure-ui.h"
 #include "cli/lifecycle.h"
 #include "util/banned.h"
 
@@ -9,6 +10,10 @@ enum {
 	OPT_YES,
 	OPT_LOCK_TIMEOUT,
 	OPT_GRACE,
+	OPT_CHECK,
+	OPT_PARALLEL,
+	OPT_TIMEOUT,
+	OPT_CONNECT_TIMEOUT,
 };
 
 static const struct opt_spec up_opts[] = {
@@ -22,6 +27,20 @@ static const struct opt_spec up_opts[] = {
 			"after an interrupt, let work under way finish this "
 			"long (default 30)",
 			NULL },
+	[OPT_CHECK] = { "check", 0, OPT_FLAG, NULL,
+			"report what would change on the hosts, change "
+			"nothing anywhere",
+			NULL },
+	[OPT_PARALLEL] = { "parallel", 0, OPT_INT, "N",
+			   "hosts configured at once (default 64)", NULL },
+	[OPT_TIMEOUT] = { "timeout", 0, OPT_INT, "SECONDS",
+			  "each host's script may run this long (default "
+			  "1800)",
+			  NULL },
+	[OPT_CONNECT_TIMEOUT] = { "connect-timeout", 0, OPT_INT, "SECONDS",
+				  "reaching a host may take this long "
+				  "(default 10)",
+				  NULL },
 	{ 0 },
 };
 
@@ -34,8 +53,69 @@ static void progress(void *ctx, const struct plan_item *it)
 	fflush(stdout);
 }
 
+static bool has_playbooks(const struct topology *t)
+{
+	for (size_t i = 0; i < t->nr_roles; i++)
+		if (t->roles[i].nr_playbooks && t->roles[i].nr_hosts)
+			return true;
+	return false;
+}
+
+static long opt_or(const struct args *a, int idx, long dflt)
+{
+	return a->opt[idx].set ? a->opt[idx].num : dflt;
+}
+
+/* Configure every host with playbooks; EXIT_OK when all did well. */
+static int configure(struct cli_run *r, struct args *a, bool check)
+{
+	struct configure_opts o = { .check = check };
+	struct configure_result res;
+	struct diag_list dl;
+	struct error err;
+	unsigned parallel = (unsigned)opt_or(a, OPT_PARALLEL, 64);
+	int rc;
+
+	if (!has_playbooks(r->t))
+		return EXIT_OK;
+	diag_list_init(&dl);
+	error_init(&err);
+	cli_ssh_options(r, &o.ssh);
+	o.ssh.parallel = ssh_fit_open_files(parallel ? parallel : 1, 8);
+	o.ssh.command_timeout_ms =
+		(unsigned)opt_or(a, OPT_TIMEOUT, 1800) * 1000u;
+	o.ssh.connect_timeout_ms =
+		(unsigned)opt_or(a, OPT_CONNECT_TIMEOUT, 10) * 1000u;
+	o.ops = configure_ui();
+	printf("\n%s hosts ...\n", check ? "Checking" : "Configuring");
+	fflush(stdout);
+	rc = configure_run(r->t, r->g, r->state, &o, &res, &dl, &err);
+	print_diags(&dl, stderr);
+	if (rc) {
+		if (rc != DEPLOY_ERR_INVALID)
+			print_error(&err);
+		else
+			print_message("nothing was run on any host");
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	print_configure_summary(&res, check);
+	if (!check && state_save(r->state, &err)) {
+		print_error(&err);
+		rc = EXIT_FAIL;
+	} else {
+		rc = res.failed || res.skipped ? EXIT_FAIL : EXIT_OK;
+	}
+out:
+	configure_result_free(&res);
+	diag_list_free(&dl);
+	error_clear(&err);
+	return rc;
+}
+
 static int up_exec(const struct command *cmd, struct args *a)
 {
+	bool check = a->opt[OPT_CHECK].set;
 	struct cli_run r;
 	struct plan *p = NULL;
 	struct error err;
@@ -43,32 +123,36 @@ static int up_exec(const struct command *cmd, struct args *a)
 
 	(void)cmd;
 	error_init(&err);
-	cli_signals_install(a->opt[OPT_GRACE].set ? (int)a->opt[OPT_GRACE].num
-						  : 30);
-	rc = cli_run_open(&r, topology_arg(a), "deploy up",
-			  a->opt[OPT_LOCK_TIMEOUT].set
-				  ? (int)a->opt[OPT_LOCK_TIMEOUT].num
-				  : 0);
+	cli_signals_install((int)opt_or(a, OPT_GRACE, 30));
+	rc = cli_run_open(&r, topology_arg(a),
+			  check ? "deploy up --check" : "deploy up",
+			  (int)opt_or(a, OPT_LOCK_TIMEOUT, 0));
 	if (rc)
 		return rc;
 	if (plan_build(&r.lc, false, true, &p, &err))
 		goto fail;
 	if (!p->creates && !p->destroys) {
-		printf("Nothing to do: %zu host%s up to date.\n", p->keeps,
-		       p->keeps == 1 ? "" : "s");
-		goto out;
+		printf("Nothing to create or destroy: %zu host%s exist%s.\n",
+		       p->keeps, p->keeps == 1 ? "" : "s",
+		       p->keeps == 1 ? "s" : "");
+	} else if (check) {
+		print_plan(p, false);
+		printf("(--check: nothing is created or destroyed; hosts not "
+		       "created yet are not checked)\n");
+	} else {
+		print_plan(p, false);
+		rc = confirm(&r, "Apply this plan to", a->opt[OPT_YES].set);
+		if (!rc && p->creates)
+			rc = cli_run_keys(&r);
+		if (rc)
+			goto out;
+		if (plan_apply(&r.lc, p, progress, NULL, &err))
+			goto fail;
+		plan_bind_addresses(r.t, r.state);
+		printf("Up: %zu created, %zu destroyed, %zu unchanged.\n",
+		       p->creates, p->destroys, p->keeps);
 	}
-	print_plan(p, false);
-	rc = confirm(&r, "Apply this plan to", a->opt[OPT_YES].set);
-	if (!rc && p->creates)
-		rc = cli_run_keys(&r);
-	if (rc)
-		goto out;
-	if (plan_apply(&r.lc, p, progress, NULL, &err))
-		goto fail;
-	plan_bind_addresses(r.t, r.state);
-	printf("Up: %zu created, %zu destroyed, %zu unchanged.\n", p->creates,
-	       p->destroys, p->keeps);
+	rc = configure(&r, a, check);
 	goto out;
 fail:
 	print_error(&err);

@@ -1,17 +1,107 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
 #include "config.h"
+#include "ssh/fleet.h"
 #include "util/buf.h"
 #include "util/proc.h"
+#define ENV_PASSPHRASE "DEPLOY_SSH_KEY_PASSPHRASE"
 #include "util/xalloc.h"
 #include "util/banned.h"
+
+/* Read a passphrase from the terminal with echo off (OpenSSH's
+ * read_passphrase), only when standard input is a terminal. */
+static int ask_passphrase(void *data, const char *key_path, char *buf,
+			  size_t size)
+{
+	struct termios old, quiet;
+	size_t n = 0;
+	int fd, rc = -1;
+	char c;
+
+	(void)data;
+	if (!isatty(STDIN_FILENO))
+		return -1;
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (tcgetattr(fd, &old))
+		goto out;
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+	quiet.c_lflag |= ICANON;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet))
+		goto out;
+	dprintf(fd, "Enter passphrase for key '%s': ", key_path);
+	for (;;) {
+		ssize_t r = read(fd, &c, 1);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || c == '\n' || c == '\r')
+			break;
+		if (n + 1 < size)
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	c = 0;
+	tcsetattr(fd, TCSAFLUSH, &old);
+	dprintf(fd, "\n");
+	rc = n ? 0 : -1;
+out:
+	close(fd);
+	return rc;
+}
+
+/* The passphrase from the environment, taken out of it. */
+static char *take_env_passphrase(void)
+{
+	char *v = getenv(ENV_PASSPHRASE), *copy;
+
+	if (!v)
+		return NULL;
+	copy = xstrdup(v);
+	explicit_bzero(v, strlen(v));
+	unsetenv(ENV_PASSPHRASE);
+	return copy;
+}
+
+void cli_ssh_options(struct cli_run *r, struct ssh_options *o)
+{
+	struct buf logdir = BUF_INIT;
+
+	if (strcmp(r->t->dir, "."))
+		buf_addf(&logdir, "%s/", r->t->dir);
+	buf_adds(&logdir, ".deploy/logs");
+	free(r->log_dir);
+	r->log_dir = buf_release(&logdir);
+	if (!r->passphrase)
+		r->passphrase = take_env_passphrase();
+	free(r->known_hosts);
+	r->known_hosts =
+		r->t->ssh.known_hosts
+			? ssh_expand_path(r->t->ssh.known_hosts, r->t->dir)
+			: NULL;
+	free(r->own_key);
+	r->own_key = state_path_for(r->path, r->t->name, ".id_ed25519");
+	o->host_keys = r->t->ssh.host_keys == HOST_KEYS_STRICT
+			       ? SSH_HOST_KEYS_STRICT
+			       : SSH_HOST_KEYS_ACCEPT_NEW;
+	o->known_hosts = r->known_hosts;
+	o->log_dir = r->log_dir;
+	o->passphrase = r->passphrase;
+	o->ask_passphrase = ask_passphrase;
+	o->fallback_key = r->own_key;
+}
 
 static int save_state(struct provider_run *run, struct error *err)
 {
@@ -60,6 +150,11 @@ void cli_run_close(struct cli_run *r)
 	free(r->lock_path);
 	free(r->authorized_keys);
 	free(r->key_path);
+	free(r->log_dir);
+	free(r->known_hosts);
+	free(r->own_key);
+	if (r->passphrase)
+		freezero(r->passphrase, strlen(r->passphrase));
 	memset(r, 0, sizeof(*r));
 }
 

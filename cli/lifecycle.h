@@ -6,6 +6,7 @@
 
 #include "graph/graph.h"
 #include "plan/plan.h"
+#include "ssh/engine.h"
 #include "state/state.h"
 #include "topology/topology.h"
 
@@ -22,6 +23,10 @@ struct cli_run {
 	char *lock_path;
 	char *authorized_keys; /* the operator's public key lines */
 	char *key_path;	       /* the private key that goes with them */
+	char *log_dir;	       /* .deploy/logs beside the topology */
+	char *known_hosts;     /* ssh.known_hosts, expanded */
+	char *own_key;	       /* .deploy/NAME.id_ed25519 */
+	char *passphrase;      /* DEPLOY_SSH_KEY_PASSPHRASE; wiped */
 	struct lifecycle lc;
 };
 
@@ -34,6 +39,14 @@ void cli_run_close(struct cli_run *r);
  * ~/.ssh/id_{ed25519,ecdsa,rsa}.pub, else a key made for this topology in
  * .deploy/NAME.id_ed25519. Prints errors. */
 int cli_run_keys(struct cli_run *r);
+
+/*
+ * SSH options from the topology: host-key mode and known_hosts, logs in
+ * .deploy/logs, the key passphrase from DEPLOY_SSH_KEY_PASSPHRASE (taken
+ * out of the environment) or asked on the terminal, and the key deploy
+ * made for the topology as the last one tried. The strings live in r.
+ */
+void cli_ssh_options(struct cli_run *r, struct ssh_options *o);
 
 /* Print the plan as `+ create local host x` lines and a summary, or as
  * JSON lines. */

@@ -1,0 +1,562 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "playbook/compile.h"
+#include "providers/provider.h"
+#include "playbook/context.h"
+#include "playbook/playbook.h"
+#include "run/configure.h"
+#include "ssh/fleet.h"
+#include "util/buf.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define LINE_MAX_BYTES (64u << 10)
+
+struct runner;
+
+/* One host's run: its script, its session, what its markers said. */
+struct job {
+	struct runner *r;
+	struct host_run *hr;
+	size_t role; /* index in t->roles */
+	struct host_context *ctx;
+	struct script *script;
+	struct ssh_host *sh;
+	struct buf line; /* the stdout line being read */
+	bool ended;	 /* an `end` marker came */
+	bool end_ok;
+	bool started;
+};
+
+struct role_run {
+	bool has_work; /* some host of it has playbooks */
+	bool started;
+	bool complete; /* every host done */
+	bool well;     /* and all of them ok */
+	size_t running;
+	size_t next; /* next host to start, index into its jobs */
+	struct job **jobs;
+	size_t nr_jobs;
+};
+
+struct runner {
+	const struct topology *t;
+	const struct graph *g;
+	struct state *state;
+	const struct configure_opts *o;
+	struct ssh_engine *engine;
+	struct job *jobs;
+	size_t nr_jobs;
+	struct role_run *roles;
+	struct playbook ***pbs; /* per role: its loaded playbooks */
+	struct secret_value *secrets;
+	size_t nr_secrets;
+	struct host_address *addresses;
+	size_t nr_addresses;
+	struct configure_result *res;
+};
+
+static const char *const status_names[] = {
+	[HOST_WAITING] = "waiting",
+	[HOST_RUNNING] = "running",
+	[HOST_OK] = "ok",
+	[HOST_FAILED] = "failed",
+	[HOST_UNREACHABLE] = "unreachable",
+	[HOST_SKIPPED] = "skipped",
+};
+
+const char *host_run_status_name(enum host_run_status s)
+{
+	return status_names[s];
+}
+
+/* Load every role's playbooks once; problems go to dl. */
+static int load_playbooks(struct runner *r, struct diag_list *dl,
+			  struct error *err)
+{
+	const struct topology *t = r->t;
+
+	r->pbs = xcalloc(t->nr_roles + 1, sizeof(*r->pbs));
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		const struct role *role = &t->roles[i];
+
+		if (!role->nr_playbooks || !role->nr_hosts)
+			continue;
+		r->pbs[i] = xcalloc(role->nr_playbooks + 1, sizeof(**r->pbs));
+		for (size_t j = 0; j < role->nr_playbooks; j++) {
+			const struct ynode *at = role->playbook_nodes[j];
+			struct error e;
+			char *path = NULL;
+			int rc;
+
+			error_init(&e);
+			rc = playbook_resolve(role->playbooks[j], t->dir,
+					      r->o->datadir, &path, &e);
+			if (!rc)
+				rc = playbook_load(path, r->o->datadir,
+						   &r->pbs[i][j], dl, &e);
+			if (rc && rc != DEPLOY_ERR_INVALID)
+				diag_add(dl, DIAG_ERROR, t->file, at->line,
+					 at->col, "playbook '%s': %s",
+					 role->playbooks[j], e.msg);
+			free(path);
+			error_clear(&e);
+		}
+	}
+	(void)err;
+	return dl->errors ? DEPLOY_ERR_INVALID : 0;
+}
+
+static void collect_addresses(struct runner *r)
+{
+	const struct topology *t = r->t;
+
+	r->addresses = xcalloc(t->nr_hosts + 1, sizeof(*r->addresses));
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		for (size_t j = 0; j < t->roles[i].nr_hosts; j++) {
+			const struct host *h = &t->roles[i].hosts[j];
+			const struct state_host *sh =
+				state_host_get(r->state, h->name, false);
+			struct host_address *a =
+				&r->addresses[r->nr_addresses++];
+
+			a->host = h->name;
+			a->address = h->address;
+			a->private_address = sh && sh->private_address
+						     ? sh->private_address
+						     : h->address;
+		}
+	}
+}
+
+/* Compile each host's script; problems go to dl, at the role. */
+static int compile_all(struct runner *r, struct diag_list *dl)
+{
+	const struct topology *t = r->t;
+	struct context_input in = { r->secrets, r->nr_secrets, r->addresses,
+				    r->nr_addresses };
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nr_roles; i++)
+		if (r->pbs[i])
+			n += t->roles[i].nr_hosts;
+	r->jobs = xcalloc(n + 1, sizeof(*r->jobs));
+	r->res->hosts = xcalloc(n + 1, sizeof(*r->res->hosts));
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		struct role *role = &t->roles[i];
+		struct role_run *rr = &r->roles[i];
+
+		if (!r->pbs[i])
+			continue;
+		rr->has_work = true;
+		rr->jobs = xcalloc(role->nr_hosts + 1, sizeof(*rr->jobs));
+		for (size_t j = 0; j < role->nr_hosts; j++) {
+			struct job *jb = &r->jobs[r->nr_jobs++];
+			struct compile_opts co = { .check = r->o->check };
+			struct error e;
+
+			error_init(&e);
+			jb->r = r;
+			jb->role = i;
+			jb->hr = &r->res->hosts[r->res->nr++];
+			jb->hr->host = &role->hosts[j];
+			buf_init(&jb->line, LINE_MAX_BYTES);
+			rr->jobs[rr->nr_jobs++] = jb;
+			if (!role->hosts[j].address) {
+				diag_add(dl, DIAG_ERROR, t->file,
+					 role->node->line, role->node->col,
+					 "host '%s' has no address yet "
+					 "(provider '%s')",
+					 role->hosts[j].name,
+					 provider_name(role->provider));
+				continue;
+			}
+			if (context_build(t, &role->hosts[j], &in, &jb->ctx,
+					  &e) ||
+			    compile_script(jb->ctx, r->pbs[i],
+					   role->nr_playbooks, &co, &jb->script,
+					   &e)) {
+				char msg[sizeof(e.msg) + 64];
+
+				error_format(&e, msg, sizeof(msg));
+				diag_add(dl, DIAG_ERROR, NULL, 0, 0,
+					 "host '%s': %s", role->hosts[j].name,
+					 msg);
+			}
+			jb->hr->nr_steps =
+				jb->script ? jb->script->nr_steps : 0;
+			error_clear(&e);
+		}
+	}
+	return dl->errors ? DEPLOY_ERR_INVALID : 0;
+}
+
+static void set_message(struct job *jb, const char *text, size_t len)
+{
+	struct buf b = BUF_INIT;
+
+	free(jb->hr->message);
+	if (jb->ctx)
+		context_redact(jb->ctx, text, len, &b);
+	else
+		buf_add(&b, text, len);
+	jb->hr->message = buf_release(&b);
+}
+
+static void on_line(struct job *jb, const char *line, size_t len)
+{
+	const struct configure_opts *o = jb->r->o;
+	struct host_run *hr = jb->hr;
+	struct marker m;
+
+	if (marker_parse(line, len, jb->script->nonce, &m))
+		return; /* other output: it is in the host's log */
+	switch (m.type) {
+	case MARKER_START:
+		hr->nr_steps = m.total;
+		hr->nr_handlers = m.handlers;
+		break;
+	case MARKER_STEP_BEGIN:
+	case MARKER_HANDLER_BEGIN:
+		hr->step = m.n;
+		hr->handler = m.type == MARKER_HANDLER_BEGIN;
+		if (m.type == MARKER_STEP_BEGIN && m.n <= jb->script->nr_steps)
+			hr->label = jb->script->items[m.n - 1].label;
+		else if (m.n <= jb->script->nr_handlers)
+			hr->label =
+				jb->script
+					->items[jb->script->nr_steps + m.n - 1]
+					.label;
+		if (o->ops && o->ops->step)
+			o->ops->step(o->data, hr, true);
+		break;
+	case MARKER_STEP_END:
+	case MARKER_HANDLER_END:
+		hr->last = step_status_name(m.status);
+		if (m.status == STATUS_CHANGED)
+			hr->changed++;
+		else if (m.status == STATUS_FAILED)
+			hr->failed++;
+		else
+			hr->ok++;
+		if (m.status == STATUS_FAILED) {
+			struct buf msg = BUF_INIT;
+
+			buf_addf(&msg, "%s: ", hr->label ? hr->label : "step");
+			buf_add(&msg, m.text, m.text_len);
+			set_message(jb, msg.data, msg.len);
+			buf_free(&msg);
+		}
+		if (o->ops && o->ops->step)
+			o->ops->step(o->data, hr, false);
+		break;
+	case MARKER_END:
+		jb->ended = true;
+		jb->end_ok = m.status == STATUS_OK;
+		break;
+	}
+}
+
+static void on_output(void *data, struct ssh_host *h, int stream,
+		      const char *buf, size_t len)
+{
+	struct job *jb = data;
+
+	(void)h;
+	if (stream != 1)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] != '\n') {
+			buf_addch(&jb->line, buf[i]); /* past the cap: cut */
+			continue;
+		}
+		on_line(jb, jb->line.data, jb->line.len);
+		buf_reset(&jb->line);
+	}
+}
+
+static void pump(struct runner *r);
+
+static void finish(struct job *jb, enum host_run_status st)
+{
+	const struct configure_opts *o = jb->r->o;
+	struct role_run *rr = &jb->r->roles[jb->role];
+
+	jb->hr->status = st;
+	if (jb->started)
+		rr->running--;
+	if (st == HOST_OK)
+		jb->r->res->ok++;
+	else if (st == HOST_SKIPPED)
+		jb->r->res->skipped++;
+	else
+		jb->r->res->failed++;
+	if (o->ops && o->ops->host_done)
+		o->ops->host_done(o->data, jb->hr);
+}
+
+static void on_done(void *data, struct ssh_host *h,
+		    const struct ssh_result *res)
+{
+	struct job *jb = data;
+
+	(void)h;
+	if (jb->line.len)
+		on_line(jb, jb->line.data, jb->line.len);
+	jb->hr->elapsed_ms = res->elapsed_ms;
+	if (res->status == SSH_UNREACHABLE) {
+		set_message(jb, res->err.msg, strlen(res->err.msg));
+		finish(jb, HOST_UNREACHABLE);
+	} else if (res->status == SSH_OK && jb->ended && jb->end_ok) {
+		finish(jb, HOST_OK);
+	} else {
+		if (!jb->hr->message) {
+			struct buf msg = BUF_INIT;
+
+			if (res->err.msg[0])
+				buf_adds(&msg, res->err.msg);
+			else
+				buf_addf(&msg, "the script stopped (exit %d)",
+					 res->exit_code);
+			if (res->errout.len)
+				buf_addf(&msg, ": %s", res->errout.data);
+			set_message(jb, msg.data, msg.len);
+			buf_free(&msg);
+		}
+		finish(jb, HOST_FAILED);
+	}
+	pump(jb->r);
+}
+
+static const struct ssh_exec_ops exec_ops = {
+	.output = on_output,
+	.done = on_done,
+};
+
+static void start(struct job *jb)
+{
+	const struct configure_opts *o = jb->r->o;
+	struct role_run *rr = &jb->r->roles[jb->role];
+	struct error e;
+
+	error_init(&e);
+	jb->started = true;
+	jb->hr->status = HOST_RUNNING;
+	rr->running++;
+	if (o->ops && o->ops->host_start)
+		o->ops->host_start(o->data, jb->hr);
+	/* The script goes on stdin: as an argument, any user of the host
+	 * could read it (and the secrets in it) in the process list. */
+	if (ssh_exec_input(jb->sh, o->check ? "sh -s -- --check" : "sh -s --",
+			   SSH_EXEC_ROOT, jb->script->text.data,
+			   jb->script->text.len, &exec_ops, jb, &e)) {
+		set_message(jb, e.msg, strlen(e.msg));
+		finish(jb, HOST_UNREACHABLE);
+	}
+	error_clear(&e);
+}
+
+static void skip_role(struct runner *r, size_t i, const char *why)
+{
+	struct role_run *rr = &r->roles[i];
+
+	for (size_t j = 0; j < rr->nr_jobs; j++) {
+		struct job *jb = rr->jobs[j];
+		struct buf msg = BUF_INIT;
+
+		buf_addf(&msg, "skipped: dependency failed (%s)", why);
+		set_message(jb, msg.data, msg.len);
+		buf_free(&msg);
+		finish(jb, HOST_SKIPPED);
+	}
+	rr->next = rr->nr_jobs;
+}
+
+/* Start what can start; mark roles complete. Called after every change. */
+static void pump(struct runner *r)
+{
+	bool changed = true;
+
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < r->g->nr; i++) {
+			struct role_run *rr = &r->roles[i];
+			const struct graph_node *n = &r->g->nodes[i];
+			const struct role *role = n->role;
+			const char *failed_dep = NULL;
+			bool deps_done = true;
+			size_t limit;
+
+			if (rr->complete)
+				continue;
+			for (size_t d = 0; d < n->nr_deps; d++) {
+				const struct role_run *dr =
+					&r->roles[n->deps[d]];
+
+				if (!dr->complete)
+					deps_done = false;
+				else if (!dr->well)
+					failed_dep = r->g->nodes[n->deps[d]]
+							     .role->name;
+			}
+			if (!deps_done)
+				continue;
+			if (!rr->started && failed_dep) {
+				/* Its hosts are skipped, and so is whatever
+				 * comes after it, playbooks or not. */
+				skip_role(r, i, failed_dep);
+				rr->started = rr->complete = true;
+				rr->well = false;
+				changed = true;
+				continue;
+			}
+			rr->started = true;
+			limit = role->serial > 0 ? (size_t)role->serial
+						 : rr->nr_jobs;
+			while (rr->next < rr->nr_jobs && rr->running < limit) {
+				start(rr->jobs[rr->next++]);
+				changed = true;
+			}
+			if (rr->next == rr->nr_jobs && !rr->running) {
+				rr->complete = true;
+				rr->well = true;
+				for (size_t j = 0; j < rr->nr_jobs; j++)
+					rr->well &= rr->jobs[j]->hr->status ==
+						    HOST_OK;
+				changed = true;
+			}
+		}
+	}
+}
+
+static void now_rfc3339(char *out, size_t size)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&now, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void file_digest(const char *path, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	struct buf text = BUF_INIT;
+
+	out[0] = '\0';
+	if (buf_read_file(&text, path) ||
+	    !EVP_Digest(text.data, text.len, md, &n, EVP_sha256(), NULL)) {
+		buf_free(&text);
+		return;
+	}
+	for (unsigned int i = 0; i < n && 2 * i + 2 < size; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	buf_free(&text);
+}
+
+static void record(struct runner *r)
+{
+	char when[32];
+
+	now_rfc3339(when, sizeof(when));
+	for (size_t i = 0; i < r->nr_jobs; i++) {
+		struct job *jb = &r->jobs[i];
+		struct state_host *sh;
+
+		if (jb->hr->status != HOST_OK)
+			continue;
+		sh = state_host_get(r->state, jb->hr->host->name, true);
+		state_host_set(&sh->applied_at, when);
+		cJSON_Delete(sh->playbooks);
+		sh->playbooks = cJSON_CreateObject();
+		for (size_t j = 0; j < jb->hr->host->role->nr_playbooks; j++) {
+			char digest[80];
+
+			file_digest(r->pbs[jb->role][j]->file, digest,
+				    sizeof(digest));
+			cJSON_AddStringToObject(
+				sh->playbooks, jb->hr->host->role->playbooks[j],
+				digest);
+		}
+	}
+}
+
+int configure_run(const struct topology *t, const struct graph *g,
+		  struct state *s, const struct configure_opts *o,
+		  struct configure_result *res, struct diag_list *dl,
+		  struct error *err)
+{
+	struct runner r = { .t = t, .g = g, .state = s, .o = o, .res = res };
+	struct ssh_fleet *fleet = NULL;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	r.roles = xcalloc(t->nr_roles + 1, sizeof(*r.roles));
+	secrets_load(t, &r.secrets, &r.nr_secrets, dl);
+	/* At up, a secret that cannot be read is an error, not a warning. */
+	for (size_t i = 0; i < dl->nr; i++)
+		if (dl->items[i].level == DIAG_WARNING) {
+			dl->items[i].level = DIAG_ERROR;
+			dl->warnings--;
+			dl->errors++;
+		}
+	rc = dl->errors ? DEPLOY_ERR_INVALID : 0;
+	if (!rc)
+		rc = load_playbooks(&r, dl, err);
+	if (!rc) {
+		collect_addresses(&r);
+		rc = compile_all(&r, dl);
+	}
+	if (rc || !r.nr_jobs)
+		goto out;
+	rc = ssh_engine_new(&o->ssh, &r.engine, err);
+	if (rc)
+		goto out;
+	fleet = ssh_fleet_new(r.engine, t, s);
+	for (size_t i = 0; !rc && i < r.nr_jobs; i++)
+		rc = ssh_fleet_host(fleet, r.jobs[i].hr->host, &r.jobs[i].sh,
+				    err);
+	if (rc)
+		goto out;
+	pump(&r);
+	rc = ssh_engine_run(r.engine, err);
+	if (!rc && !o->check)
+		record(&r);
+out:
+	ssh_fleet_free(fleet);
+	ssh_engine_free(r.engine);
+	for (size_t i = 0; i < r.nr_jobs; i++) {
+		script_free(r.jobs[i].script);
+		context_free(r.jobs[i].ctx);
+		buf_free(&r.jobs[i].line);
+	}
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		free(r.roles[i].jobs);
+		for (size_t j = 0;
+		     r.pbs && r.pbs[i] && j < t->roles[i].nr_playbooks; j++)
+			playbook_free(r.pbs[i][j]);
+		if (r.pbs)
+			free(r.pbs[i]);
+	}
+	free(r.pbs);
+	free(r.roles);
+	free(r.jobs);
+	free(r.addresses);
+	secrets_free(r.secrets, r.nr_secrets);
+	return rc;
+}
+
+void configure_result_free(struct configure_result *res)
+{
+	for (size_t i = 0; i < res->nr; i++)
+		free(res->hosts[i].message);
+	free(res->hosts);
+	memset(res, 0, sizeof(*res));
+}

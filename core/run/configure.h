@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_CONFIGURE_H
+#define DEPLOY_CONFIGURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "graph/graph.h"
+#include "ssh/engine.h"
+#include "state/state.h"
+#include "topology/topology.h"
+
+/*
+ * The configuration phase of `deploy up`: each host's playbooks compiled
+ * into one script (core/playbook), sent over its one SSH session (core/ssh)
+ * and run there, in dependency order: a role's hosts start when every host
+ * of the roles it depends on has finished well; independent roles run at
+ * the same time; `serial: N` runs N hosts of a role at a time; a host that
+ * fails marks its dependents skipped while other branches go on.
+ * Everything is compiled before any host is contacted, so a bad playbook
+ * or a missing secret changes nothing anywhere.
+ */
+
+enum host_run_status {
+	HOST_WAITING,
+	HOST_RUNNING,
+	HOST_OK,
+	HOST_FAILED,
+	HOST_UNREACHABLE,
+	HOST_SKIPPED, /* a dependency failed */
+};
+
+const char *host_run_status_name(enum host_run_status s);
+
+struct host_run {
+	struct host *host;
+	enum host_run_status status;
+	size_t nr_steps;   /* in its script, handlers not counted */
+	size_t step;	   /* the step running or last run, from 1 */
+	const char *label; /* that step's label */
+	const char *last;  /* how it ended: "ok", "changed", "failed" ... */
+	bool handler;	   /* the step is a handler (step counts those) */
+	size_t nr_handlers;
+	size_t ok;
+	size_t changed;
+	size_t failed;
+	uint64_t elapsed_ms;
+	char *message; /* why it failed or was skipped; never a secret */
+};
+
+struct configure_ops {
+	/* MAY: a host started, a step began, a step ended, a host ended. */
+	void (*host_start)(void *data, const struct host_run *hr);
+	void (*step)(void *data, const struct host_run *hr, bool begin);
+	void (*host_done)(void *data, const struct host_run *hr);
+};
+
+struct configure_opts {
+	bool check;		/* dry run: report, change nothing */
+	struct ssh_options ssh; /* parallel, timeouts, known_hosts ... */
+	const char *datadir;	/* built-in playbooks; NULL: default */
+	const struct configure_ops *ops;
+	void *data;
+};
+
+struct configure_result {
+	struct host_run *hosts; /* every host with playbooks, topology order */
+	size_t nr;
+	size_t ok;
+	size_t failed; /* failed or unreachable */
+	size_t skipped;
+};
+
+/*
+ * Configure every host of t that has playbooks. Problems found before
+ * any host is contacted (playbooks, templates, secrets) go to dl with
+ * their file:line:col and the run returns DEPLOY_ERR_INVALID; otherwise it
+ * returns 0 and res tells how each host did (and the state records when
+ * each host was last configured, after a run that was not --check).
+ */
+int configure_run(const struct topology *t, const struct graph *g,
+		  struct state *s, const struct configure_opts *o,
+		  struct configure_result *res, struct diag_list *dl,
+		  struct error *err);
+void configure_result_free(struct configure_result *res);
+
+#endif
