@@ -31,9 +31,13 @@ struct provider_run *lifecycle_run(struct lifecycle *lc,
 {
 	struct provider_run *run;
 
-	for (size_t i = 0; i < lc->nr_runs; i++)
-		if (lc->runs[i].provider == p)
-			return &lc->runs[i];
+	for (size_t i = 0; i < lc->nr_runs; i++) {
+		if (lc->runs[i].provider != p)
+			continue;
+		/* The keys may be known only now: after plan's refresh. */
+		lc->runs[i].authorized_keys = lc->authorized_keys;
+		return &lc->runs[i];
+	}
 	if (lc->nr_runs == sizeof(lc->runs) / sizeof(lc->runs[0]))
 		abort(); /* more providers than the registry has */
 	run = &lc->runs[lc->nr_runs++];
