@@ -1,8 +1,10 @@
 #!/bin/sh
 # The README's first Quickstart command: install what is needed, build, and
-# run deploy on the embedded default topology (examples/local.yml).
-# Until `deploy up` exists, the main job checks the topology and prints the
-# order in which its roles would be configured.
+# run deploy's main job on the embedded default: `deploy up
+# examples/local.yml` makes three Debian hosts on this machine (a bastion,
+# monitoring, and a validator behind the bastion), hardens and firewalls
+# them, then shows their status. Run it again: nothing changes. Remove them
+# with: build/cli/deploy down --yes examples/local.yml
 set -eu
 cd "$(dirname "$0")/.."
 sh tests/deps.sh
@@ -12,6 +14,6 @@ else
 	meson setup build >/dev/null
 fi
 meson compile -C build >/dev/null
-build/cli/deploy validate examples/local.yml
+build/cli/deploy up --yes examples/local.yml
 echo
-build/cli/deploy graph examples/local.yml
+build/cli/deploy status examples/local.yml
