@@ -7,11 +7,14 @@
 
 enum {
 	OPT_JSON,
+	OPT_LIMIT,
 };
 
 static const struct opt_spec plan_opts[] = {
 	[OPT_JSON] = { "json", 0, OPT_FLAG, NULL,
 		       "one JSON object per line, a version line first", NULL },
+	[OPT_LIMIT] = { "limit", 'l', OPT_STRING, "LIST",
+			"only these roles and hosts (comma-separated)", NULL },
 	{ 0 },
 };
 
@@ -22,12 +25,15 @@ static int plan_exec(const struct command *cmd, struct args *a)
 	struct error err;
 	int rc;
 
-	(void)cmd;
 	error_init(&err);
 	/* plan changes nothing: it reads the state without the lock. */
 	rc = cli_run_open(&r, topology_arg(a), "deploy plan", -1);
 	if (rc)
 		return rc;
+	rc = cli_run_limit(
+		&r, cmd, a->opt[OPT_LIMIT].set ? a->opt[OPT_LIMIT].str : NULL);
+	if (rc)
+		goto out;
 	if (plan_build(&r.lc, false, true, &p, &err)) {
 		print_error(&err);
 		rc = EXIT_FAIL;
@@ -45,7 +51,7 @@ out:
 const struct command cmd_plan = {
 	.name = "plan",
 	.summary = "show what up would change",
-	.usage = "[--json] [topology.yml]",
+	.usage = "[--json] [--limit LIST] [topology.yml]",
 	.description =
 		"Compare the topology with the state (.deploy/NAME.state.json), "
 		"refreshed from the\nproviders, and print what 'deploy up' "

@@ -14,6 +14,7 @@ enum {
 	OPT_PARALLEL,
 	OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT,
+	OPT_LIMIT,
 };
 
 static const struct opt_spec up_opts[] = {
@@ -41,6 +42,10 @@ static const struct opt_spec up_opts[] = {
 				  "reaching a host may take this long "
 				  "(default 10)",
 				  NULL },
+	[OPT_LIMIT] = { "limit", 'l', OPT_STRING, "LIST",
+			"only these roles and hosts (comma-separated); hosts "
+			"they depend on must be configured already",
+			NULL },
 	{ 0 },
 };
 
@@ -87,6 +92,8 @@ static int configure(struct cli_run *r, struct args *a, bool check)
 	o.ssh.connect_timeout_ms =
 		(unsigned)opt_or(a, OPT_CONNECT_TIMEOUT, 10) * 1000u;
 	o.ops = configure_ui();
+	o.limit = r->limit;
+	o.nr_limit = r->nr_limit;
 	printf("\n%s hosts ...\n", check ? "Checking" : "Configuring");
 	fflush(stdout);
 	rc = configure_run(r->t, r->g, r->state, &o, &res, &dl, &err);
@@ -121,7 +128,6 @@ static int up_exec(const struct command *cmd, struct args *a)
 	struct error err;
 	int rc;
 
-	(void)cmd;
 	error_init(&err);
 	cli_signals_install((int)opt_or(a, OPT_GRACE, 30));
 	rc = cli_run_open(&r, topology_arg(a),
@@ -129,6 +135,10 @@ static int up_exec(const struct command *cmd, struct args *a)
 			  (int)opt_or(a, OPT_LOCK_TIMEOUT, 0));
 	if (rc)
 		return rc;
+	rc = cli_run_limit(
+		&r, cmd, a->opt[OPT_LIMIT].set ? a->opt[OPT_LIMIT].str : NULL);
+	if (rc)
+		goto out;
 	if (plan_build(&r.lc, false, true, &p, &err))
 		goto fail;
 	if (!p->creates && !p->destroys) {
@@ -167,8 +177,9 @@ out:
 const struct command cmd_up = {
 	.name = "up",
 	.summary = "create what is missing and configure every host",
-	.usage = "[--yes] [--lock-timeout SECONDS] [--grace SECONDS] "
-		 "[topology.yml]",
+	.usage = "[--yes] [--check] [--limit LIST] [--parallel N] "
+		 "[--timeout SECONDS] [--connect-timeout SECONDS] "
+		 "[--lock-timeout SECONDS] [--grace SECONDS] [topology.yml]",
 	.description =
 		"Plan as 'deploy plan' does, show the plan, ask (type 'yes'; "
 		"the topology's name\nfor network: mainnet; without a "

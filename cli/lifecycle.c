@@ -12,6 +12,7 @@
 #include "cli/lifecycle.h"
 #include "config.h"
 #include "ssh/fleet.h"
+#include "topology/select.h"
 #include "util/buf.h"
 #include "util/proc.h"
 #define ENV_PASSPHRASE "DEPLOY_SSH_KEY_PASSPHRASE"
@@ -140,6 +141,23 @@ fail:
 	return EXIT_FAIL;
 }
 
+int cli_run_limit(struct cli_run *r, const struct command *cmd,
+		  const char *limit)
+{
+	struct error err;
+	int rc = EXIT_OK;
+
+	if (!limit)
+		return EXIT_OK;
+	error_init(&err);
+	if (topology_select(r->t, limit, &r->limit, &r->nr_limit, &err))
+		rc = usage_error(cmd, "--limit: %s", err.msg);
+	r->lc.limit = r->limit;
+	r->lc.nr_limit = r->nr_limit;
+	error_clear(&err);
+	return rc;
+}
+
 void cli_run_close(struct cli_run *r)
 {
 	state_unlock(r->lock);
@@ -150,6 +168,7 @@ void cli_run_close(struct cli_run *r)
 	free(r->lock_path);
 	free(r->authorized_keys);
 	free(r->key_path);
+	free(r->limit);
 	free(r->log_dir);
 	free(r->known_hosts);
 	free(r->own_key);

@@ -28,7 +28,14 @@ struct cli_run {
 	char *own_key;	       /* .deploy/NAME.id_ed25519 */
 	char *passphrase;      /* DEPLOY_SSH_KEY_PASSPHRASE; wiped */
 	struct lifecycle lc;
+	struct host **limit; /* --limit, or NULL */
+	size_t nr_limit;
 };
+
+/* --limit LIST into r (NULL: every host); EXIT_USAGE printed when a name
+ * is neither a role nor a host. */
+int cli_run_limit(struct cli_run *r, const struct command *cmd,
+		  const char *limit);
 
 /* Load, lock (when lock_timeout >= 0) and read the state. Prints errors. */
 int cli_run_open(struct cli_run *r, const char *path, const char *command,

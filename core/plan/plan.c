@@ -26,6 +26,22 @@ static const struct ynode *config_of(const struct topology *t,
 	return NULL;
 }
 
+bool lifecycle_selected(const struct lifecycle *lc, const char *name,
+			const char *role)
+{
+	if (!lc->limit)
+		return true;
+	for (size_t i = 0; i < lc->nr_limit; i++) {
+		if (!strcmp(lc->limit[i]->name, name))
+			return true;
+		/* A host the topology no longer has goes with its role. */
+		if (role && !strcmp(lc->limit[i]->role->name, role) &&
+		    !topology_find_host(lc->t, name))
+			return true;
+	}
+	return false;
+}
+
 struct provider_run *lifecycle_run(struct lifecycle *lc,
 				   const struct provider_ops *p)
 {
@@ -140,7 +156,10 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 		if (!provider_creates_hosts(role->provider))
 			continue;
 		for (size_t j = 0; !rc && j < role->nr_hosts; j++)
-			rc = plan_host(lc, p, &role->hosts[j], refresh, err);
+			if (lifecycle_selected(lc, role->hosts[j].name,
+					       role->name))
+				rc = plan_host(lc, p, &role->hosts[j], refresh,
+					       err);
 	}
 	/* Recorded hosts the topology does not want (any more). */
 	for (size_t i = 0; !rc && i < lc->state->nr_resources; i++) {
@@ -148,7 +167,8 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 		const struct host *h = topology_find_host(t, r->name);
 		struct plan_item *it;
 
-		if (strcmp(r->kind, "host"))
+		if (strcmp(r->kind, "host") ||
+		    !lifecycle_selected(lc, r->name, r->role))
 			continue;
 		if (!destroy_all && h &&
 		    !strcmp(h->role->provider->name, r->provider))

@@ -54,12 +54,19 @@ struct lifecycle {
 	void *ctx;
 	/* Set (by a signal handler) to stop starting new work. */
 	const volatile int *stop;
+	/* --limit: only these hosts (and recorded hosts of their roles that
+	 * the topology no longer has); NULL: every host. */
+	struct host **limit;
+	size_t nr_limit;
 	struct provider_run runs[8];
 	size_t nr_runs;
 };
 
 void lifecycle_init(struct lifecycle *lc, const struct topology *t,
 		    const struct graph *g, struct state *state);
+/* Whether --limit takes the host `name` of role `role` in. */
+bool lifecycle_selected(const struct lifecycle *lc, const char *name,
+			const char *role);
 struct provider_run *lifecycle_run(struct lifecycle *lc,
 				   const struct provider_ops *p);
 

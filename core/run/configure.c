@@ -76,6 +76,16 @@ const char *host_run_status_name(enum host_run_status s)
 	return status_names[s];
 }
 
+static bool selected(const struct configure_opts *o, const struct host *h)
+{
+	if (!o->limit)
+		return true;
+	for (size_t i = 0; i < o->nr_limit; i++)
+		if (o->limit[i] == h)
+			return true;
+	return false;
+}
+
 /* Load every role's playbooks once; problems go to dl. */
 static int load_playbooks(struct runner *r, struct diag_list *dl,
 			  struct error *err)
@@ -144,8 +154,8 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 	size_t n = 0;
 
 	for (size_t i = 0; i < t->nr_roles; i++)
-		if (r->pbs[i])
-			n += t->roles[i].nr_hosts;
+		for (size_t j = 0; r->pbs[i] && j < t->roles[i].nr_hosts; j++)
+			n += selected(r->o, &t->roles[i].hosts[j]);
 	r->jobs = xcalloc(n + 1, sizeof(*r->jobs));
 	r->res->hosts = xcalloc(n + 1, sizeof(*r->res->hosts));
 	for (size_t i = 0; i < t->nr_roles; i++) {
@@ -157,10 +167,13 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 		rr->has_work = true;
 		rr->jobs = xcalloc(role->nr_hosts + 1, sizeof(*rr->jobs));
 		for (size_t j = 0; j < role->nr_hosts; j++) {
-			struct job *jb = &r->jobs[r->nr_jobs++];
 			struct compile_opts co = { .check = r->o->check };
+			struct job *jb;
 			struct error e;
 
+			if (!selected(r->o, &role->hosts[j]))
+				continue;
+			jb = &r->jobs[r->nr_jobs++];
 			error_init(&e);
 			jb->r = r;
 			jb->role = i;
@@ -192,6 +205,48 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 			jb->hr->nr_steps =
 				jb->script ? jb->script->nr_steps : 0;
 			error_clear(&e);
+		}
+	}
+	return dl->errors ? DEPLOY_ERR_INVALID : 0;
+}
+
+/*
+ * With --limit, the hosts a selected host depends on (the roles its role
+ * comes after or goes via) that are left out must have been configured
+ * by an earlier run: the state says when.
+ */
+static int check_limit(struct runner *r, struct diag_list *dl)
+{
+	const struct topology *t = r->t;
+
+	for (size_t i = 0; r->o->limit && i < r->g->nr; i++) {
+		const struct graph_node *n = &r->g->nodes[i];
+		bool wanted = false;
+
+		for (size_t j = 0; j < n->role->nr_hosts; j++)
+			wanted |=
+				r->pbs[i] && selected(r->o, &n->role->hosts[j]);
+		for (size_t d = 0; wanted && d < n->nr_deps; d++) {
+			const struct role *dep = r->g->nodes[n->deps[d]].role;
+
+			if (!dep->nr_playbooks)
+				continue;
+			for (size_t k = 0; k < dep->nr_hosts; k++) {
+				const struct host *h = &dep->hosts[k];
+				const struct state_host *sh = state_host_get(
+					r->state, h->name, false);
+
+				if (selected(r->o, h) || (sh && sh->applied_at))
+					continue;
+				diag_add(
+					dl, DIAG_ERROR, t->file,
+					n->role->node->line, n->role->node->col,
+					"host '%s' (role '%s', which role "
+					"'%s' depends on) has not been "
+					"configured yet: add it to --limit, or "
+					"run without --limit",
+					h->name, dep->name, n->role->name);
+			}
 		}
 	}
 	return dl->errors ? DEPLOY_ERR_INVALID : 0;
@@ -510,6 +565,8 @@ int configure_run(const struct topology *t, const struct graph *g,
 	rc = dl->errors ? DEPLOY_ERR_INVALID : 0;
 	if (!rc)
 		rc = load_playbooks(&r, dl, err);
+	if (!rc)
+		rc = check_limit(&r, dl);
 	if (!rc) {
 		collect_addresses(&r);
 		rc = compile_all(&r, dl);

@@ -62,6 +62,10 @@ struct configure_opts {
 	const char *datadir;	/* built-in playbooks; NULL: default */
 	const struct configure_ops *ops;
 	void *data;
+	/* --limit: only these hosts; NULL: every host. Hosts they depend on
+	 * outside the limit must have been configured already. */
+	struct host **limit;
+	size_t nr_limit;
 };
 
 struct configure_result {

@@ -62,6 +62,16 @@ assert all(c["action"] == "create" and c["provider"] == "local" for c in changes
 assert lines[-1] == {"type": "change_summary", "create": 3, "destroy": 0, "keep": 0}, lines[-1]
 EOF
 
+# --limit: only the hosts named (roles stand for all their hosts).
+run "$DEPLOY" plan --limit db,web-1 topo.yml
+expect_rc 2 "plan --limit"
+printf '%s\n' "+ create local host web-1" "+ create local host db-0" \
+	"Plan: 2 to create, 0 to destroy, 0 unchanged." >expected
+expect_same expected "$TMP/out" "plan --limit db,web-1"
+run "$DEPLOY" plan --limit dbb topo.yml
+expect_rc 64 "plan --limit with an unknown name"
+expect_line "$TMP/err" "deploy: --limit: unknown role or host 'dbb' (did you mean 'db'?)" "--limit hint"
+
 # Without a terminal and without --yes: refused, nothing made.
 run "$DEPLOY" up topo.yml </dev/null
 expect_rc 1 "up without confirmation"
