@@ -367,6 +367,39 @@ static bool link_exists(const char *name, const char *netns)
 	return ok;
 }
 
+/* The bridge's address must not be another interface's already (another
+ * topology on the same subnet would make both unreachable). */
+static int address_free(const struct local_net *net, const char *cidr,
+			struct error *err)
+{
+	char *argv[] = { "ip", "-o", "-4", "addr", "show", NULL };
+	struct proc_result res;
+	struct buf want = BUF_INIT;
+	const char *hit;
+	int rc = 0;
+
+	if (proc_run(argv, NULL, IP_TIMEOUT, 1 << 20, &res, err))
+		return DEPLOY_ERR_IO;
+	buf_addf(&want, " inet %s ", cidr);
+	hit = strstr(res.out.data, want.data);
+	if (hit) {
+		const char *line = hit;
+		char ifname[64] = "?";
+
+		while (line > res.out.data && line[-1] != '\n')
+			line--;
+		sscanf(line, "%*d: %63s", ifname);
+		rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			       "providers.local.subnet '%s': its first address "
+			       "is taken by interface '%s' (another topology "
+			       "on this machine?): choose another subnet",
+			       net->subnet, ifname);
+	}
+	buf_free(&want);
+	proc_result_free(&res);
+	return rc;
+}
+
 int local_net_up(const struct local_net *net, struct error *err)
 {
 	char br[16], addr[32];
@@ -376,6 +409,9 @@ int local_net_up(const struct local_net *net, struct error *err)
 	bridge_address(net, addr);
 	if (link_exists(br, NULL))
 		return 0;
+	rc = address_free(net, addr, err);
+	if (rc)
+		return rc;
 	{
 		char *add[] = {
 			"ip", "link", "add", br, "type", "bridge", NULL
