@@ -725,24 +725,14 @@ int local_host_up(const struct local_net *net, const char *base,
 	nspath = path_in("/run/netns", ns);
 	{
 		struct buf nsopt = BUF_INIT;
-		char *argv[] = { "systemd-nspawn",
-				 "--quiet",
-				 "--register=no",
-				 "--keep-unit",
-				 "--boot",
-				 "--console=read-only",
-				 "--resolv-conf=off",
-				 "--timezone=off",
+		char *argv[] = { "systemd-nspawn", "--quiet", "--register=no",
+				 "--keep-unit", "--boot", "--console=read-only",
+				 "--resolv-conf=off", "--timezone=off",
 				 "--link-journal=no",
 				 /* Its own network namespace: nftables and
 				  * net.* sysctls there touch nothing else. */
-				 "--capability=CAP_NET_ADMIN",
-				 "-M",
-				 (char *)h->name,
-				 "-D",
-				 root,
-				 NULL,
-				 NULL };
+				 "--capability=CAP_NET_ADMIN", "-M",
+				 (char *)h->name, "-D", root, NULL, NULL };
 
 		buf_addf(&nsopt, "--network-namespace-path=%s", nspath);
 		argv[sizeof(argv) / sizeof(argv[0]) - 2] = nsopt.data;
