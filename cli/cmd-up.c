@@ -120,6 +120,25 @@ out:
 	return rc;
 }
 
+/* Playbooks and secrets are checked before any host is made. */
+static int preflight(struct cli_run *r)
+{
+	struct configure_opts o = { 0 };
+	struct diag_list dl;
+	int rc = EXIT_OK;
+
+	if (!has_playbooks(r->t))
+		return EXIT_OK;
+	diag_list_init(&dl);
+	if (configure_preflight(r->t, &o, &dl)) {
+		print_diags(&dl, stderr);
+		print_message("nothing was created or changed");
+		rc = EXIT_FAIL;
+	}
+	diag_list_free(&dl);
+	return rc;
+}
+
 static int up_exec(const struct command *cmd, struct args *a)
 {
 	bool check = a->opt[OPT_CHECK].set;
@@ -151,6 +170,9 @@ static int up_exec(const struct command *cmd, struct args *a)
 		       "created yet are not checked)\n");
 	} else {
 		print_plan(p, false);
+		rc = preflight(&r);
+		if (rc)
+			goto out;
 		rc = confirm(&r, "Apply this plan to", a->opt[OPT_YES].set);
 		if (!rc && p->creates)
 			rc = cli_run_keys(&r);

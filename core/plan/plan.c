@@ -142,6 +142,14 @@ static int plan_host(struct lifecycle *lc, struct plan *p, struct host *h,
 	return 0;
 }
 
+/* Hosts of a role with protect: true or static_ip: true are kept. */
+static bool protected_role(const struct lifecycle *lc, const char *role)
+{
+	const struct role *r = role ? topology_find_role(lc->t, role) : NULL;
+
+	return !lc->include_protected && r && (r->protect || r->static_ip);
+}
+
 int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 	       struct plan **out, struct error *err)
 {
@@ -153,8 +161,19 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 	for (size_t i = 0; !destroy_all && !rc && i < t->nr_roles; i++) {
 		struct role *role = &t->roles[i];
 
-		if (!provider_creates_hosts(role->provider))
+		if (provider_uses_existing_hosts(role->provider))
 			continue;
+		if (!provider_creates_hosts(role->provider)) {
+			rc = error_set(err, DEPLOY_ERR_INVALID, t->file,
+				       role->node->line, role->node->col,
+				       "role '%s': provider '%s' cannot create "
+				       "hosts yet (this deploy creates hosts "
+				       "with 'local' and takes existing ones "
+				       "with 'ssh')",
+				       role->name,
+				       provider_name(role->provider));
+			break;
+		}
 		for (size_t j = 0; !rc && j < role->nr_hosts; j++)
 			if (lifecycle_selected(lc, role->hosts[j].name,
 					       role->name))
@@ -173,6 +192,26 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 		if (!destroy_all && h &&
 		    !strcmp(h->role->provider->name, r->provider))
 			continue;
+		if (protected_role(lc, r->role)) {
+			it = add(p, PLAN_KEEP);
+			it->provider = provider_find(r->provider);
+			it->name = r->name;
+			it->role = r->role;
+			it->res = r;
+			it->reason =
+				reason("role '%s' is protected (protect or "
+				       "static_ip): kept unless "
+				       "--include-protected",
+				       r->role);
+			if (!it->provider)
+				rc = error_set(
+					err, DEPLOY_ERR_INVALID,
+					lc->state->path, 0, 0,
+					"state names provider '%s', "
+					"which this deploy does not know",
+					r->provider);
+			continue;
+		}
 		it = add(p, PLAN_DESTROY);
 		it->provider = provider_find(r->provider);
 		it->name = r->name;

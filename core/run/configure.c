@@ -101,6 +101,7 @@ static int load_playbooks(struct runner *r, struct diag_list *dl,
 		r->pbs[i] = xcalloc(role->nr_playbooks + 1, sizeof(**r->pbs));
 		for (size_t j = 0; j < role->nr_playbooks; j++) {
 			const struct ynode *at = role->playbook_nodes[j];
+			size_t before = dl->errors;
 			struct error e;
 			char *path = NULL;
 			int rc;
@@ -111,10 +112,16 @@ static int load_playbooks(struct runner *r, struct diag_list *dl,
 			if (!rc)
 				rc = playbook_load(path, r->o->datadir,
 						   &r->pbs[i][j], dl, &e);
-			if (rc && rc != DEPLOY_ERR_INVALID)
+			/* Every failure leaves an error in dl: the run stops
+			 * before any host, never with a missing playbook. */
+			if (rc && dl->errors == before && e.msg[0])
+				diag_add(dl, DIAG_ERROR, t->file, at->line,
+					 at->col, "%s", e.msg);
+			else if (rc && dl->errors == before)
 				diag_add(dl, DIAG_ERROR, t->file, at->line,
 					 at->col, "playbook '%s': %s",
-					 role->playbooks[j], e.msg);
+					 role->playbooks[j],
+					 deploy_strerror(rc));
 			free(path);
 			error_clear(&e);
 		}
@@ -543,6 +550,43 @@ static void record(struct runner *r)
 	}
 }
 
+/* At up, a secret that cannot be read is an error, not a warning. */
+static void load_secrets(struct runner *r, struct diag_list *dl)
+{
+	secrets_load(r->t, &r->secrets, &r->nr_secrets, dl);
+	for (size_t i = 0; i < dl->nr; i++)
+		if (dl->items[i].level == DIAG_WARNING) {
+			dl->items[i].level = DIAG_ERROR;
+			dl->warnings--;
+			dl->errors++;
+		}
+}
+
+static void free_playbooks(struct runner *r)
+{
+	for (size_t i = 0; r->pbs && i < r->t->nr_roles; i++) {
+		for (size_t j = 0; r->pbs[i] && j < r->t->roles[i].nr_playbooks;
+		     j++)
+			playbook_free(r->pbs[i][j]);
+		free(r->pbs[i]);
+	}
+	free(r->pbs);
+	r->pbs = NULL;
+}
+
+int configure_preflight(const struct topology *t,
+			const struct configure_opts *o, struct diag_list *dl)
+{
+	struct runner r = { .t = t, .o = o };
+
+	load_secrets(&r, dl);
+	if (!dl->errors)
+		load_playbooks(&r, dl, NULL);
+	free_playbooks(&r);
+	secrets_free(r.secrets, r.nr_secrets);
+	return dl->errors ? DEPLOY_ERR_INVALID : 0;
+}
+
 int configure_run(const struct topology *t, const struct graph *g,
 		  struct state *s, const struct configure_opts *o,
 		  struct configure_result *res, struct diag_list *dl,
@@ -554,14 +598,7 @@ int configure_run(const struct topology *t, const struct graph *g,
 
 	memset(res, 0, sizeof(*res));
 	r.roles = xcalloc(t->nr_roles + 1, sizeof(*r.roles));
-	secrets_load(t, &r.secrets, &r.nr_secrets, dl);
-	/* At up, a secret that cannot be read is an error, not a warning. */
-	for (size_t i = 0; i < dl->nr; i++)
-		if (dl->items[i].level == DIAG_WARNING) {
-			dl->items[i].level = DIAG_ERROR;
-			dl->warnings--;
-			dl->errors++;
-		}
+	load_secrets(&r, dl);
 	rc = dl->errors ? DEPLOY_ERR_INVALID : 0;
 	if (!rc)
 		rc = load_playbooks(&r, dl, err);
@@ -594,15 +631,9 @@ out:
 		context_free(r.jobs[i].ctx);
 		buf_free(&r.jobs[i].line);
 	}
-	for (size_t i = 0; i < t->nr_roles; i++) {
+	for (size_t i = 0; i < t->nr_roles; i++)
 		free(r.roles[i].jobs);
-		for (size_t j = 0;
-		     r.pbs && r.pbs[i] && j < t->roles[i].nr_playbooks; j++)
-			playbook_free(r.pbs[i][j]);
-		if (r.pbs)
-			free(r.pbs[i]);
-	}
-	free(r.pbs);
+	free_playbooks(&r);
 	free(r.roles);
 	free(r.jobs);
 	free(r.addresses);

@@ -89,4 +89,12 @@ int configure_run(const struct topology *t, const struct graph *g,
 		  struct error *err);
 void configure_result_free(struct configure_result *res);
 
+/*
+ * Before any host is made: every role's playbooks load and every secret
+ * can be read (problems to dl, with file:line:col). Templates, which need
+ * the hosts' addresses, are rendered by configure_run().
+ */
+int configure_preflight(const struct topology *t,
+			const struct configure_opts *o, struct diag_list *dl);
+
 #endif
