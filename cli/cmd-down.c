@@ -9,6 +9,7 @@ enum {
 	OPT_YES,
 	OPT_LOCK_TIMEOUT,
 	OPT_GRACE,
+	OPT_INCLUDE_PROTECTED,
 };
 
 static const struct opt_spec down_opts[] = {
@@ -22,6 +23,10 @@ static const struct opt_spec down_opts[] = {
 			"after an interrupt, let work under way finish this "
 			"long (default 30)",
 			NULL },
+	[OPT_INCLUDE_PROTECTED] = { "include-protected", 0, OPT_FLAG, NULL,
+				    "remove the hosts of roles with protect "
+				    "or static_ip too",
+				    NULL },
 	{ 0 },
 };
 
@@ -50,12 +55,15 @@ static int down_exec(const struct command *cmd, struct args *a)
 				  : 0);
 	if (rc)
 		return rc;
+	r.lc.include_protected = a->opt[OPT_INCLUDE_PROTECTED].set;
 	if (plan_build(&r.lc, true, false, &p, &err))
 		goto fail;
 	if (!p->destroys) {
+		if (p->keeps)
+			print_plan(p, false);
 		printf("Nothing to destroy: the state of '%s' holds no "
-		       "resource.\n",
-		       r.t->name);
+		       "resource%s.\n",
+		       r.t->name, p->keeps ? " that is not protected" : "");
 		goto out;
 	}
 	print_plan(p, false);
@@ -80,7 +88,8 @@ out:
 const struct command cmd_down = {
 	.name = "down",
 	.summary = "remove everything up made",
-	.usage = "[--yes] [--lock-timeout SECONDS] [--grace SECONDS] "
+	.usage = "[--yes] [--include-protected] [--lock-timeout SECONDS] "
+		 "[--grace SECONDS] "
 		 "[topology.yml]",
 	.description =
 		"Remove every resource the state records for the topology, "

@@ -312,11 +312,13 @@ void print_plan(const struct plan *p, bool json)
 			json_line(o);
 			continue;
 		}
-		if (it->op == PLAN_KEEP)
+		if (it->op == PLAN_KEEP && !it->reason)
 			continue;
 		printf("%c %s %s %s %s%s%s%s\n",
-		       it->op == PLAN_CREATE ? '+' : '-', op_word(it->op),
-		       it->provider->name, it->kind, it->name,
+		       it->op == PLAN_CREATE ? '+'
+		       : it->op == PLAN_KEEP ? '='
+					     : '-',
+		       op_word(it->op), it->provider->name, it->kind, it->name,
 		       it->reason ? " (" : "", it->reason ? it->reason : "",
 		       it->reason ? ")" : "");
 	}

@@ -58,6 +58,8 @@ struct lifecycle {
 	 * the topology no longer has); NULL: every host. */
 	struct host **limit;
 	size_t nr_limit;
+	/* Destroy the hosts of roles with protect or static_ip too. */
+	bool include_protected;
 	struct provider_run runs[8];
 	size_t nr_runs;
 };

@@ -535,6 +535,7 @@ static void build_role(struct topology *t, struct role *r,
 	r->zone = get_str(m, "zone");
 	r->vars = get_map(m, "vars");
 	r->static_ip = get_bool(m, "static_ip", false);
+	r->protect = get_bool(m, "protect", false);
 	build_disk(r, ynode_get(m, "disk"));
 	build_refs(r, m);
 	build_playbooks(r, get_seq(m, "playbooks"));

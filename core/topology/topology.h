@@ -104,6 +104,7 @@ struct role {
 	const char *disk_type;
 	const char *disk_mount;
 	bool static_ip;
+	bool protect; /* down keeps its hosts unless --include-protected */
 };
 
 struct provider_conf {

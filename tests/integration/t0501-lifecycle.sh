@@ -169,8 +169,14 @@ checks=$((checks + 1))
 [ "$(cat ".deploy/$name.state.json")" = '{"version": 1, "lin' ] || fail "corrupt state left as it was"
 cp good-state ".deploy/$name.state.json"
 
+# protect: down keeps the role's hosts unless --include-protected.
+sed -i 's/^  web: {count: 1}$/  web: {count: 1, protect: true}/' topo.yml
 run "$DEPLOY" down --yes topo.yml
-expect_rc 0 "down"
+expect_rc 0 "down of a protected role"
+expect_line "$TMP/out" "= keep local host web-0 (role 'web' is protected (protect or static_ip): kept unless --include-protected)" "the protected host is kept"
+expect_line "$TMP/out" "Nothing to destroy: the state of '$name' holds no resource that is not protected." "nothing else to destroy"
+run "$DEPLOY" down --yes --include-protected topo.yml
+expect_rc 0 "down --include-protected"
 expect_line "$TMP/out" "Destroyed 1 resource of '$name'." "down summary"
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down again"
