@@ -106,10 +106,12 @@ static int local_hosts_up(struct provider_run *run, struct host *const *hosts,
 
 	net_of(run, &net);
 	rc = local_check_root(err);
-	if (!rc)
-		rc = local_base_image(&net, &base, err);
+	/* The bridge first: apt_proxy is usually on its address, and the
+	 * base image is fetched through it. */
 	if (!rc)
 		rc = local_net_up(&net, err);
+	if (!rc)
+		rc = local_base_image(&net, &base, err);
 	for (size_t i = 0; !rc && i < nr; i++)
 		rc = up_one(run, &net, base, hosts[i], &lh[i], err);
 	if (!rc)
