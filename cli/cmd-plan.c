@@ -8,6 +8,7 @@
 enum {
 	OPT_JSON,
 	OPT_LIMIT,
+	OPT_NO_STEPS,
 };
 
 static const struct opt_spec plan_opts[] = {
@@ -15,6 +16,8 @@ static const struct opt_spec plan_opts[] = {
 		       "one JSON object per line, a version line first", NULL },
 	[OPT_LIMIT] = { "limit", 'l', OPT_STRING, "LIST",
 			"only these roles and hosts (comma-separated)", NULL },
+	[OPT_NO_STEPS] = { "no-steps", 0, OPT_FLAG, NULL,
+			   "do not check the hosts' steps (no SSH)", NULL },
 	{ 0 },
 };
 
@@ -41,6 +44,14 @@ static int plan_exec(const struct command *cmd, struct args *a)
 	}
 	print_plan(p, a->opt[OPT_JSON].set);
 	rc = p->creates || p->destroys ? EXIT_CHANGES : EXIT_OK;
+	if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set) {
+		size_t changes = 0;
+
+		if (cli_check_steps(&r, &changes))
+			rc = EXIT_FAIL;
+		else if (changes)
+			rc = EXIT_CHANGES;
+	}
 out:
 	plan_free(p);
 	error_clear(&err);
@@ -51,7 +62,7 @@ out:
 const struct command cmd_plan = {
 	.name = "plan",
 	.summary = "show what up would change",
-	.usage = "[--json] [--limit LIST] [topology.yml]",
+	.usage = "[--json] [--limit LIST] [--no-steps] [topology.yml]",
 	.description =
 		"Compare the topology with the state (.deploy/NAME.state.json), "
 		"refreshed from the\nproviders, and print what 'deploy up' "

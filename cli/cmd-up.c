@@ -160,21 +160,36 @@ static int up_exec(const struct command *cmd, struct args *a)
 		goto out;
 	if (plan_build(&r.lc, false, true, &p, &err))
 		goto fail;
-	if (!p->creates && !p->destroys) {
-		printf("Nothing to create or destroy: %zu host%s exist%s.\n",
-		       p->keeps, p->keeps == 1 ? "" : "s",
-		       p->keeps == 1 ? "s" : "");
-	} else if (check) {
+	if (check) {
 		print_plan(p, false);
-		printf("(--check: nothing is created or destroyed; hosts not "
-		       "created yet are not checked)\n");
-	} else {
-		print_plan(p, false);
-		rc = preflight(&r);
+		if (p->creates || p->destroys)
+			printf("(--check: nothing is created or destroyed; "
+			       "hosts not created yet are not checked)\n");
+		rc = configure(&r, a, true);
+		goto out;
+	}
+	print_plan(p, false);
+	rc = preflight(&r);
+	if (rc)
+		goto out;
+	if (!a->opt[OPT_YES].set) {
+		/* Show what the hosts' steps would change, then ask. */
+		size_t changes = 0;
+
+		rc = cli_check_steps(&r, &changes);
 		if (rc)
 			goto out;
-		rc = confirm(&r, "Apply this plan to", a->opt[OPT_YES].set);
-		if (!rc && p->creates)
+		if (!p->creates && !p->destroys && !changes) {
+			printf("Nothing to do: %zu host%s up to date.\n",
+			       p->keeps, p->keeps == 1 ? "" : "s");
+			goto out;
+		}
+		rc = confirm(&r, "Apply this plan to", false);
+		if (rc)
+			goto out;
+	}
+	if (p->creates || p->destroys) {
+		if (p->creates)
 			rc = cli_run_keys(&r);
 		if (rc)
 			goto out;
@@ -183,6 +198,10 @@ static int up_exec(const struct command *cmd, struct args *a)
 		plan_bind_addresses(r.t, r.state);
 		printf("Up: %zu created, %zu destroyed, %zu unchanged.\n",
 		       p->creates, p->destroys, p->keeps);
+	} else {
+		printf("Nothing to create or destroy: %zu host%s exist%s.\n",
+		       p->keeps, p->keeps == 1 ? "" : "s",
+		       p->keeps == 1 ? "s" : "");
 	}
 	rc = configure(&r, a, check);
 	goto out;

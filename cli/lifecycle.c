@@ -11,6 +11,7 @@
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
 #include "config.h"
+#include "run/configure.h"
 #include "ssh/fleet.h"
 #include "topology/select.h"
 #include "util/buf.h"
@@ -257,6 +258,77 @@ out:
 	r->lc.authorized_keys = r->authorized_keys;
 	free(own);
 	error_clear(&err);
+	return rc;
+}
+
+static bool role_has_playbooks(const struct topology *t)
+{
+	for (size_t i = 0; i < t->nr_roles; i++)
+		if (t->roles[i].nr_playbooks && t->roles[i].nr_hosts)
+			return true;
+	return false;
+}
+
+int cli_check_steps(struct cli_run *r, size_t *changes)
+{
+	struct configure_opts o = { .check = true };
+	struct configure_result res;
+	struct diag_list dl;
+	struct error err;
+	struct host **hosts;
+	size_t n = 0;
+	int rc = EXIT_OK;
+
+	*changes = 0;
+	if (!role_has_playbooks(r->t))
+		return EXIT_OK;
+	/* Hosts not made yet have nothing to check. */
+	hosts = xcalloc(r->t->nr_hosts + 1, sizeof(*hosts));
+	for (size_t i = 0; i < r->t->nr_roles; i++)
+		for (size_t j = 0; j < r->t->roles[i].nr_hosts; j++) {
+			struct host *h = &r->t->roles[i].hosts[j];
+
+			if (h->address &&
+			    lifecycle_selected(&r->lc, h->name, h->role->name))
+				hosts[n++] = h;
+		}
+	if (!n) {
+		free(hosts);
+		return EXIT_OK;
+	}
+	diag_list_init(&dl);
+	error_init(&err);
+	cli_ssh_options(r, &o.ssh);
+	o.limit = hosts;
+	o.nr_limit = n;
+	memset(&res, 0, sizeof(res));
+	if (configure_run(r->t, r->g, r->state, &o, &res, &dl, &err)) {
+		print_diags(&dl, stderr);
+		if (!dl.errors)
+			print_error(&err);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	for (size_t i = 0; i < res.nr; i++) {
+		const struct host_run *hr = &res.hosts[i];
+
+		if (hr->status == HOST_OK && hr->changed) {
+			printf("~ %s: %zu step%s would change\n",
+			       hr->host->name, hr->changed,
+			       hr->changed == 1 ? "" : "s");
+			(*changes)++;
+		} else if (hr->status != HOST_OK) {
+			printf("! %s: not checked: %s\n", hr->host->name,
+			       hr->message ? hr->message
+					   : host_run_status_name(hr->status));
+			(*changes)++;
+		}
+	}
+out:
+	configure_result_free(&res);
+	diag_list_free(&dl);
+	error_clear(&err);
+	free(hosts);
 	return rc;
 }
 

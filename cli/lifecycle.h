@@ -55,6 +55,15 @@ int cli_run_keys(struct cli_run *r);
  */
 void cli_ssh_options(struct cli_run *r, struct ssh_options *o);
 
+/*
+ * The step changes of the hosts that exist (and --limit takes), from their
+ * scripts run in check mode: "~ HOST: N steps would change" per host that
+ * would change, "! HOST: ..." per host that could not be checked. *changes
+ * counts the hosts that would change. EXIT_OK, or EXIT_FAIL with the
+ * problem printed (a playbook or template error).
+ */
+int cli_check_steps(struct cli_run *r, size_t *changes);
+
 /* Print the plan as `+ create local host x` lines and a summary, or as
  * JSON lines. */
 void print_plan(const struct plan *p, bool json);

@@ -142,12 +142,44 @@ static int plan_host(struct lifecycle *lc, struct plan *p, struct host *h,
 	return 0;
 }
 
-/* Hosts of a role with protect: true or static_ip: true are kept. */
-static bool protected_role(const struct lifecycle *lc, const char *role)
+/*
+ * Hosts of a role with protect: true or static_ip: true are kept. The
+ * state records it with each host ("protect" in its attributes), so the
+ * hosts of a role removed from the topology are kept too.
+ */
+static bool protected_host(const struct lifecycle *lc,
+			   const struct state_resource *res)
 {
-	const struct role *r = role ? topology_find_role(lc->t, role) : NULL;
+	const struct role *r =
+		res->role ? topology_find_role(lc->t, res->role) : NULL;
+	const cJSON *p =
+		cJSON_GetObjectItemCaseSensitive(res->attributes, "protect");
 
-	return !lc->include_protected && r && (r->protect || r->static_ip);
+	if (lc->include_protected)
+		return false;
+	if (r)
+		return r->protect || r->static_ip;
+	return cJSON_IsTrue(p);
+}
+
+/* Record each recorded host's protection as its role says now; saved with
+ * the state's next save. */
+static void record_protection(struct lifecycle *lc)
+{
+	for (size_t i = 0; i < lc->state->nr_resources; i++) {
+		struct state_resource *res = &lc->state->resources[i];
+		const struct role *r =
+			res->role ? topology_find_role(lc->t, res->role) : NULL;
+
+		if (!r || strcmp(res->kind, "host"))
+			continue;
+		if (!res->attributes)
+			res->attributes = cJSON_CreateObject();
+		cJSON_DeleteItemFromObjectCaseSensitive(res->attributes,
+							"protect");
+		if (r->protect || r->static_ip)
+			cJSON_AddTrueToObject(res->attributes, "protect");
+	}
 }
 
 int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
@@ -158,6 +190,7 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 	int rc = 0;
 
 	*out = NULL;
+	record_protection(lc);
 	for (size_t i = 0; !destroy_all && !rc && i < t->nr_roles; i++) {
 		struct role *role = &t->roles[i];
 
@@ -192,7 +225,7 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 		if (!destroy_all && h &&
 		    !strcmp(h->role->provider->name, r->provider))
 			continue;
-		if (protected_role(lc, r->role)) {
+		if (protected_host(lc, r)) {
 			it = add(p, PLAN_KEEP);
 			it->provider = provider_find(r->provider);
 			it->name = r->name;
@@ -326,6 +359,10 @@ static int create_level(struct lifecycle *lc, struct plan *p, size_t level,
 	}
 	if (n)
 		rc = provider_hosts_up(lifecycle_run(lc, prov), hosts, n, err);
+	if (n && !rc) {
+		record_protection(lc);
+		rc = lc->save(lifecycle_run(lc, prov), err);
+	}
 	free(hosts);
 	return rc;
 }

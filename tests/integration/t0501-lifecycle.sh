@@ -96,7 +96,7 @@ expect_line "$TMP/out" "Plan: 0 to create, 0 to destroy, 3 unchanged." "converge
 cp ".deploy/$name.state.json" state-before
 run "$DEPLOY" up topo.yml
 expect_rc 0 "up on a converged fleet"
-expect_line "$TMP/out" "Nothing to create or destroy: 3 hosts exist." "nothing to do"
+expect_line "$TMP/out" "Nothing to do: 3 hosts up to date." "nothing to do"
 expect_same state-before ".deploy/$name.state.json" "converged up writes no state"
 
 run "$DEPLOY" status topo.yml

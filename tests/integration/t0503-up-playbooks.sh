@@ -109,9 +109,11 @@ expect_line "$TMP/out" "3 hosts: 3 ok, 0 failed, 0 skipped; 0 steps changed" "se
 # --check on a host that drifted: reports it, and changes nothing.
 drop=/etc/ssh/sshd_config.d/01-deploy-hardening.conf
 "$DEPLOY" run --limit validator topo.yml -- "echo '# drift' >>$drop" >/dev/null
-tree() { # tree: every file of validator-0's overlay, with mode and sha256
+tree() { # tree: every file of validator-0's overlay, with mode and sha256, but
+# what services write as they run (logs, journals, fail2ban's database)
 	d=${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}/$name/validator-0/upper
 	(cd "$d" && find . -path ./var/log -prune -o -path ./var/lib/systemd -prune \
+		-o -path ./var/lib/fail2ban -prune \
 		-o -path ./run -prune -o -path ./tmp -prune -o -type f -print |
 		sort | while read -r f; do
 			printf '%s %s\n' "$(stat -c %a "$f")" "$(sha256sum <"$f")  $f"
