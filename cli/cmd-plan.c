@@ -9,6 +9,7 @@ enum {
 	OPT_JSON,
 	OPT_LIMIT,
 	OPT_NO_STEPS,
+	OPT_ADOPT,
 };
 
 static const struct opt_spec plan_opts[] = {
@@ -18,6 +19,10 @@ static const struct opt_spec plan_opts[] = {
 			"only these roles and hosts (comma-separated)", NULL },
 	[OPT_NO_STEPS] = { "no-steps", 0, OPT_FLAG, NULL,
 			   "do not check the hosts' steps (no SSH)", NULL },
+	[OPT_ADOPT] = { "adopt", 0, OPT_FLAG, NULL,
+			"record hosts found at a provider but missing from "
+			"the state",
+			NULL },
 	{ 0 },
 };
 
@@ -37,14 +42,21 @@ static int plan_exec(const struct command *cmd, struct args *a)
 		&r, cmd, a->opt[OPT_LIMIT].set ? a->opt[OPT_LIMIT].str : NULL);
 	if (rc)
 		goto out;
+	r.lc.adopt = a->opt[OPT_ADOPT].set;
 	if (plan_build(&r.lc, false, true, &p, &err)) {
 		print_error(&err);
 		rc = EXIT_FAIL;
 		goto out;
 	}
 	print_plan(p, a->opt[OPT_JSON].set);
-	rc = p->creates || p->destroys ? EXIT_CHANGES : EXIT_OK;
-	if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set) {
+	rc = p->creates || p->destroys || p->unrecorded ? EXIT_CHANGES
+							: EXIT_OK;
+	if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set &&
+	    (p->creates || p->unrecorded)) {
+		if (cli_has_playbooks(r.t))
+			printf("(the hosts' steps are checked once every host "
+			       "exists)\n");
+	} else if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set) {
 		size_t changes = 0;
 
 		if (cli_check_steps(&r, &changes))
@@ -62,7 +74,8 @@ out:
 const struct command cmd_plan = {
 	.name = "plan",
 	.summary = "show what up would change",
-	.usage = "[--json] [--limit LIST] [--no-steps] [topology.yml]",
+	.usage = "[--json] [--limit LIST] [--no-steps] [--adopt] "
+		 "[topology.yml]",
 	.description =
 		"Compare the topology with the state (.deploy/NAME.state.json), "
 		"refreshed from the\nproviders, and print what 'deploy up' "

@@ -15,6 +15,7 @@ enum {
 	OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT,
 	OPT_LIMIT,
+	OPT_ADOPT,
 };
 
 static const struct opt_spec up_opts[] = {
@@ -46,6 +47,10 @@ static const struct opt_spec up_opts[] = {
 			"only these roles and hosts (comma-separated); hosts "
 			"they depend on must be configured already",
 			NULL },
+	[OPT_ADOPT] = { "adopt", 0, OPT_FLAG, NULL,
+			"record hosts found at a provider but missing from "
+			"the state",
+			NULL },
 	{ 0 },
 };
 
@@ -56,14 +61,6 @@ static void progress(void *ctx, const struct plan_item *it)
 	       it->op == PLAN_CREATE ? "creating" : "destroying",
 	       it->provider->name, it->kind, it->name);
 	fflush(stdout);
-}
-
-static bool has_playbooks(const struct topology *t)
-{
-	for (size_t i = 0; i < t->nr_roles; i++)
-		if (t->roles[i].nr_playbooks && t->roles[i].nr_hosts)
-			return true;
-	return false;
 }
 
 static long opt_or(const struct args *a, int idx, long dflt)
@@ -81,7 +78,7 @@ static int configure(struct cli_run *r, struct args *a, bool check)
 	unsigned parallel = (unsigned)opt_or(a, OPT_PARALLEL, 64);
 	int rc;
 
-	if (!has_playbooks(r->t))
+	if (!cli_has_playbooks(r->t))
 		return EXIT_OK;
 	diag_list_init(&dl);
 	error_init(&err);
@@ -127,7 +124,7 @@ static int preflight(struct cli_run *r)
 	struct diag_list dl;
 	int rc = EXIT_OK;
 
-	if (!has_playbooks(r->t))
+	if (!cli_has_playbooks(r->t))
 		return EXIT_OK;
 	diag_list_init(&dl);
 	if (configure_preflight(r->t, &o, &dl)) {
@@ -158,6 +155,7 @@ static int up_exec(const struct command *cmd, struct args *a)
 		&r, cmd, a->opt[OPT_LIMIT].set ? a->opt[OPT_LIMIT].str : NULL);
 	if (rc)
 		goto out;
+	r.lc.adopt = a->opt[OPT_ADOPT].set;
 	if (plan_build(&r.lc, false, true, &p, &err))
 		goto fail;
 	if (check) {
@@ -169,6 +167,13 @@ static int up_exec(const struct command *cmd, struct args *a)
 		goto out;
 	}
 	print_plan(p, false);
+	if (p->unrecorded) {
+		print_message("hosts exist at a provider but not in the "
+			      "state (the '!' lines): run 'deploy up --adopt' "
+			      "to record them; nothing was changed");
+		rc = EXIT_FAIL;
+		goto out;
+	}
 	rc = preflight(&r);
 	if (rc)
 		goto out;
@@ -176,7 +181,10 @@ static int up_exec(const struct command *cmd, struct args *a)
 		/* Show what the hosts' steps would change, then ask. */
 		size_t changes = 0;
 
-		rc = cli_check_steps(&r, &changes);
+		/* Templates need every host's address: with hosts still to
+		 * make, the steps are shown as they run. */
+		if (!p->creates)
+			rc = cli_check_steps(&r, &changes);
 		if (rc)
 			goto out;
 		if (!p->creates && !p->destroys && !changes) {
@@ -218,7 +226,7 @@ out:
 const struct command cmd_up = {
 	.name = "up",
 	.summary = "create what is missing and configure every host",
-	.usage = "[--yes] [--check] [--limit LIST] [--parallel N] "
+	.usage = "[--yes] [--check] [--limit LIST] [--adopt] [--parallel N] "
 		 "[--timeout SECONDS] [--connect-timeout SECONDS] "
 		 "[--lock-timeout SECONDS] [--grace SECONDS] [topology.yml]",
 	.description =

@@ -261,7 +261,7 @@ out:
 	return rc;
 }
 
-static bool role_has_playbooks(const struct topology *t)
+bool cli_has_playbooks(const struct topology *t)
 {
 	for (size_t i = 0; i < t->nr_roles; i++)
 		if (t->roles[i].nr_playbooks && t->roles[i].nr_hosts)
@@ -280,7 +280,7 @@ int cli_check_steps(struct cli_run *r, size_t *changes)
 	int rc = EXIT_OK;
 
 	*changes = 0;
-	if (!role_has_playbooks(r->t))
+	if (!cli_has_playbooks(r->t))
 		return EXIT_OK;
 	/* Hosts not made yet have nothing to check. */
 	hosts = xcalloc(r->t->nr_hosts + 1, sizeof(*hosts));
@@ -345,6 +345,21 @@ static const char *op_word(enum plan_op op)
 	return "keep";
 }
 
+/* "+ create", "- destroy", "= keep" (kept for a reason), "! unrecorded" */
+static char item_sign(const struct plan_item *it)
+{
+	if (it->unrecorded)
+		return '!';
+	if (it->op == PLAN_CREATE)
+		return '+';
+	return it->op == PLAN_KEEP ? '=' : '-';
+}
+
+static const char *item_word(const struct plan_item *it)
+{
+	return it->unrecorded ? "unrecorded" : op_word(it->op);
+}
+
 static void json_line(cJSON *o)
 {
 	char *s = cJSON_PrintUnformatted(o);
@@ -371,7 +386,7 @@ void print_plan(const struct plan *p, bool json)
 		if (json) {
 			o = cJSON_CreateObject();
 			cJSON_AddStringToObject(o, "type", "planned_change");
-			cJSON_AddStringToObject(o, "action", op_word(it->op));
+			cJSON_AddStringToObject(o, "action", item_word(it));
 			cJSON_AddStringToObject(o, "provider",
 						it->provider->name);
 			cJSON_AddStringToObject(o, "kind", it->kind);
@@ -386,11 +401,8 @@ void print_plan(const struct plan *p, bool json)
 		}
 		if (it->op == PLAN_KEEP && !it->reason)
 			continue;
-		printf("%c %s %s %s %s%s%s%s\n",
-		       it->op == PLAN_CREATE ? '+'
-		       : it->op == PLAN_KEEP ? '='
-					     : '-',
-		       op_word(it->op), it->provider->name, it->kind, it->name,
+		printf("%c %s %s %s %s%s%s%s\n", item_sign(it), item_word(it),
+		       it->provider->name, it->kind, it->name,
 		       it->reason ? " (" : "", it->reason ? it->reason : "",
 		       it->reason ? ")" : "");
 	}
@@ -400,11 +412,16 @@ void print_plan(const struct plan *p, bool json)
 		cJSON_AddNumberToObject(o, "create", (double)p->creates);
 		cJSON_AddNumberToObject(o, "destroy", (double)p->destroys);
 		cJSON_AddNumberToObject(o, "keep", (double)p->keeps);
+		cJSON_AddNumberToObject(o, "unrecorded", (double)p->unrecorded);
 		json_line(o);
 		return;
 	}
 	printf("Plan: %zu to create, %zu to destroy, %zu unchanged.\n",
 	       p->creates, p->destroys, p->keeps);
+	if (p->unrecorded)
+		printf("%zu host%s at a provider %s not in the state.\n",
+		       p->unrecorded, p->unrecorded == 1 ? "" : "s",
+		       p->unrecorded == 1 ? "is" : "are");
 }
 
 int confirm(const struct cli_run *r, const char *what, bool yes)

@@ -63,6 +63,8 @@ void cli_ssh_options(struct cli_run *r, struct ssh_options *o);
  * problem printed (a playbook or template error).
  */
 int cli_check_steps(struct cli_run *r, size_t *changes);
+/* Whether some role with hosts has playbooks. */
+bool cli_has_playbooks(const struct topology *t);
 
 /* Print the plan as `+ create local host x` lines and a summary, or as
  * JSON lines. */

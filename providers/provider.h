@@ -66,6 +66,10 @@ struct provider_ops {
 	/* MAY: remove what the provider shares between resources (a
 	 * bridge, a VPC) once none of its resources is left. */
 	int (*finish_down)(struct provider_run *run, struct error *err);
+	/* MAY: the names of the hosts that exist at the provider for this
+	 * topology (found by its tags or names), recorded or not. */
+	int (*list_hosts)(struct provider_run *run, char ***names, size_t *nr,
+			  struct error *err);
 };
 
 const struct provider_ops *provider_find(const char *name);
@@ -89,6 +93,9 @@ int provider_exists(struct provider_run *run, const struct state_resource *r,
 int provider_destroy(struct provider_run *run, struct state_resource *r,
 		     struct error *err);
 int provider_finish_down(struct provider_run *run, struct error *err);
+/* 0 with *nr 0 for a provider that cannot list. */
+int provider_list_hosts(struct provider_run *run, char ***names, size_t *nr,
+			struct error *err);
 
 extern const struct provider_ops aws_provider;
 extern const struct provider_ops digitalocean_provider;

@@ -99,3 +99,13 @@ int provider_finish_down(struct provider_run *run, struct error *err)
 		return 0;
 	return run->provider->finish_down(run, err);
 }
+
+int provider_list_hosts(struct provider_run *run, char ***out, size_t *nr,
+			struct error *err)
+{
+	*out = NULL;
+	*nr = 0;
+	if (!run->provider->list_hosts)
+		return 0;
+	return run->provider->list_hosts(run, out, nr, err);
+}

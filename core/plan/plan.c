@@ -182,6 +182,90 @@ static void record_protection(struct lifecycle *lc)
 	}
 }
 
+static bool in_state(const struct state *s, const char *provider,
+		     const char *name)
+{
+	for (size_t i = 0; i < s->nr_resources; i++)
+		if (!strcmp(s->resources[i].provider, provider) &&
+		    !strcmp(s->resources[i].kind, "host") &&
+		    !strcmp(s->resources[i].name, name))
+			return true;
+	return false;
+}
+
+/*
+ * Hosts that exist at a provider but not in the state (a state restored
+ * from an old backup, or lost): reported, and adopted only when asked. A
+ * host the topology has is then created, which for a provider that finds
+ * its hosts by name or tag means adopted; one it does not have is left
+ * alone and named.
+ */
+static int find_unrecorded(struct lifecycle *lc, struct plan *p,
+			   struct error *err)
+{
+	size_t nr_providers;
+	const struct provider_ops *const *all = provider_all(&nr_providers);
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < nr_providers; i++) {
+		bool used = false;
+		char **names;
+		size_t nr;
+
+		for (size_t j = 0; j < lc->t->nr_roles; j++)
+			used |= lc->t->roles[j].provider == all[i];
+		if (!used || !all[i]->list_hosts)
+			continue;
+		rc = provider_list_hosts(lifecycle_run(lc, all[i]), &names, &nr,
+					 err);
+		for (size_t j = 0; !rc && j < nr; j++) {
+			const struct host *h =
+				topology_find_host(lc->t, names[j]);
+			struct plan_item *it = NULL;
+
+			if (in_state(lc->state, all[i]->name, names[j]) ||
+			    !lifecycle_selected(lc, names[j],
+						h ? h->role->name : NULL))
+				continue;
+			for (size_t k = 0; k < p->nr && !it; k++)
+				if (p->items[k].op == PLAN_CREATE &&
+				    !strcmp(p->items[k].name, names[j]))
+					it = &p->items[k];
+			if (it && lc->adopt) {
+				free(it->reason);
+				it->reason =
+					reason("found at provider '%s' but "
+					       "not in the state: adopted",
+					       all[i]->name);
+				continue;
+			}
+			if (!it) {
+				it = add(p, PLAN_KEEP);
+				p->keeps--;
+				it->provider = all[i];
+				it->name = xstrdup(names[j]);
+				it->owned_name = true;
+			} else {
+				it->op = PLAN_KEEP;
+				p->creates--;
+			}
+			it->unrecorded = true;
+			p->unrecorded++;
+			free(it->reason);
+			it->reason = reason(
+				h ? "exists at provider '%s' but not in the "
+				    "state: 'deploy up --adopt' records it"
+				  : "exists at provider '%s' but neither in the "
+				    "state nor in the topology: left alone",
+				all[i]->name);
+		}
+		for (size_t j = 0; j < nr; j++)
+			free(names[j]);
+		free(names);
+	}
+	return rc;
+}
+
 int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 	       struct plan **out, struct error *err)
 {
@@ -260,6 +344,8 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 		else if (!destroy_all && !h)
 			it->reason = reason("not in the topology any more");
 	}
+	if (!rc && !destroy_all)
+		rc = find_unrecorded(lc, p, err);
 	if (rc) {
 		plan_free(p);
 		return rc;
@@ -272,8 +358,11 @@ void plan_free(struct plan *p)
 {
 	if (!p)
 		return;
-	for (size_t i = 0; i < p->nr; i++)
+	for (size_t i = 0; i < p->nr; i++) {
 		free(p->items[i].reason);
+		if (p->items[i].owned_name)
+			free((char *)p->items[i].name);
+	}
 	free(p->items);
 	free(p);
 }

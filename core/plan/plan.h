@@ -32,7 +32,9 @@ struct plan_item {
 	struct host *host;	    /* PLAN_KEEP, PLAN_CREATE */
 	struct state_resource *res; /* PLAN_KEEP, PLAN_DESTROY; may be NULL */
 	char *reason;		    /* why, when it is not obvious */
-	size_t level;		    /* the role's level; 0 for unknown roles */
+	bool unrecorded; /* exists at the provider, not in the state */
+	bool owned_name; /* name is the item's own copy */
+	size_t level;	 /* the role's level; 0 for unknown roles */
 };
 
 struct plan {
@@ -42,6 +44,7 @@ struct plan {
 	size_t creates;
 	size_t destroys;
 	size_t keeps;
+	size_t unrecorded; /* hosts found at a provider, not in the state */
 };
 
 /* A run's providers: one provider_run per provider the run touches. */
@@ -60,6 +63,8 @@ struct lifecycle {
 	size_t nr_limit;
 	/* Destroy the hosts of roles with protect or static_ip too. */
 	bool include_protected;
+	/* Record hosts found at a provider but missing from the state. */
+	bool adopt;
 	struct provider_run runs[8];
 	size_t nr_runs;
 };

@@ -167,6 +167,15 @@ static int local_finish_down(struct provider_run *run, struct error *err)
 	return local_net_down(&net, err);
 }
 
+static int local_list(struct provider_run *run, char ***names, size_t *nr,
+		      struct error *err)
+{
+	struct local_net net;
+
+	net_of(run, &net);
+	return local_list_hosts(&net, names, nr, err);
+}
+
 const struct provider_ops local_provider = {
 	.name = "local",
 	.summary = "Debian systemd-nspawn hosts on this machine, for rehearsal",
@@ -175,4 +184,5 @@ const struct provider_ops local_provider = {
 	.exists = local_exists,
 	.destroy = local_destroy,
 	.finish_down = local_finish_down,
+	.list_hosts = local_list,
 };

@@ -693,6 +693,7 @@ int local_host_up(const struct local_net *net, const char *base,
 		rc = prepare_upper(net, upper, h, err);
 	if (rc)
 		goto out;
+	h->booted = false;
 	lock = host_lock(dir, true, &running);
 	if (running)
 		goto out; /* up already: address and key are known */
@@ -738,6 +739,7 @@ int local_host_up(const struct local_net *net, const char *base,
 		argv[sizeof(argv) / sizeof(argv[0]) - 2] = nsopt.data;
 		/* The container holds the host's lock for its life. */
 		rc = proc_spawn_detached(argv, NULL, log, lock, &pid, err);
+		h->booted = !rc;
 		buf_free(&nsopt);
 	}
 	if (rc)
@@ -813,6 +815,11 @@ int local_wait_ssh(struct local_host *hosts, size_t nr, int timeout_ms,
 
 	while (left) {
 		for (size_t i = 0; i < nr; i++) {
+			if (!ready[i] && !hosts[i].booted) {
+				ready[i] = true;
+				left--;
+				continue;
+			}
 			if (ready[i] || !ssh_banner(hosts[i].address))
 				continue;
 			ready[i] = true;
@@ -940,4 +947,37 @@ int local_net_down(const struct local_net *net, struct error *err)
 		rc = proc_check(del, NULL, IP_TIMEOUT, err);
 	}
 	return rc;
+}
+
+int local_list_hosts(const struct local_net *net, char ***names, size_t *nr,
+		     struct error *err)
+{
+	struct buf dir = BUF_INIT;
+	struct dirent *e;
+	size_t alloc = 0;
+	DIR *d;
+
+	*names = NULL;
+	*nr = 0;
+	buf_addf(&dir, "%s/%s", hosts_root(), net->topology);
+	d = opendir(dir.data);
+	if (!d) {
+		int rc =
+			errno == ENOENT
+				? 0
+				: error_set(err, DEPLOY_ERR_IO, dir.data, 0, 0,
+					    "cannot list: %s", strerror(errno));
+
+		buf_free(&dir);
+		return rc;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.' || !is_dns_label(e->d_name))
+			continue;
+		XGROW(*names, alloc, *nr + 1);
+		(*names)[(*nr)++] = xstrdup(e->d_name);
+	}
+	closedir(d);
+	buf_free(&dir);
+	return 0;
 }

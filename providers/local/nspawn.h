@@ -34,6 +34,7 @@ struct local_host {
 	/* out */
 	char address[16];
 	char host_key[512]; /* "ssh-ed25519 AAAA..." */
+	bool booted;	    /* started now (false: it was running already) */
 };
 
 /* DEPLOY_ERR_USAGE with a message saying what to do, unless root. */
@@ -55,7 +56,8 @@ int local_net_up(const struct local_net *net, struct error *err);
 int local_host_up(const struct local_net *net, const char *base,
 		  struct local_host *h, struct error *err);
 
-/* Wait until every host's port 22 answers with an SSH banner. */
+/* Wait until every host booted now answers on port 22 with an SSH banner
+ * (a host that ran already may let SSH in only from its bastion). */
 int local_wait_ssh(struct local_host *hosts, size_t nr, int timeout_ms,
 		   struct error *err);
 
@@ -65,6 +67,10 @@ int local_host_down(const struct local_net *net, const char *name,
 
 /* Remove the bridge once no host of the topology is left. Idempotent. */
 int local_net_down(const struct local_net *net, struct error *err);
+
+/* The hosts the topology has on this machine (directories), malloc'd. */
+int local_list_hosts(const struct local_net *net, char ***names, size_t *nr,
+		     struct error *err);
 
 /* Whether the host exists and its container runs. */
 bool local_host_running(const struct local_net *net, const char *name);

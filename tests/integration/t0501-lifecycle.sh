@@ -126,6 +126,32 @@ run "$DEPLOY" plan topo.yml
 expect_rc 2 "plan after an outside delete"
 expect_line "$TMP/out" "+ create local host web-1 (it is in the state but gone at provider 'local': deleted outside deploy?)" "outside delete reason"
 
+# A host that exists but that the state lost: reported, never made twice,
+# recorded with --adopt.
+run "$DEPLOY" up --yes topo.yml
+expect_rc 0 "up before losing a record"
+python3 - ".deploy/$name.state.json" <<'PY'
+import json, sys
+s = json.load(open(sys.argv[1]))
+s["resources"] = [r for r in s["resources"] if r["name"] != "web-0"]
+del s["hosts"]["web-0"]
+json.dump(s, open(sys.argv[1], "w"))
+PY
+run "$DEPLOY" plan --no-steps topo.yml
+expect_rc 2 "plan with an unrecorded host"
+expect_line "$TMP/out" "! unrecorded local host web-0 (exists at provider 'local' but not in the state: 'deploy up --adopt' records it)" "unrecorded host reported"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 1 "up refuses while a host is unrecorded"
+expect_line "$TMP/err" "deploy: hosts exist at a provider but not in the state (the '!' lines): run 'deploy up --adopt' to record them; nothing was changed" "refusal message"
+run "$DEPLOY" up --yes --adopt topo.yml
+expect_rc 0 "up --adopt"
+expect_line "$TMP/out" "+ create local host web-0 (found at provider 'local' but not in the state: adopted)" "adopted"
+census_web0=$(ps -eo args | grep -c "^systemd-nspawn .*/$name/web-0/root")
+checks=$((checks + 1))
+[ "$census_web0" -eq 1 ] || fail "web-0 runs once after adoption, not $census_web0 times"
+run "$DEPLOY" plan --no-steps topo.yml
+expect_rc 0 "converged after adoption"
+
 # Raise the count, then lower it: the highest-numbered hosts go.
 topology 3 with-db
 run "$DEPLOY" up --yes topo.yml
