@@ -59,7 +59,7 @@ assert lines[0]["type"] == "version" and lines[0]["ui"] == 1, lines[0]
 changes = [l for l in lines if l["type"] == "planned_change"]
 assert [c["name"] for c in changes] == ["web-0", "web-1", "db-0"], changes
 assert all(c["action"] == "create" and c["provider"] == "local" for c in changes)
-assert lines[-1] == {"type": "change_summary", "create": 3, "destroy": 0, "keep": 0}, lines[-1]
+assert lines[-1] == {"type": "change_summary", "create": 3, "destroy": 0, "keep": 0, "unrecorded": 0}, lines[-1]
 EOF
 
 # --limit: only the hosts named (roles stand for all their hosts).
@@ -156,7 +156,7 @@ expect_rc 0 "converged after adoption"
 topology 3 with-db
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up with count 3"
-expect_line "$TMP/out" "Up: 2 created, 0 destroyed, 2 unchanged." "web-1 again and web-2"
+expect_line "$TMP/out" "Up: 1 created, 0 destroyed, 3 unchanged." "web-2 added"
 topology 1 with-db
 run "$DEPLOY" plan topo.yml
 expect_line "$TMP/out" "- destroy local host web-1 (not in the topology any more)" "web-1 to go"
