@@ -26,6 +26,9 @@ static const struct verb verbs[] = {
 	  "playbook-markers --nonce N < OUTPUT" },
 	{ "playbook-validate", cmd_playbook_validate,
 	  "playbook-validate FILE..." },
+	{ "sigv4", cmd_sigv4,
+	  "sigv4 --request FILE.req --access-key K --secret S --region R "
+	  "--service SVC --date YYYYMMDDTHHMMSSZ [--token T]" },
 };
 
 static int usage(void)

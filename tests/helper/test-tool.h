@@ -13,5 +13,6 @@ int cmd_playbook_compile(int argc, char **argv);
 int cmd_playbook_context(int argc, char **argv);
 int cmd_playbook_markers(int argc, char **argv);
 int cmd_playbook_validate(int argc, char **argv);
+int cmd_sigv4(int argc, char **argv);
 
 #endif
