@@ -161,6 +161,7 @@ int cli_run_limit(struct cli_run *r, const struct command *cmd,
 
 void cli_run_close(struct cli_run *r)
 {
+	lifecycle_release(&r->lc);
 	state_unlock(r->lock);
 	state_free(r->state);
 	graph_free(r->g);

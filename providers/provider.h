@@ -40,6 +40,11 @@ struct provider_run {
 	/* Save the state now (the caller's function: it may also log). */
 	int (*save)(struct provider_run *run, struct error *err);
 	void *ctx;
+	/* Set (by a signal handler) to stop waiting and starting work. */
+	const volatile int *stop;
+	/* The provider's own, for the run (clients, caches): made by its
+	 * operations as needed, freed by its release(). */
+	void *priv;
 };
 
 struct provider_ops {
@@ -70,6 +75,8 @@ struct provider_ops {
 	 * topology (found by its tags or names), recorded or not. */
 	int (*list_hosts)(struct provider_run *run, char ***names, size_t *nr,
 			  struct error *err);
+	/* MAY: free run->priv at the end of the run. */
+	void (*release)(struct provider_run *run);
 };
 
 const struct provider_ops *provider_find(const char *name);
@@ -96,6 +103,7 @@ int provider_finish_down(struct provider_run *run, struct error *err);
 /* 0 with *nr 0 for a provider that cannot list. */
 int provider_list_hosts(struct provider_run *run, char ***names, size_t *nr,
 			struct error *err);
+void provider_release(struct provider_run *run);
 
 extern const struct provider_ops aws_provider;
 extern const struct provider_ops digitalocean_provider;

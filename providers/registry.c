@@ -109,3 +109,10 @@ int provider_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 		return 0;
 	return run->provider->list_hosts(run, out, nr, err);
 }
+
+void provider_release(struct provider_run *run)
+{
+	if (run->provider && run->provider->release)
+		run->provider->release(run);
+	run->priv = NULL;
+}

@@ -64,7 +64,14 @@ struct provider_run *lifecycle_run(struct lifecycle *lc,
 	run->authorized_keys = lc->authorized_keys;
 	run->save = lc->save;
 	run->ctx = lc->ctx;
+	run->stop = lc->stop;
 	return run;
+}
+
+void lifecycle_release(struct lifecycle *lc)
+{
+	for (size_t i = 0; i < lc->nr_runs; i++)
+		provider_release(&lc->runs[i]);
 }
 
 static struct plan_item *add(struct plan *p, enum plan_op op)
@@ -346,6 +353,16 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 	}
 	if (!rc && !destroy_all)
 		rc = find_unrecorded(lc, p, err);
+	/* Every provider with something recorded takes part, so that what
+	 * it shares is removed once its last host is gone, even when a run
+	 * that stopped left no host of it to destroy. */
+	for (size_t i = 0; !rc && i < lc->state->nr_resources; i++) {
+		const struct provider_ops *prov =
+			provider_find(lc->state->resources[i].provider);
+
+		if (prov)
+			lifecycle_run(lc, prov);
+	}
 	if (rc) {
 		plan_free(p);
 		return rc;
@@ -367,10 +384,13 @@ void plan_free(struct plan *p)
 	free(p);
 }
 
+/* Whether a host of provider p is still recorded: what a provider shares
+ * between hosts (a network, a key) is removed only once none is. */
 static bool provider_left(const struct state *s, const struct provider_ops *p)
 {
 	for (size_t i = 0; i < s->nr_resources; i++)
-		if (!strcmp(s->resources[i].provider, p->name))
+		if (!strcmp(s->resources[i].provider, p->name) &&
+		    !strcmp(s->resources[i].kind, "host"))
 			return true;
 	return false;
 }

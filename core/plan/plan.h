@@ -76,6 +76,8 @@ bool lifecycle_selected(const struct lifecycle *lc, const char *name,
 			const char *role);
 struct provider_run *lifecycle_run(struct lifecycle *lc,
 				   const struct provider_ops *p);
+/* Let each provider free what it kept for the run. */
+void lifecycle_release(struct lifecycle *lc);
 
 /*
  * The plan for `up` (destroy_all false) or `down` (true). With refresh,

@@ -539,6 +539,7 @@ static const struct key_spec role_keys[] = {
 	{ "vars", &vs_vars, 0, "{}", NULL },
 	{ "disk", &vs_disk, 0, "none", NULL },
 	{ "static_ip", &vs_bool, 0, "false", NULL },
+	{ "user_data", &vs_path, 0, "none", "user_data: cloud-init.yml" },
 	{ "protect", &vs_bool, 0, "false", NULL },
 	{ 0 },
 };

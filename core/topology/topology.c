@@ -278,7 +278,8 @@ static void resolve_provider(struct topology *t, struct role *r,
 }
 
 static const char *const created_only_keys[] = {
-	"count", "size", "image", "region", "zone", "disk", "static_ip", NULL,
+	"count", "size",      "image",	   "region", "zone",
+	"disk",	 "static_ip", "user_data", NULL,
 };
 
 /* hosts, inventory and group: where existing hosts come from. */
@@ -535,6 +536,9 @@ static void build_role(struct topology *t, struct role *r,
 	r->zone = get_str(m, "zone");
 	r->vars = get_map(m, "vars");
 	r->static_ip = get_bool(m, "static_ip", false);
+	r->user_data_node = ynode_get(m, "user_data");
+	if (ynode_is_string(r->user_data_node))
+		r->user_data = inventory_path(t, r->user_data_node->value);
 	r->protect = get_bool(m, "protect", false);
 	build_disk(r, ynode_get(m, "disk"));
 	build_refs(r, m);
@@ -661,6 +665,7 @@ void topology_free(struct topology *t)
 		for (size_t j = 0; j < r->nr_firewall; j++)
 			free(r->firewall[j].from);
 		free(r->firewall);
+		free(r->user_data);
 	}
 	free(t->roles);
 	for (size_t i = 0; i < t->nr_inventories; i++)

@@ -104,6 +104,8 @@ struct role {
 	const char *disk_type;
 	const char *disk_mount;
 	bool static_ip;
+	char *user_data; /* owned: the file's path, resolved; NULL: none */
+	const struct ynode *user_data_node;
 	bool protect; /* down keeps its hosts unless --include-protected */
 };
 

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""A small HTTP proxy in front of moto_server for the AWS tests.
+
+It forwards every request unchanged (the Host header and body too, so
+moto checks the signature the client made), and:
+  --log FILE          appends "ACTION STATUS" for each request (the
+                      Action= of the form body) so tests can assert which
+                      calls were made, mutating or not;
+  --throttle N        answers the first N requests of --throttle-action
+                      (or any action) with HTTP 503 and EC2's
+                      RequestLimitExceeded error, without forwarding them;
+  --dump FILE         appends each request (line, headers, body);
+  --kill-after ACTION --kill-pid-file F
+                      once ACTION has been forwarded and answered by moto,
+                      SIGKILLs the PID in F before the answer goes back:
+                      the client dies after the cloud made the resource
+                      and before it could record its id.
+Listens on 127.0.0.1, port 0; writes the port to --port-file.
+Standard library only.
+"""
+import argparse
+import http.client
+import http.server
+import os
+import signal
+import sys
+import threading
+import urllib.parse
+
+ERROR = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+         "<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
+         "<Message>Request limit exceeded.</Message></Error></Errors>"
+         "<RequestID>proxy-throttle-{n}</RequestID></Response>")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--upstream", required=True)  # host:port
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--throttle", type=int, default=0)
+    ap.add_argument("--throttle-action", default=None)
+    ap.add_argument("--kill-after", default=None)
+    ap.add_argument("--kill-pid-file", default=None)
+    ap.add_argument("--dump", default=None)  # append each request here
+    args = ap.parse_args()
+    lock = threading.Lock()
+    state = {"throttled": 0, "killed": False}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, fmt, *a):
+            pass
+
+        def record(self, action, status):
+            with lock, open(args.log, "a") as f:
+                f.write("%s %d\n" % (action, status))
+
+        def answer(self, status, headers, body):
+            self.send_response(status)
+            for k, v in headers:
+                if k.lower() in ("transfer-encoding", "connection",
+                                 "content-length"):
+                    continue
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n)
+            form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+            action = form.get("Action", ["?"])[0]
+            if args.dump:
+                with lock, open(args.dump, "ab") as f:
+                    f.write(("POST %s\n" % self.path).encode())
+                    for k, v in self.headers.items():
+                        f.write(("%s: %s\n" % (k, v)).encode())
+                    f.write(b"\n" + body + b"\n\n")
+            with lock:
+                throttle = (state["throttled"] < args.throttle and
+                            (args.throttle_action in (None, action)))
+                if throttle:
+                    state["throttled"] += 1
+                    k = state["throttled"]
+            if throttle:
+                self.record(action, 503)
+                self.answer(503, [("Content-Type", "text/xml")],
+                            ERROR.format(n=k).encode())
+                return
+            conn = http.client.HTTPConnection(args.upstream, timeout=60)
+            headers = {k: v for k, v in self.headers.items()}
+            conn.request("POST", self.path, body=body, headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+            self.record(action, resp.status)
+            if (args.kill_after == action and resp.status == 200 and
+                    not state["killed"] and args.kill_pid_file):
+                state["killed"] = True
+                with open(args.kill_pid_file) as f:
+                    pid = int(f.read().strip())
+                os.kill(pid, signal.SIGKILL)
+                with lock, open(args.log, "a") as f:
+                    f.write("KILLED %d\n" % pid)
+                return
+            self.answer(resp.status, resp.getheaders(), data)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    with open(args.port_file + ".tmp", "w") as f:
+        f.write(str(srv.server_address[1]))
+    os.rename(args.port_file + ".tmp", args.port_file)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
