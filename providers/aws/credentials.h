@@ -21,7 +21,7 @@
  *      GET /latest/meta-data/iam/security-credentials/ and that role's
  *      document (endpoint AWS_EC2_METADATA_SERVICE_ENDPOINT, default
  *      http://169.254.169.254; skipped when AWS_EC2_METADATA_DISABLED=true;
- *      1 s connect timeout, bounded attempts).
+ *      1 s connect timeout, 2 s in all, 2 attempts per request).
  * region: the role's, the provider block's, AWS_REGION, AWS_DEFAULT_REGION,
  *   the profile's `region` in the config file.
  * endpoint: the provider block's `endpoint:`, AWS_ENDPOINT_URL_EC2,
@@ -44,7 +44,12 @@ struct aws_creds {
 /* Wipes and frees every member. */
 void aws_creds_free(struct aws_creds *c);
 
-/* profile: from the provider block, or NULL. */
+/* profile: from the provider block, or NULL. On failure *out is empty and
+ * err says why: DEPLOY_ERR_AUTH when no source gave credentials (the message
+ * lists where it looked and what to set), DEPLOY_ERR_NOT_FOUND for a named
+ * profile in neither file, DEPLOY_ERR_INVALID or _SYNTAX for a profile or a
+ * file that is wrong (FILE:LINE), or the instance metadata service's error
+ * once it has answered. */
 int aws_creds_load(const char *profile, struct aws_creds *out,
 		   struct error *err);
 

@@ -11,6 +11,9 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
+	{ "aws-creds", cmd_aws_creds,
+	  "aws-creds [--profile P] [--role-region R] [--block-region R] "
+	  "[--block-endpoint URL]" },
 	{ "local", cmd_local,
 	  "local up|down TOPOLOGY SUBNET [PUBKEY_FILE] HOST... | running "
 	  "TOPOLOGY HOST" },

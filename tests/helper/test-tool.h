@@ -7,6 +7,7 @@
  * t/helper/test-tool does. Built, never installed. Each verb is one function
  * listed in test-tool.c's table; it returns the process exit code.
  */
+int cmd_aws_creds(int argc, char **argv);
 int cmd_local(int argc, char **argv);
 int cmd_mustache(int argc, char **argv);
 int cmd_playbook_compile(int argc, char **argv);
