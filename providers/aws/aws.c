@@ -64,6 +64,9 @@ struct region {
 	char **inst_states;
 	size_t nr_inst;
 	bool inst_known;
+	char **all_zones; /* available, sorted */
+	size_t nr_all_zones;
+	bool checked; /* zones read and the roles' checked */
 };
 
 struct aws {
@@ -103,6 +106,7 @@ static void aws_release(struct provider_run *run)
 		free(r->key_name);
 		free_strings(r->inst_ids, r->nr_inst);
 		free_strings(r->inst_states, r->nr_inst);
+		free_strings(r->all_zones, r->nr_all_zones);
 	}
 	free(a->regions);
 	free(a);
@@ -717,14 +721,21 @@ static int zones_used(struct provider_run *run, struct region *rg,
 		zone = role->zone ? role->zone : all->names[0];
 		for (size_t j = 0; j < all->nr; j++)
 			known |= !strcmp(all->names[j], zone);
-		if (!known)
-			return error_set(err, DEPLOY_ERR_INVALID, run->t->file,
-					 role->node->line, role->node->col,
-					 "role '%s': zone '%s' is not an "
-					 "available zone of region '%s' "
-					 "(%s is)",
-					 role->name, zone, rg->name,
-					 all->names[0]);
+		if (!known) {
+			struct buf names = BUF_INIT;
+
+			for (size_t j = 0; j < all->nr; j++)
+				buf_addf(&names, "%s%s", j ? ", " : "",
+					 all->names[j]);
+			rc = error_set(err, DEPLOY_ERR_INVALID, run->t->file,
+				       role->node->line, role->node->col,
+				       "role '%s': zone '%s' is not an "
+				       "available zone of region '%s' "
+				       "(available: %s)",
+				       role->name, zone, rg->name, names.data);
+			buf_free(&names);
+			return rc;
+		}
 		for (size_t j = 0; j < *nr; j++)
 			dup |= !strcmp((*out)[j], zone);
 		if (dup)
@@ -1243,6 +1254,29 @@ static int security_groups(struct provider_run *run, struct region *rg,
 	return rc;
 }
 
+/* Read the region's zones and check the zones the roles name, once per
+ * run, before anything is made. */
+static int check_region(struct provider_run *run, struct region *rg,
+			struct error *err)
+{
+	struct zones all;
+	char **used = NULL;
+	size_t nr_used = 0;
+	int rc;
+
+	if (rg->checked)
+		return 0;
+	rc = region_zones(rg, &all, err);
+	if (rc)
+		return rc;
+	rg->all_zones = all.names;
+	rg->nr_all_zones = all.nr;
+	rc = zones_used(run, rg, &all, &used, &nr_used, err);
+	free_strings(used, nr_used);
+	rg->checked = !rc;
+	return rc;
+}
+
 static int network_up(struct provider_run *run, struct region *rg,
 		      struct error *err)
 {
@@ -1252,7 +1286,9 @@ static int network_up(struct provider_run *run, struct region *rg,
 
 	if (rg->vpc)
 		return 0; /* done earlier in this run */
-	rc = region_zones(rg, &all, err);
+	rc = check_region(run, rg, err);
+	all.names = rg->all_zones;
+	all.nr = rg->nr_all_zones;
 	if (!rc)
 		rc = key_pair(run, rg, err);
 	if (!rc)
@@ -1275,7 +1311,6 @@ static int network_up(struct provider_run *run, struct region *rg,
 	}
 	if (!rc)
 		rc = security_groups(run, rg, err);
-	free_strings(all.names, all.nr);
 	if (rc) {
 		free(rg->vpc);
 		rg->vpc = NULL;
@@ -1419,6 +1454,7 @@ struct inst {
 	char *public_ip;
 	char *private_ip;
 	char *reason;
+	char *image;
 	bool done;
 };
 
@@ -1429,6 +1465,7 @@ static void inst_free(struct inst *in)
 	free(in->public_ip);
 	free(in->private_ip);
 	free(in->reason);
+	free(in->image);
 }
 
 struct found_inst {
@@ -1492,9 +1529,10 @@ static int run_instance(struct provider_run *run, struct inst *in,
 	struct region *rg = in->rg;
 	const char *zone, *subnet;
 	struct tags t = { "host", in->host->name, role->name, in->host->name };
-	char *image = NULL, *group = NULL;
+	const char *image;
+	char *group;
 	struct ec2_params p;
-	int rc;
+	int rc = 0;
 
 	zone = role->zone ? role->zone : rg->zones[0];
 	subnet = subnet_in(rg, zone);
@@ -1508,9 +1546,7 @@ static int run_instance(struct provider_run *run, struct inst *in,
 			}
 	}
 	group = (char *)group_of(run, role->name);
-	rc = resolve_image(run, rg, role, role_size(role), &image, err);
-	if (rc)
-		return rc;
+	image = in->image;
 	ec2_params_init(&p);
 	p.mutating_safe = true; /* ClientToken */
 	ec2_param(&p, "ImageId", image);
@@ -1563,7 +1599,6 @@ static int run_instance(struct provider_run *run, struct inst *in,
 		rc = call_for_id(rg, "RunInstances", &p,
 				 "instancesSet/item/instanceId", &in->id, err);
 	ec2_params_free(&p);
-	free(image);
 	if (rc &&
 	    !strcmp(ec2_error_code(rg->ec2), "IdempotentParameterMismatch"))
 		snprintf(err->msg + strlen(err->msg),
@@ -1909,17 +1944,28 @@ static int aws_hosts_up(struct provider_run *run, struct host *const *hosts,
 	struct inst *v = xcalloc(nr + 1, sizeof(*v));
 	int rc = 0;
 
+	/* What can be checked is, before anything is made: the region,
+	 * its zones, each role's image. */
 	for (size_t i = 0; !rc && i < nr; i++) {
+		const struct role *role = hosts[i]->role;
 		char *name = NULL;
 
 		v[i].host = hosts[i];
-		rc = region_name(run, hosts[i]->role, &name, err);
+		rc = region_name(run, role, &name, err);
 		if (!rc)
 			rc = open_region(run, name, &v[i].rg, err);
 		if (!rc)
-			rc = network_up(run, v[i].rg, err);
+			rc = check_region(run, v[i].rg, err);
+		for (size_t j = 0; !rc && !v[i].image && j < i; j++)
+			if (hosts[j]->role == role)
+				v[i].image = xstrdup(v[j].image);
+		if (!rc && !v[i].image)
+			rc = resolve_image(run, v[i].rg, role, role_size(role),
+					   &v[i].image, err);
 		free(name);
 	}
+	for (size_t i = 0; !rc && i < nr; i++)
+		rc = network_up(run, v[i].rg, err);
 	for (size_t i = 0; !rc && i < nr; i++) {
 		v[i].rg->inst_known = false;
 		rc = instance_up(run, &v[i], err);

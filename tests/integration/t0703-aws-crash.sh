@@ -1,0 +1,77 @@
+#!/bin/sh
+# A deploy killed with SIGKILL after EC2 made an instance and before deploy
+# could record its id (the proxy kills it between moto's answer to
+# RunInstances and the answer's delivery) is run again: the instance is
+# adopted, never made twice. Then a kill after the first CreateVpc: the
+# network is adopted by its tags, not duplicated.
+. "$TESTLIB"
+. "$SRCDIR/tests/integration/aws-lib.sh"
+
+name="t0703-$$"
+cleanup() {
+	aws_stop
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+aws_start --kill-after RunInstances --kill-pid-file "$TMP/deploy.pid"
+
+ssh-keygen -q -t ed25519 -N "" -C t0703 -f "$TMP/id" || fail "ssh-keygen"
+cat >topo.yml <<TOPO
+version: 1
+name: $name
+ssh: {key: $TMP/id, admin_cidrs: [203.0.113.7/32]}
+providers: {aws: {region: us-east-1}}
+roles:
+  web: {count: 3, image: ubuntu-16.04}
+TOPO
+state=".deploy/$name.state.json"
+
+# killed_up: run deploy up in the background, its PID where the proxy
+# reads it, and wait for it.
+killed_up() {
+	"$DEPLOY" up --yes topo.yml >"$TMP/out" 2>"$TMP/err" &
+	echo $! >"$TMP/deploy.pid"
+	wait $!
+	rc=$?
+}
+
+killed_up
+expect_rc 137 "deploy killed after RunInstances"
+checks=$((checks + 1))
+grep -q '^KILLED ' "$AWS_LOG" || fail "the proxy killed deploy"
+checks=$((checks + 1))
+grep -q '"status":[[:space:]]*"pending"' "$state" || fail "web-0 recorded as pending before RunInstances"
+aws_query "$name" | awk '$1 == "instance" {print $3, $4}' >"$TMP/have"
+echo "running web-0" >"$TMP/want"
+expect_same "$TMP/want" "$TMP/have" "moto made web-0 before the kill"
+
+aws_proxy_start
+: >"$AWS_LOG"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 0 "up after the kill"
+checks=$((checks + 1))
+[ "$(grep -c '^RunInstances 200' "$AWS_LOG")" = 2 ] || fail "RunInstances for web-1 and web-2 only"
+aws_query "$name" | awk '$1 == "instance" {print $3, $4}' | sort >"$TMP/have"
+printf 'running web-0\nrunning web-1\nrunning web-2\n' >"$TMP/want"
+expect_same "$TMP/want" "$TMP/have" "no duplicate instance"
+aws_query "$name" | awk '$1 ~ /^(vpc|subnet|internet-gateway|route-table|security-group|key-pair)$/ {print $1}' | sort >"$TMP/have"
+printf 'internet-gateway\nkey-pair\nroute-table\nsecurity-group\nsubnet\nvpc\n' >"$TMP/want"
+expect_same "$TMP/want" "$TMP/have" "one of each network resource"
+run "$DEPLOY" down --yes topo.yml
+expect_rc 0 "down"
+
+# Killed right after CreateVpc: the VPC is found by its tags next time.
+aws_proxy_start --kill-after CreateVpc --kill-pid-file "$TMP/deploy.pid"
+killed_up
+expect_rc 137 "deploy killed after CreateVpc"
+aws_proxy_start
+run "$DEPLOY" up --yes topo.yml
+expect_rc 0 "up after the second kill"
+aws_query "$name" | awk '$1 == "vpc"' >"$TMP/vpcs"
+checks=$((checks + 1))
+[ "$(wc -l <"$TMP/vpcs")" = 1 ] || fail "one VPC, not two: $(cat "$TMP/vpcs")"
+run "$DEPLOY" down --yes topo.yml
+expect_rc 0 "down"
+aws_query "$name" | grep -v '^instance [^ ]* terminated' >"$TMP/left"
+expect_same /dev/null "$TMP/left" "nothing left"
+finish
