@@ -104,5 +104,6 @@ extern const struct command cmd_output;
 extern const struct command cmd_unlock;
 extern const struct command cmd_graph;
 extern const struct command cmd_run;
+extern const struct command cmd_sources;
 
 #endif

@@ -43,12 +43,15 @@ static int plan_exec(const struct command *cmd, struct args *a)
 	if (rc)
 		goto out;
 	r.lc.adopt = a->opt[OPT_ADOPT].set;
+	rc = cli_run_sources(&r, a->opt[OPT_JSON].set);
+	if (rc)
+		goto out;
 	if (plan_build(&r.lc, false, true, &p, &err)) {
 		print_error(&err);
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	print_plan(p, a->opt[OPT_JSON].set);
+	print_plan_with_sources(p, &r, a->opt[OPT_JSON].set);
 	rc = p->creates || p->destroys || p->unrecorded ? EXIT_CHANGES
 							: EXIT_OK;
 	if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set &&

@@ -83,6 +83,8 @@ static int configure(struct cli_run *r, struct args *a, bool check)
 	diag_list_init(&dl);
 	error_init(&err);
 	cli_ssh_options(r, &o.ssh);
+	o.sources = r->sources;
+	o.nr_sources = r->nr_sources;
 	o.ssh.parallel = ssh_fit_open_files(parallel ? parallel : 1, 8);
 	o.ssh.command_timeout_ms =
 		(unsigned)opt_or(a, OPT_TIMEOUT, 1800) * 1000u;
@@ -126,6 +128,8 @@ static int preflight(struct cli_run *r)
 
 	if (!cli_has_playbooks(r->t))
 		return EXIT_OK;
+	o.sources = r->sources;
+	o.nr_sources = r->nr_sources;
 	diag_list_init(&dl);
 	if (configure_preflight(r->t, &o, &dl)) {
 		print_diags(&dl, stderr);
@@ -156,17 +160,22 @@ static int up_exec(const struct command *cmd, struct args *a)
 	if (rc)
 		goto out;
 	r.lc.adopt = a->opt[OPT_ADOPT].set;
+	/* The sources' files before anything else: a source that cannot
+	 * be had changes nothing. */
+	rc = cli_run_sources(&r, false);
+	if (rc)
+		goto out;
 	if (plan_build(&r.lc, false, true, &p, &err))
 		goto fail;
 	if (check) {
-		print_plan(p, false);
+		print_plan_with_sources(p, &r, false);
 		if (p->creates || p->destroys)
 			printf("(--check: nothing is created or destroyed; "
 			       "hosts not created yet are not checked)\n");
 		rc = configure(&r, a, true);
 		goto out;
 	}
-	print_plan(p, false);
+	print_plan_with_sources(p, &r, false);
 	if (p->unrecorded) {
 		print_message("hosts exist at a provider but not in the "
 			      "state (the '!' lines): run 'deploy up --adopt' "

@@ -174,6 +174,8 @@ void cli_run_close(struct cli_run *r)
 	free(r->log_dir);
 	free(r->known_hosts);
 	free(r->own_key);
+	source_pins_free(r->pins, r->nr_sources);
+	free(r->sources);
 	if (r->passphrase)
 		freezero(r->passphrase, strlen(r->passphrase));
 	memset(r, 0, sizeof(*r));
@@ -300,6 +302,8 @@ int cli_check_steps(struct cli_run *r, size_t *changes)
 	diag_list_init(&dl);
 	error_init(&err);
 	cli_ssh_options(r, &o.ssh);
+	o.sources = r->sources;
+	o.nr_sources = r->nr_sources;
 	o.limit = hosts;
 	o.nr_limit = n;
 	memset(&res, 0, sizeof(res));
@@ -370,7 +374,43 @@ static void json_line(cJSON *o)
 	cJSON_Delete(o);
 }
 
+static void print_sources(const struct cli_run *r, bool json)
+{
+	for (size_t i = 0; r && i < r->nr_sources; i++) {
+		const struct source_pin *pin = &r->pins[i];
+		const struct source *s = pin->src;
+		char *git;
+		cJSON *o;
+
+		if (!json) {
+			printf("source %s: %s at %.12s%s\n", s->name,
+			       cli_source_ref(s), pin->commit,
+			       pin->added ? " (new in the lock file)" : "");
+			continue;
+		}
+		git = source_url_redact(s->git);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", "source");
+		cJSON_AddStringToObject(o, "name", s->name);
+		cJSON_AddStringToObject(o, "git", git);
+		if (s->ref)
+			cJSON_AddStringToObject(o, "ref", s->ref);
+		else
+			cJSON_AddNullToObject(o, "ref");
+		cJSON_AddStringToObject(o, "commit", pin->commit);
+		cJSON_AddBoolToObject(o, "added", pin->added);
+		json_line(o);
+		free(git);
+	}
+}
+
 void print_plan(const struct plan *p, bool json)
+{
+	print_plan_with_sources(p, NULL, json);
+}
+
+void print_plan_with_sources(const struct plan *p, const struct cli_run *r,
+			     bool json)
 {
 	cJSON *o;
 
@@ -381,6 +421,7 @@ void print_plan(const struct plan *p, bool json)
 		cJSON_AddNumberToObject(o, "ui", 1);
 		json_line(o);
 	}
+	print_sources(r, json);
 	for (size_t i = 0; i < p->nr; i++) {
 		const struct plan_item *it = &p->items[i];
 

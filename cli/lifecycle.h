@@ -6,6 +6,8 @@
 
 #include "graph/graph.h"
 #include "plan/plan.h"
+#include "playbook/playbook.h"
+#include "source/source.h"
 #include "ssh/engine.h"
 #include "state/state.h"
 #include "topology/topology.h"
@@ -30,6 +32,9 @@ struct cli_run {
 	struct lifecycle lc;
 	struct host **limit; /* --limit, or NULL */
 	size_t nr_limit;
+	struct source_pin *pins; /* the sources at their locked commits */
+	struct playbook_source *sources; /* the same, for configure_opts */
+	size_t nr_sources;
 };
 
 /* --limit LIST into r (NULL: every host); EXIT_USAGE printed when a name
@@ -69,6 +74,25 @@ bool cli_has_playbooks(const struct topology *t);
 /* Print the plan as `+ create local host x` lines and a summary, or as
  * JSON lines. */
 void print_plan(const struct plan *p, bool json);
+/* The same with r's sources first: `source NAME: REF at COMMIT` lines, or
+ * {"type":"source",...} after the version line. */
+void print_plan_with_sources(const struct plan *p, const struct cli_run *r,
+			     bool json);
+
+/*
+ * For plan and up (cli/sources.c): every source of the topology at the
+ * commit its lock file (icon.yml: icon.lock) holds, fetched only when the
+ * cache lacks it; a source the lock lacks is resolved and added. Says
+ * "Fetching ..." on stdout unless quiet. EXIT_OK, or EXIT_FAIL with the
+ * problem printed.
+ */
+int cli_run_sources(struct cli_run *r, bool quiet);
+/* Source options from the topology's ssh settings (strings live in r,
+ * *key_path is the caller's to free). */
+void cli_source_options(struct cli_run *r, struct source_options *o,
+			char **key_path);
+/* A source's ref as people read it: "v1.0", or "default branch". */
+const char *cli_source_ref(const struct source *s);
 
 /*
  * Ask before changing anything: on a terminal the operator types "yes"

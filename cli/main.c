@@ -22,6 +22,7 @@ static const struct command *const commands[] = {
 	&cmd_status,
 	&cmd_output,
 	&cmd_run,
+	&cmd_sources,
 	&cmd_unlock,
 };
 /* clang-format on */

@@ -1488,8 +1488,77 @@ static const char **builtin_names(const char *dir, size_t *nr)
 	return names;
 }
 
+static bool has_dotdot(const char *p)
+{
+	for (const char *s = p; s; s = strchr(s, '/')) {
+		if (*s == '/')
+			s++;
+		if (s[0] == '.' && s[1] == '.' && (!s[2] || s[2] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* SOURCE/PATH: PATH inside the source's directory. */
+static int resolve_in_source(const char *ref,
+			     const struct playbook_source *sources, size_t nr,
+			     char **path, struct error *err)
+{
+	const char *slash = strchr(ref, '/'), *rest = slash + 1;
+	size_t n = (size_t)(slash - ref), len = strlen(rest);
+	const struct playbook_source *src = NULL;
+	static const char *const endings[] = { "", ".yml", ".yaml" };
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; !src && i < nr; i++)
+		if (strlen(sources[i].name) == n &&
+		    !strncmp(sources[i].name, ref, n))
+			src = &sources[i];
+	if (!src)
+		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+				 "playbook '%s': source '%.*s' was not "
+				 "fetched",
+				 ref, (int)n, ref);
+	if (has_dotdot(rest) || rest[0] == '/')
+		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+				 "playbook '%s': the path must stay inside "
+				 "the source (no '..')",
+				 ref);
+	for (size_t i = 0; i < 3; i++) {
+		bool ends_yml = (len > 4 && !strcmp(rest + len - 4, ".yml")) ||
+				(len > 5 && !strcmp(rest + len - 5, ".yaml"));
+
+		if (i && ends_yml)
+			break;
+		buf_reset(&b);
+		buf_addf(&b, "%s/%s%s", src->dir, rest, endings[i]);
+		if (is_file(b.data)) {
+			*path = buf_release(&b);
+			return 0;
+		}
+	}
+	buf_free(&b);
+	return error_set(
+		err, DEPLOY_ERR_NOT_FOUND, NULL, 0, 0,
+		"playbook '%s': source '%s' has no file '%s'%s", ref, src->name,
+		rest,
+		(len > 4 && !strcmp(rest + len - 4, ".yml")) ||
+				(len > 5 && !strcmp(rest + len - 5, ".yaml"))
+			? ""
+			: " (nor with .yml or .yaml)");
+}
+
 int playbook_resolve(const char *ref, const char *topology_dir,
 		     const char *datadir, char **path, struct error *err)
+{
+	return playbook_resolve_in(ref, topology_dir, datadir, NULL, 0, path,
+				   err);
+}
+
+int playbook_resolve_in(const char *ref, const char *topology_dir,
+			const char *datadir,
+			const struct playbook_source *sources,
+			size_t nr_sources, char **path, struct error *err)
 {
 	const char *home = getenv("HOME");
 	const char **names;
@@ -1521,11 +1590,7 @@ int playbook_resolve(const char *ref, const char *topology_dir,
 		return 0;
 	}
 	if (strchr(ref, '/'))
-		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-				 "playbook '%s': playbooks from 'sources' are "
-				 "not supported yet; use a path starting with "
-				 "'./' for now",
-				 ref);
+		return resolve_in_source(ref, sources, nr_sources, path, err);
 	if (!is_dns_label(ref) && !is_identifier(ref))
 		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
 				 "'%s' is not a playbook name", ref);

@@ -104,17 +104,30 @@ struct playbook {
 
 #define PLAYBOOK_MAX_STEPS 10000
 
+/* A source from `sources:` as a run has it: the files of its locked
+ * commit, at its `path:` (core/source/source.h). */
+struct playbook_source {
+	const char *name;
+	const char *dir;
+};
+
 /*
  * Where the playbook `ref` of a role lives:
  *  - a built-in name (harden): DATADIR/playbooks/NAME.yml;
  *  - a path starting with ./, ../ or /: relative to topology_dir; ~/ is
  *    the home directory;
- *  - SOURCE/PATH (a playbook from `sources:`) is not supported yet.
+ *  - SOURCE/PATH (a playbook from `sources:`): PATH in that source's
+ *    directory, or PATH.yml (PATH.yaml) when PATH has no such ending.
  * `datadir` NULL means DEPLOY_DATADIR. Returns 0 with *path malloc'd, or
- * DEPLOY_ERR_NOT_FOUND (an unknown built-in, with a "did you mean") or
- * DEPLOY_ERR_INVALID with err set (no position: the caller knows where the
- * reference came from).
+ * DEPLOY_ERR_NOT_FOUND (an unknown built-in, with a "did you mean"; no
+ * such file in the source) or DEPLOY_ERR_INVALID with err set (no
+ * position: the caller knows where the reference came from).
  */
+int playbook_resolve_in(const char *ref, const char *topology_dir,
+			const char *datadir,
+			const struct playbook_source *sources,
+			size_t nr_sources, char **path, struct error *err);
+/* The same without sources: SOURCE/PATH is DEPLOY_ERR_INVALID. */
 int playbook_resolve(const char *ref, const char *topology_dir,
 		     const char *datadir, char **path, struct error *err);
 

@@ -107,8 +107,9 @@ static int load_playbooks(struct runner *r, struct diag_list *dl,
 			int rc;
 
 			error_init(&e);
-			rc = playbook_resolve(role->playbooks[j], t->dir,
-					      r->o->datadir, &path, &e);
+			rc = playbook_resolve_in(role->playbooks[j], t->dir,
+						 r->o->datadir, r->o->sources,
+						 r->o->nr_sources, &path, &e);
 			if (!rc)
 				rc = playbook_load(path, r->o->datadir,
 						   &r->pbs[i][j], dl, &e);

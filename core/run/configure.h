@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "graph/graph.h"
+#include "playbook/playbook.h"
 #include "ssh/engine.h"
 #include "state/state.h"
 #include "topology/topology.h"
@@ -60,6 +61,10 @@ struct configure_opts {
 	bool check;		/* dry run: report, change nothing */
 	struct ssh_options ssh; /* parallel, timeouts, known_hosts ... */
 	const char *datadir;	/* built-in playbooks; NULL: default */
+	/* The topology's sources, fetched and checked out (SOURCE/PATH
+	 * playbooks); NULL when it has none. */
+	const struct playbook_source *sources;
+	size_t nr_sources;
 	const struct configure_ops *ops;
 	void *data;
 	/* --limit: only these hosts; NULL: every host. Hosts they depend on

@@ -72,7 +72,7 @@ expect_rc 1 "unknown built-in"
 expect_line "$TMP/err" "deploy-test-tool: unknown built-in playbook 'hardne' (did you mean 'harden'?)" "did you mean harden"
 run "$TEST_TOOL" playbook-compile --topology topo.yml --host b-0
 expect_rc 1 "SOURCE/PATH"
-expect_line "$TMP/err" "deploy-test-tool: playbook 'ops/node.yml': playbooks from 'sources' are not supported yet; use a path starting with './' for now" "sources are for later"
+expect_line "$TMP/err" "deploy-test-tool: playbook 'ops/node.yml': source 'ops' was not fetched" "the test tool fetches no sources"
 run "$TEST_TOOL" playbook-compile --topology topo.yml --host c-0
 expect_rc 1 "missing file"
 expect_line "$TMP/err" "deploy-test-tool: ./missing.yml: cannot read: No such file or directory" "missing playbook file"

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "playbook/playbook.h"
 #include "playbook/values.h"
@@ -571,11 +572,63 @@ static void test_resolving_playbook_names(void **state)
 		playbook_resolve("ops/node.yml", "/topo", src, &path, &err),
 		DEPLOY_ERR_INVALID);
 	assert_string_equal(err.msg,
-			    "playbook 'ops/node.yml': playbooks from 'sources' "
-			    "are not supported yet; use a path starting with "
-			    "'./' for now");
+			    "playbook 'ops/node.yml': source 'ops' was not "
+			    "fetched");
 	error_clear(&err);
 	buf_free(&want);
+}
+
+static void test_source_playbooks_resolve_inside_the_source(void **state)
+{
+	char dir[] = "/tmp/test-playbook.XXXXXX";
+	struct buf f = BUF_INIT;
+	struct error err;
+	char *path = NULL;
+	FILE *fp;
+
+	(void)state;
+	error_init(&err);
+	assert_non_null(mkdtemp(dir));
+	buf_addf(&f, "%s/harden.yml", dir);
+	fp = fopen(f.data, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	{
+		const struct playbook_source srcs[] = { { "ops", dir } };
+
+		/* PATH as written, or with .yml added */
+		assert_int_equal(playbook_resolve_in("ops/harden.yml", "/t",
+						     NULL, srcs, 1, &path,
+						     &err),
+				 0);
+		assert_string_equal(path, f.data);
+		free(path);
+		assert_int_equal(playbook_resolve_in("ops/harden", "/t", NULL,
+						     srcs, 1, &path, &err),
+				 0);
+		assert_string_equal(path, f.data);
+		free(path);
+		assert_int_equal(playbook_resolve_in("ops/node", "/t", NULL,
+						     srcs, 1, &path, &err),
+				 DEPLOY_ERR_NOT_FOUND);
+		assert_string_equal(err.msg,
+				    "playbook 'ops/node': source 'ops' has no "
+				    "file 'node' (nor with .yml or .yaml)");
+		assert_int_equal(playbook_resolve_in("ops/../../etc/x.yml",
+						     "/t", NULL, srcs, 1, &path,
+						     &err),
+				 DEPLOY_ERR_INVALID);
+		assert_string_equal(err.msg,
+				    "playbook 'ops/../../etc/x.yml': the path "
+				    "must stay inside the source (no '..')");
+		assert_int_equal(playbook_resolve_in("tools/x", "/t", NULL,
+						     srcs, 1, &path, &err),
+				 DEPLOY_ERR_INVALID);
+	}
+	unlink(f.data);
+	rmdir(dir);
+	buf_free(&f);
+	error_clear(&err);
 }
 
 static void test_builtin_playbooks_load(void **state)
@@ -630,6 +683,8 @@ int main(void)
 			test_command_lines_split_into_words_keeping_tags),
 		cmocka_unit_test(test_shell_code_problems),
 		cmocka_unit_test(test_resolving_playbook_names),
+		cmocka_unit_test(
+			test_source_playbooks_resolve_inside_the_source),
 		cmocka_unit_test(test_builtin_playbooks_load),
 	};
 

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/lifecycle.h"
+#include "source/source.h"
+#include "ssh/fleet.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+const char *cli_source_ref(const struct source *s)
+{
+	return s->ref ? s->ref : "default branch";
+}
+
+void cli_source_options(struct cli_run *r, struct source_options *o,
+			char **key_path)
+{
+	struct ssh_options so;
+
+	memset(&so, 0, sizeof(so));
+	memset(o, 0, sizeof(*o));
+	/* known_hosts and the passphrase as the SSH engine has them */
+	cli_ssh_options(r, &so);
+	o->known_hosts = so.known_hosts;
+	o->strict_host_keys = so.host_keys == SSH_HOST_KEYS_STRICT;
+	o->passphrase = so.passphrase;
+	*key_path = r->t->ssh.key ? ssh_expand_path(r->t->ssh.key, r->t->dir)
+				  : NULL;
+	o->key = *key_path;
+}
+
+static void say_fetching(void *data, const char *name, const char *url)
+{
+	(void)data;
+	printf("Fetching source %s from %s ...\n", name, url);
+	fflush(stdout);
+}
+
+int cli_run_sources(struct cli_run *r, bool quiet)
+{
+	struct source_options o;
+	struct error err;
+	char *lock_path, *key = NULL;
+	int rc = EXIT_OK;
+
+	if (!r->t->nr_sources)
+		return EXIT_OK;
+	error_init(&err);
+	cli_source_options(r, &o, &key);
+	if (!quiet)
+		o.fetching = say_fetching;
+	lock_path = source_lock_path(r->path);
+	if (source_use_locked(r->t, lock_path, &o, &r->pins, &err)) {
+		print_error(&err);
+		rc = EXIT_FAIL;
+	}
+	r->nr_sources = r->t->nr_sources;
+	r->sources = xcalloc(r->nr_sources + 1, sizeof(*r->sources));
+	for (size_t i = 0; !rc && i < r->nr_sources; i++) {
+		r->sources[i].name = r->t->sources[i].name;
+		r->sources[i].dir = r->pins[i].dir;
+	}
+	free(lock_path);
+	free(key);
+	error_clear(&err);
+	return rc;
+}
