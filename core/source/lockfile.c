@@ -335,12 +335,17 @@ char *source_url_redact(const char *url)
 
 char *source_cache_name(const char *url)
 {
-	char *clean = source_url_redact(url);
+	char *clean = source_url_redact(url), *star = strstr(clean, "://***@");
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int md_len = 0;
 	struct buf b = BUF_INIT;
 	size_t end = strlen(clean), start;
 
+	/* https://TOKEN@h/x and https://h/x are one repository. */
+	if (star &&
+	    (!strncmp(clean, "http://", 7) || !strncmp(clean, "https://", 8)))
+		memmove(star + 3, star + 7, strlen(star + 7) + 1);
+	end = strlen(clean);
 	EVP_Digest(clean, strlen(clean), md, &md_len, EVP_sha256(), NULL);
 	for (unsigned int i = 0; i < 10 && i < md_len; i++)
 		buf_addf(&b, "%02x", md[i]);

@@ -497,10 +497,11 @@ static int sideband_cb(const char *str, int len, void *payload)
 	return 0;
 }
 
-/* Replace the URL's user information in msg by "***". */
-static void scrub(char *msg, const char *url)
+/* Replace the URL's secret in msg by "***": for http(s) the whole user
+ * information (a token may be the user name), else a password. */
+static void scrub(char *msg, size_t size, const char *url)
 {
-	const char *auth = strstr(url, "://"), *end, *at;
+	const char *auth = strstr(url, "://"), *end, *at = NULL, *secret;
 	size_t n;
 	char *hit;
 
@@ -508,15 +509,32 @@ static void scrub(char *msg, const char *url)
 		return;
 	auth += 3;
 	end = auth + strcspn(auth, "/?#");
-	at = NULL;
 	for (const char *p = auth; p < end; p++)
 		if (*p == '@')
 			at = p;
 	if (!at || at == auth)
 		return;
-	n = (size_t)(at - auth);
-	while ((hit = memmem(msg, strlen(msg), auth, n))) {
-		memmove(hit + 3, hit + n, strlen(hit + n) + 1);
+	secret = auth;
+	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
+		secret = memchr(auth, ':', (size_t)(at - auth));
+		if (!secret || secret + 1 == at)
+			return;
+		secret++;
+	}
+	n = (size_t)(at - secret);
+	for (char *from = msg; (hit = memmem(from, strlen(from), secret, n));
+	     from = hit + 3) {
+		size_t tail = strlen(hit + n) + 1;
+
+		if ((size_t)(hit - msg) + 4 > size) {
+			*hit = '\0'; /* no room for "***": cut it off */
+			break;
+		}
+		/* Keep the NUL inside the buffer: the end may go. */
+		if ((size_t)(hit - msg) + 3 + tail > size)
+			tail = size - (size_t)(hit - msg) - 3;
+		memmove(hit + 3, hit + n, tail);
+		msg[size - 1] = '\0';
 		memcpy(hit, "***", 3);
 	}
 }
@@ -582,7 +600,7 @@ static void child_fetch(struct fetch_ctx *c, const char *repo_path,
 					      1, NULL);
 	res->code = 0;
 out:
-	scrub(res->msg, c->url);
+	scrub(res->msg, sizeof(res->msg), c->url);
 	git_buf_dispose(&branch);
 	git_reference_free(head);
 	git_remote_free(remote);

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+#include "cmocka-setup.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "source/source.h"
+#include "util/buf.h"
+
+#define C1 "0123456789abcdef0123456789abcdef01234567"
+#define C2 "89abcdef0123456789abcdef0123456789abcdef"
+
+static void test_the_lock_file_is_named_after_the_topology(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "icon.yml", "icon.lock" },
+		{ "dir/topology.yaml", "dir/topology.lock" },
+		{ "./a.b/x.yml", "./a.b/x.lock" },
+		{ "noext", "noext.lock" },
+		{ "d.yml/x", "d.yml/x.lock" },
+		{ ".yml", ".yml.lock" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *p = source_lock_path(cases[i][0]);
+
+		assert_string_equal(p, cases[i][1]);
+		free(p);
+	}
+}
+
+static void test_the_format_is_one_sorted_line_per_source(void **state)
+{
+	struct source_lock l = { .path = NULL };
+	struct buf out = BUF_INIT;
+
+	(void)state;
+	source_lock_format(&l, &out);
+	assert_string_equal(out.data,
+			    "{\n  \"version\": 1,\n  \"sources\": {}\n}\n");
+	buf_reset(&out);
+	source_lock_set(&l, "tools", "file:///r", NULL, C2);
+	source_lock_set(&l, "ops", "https://tok:en@h/x.git", "v\"1", C1);
+	source_lock_format(&l, &out);
+	assert_string_equal(
+		out.data,
+		"{\n  \"version\": 1,\n  \"sources\": {\n"
+		"    \"ops\": {\"git\": \"https://***@h/x.git\", \"ref\": "
+		"\"v\\\"1\", \"commit\": \"" C1 "\"},\n"
+		"    \"tools\": {\"git\": \"file:///r\", \"ref\": null, "
+		"\"commit\": \"" C2 "\"}\n"
+		"  }\n}\n");
+	/* Replacing keeps one entry; removing drops it. */
+	source_lock_set(&l, "ops", "https://h/x.git", "v2", C2);
+	assert_int_equal(l.nr, 2);
+	assert_string_equal(source_lock_find(&l, "ops")->ref, "v2");
+	source_lock_remove(&l, "ops");
+	assert_int_equal(l.nr, 1);
+	assert_null(source_lock_find(&l, "ops"));
+	assert_string_equal(l.entries[0].name, "tools");
+	source_lock_remove(&l, "tools");
+	free(l.entries);
+	buf_free(&out);
+}
+
+static void test_what_is_written_reads_back(void **state)
+{
+	char dir[] = "/tmp/deploy-test-lock.XXXXXX";
+	struct source_lock *l = NULL, *back = NULL;
+	struct buf a = BUF_INIT, b = BUF_INIT, path = BUF_INIT;
+	struct error err;
+
+	(void)state;
+	error_init(&err);
+	assert_non_null(mkdtemp(dir));
+	buf_addf(&path, "%s/t.lock", dir);
+	/* A missing file is an empty lock. */
+	assert_int_equal(source_lock_read(path.data, &l, &err), 0);
+	assert_false(l->exists);
+	assert_int_equal(l->nr, 0);
+	source_lock_set(l, "b", "ssh://git@h:2222/x", "main", C1);
+	source_lock_set(l, "a", "git@h:y.git", NULL, C2);
+	assert_int_equal(source_lock_write(l, &err), 0);
+	assert_int_equal(source_lock_read(path.data, &back, &err), 0);
+	assert_true(back->exists);
+	source_lock_format(l, &a);
+	source_lock_format(back, &b);
+	assert_string_equal(a.data, b.data);
+	assert_null(source_lock_find(back, "a")->ref);
+	assert_string_equal(source_lock_find(back, "b")->commit, C1);
+	source_lock_free(l);
+	source_lock_free(back);
+	unlink(path.data);
+	rmdir(dir);
+	buf_free(&a);
+	buf_free(&b);
+	buf_free(&path);
+	error_clear(&err);
+}
+
+static void expect_bad(const char *text, int code, const char *msg)
+{
+	struct source_lock *l = NULL;
+	struct error err;
+
+	error_init(&err);
+	assert_int_equal(
+		source_lock_parse("t.lock", text, strlen(text), &l, &err),
+		code);
+	assert_null(l);
+	assert_string_equal(err.file, "t.lock");
+	assert_string_equal(err.msg, msg);
+	error_clear(&err);
+}
+
+static void test_a_bad_lock_file_says_what_is_wrong(void **state)
+{
+	(void)state;
+	expect_bad("{", DEPLOY_ERR_SYNTAX, "not a lock file: not JSON");
+	expect_bad("{\"version\": 2, \"sources\": {}}", DEPLOY_ERR_INVALID,
+		   "lock file version is not 1 (made by a newer deploy?)");
+	expect_bad("{\"version\": 1}", DEPLOY_ERR_INVALID,
+		   "'sources' is not an object");
+	expect_bad("{\"version\": 1, \"sources\": {\"o\": {\"git\": \"x\", "
+		   "\"ref\": null, \"commit\": \"abc\"}}}",
+		   DEPLOY_ERR_INVALID,
+		   "source 'o' needs git, ref and a commit of 40 hex digits");
+	expect_bad("{\"version\": 1, \"sources\": {\"o\": {\"git\": \"x\", "
+		   "\"ref\": 1, \"commit\": \"" C1 "\"}}}",
+		   DEPLOY_ERR_INVALID,
+		   "source 'o' needs git, ref and a commit of 40 hex digits");
+	expect_bad("{\"version\": 1, \"sources\": {"
+		   "\"o\": {\"git\": \"x\", \"ref\": null, \"commit\": \"" C1
+		   "\"}, \"o\": {\"git\": \"x\", \"ref\": null, \"commit\": "
+		   "\"" C1 "\"}}}",
+		   DEPLOY_ERR_INVALID, "source 'o' is there twice");
+}
+
+static void test_credentials_never_stay_in_a_url(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "https://token@github.com/t/p.git",
+		  "https://***@github.com/t/p.git" },
+		{ "https://user:pass@h/x", "https://***@h/x" },
+		{ "http://a@b@h/x", "http://***@h/x" },
+		{ "https://h/x@y", "https://h/x@y" },
+		{ "ssh://git@h:22/x", "ssh://git@h:22/x" },
+		{ "ssh://git:pw@h/x", "ssh://git:***@h/x" },
+		{ "git@github.com:t/p.git", "git@github.com:t/p.git" },
+		{ "file:///srv/repo", "file:///srv/repo" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *r = source_url_redact(cases[i][0]);
+
+		assert_string_equal(r, cases[i][1]);
+		free(r);
+	}
+}
+
+static void test_cache_names_are_stable_and_readable(void **state)
+{
+	char *a =
+		source_cache_name("https://github.com/team/node-playbooks.git");
+	char *b = source_cache_name(
+		"https://tok@github.com/team/node-playbooks.git");
+	char *c = source_cache_name("https://github.com/team/other.git/");
+	char *d = source_cache_name("file:///");
+
+	(void)state;
+	/* 20 hex digits, then the repository's name */
+	assert_int_equal(strlen(a), 20 + 1 + strlen("node-playbooks"));
+	assert_string_equal(a + 20, "-node-playbooks");
+	/* Credentials do not make another entry. */
+	assert_string_equal(a, b);
+	assert_string_equal(c + 20, "-other");
+	assert_string_not_equal(a, c);
+	assert_string_equal(d + 20, "-repo");
+	free(a);
+	free(b);
+	free(c);
+	free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+			test_the_lock_file_is_named_after_the_topology),
+		cmocka_unit_test(test_the_format_is_one_sorted_line_per_source),
+		cmocka_unit_test(test_what_is_written_reads_back),
+		cmocka_unit_test(test_a_bad_lock_file_says_what_is_wrong),
+		cmocka_unit_test(test_credentials_never_stay_in_a_url),
+		cmocka_unit_test(test_cache_names_are_stable_and_readable),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
