@@ -52,8 +52,9 @@ static int plan_exec(const struct command *cmd, struct args *a)
 		goto out;
 	}
 	print_plan_with_sources(p, &r, a->opt[OPT_JSON].set);
-	rc = p->creates || p->destroys || p->unrecorded ? EXIT_CHANGES
-							: EXIT_OK;
+	rc = p->creates || p->destroys || p->unrecorded || p->syncs
+		     ? EXIT_CHANGES
+		     : EXIT_OK;
 	if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set &&
 	    (p->creates || p->unrecorded)) {
 		if (cli_has_playbooks(r.t))

@@ -196,7 +196,7 @@ static int up_exec(const struct command *cmd, struct args *a)
 			rc = cli_check_steps(&r, &changes);
 		if (rc)
 			goto out;
-		if (!p->creates && !p->destroys && !changes) {
+		if (!p->creates && !p->destroys && !p->syncs && !changes) {
 			printf("Nothing to do: %zu host%s up to date.\n",
 			       p->keeps, p->keeps == 1 ? "" : "s");
 			goto out;
@@ -219,6 +219,16 @@ static int up_exec(const struct command *cmd, struct args *a)
 		printf("Nothing to create or destroy: %zu host%s exist%s.\n",
 		       p->keeps, p->keeps == 1 ? "" : "s",
 		       p->keeps == 1 ? "s" : "");
+	}
+	if (p->syncs) {
+		/* Firewall groups and networks as the topology says now. */
+		rc = p->creates ? EXIT_OK : cli_run_keys(&r);
+		if (rc)
+			goto out;
+		if (lifecycle_sync(&r.lc, &err))
+			goto fail;
+		printf("Shared resources: %zu change%s made.\n", p->syncs,
+		       p->syncs == 1 ? "" : "s");
 	}
 	rc = configure(&r, a, check);
 	goto out;

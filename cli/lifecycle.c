@@ -448,6 +448,22 @@ void print_plan_with_sources(const struct plan *p, const struct cli_run *r,
 		       it->reason ? " (" : "", it->reason ? it->reason : "",
 		       it->reason ? ")" : "");
 	}
+	for (const char *l = p->sync_lines; l && *l;) {
+		size_t len = strcspn(l, "\n");
+
+		if (json) {
+			char *text = xstrndup(l, len);
+
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "type", "shared_change");
+			cJSON_AddStringToObject(o, "text", text);
+			json_line(o);
+			free(text);
+		} else {
+			printf("%.*s\n", (int)len, l);
+		}
+		l += len + (l[len] == '\n');
+	}
 	if (json) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", "change_summary");
@@ -455,11 +471,15 @@ void print_plan_with_sources(const struct plan *p, const struct cli_run *r,
 		cJSON_AddNumberToObject(o, "destroy", (double)p->destroys);
 		cJSON_AddNumberToObject(o, "keep", (double)p->keeps);
 		cJSON_AddNumberToObject(o, "unrecorded", (double)p->unrecorded);
+		cJSON_AddNumberToObject(o, "shared", (double)p->syncs);
 		json_line(o);
 		return;
 	}
 	printf("Plan: %zu to create, %zu to destroy, %zu unchanged.\n",
 	       p->creates, p->destroys, p->keeps);
+	if (p->syncs)
+		printf("%zu change%s to shared resources (firewall groups).\n",
+		       p->syncs, p->syncs == 1 ? "" : "s");
 	if (p->unrecorded)
 		printf("%zu host%s at a provider %s not in the state.\n",
 		       p->unrecorded, p->unrecorded == 1 ? "" : "s",

@@ -8,6 +8,7 @@
 #include "state/state.h"
 #include "topology/schema.h"
 #include "topology/topology.h"
+#include "util/buf.h"
 
 /*
  * A provider is a const ops table listed in providers/registry.c, the only
@@ -75,6 +76,16 @@ struct provider_ops {
 	 * topology (found by its tags or names), recorded or not. */
 	int (*list_hosts)(struct provider_run *run, char ***names, size_t *nr,
 			  struct error *err);
+	/*
+	 * MAY: bring what the provider shares between its hosts (networks,
+	 * firewall groups) in line with the topology, for a topology with
+	 * hosts of it recorded. With dry not NULL nothing changes: a line
+	 * per change it would make is appended to dry ("~ aws
+	 * security-group web: + tcp 443 from 0.0.0.0/0"). Nothing to change
+	 * makes no mutating call.
+	 */
+	int (*sync)(struct provider_run *run, struct buf *dry,
+		    struct error *err);
 	/* MAY: free run->priv at the end of the run. */
 	void (*release)(struct provider_run *run);
 };
@@ -104,6 +115,7 @@ int provider_finish_down(struct provider_run *run, struct error *err);
 int provider_list_hosts(struct provider_run *run, char ***names, size_t *nr,
 			struct error *err);
 void provider_release(struct provider_run *run);
+int provider_sync(struct provider_run *run, struct buf *dry, struct error *err);
 
 extern const struct provider_ops aws_provider;
 extern const struct provider_ops digitalocean_provider;

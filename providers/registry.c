@@ -110,6 +110,13 @@ int provider_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 	return run->provider->list_hosts(run, out, nr, err);
 }
 
+int provider_sync(struct provider_run *run, struct buf *dry, struct error *err)
+{
+	if (!run->provider->sync)
+		return 0;
+	return run->provider->sync(run, dry, err);
+}
+
 void provider_release(struct provider_run *run)
 {
 	if (run->provider && run->provider->release)

@@ -68,6 +68,39 @@ struct provider_run *lifecycle_run(struct lifecycle *lc,
 	return run;
 }
 
+/* Each provider the topology's roles use, once. */
+static size_t providers_used(const struct topology *t,
+			     const struct provider_ops **out, size_t max)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		bool seen = false;
+
+		for (size_t j = 0; j < n; j++)
+			seen |= out[j] == t->roles[i].provider;
+		if (!seen && n < max)
+			out[n++] = t->roles[i].provider;
+	}
+	return n;
+}
+
+static int sync_all(struct lifecycle *lc, struct buf *dry, struct error *err)
+{
+	const struct provider_ops *used[16];
+	size_t n = providers_used(lc->t, used, 16);
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = provider_sync(lifecycle_run(lc, used[i]), dry, err);
+	return rc;
+}
+
+int lifecycle_sync(struct lifecycle *lc, struct error *err)
+{
+	return sync_all(lc, NULL, err);
+}
+
 void lifecycle_release(struct lifecycle *lc)
 {
 	for (size_t i = 0; i < lc->nr_runs; i++)
@@ -353,6 +386,14 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 	}
 	if (!rc && !destroy_all)
 		rc = find_unrecorded(lc, p, err);
+	if (!rc && !destroy_all && refresh) {
+		struct buf lines = BUF_INIT;
+
+		rc = sync_all(lc, &lines, err);
+		for (size_t i = 0; i < lines.len; i++)
+			p->syncs += lines.data[i] == '\n';
+		p->sync_lines = buf_release(&lines);
+	}
 	/* Every provider with something recorded takes part, so that what
 	 * it shares is removed once its last host is gone, even when a run
 	 * that stopped left no host of it to destroy. */
@@ -381,6 +422,7 @@ void plan_free(struct plan *p)
 			free((char *)p->items[i].name);
 	}
 	free(p->items);
+	free(p->sync_lines);
 	free(p);
 }
 

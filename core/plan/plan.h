@@ -45,6 +45,11 @@ struct plan {
 	size_t destroys;
 	size_t keeps;
 	size_t unrecorded; /* hosts found at a provider, not in the state */
+	/* Changes to what providers share between hosts (firewall groups),
+	 * one line each ("~ aws security-group web: + tcp 443 from
+	 * 0.0.0.0/0"); made by lifecycle_sync(). */
+	char *sync_lines;
+	size_t syncs;
 };
 
 /* A run's providers: one provider_run per provider the run touches. */
@@ -76,6 +81,9 @@ bool lifecycle_selected(const struct lifecycle *lc, const char *name,
 			const char *role);
 struct provider_run *lifecycle_run(struct lifecycle *lc,
 				   const struct provider_ops *p);
+/* Bring what each provider of the topology shares between its hosts in
+ * line with the topology (plan's sync_lines). */
+int lifecycle_sync(struct lifecycle *lc, struct error *err);
 /* Let each provider free what it kept for the run. */
 void lifecycle_release(struct lifecycle *lc);
 

@@ -1158,9 +1158,30 @@ static void held_rules(xmlNodePtr group, struct rules *r)
 /* Make the group's rules what the topology says: each missing rule added
  * alone (groups that name each other never wait on each other), each
  * extra one revoked. */
+/* A rule as plan shows it: groups by their roles' names. */
+static void describe_rule(struct provider_run *run, struct buf *out,
+			  const char *role, char sign, const struct rule *r)
+{
+	const char *src = r->src;
+
+	for (size_t i = 0; i < run->state->nr_resources; i++) {
+		const struct state_resource *res = &run->state->resources[i];
+
+		if (!strcmp(res->provider, "aws") &&
+		    !strcmp(res->kind, "security-group") && res->id &&
+		    !strcmp(res->id, r->src))
+			src = res->name;
+	}
+	buf_addf(out, "~ aws security-group %s: %c %s %d", role, sign, r->proto,
+		 r->lo);
+	if (r->hi != r->lo)
+		buf_addf(out, "-%d", r->hi);
+	buf_addf(out, " from %s\n", src);
+}
+
 static int sync_rules(struct provider_run *run, struct region *rg,
 		      const struct role *role, const char *group,
-		      struct error *err)
+		      struct buf *dry, struct error *err)
 {
 	struct rules want = { 0 }, have = { 0 };
 	struct ec2_params p;
@@ -1184,7 +1205,15 @@ static int sync_rules(struct provider_run *run, struct region *rg,
 			    want.v[i].hi == have.v[j].hi &&
 			    !strcmp(want.v[i].src, have.v[j].src))
 				want.v[i].seen = have.v[j].seen = true;
-	for (size_t i = 0; !rc && i < want.nr; i++) {
+	for (size_t i = 0; dry && i < want.nr + have.nr; i++) {
+		const struct rule *r =
+			i < want.nr ? &want.v[i] : &have.v[i - want.nr];
+
+		if (!r->seen)
+			describe_rule(run, dry, role->name,
+				      i < want.nr ? '+' : '-', r);
+	}
+	for (size_t i = 0; !dry && !rc && i < want.nr; i++) {
 		if (want.v[i].seen)
 			continue;
 		ec2_params_init(&p);
@@ -1198,7 +1227,7 @@ static int sync_rules(struct provider_run *run, struct region *rg,
 			rc = 0;
 		}
 	}
-	for (size_t i = 0; !rc && i < have.nr; i++) {
+	for (size_t i = 0; !dry && !rc && i < have.nr; i++) {
 		if (have.v[i].seen)
 			continue;
 		ec2_params_init(&p);
@@ -1249,7 +1278,7 @@ static int security_groups(struct provider_run *run, struct region *rg,
 
 		if (role_in_region(run, role, rg))
 			rc = sync_rules(run, rg, role,
-					group_of(run, role->name), err);
+					group_of(run, role->name), NULL, err);
 	}
 	return rc;
 }
@@ -2520,6 +2549,62 @@ static int aws_list(struct provider_run *run, char ***names, size_t *nr,
 	return 0;
 }
 
+/* Regions where a host of the topology is recorded. */
+static bool region_has_hosts(const struct provider_run *run, const char *name)
+{
+	for (size_t i = 0; i < run->state->nr_resources; i++) {
+		const struct state_resource *res = &run->state->resources[i];
+		const char *region = res_region(res);
+
+		if (!strcmp(res->provider, "aws") &&
+		    !strcmp(res->kind, "host") && region &&
+		    !strcmp(region, name))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The network and the groups' rules as the topology says now (a firewall
+ * rule changed, a role added to a region that has hosts). With dry, only
+ * the rule changes are told, one line each; nothing is asked to change.
+ */
+static int aws_sync(struct provider_run *run, struct buf *dry,
+		    struct error *err)
+{
+	char **regions = NULL;
+	size_t nr = 0;
+	int rc = regions_used(run, &regions, &nr, err);
+
+	for (size_t i = 0; !rc && i < nr; i++) {
+		struct region *rg;
+
+		if (!region_has_hosts(run, regions[i]))
+			continue;
+		rc = open_region(run, regions[i], &rg, err);
+		if (!rc && !dry) {
+			rc = network_up(run, rg, err);
+			continue;
+		}
+		for (size_t j = 0; !rc && j < run->t->nr_roles; j++) {
+			const struct role *role = &run->t->roles[j];
+			const char *group = group_of(run, role->name);
+
+			if (!role_in_region(run, role, rg))
+				continue;
+			if (!group)
+				buf_addf(dry,
+					 "+ aws security-group %s (a new "
+					 "role)\n",
+					 role->name);
+			else
+				rc = sync_rules(run, rg, role, group, dry, err);
+		}
+	}
+	free_strings(regions, nr);
+	return rc;
+}
+
 const struct provider_ops aws_provider = {
 	.name = "aws",
 	.summary = "Amazon EC2 instances, VPC and security groups",
@@ -2530,4 +2615,5 @@ const struct provider_ops aws_provider = {
 	.finish_down = aws_finish_down,
 	.list_hosts = aws_list,
 	.release = aws_release,
+	.sync = aws_sync,
 };

@@ -106,6 +106,36 @@ checks=$((checks + 1))
 grep -q '^DescribeInstances 200' "$AWS_LOG" || fail "plan read the instances"
 expect_same /dev/null "$TMP/mutating" "no mutating call by plan and up"
 
+# A firewall rule changed: plan shows the rule changes (and changes
+# nothing), up makes them, rule by rule.
+sed -i 's/port: 9000, from: world/port: 9001, from: world/' topo.yml
+: >"$AWS_LOG"
+run "$DEPLOY" plan topo.yml
+expect_rc 2 "plan with a changed firewall rule"
+for l in "~ aws security-group sentry: + tcp 9001 from 0.0.0.0/0" \
+	"~ aws security-group sentry: + tcp 9001 from ::/0" \
+	"~ aws security-group sentry: - tcp 9000 from 0.0.0.0/0" \
+	"~ aws security-group sentry: - tcp 9000 from ::/0" \
+	"4 changes to shared resources (firewall groups)."; do
+	expect_line "$TMP/out" "$l" "plan shows the rule change"
+done
+aws_mutating >"$TMP/mutating"
+expect_same /dev/null "$TMP/mutating" "plan changes nothing"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 0 "up with a changed firewall rule"
+expect_line "$TMP/out" "Shared resources: 4 changes made." "up made the changes"
+checks=$((checks + 1))
+[ "$(grep -c '^AuthorizeSecurityGroupIngress 200' "$AWS_LOG")" = 2 ] || fail "2 rules added"
+checks=$((checks + 1))
+[ "$(grep -c '^RevokeSecurityGroupIngress 200' "$AWS_LOG")" = 2 ] || fail "2 rules revoked"
+snapshot "$TMP/have"
+grep "^rule deploy-$name-sentry tcp 900" "$TMP/have" >"$TMP/rules"
+printf '%s\n' "rule deploy-$name-sentry tcp 9001-9001 0.0.0.0/0" \
+	"rule deploy-$name-sentry tcp 9001-9001 ::/0" >"$TMP/want"
+expect_same "$TMP/want" "$TMP/rules" "the new rule at moto, the old one gone"
+run "$DEPLOY" plan topo.yml
+expect_rc 0 "plan after the rule change"
+
 # A host terminated behind deploy's back is made again, and only it.
 id=$(awk '$1 == "instance" && $4 == "validator-1" {print $2}' "$TMP/raw")
 "$AWS_PY" -c "
