@@ -21,13 +21,17 @@ static void curl_init_once(void)
 void http_response_init(struct http_response *r)
 {
 	r->status = 0;
+	r->secret = false;
 	buf_init(&r->body, HTTP_MAX_BODY);
 	buf_init(&r->headers, 256u << 10);
 }
 
 void http_response_free(struct http_response *r)
 {
-	buf_free(&r->body);
+	if (r->secret)
+		buf_free_secret(&r->body);
+	else
+		buf_free(&r->body);
 	buf_free(&r->headers);
 	r->status = 0;
 }
@@ -198,6 +202,9 @@ int http_do(const struct http_request *req, struct http_response *resp,
 			 req->timeout_ms ? req->timeout_ms : 60000L);
 	/* The environment's proxies apply (https_proxy, no_proxy) as for
 	 * every curl; nothing else is taken from outside. */
+	if (req->no_proxy)
+		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	resp->secret |= req->secret;
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "deploy/0.1");
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
 

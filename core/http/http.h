@@ -2,6 +2,7 @@
 #ifndef DEPLOY_HTTP_H
 #define DEPLOY_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/buf.h"
@@ -31,10 +32,16 @@ struct http_request {
 	long connect_timeout_ms; /* 0: 5000 */
 	long timeout_ms;	 /* 0: 60000 */
 	size_t max_body;	 /* 0: HTTP_MAX_BODY */
+	/* Never through a proxy, whatever the environment says (the
+	 * instance metadata service answers only direct requests). */
+	bool no_proxy;
+	/* The answer may hold a secret: http_response_free() wipes it. */
+	bool secret;
 };
 
 struct http_response {
 	long status;
+	bool secret; /* set by http_do() from the request */
 	struct buf body;
 	struct buf headers; /* the raw header lines of the final response */
 };

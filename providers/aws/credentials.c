@@ -218,6 +218,8 @@ static int imds_call(const char *method, const char *url,
 		.connect_timeout_ms = IMDS_CONNECT_MS,
 		.timeout_ms = IMDS_TIMEOUT_MS,
 		.max_body = IMDS_MAX_BODY,
+		.no_proxy = true,
+		.secret = true,
 	};
 	int rc = 0;
 
