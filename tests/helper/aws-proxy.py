@@ -7,8 +7,10 @@ moto checks the signature the client made), and:
                       Action= of the form body) so tests can assert which
                       calls were made, mutating or not;
   --throttle N        answers the first N requests of --throttle-action
-                      (or any action) with HTTP 503 and EC2's
-                      RequestLimitExceeded error, without forwarding them;
+                      (or any action; with --throttle-param, only those
+                      carrying that parameter) with HTTP 503 and EC2's
+                      RequestLimitExceeded error (or --error-status and
+                      --error-code), without forwarding them;
   --dump FILE         appends each request (line, headers, body);
   --kill-after ACTION --kill-pid-file F
                       once ACTION has been forwarded and answered by moto,
@@ -28,9 +30,13 @@ import threading
 import urllib.parse
 
 ERROR = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-         "<Response><Errors><Error><Code>RequestLimitExceeded</Code>"
-         "<Message>Request limit exceeded.</Message></Error></Errors>"
+         "<Response><Errors><Error><Code>{code}</Code>"
+         "<Message>{message}</Message></Error></Errors>"
          "<RequestID>proxy-throttle-{n}</RequestID></Response>")
+MESSAGES = {
+    "RequestLimitExceeded": "Request limit exceeded.",
+    "InvalidInstanceID.NotFound": "The instance ID does not exist",
+}
 
 
 def main():
@@ -40,6 +46,9 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--throttle", type=int, default=0)
     ap.add_argument("--throttle-action", default=None)
+    ap.add_argument("--throttle-param", default=None)  # only with it
+    ap.add_argument("--error-code", default="RequestLimitExceeded")
+    ap.add_argument("--error-status", type=int, default=503)
     ap.add_argument("--kill-after", default=None)
     ap.add_argument("--kill-pid-file", default=None)
     ap.add_argument("--dump", default=None)  # append each request here
@@ -81,14 +90,19 @@ def main():
                     f.write(b"\n" + body + b"\n\n")
             with lock:
                 throttle = (state["throttled"] < args.throttle and
-                            (args.throttle_action in (None, action)))
+                            (args.throttle_action in (None, action)) and
+                            (args.throttle_param is None or
+                             args.throttle_param in form))
                 if throttle:
                     state["throttled"] += 1
                     k = state["throttled"]
             if throttle:
-                self.record(action, 503)
-                self.answer(503, [("Content-Type", "text/xml")],
-                            ERROR.format(n=k).encode())
+                self.record(action, args.error_status)
+                self.answer(args.error_status, [("Content-Type", "text/xml")],
+                            ERROR.format(n=k, code=args.error_code,
+                                         message=MESSAGES.get(
+                                             args.error_code, "error")
+                                         ).encode())
                 return
             conn = http.client.HTTPConnection(args.upstream, timeout=60)
             headers = {k: v for k, v in self.headers.items()}

@@ -40,6 +40,22 @@ expect_same "$TMP/want" "$TMP/have" "both instances, once each"
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
 
+# Just made, not known yet (eventual consistency): DescribeInstances by id
+# answers InvalidInstanceID.NotFound twice; deploy asks again.
+aws_proxy_start --throttle 2 --throttle-action DescribeInstances \
+	--throttle-param InstanceId.1 --error-code InvalidInstanceID.NotFound \
+	--error-status 400
+: >"$AWS_LOG"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 0 "up through InvalidInstanceID.NotFound"
+checks=$((checks + 1))
+[ "$(grep -c '^DescribeInstances 400' "$AWS_LOG")" = 2 ] || fail "2 NotFound answers"
+aws_query "$name" | awk '$1 == "instance" && $3 == "running" {print $4}' | sort >"$TMP/have"
+printf 'web-0\nweb-1\n' >"$TMP/want"
+expect_same "$TMP/want" "$TMP/have" "both instances running, once each"
+run "$DEPLOY" down --yes topo.yml
+expect_rc 0 "down"
+
 # Throttled for ever: bounded, and said.
 aws_proxy_start --throttle 1000
 : >"$AWS_LOG"
