@@ -219,7 +219,7 @@ static int sources_exec(const struct command *cmd, struct args *a)
 	const char *name = NULL, *path = NULL;
 
 	if (!sub)
-		return usage_error(cmd, "which one: list or update?");
+		return usage_error(cmd, "missing subcommand: list or update");
 	for (int i = 1; i < a->nr_pos; i++) {
 		if (is_path(a->pos[i]) && !path)
 			path = a->pos[i];

@@ -176,6 +176,12 @@ grep -q "^ops  *file://$TMP/origin  *v1  *$(short "$V3")  *yes$" "$TMP/out" ||
 run "$DEPLOY" sources update tols topo.yml
 expect_rc 64 "unknown source"
 expect_line "$TMP/err" "deploy: unknown source 'tols' (did you mean 'tools'?)" "did you mean"
+run "$DEPLOY" sources topo.yml
+expect_rc 64 "no subcommand"
+expect_line "$TMP/err" "deploy: unknown subcommand 'topo.yml': list or update" "subcommand first"
+run "$DEPLOY" sources
+expect_rc 64 "no arguments"
+expect_line "$TMP/err" "deploy: missing subcommand: list or update" "subcommand needed"
 
 # A second topology on the same URL shares the cache repository.
 mkdir other
