@@ -325,8 +325,8 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 				       role->node->line, role->node->col,
 				       "role '%s': provider '%s' cannot create "
 				       "hosts yet (this deploy creates hosts "
-				       "with 'local' and takes existing ones "
-				       "with 'ssh')",
+				       "with 'aws' and 'local' and takes "
+				       "existing ones with 'ssh')",
 				       role->name,
 				       provider_name(role->provider));
 			break;
