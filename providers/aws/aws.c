@@ -314,6 +314,8 @@ static int find_tagged(struct provider_run *run, struct region *rg,
 	out->elem = k->elem;
 	ec2_params_init(&p);
 	tag_filters(&p, run, k->kind, name);
+	if (k != &K_KEY && k != &K_EIP)
+		ec2_page_size(rg->ec2, &p);
 	rc = ec2_call_pages(rg->ec2, k->describe, &p, collect_ids, out, err);
 	ec2_params_free(&p);
 	return rc;
@@ -1452,8 +1454,15 @@ static int resolve_image(struct provider_run *run, struct region *rg,
 		buf_free(&known);
 		return rc;
 	}
-	snprintf(pattern, sizeof(pattern), al->pattern,
-		 arm ? al->arm64 : al->amd64);
+	{
+		/* The pattern with its one %s replaced by the architecture. */
+		const char *at = strstr(al->pattern, "%s");
+		int head = at ? (int)(at - al->pattern) : 0;
+
+		snprintf(pattern, sizeof(pattern), "%.*s%s%s", head,
+			 al->pattern, at ? (arm ? al->arm64 : al->amd64) : "",
+			 at ? at + 2 : al->pattern);
+	}
 	ec2_params_init(&p);
 	ec2_param(&p, "Owner.1", al->owner);
 	ec2_filter(&p, 1, "name", pattern);
@@ -1539,6 +1548,7 @@ static int tagged_instance(struct provider_run *run, struct region *rg,
 	ec2_params_init(&p);
 	ec2_filter(&p, 1, "tag:deploy:topology", run->t->name);
 	ec2_filter(&p, 2, "tag:deploy:host", host);
+	ec2_page_size(rg->ec2, &p);
 	rc = ec2_call_pages(rg->ec2, "DescribeInstances", &p,
 			    find_host_instance, &f, err);
 	ec2_params_free(&p);
@@ -2073,6 +2083,7 @@ static int topology_instances(struct provider_run *run, struct region *rg,
 	rg->nr_inst = 0;
 	ec2_params_init(&p);
 	ec2_filter(&p, 1, "tag:deploy:topology", run->t->name);
+	ec2_page_size(rg->ec2, &p);
 	rc = ec2_call_pages(rg->ec2, "DescribeInstances", &p, collect_states,
 			    rg, err);
 	ec2_params_free(&p);
@@ -2535,6 +2546,7 @@ static int aws_list(struct provider_run *run, char ***names, size_t *nr,
 			break;
 		ec2_params_init(&p);
 		ec2_filter(&p, 1, "tag:deploy:topology", run->t->name);
+		ec2_page_size(rg->ec2, &p);
 		rc = ec2_call_pages(rg->ec2, "DescribeInstances", &p,
 				    collect_hosts, &n, err);
 		ec2_params_free(&p);

@@ -157,6 +157,12 @@ int ec2_open(struct ec2 **out, const char *endpoint, const char *region,
 	c->cap_ms = DEFAULT_CAP_MS;
 	c->attempts = DEFAULT_ATTEMPTS;
 	c->timeout_ms = DEFAULT_TIMEOUT_MS;
+	c->page_size =
+		getenv("DEPLOY_AWS_PAGE_SIZE")
+			? (int)strtol(getenv("DEPLOY_AWS_PAGE_SIZE"), NULL, 10)
+			: 1000;
+	if (c->page_size < 5 || c->page_size > 1000)
+		c->page_size = 1000;
 	c->rate = DEFAULT_RATE;
 	c->burst = DEFAULT_BURST;
 	c->tokens = c->burst;
@@ -174,6 +180,14 @@ void ec2_close(struct ec2 *c)
 	free(c->host);
 	free(c->region);
 	free(c);
+}
+
+void ec2_page_size(const struct ec2 *c, struct ec2_params *p)
+{
+	char n[16];
+
+	snprintf(n, sizeof(n), "%d", c->page_size);
+	ec2_param(p, "MaxResults", n);
 }
 
 const char *ec2_error_code(const struct ec2 *c)

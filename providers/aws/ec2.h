@@ -53,6 +53,9 @@ struct ec2 {
 	double burst; /* bucket size */
 	double tokens;
 	double filled_at; /* monotonic seconds */
+	/* MaxResults for the Describe calls that take it (1000; tests make
+	 * it small to walk pages: DEPLOY_AWS_PAGE_SIZE). */
+	int page_size;
 	struct ec2_stats stats;
 	char last_code[96]; /* EC2's code of the last error */
 	/* Set by a signal handler: backoff waits end early. */
@@ -103,6 +106,9 @@ int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
 int ec2_call_pages(struct ec2 *c, const char *action, struct ec2_params *p,
 		   int (*fn)(xmlNodePtr root, void *ud), void *ud,
 		   struct error *err);
+
+/* MaxResults=page_size, for Describe calls that take it (not with ids). */
+void ec2_page_size(const struct ec2 *c, struct ec2_params *p);
 
 /* EC2's error code of the last failed call on c ("" when none). */
 const char *ec2_error_code(const struct ec2 *c);

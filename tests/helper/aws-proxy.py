@@ -110,7 +110,8 @@ def main():
             resp = conn.getresponse()
             data = resp.read()
             conn.close()
-            self.record(action, resp.status)
+            self.record(action + (" NextToken" if "NextToken" in form
+                                  else ""), resp.status)
             if (args.kill_after == action and resp.status == 200 and
                     not state["killed"] and args.kill_pid_file):
                 state["killed"] = True
