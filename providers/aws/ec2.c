@@ -19,10 +19,11 @@
 #define DEFAULT_CAP_MS	   20000
 #define DEFAULT_ATTEMPTS   8
 #define DEFAULT_TIMEOUT_MS 30000
-/* Below EC2's own refill rates for most actions (AWS documents request
- * token buckets of 20 per second and more for Describe* actions). */
+/* Within EC2's own request token buckets (AWS documents, per account and
+ * region, buckets of 50 to 100 requests refilled at 5 to 20 per second for
+ * most actions): a burst of 50, then 10 per second. */
 #define DEFAULT_RATE  10.0
-#define DEFAULT_BURST 20.0
+#define DEFAULT_BURST 50.0
 
 void ec2_params_init(struct ec2_params *p)
 {
