@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
@@ -38,6 +39,16 @@ static void progress(void *ctx, const struct plan_item *it)
 	fflush(stdout);
 }
 
+/* Resources recorded that are not hosts (what providers share). */
+static size_t shared_left(const struct state *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->nr_resources; i++)
+		n += strcmp(s->resources[i].kind, "host") != 0;
+	return n;
+}
+
 static int down_exec(const struct command *cmd, struct args *a)
 {
 	struct cli_run r;
@@ -58,6 +69,24 @@ static int down_exec(const struct command *cmd, struct args *a)
 	r.lc.include_protected = a->opt[OPT_INCLUDE_PROTECTED].set;
 	if (plan_build(&r.lc, true, false, &p, &err))
 		goto fail;
+	if (!p->destroys && !p->keeps && shared_left(r.state)) {
+		/* No host, but a network, groups or a key left by a run
+		 * that stopped (or a down that did not finish). */
+		size_t n = shared_left(r.state);
+
+		printf("- destroy %zu shared resource%s (networks, firewall "
+		       "groups, keys) left by an earlier run\n",
+		       n, n == 1 ? "" : "s");
+		rc = confirm(&r, "Destroy every resource of",
+			     a->opt[OPT_YES].set);
+		if (rc)
+			goto out;
+		if (plan_apply(&r.lc, p, progress, NULL, &err))
+			goto fail;
+		printf("Destroyed %zu shared resource%s of '%s'.\n", n,
+		       n == 1 ? "" : "s", r.t->name);
+		goto out;
+	}
 	if (!p->destroys) {
 		if (p->keeps)
 			print_plan(p, false);

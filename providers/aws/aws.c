@@ -299,7 +299,7 @@ static const struct kind K_EIP = { "address",	     "DescribeAddresses",
 
 static const struct kind *const network_kinds[] = {
 	/* In the order down removes them. */
-	&K_SG, &K_SUBNET, &K_RTB, &K_IGW, &K_VPC, &K_KEY,
+	&K_EIP, &K_SG, &K_SUBNET, &K_RTB, &K_IGW, &K_VPC, &K_KEY,
 };
 
 /* The ids of this topology's KIND resources named name (NULL: all). */
@@ -343,6 +343,9 @@ static int exists_by_id(struct region *rg, const struct kind *k, const char *id,
 	return rc;
 }
 
+static int adopted_setup(struct region *rg, const struct kind *k,
+			 const char *id, struct error *err);
+
 typedef int (*create_fn)(struct provider_run *run, struct region *rg,
 			 const struct tags *t, void *arg, char **id,
 			 struct error *err);
@@ -378,13 +381,16 @@ static int ensure(struct provider_run *run, struct region *rg,
 	if (rc)
 		return rc;
 	if (found.nr) {
+		/* A run stopped after asking for it, maybe before the calls
+		 * that follow the create: they are made again. */
 		res = state_resource_pending(run->state, "aws", k->kind, name,
 					     role, found.ids[0]);
 		state_resource_set_id(res, found.ids[0]);
 		set_attr(res, "region", rg->name);
 		*id = xstrdup(found.ids[0]);
 		idlist_free(&found);
-		return run->save(run, err);
+		rc = adopted_setup(rg, k, *id, err);
+		return rc ? rc : run->save(run, err);
 	}
 	if (res && res->status == RESOURCE_CREATED)
 		state_resource_remove(run->state, res); /* gone: anew */
@@ -447,14 +453,7 @@ static int create_vpc(struct provider_run *run, struct region *rg,
 	add_tags(&p, run, 1, "vpc", t);
 	rc = call_for_id(rg, "CreateVpc", &p, "vpc/vpcId", id, err);
 	ec2_params_free(&p);
-	if (rc)
-		return rc;
-	ec2_params_init(&p);
-	ec2_param(&p, "VpcId", *id);
-	ec2_param(&p, "EnableDnsHostnames.Value", "true");
-	rc = simple_call(rg, "ModifyVpcAttribute", &p, err);
-	ec2_params_free(&p);
-	return rc;
+	return rc ? rc : adopted_setup(rg, &K_VPC, *id, err);
 }
 
 static int create_igw(struct provider_run *run, struct region *rg,
@@ -512,12 +511,31 @@ static int create_subnet(struct provider_run *run, struct region *rg,
 	add_tags(&p, run, 1, "subnet", t);
 	rc = call_for_id(rg, "CreateSubnet", &p, "subnet/subnetId", id, err);
 	ec2_params_free(&p);
-	if (rc)
-		return rc;
+	return rc ? rc : adopted_setup(rg, &K_SUBNET, *id, err);
+}
+
+/* The settings a VPC and a subnet get after their create: DNS names for
+ * the VPC's hosts, public addresses on launch in the subnet. */
+static int adopted_setup(struct region *rg, const struct kind *k,
+			 const char *id, struct error *err)
+{
+	struct ec2_params p;
+	int rc;
+
+	if (k != &K_VPC && k != &K_SUBNET)
+		return 0;
 	ec2_params_init(&p);
-	ec2_param(&p, "SubnetId", *id);
-	ec2_param(&p, "MapPublicIpOnLaunch.Value", "true");
-	rc = simple_call(rg, "ModifySubnetAttribute", &p, err);
+	if (k == &K_VPC) {
+		ec2_param(&p, "VpcId", id);
+		ec2_param(&p, "EnableDnsHostnames.Value", "true");
+	} else {
+		ec2_param(&p, "SubnetId", id);
+		ec2_param(&p, "MapPublicIpOnLaunch.Value", "true");
+	}
+	rc = simple_call(rg,
+			 k == &K_VPC ? "ModifyVpcAttribute"
+				     : "ModifySubnetAttribute",
+			 &p, err);
 	ec2_params_free(&p);
 	return rc;
 }
@@ -880,6 +898,12 @@ static int key_pair(struct provider_run *run, struct region *rg,
 				 "key pair: set ssh.key (KEY.pub beside it) "
 				 "or load a key into ssh-agent");
 	key_blob(keys, want, sizeof(want));
+	if (strncmp(want, "ssh-ed25519 ", 12) && strncmp(want, "ssh-rsa ", 8))
+		return error_set(
+			err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			"aws key pairs take ed25519 and RSA keys only, "
+			"not '%.*s': set ssh.key to one of those",
+			(int)strcspn(want, " "), want);
 	free(rg->key_name);
 	rg->key_name = xmalloc(strlen(run->t->name) + 8);
 	snprintf(rg->key_name, strlen(run->t->name) + 8, "deploy-%s",
@@ -931,6 +955,19 @@ static int key_pair(struct provider_run *run, struct region *rg,
 			free(fp);
 		}
 		xmlFreeDoc(doc);
+		if (!rc && material) {
+			/* The pair holds this very key: it is used as it is
+			 * (down deletes it only if it carries this
+			 * topology's tags, that is if deploy made it). */
+			struct state_resource *res = state_resource_pending(
+				run->state, "aws", "key-pair", rg->name, NULL,
+				rg->key_name);
+
+			free(material);
+			state_resource_set_id(res, rg->key_name);
+			set_attr(res, "region", rg->name);
+			return run->save(run, err);
+		}
 		free(material);
 		if (rc)
 			return rc;
@@ -1317,6 +1354,14 @@ static int network_up(struct provider_run *run, struct region *rg,
 
 	if (rg->vpc)
 		return 0; /* done earlier in this run */
+	if (!vpc && ynode_get(run->config, "subnets")) {
+		const struct ynode *n = ynode_get(run->config, "subnets");
+
+		return error_set(err, DEPLOY_ERR_INVALID, run->t->file, n->line,
+				 n->col,
+				 "providers.aws: 'subnets' needs 'vpc' (the "
+				 "VPC they belong to, or default)");
+	}
 	rc = check_region(run, rg, err);
 	all.names = rg->all_zones;
 	all.nr = rg->nr_all_zones;
@@ -1385,6 +1430,8 @@ static bool arm_size(const char *size)
 {
 	size_t i = strspn(size, "abcdefghijklmnopqrstuvwxyz");
 
+	if (!strncmp(size, "a1.", 3))
+		return true;
 	if (!i || !size[i] || !strchr("0123456789", size[i]))
 		return false;
 	i += strspn(size + i, "0123456789");
@@ -1842,8 +1889,7 @@ static int wait_instances(struct provider_run *run, struct inst *v, size_t nr,
 		}
 		/* Full jitter on a growing window, at most 10 s. */
 		sleep_ms(run, (long)jitter((unsigned long)delay) + 200);
-		if (delay < 10000)
-			delay *= 2;
+		delay = delay * 2 > 10000 ? 10000 : delay * 2;
 	}
 }
 
@@ -2345,6 +2391,34 @@ static int disassociate_rtb(struct region *rg, const char *rtb,
 	return rc;
 }
 
+/* Let the Elastic IP go of its instance, if it holds one. */
+static int disassociate_eip(struct region *rg, const char *alloc,
+			    struct error *err)
+{
+	struct ec2_params p;
+	xmlDocPtr doc;
+	char *assoc;
+	int rc;
+
+	ec2_params_init(&p);
+	ec2_param(&p, "AllocationId.1", alloc);
+	rc = ec2_call(rg->ec2, "DescribeAddresses", &p, &doc, err);
+	ec2_params_free(&p);
+	if (rc)
+		return rc;
+	assoc = x_text(xmlDocGetRootElement(doc),
+		       "addressesSet/item/associationId");
+	xmlFreeDoc(doc);
+	if (assoc && *assoc) {
+		ec2_params_init(&p);
+		ec2_param(&p, "AssociationId", assoc);
+		rc = simple_call(rg, "DisassociateAddress", &p, err);
+		ec2_params_free(&p);
+	}
+	free(assoc);
+	return rc;
+}
+
 /* Delete one network resource (already checked to carry our tags). */
 static int delete_one(struct region *rg, const struct kind *k, const char *id,
 		      struct error *err)
@@ -2353,7 +2427,11 @@ static int delete_one(struct region *rg, const struct kind *k, const char *id,
 	const char *action = NULL, *param = NULL;
 	int rc = 0;
 
-	if (k == &K_SG) {
+	if (k == &K_EIP) {
+		rc = disassociate_eip(rg, id, err);
+		action = "ReleaseAddress";
+		param = "AllocationId";
+	} else if (k == &K_SG) {
 		action = "DeleteSecurityGroup";
 		param = "GroupId";
 	} else if (k == &K_SUBNET) {

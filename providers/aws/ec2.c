@@ -510,7 +510,12 @@ int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
 			d = parse_xml(&resp.body);
 			rc = answer_error(c, action, resp.status, d, err);
 			code = c->last_code;
-			again = retryable(code, resp.status);
+			/* A write EC2 may have done already (a 5xx) is not
+			 * asked again unless it carries a ClientToken: the
+			 * next run finds what it made by its tags. A
+			 * throttled request was refused, and is. */
+			again = code_in(code, throttle_codes) ||
+				(safe && retryable(code, resp.status));
 			if (again && (code_in(code, throttle_codes) ||
 				      resp.status == 503))
 				c->stats.throttled++;

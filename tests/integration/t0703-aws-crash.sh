@@ -74,4 +74,20 @@ run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
 aws_query "$name" | grep -v '^instance [^ ]* terminated' >"$TMP/left"
 expect_same /dev/null "$TMP/left" "nothing left"
+
+# Killed after the first CreateSecurityGroup, before any host: down
+# removes the network and the group the stopped run left.
+aws_proxy_start --kill-after CreateSecurityGroup --kill-pid-file "$TMP/deploy.pid"
+killed_up
+expect_rc 137 "deploy killed after CreateSecurityGroup"
+aws_proxy_start
+run "$DEPLOY" down --yes topo.yml
+expect_rc 0 "down with no host but a network left"
+checks=$((checks + 1))
+grep -q "^Destroyed [0-9]* shared resources of '$name'.\$" "$TMP/out" ||
+	{ fail "down names the shared resources"; sed 's/^/  | /' "$TMP/out" >&2; }
+aws_query "$name" | grep -v '^instance [^ ]* terminated' >"$TMP/left"
+expect_same /dev/null "$TMP/left" "nothing left after a run stopped before its hosts"
+checks=$((checks + 1))
+grep -q '"resources":[[:space:]]*\[\]' "$state" || fail "no resource left in the state"
 finish
