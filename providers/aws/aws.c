@@ -1087,7 +1087,7 @@ static void wanted_rules(struct provider_run *run, const struct role *role,
 	char cidr[80];
 
 	/* SSH: from the bastion's group for roles behind one, else from
-	 * admin_cidrs (or the world when allow_world_ssh says so). */
+	 * admin_cidrs (allow_world_ssh only permits a /0 there). */
 	if (role->via.role && role->via.role->provider == &aws_provider &&
 	    group_of(run, role->via.role->name)) {
 		rules_add(r, "tcp", 22, 22,
@@ -1099,10 +1099,6 @@ static void wanted_rules(struct provider_run *run, const struct role *role,
 			cidr_format_network(&ssh->admin_cidrs[i], cidr,
 					    sizeof(cidr));
 			rules_add(r, "tcp", 22, 22, cidr);
-		}
-		if (ssh->allow_world_ssh) {
-			rules_add(r, "tcp", 22, 22, "0.0.0.0/0");
-			rules_add(r, "tcp", 22, 22, "::/0");
 		}
 	}
 	for (size_t i = 0; i < role->nr_firewall; i++) {
