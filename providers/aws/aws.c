@@ -321,6 +321,30 @@ static int find_tagged(struct provider_run *run, struct region *rg,
 	return rc;
 }
 
+/* rc, or 0 when rc says the thing is not there: for deletes, where gone
+ * is what was wanted. */
+static int gone_is_fine(int rc, struct error *err)
+{
+	if (rc != DEPLOY_ERR_NOT_FOUND)
+		return rc;
+	error_clear(err);
+	return 0;
+}
+
+/* Describe the one resource of kind k with id; the caller frees *doc. */
+static int describe_one(struct region *rg, const struct kind *k, const char *id,
+			xmlDocPtr *doc, struct error *err)
+{
+	struct ec2_params p;
+	int rc;
+
+	ec2_params_init(&p);
+	ec2_param(&p, k->id_param, id);
+	rc = ec2_call(rg->ec2, k->describe, &p, doc, err);
+	ec2_params_free(&p);
+	return rc;
+}
+
 /* Whether the resource with id still exists. */
 static int exists_by_id(struct region *rg, const struct kind *k, const char *id,
 			bool *exists, struct error *err)
@@ -335,12 +359,7 @@ static int exists_by_id(struct region *rg, const struct kind *k, const char *id,
 	ec2_params_free(&p);
 	*exists = !rc && l.nr > 0;
 	idlist_free(&l);
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		error_init(err);
-		rc = 0;
-	}
-	return rc;
+	return gone_is_fine(rc, err);
 }
 
 static int adopted_setup(struct region *rg, const struct kind *k,
@@ -558,10 +577,7 @@ static int attach_igw(struct region *rg, const char *igw, struct error *err)
 	bool attached;
 	int rc;
 
-	ec2_params_init(&p);
-	ec2_param(&p, "InternetGatewayId.1", igw);
-	rc = ec2_call(rg->ec2, "DescribeInternetGateways", &p, &doc, err);
-	ec2_params_free(&p);
+	rc = describe_one(rg, &K_IGW, igw, &doc, err);
 	if (rc)
 		return rc;
 	attached = false;
@@ -591,10 +607,7 @@ static int route_table_setup(struct region *rg, const char *igw,
 	bool route;
 	int rc;
 
-	ec2_params_init(&p);
-	ec2_param(&p, "RouteTableId.1", rg->route_table);
-	rc = ec2_call(rg->ec2, "DescribeRouteTables", &p, &doc, err);
-	ec2_params_free(&p);
+	rc = describe_one(rg, &K_RTB, rg->route_table, &doc, err);
 	if (rc)
 		return rc;
 	rt = x_path(xmlDocGetRootElement(doc), "routeTableSet/item");
@@ -915,12 +928,7 @@ static int key_pair(struct provider_run *run, struct region *rg,
 	ec2_param(&p, "IncludePublicKey", "true");
 	rc = ec2_call(rg->ec2, "DescribeKeyPairs", &p, &doc, err);
 	ec2_params_free(&p);
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		error_init(err);
-		rc = 0;
-		doc = NULL;
-	}
+	rc = gone_is_fine(rc, err); /* doc stays NULL */
 	if (rc)
 		return rc;
 	if (doc) {
@@ -1223,10 +1231,7 @@ static int sync_rules(struct provider_run *run, struct region *rg,
 	xmlDocPtr doc;
 	int rc;
 
-	ec2_params_init(&p);
-	ec2_param(&p, "GroupId.1", group);
-	rc = ec2_call(rg->ec2, "DescribeSecurityGroups", &p, &doc, err);
-	ec2_params_free(&p);
+	rc = describe_one(rg, &K_SG, group, &doc, err);
 	if (rc)
 		return rc;
 	held_rules(x_path(xmlDocGetRootElement(doc), "securityGroupInfo/item"),
@@ -1258,7 +1263,6 @@ static int sync_rules(struct provider_run *run, struct region *rg,
 		if (rc && !strcmp(ec2_error_code(rg->ec2),
 				  "InvalidPermission.Duplicate")) {
 			error_clear(err);
-			error_init(err);
 			rc = 0;
 		}
 	}
@@ -1559,24 +1563,40 @@ static bool live_state(const char *s)
 	return s && strcmp(s, "terminated") && strcmp(s, "shutting-down");
 }
 
+/* The instance after `it` in a DescribeInstances answer (NULL: the
+ * first), across its reservations. */
+static xmlNodePtr next_instance(xmlNodePtr root, xmlNodePtr it)
+{
+	xmlNodePtr r, n;
+
+	if (!it)
+		r = x_child(x_child(root, "reservationSet"), "item");
+	else if ((n = x_next(it, "item")))
+		return n;
+	else /* it's instancesSet, then its reservation */
+		r = x_next(it->parent->parent, "item");
+	for (; r; r = x_next(r, "item")) {
+		n = x_child(x_child(r, "instancesSet"), "item");
+		if (n)
+			return n;
+	}
+	return NULL;
+}
+
 static int find_host_instance(xmlNodePtr root, void *ud)
 {
 	struct found_inst *f = ud;
 
-	for (xmlNodePtr r = x_child(x_child(root, "reservationSet"), "item"); r;
-	     r = x_next(r, "item"))
-		for (xmlNodePtr it =
-			     x_child(x_child(r, "instancesSet"), "item");
-		     it; it = x_next(it, "item")) {
-			char *host = x_tag(it, "deploy:host");
-			char *st = x_text(it, "instanceState/name");
+	for (xmlNodePtr it = next_instance(root, NULL); it;
+	     it = next_instance(root, it)) {
+		char *host = x_tag(it, "deploy:host");
+		char *st = x_text(it, "instanceState/name");
 
-			if (!f->id && host && !strcmp(host, f->host) &&
-			    live_state(st))
-				f->id = x_text(it, "instanceId");
-			free(host);
-			free(st);
-		}
+		if (!f->id && host && !strcmp(host, f->host) && live_state(st))
+			f->id = x_text(it, "instanceId");
+		free(host);
+		free(st);
+	}
 	return 0;
 }
 
@@ -1773,29 +1793,26 @@ static int read_instances(xmlNodePtr root, void *ud)
 {
 	struct describe_ctx *d = ud;
 
-	for (xmlNodePtr r = x_child(x_child(root, "reservationSet"), "item"); r;
-	     r = x_next(r, "item"))
-		for (xmlNodePtr it =
-			     x_child(x_child(r, "instancesSet"), "item");
-		     it; it = x_next(it, "item")) {
-			char *id = x_text(it, "instanceId");
+	for (xmlNodePtr it = next_instance(root, NULL); it;
+	     it = next_instance(root, it)) {
+		char *id = x_text(it, "instanceId");
 
-			for (size_t i = 0; id && i < d->nr; i++) {
-				struct inst *in = &d->v[i];
+		for (size_t i = 0; id && i < d->nr; i++) {
+			struct inst *in = &d->v[i];
 
-				if (!in->id || strcmp(in->id, id))
-					continue;
-				free(in->state);
-				free(in->public_ip);
-				free(in->private_ip);
-				free(in->reason);
-				in->state = x_text(it, "instanceState/name");
-				in->public_ip = x_text(it, "ipAddress");
-				in->private_ip = x_text(it, "privateIpAddress");
-				in->reason = x_text(it, "stateReason/message");
-			}
-			free(id);
+			if (!in->id || strcmp(in->id, id))
+				continue;
+			free(in->state);
+			free(in->public_ip);
+			free(in->private_ip);
+			free(in->reason);
+			in->state = x_text(it, "instanceState/name");
+			in->public_ip = x_text(it, "ipAddress");
+			in->private_ip = x_text(it, "privateIpAddress");
+			in->reason = x_text(it, "stateReason/message");
 		}
+		free(id);
+	}
 	return 0;
 }
 
@@ -1835,7 +1852,6 @@ static int wait_instances(struct provider_run *run, struct inst *v, size_t nr,
 			    !strcmp(ec2_error_code(a->regions[g].ec2),
 				    "InvalidInstanceID.NotFound")) {
 				error_clear(err);
-				error_init(err);
 				rc = 0;
 				left++;
 			}
@@ -1923,10 +1939,7 @@ static int static_ip(struct provider_run *run, struct inst *in, char **ip,
 		    create_eip, NULL, &alloc, err);
 	if (rc)
 		return rc;
-	ec2_params_init(&p);
-	ec2_param(&p, "AllocationId.1", alloc);
-	rc = ec2_call(rg->ec2, "DescribeAddresses", &p, &doc, err);
-	ec2_params_free(&p);
+	rc = describe_one(rg, &K_EIP, alloc, &doc, err);
 	if (rc) {
 		free(alloc);
 		return rc;
@@ -2084,29 +2097,24 @@ static int collect_states(xmlNodePtr root, void *ud)
 {
 	struct region *rg = ud;
 
-	for (xmlNodePtr r = x_child(x_child(root, "reservationSet"), "item"); r;
-	     r = x_next(r, "item"))
-		for (xmlNodePtr it =
-			     x_child(x_child(r, "instancesSet"), "item");
-		     it; it = x_next(it, "item")) {
-			char *id = x_text(it, "instanceId");
-			char *st = x_text(it, "instanceState/name");
+	for (xmlNodePtr it = next_instance(root, NULL); it;
+	     it = next_instance(root, it)) {
+		char *id = x_text(it, "instanceId");
+		char *st = x_text(it, "instanceState/name");
 
-			if (!id || !st) {
-				free(id);
-				free(st);
-				continue;
-			}
-			rg->inst_ids =
-				xrealloc(rg->inst_ids,
-					 (rg->nr_inst + 1) * sizeof(char *));
-			rg->inst_states =
-				xrealloc(rg->inst_states,
-					 (rg->nr_inst + 1) * sizeof(char *));
-			rg->inst_ids[rg->nr_inst] = id;
-			rg->inst_states[rg->nr_inst] = st;
-			rg->nr_inst++;
+		if (!id || !st) {
+			free(id);
+			free(st);
+			continue;
 		}
+		rg->inst_ids = xrealloc(rg->inst_ids,
+					(rg->nr_inst + 1) * sizeof(char *));
+		rg->inst_states = xrealloc(rg->inst_states,
+					   (rg->nr_inst + 1) * sizeof(char *));
+		rg->inst_ids[rg->nr_inst] = id;
+		rg->inst_states[rg->nr_inst] = st;
+		rg->nr_inst++;
+	}
 	return 0;
 }
 
@@ -2161,55 +2169,30 @@ static int aws_exists(struct provider_run *run, const struct state_resource *r,
 	return rc;
 }
 
-/* Release the Elastic IP recorded for host, if any. */
+static int delete_one(struct region *rg, const struct kind *k, const char *id,
+		      struct error *err);
+
+/* Release the host's Elastic IP: the one recorded, or, for a record a
+ * stopped run left without an id, those carrying the host's tags. */
 static int release_eip(struct provider_run *run, struct region *rg,
 		       const char *host, struct error *err)
 {
 	struct state_resource *res =
 		state_resource_find(run->state, "aws", "address", host);
-	struct ec2_params p;
+	struct idlist found = { 0 };
 	int rc = 0;
 
 	if (!res)
 		return 0;
 	if (res->id) {
-		xmlDocPtr doc;
-		char *assoc;
-
-		ec2_params_init(&p);
-		ec2_param(&p, "AllocationId.1", res->id);
-		rc = ec2_call(rg->ec2, "DescribeAddresses", &p, &doc, err);
-		ec2_params_free(&p);
-		if (rc == DEPLOY_ERR_NOT_FOUND) {
-			error_clear(err);
-			error_init(err);
-			state_resource_remove(run->state, res);
-			return run->save(run, err);
-		}
-		if (rc)
-			return rc;
-		assoc = x_text(xmlDocGetRootElement(doc),
-			       "addressesSet/item/associationId");
-		xmlFreeDoc(doc);
-		if (assoc && *assoc) {
-			ec2_params_init(&p);
-			ec2_param(&p, "AssociationId", assoc);
-			rc = simple_call(rg, "DisassociateAddress", &p, err);
-			ec2_params_free(&p);
-		}
-		free(assoc);
-		if (!rc) {
-			ec2_params_init(&p);
-			ec2_param(&p, "AllocationId", res->id);
-			rc = simple_call(rg, "ReleaseAddress", &p, err);
-			ec2_params_free(&p);
-		}
-		if (rc == DEPLOY_ERR_NOT_FOUND) {
-			error_clear(err);
-			error_init(err);
-			rc = 0;
-		}
+		found.ids = xcalloc(1, sizeof(char *));
+		found.ids[found.nr++] = xstrdup(res->id);
+	} else {
+		rc = find_tagged(run, rg, &K_EIP, host, &found, err);
 	}
+	for (size_t i = 0; !rc && i < found.nr; i++)
+		rc = delete_one(rg, &K_EIP, found.ids[i], err);
+	idlist_free(&found);
 	if (!rc) {
 		res = state_resource_find(run->state, "aws", "address", host);
 		state_resource_remove(run->state, res);
@@ -2254,7 +2237,6 @@ static int aws_destroy(struct provider_run *run, struct state_resource *r,
 		ec2_params_free(&p);
 		if (rc == DEPLOY_ERR_NOT_FOUND) {
 			error_clear(err);
-			error_init(err);
 			rc = 0;
 		} else if (!rc) {
 			struct host h = { 0 };
@@ -2304,10 +2286,7 @@ static int unlink_group(struct region *rg, const char *group, struct error *err)
 	xmlDocPtr doc;
 	int rc;
 
-	ec2_params_init(&p);
-	ec2_param(&p, "GroupId.1", group);
-	rc = ec2_call(rg->ec2, "DescribeSecurityGroups", &p, &doc, err);
-	ec2_params_free(&p);
+	rc = describe_one(rg, &K_SG, group, &doc, err);
 	if (rc)
 		return rc;
 	held_rules(x_path(xmlDocGetRootElement(doc), "securityGroupInfo/item"),
@@ -2332,10 +2311,7 @@ static int detach_igw(struct region *rg, const char *igw, struct error *err)
 	xmlNodePtr set;
 	int rc;
 
-	ec2_params_init(&p);
-	ec2_param(&p, "InternetGatewayId.1", igw);
-	rc = ec2_call(rg->ec2, "DescribeInternetGateways", &p, &doc, err);
-	ec2_params_free(&p);
+	rc = describe_one(rg, &K_IGW, igw, &doc, err);
 	if (rc)
 		return rc;
 	set = x_path(xmlDocGetRootElement(doc),
@@ -2363,10 +2339,7 @@ static int disassociate_rtb(struct region *rg, const char *rtb,
 	xmlNodePtr set;
 	int rc;
 
-	ec2_params_init(&p);
-	ec2_param(&p, "RouteTableId.1", rtb);
-	rc = ec2_call(rg->ec2, "DescribeRouteTables", &p, &doc, err);
-	ec2_params_free(&p);
+	rc = describe_one(rg, &K_RTB, rtb, &doc, err);
 	if (rc)
 		return rc;
 	set = x_path(xmlDocGetRootElement(doc),
@@ -2396,12 +2369,9 @@ static int disassociate_eip(struct region *rg, const char *alloc,
 	char *assoc;
 	int rc;
 
-	ec2_params_init(&p);
-	ec2_param(&p, "AllocationId.1", alloc);
-	rc = ec2_call(rg->ec2, "DescribeAddresses", &p, &doc, err);
-	ec2_params_free(&p);
+	rc = describe_one(rg, &K_EIP, alloc, &doc, err);
 	if (rc)
-		return rc;
+		return gone_is_fine(rc, err);
 	assoc = x_text(xmlDocGetRootElement(doc),
 		       "addressesSet/item/associationId");
 	xmlFreeDoc(doc);
@@ -2454,12 +2424,7 @@ static int delete_one(struct region *rg, const struct kind *k, const char *id,
 	ec2_param(&p, param, id);
 	rc = simple_call(rg, action, &p, err);
 	ec2_params_free(&p);
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		error_init(err);
-		rc = 0;
-	}
-	return rc;
+	return gone_is_fine(rc, err);
 }
 
 /* Remove every resource of kind k carrying this topology's tags in the
@@ -2485,7 +2450,6 @@ static int sweep_kind(struct provider_run *run, struct region *rg,
 			    now_ms() > deadline || (run->stop && *run->stop))
 				break;
 			error_clear(err);
-			error_init(err);
 			sleep_ms(run, (long)backoff_ms(n));
 		}
 	}
@@ -2525,7 +2489,6 @@ static int regions_used(struct provider_run *run, char ***out, size_t *nr,
 				if (run->state->nr_resources)
 					return err->code;
 				error_clear(err);
-				error_init(err);
 				continue;
 			}
 		} else if (i - run->t->nr_roles < run->state->nr_resources) {
@@ -2583,23 +2546,19 @@ static int collect_hosts(xmlNodePtr root, void *ud)
 {
 	struct names *n = ud;
 
-	for (xmlNodePtr r = x_child(x_child(root, "reservationSet"), "item"); r;
-	     r = x_next(r, "item"))
-		for (xmlNodePtr it =
-			     x_child(x_child(r, "instancesSet"), "item");
-		     it; it = x_next(it, "item")) {
-			char *host = x_tag(it, "deploy:host");
-			char *st = x_text(it, "instanceState/name");
+	for (xmlNodePtr it = next_instance(root, NULL); it;
+	     it = next_instance(root, it)) {
+		char *host = x_tag(it, "deploy:host");
+		char *st = x_text(it, "instanceState/name");
 
-			if (host && live_state(st)) {
-				n->v = xrealloc(n->v,
-						(n->nr + 1) * sizeof(char *));
-				n->v[n->nr++] = host;
-				host = NULL;
-			}
-			free(host);
-			free(st);
+		if (host && live_state(st)) {
+			n->v = xrealloc(n->v, (n->nr + 1) * sizeof(char *));
+			n->v[n->nr++] = host;
+			host = NULL;
 		}
+		free(host);
+		free(st);
+	}
 	return 0;
 }
 
