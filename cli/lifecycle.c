@@ -123,12 +123,13 @@ int cli_run_open(struct cli_run *r, const char *path, const char *command,
 	rc = cli_load_topology(path, &r->t, &r->g);
 	if (rc)
 		return rc;
-	r->state_path = state_path_for(path, r->t->name, ".state.json");
-	r->lock_path = state_path_for(path, r->t->name, ".lock");
-	if (lock_timeout >= 0 &&
-	    state_lock(r->lock_path, command, lock_timeout, &r->lock, &err))
+	if (state_backend_open(r->t, path, &r->backend, &err))
 		goto fail;
-	if (state_load(r->state_path, r->t->name, &r->state, &err))
+	r->backend->stop = &cli_stop;
+	if (lock_timeout >= 0 &&
+	    state_backend_lock(r->backend, command, lock_timeout, &err))
+		goto fail;
+	if (state_backend_load(r->backend, r->t->name, &r->state, &err))
 		goto fail;
 	lifecycle_init(&r->lc, r->t, r->g, r->state);
 	r->lc.save = save_state;
@@ -162,12 +163,10 @@ int cli_run_limit(struct cli_run *r, const struct command *cmd,
 void cli_run_close(struct cli_run *r)
 {
 	lifecycle_release(&r->lc);
-	state_unlock(r->lock);
 	state_free(r->state);
+	state_backend_free(r->backend); /* and its lock */
 	graph_free(r->g);
 	topology_free(r->t);
-	free(r->state_path);
-	free(r->lock_path);
 	free(r->authorized_keys);
 	free(r->key_path);
 	free(r->limit);

@@ -9,6 +9,7 @@
 #include "playbook/playbook.h"
 #include "source/source.h"
 #include "ssh/engine.h"
+#include "state/backend.h"
 #include "state/state.h"
 #include "topology/topology.h"
 
@@ -20,15 +21,13 @@ struct cli_run {
 	struct topology *t;
 	struct graph *g;
 	struct state *state;
-	struct state_lock *lock;
-	char *state_path;
-	char *lock_path;
-	char *authorized_keys; /* the operator's public key lines */
-	char *key_path;	       /* the private key that goes with them */
-	char *log_dir;	       /* .deploy/logs beside the topology */
-	char *known_hosts;     /* ssh.known_hosts, expanded */
-	char *own_key;	       /* .deploy/NAME.id_ed25519 */
-	char *passphrase;      /* DEPLOY_SSH_KEY_PASSPHRASE; wiped */
+	struct state_backend *backend; /* where the state lives, its lock */
+	char *authorized_keys;	       /* the operator's public key lines */
+	char *key_path;		       /* the private key that goes with them */
+	char *log_dir;		       /* .deploy/logs beside the topology */
+	char *known_hosts;	       /* ssh.known_hosts, expanded */
+	char *own_key;		       /* .deploy/NAME.id_ed25519 */
+	char *passphrase;	       /* DEPLOY_SSH_KEY_PASSPHRASE; wiped */
 	struct lifecycle lc;
 	struct host **limit; /* --limit, or NULL */
 	size_t nr_limit;

@@ -10,6 +10,7 @@
 
 #include <openssl/rand.h>
 
+#include "state/backend.h"
 #include "state/state.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -143,6 +144,8 @@ static int read_host(struct state *s, const cJSON *j, struct error *err)
 	return 0;
 }
 
+static cJSON *to_json(const struct state *s);
+
 static int parse_state(struct state *s, const char *text, const char *topology,
 		       struct error *err)
 {
@@ -205,6 +208,44 @@ static int parse_state(struct state *s, const char *text, const char *topology,
 out:
 	cJSON_Delete(root);
 	return rc;
+}
+
+int state_from_text(const char *origin, const char *text, size_t len,
+		    const char *topology, struct state **out, struct error *err)
+{
+	struct state *s = xcalloc(1, sizeof(*s));
+	int rc = 0;
+
+	*out = NULL;
+	s->path = xstrdup(origin);
+	s->topology = xstrdup(topology);
+	s->outputs = cJSON_CreateObject();
+	if (!text) {
+		uuid4(s->lineage);
+	} else if (strlen(text) != len) {
+		rc = corrupt(err, origin, "it holds a NUL byte");
+	} else {
+		s->exists = true;
+		rc = parse_state(s, text, topology, err);
+	}
+	if (rc) {
+		state_free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+char *state_text(const struct state *s)
+{
+	cJSON *root = to_json(s);
+	char *text = cJSON_Print(root);
+	struct buf b = BUF_INIT;
+
+	cJSON_Delete(root);
+	buf_addf(&b, "%s\n", text);
+	free(text);
+	return buf_release(&b);
 }
 
 int state_load(const char *path, const char *topology, struct state **out,
@@ -341,6 +382,8 @@ int state_save(struct state *s, struct error *err)
 	size_t len;
 	int fd = -1, rc;
 
+	if (s->backend)
+		return state_backend_save(s->backend, s, err);
 	rc = mkdir_parent(s->path, err);
 	if (rc)
 		return rc;

@@ -53,8 +53,10 @@ struct state_host {
 	size_t nr_pending;
 };
 
+struct state_backend;
+
 struct state {
-	char *path;
+	char *path; /* the local file, or "s3://BUCKET/KEY" */
 	char *topology;
 	char lineage[37];
 	long serial;
@@ -66,6 +68,9 @@ struct state {
 	size_t nr_hosts;
 	size_t alloc_hosts;
 	cJSON *outputs;
+	/* Where state_save() writes when it is not the local file at path
+	 * (core/state/backend.h); not owned. */
+	struct state_backend *backend;
 };
 
 /* .deploy/NAME.state.json beside the topology file; the caller frees. */
@@ -80,8 +85,17 @@ char *state_path_for(const char *topology_file, const char *name,
  */
 int state_load(const char *path, const char *topology, struct state **out,
 	       struct error *err);
-/* Serial + 1, then write as described above. */
+/* Serial + 1, then write as described above (or, with s->backend set,
+ * through that backend: state_backend_save()). */
 int state_save(struct state *s, struct error *err);
+/* The state as the file holds it (JSON, a final newline); the caller
+ * frees. */
+char *state_text(const struct state *s);
+/* state_load() for text read elsewhere: origin names it in messages;
+ * text NULL gives a new state. */
+int state_from_text(const char *origin, const char *text, size_t len,
+		    const char *topology, struct state **out,
+		    struct error *err);
 void state_free(struct state *s);
 
 /* Resources are found by (provider, kind, name). */

@@ -6,6 +6,7 @@
 
 #include "topology/schema.h"
 #include "providers/provider.h"
+#include "providers/aws/s3.h"
 #include "util/buf.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -563,6 +564,69 @@ static const struct vspec vs_roles = { .type = VT_DICT,
 				       .check_key = check_role_name,
 				       .key_what = "role name" };
 
+/* state: where the state lives (docs/state.md) */
+
+static void check_bucket(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	if (!s3_bucket_ok(n->value))
+		verror(v, n,
+		       "%s '%s' is not an S3 bucket name: use 3 to 63 "
+		       "lowercase letters, digits, '.' and '-'",
+		       what, n->value);
+}
+
+static void check_s3_key(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	if (!s3_key_ok(n->value))
+		verror(v, n,
+		       "%s '%s' is not a key deploy can use: use letters, "
+		       "digits, '.', '_', '-' and '/' between non-empty "
+		       "parts",
+		       what, n->value);
+}
+
+static void check_state_s3(struct vctx *v, const struct ynode *n,
+			   const char *what)
+{
+	const struct ynode *kms = ynode_get(n, "kms_key_id");
+	const struct ynode *enc = ynode_get(n, "encrypt");
+	bool on = true;
+
+	if (kms && enc && !ynode_bool(enc, &on) && !on)
+		verror(v, kms, "%s.kms_key_id needs encrypt: true", what);
+}
+
+static const struct vspec vs_bucket = { .type = VT_STRING,
+					.check = check_bucket };
+static const struct vspec vs_s3_key = { .type = VT_STRING,
+					.check = check_s3_key };
+
+static const struct key_spec state_s3_keys[] = {
+	{ "bucket", &vs_bucket, KEY_REQUIRED, NULL, "bucket: my-team-state" },
+	{ "key", &vs_s3_key, 0, "NAME.state.json", NULL },
+	{ "region", &vs_string, 0, "providers.aws.region, AWS_REGION", NULL },
+	{ "endpoint", &vs_url, 0, "AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL",
+	  NULL },
+	{ "profile", &vs_string, 0, "AWS_PROFILE", NULL },
+	{ "encrypt", &vs_bool, 0, "true", NULL },
+	{ "kms_key_id", &vs_string, 0, "none: SSE-S3 (AES256)", NULL },
+	{ "path_style", &vs_bool, 0, "true with an endpoint", NULL },
+	{ 0 },
+};
+
+static const struct vspec vs_state_s3 = { .type = VT_MAP,
+					  .keys = state_s3_keys,
+					  .check = check_state_s3 };
+
+static const struct key_spec state_keys[] = {
+	{ "s3", &vs_state_s3, 0, "none: the local file", "s3: {bucket: b}" },
+	{ 0 },
+};
+
+static const struct vspec vs_state = { .type = VT_MAP, .keys = state_keys };
+
 /* the topology */
 
 static const struct vspec vs_version = {
@@ -578,6 +642,7 @@ static const struct key_spec topology_keys[] = {
 	{ "vars", &vs_vars, 0, "{}", NULL },
 	{ "secrets", &vs_secrets, 0, "{}", NULL },
 	{ "sources", &vs_sources, 0, "{}", NULL },
+	{ "state", &vs_state, 0, "{}: .deploy/NAME.state.json", NULL },
 	{ "roles", &vs_roles, KEY_REQUIRED, NULL,
 	  "roles: {validator: {provider: local}}" },
 	{ 0 },

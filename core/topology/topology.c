@@ -549,6 +549,28 @@ static void build_role(struct topology *t, struct role *r,
 	t->nr_hosts += r->nr_hosts;
 }
 
+static void build_state(struct topology *t, const struct ynode *m)
+{
+	struct state_conf *s = &t->state;
+	const struct ynode *s3 = get_map(m, "s3");
+
+	s->path_style = -1;
+	s->encrypt = true;
+	if (!s3)
+		return;
+	s->s3 = true;
+	s->node = s3;
+	s->bucket = get_str(s3, "bucket");
+	s->key = get_str(s3, "key");
+	s->region = get_str(s3, "region");
+	s->endpoint = get_str(s3, "endpoint");
+	s->profile = get_str(s3, "profile");
+	s->kms_key_id = get_str(s3, "kms_key_id");
+	s->encrypt = get_bool(s3, "encrypt", true);
+	if (ynode_get(s3, "path_style"))
+		s->path_style = get_bool(s3, "path_style", false);
+}
+
 void topology_build(struct topology *t, struct diag_list *dl)
 {
 	const struct ynode *root = t->doc->root;
@@ -563,6 +585,7 @@ void topology_build(struct topology *t, struct diag_list *dl)
 	build_providers(t, get_map(root, "providers"));
 	build_secrets(t, get_map(root, "secrets"));
 	build_sources(t, get_map(root, "sources"));
+	build_state(t, get_map(root, "state"));
 	if (!roles)
 		return;
 	t->roles = xcalloc(roles->nr, sizeof(*t->roles));

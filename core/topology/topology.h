@@ -142,6 +142,20 @@ struct ssh_conf {
 	enum host_key_mode host_keys;
 };
 
+/* state: {s3: {...}} (docs/state.md); NULL members when not given. */
+struct state_conf {
+	bool s3;
+	const char *bucket;
+	const char *key;
+	const char *region;
+	const char *endpoint;
+	const char *profile;
+	const char *kms_key_id;
+	bool encrypt;
+	int path_style; /* -1: not given */
+	const struct ynode *node;
+};
+
 struct topology {
 	char *file;
 	char *dir; /* the topology's directory, for relative paths */
@@ -157,6 +171,7 @@ struct topology {
 	size_t nr_secrets;
 	struct source *sources;
 	size_t nr_sources;
+	struct state_conf state;
 	struct role *roles;
 	size_t nr_roles;
 	size_t nr_hosts;

@@ -12,6 +12,13 @@ moto checks the signature the client made), and:
                       RequestLimitExceeded error (or --error-status and
                       --error-code), without forwarding them;
   --dump FILE         appends each request (line, headers, body);
+  S3 requests (GET, PUT, DELETE, HEAD) are forwarded the same way and
+                      logged as "S3 METHOD PATH STATUS";
+  --hook-before-put SUFFIX --hook CMD
+                      runs CMD (a shell command) once, before forwarding
+                      the first PUT whose path ends with SUFFIX: a test
+                      writes behind the client's back between its read
+                      and its write;
   --kill-after ACTION --kill-pid-file F
                       once ACTION has been forwarded and answered by moto,
                       SIGKILLs the PID in F before the answer goes back:
@@ -25,6 +32,7 @@ import http.client
 import http.server
 import os
 import signal
+import subprocess
 import sys
 import threading
 import urllib.parse
@@ -52,9 +60,11 @@ def main():
     ap.add_argument("--kill-after", default=None)
     ap.add_argument("--kill-pid-file", default=None)
     ap.add_argument("--dump", default=None)  # append each request here
+    ap.add_argument("--hook-before-put", default=None)
+    ap.add_argument("--hook", default=None)
     args = ap.parse_args()
     lock = threading.Lock()
-    state = {"throttled": 0, "killed": False}
+    state = {"throttled": 0, "killed": False, "hooked": False}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -76,6 +86,39 @@ def main():
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+
+        def forward_s3(self):
+            n = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(n) if n else b""
+            path = urllib.parse.urlsplit(self.path).path
+            if (self.command == "PUT" and args.hook_before_put and
+                    path.endswith(args.hook_before_put)):
+                with lock:
+                    run = not state["hooked"]
+                    state["hooked"] = True
+                if run:
+                    subprocess.run(args.hook, shell=True, check=False)
+            conn = http.client.HTTPConnection(args.upstream, timeout=60)
+            headers = {k: v for k, v in self.headers.items()}
+            conn.request(self.command, self.path, body=body or None,
+                         headers=headers)
+            resp = conn.getresponse()
+            data = resp.read()
+            conn.close()
+            self.record("S3 %s %s" % (self.command, path), resp.status)
+            if self.command == "HEAD":
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection"):
+                        self.send_header(k, v)
+                self.end_headers()
+                return
+            self.answer(resp.status, resp.getheaders(), data)
+
+        do_GET = forward_s3
+        do_PUT = forward_s3
+        do_DELETE = forward_s3
+        do_HEAD = forward_s3
 
         def do_POST(self):
             n = int(self.headers.get("Content-Length") or 0)
