@@ -105,5 +105,6 @@ extern const struct command cmd_unlock;
 extern const struct command cmd_graph;
 extern const struct command cmd_run;
 extern const struct command cmd_sources;
+extern const struct command cmd_state;
 
 #endif

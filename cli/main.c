@@ -24,6 +24,7 @@ static const struct command *const commands[] = {
 	&cmd_run,
 	&cmd_sources,
 	&cmd_unlock,
+	&cmd_state,
 };
 /* clang-format on */
 
