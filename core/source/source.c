@@ -344,11 +344,16 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 {
 	struct fetch_ctx *c = payload;
 	const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
-	char name[300], fp[KH_FINGERPRINT_SIZE], type[KH_TYPE_SIZE];
+	struct kh_subject s = {
+		.host = c->host,
+		.port = c->port,
+		.strict = c->o->strict_host_keys,
+	};
 	struct known_hosts *kh = NULL;
 	struct buf path = BUF_INIT;
+	struct kh_verify v;
 	struct error err;
-	struct kh_check k;
+	bool raw;
 	int rc = -1;
 
 	(void)valid;
@@ -357,13 +362,6 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
 		return GIT_PASSTHROUGH; /* https: libgit2 checks the chain */
 	error_init(&err);
-	if (!(hk->type & GIT_CERT_SSH_RAW) ||
-	    !known_hosts_blob_type(hk->hostkey, hk->hostkey_len, type,
-				   sizeof(type))) {
-		refuse(c, DEPLOY_ERR_HOST_KEY,
-		       "%s sent no host key we can read", c->host);
-		return -1;
-	}
 	if (c->o->known_hosts)
 		buf_adds(&path, c->o->known_hosts);
 	else
@@ -372,50 +370,13 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 		refuse(c, err.code, "%s: %s", path.data, err.msg);
 		goto out;
 	}
-	known_hosts_name(c->host, c->port, name, sizeof(name));
-	known_hosts_fingerprint(hk->hostkey, hk->hostkey_len, fp);
-	known_hosts_check(kh, c->host, c->port, hk->hostkey, hk->hostkey_len,
-			  &k);
-	switch (k.status) {
-	case KH_MATCH:
-		rc = 0;
-		break;
-	case KH_NOT_FOUND:
-		if (c->o->strict_host_keys) {
-			refuse(c, DEPLOY_ERR_HOST_KEY,
-			       "host key of %s is not known and "
-			       "ssh.host_keys is strict: the host presented "
-			       "%s key %s; check it and add it to %s",
-			       name, known_hosts_type_label(type), fp,
-			       path.data);
-			break;
-		}
-		if (known_hosts_add(kh, c->host, c->port, hk->hostkey,
-				    hk->hostkey_len, &err) ||
-		    known_hosts_flush(kh, &err)) {
-			refuse(c, err.code, "%s", err.msg);
-			break;
-		}
-		rc = 0;
-		break;
-	case KH_CHANGED:
-	case KH_OTHER_TYPE:
-		refuse(c, DEPLOY_ERR_HOST_KEY,
-		       "host key of %s has changed: %s:%zu has %s key %s, "
-		       "the host presented %s key %s; if the host was "
-		       "reinstalled, remove the old key with: ssh-keygen -R "
-		       "'%s' -f %s",
-		       name, path.data, k.line,
-		       known_hosts_type_label(k.known_type),
-		       k.known_fingerprint, known_hosts_type_label(type), fp,
-		       name, path.data);
-		break;
-	case KH_REVOKED:
-		refuse(c, DEPLOY_ERR_HOST_KEY,
-		       "host key of %s is revoked in %s:%zu: %s key %s", name,
-		       path.data, k.line, known_hosts_type_label(type), fp);
-		break;
-	}
+	raw = hk->type & GIT_CERT_SSH_RAW;
+	rc = known_hosts_verify(kh, &s, raw ? hk->hostkey : NULL,
+				raw ? hk->hostkey_len : 0, &v, &err);
+	if (!rc && v.verdict == KH_VERDICT_ADDED)
+		rc = known_hosts_flush(kh, &err);
+	if (rc)
+		refuse(c, err.code, "%s", err.msg);
 out:
 	known_hosts_free(kh);
 	buf_free(&path);

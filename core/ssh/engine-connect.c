@@ -286,114 +286,32 @@ static void kh_schedule_flush(struct ssh_engine *e)
 	uv_timer_start(&e->kh_timer, kh_timer_cb, KH_FLUSH_DELAY_MS, 0);
 }
 
-/* The key in the state file is the only one accepted for the host. */
-static int check_pinned(struct ssh_host *h, const char *name, const void *blob,
-			size_t len, const char *type, const char *fp)
-{
-	char ptype[KH_TYPE_SIZE], pfp[KH_FINGERPRINT_SIZE];
-	const char *b64 = strchr(h->pinned, ' ');
-	size_t b64_len;
-	struct buf pin = BUF_INIT;
-	bool same;
-
-	b64 = b64 ? b64 + 1 : h->pinned;
-	b64_len = strcspn(b64, " \t\r\n");
-	if (base64_decode(&pin, b64, b64_len) ||
-	    !known_hosts_blob_type(pin.data, pin.len, ptype, sizeof(ptype))) {
-		buf_free(&pin);
-		host_fail(h, SSH_FAILED, DEPLOY_ERR_HOST_KEY,
-			  "host key of '%s' pinned in the state file cannot "
-			  "be read",
-			  h->name);
-		return -1;
-	}
-	same = pin.len == len && !memcmp(pin.data, blob, len);
-	known_hosts_fingerprint(pin.data, pin.len, pfp);
-	buf_free(&pin);
-	if (same)
-		return 0;
-	host_fail(h, SSH_FAILED, DEPLOY_ERR_HOST_KEY,
-		  "host key of '%s' (%s) has changed: the state file pins %s "
-		  "key %s, the host presented %s key %s",
-		  h->name, name, known_hosts_type_label(ptype), pfp,
-		  known_hosts_type_label(type), fp);
-	return -1;
-}
-
 /* 0 when the host key is acceptable; the host has failed otherwise. */
 static int check_host_key(struct ssh_host *h)
 {
 	struct ssh_engine *e = h->e;
-	const char *path = known_hosts_path(e->kh);
-	char name[300], fp[KH_FINGERPRINT_SIZE], type[KH_TYPE_SIZE];
-	char where[600];
-	struct kh_check c;
+	struct kh_subject s = {
+		.label = h->name,
+		.host = h->address,
+		.port = h->port,
+		.pinned = h->pinned,
+		.strict = e->opts.host_keys == SSH_HOST_KEYS_STRICT,
+	};
+	struct kh_verify v;
+	struct error err;
 	const char *blob;
 	size_t len = 0;
-	int ktype = 0;
+	int ktype = 0, rc;
 
+	error_init(&err);
 	blob = libssh2_session_hostkey(h->session, &len, &ktype);
-	if (!blob || !known_hosts_blob_type(blob, len, type, sizeof(type))) {
-		host_fail(h, SSH_FAILED, DEPLOY_ERR_HOST_KEY,
-			  "host '%s' sent no host key we can read", h->name);
-		return -1;
-	}
-	known_hosts_name(h->address, h->port, name, sizeof(name));
-	known_hosts_fingerprint(blob, len, fp);
-	if (h->pinned)
-		return check_pinned(h, name, blob, len, type, fp);
-	known_hosts_check(e->kh, h->address, h->port, blob, len, &c);
-	if (c.line)
-		snprintf(where, sizeof(where), "%s:%zu", path, c.line);
-	else
-		snprintf(where, sizeof(where), "%s (added in this run)", path);
-	switch (c.status) {
-	case KH_MATCH:
-		return 0;
-	case KH_NOT_FOUND:
-		if (e->opts.host_keys == SSH_HOST_KEYS_STRICT) {
-			host_fail(h, SSH_FAILED, DEPLOY_ERR_HOST_KEY,
-				  "host key of '%s' (%s) is not known and "
-				  "ssh.host_keys is strict: the host "
-				  "presented %s key %s; check it and add it "
-				  "to %s",
-				  h->name, name, known_hosts_type_label(type),
-				  fp, path);
-			return -1;
-		}
-		known_hosts_add(e->kh, h->address, h->port, blob, len, NULL);
+	rc = known_hosts_verify(e->kh, &s, blob, len, &v, &err);
+	if (rc)
+		host_fail(h, SSH_FAILED, rc, "%s", err.msg);
+	else if (v.verdict == KH_VERDICT_ADDED)
 		kh_schedule_flush(e);
-		return 0;
-	case KH_CHANGED:
-		host_fail(h, SSH_FAILED, DEPLOY_ERR_HOST_KEY,
-			  "host key of '%s' (%s) has changed: %s has %s key "
-			  "%s, the host presented %s key %s; if the host was "
-			  "reinstalled, remove the old key with: ssh-keygen "
-			  "-R '%s' -f %s",
-			  h->name, name, where,
-			  known_hosts_type_label(c.known_type),
-			  c.known_fingerprint, known_hosts_type_label(type), fp,
-			  name, path);
-		return -1;
-	case KH_OTHER_TYPE:
-		host_fail(h, SSH_FAILED, DEPLOY_ERR_HOST_KEY,
-			  "host key of '%s' (%s) has changed: %s has %s key "
-			  "%s, the host presented %s key %s instead; if the "
-			  "host was reinstalled, remove the old key with: "
-			  "ssh-keygen -R '%s' -f %s",
-			  h->name, name, where,
-			  known_hosts_type_label(c.known_type),
-			  c.known_fingerprint, known_hosts_type_label(type), fp,
-			  name, path);
-		return -1;
-	case KH_REVOKED:
-		host_fail(h, SSH_FAILED, DEPLOY_ERR_HOST_KEY,
-			  "host key of '%s' (%s) is revoked in %s: %s key %s",
-			  h->name, name, where, known_hosts_type_label(type),
-			  fp);
-		return -1;
-	}
-	return -1;
+	error_clear(&err);
+	return rc ? -1 : 0;
 }
 
 void step_handshake(struct ssh_host *h)

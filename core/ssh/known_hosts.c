@@ -626,3 +626,115 @@ out:
 	free(target);
 	return rc;
 }
+
+/* The key pinned in the state file is the only one accepted. */
+static int verify_pinned(const struct kh_subject *s, const char *subject,
+			 const void *blob, size_t len, struct kh_verify *out,
+			 struct error *err)
+{
+	const char *b64 = strchr(s->pinned, ' ');
+	struct buf pin = BUF_INIT;
+	bool same;
+
+	b64 = b64 ? b64 + 1 : s->pinned;
+	if (base64_decode(&pin, b64, strcspn(b64, " \t\r\n")) ||
+	    !known_hosts_blob_type(pin.data, pin.len, out->known_type,
+				   sizeof(out->known_type))) {
+		buf_free(&pin);
+		out->verdict = KH_VERDICT_UNREADABLE;
+		return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+				 "host key of %s pinned in the state file "
+				 "cannot be read",
+				 subject);
+	}
+	same = pin.len == len && !memcmp(pin.data, blob, len);
+	known_hosts_fingerprint(pin.data, pin.len, out->known_fingerprint);
+	buf_free(&pin);
+	if (same) {
+		out->verdict = KH_VERDICT_MATCH;
+		return 0;
+	}
+	out->verdict = KH_VERDICT_CHANGED;
+	return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+			 "host key of %s has changed: the state file pins %s "
+			 "key %s, the host presented %s key %s",
+			 subject, known_hosts_type_label(out->known_type),
+			 out->known_fingerprint,
+			 known_hosts_type_label(out->type), out->fingerprint);
+}
+
+int known_hosts_verify(struct known_hosts *kh, const struct kh_subject *s,
+		       const void *blob, size_t len, struct kh_verify *out,
+		       struct error *err)
+{
+	char subject[400], where[PATH_MAX + 32];
+	const char *type = out->type, *fp = out->fingerprint;
+	struct kh_check c;
+
+	memset(out, 0, sizeof(*out));
+	known_hosts_name(s->host, s->port, out->name, sizeof(out->name));
+	if (s->label)
+		snprintf(subject, sizeof(subject), "'%s' (%s)", s->label,
+			 out->name);
+	else
+		snprintf(subject, sizeof(subject), "%s", out->name);
+	if (!blob ||
+	    !known_hosts_blob_type(blob, len, out->type, sizeof(out->type))) {
+		out->verdict = KH_VERDICT_UNREADABLE;
+		return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+				 "host %s sent no host key we can read",
+				 subject);
+	}
+	known_hosts_fingerprint(blob, len, out->fingerprint);
+	if (s->pinned)
+		return verify_pinned(s, subject, blob, len, out, err);
+	known_hosts_check(kh, s->host, s->port, blob, len, &c);
+	out->line = c.line;
+	snprintf(out->known_type, sizeof(out->known_type), "%s", c.known_type);
+	snprintf(out->known_fingerprint, sizeof(out->known_fingerprint), "%s",
+		 c.known_fingerprint);
+	if (c.line)
+		snprintf(where, sizeof(where), "%s:%zu", kh->path, c.line);
+	else
+		snprintf(where, sizeof(where), "%s (added in this run)",
+			 kh->path);
+	switch (c.status) {
+	case KH_MATCH:
+		out->verdict = KH_VERDICT_MATCH;
+		return 0;
+	case KH_NOT_FOUND:
+		if (s->strict) {
+			out->verdict = KH_VERDICT_UNKNOWN;
+			return error_set(
+				err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+				"host key of %s is not known and "
+				"ssh.host_keys is strict: the host presented "
+				"%s key %s; check it and add it to %s",
+				subject, known_hosts_type_label(type), fp,
+				kh->path);
+		}
+		out->verdict = KH_VERDICT_ADDED;
+		return known_hosts_add(kh, s->host, s->port, blob, len, err);
+	case KH_CHANGED:
+	case KH_OTHER_TYPE:
+		out->verdict = KH_VERDICT_CHANGED;
+		return error_set(
+			err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+			"host key of %s has changed: %s has %s key "
+			"%s, the host presented %s key %s; if the "
+			"host was reinstalled, remove the old key "
+			"with: ssh-keygen -R '%s' -f %s",
+			subject, where, known_hosts_type_label(c.known_type),
+			c.known_fingerprint, known_hosts_type_label(type), fp,
+			out->name, kh->path);
+	case KH_REVOKED:
+		out->verdict = KH_VERDICT_REVOKED;
+		return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+				 "host key of %s is revoked in %s: %s key %s",
+				 subject, where, known_hosts_type_label(type),
+				 fp);
+	}
+	out->verdict = KH_VERDICT_UNREADABLE;
+	return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+			 "host key of %s cannot be checked", subject);
+}
