@@ -69,6 +69,25 @@ static void auth_broke(struct ssh_host *h)
 		  h->name, ssh_errmsg(h));
 }
 
+/*
+ * After a userauth call: true when rc settles this step (the call would
+ * block, we are in, or the session broke); false when the key was refused.
+ */
+static bool auth_settled(struct ssh_host *h, int rc)
+{
+	if (rc == LIBSSH2_ERROR_EAGAIN)
+		return true;
+	if (!rc) {
+		auth_done(h);
+		return true;
+	}
+	if (session_dead(rc)) {
+		auth_broke(h);
+		return true;
+	}
+	return false;
+}
+
 static bool in_list(const char *list, const char *word)
 {
 	size_t n = strlen(word);
@@ -140,16 +159,8 @@ void step_auth_agent(struct ssh_host *h)
 	}
 	for (;;) {
 		rc = libssh2_agent_userauth(h->agent, h->user, h->identity);
-		if (rc == LIBSSH2_ERROR_EAGAIN)
+		if (auth_settled(h, rc))
 			return;
-		if (!rc) {
-			auth_done(h);
-			return;
-		}
-		if (session_dead(rc)) {
-			auth_broke(h);
-			return;
-		}
 		h->agent_tried++;
 		if (libssh2_agent_get_identity(h->agent, &next, h->identity))
 			break;
@@ -185,16 +196,8 @@ void step_auth_key(struct ssh_host *h)
 		rc = libssh2_userauth_publickey_fromfile_ex(
 			h->session, h->user, (unsigned)strlen(h->user), NULL,
 			k->path, k->passphrase ? k->passphrase : "");
-		if (rc == LIBSSH2_ERROR_EAGAIN)
+		if (auth_settled(h, rc))
 			return;
-		if (!rc) {
-			auth_done(h);
-			return;
-		}
-		if (session_dead(rc)) {
-			auth_broke(h);
-			return;
-		}
 		if (rc == LIBSSH2_ERROR_FILE && k->encrypted) {
 			/* Spare the other hosts the key derivation. */
 			k->bad_passphrase = true;

@@ -70,6 +70,19 @@ void attempt_failed(struct ssh_host *h, const char *fmt, ...)
 		  "host '%s' unreachable: %s%s", h->name, why, attempts);
 }
 
+/* Poll h's socket (once per socket); false when the host failed. */
+static bool watch_socket(struct ssh_host *h)
+{
+	if (!h->poll)
+		h->poll = poller_new(h, h->fd);
+	if (!h->poll) {
+		host_fail(h, SSH_FAILED, DEPLOY_ERR_IO,
+			  "host '%s': cannot watch its socket", h->name);
+		return false;
+	}
+	return true;
+}
+
 void session_start(struct ssh_host *h)
 {
 	struct ssh_engine *e = h->e;
@@ -92,13 +105,8 @@ void session_start(struct ssh_host *h)
 	libssh2_session_method_pref(h->session, LIBSSH2_METHOD_HOSTKEY,
 				    prefs.data);
 	buf_free(&prefs);
-	if (!h->poll)
-		h->poll = poller_new(h, h->fd);
-	if (!h->poll) {
-		host_fail(h, SSH_FAILED, DEPLOY_ERR_IO,
-			  "host '%s': cannot watch its socket", h->name);
+	if (!watch_socket(h))
 		return;
-	}
 	h->state = HS_HANDSHAKE;
 }
 
@@ -123,12 +131,8 @@ static void tcp_connect(struct ssh_host *h)
 		attempt_failed(h, "connect to %s: %s", where, strerror(errno));
 		return;
 	}
-	h->poll = poller_new(h, h->fd);
-	if (!h->poll) {
-		host_fail(h, SSH_FAILED, DEPLOY_ERR_IO,
-			  "host '%s': cannot watch its socket", h->name);
+	if (!watch_socket(h))
 		return;
-	}
 	h->state = HS_CONNECT;
 	host_drive(h);
 }
