@@ -113,7 +113,10 @@ def parse_args():
                    help="EMAIL=PUBLIC_KEY.pem")
     p.add_argument("--authorized-user", action="append", default=[],
                    help="CLIENT_ID:CLIENT_SECRET:REFRESH_TOKEN")
-    p.add_argument("--token-ttl", type=int, default=3600)
+    p.add_argument("--token-ttl", type=int, default=3600,
+                   help="the expires_in given with each token")
+    p.add_argument("--token-real-ttl", type=float, default=0,
+                   help="when the tokens really end (default: expires_in)")
     p.add_argument("--metadata-scopes",
                    default="https://www.googleapis.com/auth/cloud-platform")
     p.add_argument("--no-metadata", action="store_true")
@@ -935,7 +938,8 @@ def grant(error, desc):
 
 def token_for(who, scopes):
     tok = "ya29.test-" + secrets.token_urlsafe(24)
-    W.tokens[tok] = {"exp": time.time() + W.args.token_ttl,
+    W.tokens[tok] = {"exp": time.time() + (W.args.token_real_ttl or
+                                           W.args.token_ttl),
                      "scopes": set(scopes.split()), "who": who}
     return tok
 
@@ -1059,7 +1063,9 @@ class Handler(BaseHTTPRequestHandler):
         entry = {"method": method, "path": url.path,
                  "query": {k: v[0] if len(v) == 1 else v
                            for k, v in query.items()}}
-        if url.path == "/token" and method == "POST":
+        # /o/oauth2/token: the older address, still answering, whose
+        # assertions must name /token as their audience all the same.
+        if url.path in ("/token", "/o/oauth2/token") and method == "POST":
             form = urllib.parse.parse_qs(raw.decode("utf-8", "replace"))
             with W.lock:
                 status, obj = do_token(form, f"http://"
