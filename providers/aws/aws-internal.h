@@ -154,6 +154,9 @@ int unlink_group(struct region *rg, const char *group, struct error *err);
 void inst_free(struct inst *in);
 bool live_state(const char *s);
 xmlNodePtr next_instance(xmlNodePtr root, xmlNodePtr it);
+int topology_describe(struct provider_run *run, struct region *rg,
+		      const char *host, int (*fn)(xmlNodePtr root, void *ud),
+		      void *ud, struct error *err);
 int tagged_instance(struct provider_run *run, struct region *rg,
 		    const char *host, char **id, struct error *err);
 int wait_instances(struct provider_run *run, struct inst *v, size_t nr,

@@ -437,7 +437,6 @@ static int collect_states(xmlNodePtr root, void *ud)
 static int topology_instances(struct provider_run *run, struct region *rg,
 			      struct error *err)
 {
-	struct ec2_params p;
 	int rc;
 
 	if (rg->inst_known)
@@ -446,12 +445,7 @@ static int topology_instances(struct provider_run *run, struct region *rg,
 	free_strings(rg->inst_states, rg->nr_inst);
 	rg->inst_ids = rg->inst_states = NULL;
 	rg->nr_inst = 0;
-	ec2_params_init(&p);
-	ec2_filter(&p, 1, "tag:deploy:topology", run->t->name);
-	ec2_page_size(rg->ec2, &p);
-	rc = ec2_call_pages(rg->ec2, "DescribeInstances", &p, collect_states,
-			    rg, err);
-	ec2_params_free(&p);
+	rc = topology_describe(run, rg, NULL, collect_states, rg, err);
 	rg->inst_known = !rc;
 	return rc;
 }
@@ -561,17 +555,11 @@ static int aws_list(struct provider_run *run, char ***names, size_t *nr,
 
 	for (size_t i = 0; !rc && i < nr_regions; i++) {
 		struct region *rg;
-		struct ec2_params p;
 
 		rc = open_region(run, regions[i], &rg, err);
-		if (rc)
-			break;
-		ec2_params_init(&p);
-		ec2_filter(&p, 1, "tag:deploy:topology", run->t->name);
-		ec2_page_size(rg->ec2, &p);
-		rc = ec2_call_pages(rg->ec2, "DescribeInstances", &p,
-				    collect_hosts, &n, err);
-		ec2_params_free(&p);
+		if (!rc)
+			rc = topology_describe(run, rg, NULL, collect_hosts, &n,
+					       err);
 	}
 	free_strings(regions, nr_regions);
 	if (rc) {

@@ -60,14 +60,20 @@ struct rules {
 	size_t nr;
 };
 
+static bool rule_is(const struct rule *r, const char *proto, int lo, int hi,
+		    const char *src)
+{
+	return !strcmp(r->proto, proto) && r->lo == lo && r->hi == hi &&
+	       !strcmp(r->src, src);
+}
+
 static void rules_add(struct rules *r, const char *proto, int lo, int hi,
 		      const char *src)
 {
 	struct rule *n;
 
 	for (size_t i = 0; i < r->nr; i++)
-		if (!strcmp(r->v[i].proto, proto) && r->v[i].lo == lo &&
-		    r->v[i].hi == hi && !strcmp(r->v[i].src, src))
+		if (rule_is(&r->v[i], proto, lo, hi, src))
 			return;
 	r->v = xrealloc(r->v, (r->nr + 1) * sizeof(*r->v));
 	n = &r->v[r->nr++];
@@ -167,23 +173,30 @@ static void wanted_rules(struct provider_run *run, const struct role *role,
 	}
 }
 
-static void rule_params(struct ec2_params *p, const char *group,
-			const struct rule *r)
+/* Authorize or revoke (action) the one rule r of the group. */
+static int rule_call(struct region *rg, const char *action, const char *group,
+		     const struct rule *r, struct error *err)
 {
+	struct ec2_params p;
 	char lo[16], hi[16];
+	int rc;
 
 	snprintf(lo, sizeof(lo), "%d", r->lo);
 	snprintf(hi, sizeof(hi), "%d", r->hi);
-	ec2_param(p, "GroupId", group);
-	ec2_param(p, "IpPermissions.1.IpProtocol", r->proto);
-	ec2_param(p, "IpPermissions.1.FromPort", lo);
-	ec2_param(p, "IpPermissions.1.ToPort", hi);
+	ec2_params_init(&p);
+	ec2_param(&p, "GroupId", group);
+	ec2_param(&p, "IpPermissions.1.IpProtocol", r->proto);
+	ec2_param(&p, "IpPermissions.1.FromPort", lo);
+	ec2_param(&p, "IpPermissions.1.ToPort", hi);
 	if (!strncmp(r->src, "sg-", 3))
-		ec2_param(p, "IpPermissions.1.Groups.1.GroupId", r->src);
+		ec2_param(&p, "IpPermissions.1.Groups.1.GroupId", r->src);
 	else if (r->v6)
-		ec2_param(p, "IpPermissions.1.Ipv6Ranges.1.CidrIpv6", r->src);
+		ec2_param(&p, "IpPermissions.1.Ipv6Ranges.1.CidrIpv6", r->src);
 	else
-		ec2_param(p, "IpPermissions.1.IpRanges.1.CidrIp", r->src);
+		ec2_param(&p, "IpPermissions.1.IpRanges.1.CidrIp", r->src);
+	rc = simple_call(rg, action, &p, err);
+	ec2_params_free(&p);
+	return rc;
 }
 
 /* The group's ingress rules now, one per source. */
@@ -219,9 +232,21 @@ static void held_rules(xmlNodePtr group, struct rules *r)
 	}
 }
 
-/* Make the group's rules what the topology says: each missing rule added
- * alone (groups that name each other never wait on each other), each
- * extra one revoked. */
+/* The ingress rules the group holds at EC2 now. */
+static int group_rules(struct region *rg, const char *group, struct rules *r,
+		       struct error *err)
+{
+	xmlDocPtr doc;
+	int rc = describe_one(rg, &K_SG, group, &doc, err);
+
+	if (rc)
+		return rc;
+	held_rules(x_path(xmlDocGetRootElement(doc), "securityGroupInfo/item"),
+		   r);
+	xmlFreeDoc(doc);
+	return 0;
+}
+
 /* A rule as plan shows it: groups by their roles' names. */
 static void describe_rule(struct provider_run *run, struct buf *out,
 			  const char *role, char sign, const struct rule *r)
@@ -243,28 +268,24 @@ static void describe_rule(struct provider_run *run, struct buf *out,
 	buf_addf(out, " from %s\n", src);
 }
 
+/* Make the group's rules what the topology says: each missing rule added
+ * alone (groups that name each other never wait on each other), each
+ * extra one revoked. */
 int sync_rules(struct provider_run *run, struct region *rg,
 	       const struct role *role, const char *group, struct buf *dry,
 	       struct error *err)
 {
 	struct rules want = { 0 }, have = { 0 };
-	struct ec2_params p;
-	xmlDocPtr doc;
 	int rc;
 
-	rc = describe_one(rg, &K_SG, group, &doc, err);
+	rc = group_rules(rg, group, &have, err);
 	if (rc)
 		return rc;
-	held_rules(x_path(xmlDocGetRootElement(doc), "securityGroupInfo/item"),
-		   &have);
-	xmlFreeDoc(doc);
 	wanted_rules(run, role, &want);
 	for (size_t i = 0; i < want.nr; i++)
 		for (size_t j = 0; j < have.nr; j++)
-			if (!strcmp(want.v[i].proto, have.v[j].proto) &&
-			    want.v[i].lo == have.v[j].lo &&
-			    want.v[i].hi == have.v[j].hi &&
-			    !strcmp(want.v[i].src, have.v[j].src))
+			if (rule_is(&want.v[i], have.v[j].proto, have.v[j].lo,
+				    have.v[j].hi, have.v[j].src))
 				want.v[i].seen = have.v[j].seen = true;
 	for (size_t i = 0; dry && i < want.nr + have.nr; i++) {
 		const struct rule *r =
@@ -277,10 +298,8 @@ int sync_rules(struct provider_run *run, struct region *rg,
 	for (size_t i = 0; !dry && !rc && i < want.nr; i++) {
 		if (want.v[i].seen)
 			continue;
-		ec2_params_init(&p);
-		rule_params(&p, group, &want.v[i]);
-		rc = simple_call(rg, "AuthorizeSecurityGroupIngress", &p, err);
-		ec2_params_free(&p);
+		rc = rule_call(rg, "AuthorizeSecurityGroupIngress", group,
+			       &want.v[i], err);
 		if (rc && !strcmp(ec2_error_code(rg->ec2),
 				  "InvalidPermission.Duplicate")) {
 			error_clear(err);
@@ -290,10 +309,8 @@ int sync_rules(struct provider_run *run, struct region *rg,
 	for (size_t i = 0; !dry && !rc && i < have.nr; i++) {
 		if (have.v[i].seen)
 			continue;
-		ec2_params_init(&p);
-		rule_params(&p, group, &have.v[i]);
-		rc = simple_call(rg, "RevokeSecurityGroupIngress", &p, err);
-		ec2_params_free(&p);
+		rc = rule_call(rg, "RevokeSecurityGroupIngress", group,
+			       &have.v[i], err);
 	}
 	free(want.v);
 	free(have.v);
@@ -348,23 +365,14 @@ int security_groups(struct provider_run *run, struct region *rg,
 int unlink_group(struct region *rg, const char *group, struct error *err)
 {
 	struct rules have = { 0 };
-	struct ec2_params p;
-	xmlDocPtr doc;
 	int rc;
 
-	rc = describe_one(rg, &K_SG, group, &doc, err);
-	if (rc)
-		return rc;
-	held_rules(x_path(xmlDocGetRootElement(doc), "securityGroupInfo/item"),
-		   &have);
-	xmlFreeDoc(doc);
+	rc = group_rules(rg, group, &have, err);
 	for (size_t i = 0; !rc && i < have.nr; i++) {
 		if (strncmp(have.v[i].src, "sg-", 3))
 			continue;
-		ec2_params_init(&p);
-		rule_params(&p, group, &have.v[i]);
-		rc = simple_call(rg, "RevokeSecurityGroupIngress", &p, err);
-		ec2_params_free(&p);
+		rc = rule_call(rg, "RevokeSecurityGroupIngress", group,
+			       &have.v[i], err);
 	}
 	free(have.v);
 	return rc;

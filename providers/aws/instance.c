@@ -212,21 +212,32 @@ static int find_host_instance(xmlNodePtr root, void *ud)
 	return 0;
 }
 
-/* The live instance tagged as this topology's host, if any. */
-int tagged_instance(struct provider_run *run, struct region *rg,
-		    const char *host, char **id, struct error *err)
+/* DescribeInstances for the topology's instances in the region (with
+ * host, only those tagged as that host), each page handed to fn. */
+int topology_describe(struct provider_run *run, struct region *rg,
+		      const char *host, int (*fn)(xmlNodePtr root, void *ud),
+		      void *ud, struct error *err)
 {
-	struct found_inst f = { host, NULL };
 	struct ec2_params p;
 	int rc;
 
 	ec2_params_init(&p);
 	ec2_filter(&p, 1, "tag:deploy:topology", run->t->name);
-	ec2_filter(&p, 2, "tag:deploy:host", host);
+	if (host)
+		ec2_filter(&p, 2, "tag:deploy:host", host);
 	ec2_page_size(rg->ec2, &p);
-	rc = ec2_call_pages(rg->ec2, "DescribeInstances", &p,
-			    find_host_instance, &f, err);
+	rc = ec2_call_pages(rg->ec2, "DescribeInstances", &p, fn, ud, err);
 	ec2_params_free(&p);
+	return rc;
+}
+
+/* The live instance tagged as this topology's host, if any. */
+int tagged_instance(struct provider_run *run, struct region *rg,
+		    const char *host, char **id, struct error *err)
+{
+	struct found_inst f = { host, NULL };
+	int rc = topology_describe(run, rg, host, find_host_instance, &f, err);
+
 	*id = f.id;
 	return rc;
 }
