@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* AWS provider: the ops table, the run's regions, tags and the create-or-adopt
- * protocol. */
+/* AWS provider: ops table, regions, tags, the create-or-adopt protocol. */
 #include "providers/aws/aws-internal.h"
 
 #include <stdio.h>
