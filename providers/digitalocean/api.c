@@ -167,10 +167,13 @@ static long long sent_at(const struct do_api *c, size_t i)
 }
 
 /* Wait until one more request keeps within both windows, and the
- * server's own count, then count it. */
-static void take_slot(struct do_api *c)
+ * server's own count, then count it; returns its slot, which
+ * slot_done() stamps again once the answer is in (the server counted the
+ * request somewhere between the two). */
+static size_t take_slot(struct do_api *c)
 {
 	long long hour_ms = c->window_ms * 60;
+	size_t slot;
 
 	for (;;) {
 		long long t = now_ms(), wait = 0;
@@ -196,10 +199,17 @@ static void take_slot(struct do_api *c)
 		pause_ms(c, wait);
 		c->remaining = -1; /* waited for it: ask again */
 	}
-	c->sent[c->head] = now_ms();
+	slot = c->head;
+	c->sent[slot] = now_ms();
 	c->head = (c->head + 1) % (size_t)c->per_hour;
 	if (c->count < (size_t)c->per_hour)
 		c->count++;
+	return slot;
+}
+
+static void slot_done(struct do_api *c, size_t slot)
+{
+	c->sent[slot] = now_ms();
 }
 
 /* Read the ratelimit headers of an answer. */
@@ -353,6 +363,7 @@ static int call_url(struct do_api *c, const char *method, const char *url,
 	http_response_init(&resp);
 	for (int n = 0;; n++) {
 		long long wait = -1;
+		size_t slot;
 		bool again;
 
 		if (stopped(c)) {
@@ -360,11 +371,12 @@ static int call_url(struct do_api *c, const char *method, const char *url,
 				       "digitalocean %s: interrupted", method);
 			break;
 		}
-		take_slot(c);
+		slot = take_slot(c);
 		c->stats.calls++;
 		if (mutating)
 			c->stats.mutating++;
 		rc = attempt(c, method, url, text, &resp, err);
+		slot_done(c, slot);
 		if (rc) {
 			/* No answer: repeat only what is safe to repeat. */
 			again = safe && (rc == DEPLOY_ERR_UNREACHABLE ||

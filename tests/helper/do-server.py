@@ -40,6 +40,7 @@ What the real API does and this server does too:
     --per-hour (5000); every answer has ratelimit-limit, -remaining and
     -reset (epoch second the oldest counted request expires); past a
     limit, 429 too_many_requests (with Retry-After for the minute burst);
+    --window-s shortens the "minute" (and the hour, 60 of them) for tests;
     GET /v2/account/keys at most 10 a minute, as documented;
   - POST /v2/droplets answers 202 with the droplet "new" and a create
     action "in-progress"; after --active-ms the droplet is "active" with
@@ -54,6 +55,7 @@ Faults for tests (METHOD PATH matches by prefix, e.g. "POST /v2/droplets"):
       carried out, SIGKILL the PID in F before the answer goes back (the
       client dies after the cloud made the resource, before it recorded it)
   --seed-droplets N --seed-tag T      N droplets made before the start
+  --links-base URL                    links (pages, actions) point there
 
 --log FILE appends one JSON object per request: method, path, query,
 body (parsed), status, and with --log-responses the answer's body. The
@@ -194,22 +196,24 @@ class Store:
 
     # --- rate limits ---------------------------------------------------
     def admit(self, path, method):
-        """None when the request may go on, else (retry_after or None)."""
+        """None when the request may go on, else (which, retry_after)."""
         now = time.time()
-        while self.sent and self.sent[0] <= now - 3600:
+        minute = self.args.window_s
+        hour = 60 * minute
+        while self.sent and self.sent[0] <= now - hour:
             self.sent.popleft()
-        minute = sum(1 for t in self.sent if t > now - 60)
+        recent = [t for t in self.sent if t > now - minute]
         if len(self.sent) >= self.args.per_hour:
             return ("hour", None)
-        if minute >= self.args.per_minute:
-            oldest = next(t for t in self.sent if t > now - 60)
-            return ("minute", max(1, int(oldest + 60 - now + 0.999)))
+        if len(recent) >= self.args.per_minute:
+            return ("minute", max(1, int(recent[0] + minute - now
+                                         + 0.999)))
         if method == "GET" and path == "/v2/account/keys":
-            while self.key_lists and self.key_lists[0] <= now - 60:
+            while self.key_lists and self.key_lists[0] <= now - minute:
                 self.key_lists.popleft()
             if len(self.key_lists) >= 10:
-                return ("keys", max(1, int(self.key_lists[0] + 60 - now
-                                           + 0.999)))
+                return ("keys", max(1, int(self.key_lists[0] + minute
+                                           - now + 0.999)))
             self.key_lists.append(now)
         self.sent.append(now)
         return None
@@ -217,7 +221,8 @@ class Store:
     def limit_headers(self):
         now = time.time()
         remaining = max(0, self.args.per_hour - len(self.sent))
-        reset = int(self.sent[0] + 3600) if self.sent else int(now)
+        reset = int(self.sent[0] + 60 * self.args.window_s) \
+            if self.sent else int(now)
         return [("ratelimit-limit", str(self.args.per_hour)),
                 ("ratelimit-remaining", str(remaining)),
                 ("ratelimit-reset", str(reset))]
@@ -478,16 +483,16 @@ class Store:
     def check_rules(self, body, key, side):
         rules = want(body, key, list, "an array") or []
         for r in rules:
-            check_fields(r, {"protocol", "ports", side}, ("protocol",))
+            check_fields(r, {"protocol", "ports", side},
+                         ("protocol", "ports"))
             if r["protocol"] not in ("tcp", "udp", "icmp"):
                 raise unprocessable("protocol must be tcp, udp or icmp")
             ports = r.get("ports")
-            if r["protocol"] != "icmp":
-                if not isinstance(ports, str) or not PORTS_RE.match(ports):
-                    raise unprocessable("ports must be a port, a range "
-                                        "(8000-9000), 'all' or '0'")
-            elif ports is not None and not isinstance(ports, str):
-                raise unprocessable("ports must be a string")
+            if not isinstance(ports, str) or not PORTS_RE.match(ports):
+                raise unprocessable("ports must be a port, a range "
+                                    "(8000-9000), or '0' for all")
+            if r["protocol"] == "icmp":
+                r["ports"] = "0"  # what the API answers for ICMP
             where = r.get(side)
             if where is None:
                 raise unprocessable("%s is required" % side)
@@ -595,6 +600,7 @@ def main():
     ap.add_argument("--public-ips", default="")
     ap.add_argument("--per-minute", type=int, default=250)
     ap.add_argument("--per-hour", type=int, default=5000)
+    ap.add_argument("--window-s", type=float, default=60.0)
     ap.add_argument("--throttle", type=int, default=0)
     ap.add_argument("--throttle-match", default="")
     ap.add_argument("--throttle-forever", action="store_true")
@@ -605,6 +611,7 @@ def main():
     ap.add_argument("--kill-pid-file", default=None)
     ap.add_argument("--seed-droplets", type=int, default=0)
     ap.add_argument("--seed-tag", default="")
+    ap.add_argument("--links-base", default="")
     args = ap.parse_args()
     if not args.token:
         ap.error("--token (or DO_SERVER_TOKEN) is required")
@@ -618,6 +625,8 @@ def main():
             pass
 
         def base(self):
+            if args.links_base:
+                return args.links_base
             return "http://" + (self.headers.get("Host") or
                                 "127.0.0.1:%d" % self.server.server_port)
 
@@ -760,7 +769,9 @@ def route(s, method, path, query, body, base):
     if len(parts) < 2 or parts[0] != "v2":
         raise not_found()
     res, rest = parts[1], parts[2:]
-    if method == "GET" or method == "DELETE":
+    if method == "GET" or (method == "DELETE" and
+                           not path.endswith(("/rules", "/tags",
+                                              "/droplets"))):
         no_body(body)
     if res == "account" and not rest and method == "GET":
         only_query(query, ())
