@@ -20,6 +20,13 @@ static const struct verb verbs[] = {
 	  "do-creds [--context C] [--block-endpoint URL]" },
 	{ "do-list", cmd_do_list,
 	  "do-list [--context C] [--repeat N] PATH KEY" },
+	{ "gcp-call", cmd_gcp_call,
+	  "gcp-call [--credentials F] [--endpoint URL] --project P "
+	  "[--body JSON] [--request-id ID|new] [--list FILTER] METHOD PATH "
+	  "WHAT" },
+	{ "gcp-creds", cmd_gcp_creds,
+	  "gcp-creds [--credentials F] [--endpoint URL] [--tokens N] "
+	  "[--sleep-ms MS]" },
 	{ "local", cmd_local,
 	  "local up|down TOPOLOGY SUBNET [PUBKEY_FILE] HOST... | running "
 	  "TOPOLOGY HOST" },
