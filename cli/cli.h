@@ -106,5 +106,6 @@ extern const struct command cmd_graph;
 extern const struct command cmd_run;
 extern const struct command cmd_sources;
 extern const struct command cmd_state;
+extern const struct command cmd_import;
 
 #endif

@@ -25,6 +25,7 @@ static const struct command *const commands[] = {
 	&cmd_sources,
 	&cmd_unlock,
 	&cmd_state,
+	&cmd_import,
 };
 /* clang-format on */
 

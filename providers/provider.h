@@ -88,6 +88,11 @@ struct provider_ops {
 		    struct error *err);
 	/* MAY: free run->priv at the end of the run. */
 	void (*release)(struct provider_run *run);
+	/* MAY: record the existing host `id` at the provider as h (deploy
+	 * import): check it, tag it as the provider tags what it makes,
+	 * record it as created with its addresses, and save. */
+	int (*import_host)(struct provider_run *run, const struct host *h,
+			   const char *id, struct error *err);
 };
 
 const struct provider_ops *provider_find(const char *name);
@@ -116,6 +121,8 @@ int provider_list_hosts(struct provider_run *run, char ***names, size_t *nr,
 			struct error *err);
 void provider_release(struct provider_run *run);
 int provider_sync(struct provider_run *run, struct buf *dry, struct error *err);
+int provider_import_host(struct provider_run *run, const struct host *h,
+			 const char *id, struct error *err);
 
 extern const struct provider_ops aws_provider;
 extern const struct provider_ops digitalocean_provider;

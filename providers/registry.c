@@ -110,6 +110,14 @@ int provider_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 	return run->provider->list_hosts(run, out, nr, err);
 }
 
+int provider_import_host(struct provider_run *run, const struct host *h,
+			 const char *id, struct error *err)
+{
+	if (!run->provider->import_host)
+		return not_supported(run->provider, "import hosts", err);
+	return run->provider->import_host(run, h, id, err);
+}
+
 int provider_sync(struct provider_run *run, struct buf *dry, struct error *err)
 {
 	if (!run->provider->sync)

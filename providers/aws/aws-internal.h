@@ -161,6 +161,9 @@ int tagged_instance(struct provider_run *run, struct region *rg,
 		    const char *host, char **id, struct error *err);
 int wait_instances(struct provider_run *run, struct inst *v, size_t nr,
 		   const char *want, int deadline_s, struct error *err);
+/* import.c */
+int aws_import_host(struct provider_run *run, const struct host *h,
+		    const char *id, struct error *err);
 int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 		 struct error *err);
 

@@ -637,4 +637,5 @@ const struct provider_ops aws_provider = {
 	.list_hosts = aws_list,
 	.release = aws_release,
 	.sync = aws_sync,
+	.import_host = aws_import_host,
 };
