@@ -168,15 +168,15 @@ out:
 	return rc;
 }
 
-int resource_record(struct provider_run *run, const char *kind,
-		    const char *name, const char *role, const char *id,
-		    struct error *err)
+struct state_resource *resource_record(struct provider_run *run,
+				       const char *kind, const char *name,
+				       const char *role, const char *id)
 {
 	struct state_resource *res = state_resource_pending(
 		run->state, provider_name(run->provider), kind, name, role, id);
 
 	state_resource_set_id(res, id);
-	return run->save(run, err);
+	return res;
 }
 
 int resource_deleting(struct provider_run *run, const char *kind,

@@ -125,10 +125,11 @@ int resource_ensure(struct provider_run *run, const struct resource_kind *k,
 		    enum resource_outcome *outcome, struct error *err);
 
 /* Record a resource found to exist already (not made by this protocol: a
- * key pair holding the operator's key) as created with id, and save. */
-int resource_record(struct provider_run *run, const char *kind,
-		    const char *name, const char *role, const char *id,
-		    struct error *err);
+ * key pair holding the operator's key) as created with id, its id as its
+ * key; the caller sets its attributes and saves. */
+struct state_resource *resource_record(struct provider_run *run,
+				       const char *kind, const char *name,
+				       const char *role, const char *id);
 
 /*
  * The delete side: mark the record deleting and save (a run stopped now
