@@ -747,15 +747,30 @@ out:
 	return rc;
 }
 
+/*
+ * Whether the host's container is gone: its lock free AND no
+ * systemd-nspawn of its root left in /proc. nspawn lets the lock go while
+ * it is still exiting (up to a second): a `down` that returned then would
+ * let a `down && up`, or a count right after, see it.
+ */
+static bool container_gone(const char *dir)
+{
+	char *root = path_in(dir, "root");
+	bool running = true, gone;
+
+	host_lock(dir, false, &running);
+	gone = !running && !scan_for_nspawn(root);
+	free(root);
+	return gone;
+}
+
 /* Wait up to timeout_ms for the host's container to be gone. */
 static bool wait_stopped(const char *dir, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
-	bool running = true;
 
 	while (now_ms() < deadline) {
-		host_lock(dir, false, &running);
-		if (!running)
+		if (container_gone(dir))
 			return true;
 		usleep(50000);
 	}
@@ -763,16 +778,13 @@ static bool wait_stopped(const char *dir, int timeout_ms)
 }
 
 /* Stop the container: SIGTERM (nspawn powers the container off), then
- * SIGKILL; by its pid, found from the pid file or by its root. */
+ * SIGKILL; by its pid, found from the pid file or by its root. Returns
+ * once its systemd-nspawn has exited. */
 static int stop_container(const char *dir, struct error *err)
 {
-	bool running = false;
 	pid_t pid;
 
-	if (!dir_exists(dir))
-		return 0;
-	host_lock(dir, false, &running);
-	if (!running)
+	if (!dir_exists(dir) || container_gone(dir))
 		return 0;
 	/* A container just being started may not show in /proc yet. */
 	for (int tries = 0; !(pid = running_pid(dir)) && tries < 40; tries++)
