@@ -39,10 +39,11 @@
 
 /*
  * What a provider gets for one run: the topology, its settings, and the
- * state in which it records every resource. A provider records a resource
- * as pending (with its idempotency key) and saves the state BEFORE it asks
- * for it, and records the result and saves again right after: so a run
- * killed at any instant is resumed by adopting, never by creating twice.
+ * state in which it records every resource. A resource is recorded as
+ * pending (with its idempotency key) and the state saved BEFORE it is
+ * asked for, and the result recorded and saved right after, so that a run
+ * killed at any instant is resumed by adopting, never by creating twice:
+ * resource_ensure() (resource.h) does that for the provider.
  */
 struct provider_run {
 	const struct provider_ops *provider;
@@ -111,7 +112,7 @@ struct provider_ops {
 	 */
 	int (*sync)(struct provider_run *run, struct buf *dry,
 		    struct error *err);
-	/* MAY: free run->priv at the end of the run. */
+	/* MAY: free run->priv at the end of the run (without the lock). */
 	void (*release)(struct provider_run *run);
 };
 
