@@ -93,6 +93,7 @@ expect_line "$TMP/out" "Plan: 0 to create, 0 to destroy, 1 unchanged." "plan fro
 topo a "" 2
 topo b "" 2
 aws_proxy_start --hook-before-put "/$key" --hook "sleep 4"
+: >"$AWS_LOG"
 "$DEPLOY" up --yes a/topo.yml >"$TMP/a.out" 2>"$TMP/a.err" &
 up1=$!
 i=0
