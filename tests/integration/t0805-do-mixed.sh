@@ -47,8 +47,9 @@ py() {
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up"
 expect_line "$TMP/out" "Up: 4 created, 0 destroyed, 0 unchanged." "up summary"
-n=$(aws_query "$name" | grep -c '^instance running')
-[ "$n" = 2 ] || fail "$n aws instances running, expected 2"
+aws_query "$name" >"$TMP/aws" 2>&1
+n=$(awk '$1 == "instance" && $3 == "running"' "$TMP/aws" | wc -l)
+[ "$n" = 2 ] || fail "$n aws instances running, expected 2: $(cat "$TMP/aws")"
 checks=$((checks + 1))
 n=$(do_get "/v2/droplets?tag_name=deploy:topology:$name" | py 'print(sum(1 for x in d["droplets"] if x["status"] == "active"))')
 [ "$n" = 2 ] || fail "$n droplets active, expected 2"
@@ -58,7 +59,7 @@ checks=$((checks + 1))
 addr=$("$DO_PY" -c '
 import json, sys
 s = json.load(open(sys.argv[1]))
-print([h["address"] for h in s["hosts"] if h["name"] == "validator-0"][0])
+print(s["hosts"]["validator-0"]["address"])
 ' ".deploy/$name.state.json")
 do_get "/v2/firewalls" |
 	py 'print("\n".join(sorted("%s %s %s" % (r["protocol"], r["ports"], ",".join(r["sources"].get("addresses", []) + r["sources"].get("tags", []))) for f in d["firewalls"] for r in f["inbound_rules"])))' >"$TMP/have"
@@ -72,8 +73,9 @@ expect_same "$TMP/want" "$TMP/have" "the sentries' firewall"
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
-n=$(aws_query "$name" | grep -c '^instance running')
-[ "$n" = 0 ] || fail "down: $n aws instances left"
+aws_query "$name" >"$TMP/aws" 2>&1
+n=$(awk '$1 == "instance" && $3 == "running"' "$TMP/aws" | wc -l)
+[ "$n" = 0 ] || fail "down: $n aws instances left: $(cat "$TMP/aws")"
 n=$(do_get "/v2/droplets?tag_name=deploy:topology:$name" | py 'print(len(d["droplets"]))')
 [ "$n" = 0 ] || fail "down: $n droplets left"
 n=$(do_get "/v2/firewalls" | py 'print(len(d["firewalls"]))')
