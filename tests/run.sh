@@ -6,14 +6,15 @@
 #   4. build with AddressSanitizer + UndefinedBehaviorSanitizer, run them again
 #   5. build the libFuzzer targets with clang and fuzz for a bounded time
 # It ends with one line "N passed, M failed" and exits 1 if anything failed.
-# FUZZ_SECONDS (default 60) bounds the topology fuzzer; the template fuzzer
-# gets half of it.
+# FUZZ_SECONDS (default 25) bounds each of the nine fuzz targets, run two at
+# a time (tests/fuzz/run.sh): the fuzz stage takes about 5 * FUZZ_SECONDS
+# plus its build.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 passed=0
 failed=0
-fuzz_seconds=${FUZZ_SECONDS:-60}
+fuzz_seconds=${FUZZ_SECONDS:-25}
 
 step() {
 	printf '\n== %s\n' "$*"
@@ -98,32 +99,14 @@ else
 	echo "FAILED: sanitizer build"
 fi
 
-step "fuzzing (libFuzzer, ${fuzz_seconds}s + $((fuzz_seconds / 2))s)"
-fuzz() {
-	target=$1
-	seconds=$2
-	shift 2
-	work=$(mktemp -d)
-	# New inputs go to the scratch directory; the seeds stay as they are.
-	(cd "$work" && "$top/build-fuzz/tests/fuzz/fuzz-$target" \
-		-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-		-print_final_stats=1 "$work" "$@" >"$work.log" 2>&1)
-	rc=$?
-	tail -n 6 "$work.log"
-	if [ "$rc" -ne 0 ]; then
-		grep -A 30 'ERROR\|==ERROR\|deadly signal' "$work.log" | head -n 60
-		# Keep the crashing input where CI shows it.
-		ls "$work"/crash-* "$work"/timeout-* "$work"/leak-* 2>/dev/null
-	fi
-	rm -rf "$work" "$work.log"
-	return "$rc"
-}
+step "fuzzing (libFuzzer, 9 targets, ${fuzz_seconds}s each, two at a time)"
 if CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dtests=true; then
-	count "fuzz-topology" fuzz topology "$fuzz_seconds" \
-		"$top/tests/fuzz/corpus/topology" "$top/examples"
-	count "fuzz-template" fuzz template $((fuzz_seconds / 2)) \
-		"$top/tests/fuzz/corpus/template"
+	log=$(mktemp)
+	sh tests/fuzz/run.sh build-fuzz "$fuzz_seconds" | tee "$log"
+	passed=$((passed + $(grep -c '^ok: fuzz-' "$log")))
+	failed=$((failed + $(grep -c '^FAILED: fuzz-' "$log")))
+	rm -f "$log"
 else
 	failed=$((failed + 1))
 	echo "FAILED: fuzz build"

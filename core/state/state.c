@@ -124,6 +124,9 @@ static int read_host(struct state *s, const cJSON *j, struct error *err)
 
 	if (!cJSON_IsObject(j) || !j->string)
 		return corrupt(err, s->path, "a host is not an object");
+	/* JSON lets a key repeat; which copy is meant is anyone's guess. */
+	if (state_host_get(s, j->string, false))
+		return corrupt(err, s->path, "a host is listed twice");
 	h = state_host_get(s, j->string, true);
 	h->address = dup_str(j, "address");
 	h->private_address = dup_str(j, "private_address");
