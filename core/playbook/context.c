@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "playbook/context.h"
+#include "util/redact.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -504,21 +505,37 @@ bool context_has_secret(const struct host_context *c, const char *s, size_t len)
 void context_redact(const struct host_context *c, const char *s, size_t len,
 		    struct buf *out)
 {
+	struct buf raw = BUF_INIT;
+	struct redactor r;
 	size_t start = 0;
 
-	for (size_t i = 0; c && i < len;) {
+	if (!c || !c->nr_secrets) {
+		buf_add(out, s, len);
+		return;
+	}
+	/* Values as they are, whatever their length, */
+	for (size_t i = 0; i < len;) {
 		const struct secret_value *v = secret_at(c, s + i, len - i);
 
 		if (!v) {
 			i++;
 			continue;
 		}
-		buf_add(out, s + start, i - start);
-		buf_addf(out, "[secret %s]", v->name);
+		buf_add(&raw, s + start, i - start);
+		buf_addf(&raw, "[secret %s]", v->name);
 		i += v->len;
 		start = i;
 	}
-	buf_add(out, s + start, len - start);
+	buf_add(&raw, s + start, len - start);
+	/* then their base64 and URL-encoded forms (util/redact.h). */
+	redactor_init(&r);
+	for (size_t i = 0; i < c->nr_secrets; i++)
+		redactor_add(&r, c->secrets[i].name, c->secrets[i].value,
+			     c->secrets[i].len);
+	redactor_feed(&r, raw.data, raw.len, out);
+	redactor_flush(&r, out);
+	redactor_free(&r);
+	buf_free_secret(&raw);
 }
 
 /* Secrets from the topology */
