@@ -596,6 +596,8 @@ int configure_run(const struct topology *t, const struct graph *g,
 {
 	struct runner r = { .t = t, .g = g, .state = s, .o = o, .res = res };
 	struct ssh_fleet *fleet = NULL;
+	struct redact_secret *red = NULL;
+	struct ssh_options so;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -612,7 +614,16 @@ int configure_run(const struct topology *t, const struct graph *g,
 	}
 	if (rc || !r.nr_jobs)
 		goto out;
-	rc = ssh_engine_new(&o->ssh, &r.engine, err);
+	/* Every secret of the topology, out of every host's output. */
+	so = o->ssh;
+	red = xcalloc(r.nr_secrets + 1, sizeof(*red));
+	for (size_t i = 0; i < r.nr_secrets; i++)
+		red[i] = (struct redact_secret){ r.secrets[i].name,
+						 r.secrets[i].value,
+						 r.secrets[i].len };
+	so.secrets = red;
+	so.nr_secrets = r.nr_secrets;
+	rc = ssh_engine_new(&so, &r.engine, err);
 	if (rc)
 		goto out;
 	fleet = ssh_fleet_new(r.engine, t, s);
@@ -628,6 +639,7 @@ int configure_run(const struct topology *t, const struct graph *g,
 out:
 	ssh_fleet_free(fleet);
 	ssh_engine_free(r.engine);
+	free(red);
 	for (size_t i = 0; i < r.nr_jobs; i++) {
 		script_free(r.jobs[i].script);
 		context_free(r.jobs[i].ctx);

@@ -119,7 +119,8 @@ struct job {
 	LIBSSH2_CHANNEL *ch;
 	struct tail out;
 	struct tail err;
-	char err_head[ERR_HEAD]; /* the first bytes of stderr, for sudo */
+	struct redactor redact[2]; /* stdout, stderr: the secrets out */
+	char err_head[ERR_HEAD];   /* the first bytes of stderr, for sudo */
 	size_t err_head_len;
 	uint64_t started;
 	int exit_code;

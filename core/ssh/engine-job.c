@@ -89,6 +89,8 @@ void job_free(struct job *j)
 	freezero(j->input, j->input_len);
 	tail_free(&j->out);
 	tail_free(&j->err);
+	redactor_free(&j->redact[0]);
+	redactor_free(&j->redact[1]);
 	free(j);
 }
 
@@ -100,6 +102,21 @@ static void job_report(struct ssh_host *h, struct job *j,
 	struct ssh_result r;
 	char secs[32];
 
+	/* What the redactors held back (a possible start of a secret that
+	 * never came) goes out before the end is told. */
+	for (int s = 0; s < 2; s++) {
+		struct buf rest = BUF_INIT;
+
+		redactor_flush(&j->redact[s], &rest);
+		if (rest.len) {
+			tail_add(s ? &j->err : &j->out, rest.data, rest.len);
+			log_write(h, rest.data, rest.len);
+			if (j->ops->output)
+				j->ops->output(j->data, h, s + 1, rest.data,
+					       rest.len);
+		}
+		buf_free(&rest);
+	}
 	memset(&r, 0, sizeof(r));
 	r.status = status;
 	r.exit_code = exit_code;
@@ -156,8 +173,24 @@ void fail_jobs(struct ssh_host *h)
 }
 
 static void job_output(struct ssh_host *h, struct job *j, int stream,
-		       const char *data, size_t len)
+		       const char *raw, size_t raw_len)
 {
+	struct buf clean = BUF_INIT;
+	const char *data = raw;
+	size_t len = raw_len;
+
+	/* Nothing of the host's output goes anywhere before the secrets in
+	 * it are out: not the log, not the caller, not the kept ends. */
+	if (h->e->opts.nr_secrets) {
+		redactor_feed(&j->redact[stream == 1 ? 0 : 1], raw, raw_len,
+			      &clean);
+		data = clean.data;
+		len = clean.len;
+	}
+	if (!len) {
+		buf_free(&clean);
+		return;
+	}
 	if (stream == 2 && j->err_head_len < ERR_HEAD - 1) {
 		size_t n = ERR_HEAD - 1 - j->err_head_len;
 
@@ -171,6 +204,7 @@ static void job_output(struct ssh_host *h, struct job *j, int stream,
 	log_write(h, data, len);
 	if (j->ops->output)
 		j->ops->output(j->data, h, stream, data, len);
+	buf_free_secret(&clean);
 }
 
 /* --- running a command -----------------------------------------------------
@@ -442,6 +476,13 @@ int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
 	j->data = data;
 	j->out.max = e->opts.capture_max;
 	j->err.max = e->opts.capture_max;
+	for (int s = 0; s < 2; s++) {
+		redactor_init(&j->redact[s]);
+		for (size_t i = 0; i < e->opts.nr_secrets; i++)
+			redactor_add(&j->redact[s], e->opts.secrets[i].name,
+				     e->opts.secrets[i].value,
+				     e->opts.secrets[i].len);
+	}
 	*h->jobs_tail = j;
 	h->jobs_tail = &j->next;
 	host_need(h);

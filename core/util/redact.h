@@ -24,6 +24,13 @@
 
 #define REDACT_MIN_LEN 4
 
+/* A secret's name and value (len bytes), as the caller keeps them. */
+struct redact_secret {
+	const char *name;
+	const char *value;
+	size_t len;
+};
+
 struct redact_pattern {
 	char *bytes;
 	size_t len;
