@@ -23,12 +23,13 @@ printf '%s' 'tok_Zq81a7c3d9e0f4b2' >secrets/tok
 
 # Every form of every secret, one per line, for the step and the search.
 python3 - secrets/pw secrets/tok >secrets/forms <<'PY'
-import base64, sys, urllib.parse
+import base64, re, sys, urllib.parse
 for path in sys.argv[1:]:
     v = open(path, "rb").read()
-    forms = [v, base64.b64encode(v).rstrip(b"="),
-             urllib.parse.quote(v, safe="").encode(),
-             urllib.parse.quote(v, safe="").lower().encode(),
+    q = urllib.parse.quote(v, safe="")
+    forms = [v, base64.b64encode(v).rstrip(b"="), q.encode(),
+             re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(),
+                    q).encode(),
              urllib.parse.quote_plus(v, safe="").encode()]
     for f in dict.fromkeys(forms):
         sys.stdout.buffer.write(f + b"\n")
@@ -92,7 +93,7 @@ while IFS= read -r form; do
 	checks=$((checks + 1))
 	hits=$(grep -rlF -e "$form" results .deploy cache topo.yml \
 		"$TMP/known_hosts" 2>/dev/null)
-	[ -z "$hits" ] || fail "a secret's form found in: $hits"
+	[ -z "$hits" ] || fail "a secret's form found in: $(echo $hits)"
 done <secrets/forms
 ls -R .deploy cache 2>/dev/null | head -n 20
 
