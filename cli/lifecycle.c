@@ -15,6 +15,7 @@
 #include "ssh/fleet.h"
 #include "topology/select.h"
 #include "util/buf.h"
+#include "util/path.h"
 #include "util/proc.h"
 #define ENV_PASSPHRASE "DEPLOY_SSH_KEY_PASSPHRASE"
 #include "util/xalloc.h"
@@ -89,10 +90,9 @@ void cli_ssh_options(struct cli_run *r, struct ssh_options *o)
 	if (!r->passphrase)
 		r->passphrase = take_env_passphrase();
 	free(r->known_hosts);
-	r->known_hosts =
-		r->t->ssh.known_hosts
-			? ssh_expand_path(r->t->ssh.known_hosts, r->t->dir)
-			: NULL;
+	r->known_hosts = r->t->ssh.known_hosts
+				 ? path_expand(r->t->ssh.known_hosts, r->t->dir)
+				 : NULL;
 	free(r->own_key);
 	r->own_key = state_path_for(r->path, r->t->name, ".id_ed25519");
 	o->host_keys = r->t->ssh.host_keys == HOST_KEYS_STRICT
@@ -181,22 +181,10 @@ void cli_run_close(struct cli_run *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static char *expand_home(const char *p)
-{
-	const char *home = getenv("HOME");
-	struct buf b = BUF_INIT;
-
-	if (p[0] == '~' && p[1] == '/' && home)
-		buf_addf(&b, "%s/%s", home, p + 2);
-	else
-		buf_adds(&b, p);
-	return buf_release(&b);
-}
-
 /* Read KEY.pub into r when it is there. */
 static bool try_key(struct cli_run *r, const char *key)
 {
-	char *priv = expand_home(key);
+	char *priv = path_expand(key, NULL);
 	struct buf pub = BUF_INIT, text;
 
 	buf_init(&text, 64 << 10);
