@@ -11,11 +11,6 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-const char *cli_source_ref(const struct source *s)
-{
-	return s->ref ? s->ref : "default branch";
-}
-
 void cli_source_options(struct cli_run *r, struct source_options *o,
 			char **key_path)
 {

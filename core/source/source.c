@@ -37,6 +37,11 @@ const char *source_ref_kind_name(enum source_ref_kind k)
 	return kind_names[k];
 }
 
+const char *source_ref_label(const struct source *s)
+{
+	return s->ref ? s->ref : "default branch";
+}
+
 static uint64_t now_ms(void)
 {
 	struct timespec ts;
