@@ -1,17 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/evp.h>
 
 #include "source/source.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -250,53 +248,17 @@ void source_lock_format(const struct source_lock *l, struct buf *out)
 	buf_adds(out, l->nr ? "\n  }\n}\n" : "}\n}\n");
 }
 
-static int fsync_dir_of(const char *path)
-{
-	char *copy = xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	free(copy);
-	if (fd < 0)
-		return -1;
-	if (fsync(fd))
-		rc = -1;
-	close(fd);
-	return rc;
-}
-
 int source_lock_write(struct source_lock *l, struct error *err)
 {
-	struct buf text = BUF_INIT, tmp = BUF_INIT;
-	int fd = -1, rc = 0;
+	struct buf text = BUF_INIT;
+	int rc;
 
 	source_lock_format(l, &text);
-	buf_addf(&tmp, "%s.tmp.%d", l->path, (int)getpid());
-	unlink(tmp.data);
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0 || write(fd, text.data, text.len) != (ssize_t)text.len ||
-	    fsync(fd)) {
-		rc = error_set(err, DEPLOY_ERR_IO, l->path, 0, 0,
-			       "cannot write the lock file: %s",
-			       strerror(errno));
-		goto out;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp.data, l->path) || fsync_dir_of(l->path)) {
-		rc = error_set(err, DEPLOY_ERR_IO, l->path, 0, 0,
-			       "cannot write the lock file: %s",
-			       strerror(errno));
-		goto out;
-	}
-	l->exists = true;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc)
-		unlink(tmp.data);
+	rc = file_replace(l->path, text.data, text.len, 0644, NULL,
+			  "the lock file", err);
+	if (!rc)
+		l->exists = true;
 	buf_free(&text);
-	buf_free(&tmp);
 	return rc;
 }
 

@@ -19,6 +19,8 @@
 #include "source/source.h"
 #include "ssh/known_hosts.h"
 #include "util/buf.h"
+#include "util/file.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -42,25 +44,6 @@ const char *source_ref_label(const struct source *s)
 	return s->ref ? s->ref : "default branch";
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-static const char *home_dir(void)
-{
-	const char *home = getenv("HOME");
-	struct passwd *pw;
-
-	if (home && *home)
-		return home;
-	pw = getpwuid(getuid());
-	return pw ? pw->pw_dir : "/";
-}
-
 /* The error of a source: at its key in the topology. */
 static int src_error(struct error *err, int code, const struct topology *t,
 		     const struct source *s, const char *fmt, ...)
@@ -79,32 +62,6 @@ static int src_error(struct error *err, int code, const struct topology *t,
 			 s && s->node ? s->node->line : 0,
 			 s && s->node ? s->node->col : 0, "source '%s': %s",
 			 s ? s->name : "?", msg);
-}
-
-/* Make every missing directory of path (0700). */
-static int mkdirs(const char *path, struct error *err)
-{
-	char *copy = xstrdup(path);
-	int rc = 0;
-
-	for (char *p = copy + 1;; p++) {
-		char c = *p;
-
-		if (c != '/' && c)
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0700) && errno != EEXIST) {
-			rc = error_set(err, DEPLOY_ERR_IO, copy, 0, 0,
-				       "cannot make directory: %s",
-				       strerror(errno));
-			break;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	free(copy);
-	return rc;
 }
 
 int source_cache_dir(const struct source_options *o, char **out,
@@ -163,7 +120,7 @@ static int entry_open(const struct source_options *o, const char *url,
 {
 	unsigned wait =
 		o->lock_wait_ms ? o->lock_wait_ms : SOURCE_DEFAULT_LOCK_WAIT_MS;
-	uint64_t deadline = now_ms() + wait;
+	long long deadline = now_ms() + wait;
 	char *cache = NULL, *name = source_cache_name(url);
 	struct buf b = BUF_INIT;
 	int rc;
@@ -177,9 +134,14 @@ static int entry_open(const struct source_options *o, const char *url,
 	e->repo = buf_release(&b);
 	buf_addf(&b, "%s/trees", e->dir);
 	e->trees = buf_release(&b);
-	free(cache);
 	free(name);
-	rc = mkdirs(e->trees, err);
+	/* Private: a private repository's objects are in it. */
+	rc = mkdir_p(cache, 0700, err);
+	if (!rc)
+		rc = mkdir_p(e->dir, 0700, err);
+	if (!rc)
+		rc = mkdir_p(e->trees, 0700, err);
+	free(cache);
 	if (rc)
 		goto fail;
 	buf_addf(&b, "%s/lock", e->dir);
@@ -266,13 +228,13 @@ struct fetch_ctx {
 	size_t nr_candidates;
 	size_t next;
 	struct buf tried;
-	uint64_t last;
+	long long last;
 	struct fetch_result refusal; /* our own reason, when we refused */
 };
 
 static void tell(struct fetch_ctx *c, bool force)
 {
-	uint64_t t = now_ms();
+	long long t = now_ms();
 	ssize_t n;
 
 	if (!force && t - c->last < PROGRESS_EVERY_MS)
@@ -349,11 +311,16 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 {
 	struct fetch_ctx *c = payload;
 	const git_cert_hostkey *hk = (const git_cert_hostkey *)cert;
-	char name[300], fp[KH_FINGERPRINT_SIZE], type[KH_TYPE_SIZE];
+	struct kh_subject s = {
+		.host = c->host,
+		.port = c->port,
+		.strict = c->o->strict_host_keys,
+	};
 	struct known_hosts *kh = NULL;
 	struct buf path = BUF_INIT;
+	struct kh_verify v;
 	struct error err;
-	struct kh_check k;
+	bool raw;
 	int rc = -1;
 
 	(void)valid;
@@ -362,13 +329,6 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 	if (cert->cert_type != GIT_CERT_HOSTKEY_LIBSSH2)
 		return GIT_PASSTHROUGH; /* https: libgit2 checks the chain */
 	error_init(&err);
-	if (!(hk->type & GIT_CERT_SSH_RAW) ||
-	    !known_hosts_blob_type(hk->hostkey, hk->hostkey_len, type,
-				   sizeof(type))) {
-		refuse(c, DEPLOY_ERR_HOST_KEY,
-		       "%s sent no host key we can read", c->host);
-		return -1;
-	}
 	if (c->o->known_hosts)
 		buf_adds(&path, c->o->known_hosts);
 	else
@@ -377,50 +337,13 @@ static int cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 		refuse(c, err.code, "%s: %s", path.data, err.msg);
 		goto out;
 	}
-	known_hosts_name(c->host, c->port, name, sizeof(name));
-	known_hosts_fingerprint(hk->hostkey, hk->hostkey_len, fp);
-	known_hosts_check(kh, c->host, c->port, hk->hostkey, hk->hostkey_len,
-			  &k);
-	switch (k.status) {
-	case KH_MATCH:
-		rc = 0;
-		break;
-	case KH_NOT_FOUND:
-		if (c->o->strict_host_keys) {
-			refuse(c, DEPLOY_ERR_HOST_KEY,
-			       "host key of %s is not known and "
-			       "ssh.host_keys is strict: the host presented "
-			       "%s key %s; check it and add it to %s",
-			       name, known_hosts_type_label(type), fp,
-			       path.data);
-			break;
-		}
-		if (known_hosts_add(kh, c->host, c->port, hk->hostkey,
-				    hk->hostkey_len, &err) ||
-		    known_hosts_flush(kh, &err)) {
-			refuse(c, err.code, "%s", err.msg);
-			break;
-		}
-		rc = 0;
-		break;
-	case KH_CHANGED:
-	case KH_OTHER_TYPE:
-		refuse(c, DEPLOY_ERR_HOST_KEY,
-		       "host key of %s has changed: %s:%zu has %s key %s, "
-		       "the host presented %s key %s; if the host was "
-		       "reinstalled, remove the old key with: ssh-keygen -R "
-		       "'%s' -f %s",
-		       name, path.data, k.line,
-		       known_hosts_type_label(k.known_type),
-		       k.known_fingerprint, known_hosts_type_label(type), fp,
-		       name, path.data);
-		break;
-	case KH_REVOKED:
-		refuse(c, DEPLOY_ERR_HOST_KEY,
-		       "host key of %s is revoked in %s:%zu: %s key %s", name,
-		       path.data, k.line, known_hosts_type_label(type), fp);
-		break;
-	}
+	raw = hk->type & GIT_CERT_SSH_RAW;
+	rc = known_hosts_verify(kh, &s, raw ? hk->hostkey : NULL,
+				raw ? hk->hostkey_len : 0, &v, &err);
+	if (!rc && v.verdict == KH_VERDICT_ADDED)
+		rc = known_hosts_flush(kh, &err);
+	if (rc)
+		refuse(c, err.code, "%s", err.msg);
 out:
 	known_hosts_free(kh);
 	buf_free(&path);
@@ -671,7 +594,7 @@ static int fetch(const struct source_options *o, const struct topology *t,
 	char *rbuf = (char *)&res;
 	size_t got = 0;
 	bool in_result = false, timed_out = false, fresh;
-	uint64_t deadline;
+	long long deadline;
 	int pfd[2], status = 0, rc = 0;
 	pid_t pid;
 
@@ -702,7 +625,7 @@ static int fetch(const struct source_options *o, const struct topology *t,
 	deadline = now_ms() + timeout;
 	for (;;) {
 		struct pollfd p = { .fd = pfd[0], .events = POLLIN };
-		uint64_t t_now = now_ms();
+		long long t_now = now_ms();
 		char chunk[1024];
 		ssize_t n;
 		int r;

@@ -17,6 +17,8 @@
 #include "ssh/known_hosts.h"
 #include "util/base64.h"
 #include "util/buf.h"
+#include "util/file.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -459,18 +461,6 @@ int known_hosts_add(struct known_hosts *kh, const char *host, int port,
 	return 0;
 }
 
-/* The directory part of path ("." when it has none). */
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 /* Whether text holds line (ending in '\n') as one of its lines. */
 static bool has_line(const struct buf *text, const struct buf *line)
 {
@@ -505,75 +495,10 @@ static void pending_lines(const struct known_hosts *kh, const struct buf *have,
 	}
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/*
- * Write have + add to a temporary file beside path, fsync it, rename it
- * over path and fsync the directory.
- */
-static int replace_file(const char *path, const char *dir, int dirfd,
-			const struct buf *have, const struct buf *add,
-			mode_t mode, struct error *err)
-{
-	struct buf tmp;
-	int fd = -1, rc = 0;
-
-	buf_init(&tmp, 0);
-	buf_addf(&tmp, "%s.deploy-XXXXXX", path);
-	fd = mkostemp(tmp.data, O_CLOEXEC);
-	if (fd < 0) {
-		rc = error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
-			       "cannot create a file here: %s",
-			       strerror(errno));
-		goto out;
-	}
-	if (fchmod(fd, mode) || write_all(fd, have->data, have->len) ||
-	    (have->len && have->data[have->len - 1] != '\n' &&
-	     write_all(fd, "\n", 1)) ||
-	    write_all(fd, add->data, add->len) || fsync(fd)) {
-		rc = error_set(err, DEPLOY_ERR_IO, tmp.data, 0, 0,
-			       "cannot write: %s", strerror(errno));
-		goto out;
-	}
-	if (close(fd)) {
-		fd = -1;
-		rc = error_set(err, DEPLOY_ERR_IO, tmp.data, 0, 0,
-			       "cannot write: %s", strerror(errno));
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp.data, path)) {
-		rc = error_set(err, DEPLOY_ERR_IO, path, 0, 0,
-			       "cannot replace: %s", strerror(errno));
-		goto out;
-	}
-	fsync(dirfd);
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc)
-		unlink(tmp.data);
-	buf_free(&tmp);
-	return rc;
-}
-
 int known_hosts_flush(struct known_hosts *kh, struct error *err)
 {
 	char *dir = NULL, *target = NULL;
-	struct buf have, add;
+	struct buf have, add, all = BUF_INIT;
 	struct stat st;
 	mode_t mode = 0600;
 	int dirfd = -1, rc = 0;
@@ -610,8 +535,15 @@ int known_hosts_flush(struct known_hosts *kh, struct error *err)
 	if (!stat(target, &st))
 		mode = st.st_mode & 07777;
 	pending_lines(kh, &have, &add);
-	if (add.len)
-		rc = replace_file(target, dir, dirfd, &have, &add, mode, err);
+	if (add.len) {
+		/* The file as it is now, its last line ended, the new lines. */
+		buf_add(&all, have.data, have.len);
+		if (have.len && have.data[have.len - 1] != '\n')
+			buf_addch(&all, '\n');
+		buf_add(&all, add.data, add.len);
+		rc = file_replace(target, all.data, all.len, mode, NULL, NULL,
+				  err);
+	}
 	if (!rc) {
 		for (size_t i = 0; i < kh->nr; i++)
 			kh->entries[i].pending = false;
@@ -622,7 +554,120 @@ out:
 		close(dirfd); /* releases the lock */
 	buf_free(&have);
 	buf_free(&add);
+	buf_free(&all);
 	free(dir);
 	free(target);
 	return rc;
+}
+
+/* The key pinned in the state file is the only one accepted. */
+static int verify_pinned(const struct kh_subject *s, const char *subject,
+			 const void *blob, size_t len, struct kh_verify *out,
+			 struct error *err)
+{
+	const char *b64 = strchr(s->pinned, ' ');
+	struct buf pin = BUF_INIT;
+	bool same;
+
+	b64 = b64 ? b64 + 1 : s->pinned;
+	if (base64_decode(&pin, b64, strcspn(b64, " \t\r\n")) ||
+	    !known_hosts_blob_type(pin.data, pin.len, out->known_type,
+				   sizeof(out->known_type))) {
+		buf_free(&pin);
+		out->verdict = KH_VERDICT_UNREADABLE;
+		return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+				 "host key of %s pinned in the state file "
+				 "cannot be read",
+				 subject);
+	}
+	same = pin.len == len && !memcmp(pin.data, blob, len);
+	known_hosts_fingerprint(pin.data, pin.len, out->known_fingerprint);
+	buf_free(&pin);
+	if (same) {
+		out->verdict = KH_VERDICT_MATCH;
+		return 0;
+	}
+	out->verdict = KH_VERDICT_CHANGED;
+	return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+			 "host key of %s has changed: the state file pins %s "
+			 "key %s, the host presented %s key %s",
+			 subject, known_hosts_type_label(out->known_type),
+			 out->known_fingerprint,
+			 known_hosts_type_label(out->type), out->fingerprint);
+}
+
+int known_hosts_verify(struct known_hosts *kh, const struct kh_subject *s,
+		       const void *blob, size_t len, struct kh_verify *out,
+		       struct error *err)
+{
+	char subject[400], where[PATH_MAX + 32];
+	const char *type = out->type, *fp = out->fingerprint;
+	struct kh_check c;
+
+	memset(out, 0, sizeof(*out));
+	known_hosts_name(s->host, s->port, out->name, sizeof(out->name));
+	if (s->label)
+		snprintf(subject, sizeof(subject), "'%s' (%s)", s->label,
+			 out->name);
+	else
+		snprintf(subject, sizeof(subject), "%s", out->name);
+	if (!blob ||
+	    !known_hosts_blob_type(blob, len, out->type, sizeof(out->type))) {
+		out->verdict = KH_VERDICT_UNREADABLE;
+		return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+				 "host %s sent no host key we can read",
+				 subject);
+	}
+	known_hosts_fingerprint(blob, len, out->fingerprint);
+	if (s->pinned)
+		return verify_pinned(s, subject, blob, len, out, err);
+	known_hosts_check(kh, s->host, s->port, blob, len, &c);
+	out->line = c.line;
+	snprintf(out->known_type, sizeof(out->known_type), "%s", c.known_type);
+	snprintf(out->known_fingerprint, sizeof(out->known_fingerprint), "%s",
+		 c.known_fingerprint);
+	if (c.line)
+		snprintf(where, sizeof(where), "%s:%zu", kh->path, c.line);
+	else
+		snprintf(where, sizeof(where), "%s (added in this run)",
+			 kh->path);
+	switch (c.status) {
+	case KH_MATCH:
+		out->verdict = KH_VERDICT_MATCH;
+		return 0;
+	case KH_NOT_FOUND:
+		if (s->strict) {
+			out->verdict = KH_VERDICT_UNKNOWN;
+			return error_set(
+				err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+				"host key of %s is not known and "
+				"ssh.host_keys is strict: the host presented "
+				"%s key %s; check it and add it to %s",
+				subject, known_hosts_type_label(type), fp,
+				kh->path);
+		}
+		out->verdict = KH_VERDICT_ADDED;
+		return known_hosts_add(kh, s->host, s->port, blob, len, err);
+	case KH_CHANGED:
+	case KH_OTHER_TYPE:
+		out->verdict = KH_VERDICT_CHANGED;
+		return error_set(
+			err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+			"host key of %s has changed: %s has %s key "
+			"%s, the host presented %s key %s; if the "
+			"host was reinstalled, remove the old key "
+			"with: ssh-keygen -R '%s' -f %s",
+			subject, where, known_hosts_type_label(c.known_type),
+			c.known_fingerprint, known_hosts_type_label(type), fp,
+			out->name, kh->path);
+	case KH_REVOKED:
+		out->verdict = KH_VERDICT_REVOKED;
+		return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+				 "host key of %s is revoked in %s: %s key %s",
+				 subject, where, known_hosts_type_label(type),
+				 fp);
+	}
+	out->verdict = KH_VERDICT_UNREADABLE;
+	return error_set(err, DEPLOY_ERR_HOST_KEY, NULL, 0, 0,
+			 "host key of %s cannot be checked", subject);
 }

@@ -77,6 +77,58 @@ void known_hosts_check(const struct known_hosts *kh, const char *host, int port,
 		       const void *blob, size_t len, struct kh_check *out);
 
 /*
+ * The one host key policy, for every SSH connection deploy makes (the SSH
+ * engine, git over ssh): what is decided about the key a host presented.
+ */
+enum kh_verdict {
+	KH_VERDICT_MATCH,      /* known (or pinned): accepted */
+	KH_VERDICT_ADDED,      /* unknown, accepted and added (accept-new) */
+	KH_VERDICT_UNKNOWN,    /* unknown, refused: ssh.host_keys is strict */
+	KH_VERDICT_CHANGED,    /* another key is known or pinned for it */
+	KH_VERDICT_REVOKED,    /* the key is marked @revoked */
+	KH_VERDICT_UNREADABLE, /* no key we can read, sent or pinned */
+};
+
+/* The host whose key is checked, and the policy for it. */
+struct kh_subject {
+	const char *label; /* the host's name in messages, or NULL */
+	const char *host;  /* the address it is filed under */
+	int port;
+	/* "TYPE BASE64" pinned in the state file: the only key accepted,
+	 * and known_hosts is not used. MAY be NULL. */
+	const char *pinned;
+	bool strict; /* an unknown key is refused, not added */
+};
+
+struct kh_verify {
+	enum kh_verdict verdict;
+	char name[300]; /* "host", or "[host]:port" */
+	/* The key the host presented. */
+	char type[KH_TYPE_SIZE];
+	char fingerprint[KH_FINGERPRINT_SIZE];
+	/* CHANGED, REVOKED: the known or pinned key, and its line in
+	 * known_hosts (0: pinned, or added in this run). */
+	size_t line;
+	char known_type[KH_TYPE_SIZE];
+	char known_fingerprint[KH_FINGERPRINT_SIZE];
+};
+
+/*
+ * Check the key s's host presented (the SSH wire blob; NULL when it sent
+ * none we can use) under the policy, into out. 0 when it is accepted: a
+ * match, or a new key added to kh (written at the next known_hosts_flush(),
+ * which is the caller's to run). Otherwise DEPLOY_ERR_HOST_KEY (or the
+ * error of adding the key) with err saying why in the words every caller
+ * reports, both fingerprints included:
+ *   host key of 'web-1' ([10.0.0.5]:2222) has changed: FILE:LINE has
+ *   ED25519 key SHA256:..., the host presented ED25519 key SHA256:...; ...
+ * (the subject is "'LABEL' (NAME)" with a label, NAME without).
+ */
+int known_hosts_verify(struct known_hosts *kh, const struct kh_subject *s,
+		       const void *blob, size_t len, struct kh_verify *out,
+		       struct error *err);
+
+/*
  * The key types known for host:port, each once, in file order, as a
  * comma-separated list into out (empty when none): the host key algorithms
  * to offer first, so that a known host shows the key we can check.

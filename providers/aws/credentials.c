@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "providers/aws/credentials.h"
 
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include "http/http.h"
 #include "providers/aws/profile.h"
 #include "util/buf.h"
+#include "util/path.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -79,17 +79,6 @@ static char *xstrfmt(const char *fmt, ...)
 	buf_vaddf(&b, fmt, ap);
 	va_end(ap);
 	return buf_release(&b);
-}
-
-static const char *home_dir(void)
-{
-	const char *home = env("HOME");
-	struct passwd *pw;
-
-	if (home)
-		return home;
-	pw = getpwuid(getuid());
-	return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : "/";
 }
 
 /* The shared file named by variable var (a leading "~/" is the home

@@ -14,6 +14,19 @@ static const struct verb verbs[] = {
 	{ "aws-creds", cmd_aws_creds,
 	  "aws-creds [--profile P] [--role-region R] [--block-region R] "
 	  "[--block-endpoint URL]" },
+	{ "do-call", cmd_do_call,
+	  "do-call [--context C] [--safe] METHOD PATH [JSON]" },
+	{ "do-creds", cmd_do_creds,
+	  "do-creds [--context C] [--block-endpoint URL]" },
+	{ "do-list", cmd_do_list,
+	  "do-list [--context C] [--repeat N] PATH KEY" },
+	{ "gcp-call", cmd_gcp_call,
+	  "gcp-call [--credentials F] [--endpoint URL] --project P "
+	  "[--body JSON] [--request-id ID|new] [--list FILTER] METHOD PATH "
+	  "WHAT" },
+	{ "gcp-creds", cmd_gcp_creds,
+	  "gcp-creds [--credentials F] [--endpoint URL] [--tokens N] "
+	  "[--sleep-ms MS]" },
 	{ "local", cmd_local,
 	  "local up|down TOPOLOGY SUBNET [PUBKEY_FILE] HOST... | running "
 	  "TOPOLOGY HOST" },

@@ -8,6 +8,11 @@
  * listed in test-tool.c's table; it returns the process exit code.
  */
 int cmd_aws_creds(int argc, char **argv);
+int cmd_do_call(int argc, char **argv);
+int cmd_do_creds(int argc, char **argv);
+int cmd_do_list(int argc, char **argv);
+int cmd_gcp_call(int argc, char **argv);
+int cmd_gcp_creds(int argc, char **argv);
 int cmd_local(int argc, char **argv);
 int cmd_mustache(int argc, char **argv);
 int cmd_playbook_compile(int argc, char **argv);

@@ -235,6 +235,140 @@ static int count_entries(const char *dir)
 	return n;
 }
 
+/* known_hosts_verify() with one subject and key; err.msg says why. */
+static int verify(struct known_hosts *kh, const char *label, int port,
+		  const char *pinned, bool strict, const char *b64,
+		  struct kh_verify *v, struct error *err)
+{
+	struct kh_subject s = {
+		.label = label,
+		.host = "10.0.0.5",
+		.port = port,
+		.pinned = pinned,
+		.strict = strict,
+	};
+	struct buf b = blob_of(b64);
+	int rc;
+
+	error_clear(err);
+	error_init(err);
+	rc = known_hosts_verify(kh, &s, b.data, b.len, v, err);
+	buf_free(&b);
+	return rc;
+}
+
+static void test_one_host_key_policy_and_its_words(void **state)
+{
+	struct known_hosts *kh =
+		parse("[10.0.0.5]:2222 ssh-ed25519 " K1 "\n"
+		      "@revoked 10.0.0.5 ecdsa-sha2-nistp256 " K4 "\n");
+	struct kh_verify v;
+	struct error err;
+
+	(void)state;
+	error_init(&err);
+	/* Known: accepted, nothing added. */
+	assert_int_equal(verify(kh, "web-1", 2222, NULL, true, K1, &v, &err),
+			 0);
+	assert_int_equal(v.verdict, KH_VERDICT_MATCH);
+	assert_string_equal(v.fingerprint, K1_FP);
+	assert_false(known_hosts_dirty(kh));
+
+	/* Changed: both fingerprints, the line, the way out; the subject
+	 * with a label (the engine) and without (a git server). */
+	assert_int_equal(verify(kh, "web-1", 2222, NULL, false, K2, &v, &err),
+			 DEPLOY_ERR_HOST_KEY);
+	assert_int_equal(v.verdict, KH_VERDICT_CHANGED);
+	assert_int_equal(v.line, 1);
+	assert_string_equal(v.known_fingerprint, K1_FP);
+	assert_string_equal(v.fingerprint, K2_FP);
+	assert_string_equal(
+		err.msg,
+		"host key of 'web-1' ([10.0.0.5]:2222) has changed: kh:1 has "
+		"ED25519 key " K1_FP ", the host presented ED25519 key " K2_FP
+		"; if the host was reinstalled, remove the old key with: "
+		"ssh-keygen -R '[10.0.0.5]:2222' -f kh");
+	assert_int_equal(verify(kh, NULL, 2222, NULL, false, K2, &v, &err),
+			 DEPLOY_ERR_HOST_KEY);
+	assert_string_equal(
+		err.msg,
+		"host key of [10.0.0.5]:2222 has changed: kh:1 has ED25519 key " K1_FP
+		", the host presented ED25519 key " K2_FP
+		"; if the host was reinstalled, remove the old key with: "
+		"ssh-keygen -R '[10.0.0.5]:2222' -f kh");
+	/* Another type than the known one: the same words. */
+	assert_int_equal(verify(kh, NULL, 2222, NULL, false, K4, &v, &err),
+			 DEPLOY_ERR_HOST_KEY);
+	assert_int_equal(v.verdict, KH_VERDICT_CHANGED);
+	assert_string_equal(
+		err.msg,
+		"host key of [10.0.0.5]:2222 has changed: kh:1 has ED25519 key " K1_FP
+		", the host presented ECDSA key " K4_FP
+		"; if the host was reinstalled, remove the old key with: "
+		"ssh-keygen -R '[10.0.0.5]:2222' -f kh");
+	/* Revoked: refused wherever it shows up. */
+	assert_int_equal(verify(kh, "web-2", 22, NULL, false, K4, &v, &err),
+			 DEPLOY_ERR_HOST_KEY);
+	assert_int_equal(v.verdict, KH_VERDICT_REVOKED);
+	assert_string_equal(
+		err.msg, "host key of 'web-2' (10.0.0.5) is revoked in kh:2: "
+			 "ECDSA key " K4_FP);
+	assert_false(known_hosts_dirty(kh));
+
+	/* Unknown under strict: refused, nothing added. */
+	assert_int_equal(verify(kh, "web-2", 22, NULL, true, K2, &v, &err),
+			 DEPLOY_ERR_HOST_KEY);
+	assert_int_equal(v.verdict, KH_VERDICT_UNKNOWN);
+	assert_string_equal(
+		err.msg, "host key of 'web-2' (10.0.0.5) is not known and "
+			 "ssh.host_keys is strict: the host presented ED25519 "
+			 "key " K2_FP "; check it and add it to kh");
+	assert_false(known_hosts_dirty(kh));
+
+	/* Unknown under accept-new: added, then known; another key for it
+	 * in this run names no line. */
+	assert_int_equal(verify(kh, "web-2", 22, NULL, false, K2, &v, &err), 0);
+	assert_int_equal(v.verdict, KH_VERDICT_ADDED);
+	assert_true(known_hosts_dirty(kh));
+	assert_int_equal(verify(kh, "web-2", 22, NULL, true, K2, &v, &err), 0);
+	assert_int_equal(v.verdict, KH_VERDICT_MATCH);
+	assert_int_equal(verify(kh, "web-2", 22, NULL, true, K1, &v, &err),
+			 DEPLOY_ERR_HOST_KEY);
+	assert_non_null(strstr(err.msg, ": kh (added in this run) has "));
+
+	/* Pinned: checked instead of known_hosts. */
+	assert_int_equal(verify(kh, "web-1", 2222, "ssh-ed25519 " K2, true, K2,
+				&v, &err),
+			 0);
+	assert_int_equal(v.verdict, KH_VERDICT_MATCH);
+	assert_int_equal(verify(kh, "web-1", 2222, "ssh-ed25519 " K2, true, K1,
+				&v, &err),
+			 DEPLOY_ERR_HOST_KEY);
+	assert_int_equal(v.verdict, KH_VERDICT_CHANGED);
+	assert_string_equal(
+		err.msg, "host key of 'web-1' ([10.0.0.5]:2222) has changed: "
+			 "the state file pins ED25519 key " K2_FP
+			 ", the host presented ED25519 key " K1_FP);
+	assert_int_equal(
+		verify(kh, "web-1", 2222, "ssh-ed25519 !!", true, K1, &v, &err),
+		DEPLOY_ERR_HOST_KEY);
+	assert_int_equal(v.verdict, KH_VERDICT_UNREADABLE);
+
+	/* No key we can read. */
+	{
+		struct kh_subject s = { .host = "10.0.0.5", .port = 22 };
+
+		assert_int_equal(
+			known_hosts_verify(kh, &s, "junk", 4, &v, &err),
+			DEPLOY_ERR_HOST_KEY);
+		assert_int_equal(v.verdict, KH_VERDICT_UNREADABLE);
+		assert_string_equal(
+			err.msg, "host 10.0.0.5 sent no host key we can read");
+	}
+	error_clear(&err);
+	known_hosts_free(kh);
+}
+
 static void test_added_keys_are_appended_atomically(void **state)
 {
 	char dir[] = "/tmp/deploy-kh-XXXXXX", path[128], *text;
@@ -391,6 +525,7 @@ int main(void)
 		cmocka_unit_test(test_hashed_entries_match_their_host_only),
 		cmocka_unit_test(test_wildcards_and_negation),
 		cmocka_unit_test(test_changed_other_type_and_revoked_keys),
+		cmocka_unit_test(test_one_host_key_policy_and_its_words),
 		cmocka_unit_test(test_added_keys_are_appended_atomically),
 		cmocka_unit_test(test_key_files_say_whether_they_are_encrypted),
 	};

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "cmocka-setup.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -102,6 +106,67 @@ static void test_what_is_written_reads_back(void **state)
 	error_clear(&err);
 }
 
+/*
+ * A write that stops short is continued, and a failure names its own
+ * errno: under a file size limit the first write() stops at the limit
+ * (short, errno untouched) and the next one fails with EFBIG. The old
+ * lock file is kept and no temporary file is left.
+ */
+static void test_a_short_write_is_continued_and_names_its_errno(void **state)
+{
+	char dir[] = "/tmp/deploy-test-lock.XXXXXX";
+	struct source_lock *l = NULL, *back = NULL;
+	struct buf path = BUF_INIT, before = BUF_INIT, after = BUF_INIT;
+	struct rlimit old, small;
+	struct error err;
+	char name[32];
+	DIR *d;
+	struct dirent *de;
+	int files = 0;
+
+	(void)state;
+	error_init(&err);
+	assert_non_null(mkdtemp(dir));
+	buf_addf(&path, "%s/t.lock", dir);
+	assert_int_equal(source_lock_read(path.data, &l, &err), 0);
+	source_lock_set(l, "a", "git@h:y.git", NULL, C2);
+	assert_int_equal(source_lock_write(l, &err), 0);
+	source_lock_format(l, &before);
+	for (int i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), "source-%03d", i);
+		source_lock_set(l, name, "ssh://git@h:2222/x", "main", C1);
+	}
+	signal(SIGXFSZ, SIG_IGN);
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	small = old;
+	small.rlim_cur = 4096;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+	errno = 0;
+	assert_int_equal(source_lock_write(l, &err), DEPLOY_ERR_IO);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	assert_string_equal(err.msg, "cannot write the lock file: "
+				     "File too large");
+	/* The old file as it was, and nothing else in the directory. */
+	assert_int_equal(source_lock_read(path.data, &back, &err), 0);
+	source_lock_format(back, &after);
+	assert_string_equal(before.data, after.data);
+	d = opendir(dir);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			files++;
+	closedir(d);
+	assert_int_equal(files, 1);
+	source_lock_free(l);
+	source_lock_free(back);
+	unlink(path.data);
+	rmdir(dir);
+	buf_free(&path);
+	buf_free(&before);
+	buf_free(&after);
+	error_clear(&err);
+}
+
 static void expect_bad(const char *text, int code, const char *msg)
 {
 	struct source_lock *l = NULL;
@@ -194,6 +259,8 @@ int main(void)
 			test_the_lock_file_is_named_after_the_topology),
 		cmocka_unit_test(test_the_format_is_one_sorted_line_per_source),
 		cmocka_unit_test(test_what_is_written_reads_back),
+		cmocka_unit_test(
+			test_a_short_write_is_continued_and_names_its_errno),
 		cmocka_unit_test(test_a_bad_lock_file_says_what_is_wrong),
 		cmocka_unit_test(test_credentials_never_stay_in_a_url),
 		cmocka_unit_test(test_cache_names_are_stable_and_readable),

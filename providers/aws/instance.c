@@ -1,0 +1,688 @@
+/* SPDX-License-Identifier: MIT */
+/* AWS instances: image, run or adopt, wait for running, Elastic IP, SSH. */
+#include "providers/aws/aws-internal.h"
+
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "util/base64.h"
+#include "util/file.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define WAIT_RUNNING_S 600
+#define WAIT_SSH_S     300
+
+/* Images --------------------------------------------------------------- */
+
+struct image_alias {
+	const char *name;
+	const char *owner;
+	const char *pattern; /* %s: the architecture */
+	const char *amd64;   /* the architecture as the name spells it */
+	const char *arm64;
+};
+
+static const struct image_alias images[] = {
+	{ "debian-11", "136693071363", "debian-11-%s-*", "amd64", "arm64" },
+	{ "debian-12", "136693071363", "debian-12-%s-*", "amd64", "arm64" },
+	{ "debian-13", "136693071363", "debian-13-%s-*", "amd64", "arm64" },
+	{ "ubuntu-16.04", "099720109477",
+	  "ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-%s-server-*", "amd64",
+	  "arm64" },
+	{ "ubuntu-18.04", "099720109477",
+	  "ubuntu/images/hvm-ssd/ubuntu-bionic-18.04-%s-server-*", "amd64",
+	  "arm64" },
+	{ "ubuntu-20.04", "099720109477",
+	  "ubuntu/images/hvm-ssd/ubuntu-focal-20.04-%s-server-*", "amd64",
+	  "arm64" },
+	{ "ubuntu-22.04", "099720109477",
+	  "ubuntu/images/hvm-ssd/ubuntu-jammy-22.04-%s-server-*", "amd64",
+	  "arm64" },
+	{ "ubuntu-24.04", "099720109477",
+	  "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-%s-server-*", "amd64",
+	  "arm64" },
+};
+
+/* Graviton sizes (t4g, m6g, c7gn …) run arm64 images. */
+static bool arm_size(const char *size)
+{
+	size_t i = strspn(size, "abcdefghijklmnopqrstuvwxyz");
+
+	if (!strncmp(size, "a1.", 3))
+		return true;
+	if (!i || !size[i] || !strchr("0123456789", size[i]))
+		return false;
+	i += strspn(size + i, "0123456789");
+	for (; size[i] && size[i] != '.'; i++)
+		if (size[i] == 'g')
+			return true;
+	return false;
+}
+
+struct newest {
+	char *id;
+	char *date;
+};
+
+static int pick_newest(xmlNodePtr root, void *ud)
+{
+	struct newest *n = ud;
+
+	for (xmlNodePtr it = x_child(x_child(root, "imagesSet"), "item"); it;
+	     it = x_next(it, "item")) {
+		char *date = x_text(it, "creationDate");
+		char *id = x_text(it, "imageId");
+
+		if (id && (!n->id ||
+			   (date && n->date && strcmp(date, n->date) > 0))) {
+			free(n->id);
+			free(n->date);
+			n->id = id;
+			n->date = date;
+			continue;
+		}
+		free(id);
+		free(date);
+	}
+	return 0;
+}
+
+static int resolve_image(struct provider_run *run, struct region *rg,
+			 const struct role *role, const char *size, char **out,
+			 struct error *err)
+{
+	const char *image = role->image ? role->image : "debian-12";
+	const struct image_alias *al = NULL;
+	struct newest n = { 0 };
+	struct ec2_params p;
+	char pattern[256];
+	bool arm = arm_size(size);
+	int rc;
+
+	if (!strncmp(image, "ami-", 4)) {
+		*out = xstrdup(image);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++)
+		if (!strcmp(images[i].name, image))
+			al = &images[i];
+	if (!al) {
+		struct buf known = BUF_INIT;
+
+		for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++)
+			buf_addf(&known, "%s%s", i ? ", " : "", images[i].name);
+		rc = error_set(err, DEPLOY_ERR_INVALID, run->t->file,
+			       role->node->line, role->node->col,
+			       "role '%s': image '%s' is neither an AMI id "
+			       "(ami-…) nor a known name (%s)",
+			       role->name, image, known.data);
+		buf_free(&known);
+		return rc;
+	}
+	{
+		/* The pattern with its one %s replaced by the architecture. */
+		const char *at = strstr(al->pattern, "%s");
+		int head = at ? (int)(at - al->pattern) : 0;
+
+		snprintf(pattern, sizeof(pattern), "%.*s%s%s", head,
+			 al->pattern, at ? (arm ? al->arm64 : al->amd64) : "",
+			 at ? at + 2 : al->pattern);
+	}
+	ec2_params_init(&p);
+	ec2_param(&p, "Owner.1", al->owner);
+	ec2_filter(&p, 1, "name", pattern);
+	ec2_filter(&p, 2, "state", "available");
+	ec2_filter(&p, 3, "architecture", arm ? "arm64" : "x86_64");
+	rc = ec2_call_pages(rg->ec2, "DescribeImages", &p, pick_newest, &n,
+			    err);
+	ec2_params_free(&p);
+	free(n.date);
+	if (!rc && !n.id)
+		rc = error_set(err, DEPLOY_ERR_NOT_FOUND, run->t->file,
+			       role->node->line, role->node->col,
+			       "role '%s': no image '%s' (owner %s, name %s) "
+			       "in region '%s': use an AMI id",
+			       role->name, image, al->owner, pattern, rg->name);
+	*out = n.id;
+	return rc;
+}
+
+/* Instances ------------------------------------------------------------ */
+
+void inst_free(struct inst *in)
+{
+	free(in->id);
+	free(in->state);
+	free(in->public_ip);
+	free(in->private_ip);
+	free(in->reason);
+	free(in->image);
+}
+
+struct found_inst {
+	const char *host; /* look for this deploy:host tag */
+	char *id;
+};
+
+bool live_state(const char *s)
+{
+	return s && strcmp(s, "terminated") && strcmp(s, "shutting-down");
+}
+
+/* The instance after `it` in a DescribeInstances answer (NULL: the
+ * first), across its reservations. */
+xmlNodePtr next_instance(xmlNodePtr root, xmlNodePtr it)
+{
+	xmlNodePtr r, n;
+
+	if (!it)
+		r = x_child(x_child(root, "reservationSet"), "item");
+	else if ((n = x_next(it, "item")))
+		return n;
+	else /* it's instancesSet, then its reservation */
+		r = x_next(it->parent->parent, "item");
+	for (; r; r = x_next(r, "item")) {
+		n = x_child(x_child(r, "instancesSet"), "item");
+		if (n)
+			return n;
+	}
+	return NULL;
+}
+
+static int find_host_instance(xmlNodePtr root, void *ud)
+{
+	struct found_inst *f = ud;
+
+	for (xmlNodePtr it = next_instance(root, NULL); it;
+	     it = next_instance(root, it)) {
+		char *host = x_tag(it, "deploy:host");
+		char *st = x_text(it, "instanceState/name");
+
+		if (!f->id && host && !strcmp(host, f->host) && live_state(st))
+			f->id = x_text(it, "instanceId");
+		free(host);
+		free(st);
+	}
+	return 0;
+}
+
+/* DescribeInstances for the topology's instances in the region (with
+ * host, only those tagged as that host), each page handed to fn. */
+int topology_describe(struct provider_run *run, struct region *rg,
+		      const char *host, int (*fn)(xmlNodePtr root, void *ud),
+		      void *ud, struct error *err)
+{
+	struct ec2_params p;
+	int rc;
+
+	ec2_params_init(&p);
+	ec2_filter(&p, 1, "tag:deploy:topology", run->t->name);
+	if (host)
+		ec2_filter(&p, 2, "tag:deploy:host", host);
+	ec2_page_size(rg->ec2, &p);
+	rc = ec2_call_pages(rg->ec2, "DescribeInstances", &p, fn, ud, err);
+	ec2_params_free(&p);
+	return rc;
+}
+
+/* The live instance tagged as this topology's host, if any. */
+int tagged_instance(struct provider_run *run, struct region *rg,
+		    const char *host, char **id, struct error *err)
+{
+	struct found_inst f = { host, NULL };
+	int rc = topology_describe(run, rg, host, find_host_instance, &f, err);
+
+	*id = f.id;
+	return rc;
+}
+
+static const char *role_size(const struct role *role)
+{
+	return role->size ? role->size : "t3.micro";
+}
+
+static int run_instance(struct provider_run *run, struct inst *in,
+			const char *token, struct error *err)
+{
+	const struct role *role = in->host->role;
+	struct region *rg = in->rg;
+	const char *zone, *subnet;
+	struct tags t = { "host", in->host->name, role->name, in->host->name };
+	const char *image;
+	char *group;
+	struct ec2_params p;
+	int rc = 0;
+
+	zone = role->zone ? role->zone : rg->zones[0];
+	subnet = subnet_in(rg, zone);
+	if (!role->zone && rg->nr_subnets) {
+		/* The first zone in name order. */
+		subnet = rg->subnets[0];
+		for (size_t i = 1; i < rg->nr_subnets; i++)
+			if (strcmp(rg->zones[i], zone) < 0) {
+				zone = rg->zones[i];
+				subnet = rg->subnets[i];
+			}
+	}
+	group = (char *)group_of(run, role->name);
+	image = in->image;
+	ec2_params_init(&p);
+	p.mutating_safe = true; /* ClientToken */
+	ec2_param(&p, "ImageId", image);
+	ec2_param(&p, "InstanceType", role_size(role));
+	ec2_param(&p, "MinCount", "1");
+	ec2_param(&p, "MaxCount", "1");
+	ec2_param(&p, "ClientToken", token);
+	ec2_param(&p, "KeyName", rg->key_name);
+	ec2_param(&p, "SubnetId", subnet);
+	ec2_param(&p, "SecurityGroupId.1", group);
+	/* IMDSv2 only: no token-less metadata requests from the host. */
+	ec2_param(&p, "MetadataOptions.HttpTokens", "required");
+	ec2_param(&p, "MetadataOptions.HttpEndpoint", "enabled");
+	add_tags(&p, run, 1, "instance", &t);
+	add_tags(&p, run, 2, "volume", &t);
+	if (role->disk_size) {
+		char size[16];
+
+		snprintf(size, sizeof(size), "%d", role->disk_size);
+		ec2_param(&p, "BlockDeviceMapping.1.DeviceName", "/dev/sdf");
+		ec2_param(&p, "BlockDeviceMapping.1.Ebs.VolumeSize", size);
+		ec2_param(&p, "BlockDeviceMapping.1.Ebs.VolumeType",
+			  role->disk_type ? role->disk_type : "gp3");
+		ec2_param(&p, "BlockDeviceMapping.1.Ebs.DeleteOnTermination",
+			  "true");
+		ec2_param(&p, "BlockDeviceMapping.1.Ebs.Encrypted", "true");
+	}
+	if (role->user_data) {
+		struct buf text, b64 = BUF_INIT;
+
+		buf_init(&text, 16 << 10);
+		rc = buf_read_file(&text, role->user_data);
+		if (rc)
+			rc = error_set(err, rc, run->t->file,
+				       role->user_data_node->line,
+				       role->user_data_node->col,
+				       "role '%s': user_data '%s': %s",
+				       role->name, role->user_data,
+				       rc == DEPLOY_ERR_TOO_BIG
+					       ? "larger than EC2's 16 KiB"
+					       : "cannot be read");
+		else
+			base64_encode(&b64, text.data, text.len, true);
+		if (!rc)
+			ec2_param(&p, "UserData", b64.data);
+		buf_free(&text);
+		buf_free(&b64);
+	}
+	if (!rc)
+		rc = call_for_id(rg, "RunInstances", &p,
+				 "instancesSet/item/instanceId", &in->id, err);
+	ec2_params_free(&p);
+	if (rc &&
+	    !strcmp(ec2_error_code(rg->ec2), "IdempotentParameterMismatch"))
+		snprintf(err->msg + strlen(err->msg),
+			 sizeof(err->msg) - strlen(err->msg),
+			 "; a run that stopped asked for '%s' with other "
+			 "settings: deploy down --limit %s, then up",
+			 in->host->name, in->host->name);
+	return rc;
+}
+
+/* Make (or adopt) one instance; its id recorded before returning. */
+static int instance_up(struct provider_run *run, struct inst *in,
+		       struct error *err)
+{
+	struct host *h = in->host;
+	struct state_resource *res =
+		state_resource_find(run->state, "aws", "host", h->name);
+	char key[37], token[64];
+	int rc;
+
+	/* A host recorded as made but gone now is made anew (new token:
+	 * EC2 would answer an old one with the terminated instance). */
+	if (res && res->status != RESOURCE_PENDING) {
+		state_resource_remove(run->state, res);
+		state_host_remove(run->state, h->name);
+		res = NULL;
+	}
+	rc = tagged_instance(run, in->rg, h->name, &in->id, err);
+	if (rc)
+		return rc;
+	if (!res) {
+		uuid4(key);
+		res = state_resource_pending(run->state, "aws", "host", h->name,
+					     h->role->name, key);
+	}
+	set_attr(res, "region", in->rg->name);
+	if (in->id) {
+		/* Found by its tags: a run stopped after asking for it, or
+		 * --adopt. */
+		state_resource_set_id(res, in->id);
+		return run->save(run, err);
+	}
+	rc = run->save(run, err);
+	if (rc)
+		return rc;
+	snprintf(token, sizeof(token), "%s", res->key);
+	rc = run_instance(run, in, token, err);
+	if (rc)
+		return rc;
+	res = state_resource_find(run->state, "aws", "host", h->name);
+	state_resource_set_id(res, in->id);
+	return run->save(run, err);
+}
+
+struct describe_ctx {
+	struct inst *v;
+	size_t nr;
+};
+
+static int read_instances(xmlNodePtr root, void *ud)
+{
+	struct describe_ctx *d = ud;
+
+	for (xmlNodePtr it = next_instance(root, NULL); it;
+	     it = next_instance(root, it)) {
+		char *id = x_text(it, "instanceId");
+
+		for (size_t i = 0; id && i < d->nr; i++) {
+			struct inst *in = &d->v[i];
+
+			if (!in->id || strcmp(in->id, id))
+				continue;
+			free(in->state);
+			free(in->public_ip);
+			free(in->private_ip);
+			free(in->reason);
+			in->state = x_text(it, "instanceState/name");
+			in->public_ip = x_text(it, "ipAddress");
+			in->private_ip = x_text(it, "privateIpAddress");
+			in->reason = x_text(it, "stateReason/message");
+		}
+		free(id);
+	}
+	return 0;
+}
+
+/*
+ * One DescribeInstances for every instance of the region still waited
+ * for, again with backoff and jitter, until each is in `want` (with an
+ * address when running) or the deadline passes. An id EC2 does not know
+ * yet (just made: eventual consistency) is asked for again.
+ */
+int wait_instances(struct provider_run *run, struct inst *v, size_t nr,
+		   const char *want, int deadline_s, struct error *err)
+{
+	long long deadline = now_ms() + (long long)deadline_s * 1000;
+	long delay = 500;
+	int rc = 0;
+
+	for (;;) {
+		struct aws *a = aws_of(run);
+		size_t left = 0;
+
+		for (size_t g = 0; !rc && g < a->nr_regions; g++) {
+			struct describe_ctx d = { v, nr };
+			struct ec2_params p;
+			int n = 0;
+
+			ec2_params_init(&p);
+			for (size_t i = 0; i < nr; i++)
+				if (!v[i].done && v[i].rg == &a->regions[g])
+					ec2_paramf(&p, v[i].id, "InstanceId.%d",
+						   ++n);
+			if (n)
+				rc = ec2_call_pages(a->regions[g].ec2,
+						    "DescribeInstances", &p,
+						    read_instances, &d, err);
+			ec2_params_free(&p);
+			if (rc == DEPLOY_ERR_NOT_FOUND &&
+			    !strcmp(ec2_error_code(a->regions[g].ec2),
+				    "InvalidInstanceID.NotFound")) {
+				error_clear(err);
+				rc = 0;
+				left++;
+			}
+		}
+		if (rc)
+			return rc;
+		for (size_t i = 0; i < nr; i++) {
+			struct inst *in = &v[i];
+
+			if (in->done)
+				continue;
+			if (!strcmp(want, "running") && in->state &&
+			    !live_state(in->state))
+				return error_set(
+					err, DEPLOY_ERR_REMOTE, NULL, 0, 0,
+					"aws instance %s of '%s' is %s "
+					"instead of running%s%s",
+					in->id, in->host->name, in->state,
+					in->reason ? ": " : "",
+					in->reason ? in->reason : "");
+			if (in->state && !strcmp(in->state, want) &&
+			    (strcmp(want, "running") || in->private_ip ||
+			     in->public_ip))
+				in->done = true;
+			else
+				left++;
+		}
+		if (!left)
+			return 0;
+		if (run->stop && *run->stop)
+			return error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0,
+					 0,
+					 "interrupted while waiting for "
+					 "instances; recorded, a new run "
+					 "goes on");
+		if (now_ms() > deadline) {
+			for (size_t i = 0; i < nr; i++)
+				if (!v[i].done)
+					return error_set(
+						err, DEPLOY_ERR_TIMEOUT, NULL,
+						0, 0,
+						"aws instance %s of '%s' is "
+						"%s, not %s, after %d s",
+						v[i].id, v[i].host->name,
+						v[i].state ? v[i].state : "?",
+						want, deadline_s);
+		}
+		/* Full jitter on a growing window, at most 10 s. */
+		sleep_ms(run, (long)jitter((unsigned long)delay) + 200);
+		delay = delay * 2 > 10000 ? 10000 : delay * 2;
+	}
+}
+
+/* Elastic IPs ------------------------------------------------------------ */
+
+static int create_eip(struct provider_run *run, struct region *rg,
+		      const struct tags *t, void *arg, char **id,
+		      struct error *err)
+{
+	struct ec2_params p;
+	int rc;
+
+	(void)arg;
+	ec2_params_init(&p);
+	ec2_param(&p, "Domain", "vpc");
+	add_tags(&p, run, 1, "elastic-ip", t);
+	rc = call_for_id(rg, "AllocateAddress", &p, "allocationId", id, err);
+	ec2_params_free(&p);
+	return rc;
+}
+
+/* The host's Elastic IP, allocated once and associated; its address in
+ * *ip. */
+static int static_ip(struct provider_run *run, struct inst *in, char **ip,
+		     struct error *err)
+{
+	struct region *rg = in->rg;
+	char *alloc = NULL;
+	struct ec2_params p;
+	xmlDocPtr doc;
+	xmlNodePtr it;
+	int rc;
+
+	rc = ensure(run, rg, &K_EIP, in->host->name, in->host->role->name,
+		    create_eip, NULL, &alloc, err);
+	if (rc)
+		return rc;
+	rc = describe_one(rg, &K_EIP, alloc, &doc, err);
+	if (rc) {
+		free(alloc);
+		return rc;
+	}
+	it = x_path(xmlDocGetRootElement(doc), "addressesSet/item");
+	*ip = x_text(it, "publicIp");
+	if (!x_text_is(it, "instanceId", in->id)) {
+		ec2_params_init(&p);
+		ec2_param(&p, "AllocationId", alloc);
+		ec2_param(&p, "InstanceId", in->id);
+		rc = simple_call(rg, "AssociateAddress", &p, err);
+		ec2_params_free(&p);
+	}
+	xmlFreeDoc(doc);
+	free(alloc);
+	return rc;
+}
+
+/* SSH ------------------------------------------------------------------ */
+
+/* Whether addr:22 answers with an SSH banner within ms. */
+static bool ssh_answers(const char *addr, int ms)
+{
+	struct addrinfo hints = { 0 }, *ai = NULL;
+	char banner[8] = "";
+	bool ok = false;
+	int fd;
+
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST;
+	if (getaddrinfo(addr, "22", &hints, &ai))
+		return false;
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    0);
+	if (fd >= 0) {
+		struct pollfd pfd = { fd, POLLOUT, 0 };
+		int e = 0;
+		socklen_t el = sizeof(e);
+
+		if ((!connect(fd, ai->ai_addr, ai->ai_addrlen) ||
+		     poll(&pfd, 1, ms) == 1) &&
+		    !getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) && !e) {
+			pfd.events = POLLIN;
+			ok = poll(&pfd, 1, ms) == 1 &&
+			     read(fd, banner, 4) == 4 &&
+			     !memcmp(banner, "SSH-", 4);
+		}
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return ok;
+}
+
+/* Hosts that will be configured and are reached directly: wait for their
+ * sshd (a new instance takes a while to start it). Hosts whose roles have
+ * no playbooks are never contacted. */
+static int wait_ssh(struct provider_run *run, struct inst *v, size_t nr,
+		    struct error *err)
+{
+	long long deadline = now_ms() + WAIT_SSH_S * 1000LL;
+
+	for (size_t i = 0; i < nr; i++) {
+		const struct role *role = v[i].host->role;
+		const struct state_host *sh = NULL;
+
+		if (!role->nr_playbooks || role->via.name)
+			continue;
+		for (size_t k = 0; k < run->state->nr_hosts; k++)
+			if (!strcmp(run->state->hosts[k].name, v[i].host->name))
+				sh = &run->state->hosts[k];
+		while (sh && sh->address && !ssh_answers(sh->address, 2000)) {
+			if (run->stop && *run->stop)
+				return error_set(err, DEPLOY_ERR_INTERRUPTED,
+						 NULL, 0, 0,
+						 "interrupted while waiting "
+						 "for SSH");
+			if (now_ms() > deadline)
+				return error_set(
+					err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
+					"aws host '%s' (%s) does not answer "
+					"on port 22 after %d s: check that "
+					"ssh.admin_cidrs holds your address",
+					v[i].host->name, sh->address,
+					WAIT_SSH_S);
+			sleep_ms(run, 2000);
+		}
+	}
+	return 0;
+}
+
+/* The provider's operations ------------------------------------------- */
+
+int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
+		 struct error *err)
+{
+	struct inst *v = xcalloc(nr + 1, sizeof(*v));
+	int rc = 0;
+
+	/* What can be checked is, before anything is made: the region,
+	 * its zones, each role's image. */
+	for (size_t i = 0; !rc && i < nr; i++) {
+		const struct role *role = hosts[i]->role;
+		char *name = NULL;
+
+		v[i].host = hosts[i];
+		rc = region_name(run, role, &name, err);
+		if (!rc)
+			rc = open_region(run, name, &v[i].rg, err);
+		if (!rc)
+			rc = check_region(run, v[i].rg, err);
+		for (size_t j = 0; !rc && !v[i].image && j < i; j++)
+			if (hosts[j]->role == role)
+				v[i].image = xstrdup(v[j].image);
+		if (!rc && !v[i].image)
+			rc = resolve_image(run, v[i].rg, role, role_size(role),
+					   &v[i].image, err);
+		free(name);
+	}
+	for (size_t i = 0; !rc && i < nr; i++)
+		rc = network_up(run, v[i].rg, err);
+	for (size_t i = 0; !rc && i < nr; i++) {
+		v[i].rg->inst_known = false;
+		rc = instance_up(run, &v[i], err);
+	}
+	if (!rc)
+		rc = wait_instances(run, v, nr, "running", WAIT_RUNNING_S, err);
+	for (size_t i = 0; !rc && i < nr; i++) {
+		struct state_host *sh;
+		char *eip = NULL;
+
+		if (hosts[i]->role->static_ip)
+			rc = static_ip(run, &v[i], &eip, err);
+		if (rc)
+			break;
+		sh = state_host_get(run->state, hosts[i]->name, true);
+		state_host_set(&sh->address,
+			       eip ? eip
+				   : (v[i].public_ip ? v[i].public_ip
+						     : v[i].private_ip));
+		state_host_set(&sh->private_address, v[i].private_ip);
+		sh->port = hosts[i]->port ? hosts[i]->port : 22;
+		free(eip);
+	}
+	if (!rc)
+		rc = run->save(run, err);
+	if (!rc)
+		rc = wait_ssh(run, v, nr, err);
+	for (size_t i = 0; i < nr; i++)
+		inst_free(&v[i]);
+	free(v);
+	return rc;
+}

@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/* AWS down: instances terminated, then the tagged network swept. */
+#include "providers/aws/aws-internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/file.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define WAIT_TERMINATED_S     600
+#define DEPENDENCY_DEADLINE_S 300
+
+static int delete_one(struct region *rg, const struct kind *k, const char *id,
+		      struct error *err);
+
+/* Release the host's Elastic IP: the one recorded, or, for a record a
+ * stopped run left without an id, those carrying the host's tags. */
+static int release_eip(struct provider_run *run, struct region *rg,
+		       const char *host, struct error *err)
+{
+	struct state_resource *res =
+		state_resource_find(run->state, "aws", "address", host);
+	struct idlist found = { 0 };
+	int rc = 0;
+
+	if (!res)
+		return 0;
+	if (res->id) {
+		found.ids = xcalloc(1, sizeof(char *));
+		found.ids[found.nr++] = xstrdup(res->id);
+	} else {
+		rc = find_tagged(run, rg, &K_EIP, host, &found, err);
+	}
+	for (size_t i = 0; !rc && i < found.nr; i++)
+		rc = delete_one(rg, &K_EIP, found.ids[i], err);
+	idlist_free(&found);
+	if (!rc) {
+		res = state_resource_find(run->state, "aws", "address", host);
+		state_resource_remove(run->state, res);
+		rc = run->save(run, err);
+	}
+	return rc;
+}
+
+int aws_destroy(struct provider_run *run, struct state_resource *r,
+		struct error *err)
+{
+	const char *region = res_region(r);
+	struct inst in = { 0 };
+	struct region *rg;
+	char *name = xstrdup(r->name), *id = NULL;
+	struct ec2_params p;
+	int rc;
+
+	if (!region) {
+		free(name);
+		return error_set(err, DEPLOY_ERR_INVALID, run->state->path, 0,
+				 0,
+				 "aws resource '%s' has no region in the "
+				 "state",
+				 r->name);
+	}
+	rc = open_region(run, region, &rg, err);
+	if (rc)
+		goto out;
+	id = r->id ? xstrdup(r->id) : NULL;
+	if (!id) /* pending: the instance may exist all the same */
+		rc = tagged_instance(run, rg, name, &id, err);
+	r = state_resource_find(run->state, "aws", "host", name);
+	if (!rc && r) {
+		r->status = RESOURCE_DELETING;
+		rc = run->save(run, err);
+	}
+	if (!rc && id) {
+		ec2_params_init(&p);
+		ec2_param(&p, "InstanceId.1", id);
+		rc = simple_call(rg, "TerminateInstances", &p, err);
+		ec2_params_free(&p);
+		if (rc == DEPLOY_ERR_NOT_FOUND) {
+			error_clear(err);
+			rc = 0;
+		} else if (!rc) {
+			struct host h = { 0 };
+
+			h.name = name;
+			in.host = &h;
+			in.rg = rg;
+			in.id = id;
+			id = NULL;
+			rc = wait_instances(run, &in, 1, "terminated",
+					    WAIT_TERMINATED_S, err);
+			in.host = NULL;
+		}
+	}
+	if (!rc)
+		rc = release_eip(run, rg, name, err);
+	if (!rc) {
+		r = state_resource_find(run->state, "aws", "host", name);
+		if (r)
+			state_resource_remove(run->state, r);
+		state_host_remove(run->state, name);
+		rg->inst_known = false;
+		rc = run->save(run, err);
+	}
+out:
+	inst_free(&in);
+	free(id);
+	free(name);
+	return rc;
+}
+
+/* Down: the shared network ------------------------------------------------ */
+
+static long long backoff_ms(int n)
+{
+	long long w = 500LL << (n < 6 ? n : 6);
+
+	return (long long)jitter((unsigned long)(w > 20000 ? 20000 : w)) + 100;
+}
+
+static int detach_igw(struct region *rg, const char *igw, struct error *err)
+{
+	struct ec2_params p;
+	xmlDocPtr doc;
+	xmlNodePtr set;
+	int rc;
+
+	rc = describe_one(rg, &K_IGW, igw, &doc, err);
+	if (rc)
+		return rc;
+	set = x_path(xmlDocGetRootElement(doc),
+		     "internetGatewaySet/item/attachmentSet");
+	for (xmlNodePtr it = x_child(set, "item"); !rc && it;
+	     it = x_next(it, "item")) {
+		char *vpc = x_text(it, "vpcId");
+
+		ec2_params_init(&p);
+		ec2_param(&p, "InternetGatewayId", igw);
+		ec2_param(&p, "VpcId", vpc ? vpc : "");
+		rc = simple_call(rg, "DetachInternetGateway", &p, err);
+		ec2_params_free(&p);
+		free(vpc);
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+static int disassociate_rtb(struct region *rg, const char *rtb,
+			    struct error *err)
+{
+	struct ec2_params p;
+	xmlDocPtr doc;
+	xmlNodePtr set;
+	int rc;
+
+	rc = describe_one(rg, &K_RTB, rtb, &doc, err);
+	if (rc)
+		return rc;
+	set = x_path(xmlDocGetRootElement(doc),
+		     "routeTableSet/item/associationSet");
+	for (xmlNodePtr it = x_child(set, "item"); !rc && it;
+	     it = x_next(it, "item")) {
+		char *assoc = x_text(it, "routeTableAssociationId");
+
+		if (assoc && !x_text_is(it, "main", "true")) {
+			ec2_params_init(&p);
+			ec2_param(&p, "AssociationId", assoc);
+			rc = simple_call(rg, "DisassociateRouteTable", &p, err);
+			ec2_params_free(&p);
+		}
+		free(assoc);
+	}
+	xmlFreeDoc(doc);
+	return rc;
+}
+
+/* Let the Elastic IP go of its instance, if it holds one. */
+static int disassociate_eip(struct region *rg, const char *alloc,
+			    struct error *err)
+{
+	struct ec2_params p;
+	xmlDocPtr doc;
+	char *assoc;
+	int rc;
+
+	rc = describe_one(rg, &K_EIP, alloc, &doc, err);
+	if (rc)
+		return gone_is_fine(rc, err);
+	assoc = x_text(xmlDocGetRootElement(doc),
+		       "addressesSet/item/associationId");
+	xmlFreeDoc(doc);
+	if (assoc && *assoc) {
+		ec2_params_init(&p);
+		ec2_param(&p, "AssociationId", assoc);
+		rc = simple_call(rg, "DisassociateAddress", &p, err);
+		ec2_params_free(&p);
+	}
+	free(assoc);
+	return rc;
+}
+
+/* Delete one network resource (already checked to carry our tags). */
+static int delete_one(struct region *rg, const struct kind *k, const char *id,
+		      struct error *err)
+{
+	struct ec2_params p;
+	const char *action = NULL, *param = NULL;
+	int rc = 0;
+
+	if (k == &K_EIP) {
+		rc = disassociate_eip(rg, id, err);
+		action = "ReleaseAddress";
+		param = "AllocationId";
+	} else if (k == &K_SG) {
+		action = "DeleteSecurityGroup";
+		param = "GroupId";
+	} else if (k == &K_SUBNET) {
+		action = "DeleteSubnet";
+		param = "SubnetId";
+	} else if (k == &K_RTB) {
+		rc = disassociate_rtb(rg, id, err);
+		action = "DeleteRouteTable";
+		param = "RouteTableId";
+	} else if (k == &K_IGW) {
+		rc = detach_igw(rg, id, err);
+		action = "DeleteInternetGateway";
+		param = "InternetGatewayId";
+	} else if (k == &K_VPC) {
+		action = "DeleteVpc";
+		param = "VpcId";
+	} else {
+		action = "DeleteKeyPair";
+		param = "KeyName";
+	}
+	if (rc)
+		return rc;
+	ec2_params_init(&p);
+	ec2_param(&p, param, id);
+	rc = simple_call(rg, action, &p, err);
+	ec2_params_free(&p);
+	return gone_is_fine(rc, err);
+}
+
+/* Remove every resource of kind k carrying this topology's tags in the
+ * region (recorded or not: a run may have stopped before recording). A
+ * DependencyViolation (an instance still letting go of its network
+ * interface) is asked again with backoff until a deadline. */
+static int sweep_kind(struct provider_run *run, struct region *rg,
+		      const struct kind *k, struct error *err)
+{
+	struct idlist found = { 0 };
+	int rc = find_tagged(run, rg, k, NULL, &found, err);
+
+	for (size_t i = 0; !rc && k == &K_SG && i < found.nr; i++)
+		rc = unlink_group(rg, found.ids[i], err);
+	for (size_t i = 0; !rc && i < found.nr; i++) {
+		long long deadline = now_ms() + DEPENDENCY_DEADLINE_S * 1000LL;
+
+		for (int n = 0;; n++) {
+			rc = delete_one(rg, k, found.ids[i], err);
+			if (!rc ||
+			    strcmp(ec2_error_code(rg->ec2),
+				   "DependencyViolation") ||
+			    now_ms() > deadline || (run->stop && *run->stop))
+				break;
+			error_clear(err);
+			sleep_ms(run, (long)backoff_ms(n));
+		}
+	}
+	/* What was recorded of this kind in this region is gone now. */
+	for (size_t i = run->state->nr_resources; !rc && i-- > 0;) {
+		struct state_resource *res = &run->state->resources[i];
+		const char *region = res_region(res);
+
+		if (!strcmp(res->provider, "aws") &&
+		    !strcmp(res->kind, k->kind) && region &&
+		    !strcmp(region, rg->name))
+			state_resource_remove(run->state, res);
+	}
+	idlist_free(&found);
+	if (!rc)
+		rc = run->save(run, err);
+	return rc;
+}
+int aws_finish_down(struct provider_run *run, struct error *err)
+{
+	char **regions = NULL;
+	size_t nr = 0;
+	int rc = regions_used(run, &regions, &nr, err);
+
+	for (size_t i = 0; !rc && i < nr; i++) {
+		struct region *rg;
+
+		rc = open_region(run, regions[i], &rg, err);
+		for (size_t k = 0; !rc && k < NR_NETWORK_KINDS; k++)
+			rc = sweep_kind(run, rg, network_kinds[k], err);
+		if (!rc) {
+			free(rg->vpc);
+			rg->vpc = NULL;
+		}
+	}
+	free_strings(regions, nr);
+	return rc;
+}

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/* The DigitalOcean API v2 client: JSON calls, retries, rate limits, pages. */
+#include "providers/digitalocean/api.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "http/http.h"
+#include "util/buf.h"
+#include "util/file.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define DEFAULT_BASE_MS 200
+#define CAP_MS		20000
+#define ATTEMPTS	8
+#define TIMEOUT_MS	30000
+#define MAX_PAUSE_MS	60000 /* the longest one wait on a 429 lasts */
+#define PER_MINUTE	250
+#define PER_HOUR	5000
+#define MAX_PAGES	10000
+#define MAX_ANSWER	(16u << 20)
+
+struct do_api {
+	char *base; /* "https://api.digitalocean.com" */
+	char *auth; /* "Authorization: Bearer …": wiped */
+	char *source;
+	long base_ms;
+	int page_size;
+	/* The limiter: when the last requests left (monotonic ms), a ring
+	 * of per_hour entries. */
+	long long *sent;
+	size_t head, count;
+	int per_minute, per_hour;
+	long long window_ms; /* the "minute" */
+	/* What the last answer said: remaining 0 means wait for reset. */
+	long remaining;
+	long long reset_at_ms; /* monotonic */
+	struct do_stats stats;
+	char last_id[64];
+	const volatile int *stop;
+};
+
+static long env_long(const char *name, long def, long lo, long hi)
+{
+	const char *v = getenv(name);
+	char *end;
+	long n;
+
+	if (!v || !*v)
+		return def;
+	n = strtol(v, &end, 10);
+	return *end || n < lo || n > hi ? def : n;
+}
+
+static bool stopped(const struct do_api *c)
+{
+	return c->stop && *c->stop;
+}
+
+/* Sleep ms, in slices, ending early when *stop is set. */
+static void pause_ms(const struct do_api *c, long long ms)
+{
+	while (ms > 0 && !stopped(c)) {
+		long slice = ms > 100 ? 100 : (long)ms;
+		struct timespec ts = { slice / 1000,
+				       (slice % 1000) * 1000000L };
+
+		while (nanosleep(&ts, &ts) && errno == EINTR)
+			if (stopped(c))
+				return;
+		ms -= slice;
+	}
+}
+
+static unsigned long random_below(unsigned long n)
+{
+	unsigned long r = 0;
+
+	if (n == 0)
+		return 0;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (unsigned long)rand();
+	return r % n;
+}
+
+int do_open(struct do_api **out, const char *base, struct do_token *tok,
+	    struct error *err)
+{
+	struct do_api *c;
+	struct buf auth = BUF_INIT;
+
+	*out = NULL;
+	if (!tok->token)
+		return error_set(err, DEPLOY_ERR_AUTH, NULL, 0, 0,
+				 "digitalocean: no token");
+	c = xcalloc(1, sizeof(*c));
+	c->base = xstrdup(base);
+	buf_addf(&auth, "Authorization: Bearer %s", tok->token);
+	c->auth = buf_release(&auth);
+	c->source = tok->source;
+	tok->source = NULL;
+	do_token_free(tok);
+	c->base_ms =
+		env_long("DEPLOY_DO_RETRY_BASE_MS", DEFAULT_BASE_MS, 1, 60000);
+	c->page_size = (int)env_long("DEPLOY_DO_PAGE_SIZE", 200, 1, 200);
+	c->per_minute = (int)env_long("DEPLOY_DO_RATE_PER_MIN", PER_MINUTE, 1,
+				      PER_MINUTE);
+	c->per_hour = PER_HOUR;
+	c->window_ms = env_long("DEPLOY_DO_RATE_WINDOW_S", 60, 1, 60) * 1000LL;
+	c->sent = xcalloc((size_t)c->per_hour, sizeof(*c->sent));
+	c->remaining = -1;
+	*out = c;
+	return 0;
+}
+
+void do_close(struct do_api *c)
+{
+	if (!c)
+		return;
+	if (c->auth)
+		freezero(c->auth, strlen(c->auth) + 1);
+	free(c->base);
+	free(c->source);
+	free(c->sent);
+	free(c);
+}
+
+void do_set_stop(struct do_api *c, const volatile int *stop)
+{
+	c->stop = stop;
+}
+
+const struct do_stats *do_stats(const struct do_api *c)
+{
+	return &c->stats;
+}
+
+const char *do_error_id(const struct do_api *c)
+{
+	return c->last_id;
+}
+
+int do_page_size(const struct do_api *c)
+{
+	return c->page_size;
+}
+
+void do_query_value(struct buf *b, const char *s)
+{
+	http_uri_encode(b, s, strlen(s));
+}
+
+/* --- the limiter ---------------------------------------------------- */
+
+/* The i-th newest send time (0: the newest). */
+static long long sent_at(const struct do_api *c, size_t i)
+{
+	size_t n = (size_t)c->per_hour;
+
+	return c->sent[(c->head + n - 1 - i) % n];
+}
+
+/* Wait until one more request keeps within both windows, and the
+ * server's own count, then count it; returns its slot, which
+ * slot_done() stamps again once the answer is in (the server counted the
+ * request somewhere between the two). */
+static size_t take_slot(struct do_api *c)
+{
+	long long hour_ms = c->window_ms * 60;
+	size_t slot;
+
+	for (;;) {
+		long long t = now_ms(), wait = 0;
+		size_t in_minute = 0;
+
+		while (c->count && sent_at(c, c->count - 1) <= t - hour_ms)
+			c->count--;
+		if (c->count >= (size_t)c->per_hour)
+			wait = sent_at(c, c->count - 1) + hour_ms - t;
+		while (in_minute < c->count &&
+		       sent_at(c, in_minute) > t - c->window_ms)
+			in_minute++;
+		if (!wait && in_minute >= (size_t)c->per_minute)
+			wait = sent_at(c, (size_t)c->per_minute - 1) +
+			       c->window_ms - t;
+		if (!wait && c->remaining == 0 && c->reset_at_ms > t)
+			wait = c->reset_at_ms - t;
+		if (wait <= 0 || stopped(c))
+			break;
+		if (wait > MAX_PAUSE_MS)
+			wait = MAX_PAUSE_MS;
+		c->stats.waited_ms += (unsigned)wait;
+		pause_ms(c, wait);
+		c->remaining = -1; /* waited for it: ask again */
+	}
+	slot = c->head;
+	c->sent[slot] = now_ms();
+	c->head = (c->head + 1) % (size_t)c->per_hour;
+	if (c->count < (size_t)c->per_hour)
+		c->count++;
+	return slot;
+}
+
+static void slot_done(struct do_api *c, size_t slot)
+{
+	c->sent[slot] = now_ms();
+}
+
+/* Read the ratelimit headers of an answer. */
+static void note_limits(struct do_api *c, const struct http_response *r)
+{
+	char *rem = http_response_header(r, "ratelimit-remaining");
+	char *reset = http_response_header(r, "ratelimit-reset");
+
+	if (rem)
+		c->remaining = strtol(rem, NULL, 10);
+	if (reset) {
+		long long at = strtoll(reset, NULL, 10);
+		long long d = (at - (long long)time(NULL)) * 1000;
+
+		c->reset_at_ms = now_ms() + (d > 0 ? d : 0);
+	}
+	free(rem);
+	free(reset);
+}
+
+/* How long to wait after a 429: Retry-After, else until the reset when
+ * nothing remains, else -1 (the jittered backoff). */
+static long long throttle_wait(const struct http_response *r)
+{
+	char *ra = http_response_header(r, "retry-after");
+	char *rem = http_response_header(r, "ratelimit-remaining");
+	char *reset = http_response_header(r, "ratelimit-reset");
+	long long ms = -1;
+
+	if (ra && *ra) {
+		ms = strtoll(ra, NULL, 10) * 1000;
+	} else if (rem && strtol(rem, NULL, 10) == 0 && reset) {
+		ms = (strtoll(reset, NULL, 10) - (long long)time(NULL)) * 1000;
+		if (ms < 0)
+			ms = 0;
+	}
+	free(ra);
+	free(rem);
+	free(reset);
+	if (ms > MAX_PAUSE_MS)
+		ms = MAX_PAUSE_MS;
+	return ms;
+}
+
+/* --- one call ------------------------------------------------------- */
+
+static void path_for_humans(const char *path, char *out, size_t size)
+{
+	snprintf(out, size, "%.*s", (int)strcspn(path, "?#"), path);
+}
+
+/* Set err from an error answer; returns the code. */
+static int answer_error(struct do_api *c, const char *method, const char *path,
+			const struct http_response *r, struct error *err)
+{
+	cJSON *j = cJSON_ParseWithLength(r->body.data, r->body.len);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(j, "id");
+	const cJSON *msg = cJSON_GetObjectItemCaseSensitive(j, "message");
+	const cJSON *req = cJSON_GetObjectItemCaseSensitive(j, "request_id");
+	char *hreq = http_response_header(r, "x-request-id");
+	const char *rid = cJSON_IsString(req) && *req->valuestring
+				  ? req->valuestring
+				  : hreq;
+	char where[256];
+	int rc;
+
+	path_for_humans(path, where, sizeof(where));
+	snprintf(c->last_id, sizeof(c->last_id), "%s",
+		 cJSON_IsString(id) ? id->valuestring : "");
+	if (r->status == 401)
+		rc = DEPLOY_ERR_AUTH;
+	else if (r->status == 404)
+		rc = DEPLOY_ERR_NOT_FOUND;
+	else if (r->status == 429 || r->status >= 500)
+		rc = DEPLOY_ERR_UNREACHABLE;
+	else
+		rc = DEPLOY_ERR_INVALID;
+	if (cJSON_IsString(id))
+		error_set(err, rc, NULL, 0, 0,
+			  "digitalocean %s %s: %s: %s%s%s%s", method, where,
+			  id->valuestring,
+			  cJSON_IsString(msg) && *msg->valuestring
+				  ? msg->valuestring
+				  : "(no message)",
+			  rid ? " (request " : "", rid ? rid : "",
+			  rid ? ")" : "");
+	else
+		error_set(err, rc, NULL, 0, 0,
+			  "digitalocean %s %s: HTTP %ld without an API error",
+			  method, where, r->status);
+	if (rc == DEPLOY_ERR_AUTH && c->source)
+		snprintf(err->msg + strlen(err->msg),
+			 sizeof(err->msg) - strlen(err->msg),
+			 "; the token came from %s", c->source);
+	free(hreq);
+	cJSON_Delete(j);
+	return rc;
+}
+
+static int attempt(struct do_api *c, const char *method, const char *url,
+		   const char *body, struct http_response *resp,
+		   struct error *err)
+{
+	const char *lines[3];
+	struct http_request hr = { 0 };
+	size_t nl = 0;
+
+	lines[nl++] = c->auth;
+	lines[nl++] = "Accept: application/json";
+	if (body)
+		lines[nl++] = "Content-Type: application/json";
+	hr.method = method;
+	hr.url = url;
+	hr.headers = lines;
+	hr.nr_headers = nl;
+	hr.body = body;
+	hr.body_len = body ? strlen(body) : 0;
+	hr.connect_timeout_ms = 10000;
+	hr.timeout_ms = TIMEOUT_MS;
+	hr.max_body = MAX_ANSWER;
+	return http_do(&hr, resp, err);
+}
+
+/* Whether url (absolute) is on the API: the token may go there. */
+static bool on_api(const struct do_api *c, const char *url)
+{
+	size_t n = strlen(c->base);
+
+	return !strncmp(url, c->base, n) &&
+	       (url[n] == '/' || url[n] == '?' || !url[n]);
+}
+
+static int call_url(struct do_api *c, const char *method, const char *url,
+		    const char *path, const cJSON *body, unsigned flags,
+		    cJSON **out, long *status, struct error *err)
+{
+	bool mutating = strcmp(method, "GET") != 0;
+	bool safe = strcmp(method, "POST") || (flags & DO_SAFE);
+	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
+	struct http_response resp;
+	int rc = 0;
+
+	if (out)
+		*out = NULL;
+	if (status)
+		*status = 0;
+	c->last_id[0] = '\0';
+	if (body && !text)
+		return error_set(err, DEPLOY_ERR_NOMEM, NULL, 0, 0,
+				 "out of memory");
+	http_response_init(&resp);
+	for (int n = 0;; n++) {
+		long long wait = -1;
+		size_t slot;
+		bool again;
+
+		if (stopped(c)) {
+			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
+				       "digitalocean %s: interrupted", method);
+			break;
+		}
+		slot = take_slot(c);
+		c->stats.calls++;
+		if (mutating)
+			c->stats.mutating++;
+		rc = attempt(c, method, url, text, &resp, err);
+		slot_done(c, slot);
+		if (rc) {
+			/* No answer: repeat only what is safe to repeat. */
+			again = safe && (rc == DEPLOY_ERR_UNREACHABLE ||
+					 rc == DEPLOY_ERR_TIMEOUT);
+			if (!again) {
+				char where[256];
+
+				path_for_humans(path, where, sizeof(where));
+				snprintf(err->msg + strlen(err->msg),
+					 sizeof(err->msg) - strlen(err->msg),
+					 " (digitalocean %s %s not repeated: "
+					 "it may have been carried out)",
+					 method, where);
+			}
+		} else {
+			note_limits(c, &resp);
+			if (status)
+				*status = resp.status;
+			if (resp.status >= 200 && resp.status < 300) {
+				if (out && resp.body.len) {
+					*out = cJSON_ParseWithLength(
+						resp.body.data, resp.body.len);
+					if (!*out)
+						rc = error_set(
+							err, DEPLOY_ERR_SYNTAX,
+							NULL, 0, 0,
+							"digitalocean %s: the "
+							"answer is not JSON",
+							method);
+				}
+				break;
+			}
+			rc = answer_error(c, method, path, &resp, err);
+			if (resp.status == 429) {
+				c->stats.throttled++;
+				wait = throttle_wait(&resp);
+			}
+			/* A 5xx may come after the API did the work: a
+			 * create is not asked twice (the caller finds it by
+			 * its tag). A 429 was refused, and is asked again. */
+			again = resp.status == 429 ||
+				(safe && resp.status >= 500);
+		}
+		if (!again || n + 1 >= ATTEMPTS || stopped(c)) {
+			if (again && n + 1 >= ATTEMPTS)
+				snprintf(err->msg + strlen(err->msg),
+					 sizeof(err->msg) - strlen(err->msg),
+					 " (after %d attempts)", n + 1);
+			break;
+		}
+		if (wait < 0) {
+			/* Full jitter: in [0, min(cap, base * 2^n)). */
+			long long window = (long long)c->base_ms
+					   << (n < 16 ? n : 16);
+
+			if (window > CAP_MS || window <= 0)
+				window = CAP_MS;
+			wait = (long long)random_below((unsigned long)window);
+		} else {
+			/* Spread the clients that were told the same
+			 * moment: up to base more. */
+			wait += (long long)random_below(
+				(unsigned long)c->base_ms);
+		}
+		c->stats.retries++;
+		pause_ms(c, wait);
+	}
+	http_response_free(&resp);
+	if (text)
+		freezero(text, strlen(text) + 1); /* user_data may matter */
+	return rc;
+}
+
+int do_call(struct do_api *c, const char *method, const char *path,
+	    const cJSON *body, unsigned flags, cJSON **out, long *status,
+	    struct error *err)
+{
+	struct buf url = BUF_INIT;
+	int rc;
+
+	buf_addf(&url, "%s%s", c->base, path);
+	rc = call_url(c, method, url.data, path, body, flags, out, status, err);
+	buf_free(&url);
+	return rc;
+}
+
+int do_list(struct do_api *c, const char *path, const char *key,
+	    int (*fn)(const cJSON *item, void *ud), void *ud, struct error *err)
+{
+	struct buf url = BUF_INIT;
+	char *prev = NULL;
+	int rc = 0;
+
+	buf_addf(&url, "%s%s%cper_page=%d", c->base, path,
+		 strchr(path, '?') ? '&' : '?', c->page_size);
+	for (int page = 0; page < MAX_PAGES; page++) {
+		cJSON *doc = NULL;
+		const cJSON *items, *it, *next;
+
+		rc = call_url(c, "GET", url.data, path, NULL, 0, &doc, NULL,
+			      err);
+		if (rc)
+			break;
+		items = cJSON_GetObjectItemCaseSensitive(doc, key);
+		if (!cJSON_IsArray(items)) {
+			rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+				       "digitalocean GET %.*s: the answer "
+				       "has no '%s' list",
+				       (int)strcspn(path, "?"), path, key);
+			cJSON_Delete(doc);
+			break;
+		}
+		cJSON_ArrayForEach(it, items)
+		{
+			rc = fn(it, ud);
+			if (rc)
+				break;
+		}
+		next = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(doc, "links"),
+				"pages"),
+			"next");
+		if (rc || !cJSON_IsString(next) || !*next->valuestring) {
+			cJSON_Delete(doc);
+			break;
+		}
+		if (!on_api(c, next->valuestring) ||
+		    (prev && !strcmp(prev, next->valuestring))) {
+			char where[256];
+
+			http_url_for_humans(next->valuestring, where,
+					    sizeof(where));
+			rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+				       "digitalocean GET %.*s: the next page "
+				       "is at %s, %s",
+				       (int)strcspn(path, "?"), path, where,
+				       on_api(c, next->valuestring)
+					       ? "the page just read"
+					       : "not on the API's address "
+						 "(the token is not sent "
+						 "there)");
+			cJSON_Delete(doc);
+			break;
+		}
+		free(prev);
+		prev = xstrdup(url.data);
+		buf_reset(&url);
+		buf_adds(&url, next->valuestring);
+		cJSON_Delete(doc);
+	}
+	free(prev);
+	buf_free(&url);
+	return rc;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_GCP_COMPUTE_H
+#define DEPLOY_GCP_COMPUTE_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "providers/gcp/credentials.h"
+#include "util/error.h"
+
+/*
+ * The Compute Engine v1 JSON API: requests with a bearer token from
+ * gcp_creds (fetched again once on a 401), JSON answers read with cJSON.
+ *
+ * Retries, bounded, with exponential backoff and full jitter (delay =
+ * random(0, min(cap, base * 2^attempt))): 429, and 403 whose reason is
+ * rateLimitExceeded or userRateLimitExceeded, always (the request was
+ * refused, not done); 5xx and a connection that fails only for calls safe
+ * to repeat (reads, and writes carrying a requestId, which Compute
+ * deduplicates). Nothing else is retried.
+ *
+ * Errors say "gcp WHAT: REASON: MESSAGE", WHAT being the caller's words
+ * ("instances.insert validator-0"), REASON Google's (alreadyExists,
+ * notFound, QUOTA_EXCEEDED …); the code is DEPLOY_ERR_NOT_FOUND for 404,
+ * DEPLOY_ERR_AUTH for 401 and 403 other than rate limits,
+ * DEPLOY_ERR_UNREACHABLE / _TIMEOUT for the network and 5xx, and
+ * DEPLOY_ERR_INVALID for the rest. gcp_reason() gives the last reason.
+ */
+
+struct gcp_stats {
+	unsigned calls;	   /* requests sent, every attempt counted */
+	unsigned mutating; /* POST, PATCH, DELETE other than operations.wait */
+	unsigned retries;
+	unsigned throttled; /* answers that said to slow down */
+	unsigned waits;	    /* operations.wait calls */
+};
+
+struct gcp {
+	char *base; /* ".../compute/v1/", with the trailing slash */
+	char *project;
+	struct gcp_creds creds;
+	long base_ms;	     /* 200 (DEPLOY_GCP_RETRY_BASE_MS) */
+	long cap_ms;	     /* 20000 */
+	int attempts;	     /* 8 */
+	long timeout_ms;     /* per request: 60000 (wait calls: 150000) */
+	long op_deadline_ms; /* an operation's wait: 600000 */
+	int page_size;	     /* maxResults: 500 (DEPLOY_GCP_PAGE_SIZE) */
+	struct gcp_stats stats;
+	char reason[96]; /* Google's reason of the last error, or "" */
+	/* Set by a signal handler: backoff waits end early. */
+	const volatile int *stop;
+};
+
+/* A client for project at base (gcp_endpoint_resolve()); takes the
+ * credentials over (creds is left zeroed). */
+int gcp_open(struct gcp **out, const char *base, const char *project,
+	     struct gcp_creds *creds, struct error *err);
+void gcp_close(struct gcp *c);
+
+/*
+ * method ("GET", "POST", "PATCH", "DELETE") on path below projects/PROJECT/
+ * ("zones/z/instances"), or, when path starts with "projects/", below the
+ * base (images of other projects). query: "a=b&c=d" already encoded, or
+ * NULL. body may be NULL. safe: the call may be repeated after a 5xx or a
+ * broken connection (GETs always are). On success *out (may be NULL) holds
+ * the answer, which the caller frees with cJSON_Delete.
+ */
+int gcp_call(struct gcp *c, const char *method, const char *path,
+	     const char *query, const cJSON *body, bool safe, const char *what,
+	     cJSON **out, struct error *err);
+
+/* GET path (a list method) page after page with maxResults and, when not
+ * NULL, filter; fn gets each item and may stop the walk with a non-zero
+ * return, passed back. */
+int gcp_list(struct gcp *c, const char *path, const char *filter,
+	     int (*fn)(const cJSON *item, void *ud), void *ud, const char *what,
+	     struct error *err);
+
+/*
+ * Wait for the operation op (as an insert or delete answered it) until it
+ * is DONE, through its scope's operations.wait, until c->op_deadline_ms.
+ * An operation that ends in error gives "gcp WHAT: CODE: MESSAGE" (its
+ * first error; DEPLOY_ERR_INVALID, with the reason kept). *done, when not
+ * NULL, gets the final operation (the caller frees it).
+ */
+int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
+	     struct error *err);
+
+/* A mutation with a requestId (a UUID, or NULL), then its operation
+ * waited for. */
+int gcp_mutate(struct gcp *c, const char *method, const char *path,
+	       const char *request_id, const cJSON *body, const char *what,
+	       struct error *err);
+
+/* A fresh random UUID (version 4) in out[37]. */
+void gcp_uuid(char out[37]);
+
+const char *gcp_reason(const struct gcp *c);
+
+/* The last path segment of a URL ("…/zones/us-central1-a" ->
+ * "us-central1-a"), into out. */
+void gcp_basename(const char *url, char *out, size_t size);
+
+#endif
