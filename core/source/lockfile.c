@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Git sources: the lock file beside the topology. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The topology's hosts as SSH targets of one engine. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

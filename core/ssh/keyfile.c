@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Private key files: encrypted or not, their public key. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Host keys: OpenSSH known_hosts files and the one host key policy. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -246,6 +246,7 @@ static void resolve_provider(struct topology *t, struct role *r,
 			     const struct ynode *m, struct diag_list *dl)
 {
 	const struct ynode *n = ynode_get(m, "provider");
+	char *known = NULL;
 	const char *hint;
 
 	if (ynode_is_string(n)) {
@@ -254,15 +255,16 @@ static void resolve_provider(struct topology *t, struct role *r,
 		if (r->provider)
 			return;
 		hint = suggest(n->value, provider_names(), SIZE_MAX);
-		if (hint)
+		if (hint) {
 			diag_add(dl, DIAG_ERROR, t->file, n->line, n->col,
 				 "unknown provider '%s' (did you mean '%s'?)",
 				 n->value, hint);
-		else
-			diag_add(dl, DIAG_ERROR, t->file, n->line, n->col,
-				 "unknown provider '%s' (known: aws, gcp, "
-				 "digitalocean, ssh, local)",
-				 n->value);
+			return;
+		}
+		known = provider_list(-1, ", ");
+		diag_add(dl, DIAG_ERROR, t->file, n->line, n->col,
+			 "unknown provider '%s' (known: %s)", n->value, known);
+		free(known);
 		return;
 	}
 	if (n)
@@ -271,11 +273,11 @@ static void resolve_provider(struct topology *t, struct role *r,
 		r->provider = t->providers[0].provider;
 		return;
 	}
+	known = t->nr_providers ? NULL : provider_list(-1, " or ");
 	diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
 		 "role '%s' has no provider: add 'provider: NAME' (%s)",
-		 r->name,
-		 t->nr_providers ? "more than one is under 'providers'"
-				 : "aws, gcp, digitalocean, ssh or local");
+		 r->name, known ? known : "more than one is under 'providers'");
+	free(known);
 }
 
 static const char *const created_only_keys[] = {
