@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include "playbook/context.h"
+#include "util/path.h"
 #include "util/redact.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -540,20 +541,6 @@ void context_redact(const struct host_context *c, const char *s, size_t len,
 
 /* Secrets from the topology */
 
-static char *secret_path(const struct topology *t, const char *p)
-{
-	struct buf out = BUF_INIT;
-	const char *home = getenv("HOME");
-
-	if (p[0] == '~' && p[1] == '/' && home)
-		buf_addf(&out, "%s/%s", home, p + 2);
-	else if (p[0] == '/')
-		buf_adds(&out, p);
-	else
-		buf_addf(&out, "%s/%s", t->dir, p);
-	return buf_release(&out);
-}
-
 void secrets_load(const struct topology *t, struct secret_value **out,
 		  size_t *nr, struct diag_list *dl)
 {
@@ -585,7 +572,7 @@ void secrets_load(const struct topology *t, struct secret_value **out,
 			continue;
 		}
 		buf_init(&b, SECRET_FILE_MAX);
-		path = secret_path(t, s->ref);
+		path = path_expand(s->ref, t->dir);
 		rc = buf_read_file(&b, path);
 		if (rc || strlen(b.data) != b.len) {
 			diag_add(dl, DIAG_WARNING, t->file, at->line, at->col,

@@ -120,6 +120,8 @@ enum source_ref_kind {
 };
 
 const char *source_ref_kind_name(enum source_ref_kind k);
+/* A source's ref as people read it: "v1.0", or "default branch". */
+const char *source_ref_label(const struct source *s);
 
 /* A source as a run uses it. */
 struct source_pin {
