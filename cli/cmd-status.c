@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <poll.h>
+/* deploy status: each host's address, id and whether it answers SSH. */
 #include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
+#include "ssh/probe.h"
 #include "util/banned.h"
 
 enum {
@@ -22,44 +18,6 @@ static const struct opt_spec status_opts[] = {
 			  NULL },
 	{ 0 },
 };
-
-/* Whether address:port answers with an SSH banner within timeout_ms. */
-static bool answers_ssh(const char *address, int port, int timeout_ms)
-{
-	struct sockaddr_storage ss = { 0 };
-	struct sockaddr_in *v4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-	struct pollfd p;
-	char banner[4];
-	bool ok = false;
-	int fd;
-
-	if (inet_pton(AF_INET, address, &v4->sin_addr) == 1) {
-		v4->sin_family = AF_INET;
-		v4->sin_port = htons((uint16_t)port);
-		len = sizeof(*v4);
-	} else if (inet_pton(AF_INET6, address, &v6->sin6_addr) == 1) {
-		v6->sin6_family = AF_INET6;
-		v6->sin6_port = htons((uint16_t)port);
-		len = sizeof(*v6);
-	} else {
-		return false;
-	}
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
-		return false;
-	if (connect(fd, (struct sockaddr *)&ss, len) && errno != EINPROGRESS)
-		goto out;
-	p.fd = fd;
-	p.events = POLLIN;
-	if (poll(&p, 1, timeout_ms) == 1 && (p.revents & POLLIN))
-		ok = read(fd, banner, 4) == 4 && !memcmp(banner, "SSH-", 4);
-out:
-	close(fd);
-	return ok;
-}
 
 static int status_exec(const struct command *cmd, struct args *a)
 {
@@ -86,8 +44,8 @@ static int status_exec(const struct command *cmd, struct args *a)
 
 			printf("%-20s %-12s %-16s %-4s %-20s %s\n", h->name,
 			       role->name, h->address ? h->address : "-",
-			       h->address && answers_ssh(h->address, h->port,
-							 timeout * 1000)
+			       h->address && ssh_probe(h->address, h->port,
+						       timeout * 1000)
 				       ? "yes"
 				       : "no",
 			       sh && sh->applied_at ? sh->applied_at : "-",

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy validate: check a topology and summarize it. */
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +37,10 @@ static void print_providers(const struct topology *t)
 		seen[nr++] = p;
 	}
 	printf("\n");
+	/* What each one does (and does not do yet). */
+	for (size_t i = 0; i < nr; i++)
+		printf("  %-12s  %s\n", provider_name(seen[i]),
+		       provider_summary(seen[i]));
 }
 
 static void print_roles(const struct topology *t)
@@ -111,7 +116,7 @@ const struct command cmd_validate = {
 		"exposure. Every problem is printed as FILE:LINE:COL: error: "
 		"MESSAGE;\nwarnings (such as a secret whose variable is not "
 		"set) do not fail it.\nOn success it prints a summary: roles, "
-		"hosts, providers and order.\n\nExit codes: 0 valid, 1 "
+		"hosts, providers (with what each does) and order.\n\nExit codes: 0 valid, 1 "
 		"invalid or unreadable, 64 usage error.",
 	.opts = validate_opts,
 	.max_pos = 1,

@@ -2,6 +2,7 @@
 #ifndef DEPLOY_PROVIDER_H
 #define DEPLOY_PROVIDER_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -16,8 +17,19 @@
  * never p->ops members directly and never a switch on a provider's name.
  *
  * Members marked MUST are set by every provider; MAY ones may be NULL/0.
- * The operations that create, read and delete resources join this table
- * with the issues that bring them (state, local, AWS, GCP, DigitalOcean).
+ * Writing a provider: docs/providers.md ("Writing a provider"); the
+ * crash-safe create protocol every provider uses is providers/resource.h.
+ *
+ * Concurrency: when one dependency level has hosts at several providers,
+ * plan_apply() runs their hosts_up (and the wait for SSH after it) at the
+ * same time, one thread per provider; each provider's own operations stay
+ * sequential. The providers share the state, guarded by one lock (the
+ * "state lock", run->lock): every operation below is CALLED WITH IT HELD,
+ * and run->save() is called with it held. An operation that waits without
+ * touching run->state releases it: provider_sleep() does, and
+ * provider_unlock()/provider_lock() bracket longer work (booting a
+ * container). No pointer into run->state is kept across a release: the
+ * other provider may add or remove resources meanwhile.
  */
 
 /* The provider takes existing hosts listed in the role (bare metal over SSH)
@@ -27,10 +39,11 @@
 
 /*
  * What a provider gets for one run: the topology, its settings, and the
- * state in which it records every resource. A provider records a resource
- * as pending (with its idempotency key) and saves the state BEFORE it asks
- * for it, and records the result and saves again right after: so a run
- * killed at any instant is resumed by adopting, never by creating twice.
+ * state in which it records every resource. A resource is recorded as
+ * pending (with its idempotency key) and the state saved BEFORE it is
+ * asked for, and the result recorded and saved right after, so that a run
+ * killed at any instant is resumed by adopting, never by creating twice:
+ * resource_ensure() (resource.h) does that for the provider.
  */
 struct provider_run {
 	const struct provider_ops *provider;
@@ -43,9 +56,14 @@ struct provider_run {
 	void *ctx;
 	/* Set (by a signal handler) to stop waiting and starting work. */
 	const volatile int *stop;
+	/* The state lock (see "Concurrency" above); NULL: none needed. */
+	pthread_mutex_t *lock;
 	/* The provider's own, for the run (clients, caches): made by its
 	 * operations as needed, freed by its release(). */
 	void *priv;
+	/* Hosts hosts_up started now (provider_host_started()). */
+	const struct host **started;
+	size_t nr_started;
 };
 
 struct provider_ops {
@@ -54,11 +72,19 @@ struct provider_ops {
 	unsigned flags;			    /* MAY: PROVIDER_* */
 	const struct key_spec *config_keys; /* MUST: keys of providers.NAME,
 					       ended by a { 0 } entry */
+	/* MAY: seconds a new host may take to answer SSH after hosts_up
+	 * returned (0: 300), and a hint added when it does not. */
+	int ssh_wait_s;
+	const char *ssh_hint;
 	/*
 	 * MAY (MUST for providers that create hosts): create the hosts
-	 * that are missing, adopt those recorded as pending, and record
-	 * each in the state as resource (provider, "host", host name) with
-	 * its address and host key; return once each answers on port 22.
+	 * that are missing, adopt those recorded as pending (resource.h),
+	 * and record each in the state as resource (provider, "host", host
+	 * name) with its address (and host key when it knows it); return
+	 * once the provider says each runs. The runner then waits for the
+	 * SSH banner of the hosts it will contact directly (roles with
+	 * playbooks and no via) and of those the provider reported with
+	 * provider_host_started().
 	 */
 	int (*hosts_up)(struct provider_run *run, struct host *const *hosts,
 			size_t nr, struct error *err);
@@ -86,7 +112,7 @@ struct provider_ops {
 	 */
 	int (*sync)(struct provider_run *run, struct buf *dry,
 		    struct error *err);
-	/* MAY: free run->priv at the end of the run. */
+	/* MAY: free run->priv at the end of the run (without the lock). */
 	void (*release)(struct provider_run *run);
 };
 
@@ -95,8 +121,14 @@ const struct provider_ops *provider_find(const char *name);
 const struct provider_ops *const *provider_all(size_t *nr);
 /* NULL-terminated list of names, for "did you mean" and messages. */
 const char *const *provider_names(void);
+/* "a, b or c" (last_sep " or "): the names of all providers (which < 0),
+ * of those that take existing hosts (0) or that create hosts (> 0), in
+ * registry order; malloc'd. */
+char *provider_list(int which, const char *last_sep);
 
 const char *provider_name(const struct provider_ops *p);
+/* One line: what it makes or takes (and what it does not do yet). */
+const char *provider_summary(const struct provider_ops *p);
 bool provider_uses_existing_hosts(const struct provider_ops *p);
 const struct key_spec *provider_config_keys(const struct provider_ops *p);
 /* Whether providers.NAME must be written (a key of it is required). */
@@ -117,10 +149,26 @@ int provider_list_hosts(struct provider_run *run, char ***names, size_t *nr,
 void provider_release(struct provider_run *run);
 int provider_sync(struct provider_run *run, struct buf *dry, struct error *err);
 
+/* The state lock, for an operation that waits (see "Concurrency"). */
+void provider_unlock(struct provider_run *run);
+void provider_lock(struct provider_run *run);
+/* Sleep ms (less when run->stop is set), the state lock released. */
+void provider_sleep(struct provider_run *run, long ms);
+/* hosts_up started h now: the runner waits for its SSH banner even when
+ * it would not contact it directly (its role has no playbooks). */
+void provider_host_started(struct provider_run *run, const struct host *h);
+/* How long to wait for a new host's SSH (ssh_wait_s, in ms). */
+int provider_ssh_wait_ms(const struct provider_ops *p);
+const char *provider_ssh_hint(const struct provider_ops *p);
+
 extern const struct provider_ops aws_provider;
 extern const struct provider_ops digitalocean_provider;
 extern const struct provider_ops gcp_provider;
 extern const struct provider_ops local_provider;
 extern const struct provider_ops ssh_provider;
+#ifdef DEPLOY_TEST_PROVIDERS
+extern const struct provider_ops fake_provider;
+extern const struct provider_ops fake2_provider;
+#endif
 
 #endif

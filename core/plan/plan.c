@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
+/* The plan (the topology against the state) and carrying it out. */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "plan/plan.h"
+#include "ssh/probe.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -12,6 +15,7 @@ void lifecycle_init(struct lifecycle *lc, const struct topology *t,
 		    const struct graph *g, struct state *state)
 {
 	memset(lc, 0, sizeof(*lc));
+	pthread_mutex_init(&lc->lock, NULL);
 	lc->t = t;
 	lc->g = g;
 	lc->state = state;
@@ -65,6 +69,7 @@ struct provider_run *lifecycle_run(struct lifecycle *lc,
 	run->save = lc->save;
 	run->ctx = lc->ctx;
 	run->stop = lc->stop;
+	run->lock = &lc->lock;
 	return run;
 }
 
@@ -321,14 +326,20 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 		if (provider_uses_existing_hosts(role->provider))
 			continue;
 		if (!provider_creates_hosts(role->provider)) {
+			char *makers = provider_list(1, ", ");
+			char *takers = provider_list(0, ", ");
+
 			rc = error_set(err, DEPLOY_ERR_INVALID, t->file,
 				       role->node->line, role->node->col,
 				       "role '%s': provider '%s' cannot create "
-				       "hosts yet (this deploy creates hosts "
-				       "with 'aws' and 'local' and takes "
-				       "existing ones with 'ssh')",
+				       "hosts yet (providers that can create "
+				       "hosts: %s; that take existing ones: "
+				       "%s)",
 				       role->name,
-				       provider_name(role->provider));
+				       provider_name(role->provider), makers,
+				       takers);
+			free(makers);
+			free(takers);
 			break;
 		}
 		for (size_t j = 0; !rc && j < role->nr_hosts; j++)
@@ -485,36 +496,153 @@ static int destroy_level(struct lifecycle *lc, struct plan *p, size_t level,
 	return 0;
 }
 
-/* One provider's creates of one level, at once. */
+/* Whether hosts_up said it started h now. */
+static bool started(const struct provider_run *run, const struct host *h)
+{
+	for (size_t i = 0; i < run->nr_started; i++)
+		if (run->started[i] == h)
+			return true;
+	return false;
+}
+
+/*
+ * Wait for the SSH banner of the new hosts that will be contacted
+ * directly (roles with playbooks and no via: the others are never
+ * contacted, or through their bastion) and of those the provider started
+ * now. Called without the state lock.
+ */
+static int wait_ssh(struct lifecycle *lc, struct provider_run *run,
+		    struct host **hosts, size_t n, struct error *err)
+{
+	struct ssh_probe_target *v = xcalloc(n + 1, sizeof(*v));
+	char **addr = xcalloc(n + 1, sizeof(*addr));
+	size_t nr = 0;
+	int rc;
+
+	pthread_mutex_lock(&lc->lock);
+	for (size_t i = 0; i < n; i++) {
+		const struct role *role = hosts[i]->role;
+		const struct state_host *sh =
+			state_host_get(lc->state, hosts[i]->name, false);
+
+		if (!started(run, hosts[i]) &&
+		    (!role->nr_playbooks || role->via.name))
+			continue;
+		if (!sh || !sh->address)
+			continue;
+		addr[nr] = xstrdup(sh->address);
+		v[nr].name = hosts[i]->name;
+		v[nr].address = addr[nr];
+		v[nr].port = sh->port;
+		v[nr].hint = provider_ssh_hint(run->provider);
+		nr++;
+	}
+	pthread_mutex_unlock(&lc->lock);
+	rc = ssh_probe_wait(v, nr, provider_ssh_wait_ms(run->provider),
+			    lc->stop, NULL, NULL, err);
+	for (size_t i = 0; i < nr; i++)
+		free(addr[i]);
+	free(addr);
+	free(v);
+	return rc;
+}
+
+/* One provider's creates of one level: its hosts_up, the save, the wait
+ * for SSH. */
+struct level_job {
+	struct lifecycle *lc;
+	struct provider_run *run;
+	struct host **hosts;
+	size_t n;
+	int rc;
+	struct error err;
+	pthread_t thread;
+	bool threaded;
+};
+
+static int up_and_wait(struct level_job *j)
+{
+	struct lifecycle *lc = j->lc;
+	int rc = provider_hosts_up(j->run, j->hosts, j->n, &j->err);
+
+	if (!rc) {
+		pthread_mutex_lock(&lc->lock);
+		record_protection(lc);
+		rc = lc->save(j->run, &j->err);
+		pthread_mutex_unlock(&lc->lock);
+	}
+	if (!rc)
+		rc = wait_ssh(lc, j->run, j->hosts, j->n, &j->err);
+	return rc;
+}
+
+static void *level_thread(void *arg)
+{
+	struct level_job *j = arg;
+
+	j->rc = up_and_wait(j);
+	return NULL;
+}
+
+/*
+ * The creates of one level: each provider's hosts at once, and the
+ * providers at the same time (a thread each) when there are several.
+ */
 static int create_level(struct lifecycle *lc, struct plan *p, size_t level,
-			const struct provider_ops *prov,
 			void (*progress)(void *, const struct plan_item *),
 			void *ctx, struct error *err)
 {
-	struct host **hosts;
-	size_t n = 0;
+	size_t nr_providers, nr_jobs = 0;
+	const struct provider_ops *const *all = provider_all(&nr_providers);
+	struct level_job *jobs;
 	int rc = stopped(lc, err);
 
 	if (rc)
 		return rc;
-	hosts = xcalloc(p->nr + 1, sizeof(*hosts));
-	for (size_t i = 0; i < p->nr; i++) {
-		struct plan_item *it = &p->items[i];
+	jobs = xcalloc(nr_providers + 1, sizeof(*jobs));
+	for (size_t k = 0; k < nr_providers; k++) {
+		struct level_job *j = &jobs[nr_jobs];
 
-		if (it->op != PLAN_CREATE || it->level != level ||
-		    it->provider != prov)
+		for (size_t i = 0; i < p->nr; i++) {
+			struct plan_item *it = &p->items[i];
+
+			if (it->op != PLAN_CREATE || it->level != level ||
+			    it->provider != all[k])
+				continue;
+			if (progress)
+				progress(ctx, it);
+			if (!j->hosts)
+				j->hosts =
+					xcalloc(p->nr + 1, sizeof(*j->hosts));
+			j->hosts[j->n++] = it->host;
+		}
+		if (!j->n)
 			continue;
-		if (progress)
-			progress(ctx, it);
-		hosts[n++] = it->host;
+		j->lc = lc;
+		j->run = lifecycle_run(lc, all[k]);
+		error_init(&j->err);
+		nr_jobs++;
 	}
-	if (n)
-		rc = provider_hosts_up(lifecycle_run(lc, prov), hosts, n, err);
-	if (n && !rc) {
-		record_protection(lc);
-		rc = lc->save(lifecycle_run(lc, prov), err);
+	for (size_t i = 0; nr_jobs > 1 && i < nr_jobs; i++)
+		jobs[i].threaded = !pthread_create(&jobs[i].thread, NULL,
+						   level_thread, &jobs[i]);
+	for (size_t i = 0; i < nr_jobs; i++) {
+		if (jobs[i].threaded)
+			pthread_join(jobs[i].thread, NULL);
+		else
+			jobs[i].rc = up_and_wait(&jobs[i]);
 	}
-	free(hosts);
+	/* The first failure, in registry order, is the run's. */
+	for (size_t i = 0; i < nr_jobs; i++) {
+		if (jobs[i].rc && !rc) {
+			rc = jobs[i].rc;
+			*err = jobs[i].err;
+		} else {
+			error_clear(&jobs[i].err);
+		}
+		free(jobs[i].hosts);
+	}
+	free(jobs);
 	return rc;
 }
 
@@ -522,8 +650,7 @@ int plan_apply(struct lifecycle *lc, struct plan *p,
 	       void (*progress)(void *ctx, const struct plan_item *it),
 	       void *ctx, struct error *err)
 {
-	size_t top = top_level(p), nr_providers;
-	const struct provider_ops *const *all = provider_all(&nr_providers);
+	size_t top = top_level(p);
 	int rc;
 
 	/* Roles no longer in the topology first, then from the top down. */
@@ -531,9 +658,7 @@ int plan_apply(struct lifecycle *lc, struct plan *p,
 	for (size_t level = top; !rc && level >= 1; level--)
 		rc = destroy_level(lc, p, level, progress, ctx, err);
 	for (size_t level = 1; !rc && level <= top; level++)
-		for (size_t i = 0; !rc && i < nr_providers; i++)
-			rc = create_level(lc, p, level, all[i], progress, ctx,
-					  err);
+		rc = create_level(lc, p, level, progress, ctx, err);
 	for (size_t i = 0; !rc && i < lc->nr_runs; i++)
 		if (!provider_left(lc->state, lc->runs[i].provider))
 			rc = provider_finish_down(&lc->runs[i], err);

@@ -2,6 +2,7 @@
 #ifndef DEPLOY_PLAN_H
 #define DEPLOY_PLAN_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -70,6 +71,9 @@ struct lifecycle {
 	bool include_protected;
 	/* Record hosts found at a provider but missing from the state. */
 	bool adopt;
+	/* The state lock every provider_run points at: providers of one
+	 * level run at the same time (provider.h, "Concurrency"). */
+	pthread_mutex_t lock;
 	struct provider_run runs[8];
 	size_t nr_runs;
 };
@@ -99,7 +103,17 @@ void plan_free(struct plan *p);
  * Carry the plan out: destroys first (the highest levels first), then
  * creates level by level; after its last resource is gone, a provider
  * removes what it shared. State is saved by the providers after every
- * change. `progress` (may be NULL) is told of each item before it starts.
+ * change. `progress` (may be NULL) is told of each item before it starts
+ * (from the calling thread).
+ *
+ * Within a level, the hosts of each provider are made by one hosts_up
+ * call, and when several providers have hosts in the level their calls
+ * run at the same time, one thread each, sharing the state under
+ * lc->lock; then the new hosts that will be contacted directly (roles
+ * with playbooks and no via), and those the provider says it started, are
+ * waited for until they answer SSH (core/ssh/probe.h). A failure of one
+ * provider lets the others finish their level; the first failure in
+ * registry order is returned.
  */
 int plan_apply(struct lifecycle *lc, struct plan *p,
 	       void (*progress)(void *ctx, const struct plan_item *it),

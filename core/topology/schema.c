@@ -339,6 +339,14 @@ static const struct vspec vs_ssh = { .type = VT_MAP, .keys = ssh_keys };
 
 /* providers: each key a registered provider, checked with its own table */
 
+static void unknown_provider(struct vctx *v, const struct ynode *key)
+{
+	char *known = provider_list(-1, ", ");
+
+	verror(v, key, "unknown provider '%s' (known: %s)", key->value, known);
+	free(known);
+}
+
 static void check_providers(struct vctx *v, const struct ynode *n,
 			    const char *what)
 {
@@ -365,10 +373,7 @@ static void check_providers(struct vctx *v, const struct ynode *n,
 				       "'%s'?)",
 				       key->value, hint);
 			else
-				verror(v, key,
-				       "unknown provider '%s' (known: aws, "
-				       "gcp, digitalocean, ssh, local)",
-				       key->value);
+				unknown_provider(v, key);
 			continue;
 		}
 		spec.keys = provider_config_keys(p);

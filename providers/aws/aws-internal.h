@@ -9,6 +9,7 @@
 
 #include "providers/aws/ec2.h"
 #include "providers/provider.h"
+#include "providers/resource.h"
 #include "util/buf.h"
 
 /* One region's client and what was learnt of it in this run. */
@@ -114,14 +115,13 @@ typedef int (*create_fn)(struct provider_run *run, struct region *rg,
 			 const struct tags *t, void *arg, char **id,
 			 struct error *err);
 
-int ensure(struct provider_run *run, struct region *rg, const struct kind *k,
-	   const char *name, const char *role, create_fn create, void *arg,
-	   char **id, struct error *err);
+int aws_resource(struct provider_run *run, struct region *rg,
+		 const struct kind *k, const char *name, const char *role,
+		 create_fn create, void *arg, char **id, struct error *err);
 int call_for_id(struct region *rg, const char *action, struct ec2_params *p,
 		const char *path, char **id, struct error *err);
 int simple_call(struct region *rg, const char *action, struct ec2_params *p,
 		struct error *err);
-void sleep_ms(const struct provider_run *run, long ms);
 unsigned long jitter(unsigned long n);
 
 /* network.c ------------------------------------------------------------- */

@@ -293,62 +293,89 @@ int exists_by_id(struct region *rg, const struct kind *k, const char *id,
 	idlist_free(&l);
 	return gone_is_fine(rc, err);
 }
-/*
- * Make sure resource KIND/NAME exists: the one recorded (when it still
- * exists), else the one carrying its tags (a run that stopped after asking
- * for it), else a new one, recorded as pending first. *id is malloc'd.
- */
-int ensure(struct provider_run *run, struct region *rg, const struct kind *k,
-	   const char *name, const char *role, create_fn create, void *arg,
-	   char **id, struct error *err)
-{
-	struct state_resource *res =
-		state_resource_find(run->state, "aws", k->kind, name);
-	struct tags t = { k->kind, name, role, NULL };
-	struct idlist found = { 0 };
-	char key[37];
-	bool ok = false;
-	int rc;
+/* The provider kit's hooks for a network resource (resource.h). */
+struct net_arg {
+	struct region *rg;
+	const struct kind *k;
+	create_fn create;
+	void *arg;
+};
 
-	*id = NULL;
-	if (res && res->status == RESOURCE_CREATED && res->id) {
-		rc = exists_by_id(rg, k, res->id, &ok, err);
-		if (rc)
-			return rc;
-		if (ok) {
-			*id = xstrdup(res->id);
-			return 0;
-		}
-	}
-	rc = find_tagged(run, rg, k, name, &found, err);
-	if (rc)
-		return rc;
-	if (found.nr) {
-		/* A run stopped after asking for it, maybe before the calls
-		 * that follow the create: they are made again. */
-		res = state_resource_pending(run->state, "aws", k->kind, name,
-					     role, found.ids[0]);
-		state_resource_set_id(res, found.ids[0]);
-		set_attr(res, "region", rg->name);
-		*id = xstrdup(found.ids[0]);
-		idlist_free(&found);
-		rc = adopted_setup(rg, k, *id, err);
-		return rc ? rc : run->save(run, err);
-	}
-	if (res && res->status == RESOURCE_CREATED)
-		state_resource_remove(run->state, res); /* gone: anew */
-	uuid4(key);
-	res = state_resource_pending(run->state, "aws", k->kind, name, role,
-				     key);
-	set_attr(res, "region", rg->name);
-	rc = run->save(run, err);
-	if (!rc)
-		rc = create(run, rg, &t, arg, id, err);
-	if (rc)
-		return rc;
-	res = state_resource_find(run->state, "aws", k->kind, name);
-	state_resource_set_id(res, *id);
-	return run->save(run, err);
+static int net_find_by_id(struct provider_run *run,
+			  const struct resource_ref *ref, bool *exists,
+			  struct error *err)
+{
+	const struct net_arg *a = ref->arg;
+
+	(void)run;
+	return exists_by_id(a->rg, a->k, ref->id, exists, err);
+}
+
+static int net_find_by_tags(struct provider_run *run,
+			    const struct resource_ref *ref, char **id,
+			    struct error *err)
+{
+	const struct net_arg *a = ref->arg;
+	struct idlist found = { 0 };
+	int rc = find_tagged(run, a->rg, a->k, ref->name, &found, err);
+
+	*id = !rc && found.nr ? xstrdup(found.ids[0]) : NULL;
+	idlist_free(&found);
+	return rc;
+}
+
+static int net_create(struct provider_run *run, const struct resource_ref *ref,
+		      char **id, struct error *err)
+{
+	const struct net_arg *a = ref->arg;
+	struct tags t = { a->k->kind, ref->name, ref->role, NULL };
+
+	return a->create(run, a->rg, &t, a->arg, id, err);
+}
+
+/* A run stopped after asking for it, maybe before the calls that follow
+ * the create: they are made again. */
+static int net_adopted(struct provider_run *run, const struct resource_ref *ref,
+		       const char *id, struct error *err)
+{
+	const struct net_arg *a = ref->arg;
+
+	(void)run;
+	return adopted_setup(a->rg, a->k, id, err);
+}
+
+static void net_attributes(struct provider_run *run,
+			   const struct resource_ref *ref,
+			   struct state_resource *res)
+{
+	const struct net_arg *a = ref->arg;
+
+	(void)run;
+	set_attr(res, "region", a->rg->name);
+}
+
+/*
+ * Make sure resource KIND/NAME of region rg exists, by the kit's
+ * protocol: the one recorded (when it still exists), else the one
+ * carrying its tags, else a new one (recorded as pending first; one gone
+ * is made anew under a new key). *id is malloc'd.
+ */
+int aws_resource(struct provider_run *run, struct region *rg,
+		 const struct kind *k, const char *name, const char *role,
+		 create_fn create, void *arg, char **id, struct error *err)
+{
+	struct net_arg a = { rg, k, create, arg };
+	const struct resource_kind rk = {
+		.kind = k->kind,
+		.flags = RESOURCE_NEW_KEY,
+		.find_by_id = net_find_by_id,
+		.find_by_tags = net_find_by_tags,
+		.create = net_create,
+		.adopted = net_adopted,
+		.attributes = net_attributes,
+	};
+
+	return resource_ensure(run, &rk, name, role, &a, id, NULL, err);
 }
 
 /* Creates ------------------------------------------------------------- */
@@ -383,16 +410,6 @@ int simple_call(struct region *rg, const char *action, struct ec2_params *p,
 }
 
 /* Pauses and polls ------------------------------------------------------- */
-
-void sleep_ms(const struct provider_run *run, long ms)
-{
-	while (ms > 0 && !(run->stop && *run->stop)) {
-		long s = ms > 100 ? 100 : ms;
-
-		usleep((useconds_t)s * 1000);
-		ms -= s;
-	}
-}
 
 unsigned long jitter(unsigned long n)
 {
@@ -630,6 +647,8 @@ const struct provider_ops aws_provider = {
 	.name = "aws",
 	.summary = "Amazon EC2 instances, VPC and security groups",
 	.config_keys = aws_keys,
+	.ssh_wait_s = 300,
+	.ssh_hint = "check that ssh.admin_cidrs holds your address",
 	.hosts_up = aws_hosts_up,
 	.exists = aws_exists,
 	.destroy = aws_destroy,

@@ -346,8 +346,8 @@ int security_groups(struct provider_run *run, struct region *rg,
 
 		if (!role_in_region(run, role, rg))
 			continue;
-		rc = ensure(run, rg, &K_SG, role->name, role->name,
-			    create_group, (void *)role, &id, err);
+		rc = aws_resource(run, rg, &K_SG, role->name, role->name,
+				  create_group, (void *)role, &id, err);
 		free(id);
 	}
 	for (size_t i = 0; !rc && i < run->t->nr_roles; i++) {

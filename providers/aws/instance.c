@@ -1,13 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* AWS instances: image, run or adopt, wait for running, Elastic IP, SSH. */
+/* AWS instances: image, run or adopt, wait for running, Elastic IP. */
 #include "providers/aws/aws-internal.h"
 
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/base64.h"
@@ -16,7 +13,6 @@
 #include "util/banned.h"
 
 #define WAIT_RUNNING_S 600
-#define WAIT_SSH_S     300
 
 /* Images --------------------------------------------------------------- */
 
@@ -334,48 +330,70 @@ static int run_instance(struct provider_run *run, struct inst *in,
 	return rc;
 }
 
+/* The provider kit's hooks for an instance (resource.h). */
+static int inst_find_by_tags(struct provider_run *run,
+			     const struct resource_ref *ref, char **id,
+			     struct error *err)
+{
+	const struct inst *in = ref->arg;
+
+	return tagged_instance(run, in->rg, ref->name, id, err);
+}
+
+/* RunInstances with the record's key as its ClientToken: asked again
+ * (a run stopped before the answer was recorded), EC2 answers with the
+ * same instance. */
+static int inst_create(struct provider_run *run, const struct resource_ref *ref,
+		       char **id, struct error *err)
+{
+	struct inst *in = ref->arg;
+	char token[64];
+	int rc;
+
+	snprintf(token, sizeof(token), "%s", ref->key);
+	rc = run_instance(run, in, token, err);
+	if (!rc)
+		*id = xstrdup(in->id);
+	return rc;
+}
+
+static void inst_attributes(struct provider_run *run,
+			    const struct resource_ref *ref,
+			    struct state_resource *res)
+{
+	const struct inst *in = ref->arg;
+
+	(void)run;
+	set_attr(res, "region", in->rg->name);
+}
+
+/*
+ * An instance: found by its tags (a run stopped after asking for it, or
+ * --adopt), else run. A host recorded as made is gone (the plan asks only
+ * for missing hosts): it is made anew under a new token, as EC2 would
+ * answer an old one with the terminated instance.
+ */
+static const struct resource_kind aws_instance = {
+	.kind = "host",
+	.flags = RESOURCE_NEW_KEY,
+	.find_by_tags = inst_find_by_tags,
+	.create = inst_create,
+	.attributes = inst_attributes,
+};
+
 /* Make (or adopt) one instance; its id recorded before returning. */
 static int instance_up(struct provider_run *run, struct inst *in,
 		       struct error *err)
 {
-	struct host *h = in->host;
-	struct state_resource *res =
-		state_resource_find(run->state, "aws", "host", h->name);
-	char key[37], token[64];
-	int rc;
+	char *id = NULL;
+	int rc = resource_ensure(run, &aws_instance, in->host->name,
+				 in->host->role->name, in, &id, NULL, err);
 
-	/* A host recorded as made but gone now is made anew (new token:
-	 * EC2 would answer an old one with the terminated instance). */
-	if (res && res->status != RESOURCE_PENDING) {
-		state_resource_remove(run->state, res);
-		state_host_remove(run->state, h->name);
-		res = NULL;
+	if (!rc) {
+		free(in->id);
+		in->id = id;
 	}
-	rc = tagged_instance(run, in->rg, h->name, &in->id, err);
-	if (rc)
-		return rc;
-	if (!res) {
-		uuid4(key);
-		res = state_resource_pending(run->state, "aws", "host", h->name,
-					     h->role->name, key);
-	}
-	set_attr(res, "region", in->rg->name);
-	if (in->id) {
-		/* Found by its tags: a run stopped after asking for it, or
-		 * --adopt. */
-		state_resource_set_id(res, in->id);
-		return run->save(run, err);
-	}
-	rc = run->save(run, err);
-	if (rc)
-		return rc;
-	snprintf(token, sizeof(token), "%s", res->key);
-	rc = run_instance(run, in, token, err);
-	if (rc)
-		return rc;
-	res = state_resource_find(run->state, "aws", "host", h->name);
-	state_resource_set_id(res, in->id);
-	return run->save(run, err);
+	return rc;
 }
 
 struct describe_ctx {
@@ -494,7 +512,7 @@ int wait_instances(struct provider_run *run, struct inst *v, size_t nr,
 						want, deadline_s);
 		}
 		/* Full jitter on a growing window, at most 10 s. */
-		sleep_ms(run, (long)jitter((unsigned long)delay) + 200);
+		provider_sleep(run, (long)jitter((unsigned long)delay) + 200);
 		delay = delay * 2 > 10000 ? 10000 : delay * 2;
 	}
 }
@@ -529,8 +547,8 @@ static int static_ip(struct provider_run *run, struct inst *in, char **ip,
 	xmlNodePtr it;
 	int rc;
 
-	rc = ensure(run, rg, &K_EIP, in->host->name, in->host->role->name,
-		    create_eip, NULL, &alloc, err);
+	rc = aws_resource(run, rg, &K_EIP, in->host->name, in->host->role->name,
+			  create_eip, NULL, &alloc, err);
 	if (rc)
 		return rc;
 	rc = describe_one(rg, &K_EIP, alloc, &doc, err);
@@ -550,78 +568,6 @@ static int static_ip(struct provider_run *run, struct inst *in, char **ip,
 	xmlFreeDoc(doc);
 	free(alloc);
 	return rc;
-}
-
-/* SSH ------------------------------------------------------------------ */
-
-/* Whether addr:22 answers with an SSH banner within ms. */
-static bool ssh_answers(const char *addr, int ms)
-{
-	struct addrinfo hints = { 0 }, *ai = NULL;
-	char banner[8] = "";
-	bool ok = false;
-	int fd;
-
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST;
-	if (getaddrinfo(addr, "22", &hints, &ai))
-		return false;
-	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd >= 0) {
-		struct pollfd pfd = { fd, POLLOUT, 0 };
-		int e = 0;
-		socklen_t el = sizeof(e);
-
-		if ((!connect(fd, ai->ai_addr, ai->ai_addrlen) ||
-		     poll(&pfd, 1, ms) == 1) &&
-		    !getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) && !e) {
-			pfd.events = POLLIN;
-			ok = poll(&pfd, 1, ms) == 1 &&
-			     read(fd, banner, 4) == 4 &&
-			     !memcmp(banner, "SSH-", 4);
-		}
-		close(fd);
-	}
-	freeaddrinfo(ai);
-	return ok;
-}
-
-/* Hosts that will be configured and are reached directly: wait for their
- * sshd (a new instance takes a while to start it). Hosts whose roles have
- * no playbooks are never contacted. */
-static int wait_ssh(struct provider_run *run, struct inst *v, size_t nr,
-		    struct error *err)
-{
-	long long deadline = now_ms() + WAIT_SSH_S * 1000LL;
-
-	for (size_t i = 0; i < nr; i++) {
-		const struct role *role = v[i].host->role;
-		const struct state_host *sh = NULL;
-
-		if (!role->nr_playbooks || role->via.name)
-			continue;
-		for (size_t k = 0; k < run->state->nr_hosts; k++)
-			if (!strcmp(run->state->hosts[k].name, v[i].host->name))
-				sh = &run->state->hosts[k];
-		while (sh && sh->address && !ssh_answers(sh->address, 2000)) {
-			if (run->stop && *run->stop)
-				return error_set(err, DEPLOY_ERR_INTERRUPTED,
-						 NULL, 0, 0,
-						 "interrupted while waiting "
-						 "for SSH");
-			if (now_ms() > deadline)
-				return error_set(
-					err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
-					"aws host '%s' (%s) does not answer "
-					"on port 22 after %d s: check that "
-					"ssh.admin_cidrs holds your address",
-					v[i].host->name, sh->address,
-					WAIT_SSH_S);
-			sleep_ms(run, 2000);
-		}
-	}
-	return 0;
 }
 
 /* The provider's operations ------------------------------------------- */
@@ -679,8 +625,7 @@ int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 	}
 	if (!rc)
 		rc = run->save(run, err);
-	if (!rc)
-		rc = wait_ssh(run, v, nr, err);
+	/* The runner waits for SSH (core/ssh/probe.h). */
 	for (size_t i = 0; i < nr; i++)
 		inst_free(&v[i]);
 	free(v);

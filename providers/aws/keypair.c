@@ -110,12 +110,10 @@ int key_pair(struct provider_run *run, struct region *rg, struct error *err)
 			/* The pair holds this very key: it is used as it is
 			 * (down deletes it only if it carries this
 			 * topology's tags, that is if deploy made it). */
-			struct state_resource *res = state_resource_pending(
-				run->state, "aws", "key-pair", rg->name, NULL,
-				rg->key_name);
+			struct state_resource *res = resource_record(
+				run, "key-pair", rg->name, NULL, rg->key_name);
 
 			free(material);
-			state_resource_set_id(res, rg->key_name);
 			set_attr(res, "region", rg->name);
 			return run->save(run, err);
 		}
@@ -123,8 +121,8 @@ int key_pair(struct provider_run *run, struct region *rg, struct error *err)
 		if (rc)
 			return rc;
 	}
-	rc = ensure(run, rg, &K_KEY, rg->name, NULL, create_key, (void *)want,
-		    &id, err);
+	rc = aws_resource(run, rg, &K_KEY, rg->name, NULL, create_key,
+			  (void *)want, &id, err);
 	free(id);
 	return rc;
 }

@@ -338,11 +338,11 @@ static int own_network(struct provider_run *run, struct region *rg,
 	size_t nr_used = 0;
 	int rc;
 
-	rc = ensure(run, rg, &K_VPC, rg->name, NULL, create_vpc, NULL, &rg->vpc,
-		    err);
+	rc = aws_resource(run, rg, &K_VPC, rg->name, NULL, create_vpc, NULL,
+			  &rg->vpc, err);
 	if (!rc)
-		rc = ensure(run, rg, &K_IGW, rg->name, NULL, create_igw, NULL,
-			    &igw, err);
+		rc = aws_resource(run, rg, &K_IGW, rg->name, NULL, create_igw,
+				  NULL, &igw, err);
 	if (!rc)
 		rc = attach_igw(rg, igw, err);
 	if (!rc)
@@ -354,15 +354,15 @@ static int own_network(struct provider_run *run, struct region *rg,
 		for (size_t j = 0; j < all->nr; j++)
 			if (!strcmp(all->names[j], used[i]))
 				s.index = (int)j;
-		rc = ensure(run, rg, &K_SUBNET, used[i], NULL, create_subnet,
-			    &s, &id, err);
+		rc = aws_resource(run, rg, &K_SUBNET, used[i], NULL,
+				  create_subnet, &s, &id, err);
 		if (!rc)
 			add_subnet(rg, used[i], id);
 		free(id);
 	}
 	if (!rc)
-		rc = ensure(run, rg, &K_RTB, rg->name, NULL, create_rtb, NULL,
-			    &rg->route_table, err);
+		rc = aws_resource(run, rg, &K_RTB, rg->name, NULL, create_rtb,
+				  NULL, &rg->route_table, err);
 	if (!rc)
 		rc = route_table_setup(rg, igw, err);
 	free(igw);

@@ -37,11 +37,8 @@ static int release_eip(struct provider_run *run, struct region *rg,
 	for (size_t i = 0; !rc && i < found.nr; i++)
 		rc = delete_one(rg, &K_EIP, found.ids[i], err);
 	idlist_free(&found);
-	if (!rc) {
-		res = state_resource_find(run->state, "aws", "address", host);
-		state_resource_remove(run->state, res);
-		rc = run->save(run, err);
-	}
+	if (!rc)
+		rc = resource_forget(run, "address", host, err);
 	return rc;
 }
 
@@ -69,10 +66,10 @@ int aws_destroy(struct provider_run *run, struct state_resource *r,
 	id = r->id ? xstrdup(r->id) : NULL;
 	if (!id) /* pending: the instance may exist all the same */
 		rc = tagged_instance(run, rg, name, &id, err);
-	r = state_resource_find(run->state, "aws", "host", name);
-	if (!rc && r) {
-		r->status = RESOURCE_DELETING;
-		rc = run->save(run, err);
+	if (!rc) {
+		rc = resource_deleting(run, "host", name, err);
+		if (rc == DEPLOY_ERR_NOT_FOUND)
+			rc = 0; /* nothing recorded: fine */
 	}
 	if (!rc && id) {
 		ec2_params_init(&p);
@@ -98,12 +95,8 @@ int aws_destroy(struct provider_run *run, struct state_resource *r,
 	if (!rc)
 		rc = release_eip(run, rg, name, err);
 	if (!rc) {
-		r = state_resource_find(run->state, "aws", "host", name);
-		if (r)
-			state_resource_remove(run->state, r);
-		state_host_remove(run->state, name);
 		rg->inst_known = false;
-		rc = run->save(run, err);
+		rc = resource_forget(run, "host", name, err);
 	}
 out:
 	inst_free(&in);
@@ -267,7 +260,7 @@ static int sweep_kind(struct provider_run *run, struct region *rg,
 			    now_ms() > deadline || (run->stop && *run->stop))
 				break;
 			error_clear(err);
-			sleep_ms(run, (long)backoff_ms(n));
+			provider_sleep(run, (long)backoff_ms(n));
 		}
 	}
 	/* What was recorded of this kind in this region is gone now. */

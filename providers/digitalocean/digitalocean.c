@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The digitalocean provider: its settings; it creates nothing yet. */
 #include <stddef.h>
 
 #include "providers/provider.h"
@@ -10,6 +11,7 @@ static const struct key_spec digitalocean_keys[] = {
 
 const struct provider_ops digitalocean_provider = {
 	.name = "digitalocean",
-	.summary = "DigitalOcean droplets, VPCs and cloud firewalls",
+	.summary = "DigitalOcean: settings are checked, no hosts "
+		   "are created yet",
 	.config_keys = digitalocean_keys,
 };

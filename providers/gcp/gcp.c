@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The gcp provider: its settings; it creates nothing yet. */
 #include <stddef.h>
 
 #include "providers/provider.h"
@@ -14,6 +15,7 @@ static const struct key_spec gcp_keys[] = {
 
 const struct provider_ops gcp_provider = {
 	.name = "gcp",
-	.summary = "Google Compute Engine instances, networks and firewalls",
+	.summary = "Google Compute Engine: settings are checked, "
+		   "no hosts are created yet",
 	.config_keys = gcp_keys,
 };

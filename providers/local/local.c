@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The local provider: its ops table on the nspawn hosts of nspawn.c. */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -6,12 +7,13 @@
 
 #include "providers/local/nspawn.h"
 #include "providers/provider.h"
+#include "providers/resource.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define DEFAULT_SUBNET	"10.231.0.0/24"
-#define BOOT_TIMEOUT_MS 60000
+#define DEFAULT_SUBNET "10.231.0.0/24"
+#define BOOT_TIMEOUT_S 60
 
 static const struct key_spec local_keys[] = {
 	{ "subnet", &vs_cidr, 0, DEFAULT_SUBNET, "subnet: 10.231.0.0/24" },
@@ -51,55 +53,72 @@ static int free_slot(const struct state *s)
 	}
 }
 
-static char *resource_key(const struct provider_run *run, const char *host)
+static char *new_key(struct provider_run *run, const struct resource_ref *ref)
 {
 	struct buf b = BUF_INIT;
 
-	buf_addf(&b, "%s/%s", run->t->name, host);
+	buf_addf(&b, "%s/%s", run->t->name, ref->name);
 	return buf_release(&b);
 }
 
-static int up_one(struct provider_run *run, const struct local_net *net,
-		  const char *base, struct host *h, struct local_host *lh,
-		  struct error *err)
+static void attributes(struct provider_run *run, const struct resource_ref *ref,
+		       struct state_resource *res)
 {
-	char *key = resource_key(run, h->name);
-	struct state_resource *r;
+	(void)ref;
+	if (slot_of(res) >= 0)
+		return;
+	if (!res->attributes)
+		res->attributes = cJSON_CreateObject();
+	cJSON_AddNumberToObject(res->attributes, "slot", free_slot(run->state));
+}
+
+struct up_arg {
+	const struct local_net *net;
+	const char *base;
+	struct host *host;
+};
+
+/* Boot the host (idempotent: one running already is read back) and
+ * record its address and key; its id is TOPOLOGY/HOST. */
+static int create_host(struct provider_run *run, const struct resource_ref *ref,
+		       char **id, struct error *err)
+{
+	const struct up_arg *a = ref->arg;
+	struct local_host lh = { 0 };
 	struct state_host *sh;
 	int rc;
 
-	r = state_resource_pending(run->state, "local", "host", h->name,
-				   h->role->name, key);
-	free(key);
-	if (slot_of(r) < 0) {
-		if (!r->attributes)
-			r->attributes = cJSON_CreateObject();
-		cJSON_AddNumberToObject(r->attributes, "slot",
-					free_slot(run->state));
-	}
-	/* Recorded before it is made: a crash from here on is adopted. */
-	rc = run->save(run, err);
+	lh.name = a->host->name;
+	lh.slot = slot_of(
+		state_resource_find(run->state, "local", "host", ref->name));
+	lh.authorized_keys = run->authorized_keys;
+	provider_unlock(run); /* booting takes a while: others go on */
+	rc = local_host_up(a->net, a->base, &lh, err);
+	provider_lock(run);
 	if (rc)
 		return rc;
-	lh->name = h->name;
-	lh->slot = slot_of(r);
-	lh->authorized_keys = run->authorized_keys;
-	rc = local_host_up(net, base, lh, err);
-	if (rc)
-		return rc;
-	sh = state_host_get(run->state, h->name, true);
-	state_host_set(&sh->address, lh->address);
-	state_host_set(&sh->private_address, lh->address);
-	state_host_set(&sh->host_key, lh->host_key);
+	sh = state_host_get(run->state, a->host->name, true);
+	state_host_set(&sh->address, lh.address);
+	state_host_set(&sh->private_address, lh.address);
+	state_host_set(&sh->host_key, lh.host_key);
 	sh->port = 22;
-	state_resource_set_id(r, r->key);
-	return run->save(run, err);
+	if (lh.booted)
+		provider_host_started(run, a->host);
+	*id = new_key(run, ref);
+	return 0;
 }
+
+/* No find hooks: a host is found by its name, so create adopts. */
+static const struct resource_kind local_host = {
+	.kind = "host",
+	.create = create_host,
+	.new_key = new_key,
+	.attributes = attributes,
+};
 
 static int local_hosts_up(struct provider_run *run, struct host *const *hosts,
 			  size_t nr, struct error *err)
 {
-	struct local_host *lh = xcalloc(nr + 1, sizeof(*lh));
 	struct local_net net;
 	char *base = NULL;
 	int rc;
@@ -110,14 +129,20 @@ static int local_hosts_up(struct provider_run *run, struct host *const *hosts,
 	 * base image is fetched through it. */
 	if (!rc)
 		rc = local_net_up(&net, err);
-	if (!rc)
+	if (!rc) {
+		provider_unlock(run);
 		rc = local_base_image(&net, &base, err);
-	for (size_t i = 0; !rc && i < nr; i++)
-		rc = up_one(run, &net, base, hosts[i], &lh[i], err);
-	if (!rc)
-		rc = local_wait_ssh(lh, nr, BOOT_TIMEOUT_MS, err);
+		provider_lock(run);
+	}
+	for (size_t i = 0; !rc && i < nr; i++) {
+		struct up_arg a = { &net, base, hosts[i] };
+		char *id = NULL;
+
+		rc = resource_ensure(run, &local_host, hosts[i]->name,
+				     hosts[i]->role->name, &a, &id, NULL, err);
+		free(id);
+	}
 	free(base);
-	free(lh);
 	return rc;
 }
 
@@ -144,17 +169,12 @@ static int local_destroy(struct provider_run *run, struct state_resource *r,
 	rc = local_check_root(err);
 	if (rc)
 		return rc;
-	r->status = RESOURCE_DELETING;
-	rc = run->save(run, err);
-	if (rc)
-		return rc;
 	name = xstrdup(r->name);
-	rc = local_host_down(&net, name, err);
-	if (!rc) {
-		state_resource_remove(run->state, r);
-		state_host_remove(run->state, name);
-		rc = run->save(run, err);
-	}
+	rc = resource_deleting(run, "host", name, err);
+	if (!rc)
+		rc = local_host_down(&net, name, err);
+	if (!rc)
+		rc = resource_forget(run, "host", name, err);
 	free(name);
 	return rc;
 }
@@ -180,6 +200,8 @@ const struct provider_ops local_provider = {
 	.name = "local",
 	.summary = "Debian systemd-nspawn hosts on this machine, for rehearsal",
 	.config_keys = local_keys,
+	.ssh_wait_s = BOOT_TIMEOUT_S,
+	.ssh_hint = "see its console.log",
 	.hosts_up = local_hosts_up,
 	.exists = local_exists,
 	.destroy = local_destroy,

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+/* Local hosts: Debian systemd-nspawn containers on a bridge (nspawn.h). */
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,13 +12,13 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mount.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "providers/local/nspawn.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/proc.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -104,29 +104,6 @@ static char *path_in(const char *dir, const char *rel)
 
 	buf_addf(&b, "%s/%s", dir, rel);
 	return buf_release(&b);
-}
-
-static int mkdir_p(const char *path, mode_t mode, struct error *err)
-{
-	char *p = xstrdup(path);
-
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) && errno != EEXIST)
-			goto fail;
-		*s = '/';
-	}
-	if (mkdir(p, mode) && errno != EEXIST)
-		goto fail;
-	free(p);
-	return 0;
-fail:
-	error_set(err, DEPLOY_ERR_IO, p, 0, 0, "cannot make directory: %s",
-		  strerror(errno));
-	free(p);
-	return DEPLOY_ERR_IO;
 }
 
 static int write_file(const char *path, const char *text, mode_t mode,
@@ -770,92 +747,30 @@ out:
 	return rc;
 }
 
-static long long now_ms(void)
+/*
+ * Whether the host's container is gone: its lock free AND no
+ * systemd-nspawn of its root left in /proc. nspawn lets the lock go while
+ * it is still exiting (up to a second): a `down` that returned then would
+ * let a `down && up`, or a count right after, see it.
+ */
+static bool container_gone(const char *dir)
 {
-	struct timespec ts;
+	char *root = path_in(dir, "root");
+	bool running = true, gone;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* One attempt: connect and read "SSH-" within 1 s. */
-static bool ssh_banner(const char *address)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET,
-				  .sin_port = htons(22) };
-	struct pollfd p;
-	char banner[8];
-	bool ok = false;
-	int fd;
-
-	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1)
-		return false;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return false;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) &&
-	    errno != EINPROGRESS)
-		goto out;
-	p.fd = fd;
-	p.events = POLLIN;
-	if (poll(&p, 1, 1000) == 1 && (p.revents & POLLIN))
-		ok = read(fd, banner, 4) == 4 && !memcmp(banner, "SSH-", 4);
-out:
-	close(fd);
-	return ok;
-}
-
-int local_wait_ssh(struct local_host *hosts, size_t nr, int timeout_ms,
-		   struct error *err)
-{
-	long long deadline = now_ms() + timeout_ms;
-	bool *ready = xcalloc(nr + 1, sizeof(*ready));
-	size_t left = nr;
-	int rc = 0;
-
-	while (left) {
-		for (size_t i = 0; i < nr; i++) {
-			if (!ready[i] && !hosts[i].booted) {
-				ready[i] = true;
-				left--;
-				continue;
-			}
-			if (ready[i] || !ssh_banner(hosts[i].address))
-				continue;
-			ready[i] = true;
-			left--;
-		}
-		if (!left)
-			break;
-		if (now_ms() > deadline) {
-			for (size_t i = 0; i < nr; i++)
-				if (!ready[i]) {
-					rc = error_set(
-						err, DEPLOY_ERR_IO, NULL, 0, 0,
-						"local host '%s' (%s) did not "
-						"answer on port 22 within %d "
-						"s; see its console.log",
-						hosts[i].name, hosts[i].address,
-						timeout_ms / 1000);
-					break;
-				}
-			break;
-		}
-		usleep(100000);
-	}
-	free(ready);
-	return rc;
+	host_lock(dir, false, &running);
+	gone = !running && !scan_for_nspawn(root);
+	free(root);
+	return gone;
 }
 
 /* Wait up to timeout_ms for the host's container to be gone. */
 static bool wait_stopped(const char *dir, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
-	bool running = true;
 
 	while (now_ms() < deadline) {
-		host_lock(dir, false, &running);
-		if (!running)
+		if (container_gone(dir))
 			return true;
 		usleep(50000);
 	}
@@ -863,16 +778,13 @@ static bool wait_stopped(const char *dir, int timeout_ms)
 }
 
 /* Stop the container: SIGTERM (nspawn powers the container off), then
- * SIGKILL; by its pid, found from the pid file or by its root. */
+ * SIGKILL; by its pid, found from the pid file or by its root. Returns
+ * once its systemd-nspawn has exited. */
 static int stop_container(const char *dir, struct error *err)
 {
-	bool running = false;
 	pid_t pid;
 
-	if (!dir_exists(dir))
-		return 0;
-	host_lock(dir, false, &running);
-	if (!running)
+	if (!dir_exists(dir) || container_gone(dir))
 		return 0;
 	/* A container just being started may not show in /proc yet. */
 	for (int tries = 0; !(pid = running_pid(dir)) && tries < 40; tries++)

@@ -51,15 +51,10 @@ int local_net_up(const struct local_net *net, struct error *err);
 /*
  * Make and boot one host (idempotent: a running host is left as it is and
  * its address and key are read back). Returns once systemd-nspawn runs;
- * local_wait_ssh() waits for sshd.
+ * core/ssh/probe.h waits for sshd.
  */
 int local_host_up(const struct local_net *net, const char *base,
 		  struct local_host *h, struct error *err);
-
-/* Wait until every host booted now answers on port 22 with an SSH banner
- * (a host that ran already may let SSH in only from its bastion). */
-int local_wait_ssh(struct local_host *hosts, size_t nr, int timeout_ms,
-		   struct error *err);
 
 /* Stop one host and remove its overlay, namespace and files. Idempotent. */
 int local_host_down(const struct local_net *net, const char *name,

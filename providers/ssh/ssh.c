@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The ssh provider: existing hosts listed in the topology or inventory. */
 #include <stddef.h>
 
 #include "providers/provider.h"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "providers/local/nspawn.h"
+#include "ssh/probe.h"
 #include "test-tool.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -57,9 +58,22 @@ static int up(struct local_net *net, const char *keyfile, int nr, char **names)
 			goto out;
 		}
 	}
-	if (local_wait_ssh(hosts, (size_t)nr, 60000, &err)) {
-		rc = fail(&err);
-		goto out;
+	{
+		struct ssh_probe_target *v = xcalloc((size_t)nr, sizeof(*v));
+
+		for (int i = 0; i < nr; i++) {
+			v[i].name = hosts[i].name;
+			v[i].address = hosts[i].address;
+			v[i].ready = !hosts[i].booted;
+		}
+		rc = ssh_probe_wait(v, (size_t)nr, 60000, NULL, NULL, NULL,
+				    &err);
+		free(v);
+		if (rc) {
+			rc = fail(&err);
+			goto out;
+		}
+		rc = 1;
 	}
 	for (int i = 0; i < nr; i++)
 		printf("%s %s %s\n", hosts[i].name, hosts[i].address,

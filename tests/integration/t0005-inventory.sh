@@ -52,6 +52,7 @@ expect_rc 0 "validate with inventories"
 cat >expected <<'EOF'
 fleet/fleet.yml: valid topology 'metal' (version 1)
 providers: ssh
+  ssh           existing hosts (bare metal) reached over SSH
 roles: 4, hosts: 7
   role        provider      hosts  playbooks
   monitoring  ssh               1  -

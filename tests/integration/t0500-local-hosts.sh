@@ -51,9 +51,21 @@ run "$TEST_TOOL" local up "$topo" "$subnet" "$TMP/id.pub" $hosts
 expect_rc 0 "local up again"
 expect_same "$TMP/up1" "$TMP/out" "second up is a no-op"
 
-# Down leaves no namespace, bridge, mount, process or file behind.
+# Down leaves no namespace, bridge, mount, process or file behind. It
+# returns once each host's systemd-nspawn has exited, not when nspawn let
+# the host's lock go (it goes on exiting for up to a second): checked by
+# the containers' pids, right after down returned.
+pids=$(for h in $hosts; do cat "${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}/$topo/$h/pid"; done)
+checks=$((checks + 1))
+[ "$(echo $pids | wc -w)" -eq 2 ] || fail "a pid per host: $pids"
 run "$TEST_TOOL" local down "$topo" "$subnet" $hosts
 expect_rc 0 "local down"
+for p in $pids; do
+	checks=$((checks + 1))
+	if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q systemd-nspawn; then
+		fail "systemd-nspawn $p still runs after down returned"
+	fi
+done
 ip netns list >"$TMP/ns"
 expect_no_match "$TMP/ns" "deploy-$topo-" "no namespace left"
 mount >"$TMP/mounts"

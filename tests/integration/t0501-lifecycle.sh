@@ -201,8 +201,14 @@ run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down of a protected role"
 expect_line "$TMP/out" "= keep local host web-0 (role 'web' is protected (protect or static_ip): kept unless --include-protected)" "the protected host is kept"
 expect_line "$TMP/out" "Nothing to destroy: the state of '$name' holds no resource that is not protected." "nothing else to destroy"
+pid=$(cat "${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}/$name/web-0/pid")
 run "$DEPLOY" down --yes --include-protected topo.yml
 expect_rc 0 "down --include-protected"
+# Down returned once web-0's systemd-nspawn had exited (by its pid).
+checks=$((checks + 1))
+if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q systemd-nspawn; then
+	fail "systemd-nspawn $pid still runs after deploy down returned"
+fi
 expect_line "$TMP/out" "Destroyed 1 resource of '$name'." "down summary"
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down again"
