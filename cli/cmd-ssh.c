@@ -143,7 +143,7 @@ static void add_host(struct ssh_conf_out *o, const struct host *h)
 	if (via)
 		add_value(b, "ProxyJump", via->name);
 	if (h->key) {
-		char *rel = ssh_expand_path(h->key, r->t->dir);
+		char *rel = path_expand(h->key, r->t->dir);
 		char *key = absolute(rel);
 
 		add_value(b, "IdentityFile", key);
@@ -206,7 +206,7 @@ static void conf_init(struct ssh_conf_out *o, struct cli_run *r,
 	o->config = (struct buf)BUF_INIT;
 	o->keys = (struct buf)BUF_INIT;
 	if (r->t->ssh.known_hosts) {
-		char *p = ssh_expand_path(r->t->ssh.known_hosts, r->t->dir);
+		char *p = path_expand(r->t->ssh.known_hosts, r->t->dir);
 
 		o->user_known_hosts = absolute(p);
 		free(p);
