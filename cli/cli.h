@@ -105,5 +105,7 @@ extern const struct command cmd_unlock;
 extern const struct command cmd_graph;
 extern const struct command cmd_run;
 extern const struct command cmd_sources;
+extern const struct command cmd_ssh;
+extern const struct command cmd_ssh_config;
 
 #endif
