@@ -4,26 +4,15 @@
 
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
+#include "cli/output.h"
 #include "util/banned.h"
 
 enum {
-	OPT_YES,
-	OPT_LOCK_TIMEOUT,
-	OPT_GRACE,
-	OPT_INCLUDE_PROTECTED,
+	OPT_INCLUDE_PROTECTED = LC_NR_OPTS,
 };
 
 static const struct opt_spec down_opts[] = {
-	[OPT_YES] = { "yes", 'y', OPT_FLAG, NULL,
-		      "do not ask (needed without a terminal)", NULL },
-	[OPT_LOCK_TIMEOUT] = { "lock-timeout", 0, OPT_INT, "SECONDS",
-			       "wait this long for another run's lock "
-			       "(default: fail at once)",
-			       NULL },
-	[OPT_GRACE] = { "grace", 0, OPT_INT, "SECONDS",
-			"after an interrupt, let work under way finish this "
-			"long (default 30)",
-			NULL },
+	LC_OPT_SPECS,
 	[OPT_INCLUDE_PROTECTED] = { "include-protected", 0, OPT_FLAG, NULL,
 				    "remove the hosts of roles with protect "
 				    "or static_ip too",
@@ -58,12 +47,7 @@ static int down_exec(const struct command *cmd, struct args *a)
 
 	(void)cmd;
 	error_init(&err);
-	cli_signals_install(a->opt[OPT_GRACE].set ? (int)a->opt[OPT_GRACE].num
-						  : 30);
-	rc = cli_run_open(&r, topology_arg(a), "deploy down",
-			  a->opt[OPT_LOCK_TIMEOUT].set
-				  ? (int)a->opt[OPT_LOCK_TIMEOUT].num
-				  : 0);
+	rc = cli_run_start(&r, a, "deploy down");
 	if (rc)
 		return rc;
 	r.lc.include_protected = a->opt[OPT_INCLUDE_PROTECTED].set;
@@ -78,7 +62,7 @@ static int down_exec(const struct command *cmd, struct args *a)
 		       "groups, keys) left by an earlier run\n",
 		       n, n == 1 ? "" : "s");
 		rc = confirm(&r, "Destroy every resource of",
-			     a->opt[OPT_YES].set);
+			     a->opt[LC_OPT_YES].set);
 		if (rc)
 			goto out;
 		if (plan_apply(&r.lc, p, progress, NULL, &err))
@@ -89,14 +73,14 @@ static int down_exec(const struct command *cmd, struct args *a)
 	}
 	if (!p->destroys) {
 		if (p->keeps)
-			print_plan(p, false);
+			print_plan(p, NULL, 0, false);
 		printf("Nothing to destroy: the state of '%s' holds no "
 		       "resource%s.\n",
 		       r.t->name, p->keeps ? " that is not protected" : "");
 		goto out;
 	}
-	print_plan(p, false);
-	rc = confirm(&r, "Destroy every resource of", a->opt[OPT_YES].set);
+	print_plan(p, NULL, 0, false);
+	rc = confirm(&r, "Destroy every resource of", a->opt[LC_OPT_YES].set);
 	if (rc)
 		goto out;
 	if (plan_apply(&r.lc, p, progress, NULL, &err))

@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
+#include "cli/output.h"
 #include "util/banned.h"
 
 enum {
@@ -51,7 +52,7 @@ static int plan_exec(const struct command *cmd, struct args *a)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	print_plan_with_sources(p, &r, a->opt[OPT_JSON].set);
+	print_plan(p, r.pins, r.nr_sources, a->opt[OPT_JSON].set);
 	rc = p->creates || p->destroys || p->unrecorded || p->syncs
 		     ? EXIT_CHANGES
 		     : EXIT_OK;

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
 #include "graph/graph.h"
+#include "playbook/context.h"
 #include "ssh/engine.h"
 #include "ssh/fleet.h"
 #include "topology/select.h"
@@ -337,15 +338,19 @@ static int run_exec(const struct command *cmd, struct args *a)
 	struct host **sel = NULL;
 	struct ssh_engine *e = NULL;
 	struct ssh_fleet *fleet = NULL;
+	struct secret_value *secrets = NULL;
+	struct redact_secret *red = NULL;
+	struct diag_list dl;
 	struct error err;
 	char *command = NULL;
-	size_t nsel = 0;
+	size_t nsel = 0, nr_secrets = 0;
 	unsigned parallel, fit;
 	int rc;
 
 	memset(&run, 0, sizeof(run));
 	memset(&o, 0, sizeof(o));
 	error_init(&err);
+	diag_list_init(&dl);
 	if (!a->nr_rest)
 		return usage_error(cmd, "no command: give it after '--', as "
 					"in deploy run topology.yml -- uptime");
@@ -389,6 +394,16 @@ static int run_exec(const struct command *cmd, struct args *a)
 	run.hosts = xcalloc(nsel + 1, sizeof(*run.hosts));
 	ctx = xcalloc(nsel + 1, sizeof(*ctx));
 	o.parallel = parallel;
+	/* The topology's secrets, out of every host's output (one that
+	 * cannot be read is not needed to run a command: no warning). */
+	secrets_load(t, &secrets, &nr_secrets, &dl);
+	red = xcalloc(nr_secrets + 1, sizeof(*red));
+	for (size_t i = 0; i < nr_secrets; i++)
+		red[i] = (struct redact_secret){ secrets[i].name,
+						 secrets[i].value,
+						 secrets[i].len };
+	o.secrets = red;
+	o.nr_secrets = nr_secrets;
 	if (ssh_engine_new(&o, &e, &err)) {
 		print_error(&err);
 		rc = EXIT_FAIL;
@@ -437,6 +452,9 @@ out:
 	free(ctx);
 	free(command);
 	free(sel);
+	free(red);
+	secrets_free(secrets, nr_secrets);
+	diag_list_free(&dl);
 	error_clear(&err);
 	cli_run_close(&cr);
 	return rc;

@@ -181,7 +181,7 @@ static int list(const char *path)
 		w_name = n > w_name ? n : w_name;
 		n = (int)strlen(git);
 		w_git = n > w_git ? n : w_git;
-		n = (int)strlen(cli_source_ref(s));
+		n = (int)strlen(source_ref_label(s));
 		w_ref = n > w_ref ? n : w_ref;
 		free(git);
 	}
@@ -198,7 +198,7 @@ static int list(const char *path)
 		char *git = source_url_redact(s->git);
 
 		printf("%-*s  %-*s  %-*s  %-12.12s  %s\n", w_name, s->name,
-		       w_git, git, w_ref, cli_source_ref(s),
+		       w_git, git, w_ref, source_ref_label(s),
 		       e ? e->commit : "-",
 		       e ? (source_cached(&o, s->git, e->commit) ? "yes" : "no")
 			 : "-");

@@ -4,13 +4,11 @@
 #include "cli/cli.h"
 #include "cli/configure-ui.h"
 #include "cli/lifecycle.h"
+#include "cli/output.h"
 #include "util/banned.h"
 
 enum {
-	OPT_YES,
-	OPT_LOCK_TIMEOUT,
-	OPT_GRACE,
-	OPT_CHECK,
+	OPT_CHECK = LC_NR_OPTS,
 	OPT_PARALLEL,
 	OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT,
@@ -19,16 +17,7 @@ enum {
 };
 
 static const struct opt_spec up_opts[] = {
-	[OPT_YES] = { "yes", 'y', OPT_FLAG, NULL,
-		      "do not ask (needed without a terminal)", NULL },
-	[OPT_LOCK_TIMEOUT] = { "lock-timeout", 0, OPT_INT, "SECONDS",
-			       "wait this long for another run's lock "
-			       "(default: fail at once)",
-			       NULL },
-	[OPT_GRACE] = { "grace", 0, OPT_INT, "SECONDS",
-			"after an interrupt, let work under way finish this "
-			"long (default 30)",
-			NULL },
+	LC_OPT_SPECS,
 	[OPT_CHECK] = { "check", 0, OPT_FLAG, NULL,
 			"report what would change on the hosts, change "
 			"nothing anywhere",
@@ -149,10 +138,7 @@ static int up_exec(const struct command *cmd, struct args *a)
 	int rc;
 
 	error_init(&err);
-	cli_signals_install((int)opt_or(a, OPT_GRACE, 30));
-	rc = cli_run_open(&r, topology_arg(a),
-			  check ? "deploy up --check" : "deploy up",
-			  (int)opt_or(a, OPT_LOCK_TIMEOUT, 0));
+	rc = cli_run_start(&r, a, check ? "deploy up --check" : "deploy up");
 	if (rc)
 		return rc;
 	rc = cli_run_limit(
@@ -168,14 +154,14 @@ static int up_exec(const struct command *cmd, struct args *a)
 	if (plan_build(&r.lc, false, true, &p, &err))
 		goto fail;
 	if (check) {
-		print_plan_with_sources(p, &r, false);
+		print_plan(p, r.pins, r.nr_sources, false);
 		if (p->creates || p->destroys)
 			printf("(--check: nothing is created or destroyed; "
 			       "hosts not created yet are not checked)\n");
 		rc = configure(&r, a, true);
 		goto out;
 	}
-	print_plan_with_sources(p, &r, false);
+	print_plan(p, r.pins, r.nr_sources, false);
 	if (p->unrecorded) {
 		print_message("hosts exist at a provider but not in the "
 			      "state (the '!' lines): run 'deploy up --adopt' "
@@ -186,7 +172,7 @@ static int up_exec(const struct command *cmd, struct args *a)
 	rc = preflight(&r);
 	if (rc)
 		goto out;
-	if (!a->opt[OPT_YES].set) {
+	if (!a->opt[LC_OPT_YES].set) {
 		/* Show what the hosts' steps would change, then ask. */
 		size_t changes = 0;
 

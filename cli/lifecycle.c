@@ -10,11 +10,11 @@
 
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
-#include "config.h"
 #include "run/configure.h"
 #include "ssh/fleet.h"
 #include "topology/select.h"
 #include "util/buf.h"
+#include "util/path.h"
 #include "util/proc.h"
 #define ENV_PASSPHRASE "DEPLOY_SSH_KEY_PASSPHRASE"
 #include "util/xalloc.h"
@@ -89,10 +89,9 @@ void cli_ssh_options(struct cli_run *r, struct ssh_options *o)
 	if (!r->passphrase)
 		r->passphrase = take_env_passphrase();
 	free(r->known_hosts);
-	r->known_hosts =
-		r->t->ssh.known_hosts
-			? ssh_expand_path(r->t->ssh.known_hosts, r->t->dir)
-			: NULL;
+	r->known_hosts = r->t->ssh.known_hosts
+				 ? path_expand(r->t->ssh.known_hosts, r->t->dir)
+				 : NULL;
 	free(r->own_key);
 	r->own_key = state_path_for(r->path, r->t->name, ".id_ed25519");
 	o->host_keys = r->t->ssh.host_keys == HOST_KEYS_STRICT
@@ -143,6 +142,16 @@ fail:
 	return EXIT_FAIL;
 }
 
+int cli_run_start(struct cli_run *r, const struct args *a, const char *command)
+{
+	const struct opt_value *grace = &a->opt[LC_OPT_GRACE];
+	const struct opt_value *wait = &a->opt[LC_OPT_LOCK_TIMEOUT];
+
+	cli_signals_install(grace->set ? (int)grace->num : 30);
+	return cli_run_open(r, topology_arg(a), command,
+			    wait->set ? (int)wait->num : 0);
+}
+
 int cli_run_limit(struct cli_run *r, const struct command *cmd,
 		  const char *limit)
 {
@@ -180,22 +189,10 @@ void cli_run_close(struct cli_run *r)
 	memset(r, 0, sizeof(*r));
 }
 
-static char *expand_home(const char *p)
-{
-	const char *home = getenv("HOME");
-	struct buf b = BUF_INIT;
-
-	if (p[0] == '~' && p[1] == '/' && home)
-		buf_addf(&b, "%s/%s", home, p + 2);
-	else
-		buf_adds(&b, p);
-	return buf_release(&b);
-}
-
 /* Read KEY.pub into r when it is there. */
 static bool try_key(struct cli_run *r, const char *key)
 {
-	char *priv = expand_home(key);
+	char *priv = path_expand(key, NULL);
 	struct buf pub = BUF_INIT, text;
 
 	buf_init(&text, 64 << 10);
@@ -334,155 +331,6 @@ out:
 	error_clear(&err);
 	free(hosts);
 	return rc;
-}
-
-static const char *op_word(enum plan_op op)
-{
-	switch (op) {
-	case PLAN_CREATE:
-		return "create";
-	case PLAN_DESTROY:
-		return "destroy";
-	case PLAN_KEEP:
-		break;
-	}
-	return "keep";
-}
-
-/* "+ create", "- destroy", "= keep" (kept for a reason), "! unrecorded" */
-static char item_sign(const struct plan_item *it)
-{
-	if (it->unrecorded)
-		return '!';
-	if (it->op == PLAN_CREATE)
-		return '+';
-	return it->op == PLAN_KEEP ? '=' : '-';
-}
-
-static const char *item_word(const struct plan_item *it)
-{
-	return it->unrecorded ? "unrecorded" : op_word(it->op);
-}
-
-static void json_line(cJSON *o)
-{
-	char *s = cJSON_PrintUnformatted(o);
-
-	printf("%s\n", s);
-	free(s);
-	cJSON_Delete(o);
-}
-
-static void print_sources(const struct cli_run *r, bool json)
-{
-	for (size_t i = 0; r && i < r->nr_sources; i++) {
-		const struct source_pin *pin = &r->pins[i];
-		const struct source *s = pin->src;
-		char *git;
-		cJSON *o;
-
-		if (!json) {
-			printf("source %s: %s at %.12s%s\n", s->name,
-			       cli_source_ref(s), pin->commit,
-			       pin->added ? " (new in the lock file)" : "");
-			continue;
-		}
-		git = source_url_redact(s->git);
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", "source");
-		cJSON_AddStringToObject(o, "name", s->name);
-		cJSON_AddStringToObject(o, "git", git);
-		if (s->ref)
-			cJSON_AddStringToObject(o, "ref", s->ref);
-		else
-			cJSON_AddNullToObject(o, "ref");
-		cJSON_AddStringToObject(o, "commit", pin->commit);
-		cJSON_AddBoolToObject(o, "added", pin->added);
-		json_line(o);
-		free(git);
-	}
-}
-
-void print_plan(const struct plan *p, bool json)
-{
-	print_plan_with_sources(p, NULL, json);
-}
-
-void print_plan_with_sources(const struct plan *p, const struct cli_run *r,
-			     bool json)
-{
-	cJSON *o;
-
-	if (json) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", "version");
-		cJSON_AddStringToObject(o, "deploy", DEPLOY_VERSION);
-		cJSON_AddNumberToObject(o, "ui", 1);
-		json_line(o);
-	}
-	print_sources(r, json);
-	for (size_t i = 0; i < p->nr; i++) {
-		const struct plan_item *it = &p->items[i];
-
-		if (json) {
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "type", "planned_change");
-			cJSON_AddStringToObject(o, "action", item_word(it));
-			cJSON_AddStringToObject(o, "provider",
-						it->provider->name);
-			cJSON_AddStringToObject(o, "kind", it->kind);
-			cJSON_AddStringToObject(o, "name", it->name);
-			if (it->role)
-				cJSON_AddStringToObject(o, "role", it->role);
-			if (it->reason)
-				cJSON_AddStringToObject(o, "reason",
-							it->reason);
-			json_line(o);
-			continue;
-		}
-		if (it->op == PLAN_KEEP && !it->reason)
-			continue;
-		printf("%c %s %s %s %s%s%s%s\n", item_sign(it), item_word(it),
-		       it->provider->name, it->kind, it->name,
-		       it->reason ? " (" : "", it->reason ? it->reason : "",
-		       it->reason ? ")" : "");
-	}
-	for (const char *l = p->sync_lines; l && *l;) {
-		size_t len = strcspn(l, "\n");
-
-		if (json) {
-			char *text = xstrndup(l, len);
-
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "type", "shared_change");
-			cJSON_AddStringToObject(o, "text", text);
-			json_line(o);
-			free(text);
-		} else {
-			printf("%.*s\n", (int)len, l);
-		}
-		l += len + (l[len] == '\n');
-	}
-	if (json) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", "change_summary");
-		cJSON_AddNumberToObject(o, "create", (double)p->creates);
-		cJSON_AddNumberToObject(o, "destroy", (double)p->destroys);
-		cJSON_AddNumberToObject(o, "keep", (double)p->keeps);
-		cJSON_AddNumberToObject(o, "unrecorded", (double)p->unrecorded);
-		cJSON_AddNumberToObject(o, "shared", (double)p->syncs);
-		json_line(o);
-		return;
-	}
-	printf("Plan: %zu to create, %zu to destroy, %zu unchanged.\n",
-	       p->creates, p->destroys, p->keeps);
-	if (p->syncs)
-		printf("%zu change%s to shared resources (firewall groups).\n",
-		       p->syncs, p->syncs == 1 ? "" : "s");
-	if (p->unrecorded)
-		printf("%zu host%s at a provider %s not in the state.\n",
-		       p->unrecorded, p->unrecorded == 1 ? "" : "s",
-		       p->unrecorded == 1 ? "is" : "are");
 }
 
 int confirm(const struct cli_run *r, const char *what, bool yes)

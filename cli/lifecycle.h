@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 
+#include "cli/cli.h"
 #include "graph/graph.h"
 #include "plan/plan.h"
 #include "playbook/playbook.h"
@@ -44,6 +45,33 @@ int cli_run_limit(struct cli_run *r, const struct command *cmd,
 /* Load, lock (when lock_timeout >= 0) and read the state. Prints errors. */
 int cli_run_open(struct cli_run *r, const char *path, const char *command,
 		 int lock_timeout);
+
+/*
+ * The options up and down share: the head of both option tables, so the
+ * same indexes read them; a command's own options start at LC_NR_OPTS.
+ */
+enum {
+	LC_OPT_YES,
+	LC_OPT_LOCK_TIMEOUT,
+	LC_OPT_GRACE,
+	LC_NR_OPTS,
+};
+
+/* clang-format off */
+#define LC_OPT_SPECS							\
+	[LC_OPT_YES] = { "yes", 'y', OPT_FLAG, NULL,			\
+		"do not ask (needed without a terminal)", NULL },	\
+	[LC_OPT_LOCK_TIMEOUT] = { "lock-timeout", 0, OPT_INT, "SECONDS",	\
+		"wait this long for another run's lock "		\
+		"(default: fail at once)", NULL },			\
+	[LC_OPT_GRACE] = { "grace", 0, OPT_INT, "SECONDS",		\
+		"after an interrupt, let work under way finish this "	\
+		"long (default 30)", NULL }
+/* clang-format on */
+
+/* For up and down: signals with --grace (default 30 s), then cli_run_open
+ * of the topology argument with --lock-timeout (default 0). */
+int cli_run_start(struct cli_run *r, const struct args *a, const char *command);
 void cli_run_close(struct cli_run *r);
 
 /* The operator's public key for new hosts: ssh.key's .pub, else
@@ -70,14 +98,6 @@ int cli_check_steps(struct cli_run *r, size_t *changes);
 /* Whether some role with hosts has playbooks. */
 bool cli_has_playbooks(const struct topology *t);
 
-/* Print the plan as `+ create local host x` lines and a summary, or as
- * JSON lines. */
-void print_plan(const struct plan *p, bool json);
-/* The same with r's sources first: `source NAME: REF at COMMIT` lines, or
- * {"type":"source",...} after the version line. */
-void print_plan_with_sources(const struct plan *p, const struct cli_run *r,
-			     bool json);
-
 /*
  * For plan and up (cli/sources.c): every source of the topology at the
  * commit its lock file (icon.yml: icon.lock) holds, fetched only when the
@@ -90,8 +110,6 @@ int cli_run_sources(struct cli_run *r, bool quiet);
  * *key_path is the caller's to free). */
 void cli_source_options(struct cli_run *r, struct source_options *o,
 			char **key_path);
-/* A source's ref as people read it: "v1.0", or "default branch". */
-const char *cli_source_ref(const struct source *s);
 
 /*
  * Ask before changing anything: on a terminal the operator types "yes"

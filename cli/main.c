@@ -23,6 +23,8 @@ static const struct command *const commands[] = {
 	&cmd_output,
 	&cmd_run,
 	&cmd_sources,
+	&cmd_ssh,
+	&cmd_ssh_config,
 	&cmd_unlock,
 	&cmd_state,
 	&cmd_import,

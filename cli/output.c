@@ -1,10 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "cli/output.h"
+#include "config.h"
 #include "graph/graph.h"
 #include "topology/topology.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 void print_diags(const struct diag_list *dl, FILE *out)
@@ -79,4 +86,150 @@ int cli_load_topology(const char *path, struct topology **t, struct graph **g)
 	error_clear(&err);
 	diag_list_free(&dl);
 	return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+/* The plan */
+
+static const char *op_word(enum plan_op op)
+{
+	switch (op) {
+	case PLAN_CREATE:
+		return "create";
+	case PLAN_DESTROY:
+		return "destroy";
+	case PLAN_KEEP:
+		break;
+	}
+	return "keep";
+}
+
+/* "+ create", "- destroy", "= keep" (kept for a reason), "! unrecorded" */
+static char item_sign(const struct plan_item *it)
+{
+	if (it->unrecorded)
+		return '!';
+	if (it->op == PLAN_CREATE)
+		return '+';
+	return it->op == PLAN_KEEP ? '=' : '-';
+}
+
+static const char *item_word(const struct plan_item *it)
+{
+	return it->unrecorded ? "unrecorded" : op_word(it->op);
+}
+
+static void json_line(cJSON *o)
+{
+	char *s = cJSON_PrintUnformatted(o);
+
+	printf("%s\n", s);
+	free(s);
+	cJSON_Delete(o);
+}
+
+static void print_sources(const struct source_pin *pins, size_t nr, bool json)
+{
+	for (size_t i = 0; i < nr; i++) {
+		const struct source_pin *pin = &pins[i];
+		const struct source *s = pin->src;
+		char *git;
+		cJSON *o;
+
+		if (!json) {
+			printf("source %s: %s at %.12s%s\n", s->name,
+			       source_ref_label(s), pin->commit,
+			       pin->added ? " (new in the lock file)" : "");
+			continue;
+		}
+		git = source_url_redact(s->git);
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", "source");
+		cJSON_AddStringToObject(o, "name", s->name);
+		cJSON_AddStringToObject(o, "git", git);
+		if (s->ref)
+			cJSON_AddStringToObject(o, "ref", s->ref);
+		else
+			cJSON_AddNullToObject(o, "ref");
+		cJSON_AddStringToObject(o, "commit", pin->commit);
+		cJSON_AddBoolToObject(o, "added", pin->added);
+		json_line(o);
+		free(git);
+	}
+}
+
+void print_plan(const struct plan *p, const struct source_pin *pins,
+		size_t nr_pins, bool json)
+{
+	cJSON *o;
+
+	if (json) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", "version");
+		cJSON_AddStringToObject(o, "deploy", DEPLOY_VERSION);
+		cJSON_AddNumberToObject(o, "ui", 1);
+		json_line(o);
+	}
+	print_sources(pins, nr_pins, json);
+	for (size_t i = 0; i < p->nr; i++) {
+		const struct plan_item *it = &p->items[i];
+
+		if (json) {
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "type", "planned_change");
+			cJSON_AddStringToObject(o, "action", item_word(it));
+			cJSON_AddStringToObject(o, "provider",
+						it->provider->name);
+			cJSON_AddStringToObject(o, "kind", it->kind);
+			cJSON_AddStringToObject(o, "name", it->name);
+			if (it->role)
+				cJSON_AddStringToObject(o, "role", it->role);
+			if (it->reason)
+				cJSON_AddStringToObject(o, "reason",
+							it->reason);
+			json_line(o);
+			continue;
+		}
+		if (it->op == PLAN_KEEP && !it->reason)
+			continue;
+		printf("%c %s %s %s %s%s%s%s\n", item_sign(it), item_word(it),
+		       it->provider->name, it->kind, it->name,
+		       it->reason ? " (" : "", it->reason ? it->reason : "",
+		       it->reason ? ")" : "");
+	}
+	for (const char *l = p->sync_lines; l && *l;) {
+		size_t len = strcspn(l, "\n");
+
+		if (json) {
+			char *text = xstrndup(l, len);
+
+			o = cJSON_CreateObject();
+			cJSON_AddStringToObject(o, "type", "shared_change");
+			cJSON_AddStringToObject(o, "text", text);
+			json_line(o);
+			free(text);
+		} else {
+			printf("%.*s\n", (int)len, l);
+		}
+		l += len + (l[len] == '\n');
+	}
+	if (json) {
+		o = cJSON_CreateObject();
+		cJSON_AddStringToObject(o, "type", "change_summary");
+		cJSON_AddNumberToObject(o, "create", (double)p->creates);
+		cJSON_AddNumberToObject(o, "destroy", (double)p->destroys);
+		cJSON_AddNumberToObject(o, "keep", (double)p->keeps);
+		cJSON_AddNumberToObject(o, "unrecorded", (double)p->unrecorded);
+		cJSON_AddNumberToObject(o, "shared", (double)p->syncs);
+		json_line(o);
+		return;
+	}
+	printf("Plan: %zu to create, %zu to destroy, %zu unchanged.\n",
+	       p->creates, p->destroys, p->keeps);
+	if (p->syncs)
+		printf("%zu change%s to shared resources (firewall groups).\n",
+		       p->syncs, p->syncs == 1 ? "" : "s");
+	if (p->unrecorded)
+		printf("%zu host%s at a provider %s not in the state.\n",
+		       p->unrecorded, p->unrecorded == 1 ? "" : "s",
+		       p->unrecorded == 1 ? "is" : "are");
 }

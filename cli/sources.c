@@ -7,13 +7,9 @@
 #include "cli/lifecycle.h"
 #include "source/source.h"
 #include "ssh/fleet.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
-
-const char *cli_source_ref(const struct source *s)
-{
-	return s->ref ? s->ref : "default branch";
-}
 
 void cli_source_options(struct cli_run *r, struct source_options *o,
 			char **key_path)
@@ -27,8 +23,8 @@ void cli_source_options(struct cli_run *r, struct source_options *o,
 	o->known_hosts = so.known_hosts;
 	o->strict_host_keys = so.host_keys == SSH_HOST_KEYS_STRICT;
 	o->passphrase = so.passphrase;
-	*key_path = r->t->ssh.key ? ssh_expand_path(r->t->ssh.key, r->t->dir)
-				  : NULL;
+	*key_path =
+		r->t->ssh.key ? path_expand(r->t->ssh.key, r->t->dir) : NULL;
 	o->key = *key_path;
 }
 

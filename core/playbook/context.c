@@ -6,6 +6,8 @@
 #include <sys/socket.h>
 
 #include "playbook/context.h"
+#include "util/path.h"
+#include "util/redact.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -504,38 +506,40 @@ bool context_has_secret(const struct host_context *c, const char *s, size_t len)
 void context_redact(const struct host_context *c, const char *s, size_t len,
 		    struct buf *out)
 {
+	struct buf raw = BUF_INIT;
+	struct redactor r;
 	size_t start = 0;
 
-	for (size_t i = 0; c && i < len;) {
+	if (!c || !c->nr_secrets) {
+		buf_add(out, s, len);
+		return;
+	}
+	/* Values as they are, whatever their length, */
+	for (size_t i = 0; i < len;) {
 		const struct secret_value *v = secret_at(c, s + i, len - i);
 
 		if (!v) {
 			i++;
 			continue;
 		}
-		buf_add(out, s + start, i - start);
-		buf_addf(out, "[secret %s]", v->name);
+		buf_add(&raw, s + start, i - start);
+		buf_addf(&raw, "[secret %s]", v->name);
 		i += v->len;
 		start = i;
 	}
-	buf_add(out, s + start, len - start);
+	buf_add(&raw, s + start, len - start);
+	/* then their base64 and URL-encoded forms (util/redact.h). */
+	redactor_init(&r);
+	for (size_t i = 0; i < c->nr_secrets; i++)
+		redactor_add(&r, c->secrets[i].name, c->secrets[i].value,
+			     c->secrets[i].len);
+	redactor_feed(&r, raw.data, raw.len, out);
+	redactor_flush(&r, out);
+	redactor_free(&r);
+	buf_free_secret(&raw);
 }
 
 /* Secrets from the topology */
-
-static char *secret_path(const struct topology *t, const char *p)
-{
-	struct buf out = BUF_INIT;
-	const char *home = getenv("HOME");
-
-	if (p[0] == '~' && p[1] == '/' && home)
-		buf_addf(&out, "%s/%s", home, p + 2);
-	else if (p[0] == '/')
-		buf_adds(&out, p);
-	else
-		buf_addf(&out, "%s/%s", t->dir, p);
-	return buf_release(&out);
-}
 
 void secrets_load(const struct topology *t, struct secret_value **out,
 		  size_t *nr, struct diag_list *dl)
@@ -568,7 +572,7 @@ void secrets_load(const struct topology *t, struct secret_value **out,
 			continue;
 		}
 		buf_init(&b, SECRET_FILE_MAX);
-		path = secret_path(t, s->ref);
+		path = path_expand(s->ref, t->dir);
 		rc = buf_read_file(&b, path);
 		if (rc || strlen(b.data) != b.len) {
 			diag_add(dl, DIAG_WARNING, t->file, at->line, at->col,

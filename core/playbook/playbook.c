@@ -1295,6 +1295,8 @@ static void build_list(struct playbook *pb, const struct ynode *seq,
 		build_step(pb, &(*out)[*nr], n, what.data);
 		if ((*out)[*nr].kind == STEP_KIND_COUNT) {
 			free((*out)[*nr].what);
+			for (size_t j = 0; j < (*out)[*nr].nr_when; j++)
+				when_clear(&(*out)[*nr].when[j]);
 			free((*out)[*nr].when);
 			memset(&(*out)[*nr], 0, sizeof(**out));
 			continue;

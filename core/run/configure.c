@@ -12,11 +12,10 @@
 #include "playbook/playbook.h"
 #include "run/configure.h"
 #include "ssh/fleet.h"
+#include "run/progress.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
-
-#define LINE_MAX_BYTES (64u << 10)
 
 struct runner;
 
@@ -28,9 +27,7 @@ struct job {
 	struct host_context *ctx;
 	struct script *script;
 	struct ssh_host *sh;
-	struct buf line; /* the stdout line being read */
-	bool ended;	 /* an `end` marker came */
-	bool end_ok;
+	struct progress progress; /* its stdout: markers, in order */
 	bool started;
 };
 
@@ -187,7 +184,7 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 			jb->role = i;
 			jb->hr = &r->res->hosts[r->res->nr++];
 			jb->hr->host = &role->hosts[j];
-			buf_init(&jb->line, LINE_MAX_BYTES);
+			progress_init(&jb->progress, NULL, 0, 0);
 			rr->jobs[rr->nr_jobs++] = jb;
 			if (!role->hosts[j].address) {
 				diag_add(dl, DIAG_ERROR, t->file,
@@ -212,6 +209,10 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 			}
 			jb->hr->nr_steps =
 				jb->script ? jb->script->nr_steps : 0;
+			if (jb->script)
+				progress_init(&jb->progress, jb->script->nonce,
+					      jb->script->nr_steps,
+					      jb->script->nr_handlers);
 			error_clear(&e);
 		}
 	}
@@ -273,14 +274,14 @@ static void set_message(struct job *jb, const char *text, size_t len)
 	jb->hr->message = buf_release(&b);
 }
 
-static void on_line(struct job *jb, const char *line, size_t len)
+/* A marker in its place (progress.c checked the order). */
+static void on_marker(void *data, const struct marker *mp)
 {
+	struct job *jb = data;
 	const struct configure_opts *o = jb->r->o;
 	struct host_run *hr = jb->hr;
-	struct marker m;
+	struct marker m = *mp;
 
-	if (marker_parse(line, len, jb->script->nonce, &m))
-		return; /* other output: it is in the host's log */
 	switch (m.type) {
 	case MARKER_START:
 		hr->nr_steps = m.total;
@@ -321,8 +322,6 @@ static void on_line(struct job *jb, const char *line, size_t len)
 			o->ops->step(o->data, hr, false);
 		break;
 	case MARKER_END:
-		jb->ended = true;
-		jb->end_ok = m.status == STATUS_OK;
 		break;
 	}
 }
@@ -334,15 +333,8 @@ static void on_output(void *data, struct ssh_host *h, int stream,
 
 	(void)h;
 	if (stream != 1)
-		return;
-	for (size_t i = 0; i < len; i++) {
-		if (buf[i] != '\n') {
-			buf_addch(&jb->line, buf[i]); /* past the cap: cut */
-			continue;
-		}
-		on_line(jb, jb->line.data, jb->line.len);
-		buf_reset(&jb->line);
-	}
+		return; /* other output: it is in the host's log */
+	progress_feed(&jb->progress, buf, len, on_marker, jb);
 }
 
 static void pump(struct runner *r);
@@ -371,13 +363,21 @@ static void on_done(void *data, struct ssh_host *h,
 	struct job *jb = data;
 
 	(void)h;
-	if (jb->line.len)
-		on_line(jb, jb->line.data, jb->line.len);
+	progress_close(&jb->progress, on_marker, jb);
 	jb->hr->elapsed_ms = res->elapsed_ms;
 	if (res->status == SSH_UNREACHABLE) {
 		set_message(jb, res->err.msg, strlen(res->err.msg));
 		finish(jb, HOST_UNREACHABLE);
-	} else if (res->status == SSH_OK && jb->ended && jb->end_ok) {
+	} else if (jb->progress.lied) {
+		/* What the host said of its steps cannot be believed. */
+		struct buf msg = BUF_INIT;
+
+		buf_addf(&msg, "protocol: %s", jb->progress.why);
+		set_message(jb, msg.data, msg.len);
+		buf_free(&msg);
+		finish(jb, HOST_FAILED);
+	} else if (res->status == SSH_OK && jb->progress.ended &&
+		   jb->progress.end_ok) {
 		finish(jb, HOST_OK);
 	} else {
 		if (!jb->hr->message) {
@@ -596,6 +596,8 @@ int configure_run(const struct topology *t, const struct graph *g,
 {
 	struct runner r = { .t = t, .g = g, .state = s, .o = o, .res = res };
 	struct ssh_fleet *fleet = NULL;
+	struct redact_secret *red = NULL;
+	struct ssh_options so;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
@@ -612,7 +614,16 @@ int configure_run(const struct topology *t, const struct graph *g,
 	}
 	if (rc || !r.nr_jobs)
 		goto out;
-	rc = ssh_engine_new(&o->ssh, &r.engine, err);
+	/* Every secret of the topology, out of every host's output. */
+	so = o->ssh;
+	red = xcalloc(r.nr_secrets + 1, sizeof(*red));
+	for (size_t i = 0; i < r.nr_secrets; i++)
+		red[i] = (struct redact_secret){ r.secrets[i].name,
+						 r.secrets[i].value,
+						 r.secrets[i].len };
+	so.secrets = red;
+	so.nr_secrets = r.nr_secrets;
+	rc = ssh_engine_new(&so, &r.engine, err);
 	if (rc)
 		goto out;
 	fleet = ssh_fleet_new(r.engine, t, s);
@@ -628,10 +639,11 @@ int configure_run(const struct topology *t, const struct graph *g,
 out:
 	ssh_fleet_free(fleet);
 	ssh_engine_free(r.engine);
+	free(red);
 	for (size_t i = 0; i < r.nr_jobs; i++) {
 		script_free(r.jobs[i].script);
 		context_free(r.jobs[i].ctx);
-		buf_free(&r.jobs[i].line);
+		progress_free(&r.jobs[i].progress);
 	}
 	for (size_t i = 0; i < t->nr_roles; i++)
 		free(r.roles[i].jobs);

@@ -272,46 +272,14 @@ static int sideband_cb(const char *str, int len, void *payload)
 	return 0;
 }
 
-/* Replace the URL's secret in msg by "***": for http(s) the whole user
- * information (a token may be the user name), else a password. */
+/* The URL's credentials out of msg, in every form (source_scrub()); a
+ * message cut short by the scrubbing loses its end, never its start. */
 static void scrub(char *msg, size_t size, const char *url)
 {
-	const char *auth = strstr(url, "://"), *end, *at = NULL, *secret;
-	size_t n;
-	char *hit;
+	char *clean = source_scrub(msg, url);
 
-	if (!auth)
-		return;
-	auth += 3;
-	end = auth + strcspn(auth, "/?#");
-	for (const char *p = auth; p < end; p++)
-		if (*p == '@')
-			at = p;
-	if (!at || at == auth)
-		return;
-	secret = auth;
-	if (strncmp(url, "http://", 7) && strncmp(url, "https://", 8)) {
-		secret = memchr(auth, ':', (size_t)(at - auth));
-		if (!secret || secret + 1 == at)
-			return;
-		secret++;
-	}
-	n = (size_t)(at - secret);
-	for (char *from = msg; (hit = memmem(from, strlen(from), secret, n));
-	     from = hit + 3) {
-		size_t tail = strlen(hit + n) + 1;
-
-		if ((size_t)(hit - msg) + 4 > size) {
-			*hit = '\0'; /* no room for "***": cut it off */
-			break;
-		}
-		/* Keep the NUL inside the buffer: the end may go. */
-		if ((size_t)(hit - msg) + 3 + tail > size)
-			tail = size - (size_t)(hit - msg) - 3;
-		memmove(hit + 3, hit + n, tail);
-		msg[size - 1] = '\0';
-		memcpy(hit, "***", 3);
-	}
+	snprintf(msg, size, "%s", clean);
+	freezero(clean, strlen(clean) + 1);
 }
 
 static void child_fetch(struct fetch_ctx *c, const char *repo_path,

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Git sources: the lock file beside the topology. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -293,6 +294,144 @@ char *source_url_redact(const char *url)
 		}
 	}
 	buf_adds(&b, at);
+	return buf_release(&b);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static void percent_decode(struct buf *out, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
+		    hexval(s[i + 2]) >= 0) {
+			buf_addch(out, (char)(hexval(s[i + 1]) * 16 +
+					      hexval(s[i + 2])));
+			i += 2;
+		} else {
+			buf_addch(out, s[i]);
+		}
+	}
+}
+
+/* Every byte but RFC 3986's unreserved ones as %XX, in hex of that case. */
+static void percent_encode(struct buf *out, const char *s, size_t len,
+			   bool upper)
+{
+	const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr("-._~", c)) {
+			buf_addch(out, (char)c);
+		} else {
+			buf_addch(out, '%');
+			buf_addch(out, hex[c >> 4]);
+			buf_addch(out, hex[c & 15]);
+		}
+	}
+}
+
+/* Replace every occurrence of word (len bytes, at least min) in b by ***. */
+static void replace_all(struct buf *b, const char *word, size_t len, size_t min)
+{
+	struct buf out = BUF_INIT;
+	const char *p = b->data, *end = b->data + b->len, *hit;
+
+	if (!len || len < min)
+		return;
+	while ((hit = memmem(p, (size_t)(end - p), word, len))) {
+		buf_add(&out, p, (size_t)(hit - p));
+		buf_adds(&out, "***");
+		p = hit + len;
+	}
+	buf_add(&out, p, (size_t)(end - p));
+	buf_free_secret(b);
+	*b = out;
+}
+
+/*
+ * One credential in its raw, decoded and encoded forms. Shorter than min,
+ * it is left (a user name "git" would eat every "git" of the message).
+ */
+static void scrub_word(struct buf *b, const char *s, size_t len, size_t min)
+{
+	struct buf dec = BUF_INIT, enc = BUF_INIT;
+
+	percent_decode(&dec, s, len);
+	for (int upper = 0; upper < 2; upper++) {
+		buf_reset(&enc);
+		percent_encode(&enc, dec.data, dec.len, upper);
+		replace_all(b, enc.data, enc.len, min);
+	}
+	replace_all(b, s, len, min);
+	replace_all(b, dec.data, dec.len, min);
+	buf_free_secret(&dec);
+	buf_free_secret(&enc);
+}
+
+char *source_scrub(const char *text, const char *url)
+{
+	struct buf b = BUF_INIT;
+	const char *auth, *end, *at, *colon, *p;
+
+	buf_adds(&b, text);
+	/* The credentials of this source's URL, in any form. */
+	auth = url ? strstr(url, "://") : NULL;
+	if (auth) {
+		auth += 3;
+		end = auth + strcspn(auth, "/?#");
+		at = NULL;
+		for (p = auth; p < end; p++)
+			if (*p == '@')
+				at = p;
+		if (at) {
+			colon = memchr(auth, ':', (size_t)(at - auth));
+			if (colon)
+				scrub_word(&b, colon + 1,
+					   (size_t)(at - colon - 1), 1);
+			/* For http(s) a token often stands alone as the
+			 * user name: the user goes too. */
+			if (!strncmp(url, "http", 4))
+				scrub_word(
+					&b, auth,
+					(size_t)((colon ? colon : at) - auth),
+					8);
+		}
+	}
+	/* And the credentials of any URL the text quotes. */
+	for (p = b.data; (p = strstr(p, "://"));) {
+		const char *start = p;
+		size_t off, n;
+		char *token, *clean;
+		struct buf out = BUF_INIT;
+
+		while (start > b.data && (isalnum((unsigned char)start[-1]) ||
+					  strchr("+-.", start[-1])))
+			start--;
+		n = (size_t)(p - start) + 3 + strcspn(p + 3, " \t\n'\"<>");
+		token = xstrndup(start, n);
+		clean = source_url_redact(token);
+		off = (size_t)(start - b.data);
+		buf_add(&out, b.data, off);
+		buf_adds(&out, clean);
+		buf_adds(&out, start + n);
+		buf_free_secret(&b);
+		b = out;
+		p = b.data + off + strlen(clean);
+		freezero(token, n + 1);
+		free(clean);
+	}
 	return buf_release(&b);
 }
 

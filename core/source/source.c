@@ -40,6 +40,11 @@ const char *source_ref_kind_name(enum source_ref_kind k)
 	return kind_names[k];
 }
 
+const char *source_ref_label(const struct source *s)
+{
+	return s->ref ? s->ref : "default branch";
+}
+
 int src_error(struct error *err, int code, const struct topology *t,
 	      const struct source *s, const char *fmt, ...)
 {

@@ -98,6 +98,14 @@ void source_lock_free(struct source_lock *l);
  * replaced by "***"; for others, a password after the user name is.
  */
 char *source_url_redact(const char *url);
+/*
+ * text (a message from libgit2, a git server or a transport) without the
+ * credentials of url: its password, and for http(s) its user name (a
+ * token), each as written, percent-decoded and percent-encoded, become
+ * "***"; so does the user information of any URL the text quotes.
+ * Malloc'd; the caller frees.
+ */
+char *source_scrub(const char *text, const char *url);
 /* The cache entry's directory name for url: HASH-NAME. */
 char *source_cache_name(const char *url);
 /* The cache directory (above) as a malloc'd path. */
@@ -112,6 +120,8 @@ enum source_ref_kind {
 };
 
 const char *source_ref_kind_name(enum source_ref_kind k);
+/* A source's ref as people read it: "v1.0", or "default branch". */
+const char *source_ref_label(const struct source *s);
 
 /* A source as a run uses it. */
 struct source_pin {

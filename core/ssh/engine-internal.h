@@ -49,6 +49,7 @@
 #define BACKOFF_BASE_MS	  250
 #define BACKOFF_MAX_MS	  4000
 #define CLOSE_TIMEOUT_MS  2000
+#define KILL_TIMEOUT_MS	  10000 /* killing a timed-out command's processes */
 #define KH_FLUSH_DELAY_MS 200
 #define MAX_PASSPHRASE	  1024
 #define DEFAULT_HOSTKEY_ALGS                                                       \
@@ -119,6 +120,12 @@ struct job {
 	LIBSSH2_CHANNEL *ch;
 	struct tail out;
 	struct tail err;
+	struct redactor redact[2]; /* stdout, stderr: the secrets out */
+	/* DEPLOY_JOB=tag is in the environment of the command and of every
+	 * process it starts: on a timeout, they are found by it and killed
+	 * (libssh2 cannot signal a channel's process). */
+	char tag[33];
+	bool kill;		 /* this job kills the processes of h->hung */
 	char err_head[ERR_HEAD]; /* the first bytes of stderr, for sudo */
 	size_t err_head_len;
 	uint64_t started;
@@ -198,7 +205,9 @@ struct ssh_host {
 
 	struct job *jobs; /* queued */
 	struct job **jobs_tail;
-	struct job *cur; /* running */
+	struct job *cur;       /* running */
+	struct job *hung;      /* timed out: its processes are being killed */
+	struct error hang_why; /* what hung will be reported with */
 	enum ssh_status fail_status;
 	struct error err; /* why the host failed */
 	bool failed;
@@ -284,6 +293,10 @@ int tunnel_events(const struct tunnel *t);
 void job_free(struct job *j);
 void fail_jobs(struct ssh_host *h);
 void job_begin(struct ssh_host *h);
+/* The running command timed out: kill its processes on the host (a job of
+ * its own, first in line), then fail the host. False when that cannot be
+ * tried (the caller fails the host at once). */
+bool job_kill_hung(struct ssh_host *h, const char *why);
 bool job_step(struct ssh_host *h);
 
 /* engine-log.c */

@@ -3,6 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ssh/engine-internal.h"
 #include "util/xalloc.h"
@@ -89,6 +92,8 @@ void job_free(struct job *j)
 	freezero(j->input, j->input_len);
 	tail_free(&j->out);
 	tail_free(&j->err);
+	redactor_free(&j->redact[0]);
+	redactor_free(&j->redact[1]);
 	free(j);
 }
 
@@ -100,6 +105,21 @@ static void job_report(struct ssh_host *h, struct job *j,
 	struct ssh_result r;
 	char secs[32];
 
+	/* What the redactors held back (a possible start of a secret that
+	 * never came) goes out before the end is told. */
+	for (int s = 0; s < 2; s++) {
+		struct buf rest = BUF_INIT;
+
+		redactor_flush(&j->redact[s], &rest);
+		if (rest.len) {
+			tail_add(s ? &j->err : &j->out, rest.data, rest.len);
+			log_write(h, rest.data, rest.len);
+			if (j->ops->output)
+				j->ops->output(j->data, h, s + 1, rest.data,
+					       rest.len);
+		}
+		buf_free(&rest);
+	}
 	memset(&r, 0, sizeof(r));
 	r.status = status;
 	r.exit_code = exit_code;
@@ -156,8 +176,24 @@ void fail_jobs(struct ssh_host *h)
 }
 
 static void job_output(struct ssh_host *h, struct job *j, int stream,
-		       const char *data, size_t len)
+		       const char *raw, size_t raw_len)
 {
+	struct buf clean = BUF_INIT;
+	const char *data = raw;
+	size_t len = raw_len;
+
+	/* Nothing of the host's output goes anywhere before the secrets in
+	 * it are out: not the log, not the caller, not the kept ends. */
+	if (h->e->opts.nr_secrets) {
+		redactor_feed(&j->redact[stream == 1 ? 0 : 1], raw, raw_len,
+			      &clean);
+		data = clean.data;
+		len = clean.len;
+	}
+	if (!len) {
+		buf_free(&clean);
+		return;
+	}
 	if (stream == 2 && j->err_head_len < ERR_HEAD - 1) {
 		size_t n = ERR_HEAD - 1 - j->err_head_len;
 
@@ -171,6 +207,7 @@ static void job_output(struct ssh_host *h, struct job *j, int stream,
 	log_write(h, data, len);
 	if (j->ops->output)
 		j->ops->output(j->data, h, stream, data, len);
+	buf_free_secret(&clean);
 }
 
 /* --- running a command -----------------------------------------------------
@@ -189,7 +226,8 @@ void job_begin(struct ssh_host *h)
 	j->state = JS_OPEN;
 	j->started = engine_now(e);
 	log_header(h, j);
-	h->deadline = j->started + e->opts.command_timeout_ms;
+	h->deadline = j->started +
+		      (j->kill ? KILL_TIMEOUT_MS : e->opts.command_timeout_ms);
 	timer_at(h, h->deadline);
 }
 
@@ -410,6 +448,110 @@ int ssh_exec(struct ssh_host *h, const char *command, unsigned flags,
 	return ssh_exec_input(h, command, flags, NULL, 0, ops, data, err);
 }
 
+/* A tag no other command on any host shares: 32 hex digits. */
+static void make_tag(char out[33])
+{
+	unsigned char r[16];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+		/* No entropy: time, pid and address are unique enough. */
+		unsigned long long t = (unsigned long long)time(NULL);
+		unsigned long long p = (unsigned long long)getpid();
+		unsigned long long a = (unsigned long long)(uintptr_t)out;
+
+		memcpy(r, &t, 8);
+		t = p << 32 ^ a;
+		memcpy(r + 8, &t, 8);
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		snprintf(out + 2 * i, 3, "%02x", r[i]);
+}
+
+/*
+ * What goes on the wire: the command with DEPLOY_JOB=TAG exported first
+ * (through `sudo -n -- sh -c` when it runs as root for another user, as
+ * sudo clears the environment), so that every process it starts carries
+ * the tag.
+ */
+static void job_wire(struct job *j, const char *command)
+{
+	struct buf cmd = BUF_INIT, wire = BUF_INIT;
+
+	make_tag(j->tag);
+	buf_addf(&cmd, "DEPLOY_JOB=%s; export DEPLOY_JOB; %s", j->tag, command);
+	if (j->sudo) {
+		buf_adds(&wire, "sudo -n -- sh -c ");
+		ssh_shell_quote(&wire, cmd.data);
+		j->wire = buf_release(&wire);
+	} else {
+		j->wire = buf_release(&cmd);
+	}
+	buf_free(&cmd);
+}
+
+static void kill_done(void *data, struct ssh_host *h,
+		      const struct ssh_result *r)
+{
+	struct job *hung = h->hung;
+	struct error why = *(const struct error *)data;
+
+	h->hung = NULL;
+	if (!hung)
+		return;
+	if (r->status == SSH_OK)
+		log_printf(h, "== the timed-out command's processes on the "
+			      "host were killed\n");
+	else
+		log_printf(h,
+			   "== the timed-out command's processes on the "
+			   "host could not be killed: %s\n",
+			   r->err.msg);
+	job_report(h, hung, SSH_FAILED, -1, NULL, &why);
+	host_fail(h, SSH_FAILED, why.code, "%s", why.msg);
+}
+
+static const struct ssh_exec_ops kill_ops = { NULL, kill_done };
+
+bool job_kill_hung(struct ssh_host *h, const char *why)
+{
+	struct job *j = h->cur, *k;
+	struct buf cmd = BUF_INIT;
+
+	if (!j || j->kill || h->hung || h->blocked == j)
+		return false;
+	/* Every process but this one whose environment holds the tag. */
+	buf_addf(&cmd,
+		 "t=DEPLOY_JOB=%s; for d in /proc/[0-9]*; do "
+		 "[ \"$d\" = /proc/$$ ] && continue; "
+		 "grep -qzx \"$t\" \"$d/environ\" 2>/dev/null && "
+		 "kill -KILL \"${d#/proc/}\" 2>/dev/null; done; exit 0",
+		 j->tag);
+	k = xcalloc(1, sizeof(*k));
+	k->kill = true;
+	k->sudo = j->sudo;
+	k->command = xstrdup("(kill the timed-out command's processes)");
+	job_wire(k, cmd.data);
+	buf_free(&cmd);
+	k->ops = &kill_ops;
+	/* The reason outlives the timer's stack: keep it in the host. */
+	error_set(&h->hang_why, DEPLOY_ERR_TIMEOUT, NULL, 0, 0, "%s", why);
+	k->data = &h->hang_why;
+	k->out.max = 4096;
+	k->err.max = 4096;
+	redactor_init(&k->redact[0]);
+	redactor_init(&k->redact[1]);
+	/* The hung command leaves the stage; its channel stays open (the
+	 * session goes with the host) until its processes are gone. */
+	h->hung = j;
+	h->cur = NULL;
+	k->next = h->jobs;
+	h->jobs = k;
+	if (!k->next)
+		h->jobs_tail = &k->next;
+	host_drive(h);
+	return true;
+}
+
 int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
 		   const char *input, size_t input_len,
 		   const struct ssh_exec_ops *ops, void *data,
@@ -417,7 +559,6 @@ int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
 {
 	struct ssh_engine *e = h->e;
 	struct job *j;
-	struct buf wire = BUF_INIT;
 
 	if (h->state == HS_DONE)
 		return error_set(err, DEPLOY_ERR_UNREACHABLE, NULL, 0, 0, "%s",
@@ -431,17 +572,18 @@ int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
 		j->input_len = input_len;
 	}
 	j->sudo = (flags & SSH_EXEC_ROOT) && strcmp(h->user, "root");
-	if (j->sudo) {
-		buf_adds(&wire, "sudo -n -- sh -c ");
-		ssh_shell_quote(&wire, command);
-		j->wire = buf_release(&wire);
-	} else {
-		j->wire = xstrdup(command);
-	}
+	job_wire(j, command);
 	j->ops = ops;
 	j->data = data;
 	j->out.max = e->opts.capture_max;
 	j->err.max = e->opts.capture_max;
+	for (int s = 0; s < 2; s++) {
+		redactor_init(&j->redact[s]);
+		for (size_t i = 0; i < e->opts.nr_secrets; i++)
+			redactor_add(&j->redact[s], e->opts.secrets[i].name,
+				     e->opts.secrets[i].value,
+				     e->opts.secrets[i].len);
+	}
 	*h->jobs_tail = j;
 	h->jobs_tail = &j->next;
 	host_need(h);

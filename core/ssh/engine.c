@@ -481,9 +481,24 @@ void timer_cb(uv_timer_t *timer)
 		if (!h->cur)
 			break;
 		fmt_secs(secs, sizeof(secs), e->opts.command_timeout_ms);
-		host_fail(h, SSH_FAILED, DEPLOY_ERR_TIMEOUT,
-			  "host '%s': command timed out after %s", h->name,
-			  secs);
+		if (h->cur->kill) {
+			host_fail(h, SSH_FAILED, DEPLOY_ERR_TIMEOUT,
+				  "host '%s': the processes of a command that "
+				  "timed out could not be killed in time",
+				  h->name);
+			break;
+		}
+		{
+			char why[sizeof(h->err.msg)];
+
+			snprintf(why, sizeof(why),
+				 "host '%s': command timed out after %s",
+				 h->name, secs);
+			/* Its processes go first; then the host fails. */
+			if (!job_kill_hung(h, why))
+				host_fail(h, SSH_FAILED, DEPLOY_ERR_TIMEOUT,
+					  "%s", why);
+		}
 		break;
 	case HS_CLOSING:
 		session_drop(h);

@@ -8,6 +8,7 @@
 
 #include "util/buf.h"
 #include "util/error.h"
+#include "util/redact.h"
 
 /*
  * The SSH engine: many hosts at once over non-blocking libssh2 sessions on
@@ -70,6 +71,13 @@ struct ssh_options {
 	/* A key tried after the default ones (the key `deploy up` made for
 	 * the topology), for hosts that name no key. MAY be NULL. */
 	const char *fallback_key;
+	/* Secret values a host's output may carry: raw, base64 or
+	 * URL-encoded, each becomes "[secret NAME]" in the host's log, in
+	 * what output() is given and in the result's streams, even when it
+	 * arrives split across packets (util/redact.h). The caller keeps them
+	 * until the engine is freed. MAY be NULL. */
+	const struct redact_secret *secrets;
+	size_t nr_secrets;
 };
 
 /* The options above with every 0 replaced by its default. */

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* The topology's hosts as SSH targets of one engine. */
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +7,7 @@
 #include "providers/provider.h"
 #include "ssh/fleet.h"
 #include "util/buf.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -17,27 +17,6 @@ struct ssh_fleet {
 	struct state *state;
 	struct ssh_host ***by_role; /* [role][host], NULL until added */
 };
-
-char *ssh_expand_path(const char *path, const char *dir)
-{
-	struct buf b = BUF_INIT;
-	const char *home;
-
-	if (!strncmp(path, "~/", 2)) {
-		home = getenv("HOME");
-		if (!home || !*home) {
-			struct passwd *pw = getpwuid(getuid());
-
-			home = pw ? pw->pw_dir : "/";
-		}
-		buf_addf(&b, "%s/%s", home, path + 2);
-	} else if (path[0] != '/' && dir) {
-		buf_addf(&b, "%s/%s", dir, path);
-	} else {
-		buf_adds(&b, path);
-	}
-	return buf_release(&b);
-}
 
 struct ssh_fleet *ssh_fleet_new(struct ssh_engine *e, const struct topology *t,
 				struct state *s)
@@ -115,7 +94,7 @@ static int add(struct ssh_fleet *f, const struct host *h,
 			return rc;
 	}
 	if (h->key)
-		key = ssh_expand_path(h->key, f->t->dir);
+		key = path_expand(h->key, f->t->dir);
 	memset(&target, 0, sizeof(target));
 	target.name = h->name;
 	target.address = h->address;

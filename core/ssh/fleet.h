@@ -31,9 +31,6 @@ void ssh_fleet_free(struct ssh_fleet *f);
 int ssh_fleet_host(struct ssh_fleet *f, const struct host *h,
 		   struct ssh_host **out, struct error *err);
 
-/* path with `~/` and a relative path resolved (see above); caller frees. */
-char *ssh_expand_path(const char *path, const char *dir);
-
 /* How many hosts can serve as bastions (first hosts of `via` roles). */
 unsigned ssh_fleet_count_bastions(const struct topology *t);
 

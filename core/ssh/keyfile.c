@@ -102,15 +102,12 @@ out:
 	return rc;
 }
 
-int keyfile_inspect_text(const char *path, const char *text, size_t len,
-			 struct keyfile_info *info, struct error *err)
+/* text is NUL-terminated at len and holds no other NUL. */
+static int inspect(const char *path, const char *text, size_t len,
+		   struct keyfile_info *info, struct error *err)
 {
 	const char *begin;
 
-	memset(info, 0, sizeof(*info));
-	if (strlen(text) != len)
-		return error_set(err, DEPLOY_ERR_INVALID, path, 0, 0,
-				 "not a private key (binary data)");
 	if (strstr(text, OPENSSH_BEGIN))
 		return parse_openssh(path, text, len, info, err);
 	if (strstr(text, PKCS8_ENCRYPTED)) {
@@ -133,6 +130,27 @@ int keyfile_inspect_text(const char *path, const char *text, size_t len,
 	}
 	return error_set(err, DEPLOY_ERR_INVALID, path, 0, 0,
 			 "not a private key (a public key or another file?)");
+}
+
+int keyfile_inspect_text(const char *path, const char *text, size_t len,
+			 struct keyfile_info *info, struct error *err)
+{
+	struct buf copy;
+	int rc;
+
+	/* Read no byte past len: the text need not end with a NUL. */
+	memset(info, 0, sizeof(*info));
+	if (memchr(text, '\0', len))
+		return error_set(err, DEPLOY_ERR_INVALID, path, 0, 0,
+				 "not a private key (binary data)");
+	buf_init(&copy, KEYFILE_MAX);
+	if (buf_add(&copy, text, len))
+		return error_set(err, DEPLOY_ERR_INVALID, path, 0, 0,
+				 "not a private key (larger than %u bytes)",
+				 KEYFILE_MAX);
+	rc = inspect(path, copy.data, copy.len, info, err);
+	buf_free_secret(&copy); /* an unencrypted key is in it */
+	return rc;
 }
 
 int keyfile_inspect(const char *path, struct keyfile_info *info,

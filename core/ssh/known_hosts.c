@@ -124,30 +124,35 @@ bool known_hosts_dirty(const struct known_hosts *kh)
 	return kh->nr_pending > 0;
 }
 
-/* Glob with '*' and '?', case-insensitive (OpenSSH's match_pattern). */
+/*
+ * Glob with '*' and '?', case-insensitive (OpenSSH's match_pattern). One
+ * pass with the last '*' remembered: O(len(s) * plen) at worst, whatever
+ * the pattern (a known_hosts line full of '*' once took exponential time).
+ */
 static bool glob_match(const char *s, const char *p, size_t plen)
 {
-	while (plen) {
-		if (*p == '*') {
-			p++;
-			plen--;
-			if (!plen)
-				return true;
-			for (; *s; s++)
-				if (glob_match(s, p, plen))
-					return true;
+	const char *star_s = NULL;
+	size_t pi = 0, star_p = 0;
+
+	while (*s) {
+		if (pi < plen && p[pi] == '*') {
+			star_p = ++pi; /* '*' matches nothing, for now */
+			star_s = s;
+		} else if (pi < plen && (p[pi] == '?' ||
+					 tolower((unsigned char)p[pi]) ==
+						 tolower((unsigned char)*s))) {
+			pi++;
+			s++;
+		} else if (star_s) {
+			pi = star_p; /* the last '*' takes one more byte */
+			s = ++star_s;
+		} else {
 			return false;
 		}
-		if (!*s)
-			return false;
-		if (*p != '?' &&
-		    tolower((unsigned char)*p) != tolower((unsigned char)*s))
-			return false;
-		s++;
-		p++;
-		plen--;
 	}
-	return !*s;
+	while (pi < plen && p[pi] == '*')
+		pi++;
+	return pi == plen;
 }
 
 /* OpenSSH's match_hostname: a negated pattern that matches wins. */

@@ -12,6 +12,8 @@
 
 #include "state/state.h"
 #include "util/buf.h"
+#include "util/file.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -49,21 +51,15 @@ int state_lock(const char *path, const char *command, int timeout_s,
 	       struct state_lock **out, struct error *err)
 {
 	struct buf line = BUF_INIT;
-	char *copy = xstrdup(path), *slash = strrchr(copy, '/');
+	char *dir = dir_of(path);
 	time_t deadline = time(NULL) + (timeout_s > 0 ? timeout_s : 0);
-	int fd;
+	int fd, rc;
 
 	*out = NULL;
-	if (slash) {
-		*slash = '\0';
-		if (mkdir(copy, 0700) && errno != EEXIST) {
-			free(copy);
-			return error_set(err, DEPLOY_ERR_IO, path, 0, 0,
-					 "cannot make its directory: %s",
-					 strerror(errno));
-		}
-	}
-	free(copy);
+	rc = mkdir_p(dir, 0700, err);
+	free(dir);
+	if (rc)
+		return rc;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return error_set(err, DEPLOY_ERR_IO, path, 0, 0,
@@ -91,8 +87,8 @@ int state_lock(const char *path, const char *command, int timeout_s,
 		return DEPLOY_ERR_INVALID;
 	}
 	holder_line(command, &line);
-	if (ftruncate(fd, 0) ||
-	    pwrite(fd, line.data, line.len, 0) != (ssize_t)line.len) {
+	if (ftruncate(fd, 0) || lseek(fd, 0, SEEK_SET) ||
+	    write_all(fd, line.data, line.len)) {
 		buf_free(&line);
 		close(fd);
 		return error_set(err, DEPLOY_ERR_IO, path, 0, 0,

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,8 @@
 #include "state/backend.h"
 #include "state/state.h"
 #include "util/buf.h"
+#include "util/file.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -53,11 +54,11 @@ void uuid4(char out[37])
 char *state_path_for(const char *topology_file, const char *name,
 		     const char *suffix)
 {
-	char *copy = xstrdup(topology_file);
+	char *dir = dir_of(topology_file);
 	struct buf b = BUF_INIT;
 
-	buf_addf(&b, "%s/.deploy/%s%s", dirname(copy), name, suffix);
-	free(copy);
+	buf_addf(&b, "%s/.deploy/%s%s", dir, name, suffix);
+	free(dir);
 	return buf_release(&b);
 }
 
@@ -125,6 +126,9 @@ static int read_host(struct state *s, const cJSON *j, struct error *err)
 
 	if (!cJSON_IsObject(j) || !j->string)
 		return corrupt(err, s->path, "a host is not an object");
+	/* JSON lets a key repeat; which copy is meant is anyone's guess. */
+	if (state_host_get(s, j->string, false))
+		return corrupt(err, s->path, "a host is listed twice");
 	h = state_host_get(s, j->string, true);
 	h->address = dup_str(j, "address");
 	h->private_address = dup_str(j, "private_address");
@@ -346,90 +350,42 @@ static cJSON *to_json(const struct state *s)
 	return root;
 }
 
-static int fsync_dir(const char *path)
-{
-	char *copy = xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc = 0;
-
-	free(copy);
-	if (fd < 0)
-		return -1;
-	if (fsync(fd))
-		rc = -1;
-	close(fd);
-	return rc;
-}
-
-static int mkdir_parent(const char *path, struct error *err)
-{
-	char *copy = xstrdup(path);
-	const char *dir = dirname(copy);
-	int rc = 0;
-
-	if (mkdir(dir, 0700) && errno != EEXIST)
-		rc = error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
-			       "cannot make directory: %s", strerror(errno));
-	free(copy);
-	return rc;
-}
-
 int state_save(struct state *s, struct error *err)
 {
-	struct buf tmp = BUF_INIT, backup = BUF_INIT;
+	struct buf text = BUF_INIT, backup = BUF_INIT;
+	char *dir = dir_of(s->path);
 	cJSON *root;
-	char *text;
-	size_t len;
-	int fd = -1, rc;
+	char *json;
+	int rc;
 
+<<<<<<< HEAD
 	if (s->backend)
 		return state_backend_save(s->backend, s, err);
 	rc = mkdir_parent(s->path, err);
+=======
+	rc = mkdir_p(dir, 0700, err);
+>>>>>>> main
 	if (rc)
-		return rc;
+		goto out;
 	s->serial++;
 	root = to_json(s);
-	text = cJSON_Print(root);
+	json = cJSON_Print(root);
 	cJSON_Delete(root);
-	len = strlen(text);
-	buf_addf(&tmp, "%s.tmp.%d", s->path, (int)getpid());
-	buf_addf(&backup, "%s.backup", s->path);
-	unlink(tmp.data);
-	fd = open(tmp.data, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len ||
-	    write(fd, "\n", 1) != 1 || fsync(fd)) {
-		rc = error_set(err, DEPLOY_ERR_IO, tmp.data, 0, 0,
-			       "cannot write the state: %s", strerror(errno));
-		goto out;
-	}
-	close(fd);
-	fd = -1;
+	buf_adds(&text, json);
+	buf_adds(&text, "\n");
+	free(json);
 	/* The previous copy becomes the backup; the state file is never
 	 * missing, since rename() replaces it in one step. */
-	if (s->exists) {
-		unlink(backup.data);
-		if (link(s->path, backup.data) && errno != ENOENT) {
-			rc = error_set(err, DEPLOY_ERR_IO, backup.data, 0, 0,
-				       "cannot keep the backup: %s",
-				       strerror(errno));
-			goto out;
-		}
-	}
-	if (rename(tmp.data, s->path) || fsync_dir(s->path)) {
-		rc = error_set(err, DEPLOY_ERR_IO, s->path, 0, 0,
-			       "cannot write the state: %s", strerror(errno));
-		goto out;
-	}
-	s->exists = true;
-out:
-	if (fd >= 0)
-		close(fd);
-	if (rc) {
-		unlink(tmp.data);
+	buf_addf(&backup, "%s.backup", s->path);
+	rc = file_replace(s->path, text.data, text.len, 0600,
+			  s->exists ? backup.data : NULL, "the state", err);
+	if (rc)
 		s->serial--;
-	}
-	free(text);
-	buf_free(&tmp);
+	else
+		s->exists = true;
+out:
+	free(dir);
+	buf_free(&text);
 	buf_free(&backup);
 	return rc;
 }

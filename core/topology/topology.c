@@ -9,6 +9,7 @@
 #include "topology/schema.h"
 #include "providers/provider.h"
 #include "util/buf.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -375,28 +376,12 @@ static void build_listed_hosts(struct topology *t, struct role *r,
 	r->count = (int)r->nr_hosts;
 }
 
-/* An inventory path as the topology means it: ~/ from home, a relative
- * one from the topology's directory. */
-static char *inventory_path(const struct topology *t, const char *p)
-{
-	struct buf out = BUF_INIT;
-	const char *home = getenv("HOME");
-
-	if (p[0] == '~' && p[1] == '/' && home)
-		buf_addf(&out, "%s/%s", home, p + 2);
-	else if (p[0] == '/' || !strcmp(t->dir, "."))
-		buf_adds(&out, p);
-	else
-		buf_addf(&out, "%s/%s", t->dir, p);
-	return buf_release(&out);
-}
-
 /* The inventory `n` names, read on its first use only; NULL (reported at
  * n) when it cannot be read. */
 static struct inventory *
 role_inventory(struct topology *t, const struct ynode *n, struct diag_list *dl)
 {
-	char *path = inventory_path(t, n->value);
+	char *path = path_expand(n->value, t->dir);
 	char *real = realpath(path, NULL);
 	struct inventory *inv = NULL;
 	struct error err;
@@ -540,7 +525,7 @@ static void build_role(struct topology *t, struct role *r,
 	r->static_ip = get_bool(m, "static_ip", false);
 	r->user_data_node = ynode_get(m, "user_data");
 	if (ynode_is_string(r->user_data_node))
-		r->user_data = inventory_path(t, r->user_data_node->value);
+		r->user_data = path_expand(r->user_data_node->value, t->dir);
 	r->protect = get_bool(m, "protect", false);
 	build_disk(r, ynode_get(m, "disk"));
 	build_refs(r, m);
@@ -598,17 +583,6 @@ void topology_build(struct topology *t, struct diag_list *dl)
 		r->node = roles->pairs[i].key;
 		build_role(t, r, roles->pairs[i].value, dl);
 	}
-}
-
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
 }
 
 int topology_parse(const char *file, const char *text, size_t len,

@@ -9,6 +9,7 @@
 #include "graph/graph.h"
 #include "providers/provider.h"
 #include "util/buf.h"
+#include "util/path.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -340,21 +341,6 @@ static void check_playbook_sources(struct topology *t, struct diag_list *dl)
 	free(names);
 }
 
-/* "~/x" and relative paths, as 'up' will resolve them. */
-static char *resolve_path(const struct topology *t, const char *p)
-{
-	struct buf out = BUF_INIT;
-	const char *home = getenv("HOME");
-
-	if (p[0] == '~' && p[1] == '/' && home)
-		buf_addf(&out, "%s/%s", home, p + 2);
-	else if (p[0] == '/')
-		buf_adds(&out, p);
-	else
-		buf_addf(&out, "%s/%s", t->dir, p);
-	return buf_release(&out);
-}
-
 static void check_secrets(struct topology *t, struct diag_list *dl)
 {
 	for (size_t i = 0; i < t->nr_secrets; i++) {
@@ -371,7 +357,7 @@ static void check_secrets(struct topology *t, struct diag_list *dl)
 					 s->name, s->ref);
 			continue;
 		}
-		path = resolve_path(t, s->ref);
+		path = path_expand(s->ref, t->dir);
 		if (access(path, R_OK))
 			diag_add(dl, DIAG_WARNING, t->file, s->node->line,
 				 s->node->col,

@@ -9,22 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "util/proc.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 extern char **environ;
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* environ plus extra "K=V" entries; the array is ours, strings borrowed. */
 static char **make_env(char *const extra[])

@@ -59,7 +59,11 @@ const char *suggest(const char *word, const char *const *candidates, size_t nr)
 
 	for (size_t i = 0; nr == SIZE_MAX ? candidates[i] != NULL : i < nr;
 	     i++) {
-		size_t d = edit_distance(word, candidates[i]);
+		size_t d;
+
+		if (!candidates[i])
+			continue; /* a counted list may have gaps */
+		d = edit_distance(word, candidates[i]);
 
 		if (d < best_d) {
 			best_d = d;

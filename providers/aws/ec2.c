@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <libxml/parser.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,11 +316,12 @@ static const char *const auth_codes[] = {
 	NULL,
 };
 
-static xmlDocPtr parse_xml(const struct buf *b)
+/* The answer as an XML document, or NULL (empty, too big, not XML). */
+static xmlDocPtr parse_xml(const char *body, size_t len)
 {
-	if (!b->len)
+	if (!len || len > INT_MAX)
 		return NULL;
-	return xmlReadMemory(b->data, (int)b->len, "response.xml", NULL,
+	return xmlReadMemory(body, (int)len, "response.xml", NULL,
 			     XML_PARSE_NONET | XML_PARSE_NOERROR |
 				     XML_PARSE_NOWARNING);
 }
@@ -373,6 +375,28 @@ static int answer_error(struct ec2 *c, const char *action, long status,
 	free(code);
 	free(msg);
 	free(req);
+	return rc;
+}
+
+int ec2_answer(struct ec2 *c, const char *action, long status, const char *body,
+	       size_t len, xmlDocPtr *doc, struct error *err)
+{
+	xmlDocPtr d = parse_xml(body, len);
+	int rc;
+
+	*doc = NULL;
+	c->last_code[0] = '\0';
+	if (status >= 200 && status < 300) {
+		if (!d)
+			return error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+					 "aws %s: the answer from %s is not "
+					 "XML",
+					 action, c->host);
+		*doc = d;
+		return 0;
+	}
+	rc = answer_error(c, action, status, d, err);
+	xmlFreeDoc(d);
 	return rc;
 }
 
@@ -481,7 +505,6 @@ int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
 	}
 	http_response_init(&resp);
 	for (int n = 0;; n++) {
-		xmlDocPtr d;
 		char *code = NULL;
 		bool again;
 
@@ -495,20 +518,12 @@ int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
 			again = safe && (rc == DEPLOY_ERR_UNREACHABLE ||
 					 rc == DEPLOY_ERR_TIMEOUT);
 		} else if (resp.status >= 200 && resp.status < 300) {
-			d = parse_xml(&resp.body);
-			if (!d) {
-				rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0,
-					       0,
-					       "aws %s: the answer from %s is "
-					       "not XML",
-					       action, c->host);
-				break;
-			}
-			*doc = d;
+			rc = ec2_answer(c, action, resp.status, resp.body.data,
+					resp.body.len, doc, err);
 			break;
 		} else {
-			d = parse_xml(&resp.body);
-			rc = answer_error(c, action, resp.status, d, err);
+			rc = ec2_answer(c, action, resp.status, resp.body.data,
+					resp.body.len, doc, err);
 			code = c->last_code;
 			/* A write EC2 may have done already (a 5xx) is not
 			 * asked again unless it carries a ClientToken: the
@@ -519,7 +534,6 @@ int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
 			if (again && (code_in(code, throttle_codes) ||
 				      resp.status == 503))
 				c->stats.throttled++;
-			xmlFreeDoc(d);
 		}
 		if (!again || n + 1 >= c->attempts || (c->stop && *c->stop)) {
 			if (again && n + 1 >= c->attempts)

@@ -107,6 +107,15 @@ int ec2_call_pages(struct ec2 *c, const char *action, struct ec2_params *p,
 		   int (*fn)(xmlNodePtr root, void *ud), void *ud,
 		   struct error *err);
 
+/*
+ * Turn one HTTP answer into *doc (a 2xx answer that is XML; the caller
+ * frees it) or an error: DEPLOY_ERR_SYNTAX for a 2xx answer that is not
+ * XML, else the code for EC2's error document (or its absence), with
+ * ec2_error_code() set. The body is a cloud answer: never trusted.
+ */
+int ec2_answer(struct ec2 *c, const char *action, long status, const char *body,
+	       size_t len, xmlDocPtr *doc, struct error *err);
+
 /* MaxResults=page_size, for Describe calls that take it (not with ids). */
 void ec2_page_size(const struct ec2 *c, struct ec2_params *p);
 

@@ -51,9 +51,10 @@ Faults for tests (METHOD PATH matches by prefix, e.g. "POST /v2/droplets"):
   --throttle N [--throttle-match M]   the first N matching requests: 429
   --throttle-forever                  every request: 429
   --fail N [--fail-match M] [--fail-status S]   the first N: 5xx (500)
-  --kill-after M --kill-pid-file F    once a matching request has been
-      carried out, SIGKILL the PID in F before the answer goes back (the
-      client dies after the cloud made the resource, before it recorded it)
+  --kill-after M[,M...] --kill-pid-file F
+      once a request matching M has been carried out, SIGKILL the PID in F
+      before the answer goes back (the client dies after the cloud made the
+      resource, before it recorded it); each M fires once
   --seed-droplets N --seed-tag T      N droplets made before the start
   --links-base URL                    links (pages, actions) point there
 
@@ -616,7 +617,7 @@ def main():
     if not args.token:
         ap.error("--token (or DO_SERVER_TOKEN) is required")
     store = Store(args)
-    faults = {"throttled": 0, "failed": 0, "killed": False}
+    faults = {"throttled": 0, "failed": 0, "killed": set()}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -713,11 +714,13 @@ def main():
                                "API rate limit exceeded.")
                 status, obj = route(store, method, path, query, body,
                                     self.base())
-                if args.kill_after and not faults["killed"] and \
-                        what.startswith(args.kill_after) and \
-                        status < 300 and args.kill_pid_file:
-                    faults["killed"] = True
-                    entry["kill"] = True
+                for m in (args.kill_after or "").split(","):
+                    if m and m not in faults["killed"] and \
+                            what.startswith(m) and status < 300 and \
+                            args.kill_pid_file:
+                        faults["killed"].add(m)
+                        entry["kill"] = True
+                        break
             return status, obj
 
         def do_GET(self):

@@ -15,14 +15,15 @@ AWS_LOG="$TMP/aws-calls.log"
 moto_pid=
 proxy_pid=
 
-# A python3 with moto: the one on PATH, else pyenv's (CI runs without
-# root's login PATH).
+# A python3 with moto: the one on PATH, else pyenv's (lib.sh takes
+# pyenv's shims off PATH; CI runs without root's login PATH). Named by its
+# interpreter, not by a shim, which costs seconds per start.
 aws_python() {
 	for py in python3 "$HOME/.pyenv/shims/python3" \
 		/root/.pyenv/shims/python3 /root/.pyenv/versions/*/bin/python3; do
 		if command -v "$py" >/dev/null 2>&1 &&
-			"$py" -c 'import moto, boto3' 2>/dev/null; then
-			echo "$py"
+			"$py" -c 'import moto, boto3, sys; print(sys.executable)' \
+				2>/dev/null; then
 			return 0
 		fi
 	done

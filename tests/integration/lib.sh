@@ -7,6 +7,13 @@ set -u
 : "${DEPLOY:?DEPLOY must name build/cli/deploy}"
 : "${SRCDIR:?SRCDIR must name the source tree}"
 
+# The tests' python3 (sockets, JSON, small servers) is the system's, which
+# tests/deps.sh installs: a version manager's shim first on PATH (pyenv's)
+# costs seconds per start on a busy machine, and the tests start python
+# hundreds of times. aws-lib.sh finds the python that has moto itself.
+PATH=$(printf '%s\n' "$PATH" | tr : '\n' | grep -v '/\.pyenv/' | paste -sd: -)
+export PATH
+
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/deploy-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1

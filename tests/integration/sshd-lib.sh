@@ -47,7 +47,7 @@ sshd_cleanup() {
 		done <"$SSHD_DIR/pids"
 		[ $_alive -eq 0 ] && break
 		sleep 0.1
-		_i=$((i + 1))
+		_i=$((_i + 1))
 	done
 	while read -r _pid; do
 		[ -n "$_pid" ] && kill -9 "$_pid" 2>/dev/null
@@ -105,6 +105,11 @@ sshd_setup() {
 	mkdir -p "$SSHD_DIR/auth"
 	cp "$SSHD_KEY.pub" "$SSHD_DIR/auth/root"
 	SSHD_PORT=$(free_port "127.$SSHD_NET.0.1")
+	# The sessions' HOME (sshd_start's SetEnv): empty, so that a login
+	# shell reads no ~/.bashrc (root's may start a version manager:
+	# seconds per session on a busy machine).
+	mkdir -p "$SSHD_DIR/home"
+	chmod 755 "$SSHD_DIR/home"
 }
 
 # sshd_wait ADDR [NETNS]: until ADDR:$SSHD_PORT takes connections (10 s).
@@ -152,6 +157,7 @@ sshd_start() {
 		echo "AllowTcpForwarding yes"
 		echo "LogLevel VERBOSE"
 		echo "MaxStartups 200"
+		echo "SetEnv HOME=$SSHD_DIR/home"
 		for _line in "$@"; do
 			echo "$_line"
 		done

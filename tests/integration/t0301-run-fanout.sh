@@ -37,6 +37,11 @@ ssh-keygen -F "[127.31.0.9]:$SSHD_PORT" -f known_hosts >/dev/null || fail "ssh-k
 checks=$((checks + 1))
 ls -a | grep -q 'known_hosts\.deploy-' && fail "temporary known_hosts file left"
 
+# The sessions run with sshd-lib.sh's empty HOME, not root's (whose
+# ~/.bashrc may take seconds per session).
+run "$DEPLOY" run --limit web-1 topology.yml -- 'echo "home $HOME"'
+expect_line "$TMP/out" "web-1: home $SSHD_DIR/home" "the session's HOME"
+
 # A second run uses the recorded keys and changes nothing; fewer slots.
 cp known_hosts known_hosts.before
 run "$DEPLOY" run --parallel 7 topology.yml -- echo again

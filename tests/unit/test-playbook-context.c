@@ -291,6 +291,10 @@ static void test_secrets_by_name_and_redaction(void **state)
 	assert_false(context_has_secret(c, "hunter", 6));
 	context_redact(c, text, strlen(text), &out);
 	assert_string_equal(out.data, "pw [secret long] / [secret password]!");
+	buf_reset(&out);
+	/* Encoded, as a step may print it. */
+	context_redact(c, "b64 aHVudGVyMg== end", 20, &out);
+	assert_string_equal(out.data, "b64 [secret password] end");
 	buf_free(&out);
 	context_free(c);
 	topology_free(t);

@@ -228,6 +228,44 @@ static void test_credentials_never_stay_in_a_url(void **state)
 	}
 }
 
+/* libgit2's messages quote URLs and what servers said, in any encoding. */
+static void test_git_messages_never_hold_a_credential(void **state)
+{
+	static const struct {
+		const char *url, *msg, *gone[4], *kept;
+	} cases[] = {
+		{ "https://user:p%2Fss-w0rd@h/x.git",
+		  "too many redirects or authentication replays for "
+		  "'https://user:p%2Fss-w0rd@h/x.git' (p/ss-w0rd, p%2fss-w0rd)",
+		  { "p%2Fss", "p/ss", "p%2fss", NULL },
+		  "'https://***@h/x.git'" },
+		{ "https://ghp_tok3n%2Bx@h/x",
+		  "remote: token ghp_tok3n+x is invalid (ghp_tok3n%2bx)",
+		  { "ghp_tok3n", NULL },
+		  "remote: token *** is invalid (***)" },
+		{ "ssh://git:s3cr%2Ft@h/x",
+		  "cannot fetch ssh://git:s3cr%2Ft@h/x: s3cr/t",
+		  { "s3cr", NULL },
+		  "ssh://git:***@h/x" },
+		{ "https://h/x",
+		  "redirect to https://other:pw123@evil/x refused; git is fine",
+		  { "pw123", "other", NULL },
+		  "git is fine" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *r = source_scrub(cases[i].msg, cases[i].url);
+
+		for (size_t j = 0; cases[i].gone[j]; j++)
+			if (strstr(r, cases[i].gone[j]))
+				fail_msg("case %zu: '%s' in '%s'", i,
+					 cases[i].gone[j], r);
+		assert_non_null(strstr(r, cases[i].kept));
+		free(r);
+	}
+}
+
 static void test_cache_names_are_stable_and_readable(void **state)
 {
 	char *a =
@@ -263,6 +301,7 @@ int main(void)
 			test_a_short_write_is_continued_and_names_its_errno),
 		cmocka_unit_test(test_a_bad_lock_file_says_what_is_wrong),
 		cmocka_unit_test(test_credentials_never_stay_in_a_url),
+		cmocka_unit_test(test_git_messages_never_hold_a_credential),
 		cmocka_unit_test(test_cache_names_are_stable_and_readable),
 	};
 

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include "cmocka-setup.h"
 
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -295,6 +299,118 @@ static void test_lock_timeout_waits_then_says_so(void **state)
 	error_clear(&err);
 }
 
+/*
+ * A file size limit makes write() short: the bytes up to the limit are
+ * written, the next write fails with EFBIG. Run fn under a limit of `limit`
+ * bytes (SIGXFSZ ignored, so the failure is an errno, not a signal).
+ */
+static int under_file_limit(rlim_t limit, int (*fn)(void *), void *arg)
+{
+	struct rlimit old, lim;
+	void (*was)(int) = signal(SIGXFSZ, SIG_IGN);
+	int rc;
+
+	assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+	lim = old;
+	lim.rlim_cur = limit;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	/* A stale errno that the old code reported instead of the real one. */
+	errno = ENOENT;
+	rc = fn(arg);
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+	signal(SIGXFSZ, was);
+	return rc;
+}
+
+struct save_call {
+	struct state *s;
+	struct error err;
+};
+
+static int save(void *arg)
+{
+	struct save_call *c = arg;
+
+	return state_save(c->s, &c->err);
+}
+
+static size_t files_in(const char *d)
+{
+	DIR *dp = opendir(d);
+	size_t n = 0;
+
+	assert_non_null(dp);
+	for (struct dirent *e; (e = readdir(dp));)
+		n += e->d_name[0] != '.';
+	closedir(dp);
+	return n;
+}
+
+static void test_short_write_is_reported_with_its_errno(void **state)
+{
+	struct save_call c;
+	struct stat st;
+	char *before, *after, name[32];
+
+	(void)state;
+	error_init(&c.err);
+	assert_int_equal(
+		state_load(path(".deploy/t.state.json"), "t", &c.s, &c.err), 0);
+	assert_int_equal(state_save(c.s, &c.err), 0);
+	before = slurp(c.s->path);
+	assert_int_equal(stat(c.s->path, &st), 0);
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "host-%d", i);
+		state_resource_pending(c.s, "local", "host", name, "r", name);
+	}
+	/* Room for more than the old state, less than the new one. */
+	assert_int_equal(under_file_limit((rlim_t)st.st_size + 512, save, &c),
+			 DEPLOY_ERR_IO);
+	assert_non_null(strstr(c.err.msg, "cannot write the state"));
+	assert_non_null(strstr(c.err.msg, strerror(EFBIG)));
+	assert_int_equal(c.s->serial, 1);
+	after = slurp(c.s->path);
+	assert_string_equal(after, before);
+	/* The temporary file is gone: only the state itself is left. */
+	assert_int_equal(files_in(path(".deploy")), 1);
+	/* Without the limit the same save goes through. */
+	assert_int_equal(state_save(c.s, &c.err), 0);
+	free(after);
+	after = slurp(c.s->path);
+	assert_non_null(strstr(after, "host-99"));
+	free(before);
+	free(after);
+	state_free(c.s);
+	error_clear(&c.err);
+}
+
+struct lock_call {
+	struct state_lock *l;
+	struct error err;
+};
+
+static int lock(void *arg)
+{
+	struct lock_call *c = arg;
+
+	return state_lock(path(".deploy/t.lock"), "deploy up", 0, &c->l,
+			  &c->err);
+}
+
+static void test_lock_note_short_write_is_reported_with_its_errno(void **state)
+{
+	struct lock_call c = { 0 };
+
+	(void)state;
+	error_init(&c.err);
+	/* The holder's note is longer than 8 bytes. */
+	assert_int_equal(under_file_limit(8, lock, &c), DEPLOY_ERR_IO);
+	assert_non_null(strstr(c.err.msg, "cannot write the lock"));
+	assert_non_null(strstr(c.err.msg, strerror(EFBIG)));
+	assert_null(c.l);
+	error_clear(&c.err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -320,6 +436,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_lock_timeout_waits_then_says_so, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_short_write_is_reported_with_its_errno, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_lock_note_short_write_is_reported_with_its_errno,
+			setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

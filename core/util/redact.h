@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_REDACT_H
+#define DEPLOY_REDACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/buf.h"
+
+/*
+ * Secret values taken out of a byte stream that arrives in pieces (a
+ * host's output, as SSH delivers it). Each secret is looked for as it is,
+ * base64-encoded (as `base64` prints it, padding or not) and URL-encoded
+ * (%XX in either case, and '+' for a space), and each found form becomes
+ * "[secret NAME]". A secret split across two pieces is found: the end of
+ * a piece that could be the start of a secret is held back until the next
+ * piece (or the flush) says. The longest match wins. Values shorter than
+ * REDACT_MIN_LEN are not looked for (they would eat ordinary text); the
+ * topology's checks warn about them.
+ *
+ * The patterns hold the secrets: redactor_free() wipes them, and the bytes
+ * held back.
+ */
+
+#define REDACT_MIN_LEN 4
+
+/* A secret's name and value (len bytes), as the caller keeps them. */
+struct redact_secret {
+	const char *name;
+	const char *value;
+	size_t len;
+};
+
+struct redact_pattern {
+	char *bytes;
+	size_t len;
+	const char *name; /* the secret's name, not owned */
+};
+
+struct redactor {
+	struct redact_pattern *patterns;
+	size_t nr;
+	size_t longest;
+	bool first[256]; /* bytes some pattern starts with */
+	struct buf held; /* the end of the last piece, not yet passed on */
+};
+
+void redactor_init(struct redactor *r);
+/* Look for the value (len bytes) of secret `name` (kept by the caller for
+ * the redactor's life) in its three forms. */
+void redactor_add(struct redactor *r, const char *name, const char *value,
+		  size_t len);
+/* Pass len bytes on to out, secrets replaced; some may be held back. */
+void redactor_feed(struct redactor *r, const char *in, size_t len,
+		   struct buf *out);
+/* The end of the stream: pass on what was held back. */
+void redactor_flush(struct redactor *r, struct buf *out);
+void redactor_free(struct redactor *r);
+
+#endif
