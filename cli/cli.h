@@ -105,12 +105,9 @@ extern const struct command cmd_unlock;
 extern const struct command cmd_graph;
 extern const struct command cmd_run;
 extern const struct command cmd_sources;
-<<<<<<< HEAD
 extern const struct command cmd_state;
 extern const struct command cmd_import;
-=======
 extern const struct command cmd_ssh;
 extern const struct command cmd_ssh_config;
->>>>>>> main
 
 #endif

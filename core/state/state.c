@@ -358,13 +358,11 @@ int state_save(struct state *s, struct error *err)
 	char *json;
 	int rc;
 
-<<<<<<< HEAD
-	if (s->backend)
+	if (s->backend) {
+		free(dir);
 		return state_backend_save(s->backend, s, err);
-	rc = mkdir_parent(s->path, err);
-=======
+	}
 	rc = mkdir_p(dir, 0700, err);
->>>>>>> main
 	if (rc)
 		goto out;
 	s->serial++;
