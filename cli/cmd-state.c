@@ -579,12 +579,15 @@ const struct command cmd_state = {
 		   "state",
 	.usage = "list [topology.yml]\n"
 		 "       deploy state show [--json] ADDRESS [topology.yml]\n"
-		 "       deploy state rm [--yes] ADDRESS... [topology.yml]\n"
-		 "       deploy state mv SOURCE DESTINATION [topology.yml]\n"
+		 "       deploy state rm [--yes] [--lock-timeout SECONDS] "
+		 "ADDRESS... [topology.yml]\n"
+		 "       deploy state mv [--lock-timeout SECONDS] SOURCE "
+		 "DESTINATION [topology.yml]\n"
 		 "       deploy state pull [topology.yml]\n"
-		 "       deploy state push [--force] FILE [topology.yml]\n"
+		 "       deploy state push [--force] [--lock-timeout SECONDS] "
+		 "FILE [topology.yml]\n"
 		 "       deploy state migrate [--to s3|local] [--force] "
-		 "[topology.yml]",
+		 "[--lock-timeout SECONDS] [topology.yml]",
 	.description =
 		"Work on the state where it lives (the local file, or S3 "
 		"with state.s3).\nA resource's ADDRESS is PROVIDER.KIND.NAME "
