@@ -1382,6 +1382,7 @@ int playbook_parse(const char *file, const char *text, size_t len,
 {
 	struct playbook *pb = xcalloc(1, sizeof(*pb));
 	struct pctx pc = { .v = { .file = file, .dl = dl }, .pb = pb };
+	size_t before = dl->errors; /* dl may hold other files' problems */
 	int rc;
 
 	*out = NULL;
@@ -1407,7 +1408,7 @@ int playbook_parse(const char *file, const char *text, size_t len,
 		build_playbook(pb, &pc.v);
 	}
 	diag_list_sort(dl);
-	if (dl->errors) {
+	if (dl->errors > before) {
 		rc = DEPLOY_ERR_INVALID;
 		goto fail;
 	}
