@@ -439,7 +439,7 @@ static void skip_role(struct runner *r, size_t i, const char *why)
 		struct job *jb = rr->jobs[j];
 		struct buf msg = BUF_INIT;
 
-		buf_addf(&msg, "skipped: dependency failed (%s)", why);
+		buf_addf(&msg, "dependency failed (%s)", why);
 		set_message(jb, msg.data, msg.len);
 		buf_free(&msg);
 		finish(jb, HOST_SKIPPED);
