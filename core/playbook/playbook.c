@@ -807,6 +807,7 @@ static const struct key_spec step_keys[] = {
 	{ "name", &vs_step_name, 0, NULL, NULL },
 	{ "when", &vs_when, 0, NULL, NULL },
 	{ "notify", &vs_notify, 0, NULL, NULL },
+	{ "changed", &vs_bool, 0, "true", NULL },
 	{ "file", &vs_file, 0, NULL, NULL },
 	{ "directory", &vs_directory, 0, NULL, NULL },
 	{ "line", &vs_line, 0, NULL, NULL },
@@ -859,6 +860,30 @@ static void check_kinds(struct vctx *v, const struct ynode *n, const char *what,
 		       what);
 }
 
+/*
+ * changed: false marks a shell or command step read-only: it reports ok
+ * when it ran, so it can neither count as a change nor notify.
+ */
+static void check_changed(struct vctx *v, const struct ynode *n,
+			  const char *what)
+{
+	const struct ypair *p = ynode_get_pair(n, "changed");
+	bool b;
+
+	if (!p || ynode_bool(p->value, &b))
+		return;
+	if (!ynode_get(n, "shell") && !ynode_get(n, "command"))
+		verror(v, p->key,
+		       "%s: 'changed' applies to shell and command steps "
+		       "only; the other kinds report changes themselves",
+		       what);
+	else if (!b && ynode_get(n, "notify"))
+		verror(v, ynode_get_pair(n, "notify")->key,
+		       "%s: a step with 'changed: false' never changes, so "
+		       "it would never notify; remove one of the two",
+		       what);
+}
+
 static void check_step(struct vctx *v, const struct ynode *n, const char *what)
 {
 	if (n->kind != YNODE_MAP) {
@@ -870,6 +895,7 @@ static void check_step(struct vctx *v, const struct ynode *n, const char *what)
 	}
 	schema_check(v, n, &vs_step_map, what);
 	check_kinds(v, n, what, step_keys);
+	check_changed(v, n, what);
 }
 
 static void check_handler(struct vctx *v, const struct ynode *n,
@@ -894,6 +920,7 @@ static void check_handler(struct vctx *v, const struct ynode *n,
 		       what);
 	schema_check(v, n, &vs_step_map, what);
 	check_kinds(v, n, what, step_keys);
+	check_changed(v, n, what);
 }
 
 static const struct vspec vs_step = { .type = VT_ANY, .check = check_step };

@@ -122,4 +122,35 @@ expect_no_match "$TMP/err" "': invalid" "a valid playbook after a bad one is not
 expect_no_match "$TMP/err" "good.yml" "good.yml is not named at all"
 expect_line "$TMP/err" "deploy: nothing was created or changed" "nothing was run"
 
+# --- changed: false is for shell and command steps, and never notifies ------
+
+cat >changed.yml <<'EOF2'
+name: ro
+steps:
+  - name: kernel
+    command: uname -r
+    changed: false
+  - name: a file
+    file: {path: /etc/x, content: x}
+    changed: false
+  - name: notifies
+    shell: sha256sum /etc/x
+    changed: false
+    notify: h
+  - name: not a boolean
+    shell: "true"
+    changed: nope
+handlers:
+  - name: h
+    shell: "true"
+EOF2
+run "$TEST_TOOL" playbook-validate changed.yml
+expect_rc 1 "changed: misplaced"
+cat >expected <<'EOF2'
+changed.yml:8:5: error: steps[1]: 'changed' applies to shell and command steps only; the other kinds report changes themselves
+changed.yml:12:5: error: steps[2]: a step with 'changed: false' never changes, so it would never notify; remove one of the two
+changed.yml:15:14: error: steps[3].changed must be true or false, not a string ('nope')
+EOF2
+expect_same expected "$TMP/err" "changed: false where it means nothing"
+
 finish
