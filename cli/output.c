@@ -10,6 +10,7 @@
 #include "cli/output.h"
 #include "config.h"
 #include "graph/graph.h"
+#include "playbook/playbook.h"
 #include "topology/topology.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -58,7 +59,9 @@ void print_message(const char *fmt, ...)
 	va_end(ap);
 }
 
-int cli_load_topology(const char *path, struct topology **t, struct graph **g)
+/* builtins: check the built-in playbook names too (validate). */
+static int load_topology(const char *path, bool builtins, struct topology **t,
+			 struct graph **g)
 {
 	struct diag_list dl;
 	struct error err;
@@ -68,6 +71,15 @@ int cli_load_topology(const char *path, struct topology **t, struct graph **g)
 	diag_list_init(&dl);
 	error_init(&err);
 	rc = topology_load(path, t, &dl, &err);
+	if (!rc && builtins) {
+		playbook_check_builtins(*t, NULL, &dl);
+		diag_list_sort_first(&dl, path);
+		if (dl.errors) {
+			topology_free(*t);
+			*t = NULL;
+			rc = DEPLOY_ERR_INVALID;
+		}
+	}
 	print_diags(&dl, stderr);
 	if (rc && rc != DEPLOY_ERR_INVALID)
 		print_error(&err);
@@ -86,6 +98,17 @@ int cli_load_topology(const char *path, struct topology **t, struct graph **g)
 	error_clear(&err);
 	diag_list_free(&dl);
 	return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cli_load_topology(const char *path, struct topology **t, struct graph **g)
+{
+	return load_topology(path, false, t, g);
+}
+
+int cli_validate_topology(const char *path, struct topology **t,
+			  struct graph **g)
+{
+	return load_topology(path, true, t, g);
 }
 
 /* The plan */
