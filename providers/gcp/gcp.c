@@ -177,7 +177,7 @@ char *gcp_name(const char *a, const char *b, const char *c)
 
 char *gcp_label(const char *s)
 {
-	char *v = xstrndup(s, MAX_NAME);
+	char *v = xstrndup(s, strnlen(s, MAX_NAME));
 
 	for (char *p = v; *p; p++) {
 		if (*p >= 'A' && *p <= 'Z')

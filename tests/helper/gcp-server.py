@@ -58,7 +58,8 @@ vCPUs in a region end in QUOTA_EXCEEDED), remove [collection, scope, name]
 GET /_test/resources lists every resource (for assertions).
 
 Crash tests: --kill-at compute.instances.insert:before,...:after and
---kill-pid-file F SIGKILL the process F names, each point once, and log
+--kill-pid-file F SIGKILL the process F names, each point once (POINT#N:
+at the Nth time the method comes to that point), and log
 {"killed": PID, "at": POINT}.
 
 Stdlib and `cryptography` (installed on this machine kind) only.
@@ -137,7 +138,7 @@ def parse_args():
                    help="API:before or API:after, comma-separated: SIGKILL "
                    "the process in --kill-pid-file once, when that method "
                    "arrives (not carried out) or once it is carried out "
-                   "(before its answer)")
+                   "(before its answer); API:after#N: at its Nth call")
     p.add_argument("--kill-pid-file")
     return p.parse_args()
 
@@ -332,6 +333,7 @@ class World:
                     "op_seconds": args.op_seconds}
         self.pages = {}
         self.kill_at = set(p for p in args.kill_at.split(",") if p)
+        self.kill_seen = {}
         self.sa_keys = {}
         for spec in args.service_account:
             email, path = spec.split("=", 1)
@@ -1140,9 +1142,15 @@ class Handler(BaseHTTPRequestHandler):
     def kill_point(self, point):
         """SIGKILL the process under test at point, once."""
         with W.lock:
-            if point not in W.kill_at or not W.args.kill_pid_file:
+            n = W.kill_seen[point] = W.kill_seen.get(point, 0) + 1
+            if f"{point}#{n}" in W.kill_at:
+                W.kill_at.discard(f"{point}#{n}")
+            elif point in W.kill_at:
+                W.kill_at.discard(point)
+            else:
                 return False
-            W.kill_at.discard(point)
+            if not W.args.kill_pid_file:
+                return False
             with open(W.args.kill_pid_file) as f:
                 pid = int(f.read().strip())
             os.kill(pid, signal.SIGKILL)
