@@ -793,12 +793,19 @@ out:
 	return rc;
 }
 
-/* creates, unless and chdir, shared by shell and command. */
+/*
+ * creates, unless and chdir, shared by shell and command, then the word
+ * that says whether a run counts as a change: "no" for changed: false.
+ */
 static int guards(struct cc *c, const struct ynode *a, struct buf *call)
 {
 	struct buf v = BUF_INIT;
 	int rc;
 
+	if (a->kind != YNODE_MAP) {
+		buf_adds(call, " '' '' '/'");
+		goto changed;
+	}
 	rc = render_path(c, a, "creates", &v);
 	if (rc)
 		goto out;
@@ -813,6 +820,10 @@ static int guards(struct cc *c, const struct ynode *a, struct buf *call)
 	if (!v.len)
 		buf_adds(&v, "/");
 	arg(call, v.data, v.len);
+	buf_free_secret(&v);
+changed:
+	args(call, get_bool(c->step->node, "changed", true) ? "" : "no");
+	return 0;
 out:
 	buf_free_secret(&v);
 	return rc;
@@ -833,10 +844,7 @@ static int c_shell(struct cc *c, const struct ynode *a, struct buf *call)
 		goto out;
 	buf_adds(call, " dp_shell");
 	arg(call, v.data, v.len);
-	if (a->kind == YNODE_MAP)
-		rc = guards(c, a, call);
-	else
-		buf_adds(call, " '' '' '/'");
+	rc = guards(c, a, call);
 out:
 	buf_free_secret(&v);
 	buf_free(&what);
@@ -855,10 +863,7 @@ static int c_command(struct cc *c, const struct ynode *a, struct buf *call)
 	int rc = 0;
 
 	buf_adds(call, " dp_command");
-	if (a->kind == YNODE_MAP)
-		rc = guards(c, a, call);
-	else
-		buf_adds(call, " '' '' '/'");
+	rc = guards(c, a, call);
 	if (rc)
 		goto out;
 	buf_addf(&what, "%s.command", c->step->what);

@@ -21,6 +21,7 @@
 #include "playbook/values.h"
 #include "template/template.h"
 #include "topology/schema.h"
+#include "topology/topology.h"
 #include "util/buf.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -806,6 +807,7 @@ static const struct key_spec step_keys[] = {
 	{ "name", &vs_step_name, 0, NULL, NULL },
 	{ "when", &vs_when, 0, NULL, NULL },
 	{ "notify", &vs_notify, 0, NULL, NULL },
+	{ "changed", &vs_bool, 0, "true", NULL },
 	{ "file", &vs_file, 0, NULL, NULL },
 	{ "directory", &vs_directory, 0, NULL, NULL },
 	{ "line", &vs_line, 0, NULL, NULL },
@@ -858,6 +860,30 @@ static void check_kinds(struct vctx *v, const struct ynode *n, const char *what,
 		       what);
 }
 
+/*
+ * changed: false marks a shell or command step read-only: it reports ok
+ * when it ran, so it can neither count as a change nor notify.
+ */
+static void check_changed(struct vctx *v, const struct ynode *n,
+			  const char *what)
+{
+	const struct ypair *p = ynode_get_pair(n, "changed");
+	bool b;
+
+	if (!p || ynode_bool(p->value, &b))
+		return;
+	if (!ynode_get(n, "shell") && !ynode_get(n, "command"))
+		verror(v, p->key,
+		       "%s: 'changed' applies to shell and command steps "
+		       "only; the other kinds report changes themselves",
+		       what);
+	else if (!b && ynode_get(n, "notify"))
+		verror(v, ynode_get_pair(n, "notify")->key,
+		       "%s: a step with 'changed: false' never changes, so "
+		       "it would never notify; remove one of the two",
+		       what);
+}
+
 static void check_step(struct vctx *v, const struct ynode *n, const char *what)
 {
 	if (n->kind != YNODE_MAP) {
@@ -869,6 +895,7 @@ static void check_step(struct vctx *v, const struct ynode *n, const char *what)
 	}
 	schema_check(v, n, &vs_step_map, what);
 	check_kinds(v, n, what, step_keys);
+	check_changed(v, n, what);
 }
 
 static void check_handler(struct vctx *v, const struct ynode *n,
@@ -893,6 +920,7 @@ static void check_handler(struct vctx *v, const struct ynode *n,
 		       what);
 	schema_check(v, n, &vs_step_map, what);
 	check_kinds(v, n, what, step_keys);
+	check_changed(v, n, what);
 }
 
 static const struct vspec vs_step = { .type = VT_ANY, .check = check_step };
@@ -1382,6 +1410,7 @@ int playbook_parse(const char *file, const char *text, size_t len,
 {
 	struct playbook *pb = xcalloc(1, sizeof(*pb));
 	struct pctx pc = { .v = { .file = file, .dl = dl }, .pb = pb };
+	size_t before = dl->errors; /* dl may hold other files' problems */
 	int rc;
 
 	*out = NULL;
@@ -1407,7 +1436,7 @@ int playbook_parse(const char *file, const char *text, size_t len,
 		build_playbook(pb, &pc.v);
 	}
 	diag_list_sort(dl);
-	if (dl->errors) {
+	if (dl->errors > before) {
 		rc = DEPLOY_ERR_INVALID;
 		goto fail;
 	}
@@ -1621,4 +1650,35 @@ int playbook_resolve_in(const char *ref, const char *topology_dir,
 	free(names);
 	buf_free(&b);
 	return rc;
+}
+
+/* A name that resolves to DATADIR/playbooks/NAME.yml, not a path. */
+static bool is_builtin_ref(const char *ref)
+{
+	return ref[0] != '.' && ref[0] != '/' && ref[0] != '~' &&
+	       !strchr(ref, '/') && (is_dns_label(ref) || is_identifier(ref));
+}
+
+void playbook_check_builtins(const struct topology *t, const char *datadir,
+			     struct diag_list *dl)
+{
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		const struct role *r = &t->roles[i];
+
+		for (size_t j = 0; j < r->nr_playbooks; j++) {
+			const struct ynode *at = r->playbook_nodes[j];
+			char *path = NULL;
+			struct error e;
+
+			if (!is_builtin_ref(r->playbooks[j]))
+				continue;
+			error_init(&e);
+			if (playbook_resolve(r->playbooks[j], t->dir, datadir,
+					     &path, &e))
+				diag_add(dl, DIAG_ERROR, t->file, at->line,
+					 at->col, "%s", e.msg);
+			free(path);
+			error_clear(&e);
+		}
+	}
 }

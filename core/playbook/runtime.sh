@@ -806,26 +806,40 @@ _dp_guard() {
 	return 1
 }
 
-# dp_shell CODE CREATES UNLESS DIR
+# _dp_ran CHANGED: after the guards, whether the command is to run: a
+# change when CHANGED is empty; for "no" (changed: false) an ok step that
+# runs only outside check mode.
+_dp_ran() {
+	if [ "$1" != no ]; then
+		_dp_changed ran && return 1
+		return 0
+	fi
+	if [ "$DP_CHECK" = 1 ]; then
+		_dp_msg="read-only; not run in check mode"
+		return 1
+	fi
+}
+
+# dp_shell CODE CREATES UNLESS DIR CHANGED
 dp_shell() {
 	if _dp_guard "$2" "$3" "$4"; then
 		return 0
 	fi
-	_dp_changed ran && return 0
+	_dp_ran "$5" || return 0
 	_dp_in "$4" sh -c "$1" || {
 		_dp_msg="exit status $?"
 		return 1
 	}
 }
 
-# dp_command CREATES UNLESS DIR ARG...
+# dp_command CREATES UNLESS DIR CHANGED ARG...
 dp_command() {
 	if _dp_guard "$1" "$2" "$3"; then
 		return 0
 	fi
-	_dp_changed ran && return 0
+	_dp_ran "$4" || return 0
 	_dp_dir=$3
-	shift 3
+	shift 4
 	_dp_in "$_dp_dir" "$@" || {
 		_dp_msg="exit status $?"
 		return 1

@@ -614,18 +614,6 @@ static int vpc_of(struct provider_run *run, struct dorun *d, const char *region,
 
 /* --- droplets --------------------------------------------------------- */
 
-char *do_id_text(const cJSON *id)
-{
-	char s[32];
-
-	if (cJSON_IsString(id))
-		return xstrdup(id->valuestring);
-	if (!cJSON_IsNumber(id))
-		return NULL;
-	snprintf(s, sizeof(s), "%.0f", id->valuedouble);
-	return xstrdup(s);
-}
-
 static int droplet_get(struct dorun *d, const char *id, cJSON **doc,
 		       struct error *err)
 {
@@ -815,37 +803,6 @@ static const struct resource_kind do_droplet = {
 	.attributes = droplet_attributes,
 };
 
-/* The public and private IPv4 of a droplet that is active. */
-static bool droplet_addresses(const cJSON *dr, char **pub, char **priv)
-{
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(dr, "status");
-	const cJSON *v4 = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(dr, "networks"), "v4");
-	const cJSON *n;
-
-	*pub = *priv = NULL;
-	if (!cJSON_IsString(st) || strcmp(st->valuestring, "active"))
-		return false;
-	cJSON_ArrayForEach(n, v4)
-	{
-		const cJSON *ip =
-			cJSON_GetObjectItemCaseSensitive(n, "ip_address");
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(n, "type");
-
-		if (!cJSON_IsString(ip) || !cJSON_IsString(type))
-			continue;
-		if (!strcmp(type->valuestring, "public") && !*pub)
-			*pub = xstrdup(ip->valuestring);
-		else if (!strcmp(type->valuestring, "private") && !*priv)
-			*priv = xstrdup(ip->valuestring);
-	}
-	if (*pub)
-		return true;
-	free(*priv);
-	*priv = NULL;
-	return false;
-}
-
 struct wait {
 	struct provider_run *run;
 	struct host *const *hosts;
@@ -870,7 +827,7 @@ static int note_droplet(const cJSON *item, void *ud)
 		if (w->done[i] || !r || !r->id || strcmp(r->id, id))
 			continue;
 		w->seen[i] = true;
-		if (!droplet_addresses(item, &pub, &priv))
+		if (!do_droplet_addresses(item, &pub, &priv))
 			break;
 		sh = state_host_get(w->run->state, w->hosts[i]->name, true);
 		state_host_set(&sh->address, pub);

@@ -35,8 +35,6 @@ bool do_role_is_ours(const struct role *role);
 /* The role's region: its own, else the provider block's. */
 const char *do_role_region(const struct provider_run *run,
 			   const struct role *role);
-/* An id of the API's (number or string) as text, malloc'd; NULL if none. */
-char *do_id_text(const cJSON *id);
 /* DELETE path; one already gone (404) is fine. */
 int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err);
 

@@ -138,6 +138,53 @@ for shell in $SHELLS; do
 done
 unset IFS
 
+# --- changed: false: a read-only step runs, reports ok, and still fails ----
+
+cat >readonly.yml <<'EOF2'
+name: readonly
+steps:
+  - name: kernel
+    command: uname -r
+    changed: false
+  - name: checksum
+    shell:
+      cmd: echo ran >> {{vars.root}}/ro.log && sha256sum {{vars.root}}/ro.log
+    changed: false
+EOF2
+rm -rf "$ROOT" && mkdir -p "$ROOT"
+pb_compile ./readonly.yml
+pb_run sh --check
+expect_rc 0 "read-only steps in check mode"
+expect_markers "check mode does not run a read-only step" \
+	"start 2 0 check" \
+	"begin 1/2 readonly: kernel" "1/2 ok read-only; not run in check mode" \
+	"begin 2/2 readonly: checksum" "2/2 ok read-only; not run in check mode" \
+	"end ok"
+checks=$((checks + 1))
+[ ! -e "$ROOT/ro.log" ] || fail "check mode ran a read-only step"
+for i in 1 2; do
+	pb_run sh
+	expect_rc 0 "read-only steps, run $i"
+	checks=$((checks + 1))
+	[ "$(changed_count)" -eq 0 ] || fail "run $i: a read-only step counted as changed"
+	expect_line "$TMP/markers" "1/2 ok" "run $i: uname -r is ok"
+	expect_line "$TMP/err" "$(uname -r)" "run $i: uname -r ran"
+done
+printf 'ran\nran\n' >want
+expect_same want "$ROOT/ro.log" "a read-only step runs on every run"
+
+cat >rofail.yml <<'EOF2'
+name: rofail
+steps:
+  - name: fails
+    command: "false"
+    changed: false
+EOF2
+pb_compile ./rofail.yml
+pb_run sh
+expect_rc 1 "a failing read-only step"
+expect_line "$TMP/markers" "1/1 failed exit status 1" "a read-only step still fails"
+
 # --- a download whose digest does not match leaves nothing ----------------
 
 cat >mismatch.yml <<'EOF2'

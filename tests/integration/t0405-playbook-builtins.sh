@@ -210,7 +210,7 @@ validate_of validator-0.sh /etc/nftables.conf >got
 echo "nft -c -f /etc/nftables.conf" >want
 expect_same want got "the rules are checked with nft -c before they stay"
 expect_line validator-0.sh "	_dp_handler 1 'harden: reload sshd' 'harden.reload-sshd' '0' dp_service 'ssh' '' 'reloaded' '0'" "sshd reloads when its file changed"
-expect_line validator-0.sh "	_dp_handler 4 'firewall: apply the rules' 'firewall.apply-the-rules' '0' dp_command '' '' '/' 'nft' '-f' '/etc/nftables.conf'" "the rules apply with nft -f"
+expect_line validator-0.sh "	_dp_handler 4 'firewall: apply the rules' 'firewall.apply-the-rules' '0' dp_command '' '' '/' '' 'nft' '-f' '/etc/nftables.conf'" "the rules apply with nft -f"
 
 # Switches: sysctl settings written but not applied (containers).
 cat >>topo.yml <<'EOF2'

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: MIT */
-/* util/file and util/path: atomic replace, ~ expansion, home, dir_of. */
+/* util/file and util/path: write_all, atomic replace, ~, home, dir_of. */
 #include "cmocka-setup.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util/buf.h"
@@ -171,36 +174,116 @@ static void test_replace_failure_keeps_old_and_names_errno(void **state)
 	error_clear(&err);
 }
 
-static void test_write_all_continues_short_writes(void **state)
+/* Byte i of the data the write_all tests send. */
+static unsigned char pattern(size_t i)
 {
-	int fds[2];
-	static char big[256 << 10];
-	char *got = malloc(sizeof(big));
+	return (unsigned char)(i * 7 % 251);
+}
+
+static volatile sig_atomic_t alarms;
+
+static void count_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/* The far end of the pipe: takes a little at a time, slowly, and exits 0
+ * only if it got exactly len bytes of the pattern. */
+static _Noreturn void slow_reader(int fd, size_t len)
+{
+	unsigned char chunk[512];
 	size_t have = 0;
+
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++)
+			if (chunk[i] != pattern(have + (size_t)i))
+				_exit(2);
+		have += (size_t)n;
+		usleep(200);
+	}
+	_exit(have == len ? 0 : 1);
+}
+
+/*
+ * A pipe of one page, drained slowly by a child, and a timer whose signal
+ * has no SA_RESTART: write() keeps returning short (the signal came after
+ * some bytes went) or failing with EINTR (before any did). write_all must
+ * deliver every byte in order.
+ */
+static void test_write_all_survives_short_writes_and_eintr(void **state)
+{
+	size_t len = 256 << 10;
+	unsigned char *data = malloc(len);
+	struct sigaction sa, old;
+	struct itimerval tick = { { 0, 500 }, { 0, 500 } }, off = { 0 };
+	int fds[2], status, rc;
 	pid_t pid;
 
 	(void)state;
-	memset(big, 'x', sizeof(big));
-	big[sizeof(big) - 1] = 'y';
+	assert_non_null(data);
+	for (size_t i = 0; i < len; i++)
+		data[i] = pattern(i);
 	assert_int_equal(pipe(fds), 0);
-	/* A pipe takes 64 KiB at a time: write() returns short. */
+	assert_true(fcntl(fds[1], F_SETPIPE_SZ, 4096) > 0);
 	pid = fork();
+	assert_true(pid >= 0);
 	if (pid == 0) {
-		close(fds[0]);
-		_exit(write_all(fds[1], big, sizeof(big)) ? 1 : 0);
-	}
-	close(fds[1]);
-	for (;;) {
-		ssize_t n = read(fds[0], got + have, sizeof(big) - have);
-
-		if (n <= 0)
-			break;
-		have += (size_t)n;
+		close(fds[1]);
+		slow_reader(fds[0], len);
 	}
 	close(fds[0]);
-	assert_int_equal(have, sizeof(big));
-	assert_memory_equal(got, big, sizeof(big));
-	free(got);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = count_alarm; /* sa_flags 0: no SA_RESTART */
+	sigemptyset(&sa.sa_mask);
+	assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+	alarms = 0;
+	assert_int_equal(setitimer(ITIMER_REAL, &tick, NULL), 0);
+	rc = write_all(fds[1], data, len);
+	setitimer(ITIMER_REAL, &off, NULL);
+	sigaction(SIGALRM, &old, NULL);
+	close(fds[1]);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_int_equal(rc, 0);
+	assert_true(alarms > 0); /* the writes were interrupted */
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	free(data);
+}
+
+/*
+ * A failure after a short write reports the errno of the write that
+ * failed, not a stale one: a full non-blocking pipe takes one page, then
+ * says EAGAIN; a pipe nobody reads says EPIPE.
+ */
+static void test_write_all_keeps_errno(void **state)
+{
+	static char data[64 << 10];
+	struct sigaction ign, old;
+	int fds[2];
+
+	(void)state;
+	assert_int_equal(pipe2(fds, O_NONBLOCK), 0);
+	assert_true(fcntl(fds[1], F_SETPIPE_SZ, 4096) > 0);
+	errno = ENOENT;
+	assert_int_equal(write_all(fds[1], data, sizeof(data)), -1);
+	assert_int_equal(errno, EAGAIN);
+	close(fds[0]);
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	assert_int_equal(sigaction(SIGPIPE, &ign, &old), 0);
+	errno = ENOENT;
+	assert_int_equal(write_all(fds[1], data, sizeof(data)), -1);
+	assert_int_equal(errno, EPIPE);
+	sigaction(SIGPIPE, &old, NULL);
+	close(fds[1]);
 }
 
 static void test_mkdir_p_makes_parents(void **state)
@@ -241,7 +324,9 @@ int main(void)
 		cmocka_unit_test(test_replace_writes_all_and_keeps_backup),
 		cmocka_unit_test(
 			test_replace_failure_keeps_old_and_names_errno),
-		cmocka_unit_test(test_write_all_continues_short_writes),
+		cmocka_unit_test(
+			test_write_all_survives_short_writes_and_eintr),
+		cmocka_unit_test(test_write_all_keeps_errno),
 		cmocka_unit_test(test_mkdir_p_makes_parents),
 		cmocka_unit_test(test_now_ms_is_monotonic),
 	};

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* playbook/compile: a host's playbooks as one script; markers. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>
@@ -108,9 +109,9 @@ static void test_hostile_values_reach_the_shell_as_one_quoted_word(void **s)
 	assert_int_equal(f.rc, 0);
 	expect_line(&f, "\t_dp_step 1 'p: say' '' '0' dp_shell 'echo "
 			"'\\''$(touch /tmp/pwned) `id` it'\\''\\'\\'''\\''s "
-			"\"q\"\nline2'\\'' > /tmp/x' '' '' '/'");
+			"\"q\"\nline2'\\'' > /tmp/x' '' '' '/' ''");
 	/* command: words split at compile time; a value stays one word. */
-	expect_line(&f, "\t_dp_step 2 'p: run' '' '0' dp_command '' '' '/' "
+	expect_line(&f, "\t_dp_step 2 'p: run' '' '0' dp_command '' '' '/' '' "
 			"'printf' '%s' 'two words'");
 	teardown(&f);
 }
@@ -148,7 +149,7 @@ static void test_when_false_compiles_to_a_skip(void **s)
 	compile(&f);
 	assert_int_equal(f.rc, 0);
 	expect_line(&f, "\t_dp_skip 1 'p: a' 'when: off'");
-	expect_line(&f, "\t_dp_step 2 'p: b' '' '0' dp_shell 'y' '' '' '/'");
+	expect_line(&f, "\t_dp_step 2 'p: b' '' '0' dp_shell 'y' '' '' '/' ''");
 	teardown(&f);
 
 	setup(&f, "name: p\nsteps:\n  - shell: x\n    when: undefined\n");
