@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy graph: the roles' dependency graph, as text or as DOT. */
 #include <stdio.h>
 #include <string.h>
 
@@ -124,7 +125,7 @@ static int graph_exec(const struct command *cmd, struct args *a)
 	int rc;
 
 	(void)cmd;
-	rc = cli_load_topology(topology_arg(a), &t, &g);
+	rc = cli_validate_topology(topology_arg(a), &t, &g);
 	if (rc)
 		return rc;
 	if (!strcmp(format, "dot"))
