@@ -91,6 +91,10 @@ struct graph;
  * frees both), or EXIT_FAIL with both NULL.
  */
 int cli_load_topology(const char *path, struct topology **t, struct graph **g);
+/* The same, and the roles' built-in playbook names exist (validate,
+ * graph). */
+int cli_validate_topology(const char *path, struct topology **t,
+			  struct graph **g);
 
 /* The topology file: the positional argument or ./topology.yml. */
 const char *topology_arg(const struct args *a);

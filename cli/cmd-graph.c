@@ -124,7 +124,7 @@ static int graph_exec(const struct command *cmd, struct args *a)
 	int rc;
 
 	(void)cmd;
-	rc = cli_load_topology(topology_arg(a), &t, &g);
+	rc = cli_validate_topology(topology_arg(a), &t, &g);
 	if (rc)
 		return rc;
 	if (!strcmp(format, "dot"))

@@ -90,7 +90,7 @@ static int validate_exec(const struct command *cmd, struct args *a)
 	int rc;
 
 	(void)cmd;
-	rc = cli_load_topology(path, &t, &g);
+	rc = cli_validate_topology(path, &t, &g);
 	if (rc || a->opt[OPT_QUIET].set)
 		goto out;
 	printf("%s: valid topology '%s' (version %d%s%s)\n", path, t->name,
@@ -112,9 +112,9 @@ const struct command cmd_validate = {
 	.description =
 		"Parse the topology and check it against docs/topology.md: "
 		"keys, types, bounds,\nnames, references between roles, "
-		"dependency cycles, CIDRs and ports, providers,\nand SSH "
-		"exposure. Every problem is printed as FILE:LINE:COL: error: "
-		"MESSAGE;\nwarnings (such as a secret whose variable is not "
+		"dependency cycles, CIDRs and ports, providers,\nSSH "
+		"exposure and built-in playbook names.\nEvery problem is "
+		"printed as FILE:LINE:COL: error: MESSAGE;\nwarnings (such as a secret whose variable is not "
 		"set) do not fail it.\nOn success it prints a summary: roles, "
 		"hosts, providers (with what each does) and order.\n\nExit codes: 0 valid, 1 "
 		"invalid or unreadable, 64 usage error.",

@@ -10,6 +10,7 @@
 #include "cli/events.h"
 #include "cli/output.h"
 #include "graph/graph.h"
+#include "playbook/playbook.h"
 #include "topology/topology.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -59,7 +60,9 @@ void print_message(const char *fmt, ...)
 	va_end(ap);
 }
 
-int cli_load_topology(const char *path, struct topology **t, struct graph **g)
+/* builtins: check the built-in playbook names too (validate). */
+static int load_topology(const char *path, bool builtins, struct topology **t,
+			 struct graph **g)
 {
 	struct diag_list dl;
 	struct error err;
@@ -69,6 +72,15 @@ int cli_load_topology(const char *path, struct topology **t, struct graph **g)
 	diag_list_init(&dl);
 	error_init(&err);
 	rc = topology_load(path, t, &dl, &err);
+	if (!rc && builtins) {
+		playbook_check_builtins(*t, NULL, &dl);
+		diag_list_sort_first(&dl, path);
+		if (dl.errors) {
+			topology_free(*t);
+			*t = NULL;
+			rc = DEPLOY_ERR_INVALID;
+		}
+	}
 	print_diags(&dl, stderr);
 	if (rc && rc != DEPLOY_ERR_INVALID)
 		print_error(&err);
@@ -87,6 +99,17 @@ int cli_load_topology(const char *path, struct topology **t, struct graph **g)
 	error_clear(&err);
 	diag_list_free(&dl);
 	return rc ? EXIT_FAIL : EXIT_OK;
+}
+
+int cli_load_topology(const char *path, struct topology **t, struct graph **g)
+{
+	return load_topology(path, false, t, g);
+}
+
+int cli_validate_topology(const char *path, struct topology **t,
+			  struct graph **g)
+{
+	return load_topology(path, true, t, g);
 }
 
 /* The plan */
@@ -154,6 +177,27 @@ static void print_sources(const struct source_pin *pins, size_t nr, bool json)
 	}
 }
 
+/* Lines of text, each as it is or as a JSON object of type `type`. */
+static void print_lines(const char *text, const char *type, bool json)
+{
+	for (const char *l = text; l && *l;) {
+		size_t len = strcspn(l, "\n");
+
+		if (json) {
+			char *line = xstrndup(l, len);
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "type", type);
+			cJSON_AddStringToObject(o, "text", line);
+			json_line(o);
+			free(line);
+		} else {
+			printf("%.*s\n", (int)len, l);
+		}
+		l += len + (l[len] == '\n');
+	}
+}
+
 void print_plan(const struct plan *p, const struct source_pin *pins,
 		size_t nr_pins, bool json)
 {
@@ -186,22 +230,8 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 		       it->reason ? " (" : "", it->reason ? it->reason : "",
 		       it->reason ? ")" : "");
 	}
-	for (const char *l = p->sync_lines; l && *l;) {
-		size_t len = strcspn(l, "\n");
-
-		if (json) {
-			char *text = xstrndup(l, len);
-
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "type", "shared_change");
-			cJSON_AddStringToObject(o, "text", text);
-			json_line(o);
-			free(text);
-		} else {
-			printf("%.*s\n", (int)len, l);
-		}
-		l += len + (l[len] == '\n');
-	}
+	print_lines(p->drift_lines, "drift", json);
+	print_lines(p->sync_lines, "shared_change", json);
 	if (json) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", "change_summary");
@@ -210,6 +240,7 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 		cJSON_AddNumberToObject(o, "keep", (double)p->keeps);
 		cJSON_AddNumberToObject(o, "unrecorded", (double)p->unrecorded);
 		cJSON_AddNumberToObject(o, "shared", (double)p->syncs);
+		cJSON_AddNumberToObject(o, "drift", (double)p->drifts);
 		json_line(o);
 		return;
 	}
@@ -218,6 +249,10 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 	if (p->syncs)
 		printf("%zu change%s to shared resources (firewall groups).\n",
 		       p->syncs, p->syncs == 1 ? "" : "s");
+	if (p->drifts)
+		printf("%zu difference%s between kept hosts and the topology, "
+		       "which up does not change (see docs/state.md).\n",
+		       p->drifts, p->drifts == 1 ? "" : "s");
 	if (p->unrecorded)
 		printf("%zu host%s at a provider %s not in the state.\n",
 		       p->unrecorded, p->unrecorded == 1 ? "" : "s",

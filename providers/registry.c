@@ -202,6 +202,20 @@ int provider_import_host(struct provider_run *run, const struct host *h,
 	return run->provider->import_host(run, h, id, err);
 }
 
+int provider_drift(struct provider_run *run, const struct host *h,
+		   const struct state_resource *r, struct buf *out,
+		   struct error *err)
+{
+	if (!run->provider->drift)
+		return 0;
+	int rc;
+
+	provider_lock(run);
+	rc = run->provider->drift(run, h, r, out, err);
+	provider_unlock(run);
+	return rc;
+}
+
 int provider_sync(struct provider_run *run, struct buf *dry, struct error *err)
 {
 	if (!run->provider->sync)

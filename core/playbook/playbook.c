@@ -21,6 +21,7 @@
 #include "playbook/values.h"
 #include "template/template.h"
 #include "topology/schema.h"
+#include "topology/topology.h"
 #include "util/buf.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -1409,6 +1410,7 @@ int playbook_parse(const char *file, const char *text, size_t len,
 {
 	struct playbook *pb = xcalloc(1, sizeof(*pb));
 	struct pctx pc = { .v = { .file = file, .dl = dl }, .pb = pb };
+	size_t before = dl->errors; /* dl may hold other files' problems */
 	int rc;
 
 	*out = NULL;
@@ -1434,7 +1436,7 @@ int playbook_parse(const char *file, const char *text, size_t len,
 		build_playbook(pb, &pc.v);
 	}
 	diag_list_sort(dl);
-	if (dl->errors) {
+	if (dl->errors > before) {
 		rc = DEPLOY_ERR_INVALID;
 		goto fail;
 	}
@@ -1648,4 +1650,35 @@ int playbook_resolve_in(const char *ref, const char *topology_dir,
 	free(names);
 	buf_free(&b);
 	return rc;
+}
+
+/* A name that resolves to DATADIR/playbooks/NAME.yml, not a path. */
+static bool is_builtin_ref(const char *ref)
+{
+	return ref[0] != '.' && ref[0] != '/' && ref[0] != '~' &&
+	       !strchr(ref, '/') && (is_dns_label(ref) || is_identifier(ref));
+}
+
+void playbook_check_builtins(const struct topology *t, const char *datadir,
+			     struct diag_list *dl)
+{
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		const struct role *r = &t->roles[i];
+
+		for (size_t j = 0; j < r->nr_playbooks; j++) {
+			const struct ynode *at = r->playbook_nodes[j];
+			char *path = NULL;
+			struct error e;
+
+			if (!is_builtin_ref(r->playbooks[j]))
+				continue;
+			error_init(&e);
+			if (playbook_resolve(r->playbooks[j], t->dir, datadir,
+					     &path, &e))
+				diag_add(dl, DIAG_ERROR, t->file, at->line,
+					 at->col, "%s", e.msg);
+			free(path);
+			error_clear(&e);
+		}
+	}
 }

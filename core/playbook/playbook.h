@@ -131,6 +131,17 @@ int playbook_resolve_in(const char *ref, const char *topology_dir,
 int playbook_resolve(const char *ref, const char *topology_dir,
 		     const char *datadir, char **path, struct error *err);
 
+struct topology;
+
+/*
+ * Check the built-in names among the roles' playbooks (harden, firewall):
+ * a name deploy has no playbook for is an error in dl at its place in the
+ * topology, with a "did you mean" when a built-in is near. Paths and
+ * SOURCE/PATH entries are left to the run, which loads every playbook.
+ */
+void playbook_check_builtins(const struct topology *t, const char *datadir,
+			     struct diag_list *dl);
+
 /*
  * Load and check the playbook in `path`. Every problem goes to dl (sorted
  * by position); returns 0 with *out set when there is no error,

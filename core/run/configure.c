@@ -111,8 +111,13 @@ static int load_playbooks(struct runner *r, struct diag_list *dl,
 				rc = playbook_load(path, r->o->datadir,
 						   &r->pbs[i][j], dl, &e);
 			/* Every failure leaves an error in dl: the run stops
-			 * before any host, never with a missing playbook. */
-			if (rc && dl->errors == before && e.msg[0])
+			 * before any host, never with a missing playbook. One
+			 * with a place in the playbook (its YAML) is reported
+			 * there; others at the role's entry. */
+			if (rc && dl->errors == before && e.file && e.line > 0)
+				diag_add(dl, DIAG_ERROR, e.file, e.line, e.col,
+					 "%s", e.msg);
+			else if (rc && dl->errors == before && e.msg[0])
 				diag_add(dl, DIAG_ERROR, t->file, at->line,
 					 at->col, "%s", e.msg);
 			else if (rc && dl->errors == before)
@@ -442,7 +447,7 @@ static void skip_role(struct runner *r, size_t i, const char *why)
 		struct job *jb = rr->jobs[j];
 		struct buf msg = BUF_INIT;
 
-		buf_addf(&msg, "skipped: dependency failed (%s)", why);
+		buf_addf(&msg, "dependency failed (%s)", why);
 		set_message(jb, msg.data, msg.len);
 		buf_free(&msg);
 		finish(jb, HOST_SKIPPED);

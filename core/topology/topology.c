@@ -591,6 +591,7 @@ int topology_parse(const char *file, const char *text, size_t len,
 {
 	struct topology *t = xcalloc(1, sizeof(*t));
 	struct vctx v = { .file = file, .dl = dl };
+	size_t before = dl->errors; /* dl may hold other files' problems */
 	int rc;
 
 	*out = NULL;
@@ -616,7 +617,7 @@ int topology_parse(const char *file, const char *text, size_t len,
 		topology_check(t, dl);
 	}
 	diag_list_sort_first(dl, file);
-	if (dl->errors) {
+	if (dl->errors > before) {
 		rc = DEPLOY_ERR_INVALID;
 		goto fail;
 	}

@@ -188,6 +188,7 @@ int proc_spawn_detached(char *const argv[], char *const env[],
 int proc_wait_gone(pid_t pid, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
+	useconds_t pause = 10000;
 
 	for (;;) {
 		/* Reap it if it is our child; otherwise see if it exists. */
@@ -197,6 +198,8 @@ int proc_wait_gone(pid_t pid, int timeout_ms)
 			return 0;
 		if (now_ms() > deadline)
 			return -1;
-		usleep(20000);
+		usleep(pause);
+		if (pause < 250000)
+			pause *= 2;
 	}
 }

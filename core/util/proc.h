@@ -49,7 +49,9 @@ int proc_spawn_detached(char *const argv[], char *const env[],
 			const char *log_path, int keep_fd, pid_t *pid,
 			struct error *err);
 
-/* Wait up to timeout_ms for pid (our child or not) to exit; 0 if it did. */
+/* Wait up to timeout_ms for pid (our child or not) to exit and be reaped (a
+ * zombie is still there), polling less often as it takes longer; 0 if it
+ * is gone. */
 int proc_wait_gone(pid_t pid, int timeout_ms);
 
 #endif

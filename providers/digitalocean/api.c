@@ -309,6 +309,23 @@ static int answer_error(struct do_api *c, const char *method, const char *path,
 	return rc;
 }
 
+int do_answer(struct do_api *c, const char *method, const char *path,
+	      const struct http_response *r, cJSON **out, struct error *err)
+{
+	if (out)
+		*out = NULL;
+	if (r->status < 200 || r->status >= 300)
+		return answer_error(c, method, path, r, err);
+	if (!out || !r->body.len)
+		return 0;
+	*out = cJSON_ParseWithLength(r->body.data, r->body.len);
+	if (!*out)
+		return error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+				 "digitalocean %s: the answer is not JSON",
+				 method);
+	return 0;
+}
+
 static int attempt(struct do_api *c, const char *method, const char *url,
 		   const char *body, struct http_response *resp,
 		   struct error *err)
@@ -395,21 +412,9 @@ static int call_url(struct do_api *c, const char *method, const char *url,
 			note_limits(c, &resp);
 			if (status)
 				*status = resp.status;
-			if (resp.status >= 200 && resp.status < 300) {
-				if (out && resp.body.len) {
-					*out = cJSON_ParseWithLength(
-						resp.body.data, resp.body.len);
-					if (!*out)
-						rc = error_set(
-							err, DEPLOY_ERR_SYNTAX,
-							NULL, 0, 0,
-							"digitalocean %s: the "
-							"answer is not JSON",
-							method);
-				}
+			rc = do_answer(c, method, path, &resp, out, err);
+			if (resp.status >= 200 && resp.status < 300)
 				break;
-			}
-			rc = answer_error(c, method, path, &resp, err);
 			if (resp.status == 429) {
 				c->stats.throttled++;
 				wait = throttle_wait(&resp);
@@ -463,6 +468,50 @@ int do_call(struct do_api *c, const char *method, const char *path,
 	return rc;
 }
 
+int do_list_page(struct do_api *c, const char *path, const char *key,
+		 const cJSON *doc, const char *url, const char *prev,
+		 int (*fn)(const cJSON *item, void *ud), void *ud, char **next,
+		 struct error *err)
+{
+	const cJSON *items, *it, *link;
+	char where[256];
+	int rc = 0;
+
+	*next = NULL;
+	items = cJSON_GetObjectItemCaseSensitive(doc, key);
+	if (!cJSON_IsArray(items))
+		return error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+				 "digitalocean GET %.*s: the answer has no "
+				 "'%s' list",
+				 (int)strcspn(path, "?"), path, key);
+	cJSON_ArrayForEach(it, items)
+	{
+		rc = fn(it, ud);
+		if (rc)
+			return rc;
+	}
+	link = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(doc, "links"),
+			"pages"),
+		"next");
+	if (!cJSON_IsString(link) || !*link->valuestring)
+		return 0;
+	if (on_api(c, link->valuestring) && strcmp(url, link->valuestring) &&
+	    (!prev || strcmp(prev, link->valuestring))) {
+		*next = xstrdup(link->valuestring);
+		return 0;
+	}
+	http_url_for_humans(link->valuestring, where, sizeof(where));
+	return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			 "digitalocean GET %.*s: the next page is at %s, %s",
+			 (int)strcspn(path, "?"), path, where,
+			 on_api(c, link->valuestring)
+				 ? "a page already read"
+				 : "not on the API's address (the token is "
+				   "not sent there)");
+}
+
 int do_list(struct do_api *c, const char *path, const char *key,
 	    int (*fn)(const cJSON *item, void *ud), void *ud, struct error *err)
 {
@@ -474,61 +523,67 @@ int do_list(struct do_api *c, const char *path, const char *key,
 		 strchr(path, '?') ? '&' : '?', c->page_size);
 	for (int page = 0; page < MAX_PAGES; page++) {
 		cJSON *doc = NULL;
-		const cJSON *items, *it, *next;
+		char *next = NULL;
 
 		rc = call_url(c, "GET", url.data, path, NULL, 0, &doc, NULL,
 			      err);
 		if (rc)
 			break;
-		items = cJSON_GetObjectItemCaseSensitive(doc, key);
-		if (!cJSON_IsArray(items)) {
-			rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-				       "digitalocean GET %.*s: the answer "
-				       "has no '%s' list",
-				       (int)strcspn(path, "?"), path, key);
-			cJSON_Delete(doc);
-			break;
-		}
-		cJSON_ArrayForEach(it, items)
-		{
-			rc = fn(it, ud);
-			if (rc)
-				break;
-		}
-		next = cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(
-				cJSON_GetObjectItemCaseSensitive(doc, "links"),
-				"pages"),
-			"next");
-		if (rc || !cJSON_IsString(next) || !*next->valuestring) {
-			cJSON_Delete(doc);
-			break;
-		}
-		if (!on_api(c, next->valuestring) ||
-		    (prev && !strcmp(prev, next->valuestring))) {
-			char where[256];
-
-			http_url_for_humans(next->valuestring, where,
-					    sizeof(where));
-			rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-				       "digitalocean GET %.*s: the next page "
-				       "is at %s, %s",
-				       (int)strcspn(path, "?"), path, where,
-				       on_api(c, next->valuestring)
-					       ? "the page just read"
-					       : "not on the API's address "
-						 "(the token is not sent "
-						 "there)");
-			cJSON_Delete(doc);
-			break;
-		}
-		free(prev);
-		prev = xstrdup(url.data);
-		buf_reset(&url);
-		buf_adds(&url, next->valuestring);
+		rc = do_list_page(c, path, key, doc, url.data, prev, fn, ud,
+				  &next, err);
 		cJSON_Delete(doc);
+		if (rc || !next)
+			break;
+		free(prev);
+		prev = buf_release(&url);
+		buf_adds(&url, next);
+		free(next);
 	}
 	free(prev);
 	buf_free(&url);
 	return rc;
+}
+
+/* --- what the provider reads from answers -------------------------- */
+
+char *do_id_text(const cJSON *id)
+{
+	char s[32];
+
+	if (cJSON_IsString(id))
+		return xstrdup(id->valuestring);
+	if (!cJSON_IsNumber(id))
+		return NULL;
+	snprintf(s, sizeof(s), "%.0f", id->valuedouble);
+	return xstrdup(s);
+}
+
+bool do_droplet_addresses(const cJSON *dr, char **pub, char **priv)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(dr, "status");
+	const cJSON *v4 = cJSON_GetObjectItemCaseSensitive(
+		cJSON_GetObjectItemCaseSensitive(dr, "networks"), "v4");
+	const cJSON *n;
+
+	*pub = *priv = NULL;
+	if (!cJSON_IsString(st) || strcmp(st->valuestring, "active"))
+		return false;
+	cJSON_ArrayForEach(n, v4)
+	{
+		const cJSON *ip =
+			cJSON_GetObjectItemCaseSensitive(n, "ip_address");
+		const cJSON *type = cJSON_GetObjectItemCaseSensitive(n, "type");
+
+		if (!cJSON_IsString(ip) || !cJSON_IsString(type))
+			continue;
+		if (!strcmp(type->valuestring, "public") && !*pub)
+			*pub = xstrdup(ip->valuestring);
+		else if (!strcmp(type->valuestring, "private") && !*priv)
+			*priv = xstrdup(ip->valuestring);
+	}
+	if (*pub)
+		return true;
+	free(*priv);
+	*priv = NULL;
+	return false;
 }

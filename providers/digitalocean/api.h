@@ -88,6 +88,28 @@ int do_list(struct do_api *c, const char *path, const char *key,
 	    int (*fn)(const cJSON *item, void *ud), void *ud,
 	    struct error *err);
 
+/*
+ * The steps of the two above, apart so that they can be fuzzed: do_answer()
+ * reads one answer (a 2xx body as JSON into *out, NULL when empty or when
+ * out is NULL; anything else as the API's error); do_list_page() hands the
+ * items of one page (doc, read from url after prev) to fn and sets *next to
+ * the next page's URL (malloc'd), or NULL after the last page.
+ */
+struct http_response;
+int do_answer(struct do_api *c, const char *method, const char *path,
+	      const struct http_response *r, cJSON **out, struct error *err);
+int do_list_page(struct do_api *c, const char *path, const char *key,
+		 const cJSON *doc, const char *url, const char *prev,
+		 int (*fn)(const cJSON *item, void *ud), void *ud, char **next,
+		 struct error *err);
+
+/* A droplet's id ("12345"; a number or a string in the answer), malloc'd,
+ * or NULL when it has none. */
+char *do_id_text(const cJSON *id);
+/* The public and private IPv4 of a droplet that is active (malloc'd):
+ * false, with both NULL, when it is not active or has no public one. */
+bool do_droplet_addresses(const cJSON *droplet, char **pub, char **priv);
+
 /* Append s to b percent-encoded for a query value. */
 struct buf;
 void do_query_value(struct buf *b, const char *s);

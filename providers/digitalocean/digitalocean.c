@@ -616,18 +616,6 @@ static int vpc_of(struct provider_run *run, struct dorun *d, const char *region,
 
 /* --- droplets --------------------------------------------------------- */
 
-static char *id_text(const cJSON *id)
-{
-	char s[32];
-
-	if (cJSON_IsString(id))
-		return xstrdup(id->valuestring);
-	if (!cJSON_IsNumber(id))
-		return NULL;
-	snprintf(s, sizeof(s), "%.0f", id->valuedouble);
-	return xstrdup(s);
-}
-
 static int droplet_get(struct dorun *d, const char *id, cJSON **doc,
 		       struct error *err)
 {
@@ -670,7 +658,7 @@ static int match_droplet(const cJSON *item, void *ud)
 	if (f->name &&
 	    (!cJSON_IsString(name) || strcmp(name->valuestring, f->name)))
 		return 0;
-	f->id = id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+	f->id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
 	return f->id ? 1 : 0;
 }
 
@@ -781,7 +769,7 @@ static int droplet_create(struct provider_run *run,
 		rc = do_call(d->api, "POST", "/v2/droplets", body, 0, &doc,
 			     NULL, err);
 	if (!rc) {
-		*id = id_text(cJSON_GetObjectItemCaseSensitive(
+		*id = do_id_text(cJSON_GetObjectItemCaseSensitive(
 			cJSON_GetObjectItemCaseSensitive(doc, "droplet"),
 			"id"));
 		if (!*id)
@@ -817,37 +805,6 @@ static const struct resource_kind do_droplet = {
 	.attributes = droplet_attributes,
 };
 
-/* The public and private IPv4 of a droplet that is active. */
-static bool droplet_addresses(const cJSON *dr, char **pub, char **priv)
-{
-	const cJSON *st = cJSON_GetObjectItemCaseSensitive(dr, "status");
-	const cJSON *v4 = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(dr, "networks"), "v4");
-	const cJSON *n;
-
-	*pub = *priv = NULL;
-	if (!cJSON_IsString(st) || strcmp(st->valuestring, "active"))
-		return false;
-	cJSON_ArrayForEach(n, v4)
-	{
-		const cJSON *ip =
-			cJSON_GetObjectItemCaseSensitive(n, "ip_address");
-		const cJSON *type = cJSON_GetObjectItemCaseSensitive(n, "type");
-
-		if (!cJSON_IsString(ip) || !cJSON_IsString(type))
-			continue;
-		if (!strcmp(type->valuestring, "public") && !*pub)
-			*pub = xstrdup(ip->valuestring);
-		else if (!strcmp(type->valuestring, "private") && !*priv)
-			*priv = xstrdup(ip->valuestring);
-	}
-	if (*pub)
-		return true;
-	free(*priv);
-	*priv = NULL;
-	return false;
-}
-
 struct wait {
 	struct provider_run *run;
 	struct host *const *hosts;
@@ -860,7 +817,7 @@ struct wait {
 static int note_droplet(const cJSON *item, void *ud)
 {
 	struct wait *w = ud;
-	char *id = id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+	char *id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
 
 	for (size_t i = 0; id && i < w->nr; i++) {
 		const struct state_resource *r =
@@ -872,7 +829,7 @@ static int note_droplet(const cJSON *item, void *ud)
 		if (w->done[i] || !r || !r->id || strcmp(r->id, id))
 			continue;
 		w->seen[i] = true;
-		if (!droplet_addresses(item, &pub, &priv))
+		if (!do_droplet_addresses(item, &pub, &priv))
 			break;
 		sh = state_host_get(w->run->state, w->hosts[i]->name, true);
 		state_host_set(&sh->address, pub);

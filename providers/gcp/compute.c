@@ -179,6 +179,29 @@ static int answer_error(struct gcp *c, const char *what, long status,
 	return rc;
 }
 
+int gcp_answer(struct gcp *c, const char *what, long status,
+	       const struct buf *body, cJSON **out, struct error *err)
+{
+	cJSON *doc = NULL;
+
+	if (out)
+		*out = NULL;
+	if (status < 200 || status >= 300)
+		return answer_error(c, what, status, body, err);
+	if (body->len) {
+		doc = cJSON_ParseWithLength(body->data, body->len);
+		if (!doc)
+			return error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+					 "gcp %s: the answer is not JSON",
+					 what);
+	}
+	if (out)
+		*out = doc;
+	else
+		cJSON_Delete(doc);
+	return 0;
+}
+
 static bool throttled(long status, const char *reason)
 {
 	return status == 429 ||
@@ -263,24 +286,8 @@ int gcp_call(struct gcp *c, const char *method, const char *path,
 			again = safe && (rc == DEPLOY_ERR_UNREACHABLE ||
 					 rc == DEPLOY_ERR_TIMEOUT);
 		} else if (resp.status >= 200 && resp.status < 300) {
-			cJSON *doc = NULL;
-
-			if (resp.body.len) {
-				doc = cJSON_ParseWithLength(resp.body.data,
-							    resp.body.len);
-				if (!doc) {
-					rc = error_set(err, DEPLOY_ERR_SYNTAX,
-						       NULL, 0, 0,
-						       "gcp %s: the answer is "
-						       "not JSON",
-						       what);
-					break;
-				}
-			}
-			if (out)
-				*out = doc;
-			else
-				cJSON_Delete(doc);
+			rc = gcp_answer(c, what, resp.status, &resp.body, out,
+					err);
 			break;
 		} else if (resp.status == 401 && !refreshed) {
 			/* The token ended sooner than said (revoked, or the
@@ -294,8 +301,8 @@ int gcp_call(struct gcp *c, const char *method, const char *path,
 			n--;
 			continue;
 		} else {
-			rc = answer_error(c, what, resp.status, &resp.body,
-					  err);
+			rc = gcp_answer(c, what, resp.status, &resp.body, NULL,
+					err);
 			if (throttled(resp.status, c->reason)) {
 				c->stats.throttled++;
 				again = true;
@@ -373,8 +380,8 @@ int gcp_list(struct gcp *c, const char *path, const char *filter,
 }
 
 /* The operation's own path: zones/Z/operations/N, regions/R/…, global/…. */
-static int op_path(const cJSON *op, struct buf *path, const char *what,
-		   struct error *err)
+int gcp_op_path(const cJSON *op, struct buf *path, const char *what,
+		struct error *err)
 {
 	const char *name = json_str(op, "name");
 	const char *zone = json_str(op, "zone");
@@ -398,8 +405,8 @@ static int op_path(const cJSON *op, struct buf *path, const char *what,
 }
 
 /* An operation that is DONE: its error, if any, as the error. */
-static int op_result(struct gcp *c, const cJSON *op, const char *what,
-		     struct error *err)
+int gcp_op_result(struct gcp *c, const cJSON *op, const char *what,
+		  struct error *err)
 {
 	const cJSON *e = cJSON_GetArrayItem(
 		cJSON_GetObjectItemCaseSensitive(
@@ -428,7 +435,7 @@ int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
 
 	if (done)
 		*done = NULL;
-	rc = op_path(op, &path, what, err);
+	rc = gcp_op_path(op, &path, what, err);
 	if (rc)
 		goto out;
 	cur = cJSON_Duplicate(op, true);
@@ -437,7 +444,7 @@ int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
 		long long started;
 
 		if (status && !strcmp(status, "DONE")) {
-			rc = op_result(c, cur, what, err);
+			rc = gcp_op_result(c, cur, what, err);
 			break;
 		}
 		if (now_ms() >= deadline) {

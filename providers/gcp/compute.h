@@ -93,6 +93,22 @@ int gcp_mutate(struct gcp *c, const char *method, const char *path,
 	       const char *request_id, const cJSON *body, const char *what,
 	       struct error *err);
 
+/*
+ * The readers inside the calls above, apart so that they can be fuzzed:
+ * gcp_answer() reads one answer with its HTTP status (a 2xx body as JSON
+ * into *out, NULL when empty; anything else as Google's error, c->reason
+ * set); gcp_op_path() appends an operation's operations.wait path to path;
+ * gcp_op_result() is 0 for an operation without an error, else its first
+ * error as err.
+ */
+struct buf;
+int gcp_answer(struct gcp *c, const char *what, long status,
+	       const struct buf *body, cJSON **out, struct error *err);
+int gcp_op_path(const cJSON *op, struct buf *path, const char *what,
+		struct error *err);
+int gcp_op_result(struct gcp *c, const cJSON *op, const char *what,
+		  struct error *err);
+
 /* A fresh random UUID (version 4) in out[37]. */
 void gcp_uuid(char out[37]);
 

@@ -764,22 +764,32 @@ static bool container_gone(const char *dir)
 	return gone;
 }
 
-/* Wait up to timeout_ms for the host's container to be gone. */
+/* Wait up to timeout_ms for the host's container to be gone, looking
+ * often at first and less often as it takes longer. */
 static bool wait_stopped(const char *dir, int timeout_ms)
 {
 	long long deadline = now_ms() + timeout_ms;
+	useconds_t pause = 10000;
 
-	while (now_ms() < deadline) {
-		if (container_gone(dir))
-			return true;
-		usleep(50000);
+	while (!container_gone(dir)) {
+		if (now_ms() > deadline)
+			return false;
+		usleep(pause);
+		if (pause < 250000)
+			pause *= 2;
 	}
-	return false;
+	return true;
 }
 
-/* Stop the container: SIGTERM (nspawn powers the container off), then
+/*
+ * Stop the container: SIGTERM (nspawn powers the container off), then
  * SIGKILL; by its pid, found from the pid file or by its root. Returns
- * once its systemd-nspawn has exited. */
+ * once its systemd-nspawn is gone: exited, and reaped too, for until its
+ * parent reaps it the pid stays (a zombie that ps and pgrep list). The
+ * deploy that started it has exited, so its parent is init, which may
+ * reap late (seconds on some machines): wait for that, bounded; it has
+ * exited either way.
+ */
 static int stop_container(const char *dir, struct error *err)
 {
 	pid_t pid;
@@ -791,14 +801,15 @@ static int stop_container(const char *dir, struct error *err)
 		usleep(50000);
 	if (pid > 0) {
 		kill(pid, SIGTERM);
-		if (wait_stopped(dir, 20000))
-			return 0;
-		kill(pid, SIGKILL);
+		if (!wait_stopped(dir, 20000))
+			kill(pid, SIGKILL);
 	}
-	if (wait_stopped(dir, 10000))
-		return 0;
-	return error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
-			 "the host's container did not stop");
+	if (!wait_stopped(dir, 10000))
+		return error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
+				 "the host's container did not stop");
+	if (pid > 0)
+		proc_wait_gone(pid, 10000);
+	return 0;
 }
 
 int local_host_down(const struct local_net *net, const char *name,

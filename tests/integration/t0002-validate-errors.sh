@@ -118,4 +118,18 @@ expect_line "$TMP/err" "no-such-file.yml: error: cannot read: No such file or di
 # a file that is not UTF-8
 printf 'version: 1\nname: \377\n' >binary.yml
 check binary "binary.yml:2:7: error: invalid YAML: invalid leading UTF-8 octet"
+
+# built-in playbook names are checked too: one deploy does not have is an
+# error at its place, with a "did you mean" when a built-in is near
+printf 'version: 1\nname: t\nroles:\n  v: {provider: local, playbooks: [harden, hardne]}\n  w: {provider: local, playbooks: [firewall, docker]}\n' >builtin.yml
+run "$DEPLOY" validate builtin.yml
+expect_rc 1 "unknown built-in playbooks"
+cat >expected <<'EOF'
+builtin.yml:4:44: error: unknown built-in playbook 'hardne' (did you mean 'harden'?)
+builtin.yml:5:46: error: unknown built-in playbook 'docker' (a playbook file of your own needs a path such as './docker.yml')
+builtin.yml: 2 errors
+EOF
+expect_same expected "$TMP/err" "unknown built-ins at their places"
+checks=$((checks + 1))
+[ -s "$TMP/out" ] && fail "nothing on stdout when a built-in is unknown"
 finish

@@ -87,6 +87,41 @@ run "$TEST_TOOL" playbook-compile --topology topo.yml --host d-0 \
 expect_rc 0 "firewall with addresses"
 expect_line "$TMP/out" "_dp_main \"\$@\"" "the script ends with its one call"
 
+# --- each playbook of a run is judged by its own errors ---------------------
+
+cat >good.yml <<'EOF2'
+name: good
+steps:
+  - file: {path: /etc/x, content: x}
+EOF2
+cat >bad2.yml <<'EOF2'
+name: bad2
+steps:
+  - apt: {packages: [nginx], colour: red}
+EOF2
+cat >run.yml <<'EOF2'
+version: 1
+name: t
+ssh: {admin_cidrs: [203.0.113.7/32]}
+providers: {ssh: {}}
+roles:
+  a:
+    provider: ssh
+    hosts: [{name: a-0, address: 127.0.0.1}]
+    playbooks: [./broken.yml, ./good.yml, ./bad2.yml]
+  b:
+    provider: ssh
+    hosts: [{name: b-0, address: 127.0.0.1}]
+    playbooks: [./good.yml]
+EOF2
+run "$DEPLOY" up --yes run.yml
+expect_rc 1 "a run with bad playbooks"
+expect_line "$TMP/err" "./broken.yml:3:1: error: invalid YAML: did not find expected node content (while parsing a flow node at line 3, column 1)" "the first one's error, at its place"
+expect_line "$TMP/err" "./bad2.yml:3:30: error: unknown key 'colour' in steps[0].apt" "the second bad playbook's own error"
+expect_no_match "$TMP/err" "': invalid" "a valid playbook after a bad one is not called invalid"
+expect_no_match "$TMP/err" "good.yml" "good.yml is not named at all"
+expect_line "$TMP/err" "deploy: nothing was created or changed" "nothing was run"
+
 # --- changed: false is for shell and command steps, and never notifies ------
 
 cat >changed.yml <<'EOF2'

@@ -134,7 +134,7 @@ topology with-broken
 run "$DEPLOY" up --yes topo.yml
 expect_rc 1 "up with a broken role"
 expect_line "$TMP/out" "broken-0: failed: broken: fails on purpose: exit status 3" "the failure is named"
-expect_line "$TMP/out" "after-broken-0: skipped: skipped: dependency failed (broken)" "its dependent is skipped"
+expect_line "$TMP/out" "after-broken-0: skipped: dependency failed (broken)" "its dependent is skipped"
 expect_line "$TMP/out" "5 hosts: 3 ok, 1 failed, 1 skipped; 0 steps changed" "the others are fine"
 
 run "$DEPLOY" down --yes topo.yml

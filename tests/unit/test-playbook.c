@@ -661,6 +661,50 @@ static void test_builtin_playbooks_load(void **state)
 	}
 }
 
+/*
+ * One list collects the problems of several playbooks (a run loads every
+ * role's): a playbook is judged by its own errors, not by those before it.
+ */
+static void test_a_valid_playbook_after_a_bad_one_loads(void **state)
+{
+	const char *bad =
+		"name: bad\nsteps:\n  - file: {path: etc/x, content: x}\n";
+	const char *good =
+		"name: good\nsteps:\n  - file: {path: /etc/x, content: x}\n";
+	struct playbook *pb = NULL;
+	struct diag_list dl;
+	struct error err;
+
+	(void)state;
+	diag_list_init(&dl);
+	error_init(&err);
+	assert_int_equal(playbook_parse("bad.yml", bad, strlen(bad),
+					getenv("DEPLOY_SRCDIR"), &pb, &dl,
+					&err),
+			 DEPLOY_ERR_INVALID);
+	assert_null(pb);
+	assert_int_equal(dl.errors, 1);
+	assert_int_equal(playbook_parse("good.yml", good, strlen(good),
+					getenv("DEPLOY_SRCDIR"), &pb, &dl,
+					&err),
+			 0);
+	assert_non_null(pb);
+	assert_string_equal(pb->name, "good");
+	playbook_free(pb);
+	pb = NULL;
+	/* and a second bad one reports its own error, at its place */
+	assert_int_equal(playbook_parse("bad2.yml", bad, strlen(bad),
+					getenv("DEPLOY_SRCDIR"), &pb, &dl,
+					&err),
+			 DEPLOY_ERR_INVALID);
+	assert_int_equal(dl.errors, 2);
+	assert_string_equal(dl.items[1].file, "bad2.yml");
+	assert_int_equal(dl.items[1].line, 3);
+	assert_int_equal(dl.items[1].col, 18);
+	diag_list_free(&dl);
+	error_clear(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +730,7 @@ int main(void)
 		cmocka_unit_test(
 			test_source_playbooks_resolve_inside_the_source),
 		cmocka_unit_test(test_builtin_playbooks_load),
+		cmocka_unit_test(test_a_valid_playbook_after_a_bad_one_loads),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
