@@ -120,7 +120,7 @@ expect_same expected got "up: the summary"
 events up.json host_done >got
 cat >expected <<'EOF'
 changed=0 failed=1 host=broken-0 message=broken: fails with the secret in its command: failed (a step that uses a secret shows no message) ok=0 role=broken status=failed
-changed=0 failed=0 host=after-broken-0 message=skipped: dependency failed (broken) ok=0 role=after-broken status=skipped
+changed=0 failed=0 host=after-broken-0 message=dependency failed (broken) ok=0 role=after-broken status=skipped
 changed=1 failed=0 host=good-0 ok=1 role=good status=ok
 EOF
 LC_ALL=C sort expected >expected.sorted
