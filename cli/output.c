@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* What cli/ prints (diagnostics, errors, the plan); loading a topology. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
