@@ -15,6 +15,7 @@
  */
 /* clang-format off */
 static const struct command *const commands[] = {
+	&cmd_init,
 	&cmd_validate,
 	&cmd_graph,
 	&cmd_plan,
