@@ -113,5 +113,6 @@ extern const struct command cmd_state;
 extern const struct command cmd_import;
 extern const struct command cmd_ssh;
 extern const struct command cmd_ssh_config;
+extern const struct command cmd_init;
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy plan: what up would create, keep or destroy; step changes. */
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "cli/events.h"
 #include "cli/lifecycle.h"
 #include "cli/output.h"
 #include "util/banned.h"
@@ -35,6 +37,8 @@ static int plan_exec(const struct command *cmd, struct args *a)
 	int rc;
 
 	error_init(&err);
+	if (a->opt[OPT_JSON].set)
+		events_start("plan");
 	/* plan changes nothing: it reads the state without the lock. */
 	rc = cli_run_open(&r, topology_arg(a), "deploy plan", -1);
 	if (rc)

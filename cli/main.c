@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy's entry point: the command table, help and dispatch. */
 #include <stdio.h>
 #include <string.h>
 
@@ -14,6 +15,7 @@
  */
 /* clang-format off */
 static const struct command *const commands[] = {
+	&cmd_init,
 	&cmd_validate,
 	&cmd_graph,
 	&cmd_plan,

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The registry: the one list of providers, and the provider_*() wrappers
- * callers use instead of the ops tables' members. */
+/* The one list of providers, and the provider_*() wrappers callers use. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>

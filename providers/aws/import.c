@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy import for AWS: an EC2 instance made elsewhere becomes a host. */
 #include "providers/aws/aws-internal.h"
 #include <stdio.h>
 #include <stdlib.h>
