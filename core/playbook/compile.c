@@ -24,6 +24,7 @@
 #include "playbook/compile-internal.h"
 #include "playbook/values.h"
 #include "template/template.h"
+#include "util/base64.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -47,29 +48,15 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 /* Base64 in lines of 76 characters, as base64(1) writes it. */
 static void base64_lines(struct buf *out, const unsigned char *s, size_t len)
 {
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t col = 0;
+	struct buf b64 = BUF_INIT;
 
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)s[i] << 16;
-		char q[4];
-
-		if (i + 1 < len)
-			v |= (unsigned)s[i + 1] << 8;
-		if (i + 2 < len)
-			v |= s[i + 2];
-		q[0] = abc[(v >> 18) & 63];
-		q[1] = abc[(v >> 12) & 63];
-		q[2] = i + 1 < len ? abc[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < len ? abc[v & 63] : '=';
-		if (col == 76) {
+	base64_encode(&b64, s, len, true);
+	for (size_t i = 0; i < b64.len; i += 76) {
+		if (i)
 			buf_addch(out, '\n');
-			col = 0;
-		}
-		buf_add(out, q, 4);
-		col += 4;
+		buf_add(out, b64.data + i, b64.len - i < 76 ? b64.len - i : 76);
 	}
+	buf_free_secret(&b64);
 }
 
 /* Append one single-quoted word, after a space. */
