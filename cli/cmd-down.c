@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy down: remove what the state records, dependents first. */
 #include <stdio.h>
 #include <string.h>
 

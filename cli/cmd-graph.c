@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy graph: the roles' dependency graph, as text or as DOT. */
 #include <stdio.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy import: record a host made outside deploy as a role's host. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

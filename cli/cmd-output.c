@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy output: the hosts and their addresses by role, text or JSON. */
 #include <stdio.h>
 #include <stdlib.h>
 

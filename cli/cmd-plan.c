@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy plan: what up would create, keep or destroy; step changes. */
 #include <stdio.h>
 
 #include "cli/cli.h"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy run: a command on every host over SSH, output by host or grouped. */
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>

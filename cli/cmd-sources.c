@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy sources: list the git sources, or fetch them and update the lock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy state: list, show, rm, mv, pull, push and migrate the state. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

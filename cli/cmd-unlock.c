@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy unlock: show who holds the run lock, and break a stuck one. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>

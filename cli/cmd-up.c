@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy up: create what is missing, then configure every host. */
 #include <stdio.h>
 
 #include "cli/cli.h"

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* up's configure progress: live lines on a terminal, then a summary. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* What plan, up, down and status share: topology, state, lock, SSH options. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

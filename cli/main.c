@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy's entry point: the command table, help and dispatch. */
 #include <stdio.h>
 #include <string.h>
 

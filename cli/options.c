@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Command-line options parsed by each command's table; usage errors. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>

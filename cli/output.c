@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* What cli/ prints (diagnostics, errors, the plan); loading a topology. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -180,6 +181,27 @@ static void print_sources(const struct source_pin *pins, size_t nr, bool json)
 	}
 }
 
+/* Lines of text, each as it is or as a JSON object of type `type`. */
+static void print_lines(const char *text, const char *type, bool json)
+{
+	for (const char *l = text; l && *l;) {
+		size_t len = strcspn(l, "\n");
+
+		if (json) {
+			char *line = xstrndup(l, len);
+			cJSON *o = cJSON_CreateObject();
+
+			cJSON_AddStringToObject(o, "type", type);
+			cJSON_AddStringToObject(o, "text", line);
+			json_line(o);
+			free(line);
+		} else {
+			printf("%.*s\n", (int)len, l);
+		}
+		l += len + (l[len] == '\n');
+	}
+}
+
 void print_plan(const struct plan *p, const struct source_pin *pins,
 		size_t nr_pins, bool json)
 {
@@ -219,22 +241,8 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 		       it->reason ? " (" : "", it->reason ? it->reason : "",
 		       it->reason ? ")" : "");
 	}
-	for (const char *l = p->sync_lines; l && *l;) {
-		size_t len = strcspn(l, "\n");
-
-		if (json) {
-			char *text = xstrndup(l, len);
-
-			o = cJSON_CreateObject();
-			cJSON_AddStringToObject(o, "type", "shared_change");
-			cJSON_AddStringToObject(o, "text", text);
-			json_line(o);
-			free(text);
-		} else {
-			printf("%.*s\n", (int)len, l);
-		}
-		l += len + (l[len] == '\n');
-	}
+	print_lines(p->drift_lines, "drift", json);
+	print_lines(p->sync_lines, "shared_change", json);
 	if (json) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", "change_summary");
@@ -243,6 +251,7 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 		cJSON_AddNumberToObject(o, "keep", (double)p->keeps);
 		cJSON_AddNumberToObject(o, "unrecorded", (double)p->unrecorded);
 		cJSON_AddNumberToObject(o, "shared", (double)p->syncs);
+		cJSON_AddNumberToObject(o, "drift", (double)p->drifts);
 		json_line(o);
 		return;
 	}
@@ -251,6 +260,10 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 	if (p->syncs)
 		printf("%zu change%s to shared resources (firewall groups).\n",
 		       p->syncs, p->syncs == 1 ? "" : "s");
+	if (p->drifts)
+		printf("%zu difference%s between kept hosts and the topology, "
+		       "which up does not change (see docs/state.md).\n",
+		       p->drifts, p->drifts == 1 ? "" : "s");
 	if (p->unrecorded)
 		printf("%zu host%s at a provider %s not in the state.\n",
 		       p->unrecorded, p->unrecorded == 1 ? "" : "s",

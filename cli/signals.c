@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* SIGINT and SIGTERM in up and down: stop new work, end after a grace. */
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>

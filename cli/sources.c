@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Git sources for plan and up: the lock's commits, fetched if not cached. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

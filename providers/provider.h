@@ -119,6 +119,17 @@ struct provider_ops {
 	 * record it as created with its addresses, and save. */
 	int (*import_host)(struct provider_run *run, const struct host *h,
 			   const char *id, struct error *err);
+	/*
+	 * MAY: how the recorded host r (kept by the plan) differs from what
+	 * the topology says of h: a line each appended to out ("~ aws host
+	 * node-0: size t2.micro, the topology says t3.micro"); none when
+	 * nothing differs or the provider cannot tell. Up changes none of
+	 * these (an imported host keeps its own; a changed size applies to
+	 * new hosts): they are told, not fixed. Makes no mutating call.
+	 */
+	int (*drift)(struct provider_run *run, const struct host *h,
+		     const struct state_resource *r, struct buf *out,
+		     struct error *err);
 };
 
 const struct provider_ops *provider_find(const char *name);
@@ -155,6 +166,10 @@ void provider_release(struct provider_run *run);
 int provider_sync(struct provider_run *run, struct buf *dry, struct error *err);
 int provider_import_host(struct provider_run *run, const struct host *h,
 			 const char *id, struct error *err);
+/* 0 and nothing appended for a provider without drift. */
+int provider_drift(struct provider_run *run, const struct host *h,
+		   const struct state_resource *r, struct buf *out,
+		   struct error *err);
 
 /* The state lock, for an operation that waits (see "Concurrency"). */
 void provider_unlock(struct provider_run *run);

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The registry: the one list of providers, and the provider_*() wrappers
- * callers use instead of the ops tables' members. */
+/* The one list of providers, and the provider_*() wrappers callers use. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -200,6 +199,20 @@ int provider_import_host(struct provider_run *run, const struct host *h,
 	if (!run->provider->import_host)
 		return not_supported(run->provider, "import hosts", err);
 	return run->provider->import_host(run, h, id, err);
+}
+
+int provider_drift(struct provider_run *run, const struct host *h,
+		   const struct state_resource *r, struct buf *out,
+		   struct error *err)
+{
+	if (!run->provider->drift)
+		return 0;
+	int rc;
+
+	provider_lock(run);
+	rc = run->provider->drift(run, h, r, out, err);
+	provider_unlock(run);
+	return rc;
 }
 
 int provider_sync(struct provider_run *run, struct buf *dry, struct error *err)

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The role graph: edges from after: and via:, levels, cycles by path. */
 #include <stdlib.h>
 #include <string.h>
 

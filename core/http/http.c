@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* One HTTP exchange through libcurl, with connect and total timeouts. */
 #include "http/http.h"
 
 #include <curl/curl.h>

@@ -174,6 +174,25 @@ static int plan_host(struct lifecycle *lc, struct plan *p, struct host *h,
 	it->host = h;
 	it->res = r;
 	it->level = level_of(lc->g, it->role);
+	if (it->op == PLAN_KEEP && refresh) {
+		struct buf lines = BUF_INIT;
+
+		rc = provider_drift(lifecycle_run(lc, prov), h, r, &lines, err);
+		for (size_t i = 0; !rc && i < lines.len; i++)
+			p->drifts += lines.data[i] == '\n';
+		if (!rc && lines.len) {
+			struct buf all = BUF_INIT;
+
+			if (p->drift_lines)
+				buf_adds(&all, p->drift_lines);
+			buf_add(&all, lines.data, lines.len);
+			free(p->drift_lines);
+			p->drift_lines = buf_release(&all);
+		}
+		buf_free(&lines);
+		if (rc)
+			return rc;
+	}
 	if (r && r->status == RESOURCE_PENDING)
 		it->reason = reason("a run stopped while creating it; it is "
 				    "adopted if it exists");
@@ -434,6 +453,7 @@ void plan_free(struct plan *p)
 	}
 	free(p->items);
 	free(p->sync_lines);
+	free(p->drift_lines);
 	free(p);
 }
 

@@ -51,6 +51,11 @@ struct plan {
 	 * 0.0.0.0/0"); made by lifecycle_sync(). */
 	char *sync_lines;
 	size_t syncs;
+	/* How kept hosts differ from the topology, one line each ("~ aws
+	 * host node-0: size t2.micro, the topology says t3.micro"): told,
+	 * not changed by up (provider.h, drift). */
+	char *drift_lines;
+	size_t drifts;
 };
 
 /* A run's providers: one provider_run per provider the run touches. */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* up's configure phase: each host's script over SSH, in dependency order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

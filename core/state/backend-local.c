@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The local state backend: .deploy/NAME.state.json and its flock lock. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The S3 state backend: conditional writes and a lock object. */
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>

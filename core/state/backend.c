@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The state backend wrappers, and local or S3 chosen from the topology. */
 #include <stdlib.h>
 #include <string.h>
 

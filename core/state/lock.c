@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The local run lock: flock on .deploy/NAME.lock, naming its holder. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The state file: load, check, save crash-safely; resources and hosts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Mustache templates: parsed once into a tree, rendered against JSON. */
+
 /*
  * Mustache (https://mustache.github.io/mustache.5.html) without lambdas.
  *

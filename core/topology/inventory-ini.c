@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Ansible INI inventories: groups, vars, children, ranges, quoting. */
 #include <ctype.h>
 #include <stdint.h>
 #include <stdlib.h>

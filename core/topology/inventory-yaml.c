@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Ansible YAML inventories: each group's hosts, vars and children. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Static Ansible inventories for ssh roles: the model, a group's hosts. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The topology's keys as tables (type, bounds, default) and their check. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* --limit: the hosts a list of role and host names selects. */
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Loading a topology: YAML, the schema, then typed structs with positions. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

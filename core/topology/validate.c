@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Topology cross-checks: role references, host names, providers, secrets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

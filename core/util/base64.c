@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Base64 (RFC 4648): encoding, and strict decoding, as OpenSSH uses it. */
 #include <stdint.h>
 #include <string.h>
 

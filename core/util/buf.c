@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* A growable byte buffer, always NUL-terminated, with an optional cap. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

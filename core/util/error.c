@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Error codes, struct error, and diagnostics sorted by position. */
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>

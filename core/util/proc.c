@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Local programs run without a shell: bounded runs, detached spawns. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Secret values, in their raw, base64 and URL-encoded forms, out of a stream.
- */
+/* Secret values (raw, base64, URL-encoded) cut out of a stream. */
 #include "util/redact.h"
 
 #include <stdlib.h>

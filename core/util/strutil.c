@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Strings: did-you-mean, DNS labels, identifiers, addresses, CIDRs. */
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Allocation that aborts with a message instead of returning NULL. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* YAML into a tree whose nodes keep file:line:col (libyaml's events). */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>

@@ -12,6 +12,21 @@
 #include "providers/resource.h"
 #include "util/buf.h"
 
+/* An instance of the topology as DescribeInstances showed it. */
+struct seen_inst {
+	char *id;
+	char *state;
+	char *type;
+	char *zone;
+	char *vpc;
+	char *subnet;
+	char *image;
+	/* Its security groups, ids and names, in EC2's order. */
+	char **group_ids;
+	char **group_names;
+	size_t nr_groups;
+};
+
 /* One region's client and what was learnt of it in this run. */
 struct region {
 	char *name;
@@ -24,9 +39,8 @@ struct region {
 	char **subnets;
 	size_t nr_subnets;
 	char *key_name;
-	/* Instances of the topology (refresh cache): id -> state. */
-	char **inst_ids;
-	char **inst_states;
+	/* Instances of the topology (refresh cache). */
+	struct seen_inst *inst;
 	size_t nr_inst;
 	bool inst_known;
 	char **all_zones; /* available, sorted */
@@ -88,6 +102,10 @@ const char *res_region(const struct state_resource *res);
 void set_attr(struct state_resource *res, const char *k, const char *v);
 int regions_used(struct provider_run *run, char ***out, size_t *nr,
 		 struct error *err);
+/* The instance `id` of the topology in rg, from one DescribeInstances of
+ * the topology's instances per run (NULL: none such). */
+int seen_instance(struct provider_run *run, struct region *rg, const char *id,
+		  const struct seen_inst **out, struct error *err);
 
 /* aws.c: tags, found ids, kinds ------------------------------------------ */
 
@@ -140,6 +158,8 @@ int key_pair(struct provider_run *run, struct region *rg, struct error *err);
 /* firewall.c ------------------------------------------------------------ */
 
 const char *group_of(struct provider_run *run, const char *role);
+/* The name deploy gives the role's security group (malloc'd). */
+char *group_name(const struct provider_run *run, const char *role);
 bool role_in_region(struct provider_run *run, const struct role *role,
 		    const struct region *rg);
 int security_groups(struct provider_run *run, struct region *rg,
@@ -151,6 +171,7 @@ int unlink_group(struct region *rg, const char *group, struct error *err);
 
 /* instance.c ------------------------------------------------------------ */
 
+const char *role_size(const struct role *role);
 void inst_free(struct inst *in);
 bool live_state(const char *s);
 xmlNodePtr next_instance(xmlNodePtr root, xmlNodePtr it);
@@ -164,6 +185,9 @@ int wait_instances(struct provider_run *run, struct inst *v, size_t nr,
 /* import.c */
 int aws_import_host(struct provider_run *run, const struct host *h,
 		    const char *id, struct error *err);
+int aws_drift(struct provider_run *run, const struct host *h,
+	      const struct state_resource *r, struct buf *out,
+	      struct error *err);
 int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 		 struct error *err);
 

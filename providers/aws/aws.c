@@ -47,6 +47,26 @@ void free_strings(char **v, size_t n)
 	free(v);
 }
 
+static void seen_free(struct region *rg)
+{
+	for (size_t i = 0; i < rg->nr_inst; i++) {
+		struct seen_inst *s = &rg->inst[i];
+
+		free(s->id);
+		free(s->state);
+		free(s->type);
+		free(s->zone);
+		free(s->vpc);
+		free(s->subnet);
+		free(s->image);
+		free_strings(s->group_ids, s->nr_groups);
+		free_strings(s->group_names, s->nr_groups);
+	}
+	free(rg->inst);
+	rg->inst = NULL;
+	rg->nr_inst = 0;
+}
+
 static void aws_release(struct provider_run *run)
 {
 	struct aws *a = run->priv;
@@ -63,8 +83,7 @@ static void aws_release(struct provider_run *run)
 		free_strings(r->zones, r->nr_subnets);
 		free_strings(r->subnets, r->nr_subnets);
 		free(r->key_name);
-		free_strings(r->inst_ids, r->nr_inst);
-		free_strings(r->inst_states, r->nr_inst);
+		seen_free(r);
 		free_strings(r->all_zones, r->nr_all_zones);
 	}
 	free(a->regions);
@@ -424,6 +443,31 @@ unsigned long jitter(unsigned long n)
 
 /* Refresh, list, sync --------------------------------------------------- */
 
+/* An instance's groups: its groupSet, else (as moto answers) those of its
+ * first network interface. */
+static void collect_groups(xmlNodePtr it, struct seen_inst *s)
+{
+	xmlNodePtr set = x_child(it, "groupSet");
+
+	if (!x_child(set, "item"))
+		set = x_path(it, "networkInterfaceSet/item/groupSet");
+	for (xmlNodePtr g = x_child(set, "item"); g; g = x_next(g, "item")) {
+		char *id = x_text(g, "groupId");
+
+		if (!id)
+			continue;
+		s->group_ids = xrealloc(s->group_ids,
+					(s->nr_groups + 1) * sizeof(char *));
+		s->group_names = xrealloc(s->group_names,
+					  (s->nr_groups + 1) * sizeof(char *));
+		s->group_ids[s->nr_groups] = id;
+		s->group_names[s->nr_groups] = x_text(g, "groupName");
+		if (!s->group_names[s->nr_groups])
+			s->group_names[s->nr_groups] = xstrdup(id);
+		s->nr_groups++;
+	}
+}
+
 static int collect_states(xmlNodePtr root, void *ud)
 {
 	struct region *rg = ud;
@@ -432,19 +476,25 @@ static int collect_states(xmlNodePtr root, void *ud)
 	     it = next_instance(root, it)) {
 		char *id = x_text(it, "instanceId");
 		char *st = x_text(it, "instanceState/name");
+		struct seen_inst *s;
 
 		if (!id || !st) {
 			free(id);
 			free(st);
 			continue;
 		}
-		rg->inst_ids = xrealloc(rg->inst_ids,
-					(rg->nr_inst + 1) * sizeof(char *));
-		rg->inst_states = xrealloc(rg->inst_states,
-					   (rg->nr_inst + 1) * sizeof(char *));
-		rg->inst_ids[rg->nr_inst] = id;
-		rg->inst_states[rg->nr_inst] = st;
-		rg->nr_inst++;
+		rg->inst = xrealloc(rg->inst,
+				    (rg->nr_inst + 1) * sizeof(*rg->inst));
+		s = &rg->inst[rg->nr_inst++];
+		memset(s, 0, sizeof(*s));
+		s->id = id;
+		s->state = st;
+		s->type = x_text(it, "instanceType");
+		s->zone = x_text(it, "placement/availabilityZone");
+		s->vpc = x_text(it, "vpcId");
+		s->subnet = x_text(it, "subnetId");
+		s->image = x_text(it, "imageId");
+		collect_groups(it, s);
 	}
 	return 0;
 }
@@ -457,12 +507,21 @@ static int topology_instances(struct provider_run *run, struct region *rg,
 
 	if (rg->inst_known)
 		return 0;
-	free_strings(rg->inst_ids, rg->nr_inst);
-	free_strings(rg->inst_states, rg->nr_inst);
-	rg->inst_ids = rg->inst_states = NULL;
-	rg->nr_inst = 0;
+	seen_free(rg);
 	rc = topology_describe(run, rg, NULL, collect_states, rg, err);
 	rg->inst_known = !rc;
+	return rc;
+}
+
+int seen_instance(struct provider_run *run, struct region *rg, const char *id,
+		  const struct seen_inst **out, struct error *err)
+{
+	int rc = topology_instances(run, rg, err);
+
+	*out = NULL;
+	for (size_t i = 0; !rc && i < rg->nr_inst; i++)
+		if (!strcmp(rg->inst[i].id, id))
+			*out = &rg->inst[i];
 	return rc;
 }
 
@@ -470,6 +529,7 @@ static int aws_exists(struct provider_run *run, const struct state_resource *r,
 		      bool *exists, struct error *err)
 {
 	const char *region = res_region(r);
+	const struct seen_inst *s;
 	struct region *rg;
 	int rc;
 
@@ -486,10 +546,8 @@ static int aws_exists(struct provider_run *run, const struct state_resource *r,
 						    exists, err);
 		return exists_by_id(rg, &K_EIP, r->id, exists, err);
 	}
-	rc = topology_instances(run, rg, err);
-	for (size_t i = 0; !rc && i < rg->nr_inst; i++)
-		if (!strcmp(rg->inst_ids[i], r->id))
-			*exists = live_state(rg->inst_states[i]);
+	rc = seen_instance(run, rg, r->id, &s, err);
+	*exists = s && live_state(s->state);
 	return rc;
 }
 /* The regions to look in: the roles' and those recorded. */
@@ -657,4 +715,5 @@ const struct provider_ops aws_provider = {
 	.release = aws_release,
 	.sync = aws_sync,
 	.import_host = aws_import_host,
+	.drift = aws_drift,
 };

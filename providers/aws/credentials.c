@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* AWS credentials, the region and the EC2 endpoint, in the SDKs' order. */
 #include "providers/aws/credentials.h"
 
 #include <stdarg.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* The EC2 Query API client: signed POSTs, retries, XML answers. */
 #include "providers/aws/ec2.h"
 
 #include <errno.h>

@@ -9,7 +9,7 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-static char *group_name(const struct provider_run *run, const char *role)
+char *group_name(const struct provider_run *run, const char *role)
 {
 	struct buf b = BUF_INIT;
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy import for AWS: an EC2 instance made elsewhere becomes a host. */
 #include "providers/aws/aws-internal.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,4 +142,116 @@ out:
 	info_free(&in);
 	free(region);
 	return rc;
+}
+
+/* A recorded network resource's id (vpc or subnet), NULL when none. */
+static const char *recorded_id(struct provider_run *run, const char *kind,
+			       const char *name)
+{
+	struct state_resource *res =
+		state_resource_find(run->state, "aws", kind, name);
+
+	return res && res->status == RESOURCE_CREATED ? res->id : NULL;
+}
+
+static void drift_groups(struct provider_run *run, const struct host *h,
+			 const struct seen_inst *s, struct buf *out)
+{
+	const char *want_id = group_of(run, h->role->name);
+	char *want = group_name(run, h->role->name);
+	bool same = false;
+
+	if (want_id)
+		same = s->nr_groups == 1 && !strcmp(s->group_ids[0], want_id);
+	else
+		for (size_t i = 0; i < s->nr_groups; i++)
+			same |= !strcmp(s->group_names[i], want);
+	if (!same) {
+		buf_addf(out, "~ aws host %s: security groups ", h->name);
+		for (size_t i = 0; i < s->nr_groups; i++)
+			buf_addf(out, "%s%s", i ? ", " : "", s->group_names[i]);
+		if (!s->nr_groups)
+			buf_adds(out, "none");
+		buf_addf(out, ", the topology says %s%s\n", want,
+			 want_id ? "" : " (not made yet)");
+	}
+	free(want);
+}
+
+static void drift_network(struct provider_run *run, const struct host *h,
+			  const char *region, const struct seen_inst *s,
+			  struct buf *out)
+{
+	const char *given = conf_str(run, "vpc");
+	const char *vpc = given, *subnet = NULL;
+
+	if (given && !strcmp(given, "default"))
+		return; /* which VPC that is needs a call: not told */
+	if (!given) {
+		vpc = recorded_id(run, "vpc", region);
+		subnet = s->zone ? recorded_id(run, "subnet", s->zone) : NULL;
+	}
+	if (!s->vpc)
+		return;
+	if (!vpc)
+		buf_addf(out,
+			 "~ aws host %s: network %s (%s), the topology's VPC "
+			 "is not made yet\n",
+			 h->name, s->vpc, s->subnet ? s->subnet : "no subnet");
+	else if (strcmp(vpc, s->vpc))
+		buf_addf(out,
+			 "~ aws host %s: network %s (%s), the topology says "
+			 "%s\n",
+			 h->name, s->vpc, s->subnet ? s->subnet : "no subnet",
+			 vpc);
+	else if (subnet && s->subnet && strcmp(subnet, s->subnet))
+		buf_addf(out,
+			 "~ aws host %s: subnet %s, the topology says %s\n",
+			 h->name, s->subnet, subnet);
+}
+
+/*
+ * How the recorded instance differs from the role: its region, size,
+ * security groups, zone, network and (when the role names an AMI) image.
+ * One DescribeInstances of the topology per region and run (the refresh's).
+ */
+int aws_drift(struct provider_run *run, const struct host *h,
+	      const struct state_resource *r, struct buf *out,
+	      struct error *err)
+{
+	const struct role *role = h->role;
+	const char *have = res_region(r);
+	const struct seen_inst *s;
+	struct region *rg;
+	char *want = NULL;
+	int rc;
+
+	if (!r || !r->id || !have)
+		return 0;
+	rc = region_name(run, role, &want, err);
+	if (rc)
+		return rc;
+	if (strcmp(want, have))
+		buf_addf(out,
+			 "~ aws host %s: region %s, the topology says %s\n",
+			 h->name, have, want);
+	free(want);
+	rc = open_region(run, have, &rg, err);
+	if (!rc)
+		rc = seen_instance(run, rg, r->id, &s, err);
+	if (rc || !s)
+		return rc;
+	if (s->type && strcmp(s->type, role_size(role)))
+		buf_addf(out, "~ aws host %s: size %s, the topology says %s\n",
+			 h->name, s->type, role_size(role));
+	drift_groups(run, h, s, out);
+	if (role->zone && s->zone && strcmp(role->zone, s->zone))
+		buf_addf(out, "~ aws host %s: zone %s, the topology says %s\n",
+			 h->name, s->zone, role->zone);
+	drift_network(run, h, have, s, out);
+	if (role->image && !strncmp(role->image, "ami-", 4) && s->image &&
+	    strcmp(role->image, s->image))
+		buf_addf(out, "~ aws host %s: image %s, the topology says %s\n",
+			 h->name, s->image, role->image);
+	return 0;
 }

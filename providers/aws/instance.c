@@ -238,7 +238,7 @@ int tagged_instance(struct provider_run *run, struct region *rg,
 	return rc;
 }
 
-static const char *role_size(const struct role *role)
+const char *role_size(const struct role *role)
 {
 	return role->size ? role->size : "t3.micro";
 }

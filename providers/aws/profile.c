@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* One profile from ~/.aws/credentials or ~/.aws/config (their INI). */
 #include "providers/aws/profile.h"
 
 #include <errno.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* A small S3 object client (GET, PUT, DELETE) for the state backend. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* AWS Signature Version 4: signing a request. */
+
 /*
  * AWS Signature Version 4: the canonical request, the string to sign, the
  * derived signing key and the Authorization header, as the AWS General

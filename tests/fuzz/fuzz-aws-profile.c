@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: the AWS shared credentials and config files. */
+
 /*
  * libFuzzer target: any bytes as ~/.aws/credentials and as ~/.aws/config,
  * read for the default profile and for a named one. Nothing may crash or

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: DigitalOcean API answers, as the client reads them. */
+
 /*
  * libFuzzer target: any bytes as a DigitalOcean API answer. The first byte
  * picks the HTTP status (2xx, 4xx, 429, 5xx) and whether the answer carries

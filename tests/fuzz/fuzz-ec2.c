@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: EC2 answers, read as the aws provider reads them. */
+
 /*
  * libFuzzer target: any bytes as an EC2 answer. The first byte picks the
  * HTTP status (2xx, 4xx, 5xx); the rest is the body, turned into a

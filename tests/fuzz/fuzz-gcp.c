@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: Compute Engine answers, as the gcp client reads them. */
+
 /*
  * libFuzzer target: any bytes as a Compute Engine answer. The first byte
  * picks the HTTP status (2xx, 401, 403, 404, 409, 429, 5xx); the rest is

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: SSH private key files. */
+
 /*
  * libFuzzer target: any bytes as an SSH private key file (OpenSSH's own
  * format, PEM, anything else). Nothing may crash, leak or read past the

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: known_hosts files and lookups in them. */
+
 /*
  * libFuzzer target: any bytes as a known_hosts file (patterns, negation,
  * hashed names, [host]:port, markers, comments), then looked up for a few

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: a host script's output through the progress reader. */
+
 /*
  * libFuzzer target: any bytes as a host's script stdout, read by the
  * runner's progress reader (lines, nonce'd markers, their order). The

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: playbooks (load, check, compile), when: conditions. */
+
 /*
  * libFuzzer target: any bytes as a playbook (a playbook may come from a
  * git source deploy does not trust), loaded, checked and compiled into a

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: state files and source lock files. */
+
 /*
  * libFuzzer target: any bytes as a state file (.deploy/NAME.state.json)
  * and as a source lock file (NAME.lock). A state that loads is saved and

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: Mustache templates rendered against JSON data. */
+
 /*
  * libFuzzer target: the input's first line is JSON data, the rest a
  * Mustache template, rendered in each escape and missing-variable mode.

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* libFuzzer target: topologies and Ansible inventories. */
+
 /*
  * libFuzzer target: any bytes through the YAML parser, the schema, the
  * cross-checks and the graph, and through both Ansible inventory readers

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy-test-tool aws-creds: the AWS credential chain, for tests. */
+
 /*
  * deploy-test-tool aws-creds [--profile P] [--role-region R]
  *                            [--block-region R] [--block-endpoint URL]

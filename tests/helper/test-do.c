@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy-test-tool do-*: the DigitalOcean token and API client. */
+
 /*
  * deploy-test-tool do-creds [--context C] [--block-endpoint URL]
  *   Resolves the DigitalOcean token and API address as the digitalocean

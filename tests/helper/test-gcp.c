@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy-test-tool gcp-*: Google credentials, tokens and API calls. */
+
 /*
  * deploy-test-tool gcp-creds [--credentials FILE] [--endpoint URL]
  *                            [--tokens N] [--sleep-ms MS]

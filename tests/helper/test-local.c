@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy-test-tool local: boot and remove local hosts, for tests. */
+
 /*
  * deploy-test-tool local: the local provider's host lifecycle, for the
  * shell tests, until `deploy up` drives it.

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy-test-tool mustache: render a template, for the spec tests. */
+
 /*
  * deploy-test-tool mustache --template T --data D.json [--partials P.json]
  *

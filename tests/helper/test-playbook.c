@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy-test-tool playbook-*: validate, compile and inspect playbooks. */
+
 /*
  * Playbooks from the shell tests:
  *

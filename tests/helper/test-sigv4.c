@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy-test-tool sigv4: sign a raw request, for the SigV4 test suite. */
+
 /*
  * deploy-test-tool sigv4 --request FILE.req --access-key K --secret S
  *	--region R --service SVC --date YYYYMMDDTHHMMSSZ [--token T]

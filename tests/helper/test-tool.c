@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* deploy-test-tool: its verbs, which reach internals from shell tests. */
 #include <stdio.h>
 #include <string.h>
 

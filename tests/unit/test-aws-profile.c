@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* providers/aws/profile: ~/.aws files' profiles, sections, errors. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

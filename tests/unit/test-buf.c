@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* util/buf: growth, NUL termination, release and the size cap. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* util/error: diagnostics sorted by file, line and column. */
 #include "cmocka-setup.h"
 
 #include <string.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* graph: levels, via and after edges, cycles, long chains. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

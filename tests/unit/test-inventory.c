@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* topology/inventory: Ansible INI and YAML inventories for ssh roles. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* ssh/known_hosts and keyfile: matching, hashed names, the key policy. */
 #include "cmocka-setup.h"
 
 #include <dirent.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* playbook/compile: a host's playbooks as one script; markers. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* playbook/context: template data per host, firewall sets, secrets. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

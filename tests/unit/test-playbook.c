@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* playbook loading: step kinds, handlers, values, templates, when:. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* run/progress: reading markers, and catching a host that lies. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

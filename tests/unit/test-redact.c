@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* util/redact: secrets in every form cut out of a stream, split anywhere. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* topology/select: --limit lists of roles and hosts. */
 #include "cmocka-setup.h"
 
 #include <stdlib.h>

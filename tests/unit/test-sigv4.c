@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* providers/aws/sigv4: the AWS test suite's cases and computed ones. */
+
 /*
  * AWS Signature Version 4.
  *

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* source: the lock file's format, credentials kept out of URLs. */
 #include "cmocka-setup.h"
 
 #include <dirent.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* state: save and load, backup, refusals, the lock, short writes. */
 #include "cmocka-setup.h"
 
 #include <dirent.h>

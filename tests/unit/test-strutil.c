@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* util/strutil: did-you-mean, DNS names, identifiers, CIDRs. */
 #include "cmocka-setup.h"
 
 #include <string.h>

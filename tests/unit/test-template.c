@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* template: the Mustache spec's cases and deploy's own choices. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* topology validation: schema errors, defaults, cross-checks, hints. */
 #include "cmocka-setup.h"
 
 #include <stdio.h>

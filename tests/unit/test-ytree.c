@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* yamltree: positions, duplicate keys, aliases and merges, alias bombs. */
 #include "cmocka-setup.h"
 
 #include <stdlib.h>
