@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Compiling a host's playbooks into one sh script, values rendered. */
+
 /*
  * Compiling a host's playbooks into one POSIX sh script.
  *

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Loading a playbook: YAML, its key tables, then typed steps. */
+
 /*
  * Loading and checking playbooks. The key tables below are walked by
  * schema_check() (core/topology/schema.c), as the topology's are, so a
