@@ -1167,9 +1167,10 @@ static int make_nonce(const struct compile_opts *o, char *out, size_t size,
 }
 
 static void add_item(struct script *s, size_t *nr_items, char *label,
-		     bool handler)
+		     const struct step *step, bool handler)
 {
 	s->items[*nr_items].label = label;
+	s->items[*nr_items].kind = step_kind_name(step->kind);
 	s->items[*nr_items].handler = handler;
 	(*nr_items)++;
 }
@@ -1225,7 +1226,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			rc = compile_step(&c, &pbs[i]->steps[j], false,
 					  ++n_step, &steps, &label);
 			if (!rc)
-				add_item(s, &nr_items, label, false);
+				add_item(s, &nr_items, label, &pbs[i]->steps[j],
+					 false);
 		}
 		context_data_free(c.data);
 		c.data = NULL;
@@ -1238,7 +1240,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			rc = compile_step(&c, &pbs[i]->handlers[j], true,
 					  ++n_handler, &handlers, &label);
 			if (!rc)
-				add_item(s, &nr_items, label, true);
+				add_item(s, &nr_items, label,
+					 &pbs[i]->handlers[j], true);
 		}
 		context_data_free(c.data);
 		c.data = NULL;

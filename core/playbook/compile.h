@@ -37,7 +37,8 @@ struct compile_opts {
 
 /* One line of progress for the runner: a step or a handler. */
 struct script_item {
-	char *label; /* "harden: sshd drop-in"; never holds a secret */
+	char *label;	  /* "harden: sshd drop-in"; never holds a secret */
+	const char *kind; /* "file", "shell" ...: step_kind_name() */
 	bool handler;
 };
 

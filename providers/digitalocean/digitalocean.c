@@ -134,8 +134,8 @@ bool do_role_is_ours(const struct role *role)
 	return role->provider == &digitalocean_provider;
 }
 
-static const char *role_region(const struct provider_run *run,
-			       const struct role *role)
+const char *do_role_region(const struct provider_run *run,
+			   const struct role *role)
 {
 	return role->region ? role->region : do_conf(run, "region");
 }
@@ -213,7 +213,7 @@ static int bad_slug(const struct provider_run *run, const struct role *role,
 }
 
 /* Every role's region, size and image exist, before anything is made;
- * what deploy cannot make on DigitalOcean yet is refused here too. */
+ * a disk type (DigitalOcean has one kind of volume) is refused here too. */
 static int check_roles(struct provider_run *run, struct dorun *d,
 		       struct error *err)
 {
@@ -234,31 +234,29 @@ static int check_roles(struct provider_run *run, struct dorun *d,
 
 		if (!do_role_is_ours(role))
 			continue;
-		if (!role_region(run, role))
+		if (!do_role_region(run, role))
 			rc = error_set(err, DEPLOY_ERR_INVALID, run->t->file,
 				       role->node->line, role->node->col,
 				       "role '%s': no region: set region: "
 				       "on the role or in "
 				       "providers.digitalocean",
 				       role->name);
-		else if (!slug_in(&regions, role_region(run, role)))
+		else if (!slug_in(&regions, do_role_region(run, role)))
 			rc = bad_slug(run, role, "region",
-				      role_region(run, role), &regions, err);
+				      do_role_region(run, role), &regions, err);
 		else if (!slug_in(&sizes, role_size(role)))
 			rc = bad_slug(run, role, "size", role_size(role),
 				      &sizes, err);
 		else if (!slug_in(&images, role_image(role)))
 			rc = bad_slug(run, role, "image", role_image(role),
 				      &images, err);
-		else if (role->disk_size || role->static_ip)
+		else if (role->disk_size && role->disk_type)
 			rc = error_set(err, DEPLOY_ERR_INVALID, run->t->file,
 				       role->node->line, role->node->col,
-				       "role '%s': the digitalocean provider "
-				       "does not make %s yet",
-				       role->name,
-				       role->disk_size ? "volumes (disk:)"
-						       : "reserved IPs "
-							 "(static_ip:)");
+				       "role '%s': digitalocean volumes have "
+				       "no type (disk type '%s'): leave it "
+				       "out",
+				       role->name, role->disk_type);
 	}
 	slugs_free(&regions);
 	slugs_free(&sizes);
@@ -754,7 +752,7 @@ static int droplet_create(struct provider_run *run,
 	int rc;
 
 	cJSON_AddStringToObject(body, "name", a->host->name);
-	cJSON_AddStringToObject(body, "region", role_region(run, role));
+	cJSON_AddStringToObject(body, "region", do_role_region(run, role));
 	cJSON_AddStringToObject(body, "size", role_size(role));
 	cJSON_AddStringToObject(body, "image", role_image(role));
 	keys = cJSON_AddArrayToObject(body, "ssh_keys");
@@ -792,7 +790,7 @@ static void droplet_attributes(struct provider_run *run,
 
 	if (a)
 		resource_set_attr(res, "region",
-				  role_region(run, a->host->role));
+				  do_role_region(run, a->host->role));
 }
 
 static const struct resource_kind do_droplet = {
@@ -933,7 +931,7 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 		struct host_arg a = { hosts[i], NULL };
 		char *id = NULL;
 
-		rc = vpc_of(run, d, role_region(run, hosts[i]->role), &a.vpc,
+		rc = vpc_of(run, d, do_role_region(run, hosts[i]->role), &a.vpc,
 			    err);
 		if (!rc)
 			rc = resource_ensure(run, &do_droplet, hosts[i]->name,
@@ -943,6 +941,9 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 	}
 	if (!rc)
 		rc = wait_active(run, d, hosts, nr, err);
+	/* Volumes and reserved IPs once their droplets are active. */
+	for (size_t i = 0; !rc && i < nr; i++)
+		rc = do_host_extras(run, d, hosts[i], err);
 	return rc;
 }
 
@@ -958,8 +959,7 @@ static int do_exists(struct provider_run *run, const struct state_resource *r,
 	return droplet_by_id(run, &ref, exists, err);
 }
 
-/* DELETE path; one already gone is fine. */
-static int delete_gone_ok(struct dorun *d, const char *path, struct error *err)
+int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err)
 {
 	int rc = do_call(d->api, "DELETE", path, NULL, 0, NULL, NULL, err);
 
@@ -976,6 +976,9 @@ static int do_destroy(struct provider_run *run, struct state_resource *r,
 	struct dorun *d;
 	char *name = xstrdup(r->name), *id = r->id ? xstrdup(r->id) : NULL;
 	char *key = r->key ? xstrdup(r->key) : NULL;
+	/* A run stopped after the droplet went deletes only what is left. */
+	bool gone = resource_attr(r, "droplet") &&
+		    !strcmp(resource_attr(r, "droplet"), "deleted");
 	struct buf path = BUF_INIT;
 	int rc = do_run(run, &d, err);
 
@@ -985,20 +988,34 @@ static int do_destroy(struct provider_run *run, struct state_resource *r,
 		free(key);
 		return 0; /* finish_down removes the shared resources */
 	}
+	/* While the droplet is there: what a stopped run left pending. */
+	if (!rc && !gone)
+		rc = do_extras_resolve(run, d, name, err);
 	if (!rc)
 		rc = resource_deleting(run, "host", name, err);
 	/* A pending record's droplet is found by its tag. */
-	if (!rc && !id && key) {
+	if (!rc && !gone && !id && key) {
 		struct resource_ref ref = {
 			"host", name, NULL, key, NULL, NULL
 		};
 
 		rc = droplet_by_key(run, &ref, &id, err);
 	}
-	if (!rc && id) {
+	if (!rc && !gone && id) {
 		buf_addf(&path, "/v2/droplets/%s", id);
-		rc = delete_gone_ok(d, path.data, err);
+		rc = do_delete_gone_ok(d, path.data, err);
 	}
+	if (!rc && !gone) {
+		r = state_resource_find(run->state, "digitalocean", "host",
+					name);
+		if (r)
+			resource_set_attr(r, "droplet", "deleted");
+		rc = run->save(run, err);
+	}
+	/* Then its volume and reserved IP; the host's record goes last, so
+	 * a run stopped before finds them through it. */
+	if (!rc)
+		rc = do_extras_delete(run, d, name, err);
 	if (!rc)
 		rc = resource_forget(run, "host", name, err);
 	buf_free(&path);
@@ -1020,7 +1037,7 @@ static int delete_vpc(struct provider_run *run, struct dorun *d, const char *id,
 
 	buf_addf(&path, "/v2/vpcs/%s", id);
 	for (;;) {
-		rc = delete_gone_ok(d, path.data, err);
+		rc = do_delete_gone_ok(d, path.data, err);
 		if (!rc || strcmp(do_error_id(d->api), "forbidden") ||
 		    now_ms() > deadline || (run->stop && *run->stop))
 			break;
@@ -1039,12 +1056,38 @@ static int delete_vpc(struct provider_run *run, struct dorun *d, const char *id,
 	return rc;
 }
 
-/* Once no host is left: the firewalls, the VPCs, the key deploy made. */
+/* Volume and reserved-IP records whose host record is gone (a state
+ * edited by hand, an older run): deleted as their host's would be. */
+static int extras_left(struct provider_run *run, struct dorun *d,
+		       struct error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {
+		const struct state_resource *r = &run->state->resources[i];
+		char *name;
+
+		if (strcmp(r->provider, "digitalocean") ||
+		    (strcmp(r->kind, "volume") &&
+		     strcmp(r->kind, "reserved-ip")))
+			continue;
+		name = xstrdup(r->name);
+		rc = do_extras_delete(run, d, name, err);
+		free(name);
+		i = (size_t)-1; /* the records moved: from the start */
+	}
+	return rc;
+}
+
+/* Once no host is left: the volumes and reserved IPs a host left behind,
+ * the firewalls, the VPCs, the key deploy made. */
 static int do_finish_down(struct provider_run *run, struct error *err)
 {
 	struct dorun *d;
 	int rc = do_run(run, &d, err);
 
+	if (!rc)
+		rc = extras_left(run, d, err);
 	if (!rc)
 		rc = do_firewalls_down(run, d, err);
 	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {
@@ -1076,7 +1119,7 @@ static int do_finish_down(struct provider_run *run, struct error *err)
 				struct buf path = BUF_INIT;
 
 				buf_addf(&path, "/v2/account/keys/%s", id);
-				rc = delete_gone_ok(d, path.data, err);
+				rc = do_delete_gone_ok(d, path.data, err);
 				buf_free(&path);
 			}
 			if (!rc)
@@ -1137,13 +1180,15 @@ static int do_sync(struct provider_run *run, struct buf *dry, struct error *err)
 		rc = prepare(run, &d, err);
 	if (!rc)
 		rc = do_firewalls(run, d, dry, err);
+	if (!rc)
+		rc = do_extras(run, d, dry, err);
 	return rc;
 }
 
 const struct provider_ops digitalocean_provider = {
 	.name = "digitalocean",
 	.summary = "DigitalOcean droplets in a VPC of their own, cloud "
-		   "firewalls per role",
+		   "firewalls per role, volumes, reserved IPs",
 	.config_keys = digitalocean_keys,
 	.ssh_wait_s = 300,
 	.ssh_hint = "check that ssh.admin_cidrs holds your address",
