@@ -90,9 +90,7 @@ static char *shared_file(const char *var, const char *name)
 
 	if (!v)
 		return xstrfmt("%s/.aws/%s", home_dir(), name);
-	if (v[0] == '~' && (v[1] == '/' || !v[1]))
-		return xstrfmt("%s%s", home_dir(), v + 1);
-	return xstrdup(v);
+	return path_expand(v, NULL);
 }
 
 /* The profile name: the provider block's, else AWS_PROFILE, else

@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "http/http.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/xalloc.h"
+#include "util/pause.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS	       200
@@ -101,32 +101,6 @@ void gcp_uuid(char out[37])
 		 "%02x%02x%02x%02x%02x%02x",
 		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
-}
-
-/* Sleep ms, in slices, ending early when *stop is set. */
-static void pause_ms(const struct gcp *c, long ms)
-{
-	while (ms > 0 && !(c->stop && *c->stop)) {
-		long slice = ms > 100 ? 100 : ms;
-		struct timespec ts = { slice / 1000,
-				       (slice % 1000) * 1000000L };
-
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			if (c->stop && *c->stop)
-				return;
-		ms -= slice;
-	}
-}
-
-static unsigned long random_below(unsigned long n)
-{
-	unsigned long r = 0;
-
-	if (n == 0)
-		return 0;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (unsigned long)rand();
-	return r % n;
 }
 
 static const char *json_str(const cJSON *doc, const char *key)
@@ -317,14 +291,8 @@ int gcp_call(struct gcp *c, const char *method, const char *path,
 					 " (after %d attempts)", n + 1);
 			break;
 		}
-		{
-			long window = c->base_ms << (n < 16 ? n : 16);
-
-			if (window > c->cap_ms || window <= 0)
-				window = c->cap_ms;
-			c->stats.retries++;
-			pause_ms(c, (long)random_below((unsigned long)window));
-		}
+		c->stats.retries++;
+		pause_ms(backoff_ms(c->base_ms, c->cap_ms, n), c->stop);
 	}
 	http_response_free(&resp);
 	buf_free(&url);
@@ -475,7 +443,7 @@ int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
 			   "DONE")) {
 			long p = 50L << (quick < 6 ? quick : 6);
 
-			pause_ms(c, p > 2000 ? 2000 : p);
+			pause_ms(p > 2000 ? 2000 : p, c->stop);
 			quick++;
 		}
 	}
