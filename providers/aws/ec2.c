@@ -331,14 +331,10 @@ static int answer_error(struct ec2 *c, const char *action, long status,
 			  "aws %s: HTTP %ld from %s without an EC2 error",
 			  action, status, c->host);
 	if (code && !strcmp(code, "InsufficientInstanceCapacity"))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; try another zone (zone:) or instance size "
-			 "(size:)");
+		error_append(err, "; try another zone (zone:) or instance size "
+				  "(size:)");
 	if (code && code_in(code, auth_codes) && c->creds.source)
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; credentials from %s", c->creds.source);
+		error_append(err, "; credentials from %s", c->creds.source);
 	free(code);
 	free(msg);
 	free(req);
@@ -504,9 +500,8 @@ int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
 		}
 		if (!again || n + 1 >= c->attempts || (c->stop && *c->stop)) {
 			if (again && n + 1 >= c->attempts)
-				snprintf(err->msg + strlen(err->msg),
-					 sizeof(err->msg) - strlen(err->msg),
-					 " (after %d attempts)", n + 1);
+				error_append(err, " (after %d attempts)",
+					     n + 1);
 			break;
 		}
 		c->stats.retries++;

@@ -274,9 +274,7 @@ static int answer_error(struct do_api *c, const char *method, const char *path,
 			  "digitalocean %s %s: HTTP %ld without an API error",
 			  method, where, r->status);
 	if (rc == DEPLOY_ERR_AUTH && c->source)
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; the token came from %s", c->source);
+		error_append(err, "; the token came from %s", c->source);
 	free(hreq);
 	cJSON_Delete(j);
 	return rc;
@@ -375,11 +373,11 @@ static int call_url(struct do_api *c, const char *method, const char *url,
 				char where[256];
 
 				path_for_humans(path, where, sizeof(where));
-				snprintf(err->msg + strlen(err->msg),
-					 sizeof(err->msg) - strlen(err->msg),
-					 " (digitalocean %s %s not repeated: "
-					 "it may have been carried out)",
-					 method, where);
+				error_append(
+					err,
+					" (digitalocean %s %s not repeated: "
+					"it may have been carried out)",
+					method, where);
 			}
 		} else {
 			note_limits(c, &resp);
@@ -400,9 +398,8 @@ static int call_url(struct do_api *c, const char *method, const char *url,
 		}
 		if (!again || n + 1 >= ATTEMPTS || stopped(c)) {
 			if (again && n + 1 >= ATTEMPTS)
-				snprintf(err->msg + strlen(err->msg),
-					 sizeof(err->msg) - strlen(err->msg),
-					 " (after %d attempts)", n + 1);
+				error_append(err, " (after %d attempts)",
+					     n + 1);
 			break;
 		}
 		if (wait < 0) {

@@ -146,9 +146,7 @@ static int answer_error(struct gcp *c, const char *what, long status,
 			  "gcp %s: HTTP %ld without a Google error", what,
 			  status);
 	if (rc == DEPLOY_ERR_AUTH)
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; credentials from %s", c->creds.source);
+		error_append(err, "; credentials from %s", c->creds.source);
 	cJSON_Delete(doc);
 	return rc;
 }
@@ -286,9 +284,8 @@ int gcp_call(struct gcp *c, const char *method, const char *path,
 		}
 		if (!again || n + 1 >= c->attempts || (c->stop && *c->stop)) {
 			if (again && n + 1 >= c->attempts)
-				snprintf(err->msg + strlen(err->msg),
-					 sizeof(err->msg) - strlen(err->msg),
-					 " (after %d attempts)", n + 1);
+				error_append(err, " (after %d attempts)",
+					     n + 1);
 			break;
 		}
 		c->stats.retries++;
