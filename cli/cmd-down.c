@@ -4,12 +4,14 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/events.h"
 #include "cli/lifecycle.h"
 #include "cli/output.h"
 #include "util/banned.h"
 
 enum {
 	OPT_INCLUDE_PROTECTED = LC_NR_OPTS,
+	OPT_JSON,
 };
 
 static const struct opt_spec down_opts[] = {
@@ -18,12 +20,20 @@ static const struct opt_spec down_opts[] = {
 				    "remove the hosts of roles with protect "
 				    "or static_ip too",
 				    NULL },
+	[OPT_JSON] = { "json", 0, OPT_FLAG, NULL,
+		       "events as JSON lines on stdout (human lines go to "
+		       "stderr)",
+		       NULL },
 	{ 0 },
 };
 
-static void progress(void *ctx, const struct plan_item *it)
+static void progress(void *ctx, const struct plan_item *it,
+		     enum plan_progress what)
 {
 	(void)ctx;
+	event_resource(it, what);
+	if (what != PLAN_ITEM_START)
+		return;
 	printf("- destroying %s %s %s\n", it->provider->name, it->kind,
 	       it->name);
 	fflush(stdout);
@@ -41,6 +51,7 @@ static size_t shared_left(const struct state *s)
 
 static int down_exec(const struct command *cmd, struct args *a)
 {
+	struct event_summary sum = { .command = "down" };
 	struct cli_run r;
 	struct plan *p = NULL;
 	struct error err;
@@ -48,9 +59,14 @@ static int down_exec(const struct command *cmd, struct args *a)
 
 	(void)cmd;
 	error_init(&err);
+	if (a->opt[OPT_JSON].set)
+		events_start("down");
 	rc = cli_run_start(&r, a, "deploy down");
-	if (rc)
+	if (rc) {
+		sum.exit_code = rc;
+		event_summary(&sum);
 		return rc;
+	}
 	r.lc.include_protected = a->opt[OPT_INCLUDE_PROTECTED].set;
 	if (plan_build(&r.lc, true, false, &p, &err))
 		goto fail;
@@ -74,18 +90,19 @@ static int down_exec(const struct command *cmd, struct args *a)
 	}
 	if (!p->destroys) {
 		if (p->keeps)
-			print_plan(p, NULL, 0, false);
+			print_plan(p, NULL, 0, events_on());
 		printf("Nothing to destroy: the state of '%s' holds no "
 		       "resource%s.\n",
 		       r.t->name, p->keeps ? " that is not protected" : "");
 		goto out;
 	}
-	print_plan(p, NULL, 0, false);
+	print_plan(p, NULL, 0, events_on());
 	rc = confirm(&r, "Destroy every resource of", a->opt[LC_OPT_YES].set);
 	if (rc)
 		goto out;
 	if (plan_apply(&r.lc, p, progress, NULL, &err))
 		goto fail;
+	sum.destroyed = p->destroys;
 	printf("Destroyed %zu resource%s of '%s'.\n", p->destroys,
 	       p->destroys == 1 ? "" : "s", r.t->name);
 	goto out;
@@ -93,6 +110,10 @@ fail:
 	print_error(&err);
 	rc = err.code == DEPLOY_ERR_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_FAIL;
 out:
+	if (p)
+		sum.kept = p->keeps;
+	sum.exit_code = rc;
+	event_summary(&sum);
 	plan_free(p);
 	error_clear(&err);
 	cli_run_close(&r);
@@ -102,9 +123,8 @@ out:
 const struct command cmd_down = {
 	.name = "down",
 	.summary = "remove everything up made",
-	.usage = "[--yes] [--include-protected] [--lock-timeout SECONDS] "
-		 "[--grace SECONDS] "
-		 "[topology.yml]",
+	.usage = "[--yes] [--include-protected] [--json] "
+		 "[--lock-timeout SECONDS] [--grace SECONDS] [topology.yml]",
 	.description =
 		"Remove every resource the state records for the topology, "
 		"in reverse dependency\norder (roles no longer in the "

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "cli/cli.h"
+#include "cli/events.h"
 #include "cli/lifecycle.h"
 #include "cli/output.h"
 #include "util/banned.h"
@@ -36,6 +37,8 @@ static int plan_exec(const struct command *cmd, struct args *a)
 	int rc;
 
 	error_init(&err);
+	if (a->opt[OPT_JSON].set)
+		events_start("plan");
 	/* plan changes nothing: it reads the state without the lock. */
 	rc = cli_run_open(&r, topology_arg(a), "deploy plan", -1);
 	if (rc)

@@ -4,12 +4,14 @@
 
 #include "cli/cli.h"
 #include "cli/configure-ui.h"
+#include "cli/events.h"
 #include "cli/lifecycle.h"
 #include "cli/output.h"
 #include "util/banned.h"
 
 enum {
 	OPT_CHECK = LC_NR_OPTS,
+	OPT_JSON,
 	OPT_PARALLEL,
 	OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT,
@@ -23,6 +25,10 @@ static const struct opt_spec up_opts[] = {
 			"report what would change on the hosts, change "
 			"nothing anywhere",
 			NULL },
+	[OPT_JSON] = { "json", 0, OPT_FLAG, NULL,
+		       "events as JSON lines on stdout (human lines go to "
+		       "stderr)",
+		       NULL },
 	[OPT_PARALLEL] = { "parallel", 0, OPT_INT, "N",
 			   "hosts configured at once (default 64)", NULL },
 	[OPT_TIMEOUT] = { "timeout", 0, OPT_INT, "SECONDS",
@@ -44,9 +50,13 @@ static const struct opt_spec up_opts[] = {
 	{ 0 },
 };
 
-static void progress(void *ctx, const struct plan_item *it)
+static void progress(void *ctx, const struct plan_item *it,
+		     enum plan_progress what)
 {
 	(void)ctx;
+	event_resource(it, what);
+	if (what != PLAN_ITEM_START)
+		return;
 	printf("%c %s %s %s %s\n", it->op == PLAN_CREATE ? '+' : '-',
 	       it->op == PLAN_CREATE ? "creating" : "destroying",
 	       it->provider->name, it->kind, it->name);
@@ -58,8 +68,10 @@ static long opt_or(const struct args *a, int idx, long dflt)
 	return a->opt[idx].set ? a->opt[idx].num : dflt;
 }
 
-/* Configure every host with playbooks; EXIT_OK when all did well. */
-static int configure(struct cli_run *r, struct args *a, bool check)
+/* Configure every host with playbooks; EXIT_OK when all did well. The
+ * host counts go to sum. */
+static int configure(struct cli_run *r, struct args *a, bool check,
+		     struct event_summary *sum)
 {
 	struct configure_opts o = { .check = check };
 	struct configure_result res;
@@ -80,7 +92,7 @@ static int configure(struct cli_run *r, struct args *a, bool check)
 		(unsigned)opt_or(a, OPT_TIMEOUT, 1800) * 1000u;
 	o.ssh.connect_timeout_ms =
 		(unsigned)opt_or(a, OPT_CONNECT_TIMEOUT, 10) * 1000u;
-	o.ops = configure_ui();
+	o.ops = configure_ui(check);
 	o.limit = r->limit;
 	o.nr_limit = r->nr_limit;
 	printf("\n%s hosts ...\n", check ? "Checking" : "Configuring");
@@ -96,6 +108,7 @@ static int configure(struct cli_run *r, struct args *a, bool check)
 		goto out;
 	}
 	print_configure_summary(&res, check);
+	event_summary_hosts(sum, &res);
 	if (!check && state_save(r->state, &err)) {
 		print_error(&err);
 		rc = EXIT_FAIL;
@@ -133,15 +146,21 @@ static int preflight(struct cli_run *r)
 static int up_exec(const struct command *cmd, struct args *a)
 {
 	bool check = a->opt[OPT_CHECK].set;
+	struct event_summary sum = { .command = "up", .check = check };
 	struct cli_run r;
 	struct plan *p = NULL;
 	struct error err;
 	int rc;
 
 	error_init(&err);
+	if (a->opt[OPT_JSON].set)
+		events_start("up");
 	rc = cli_run_start(&r, a, check ? "deploy up --check" : "deploy up");
-	if (rc)
+	if (rc) {
+		sum.exit_code = rc;
+		event_summary(&sum);
 		return rc;
+	}
 	rc = cli_run_limit(
 		&r, cmd, a->opt[OPT_LIMIT].set ? a->opt[OPT_LIMIT].str : NULL);
 	if (rc)
@@ -155,14 +174,14 @@ static int up_exec(const struct command *cmd, struct args *a)
 	if (plan_build(&r.lc, false, true, &p, &err))
 		goto fail;
 	if (check) {
-		print_plan(p, r.pins, r.nr_sources, false);
+		print_plan(p, r.pins, r.nr_sources, events_on());
 		if (p->creates || p->destroys)
 			printf("(--check: nothing is created or destroyed; "
 			       "hosts not created yet are not checked)\n");
-		rc = configure(&r, a, true);
+		rc = configure(&r, a, true, &sum);
 		goto out;
 	}
-	print_plan(p, r.pins, r.nr_sources, false);
+	print_plan(p, r.pins, r.nr_sources, events_on());
 	if (p->unrecorded) {
 		print_message("hosts exist at a provider but not in the "
 			      "state (the '!' lines): run 'deploy up --adopt' "
@@ -199,6 +218,8 @@ static int up_exec(const struct command *cmd, struct args *a)
 			goto out;
 		if (plan_apply(&r.lc, p, progress, NULL, &err))
 			goto fail;
+		sum.created = p->creates;
+		sum.destroyed = p->destroys;
 		plan_bind_addresses(r.t, r.state);
 		printf("Up: %zu created, %zu destroyed, %zu unchanged.\n",
 		       p->creates, p->destroys, p->keeps);
@@ -217,12 +238,16 @@ static int up_exec(const struct command *cmd, struct args *a)
 		printf("Shared resources: %zu change%s made.\n", p->syncs,
 		       p->syncs == 1 ? "" : "s");
 	}
-	rc = configure(&r, a, check);
+	rc = configure(&r, a, check, &sum);
 	goto out;
 fail:
 	print_error(&err);
 	rc = err.code == DEPLOY_ERR_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_FAIL;
 out:
+	if (p)
+		sum.kept = p->keeps;
+	sum.exit_code = rc;
+	event_summary(&sum);
 	plan_free(p);
 	error_clear(&err);
 	cli_run_close(&r);
@@ -232,7 +257,8 @@ out:
 const struct command cmd_up = {
 	.name = "up",
 	.summary = "create what is missing and configure every host",
-	.usage = "[--yes] [--check] [--limit LIST] [--adopt] [--parallel N] "
+	.usage = "[--yes] [--check] [--json] [--limit LIST] [--adopt] "
+		 "[--parallel N] "
 		 "[--timeout SECONDS] [--connect-timeout SECONDS] "
 		 "[--lock-timeout SECONDS] [--grace SECONDS] [topology.yml]",
 	.description =

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/configure-ui.h"
+#include "cli/events.h"
 #include "util/banned.h"
 
 /*
@@ -19,6 +20,7 @@
 
 struct ui {
 	bool tty;
+	bool check;
 	const struct host_run *live[MAX_LIVE];
 	size_t nr_live;
 	size_t drawn; /* lines of the live block on screen */
@@ -53,6 +55,7 @@ static void draw_live(void)
 static void on_start(void *data, const struct host_run *hr)
 {
 	(void)data;
+	event_host_start(hr, ui.check);
 	if (ui.nr_live < MAX_LIVE)
 		ui.live[ui.nr_live++] = hr;
 	if (!ui.tty)
@@ -64,6 +67,7 @@ static void on_start(void *data, const struct host_run *hr)
 static void on_step(void *data, const struct host_run *hr, bool begin)
 {
 	(void)data;
+	event_step(hr, begin);
 	if (begin || ui.tty) {
 		draw_live();
 		return;
@@ -81,6 +85,7 @@ static void on_step(void *data, const struct host_run *hr, bool begin)
 static void on_done(void *data, const struct host_run *hr)
 {
 	(void)data;
+	event_host_done(hr);
 	for (size_t i = 0; i < ui.nr_live; i++) {
 		if (ui.live[i] != hr)
 			continue;
@@ -109,10 +114,11 @@ static const struct configure_ops ops = {
 	.host_done = on_done,
 };
 
-const struct configure_ops *configure_ui(void)
+const struct configure_ops *configure_ui(bool check)
 {
 	memset(&ui, 0, sizeof(ui));
 	ui.tty = isatty(STDOUT_FILENO);
+	ui.check = check;
 	return &ops;
 }
 

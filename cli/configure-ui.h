@@ -6,8 +6,9 @@
 
 #include "run/configure.h"
 
-/* The progress callbacks for configure_run(), printing to stdout. */
-const struct configure_ops *configure_ui(void);
+/* The progress callbacks for configure_run(), printing to stdout (and
+ * sending events with --json, cli/events.h). */
+const struct configure_ops *configure_ui(bool check);
 void print_configure_summary(const struct configure_result *res, bool check);
 
 #endif

@@ -8,8 +8,8 @@
 #include <cjson/cJSON.h>
 
 #include "cli/cli.h"
+#include "cli/events.h"
 #include "cli/output.h"
-#include "config.h"
 #include "graph/graph.h"
 #include "playbook/playbook.h"
 #include "topology/topology.h"
@@ -35,6 +35,7 @@ void print_diags(const struct diag_list *dl, FILE *out)
 
 void print_error(const struct error *err)
 {
+	event_error(err->file, err->line, err->msg);
 	if (err->file && err->line > 0)
 		fprintf(stderr, "%s:%d:%d: error: %s\n", err->file, err->line,
 			err->col > 0 ? err->col : 1, err->msg);
@@ -144,11 +145,7 @@ static const char *item_word(const struct plan_item *it)
 
 static void json_line(cJSON *o)
 {
-	char *s = cJSON_PrintUnformatted(o);
-
-	printf("%s\n", s);
-	free(s);
-	cJSON_Delete(o);
+	events_emit(o);
 }
 
 static void print_sources(const struct source_pin *pins, size_t nr, bool json)
@@ -207,13 +204,6 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 {
 	cJSON *o;
 
-	if (json) {
-		o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "type", "version");
-		cJSON_AddStringToObject(o, "deploy", DEPLOY_VERSION);
-		cJSON_AddNumberToObject(o, "ui", 1);
-		json_line(o);
-	}
 	print_sources(pins, nr_pins, json);
 	for (size_t i = 0; i < p->nr; i++) {
 		const struct plan_item *it = &p->items[i];

@@ -10,8 +10,9 @@
 
 /*
  * Print the plan as `+ create local host x` lines and a summary, or as
- * JSON lines (a version line first). The sources come first when pins is
- * not NULL: `source NAME: REF at COMMIT` lines, or {"type":"source",...}.
+ * events (json: after events_start(), cli/events.h). The sources come
+ * first when pins is not NULL: `source NAME: REF at COMMIT` lines, or
+ * {"type":"source",...}.
  */
 void print_plan(const struct plan *p, const struct source_pin *pins,
 		size_t nr_pins, bool json);

@@ -401,8 +401,12 @@ int plan_build(struct lifecycle *lc, bool destroy_all, bool refresh,
 		}
 		it = add(p, PLAN_DESTROY);
 		it->provider = provider_find(r->provider);
-		it->name = r->name;
-		it->role = r->role;
+		/* Copies: destroying r frees its strings, and the item is
+		 * still reported after that (plan_apply's progress). */
+		it->name = xstrdup(r->name);
+		it->owned_name = true;
+		it->role = r->role ? xstrdup(r->role) : NULL;
+		it->owned_role = true;
 		it->res = r;
 		it->level = level_of(lc->g, r->role);
 		if (!it->provider)
@@ -450,6 +454,8 @@ void plan_free(struct plan *p)
 		free(p->items[i].reason);
 		if (p->items[i].owned_name)
 			free((char *)p->items[i].name);
+		if (p->items[i].owned_role)
+			free((char *)p->items[i].role);
 	}
 	free(p->items);
 	free(p->sync_lines);
@@ -488,8 +494,8 @@ static int stopped(const struct lifecycle *lc, struct error *err)
 }
 
 static int destroy_level(struct lifecycle *lc, struct plan *p, size_t level,
-			 void (*progress)(void *, const struct plan_item *),
-			 void *ctx, struct error *err)
+			 plan_progress_fn *progress, void *ctx,
+			 struct error *err)
 {
 	for (size_t i = 0; i < p->nr; i++) {
 		struct plan_item *it = &p->items[i];
@@ -502,14 +508,17 @@ static int destroy_level(struct lifecycle *lc, struct plan *p, size_t level,
 		if (rc)
 			return rc;
 		if (progress)
-			progress(ctx, it);
+			progress(ctx, it, PLAN_ITEM_START);
 		/* Removing resources moves the others: look it up anew. */
 		r = state_resource_find(lc->state, it->provider->name, it->kind,
 					it->name);
 		it->res = NULL;
-		if (!r)
-			continue;
-		rc = provider_destroy(lifecycle_run(lc, it->provider), r, err);
+		rc = r ? provider_destroy(lifecycle_run(lc, it->provider), r,
+					  err)
+		       : 0;
+		if (progress)
+			progress(ctx, it,
+				 rc ? PLAN_ITEM_FAILED : PLAN_ITEM_DONE);
 		if (rc)
 			return rc;
 	}
@@ -604,13 +613,22 @@ static void *level_thread(void *arg)
 	return NULL;
 }
 
+static const struct plan_item *item_of(const struct plan *p,
+				       const struct host *h)
+{
+	for (size_t i = 0; i < p->nr; i++)
+		if (p->items[i].op == PLAN_CREATE && p->items[i].host == h)
+			return &p->items[i];
+	return NULL;
+}
+
 /*
  * The creates of one level: each provider's hosts at once, and the
  * providers at the same time (a thread each) when there are several.
  */
 static int create_level(struct lifecycle *lc, struct plan *p, size_t level,
-			void (*progress)(void *, const struct plan_item *),
-			void *ctx, struct error *err)
+			plan_progress_fn *progress, void *ctx,
+			struct error *err)
 {
 	size_t nr_providers, nr_jobs = 0;
 	const struct provider_ops *const *all = provider_all(&nr_providers);
@@ -630,7 +648,7 @@ static int create_level(struct lifecycle *lc, struct plan *p, size_t level,
 			    it->provider != all[k])
 				continue;
 			if (progress)
-				progress(ctx, it);
+				progress(ctx, it, PLAN_ITEM_START);
 			if (!j->hosts)
 				j->hosts =
 					xcalloc(p->nr + 1, sizeof(*j->hosts));
@@ -654,6 +672,15 @@ static int create_level(struct lifecycle *lc, struct plan *p, size_t level,
 	}
 	/* The first failure, in registry order, is the run's. */
 	for (size_t i = 0; i < nr_jobs; i++) {
+		for (size_t k = 0; progress && k < jobs[i].n; k++) {
+			const struct plan_item *it =
+				item_of(p, jobs[i].hosts[k]);
+
+			if (it)
+				progress(ctx, it,
+					 jobs[i].rc ? PLAN_ITEM_FAILED
+						    : PLAN_ITEM_DONE);
+		}
 		if (jobs[i].rc && !rc) {
 			rc = jobs[i].rc;
 			*err = jobs[i].err;
@@ -666,8 +693,7 @@ static int create_level(struct lifecycle *lc, struct plan *p, size_t level,
 	return rc;
 }
 
-int plan_apply(struct lifecycle *lc, struct plan *p,
-	       void (*progress)(void *ctx, const struct plan_item *it),
+int plan_apply(struct lifecycle *lc, struct plan *p, plan_progress_fn *progress,
 	       void *ctx, struct error *err)
 {
 	size_t top = top_level(p);

@@ -35,6 +35,7 @@ struct plan_item {
 	char *reason;		    /* why, when it is not obvious */
 	bool unrecorded; /* exists at the provider, not in the state */
 	bool owned_name; /* name is the item's own copy */
+	bool owned_role; /* and role */
 	size_t level;	 /* the role's level; 0 for unknown roles */
 };
 
@@ -109,7 +110,8 @@ void plan_free(struct plan *p);
  * creates level by level; after its last resource is gone, a provider
  * removes what it shared. State is saved by the providers after every
  * change. `progress` (may be NULL) is told of each item before it starts
- * (from the calling thread).
+ * and when it is done or failed (from the calling thread; the creates of
+ * one provider in a level end together).
  *
  * Within a level, the hosts of each provider are made by one hosts_up
  * call, and when several providers have hosts in the level their calls
@@ -120,8 +122,14 @@ void plan_free(struct plan *p);
  * provider lets the others finish their level; the first failure in
  * registry order is returned.
  */
-int plan_apply(struct lifecycle *lc, struct plan *p,
-	       void (*progress)(void *ctx, const struct plan_item *it),
+enum plan_progress {
+	PLAN_ITEM_START,
+	PLAN_ITEM_DONE,	  /* made, or removed (or gone already) */
+	PLAN_ITEM_FAILED, /* its provider failed: plan_apply's error says why */
+};
+typedef void plan_progress_fn(void *ctx, const struct plan_item *it,
+			      enum plan_progress what);
+int plan_apply(struct lifecycle *lc, struct plan *p, plan_progress_fn *progress,
 	       void *ctx, struct error *err);
 
 /* What plan_apply returns when *lc->stop was set: the work it had

@@ -286,6 +286,7 @@ static void on_marker(void *data, const struct marker *mp)
 	struct job *jb = data;
 	const struct configure_opts *o = jb->r->o;
 	struct host_run *hr = jb->hr;
+	const struct script_item *item = NULL;
 	struct marker m = *mp;
 
 	switch (m.type) {
@@ -298,12 +299,14 @@ static void on_marker(void *data, const struct marker *mp)
 		hr->step = m.n;
 		hr->handler = m.type == MARKER_HANDLER_BEGIN;
 		if (m.type == MARKER_STEP_BEGIN && m.n <= jb->script->nr_steps)
-			hr->label = jb->script->items[m.n - 1].label;
+			item = &jb->script->items[m.n - 1];
 		else if (m.n <= jb->script->nr_handlers)
-			hr->label =
-				jb->script
-					->items[jb->script->nr_steps + m.n - 1]
-					.label;
+			item = &jb->script
+					->items[jb->script->nr_steps + m.n - 1];
+		if (item) {
+			hr->label = item->label;
+			hr->kind = item->kind;
+		}
 		if (o->ops && o->ops->step)
 			o->ops->step(o->data, hr, true);
 		break;
@@ -320,7 +323,12 @@ static void on_marker(void *data, const struct marker *mp)
 			struct buf msg = BUF_INIT;
 
 			buf_addf(&msg, "%s: ", hr->label ? hr->label : "step");
-			buf_add(&msg, m.text, m.text_len);
+			/* A quiet step (it holds a secret) says no more. */
+			if (m.text_len)
+				buf_add(&msg, m.text, m.text_len);
+			else
+				buf_adds(&msg, "failed (a step that uses a "
+					       "secret shows no message)");
 			set_message(jb, msg.data, msg.len);
 			buf_free(&msg);
 		}

@@ -40,6 +40,7 @@ struct host_run {
 	size_t nr_steps;   /* in its script, handlers not counted */
 	size_t step;	   /* the step running or last run, from 1 */
 	const char *label; /* that step's label */
+	const char *kind;  /* that step's kind: "file", "shell" ... */
 	const char *last;  /* how it ended: "ok", "changed", "failed" ... */
 	bool handler;	   /* the step is a handler (step counts those) */
 	size_t nr_handlers;

@@ -63,6 +63,7 @@ static void auth_failed(struct ssh_host *h)
 /* The session broke during authentication. */
 static void auth_broke(struct ssh_host *h)
 {
+	h->why = SSH_WHY_LOST;
 	host_fail(h, SSH_UNREACHABLE, DEPLOY_ERR_UNREACHABLE,
 		  "host '%s' unreachable: connection lost during "
 		  "authentication: %s",

@@ -128,6 +128,8 @@ static void tcp_connect(struct ssh_host *h)
 	    errno != EINPROGRESS) {
 		snprintf(where, sizeof(where), "%s port %d", h->address,
 			 h->port);
+		if (errno == ECONNREFUSED)
+			h->why = SSH_WHY_REFUSED;
 		attempt_failed(h, "connect to %s: %s", where, strerror(errno));
 		return;
 	}
@@ -146,6 +148,8 @@ void step_connect(struct ssh_host *h)
 	if (getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &soerr, &elen))
 		soerr = errno;
 	if (soerr) {
+		if (soerr == ECONNREFUSED)
+			h->why = SSH_WHY_REFUSED;
 		attempt_failed(h, "connect to %s port %d: %s", h->address,
 			       h->port, strerror(soerr));
 		return;
@@ -212,11 +216,7 @@ void begin_attempt(struct ssh_host *h)
 	char port[16];
 
 	if (h->via && h->via->state == HS_DONE) {
-		host_fail(h, SSH_UNREACHABLE, DEPLOY_ERR_UNREACHABLE,
-			  "host '%s' unreachable: its bastion failed: %s",
-			  h->name,
-			  h->via->failed ? h->via->err.msg
-					 : "its session is closed");
+		host_fail_bastion(h, h->via);
 		return;
 	}
 	if (h->via && h->via->state != HS_READY) {
@@ -226,6 +226,7 @@ void begin_attempt(struct ssh_host *h)
 		return;
 	}
 	h->attempt++;
+	h->why = SSH_WHY_NONE; /* this attempt's own */
 	if (!h->started) {
 		h->started = true;
 		h->deadline = engine_now(e) + e->opts.connect_timeout_ms;

@@ -209,7 +209,9 @@ struct ssh_host {
 	struct job *hung;      /* timed out: its processes are being killed */
 	struct error hang_why; /* what hung will be reported with */
 	enum ssh_status fail_status;
-	struct error err; /* why the host failed */
+	enum ssh_why why;     /* set before host_fail(), or from its code */
+	const char *why_host; /* SSH_WHY_BASTION: which bastion */
+	struct error err;     /* why the host failed */
 	bool failed;
 	int log_fd;
 	bool log_midline; /* the log's last byte is not a newline */
@@ -258,6 +260,7 @@ void timer_cb(uv_timer_t *timer);
 void session_drop(struct ssh_host *h);
 void host_fail(struct ssh_host *h, enum ssh_status status, int code,
 	       const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+void host_fail_bastion(struct ssh_host *h, struct ssh_host *b);
 bool wait_io(struct ssh_host *h, void *user);
 void unblock(struct ssh_host *h, void *user);
 void host_drive(struct ssh_host *h);

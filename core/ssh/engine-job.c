@@ -128,6 +128,10 @@ static void job_report(struct ssh_host *h, struct job *j,
 	if (why)
 		r.err = *why;
 	r.err.file = NULL; /* not ours to share */
+	if (status != SSH_OK && h->failed && why == &h->err) {
+		r.why = h->why;
+		r.why_host = h->why_host;
+	}
 	buf_init(&r.out, 0);
 	buf_init(&r.errout, 0);
 	r.out_dropped = tail_take(&j->out, &r.out);
@@ -288,6 +292,7 @@ static void job_conclude(struct ssh_host *h, struct job *j)
 /* The session broke while a command was under way. */
 static void job_broke(struct ssh_host *h, const char *what)
 {
+	h->why = SSH_WHY_LOST;
 	host_fail(h, SSH_FAILED, DEPLOY_ERR_UNREACHABLE,
 		  "host '%s': connection lost %s: %s", h->name, what,
 		  ssh_errmsg(h));

@@ -50,6 +50,16 @@ void tunnel_destroy(struct tunnel *t)
 	free(t);
 }
 
+/* The bastion's own session broke: it fails, and with it every host
+ * behind it (fail_dependents()), each naming it. */
+static void bastion_lost(struct ssh_host *b)
+{
+	b->why = SSH_WHY_LOST;
+	host_fail(b, SSH_UNREACHABLE, DEPLOY_ERR_UNREACHABLE,
+		  "host '%s' unreachable: connection lost: %s", b->name,
+		  ssh_errmsg(b));
+}
+
 /* Ask the bastion for a channel to h (h->via is READY). */
 void tunnel_request(struct ssh_host *h)
 {
@@ -128,9 +138,7 @@ static bool tunnel_open_step(struct ssh_host *b, struct tunnel *t)
 	b->opening = NULL;
 	unblock(b, t);
 	if (session_dead(rc)) {
-		host_fail(b, SSH_UNREACHABLE, DEPLOY_ERR_UNREACHABLE,
-			  "host '%s' unreachable: connection lost: %s", b->name,
-			  ssh_errmsg(b));
+		bastion_lost(b);
 		return true;
 	}
 	if (h) {
@@ -142,6 +150,7 @@ static bool tunnel_open_step(struct ssh_host *b, struct tunnel *t)
 		t->inner = NULL;
 		h->tunnel = NULL;
 		tunnel_destroy(t);
+		h->why = SSH_WHY_REFUSED;
 		attempt_failed(h, "%s", why);
 	} else {
 		tunnel_destroy(t);
@@ -185,6 +194,10 @@ static bool tunnel_pump(struct ssh_host *b, struct tunnel *t)
 			wait_io(b, t);
 			if (b->blocked == t)
 				return progress;
+		} else if (session_dead(rc)) {
+			unblock(b, t);
+			bastion_lost(b); /* t is gone with it */
+			return true;
 		} else {
 			unblock(b, t);
 			t->ch_eof = t->fd_eof = true;
@@ -202,6 +215,10 @@ static bool tunnel_pump(struct ssh_host *b, struct tunnel *t)
 			wait_io(b, t);
 			if (b->blocked == t)
 				return progress;
+		} else if (session_dead(rc)) {
+			unblock(b, t);
+			bastion_lost(b); /* t is gone with it */
+			return true;
 		} else if (rc < 0 || libssh2_channel_eof(t->ch)) {
 			unblock(b, t);
 			t->ch_eof = true;

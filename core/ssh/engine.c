@@ -211,7 +211,46 @@ void session_drop(struct ssh_host *h)
 	}
 }
 
-/* The bastion's failure reaches the hosts behind it. */
+const char *ssh_why_name(enum ssh_why why)
+{
+	switch (why) {
+	case SSH_WHY_NONE:
+		return "yes";
+	case SSH_WHY_REFUSED:
+		return "refused";
+	case SSH_WHY_TIMEOUT:
+		return "timeout";
+	case SSH_WHY_HOST_KEY:
+		return "host-key";
+	case SSH_WHY_AUTH:
+		return "auth";
+	case SSH_WHY_BASTION:
+		return "bastion-down";
+	case SSH_WHY_LOST:
+		return "lost";
+	case SSH_WHY_OTHER:
+		break;
+	}
+	return "unreachable";
+}
+
+/* h cannot be reached because its bastion b failed: name the first
+ * bastion on the way that is down. */
+void host_fail_bastion(struct ssh_host *h, struct ssh_host *b)
+{
+	h->why = SSH_WHY_BASTION;
+	h->why_host = b->why == SSH_WHY_BASTION && b->why_host ? b->why_host
+							       : b->name;
+	host_fail(h, SSH_UNREACHABLE, DEPLOY_ERR_UNREACHABLE,
+		  "host '%s' unreachable: its bastion failed: %s", h->name,
+		  b->failed ? b->err.msg : "its session is closed");
+}
+
+/*
+ * The bastion's failure reaches the hosts behind it: those waiting for it,
+ * and those whose sessions went through it (their tunnels are gone with
+ * it), mid-command too. A host saying goodbye is left to close.
+ */
 static void fail_dependents(struct ssh_host *b)
 {
 	struct ssh_engine *e = b->e;
@@ -222,15 +261,25 @@ static void fail_dependents(struct ssh_host *b)
 	for (size_t i = 0; i < e->nr_hosts; i++) {
 		struct ssh_host *h = e->hosts[i];
 
-		if (h->via != b)
+		if (h->via != b || h->state == HS_IDLE ||
+		    h->state == HS_CLOSING || h->state == HS_DONE)
 			continue;
-		if (h->state == HS_WAIT_VIA || h->state == HS_TUNNEL ||
-		    h->state == HS_BACKOFF)
-			host_fail(h, SSH_UNREACHABLE, DEPLOY_ERR_UNREACHABLE,
-				  "host '%s' unreachable: its bastion failed: "
-				  "%s",
-				  h->name, b->err.msg);
+		host_fail_bastion(h, b);
 	}
+}
+
+/* What a failure's code says of why the host does not answer: a command
+ * that timed out on it ran there, so the host answered. */
+static enum ssh_why why_of(enum ssh_status status, int code)
+{
+	if (code == DEPLOY_ERR_HOST_KEY)
+		return SSH_WHY_HOST_KEY;
+	if (code == DEPLOY_ERR_AUTH)
+		return SSH_WHY_AUTH;
+	if (code == DEPLOY_ERR_TIMEOUT)
+		return status == SSH_UNREACHABLE ? SSH_WHY_TIMEOUT
+						 : SSH_WHY_NONE;
+	return SSH_WHY_OTHER;
 }
 
 /*
@@ -247,6 +296,8 @@ void host_fail(struct ssh_host *h, enum ssh_status status, int code,
 	h->failed = true;
 	h->fail_status = status;
 	h->err.code = code;
+	if (h->why == SSH_WHY_NONE)
+		h->why = why_of(status, code);
 	va_start(ap, fmt);
 	vsnprintf(h->err.msg, sizeof(h->err.msg), fmt, ap);
 	va_end(ap);

@@ -101,8 +101,31 @@ enum ssh_status {
 	SSH_UNREACHABLE, /* no working connection to the host */
 };
 
+/* Why a host did not answer, or stopped answering. */
+enum ssh_why {
+	SSH_WHY_NONE,	  /* it answered (its command may still have failed) */
+	SSH_WHY_REFUSED,  /* the connection was refused (or, behind a bastion,
+			   * the bastion could not connect) */
+	SSH_WHY_TIMEOUT,  /* no answer within the connect timeout */
+	SSH_WHY_HOST_KEY, /* its host key was refused (changed, or unknown
+			   * under strict checking) */
+	SSH_WHY_AUTH,	  /* it refused our login */
+	SSH_WHY_BASTION,  /* a bastion on its way is down: why_host names it */
+	SSH_WHY_LOST,	  /* the connection broke after it was made */
+	SSH_WHY_OTHER,	  /* anything else: the message says */
+};
+
+/* "refused", "timeout", "host-key", "auth", "bastion-down", "lost",
+ * "unreachable" (other), or "yes" for SSH_WHY_NONE. */
+const char *ssh_why_name(enum ssh_why why);
+
 struct ssh_result {
 	enum ssh_status status;
+	/* When status is not SSH_OK and the host itself failed: why. */
+	enum ssh_why why;
+	/* For SSH_WHY_BASTION: the first bastion on the way that is down
+	 * (valid during the callback only). */
+	const char *why_host;
 	int exit_code;	      /* -1 when there is none */
 	char exit_signal[32]; /* "TERM" when killed by a signal, or "" */
 	struct error err;     /* why, when status is not SSH_OK */

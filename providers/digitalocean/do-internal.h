@@ -20,6 +20,8 @@ struct dorun {
 	char **vpc_regions;
 	char **vpc_ids;
 	size_t nr_vpcs;
+	/* Droplets read by the refresh (exists): id -> droplet. */
+	cJSON *seen;
 };
 
 /* digitalocean.c */
@@ -31,12 +33,35 @@ const char *do_conf(const struct provider_run *run, const char *key);
 char *do_topology_tag(const struct provider_run *run);
 char *do_role_tag(const struct provider_run *run, const char *role);
 char *do_fw_tag(const struct provider_run *run, const char *role);
+/* The name deploy gives the role's firewall (malloc'd). */
+char *do_fw_name(const struct provider_run *run, const char *role);
 bool do_role_is_ours(const struct role *role);
+/* The role's region: its own, else the provider block's. */
+const char *do_role_region(const struct provider_run *run,
+			   const struct role *role);
+/* DELETE path; one already gone (404) is fine. */
+int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err);
 
 /* firewall.c */
 int do_firewalls(struct provider_run *run, struct dorun *d, struct buf *dry,
 		 struct error *err);
 int do_firewalls_down(struct provider_run *run, struct dorun *d,
 		      struct error *err);
+
+/* volume.c: a volume per host for disk:, a reserved IP for static_ip: */
+/* Make (or adopt) the host's volume and reserved IP and put them on its
+ * recorded droplet; the reserved IP becomes the host's address. */
+int do_host_extras(struct provider_run *run, struct dorun *d,
+		   const struct host *h, struct error *err);
+/* The same for every recorded host whose volume or reserved IP is missing,
+ * pending or not on its droplet; with dry, only the lines saying so. */
+int do_extras(struct provider_run *run, struct dorun *d, struct buf *dry,
+	      struct error *err);
+/* Down: before the droplet goes, the ids of pending records; after, the
+ * volume (detached) and the reserved IP deleted and forgotten. */
+int do_extras_resolve(struct provider_run *run, struct dorun *d,
+		      const char *host, struct error *err);
+int do_extras_delete(struct provider_run *run, struct dorun *d,
+		     const char *host, struct error *err);
 
 #endif

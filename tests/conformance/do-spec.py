@@ -24,8 +24,10 @@ logged against the description:
     ratelimit-reset (checked on the wire), errors are {id, message,
     request_id};
 and that each refusal the script provokes (unknown field, bad slug, VPC
-with members, a missing token, per_page past 200, …) is refused with the
-status the real API gives. Prints each failure, then "N checks, M failed";
+with members, a missing token, per_page past 200, a volume name twice in
+a region, an attached volume deleted, an attach or assign across regions,
+an action on a locked reserved IP, …) is refused with the status the real
+API gives. Prints each failure, then "N checks, M failed";
 exits 1 when any failed.
 
 A developer check, not part of the test suite: the description is not
@@ -321,37 +323,194 @@ def scenario(c, pubkey):
     expect(200, c("GET", "/v2/firewalls?per_page=200"), "firewalls")
     expect(200, c("GET", "/v2/firewalls/" + fw["id"]), "firewall get")
 
-    vol = expect(201, c("POST", "/v2/volumes", {
-        "size_gigabytes": 100, "name": "conf-web-0-data", "region": "fra1",
-        "filesystem_type": "ext4", "tags": ["deploy:topology:conf"]}),
-        "volume create")["volume"]
-    expect(202, c("POST", "/v2/volumes/%s/actions" % vol["id"],
-                  {"type": "attach", "droplet_id": ids[0],
-                   "region": "fra1"}), "volume attach")
-    expect(200, c("GET", "/v2/volumes?name=conf-web-0-data&region=fra1"),
-           "volumes by name")
-    expect(202, c("POST", "/v2/volumes/%s/actions" % vol["id"],
-                  {"type": "detach", "droplet_id": ids[0],
-                   "region": "fra1"}), "volume detach")
-    expect(204, c("DELETE", "/v2/volumes/" + vol["id"]), "volume delete")
-
-    rip = expect(202, c("POST", "/v2/reserved_ips", {"region": "fra1"}),
-                 "reserved ip create")["reserved_ip"]
-    expect(201, c("POST", "/v2/reserved_ips/%s/actions" % rip["ip"],
-                  {"type": "assign", "droplet_id": ids[1]}), "ip assign")
-    expect(200, c("GET", "/v2/reserved_ips?per_page=200"), "reserved ips")
-    expect(201, c("POST", "/v2/reserved_ips/%s/actions" % rip["ip"],
-                  {"type": "unassign"}), "ip unassign")
-    expect(204, c("DELETE", "/v2/reserved_ips/" + rip["ip"]), "ip delete")
+    held = volumes(expect, c, ids)
+    rip = reserved_ips(expect, c, ids)
 
     expect(403, c("DELETE", "/v2/vpcs/" + v["id"]), "vpc with members")
     expect(204, c("DELETE", "/v2/droplets/%d" % ids[0]), "droplet delete")
     expect(404, c("GET", "/v2/droplets/%d" % ids[0]), "deleted droplet")
     expect(204, c("DELETE", "/v2/droplets?tag_name=deploy:topology:conf"),
            "droplets delete by tag")
+    got = expect(200, c("GET", "/v2/volumes/" + held), "held volume")
+    check(got["volume"]["droplet_ids"] == [],
+          "a deleted droplet lets go of its volume")
+    expect(204, c("DELETE", "/v2/volumes/" + held), "held volume delete")
+    got = expect(200, c("GET", "/v2/reserved_ips/" + rip), "rip after")
+    check(got["reserved_ip"]["droplet"] is None,
+          "a deleted droplet lets go of its reserved ip")
+    expect(204, c("DELETE", "/v2/reserved_ips/" + rip), "ip delete")
     expect(204, c("DELETE", "/v2/firewalls/" + fw["id"]), "fw delete")
     expect(204, c("DELETE", "/v2/vpcs/" + v["id"]), "vpc delete")
     expect(204, c("DELETE", "/v2/account/keys/%d" % k["id"]), "key delete")
+
+
+def settle(c, path):
+    """Wait for the action at path (GET) to complete."""
+    for _ in range(50):
+        st, doc = c("GET", path)
+        if st != 200 or doc["action"]["status"] != "in-progress":
+            return
+        time.sleep(0.1)
+
+
+def volumes(expect, c, ids):
+    """Volumes and their actions: what deploy sends for disk:, and what
+    the API refuses (names, a second of a name, regions, attached)."""
+    base = {"size_gigabytes": 100, "name": "deploy-conf-web-0",
+            "region": "fra1", "description": "deploy topology conf, host "
+            "web-0", "filesystem_type": "ext4",
+            "tags": ["deploy:topology:conf", "deploy:role:web"]}
+    vol = expect(201, c("POST", "/v2/volumes", base),
+                 "volume create")["volume"]
+    check(vol["droplet_ids"] == [] and vol["region"]["slug"] == "fra1",
+          "volume create: not attached, in fra1")
+    expect(409, c("POST", "/v2/volumes", base), "volume name twice")
+    expect(201, c("POST", "/v2/volumes", dict(base, region="ams3")),
+           "the same name in another region")
+    for bad, what in ((dict(base, name="0web"), "a name from a digit"),
+                      (dict(base, name="Web-0"), "an upper-case name"),
+                      (dict(base, name="w" * 65), "a name past 64"),
+                      (dict(base, colour="blue"), "unknown field"),
+                      (dict(base, region="mars1"), "bad region"),
+                      (dict(base, size_gigabytes="100"), "size as text"),
+                      (dict(base, filesystem_type="ntfs"), "bad fs")):
+        expect(422, c("POST", "/v2/volumes", dict(bad, name=bad["name"]
+                                                  .replace("deploy",
+                                                           "other"))),
+               "volume " + what)
+    no_name = dict(base)
+    del no_name["name"]
+    expect(422, c("POST", "/v2/volumes", no_name), "volume without name")
+    expect(200, c("GET", "/v2/volumes/" + vol["id"]), "volume get")
+    expect(404, c("GET", "/v2/volumes/7724db7c-e098-11e5-b522-"
+                  "000f53304e51"), "unknown volume")
+    expect(200, c("GET", "/v2/volumes?name=deploy-conf-web-0&region=fra1"
+                  "&per_page=200"), "volumes by name and region")
+    expect(400, c("GET", "/v2/volumes?colour=blue"),
+           "volumes unknown parameter")
+
+    acts = "/v2/volumes/%s/actions" % vol["id"]
+    attach = {"type": "attach", "droplet_id": ids[0], "region": "fra1"}
+    expect(422, c("POST", acts, dict(attach, region="ams3")),
+           "attach: a region not the volume's")
+    expect(422, c("POST", acts, {"type": "attach", "region": "fra1"}),
+           "attach without droplet_id")
+    expect(422, c("POST", acts, dict(attach, colour="blue")),
+           "attach unknown field")
+    expect(422, c("POST", acts, dict(attach, type="explode")),
+           "unknown action type")
+    other = expect(200, c("GET", "/v2/volumes?name=deploy-conf-web-0"
+                          "&region=ams3"), "the ams3 volume")["volumes"][0]
+    expect(422, c("POST", "/v2/volumes/%s/actions" % other["id"],
+                  {"type": "attach", "droplet_id": ids[0]}),
+           "attach to a droplet of another region")
+    a = expect(202, c("POST", acts, attach), "volume attach")["action"]
+    check(a["type"] == "attach_volume", "attach: an attach_volume action")
+    expect(200, c("GET", "%s/%d" % (acts, a["id"])), "volume action get")
+    expect(200, c("GET", "/v2/actions/%d" % a["id"]),
+           "volume action through /v2/actions")
+    expect(200, c("GET", acts + "?per_page=200"), "volume actions")
+    expect(404, c("GET", "%s/%d" % (acts, 1)), "unknown volume action")
+    settle(c, "/v2/actions/%d" % a["id"])
+    got = expect(200, c("GET", "/v2/volumes/" + vol["id"]),
+                 "attached volume")["volume"]
+    check(got["droplet_ids"] == [ids[0]], "attach: the volume holds the "
+          "droplet")
+    got = expect(200, c("GET", "/v2/droplets/%d" % ids[0]),
+                 "droplet with volume")["droplet"]
+    check(got["volume_ids"] == [vol["id"]], "attach: the droplet holds "
+          "the volume")
+    expect(422, c("POST", acts, attach), "attach twice")
+    expect(409, c("DELETE", "/v2/volumes/" + vol["id"]),
+           "delete an attached volume")
+    expect(202, c("POST", acts, {"type": "resize", "size_gigabytes": 200,
+                                 "region": "fra1"}), "volume resize")
+    expect(422, c("POST", acts, {"type": "resize", "size_gigabytes": 50}),
+           "volume resize down")
+    expect(202, c("POST", acts, {"type": "detach", "droplet_id": ids[0],
+                                 "region": "fra1"}), "volume detach")
+    expect(422, c("POST", acts, {"type": "detach", "droplet_id": ids[0]}),
+           "detach a volume not attached")
+    expect(204, c("DELETE", "/v2/volumes/" + vol["id"]), "volume delete")
+    expect(404, c("DELETE", "/v2/volumes/" + vol["id"]),
+           "volume delete again")
+    expect(204, c("DELETE", "/v2/volumes?name=deploy-conf-web-0"
+                  "&region=ams3"), "volume delete by name")
+    expect(404, c("DELETE", "/v2/volumes?name=deploy-conf-web-0"
+                  "&region=ams3"), "volume delete by name again")
+
+    # A droplet deleted holding a volume lets go of it.
+    vol = expect(201, c("POST", "/v2/volumes", dict(base, name="held")),
+                 "volume for a droplet to delete")["volume"]
+    expect(202, c("POST", "/v2/volumes/%s/actions" % vol["id"],
+                  dict(attach, droplet_id=ids[1])), "attach to web-1")
+    return vol["id"]
+
+
+def reserved_ips(expect, c, ids):
+    """Reserved IPs: made on a droplet (what deploy sends for static_ip:)
+    or in a region, assigned through actions; what the API refuses."""
+    made = expect(202, c("POST", "/v2/reserved_ips", {"droplet_id": ids[1]}),
+                  "reserved ip create on a droplet")
+    rip = made["reserved_ip"]
+    check(rip["droplet"] is None and rip["locked"],
+          "reserved ip on a droplet: unassigned and locked until its "
+          "action is done")
+    acts = made["links"]["actions"]
+    check(len(acts) == 1 and acts[0]["rel"] == "assign_ip",
+          "reserved ip on a droplet: the assign action linked")
+    base = "/v2/reserved_ips/" + rip["ip"]
+    expect(422, c("POST", base + "/actions", {"type": "unassign"}),
+           "an action while locked")
+    expect(200, c("GET", "%s/actions/%d" % (base, acts[0]["id"])),
+           "reserved ip action get")
+    expect(200, c("GET", base + "/actions"), "reserved ip actions")
+    expect(400, c("GET", base + "/actions?per_page=200"),
+           "reserved ip actions: per_page not declared")
+    settle(c, "/v2/actions/%d" % acts[0]["id"])
+    got = expect(200, c("GET", base), "reserved ip get")["reserved_ip"]
+    check(got["droplet"] and got["droplet"]["id"] == ids[1] and
+          not got["locked"], "reserved ip: assigned once the action is "
+          "done")
+    expect(422, c("POST", "/v2/reserved_ips", {"droplet_id": ids[1]}),
+           "a second reserved ip on a droplet")
+    expect(422, c("POST", "/v2/reserved_ips",
+                  {"droplet_id": ids[0], "region": "fra1"}),
+           "reserved ip: droplet_id and region")
+    expect(422, c("POST", "/v2/reserved_ips", {"region": "fra1",
+                                               "colour": "blue"}),
+           "reserved ip unknown field")
+    expect(422, c("POST", "/v2/reserved_ips", {"region": "mars1"}),
+           "reserved ip bad region")
+    expect(422, c("POST", "/v2/reserved_ips", {}),
+           "reserved ip without droplet or region")
+    far = expect(202, c("POST", "/v2/reserved_ips", {"region": "ams3"}),
+                 "reserved ip in a region")["reserved_ip"]
+    check(far["droplet"] is None and not far["locked"],
+          "reserved ip in a region: unassigned")
+    far_acts = "/v2/reserved_ips/%s/actions" % far["ip"]
+    expect(422, c("POST", far_acts, {"type": "assign",
+                                     "droplet_id": ids[0]}),
+           "assign to a droplet of another region")
+    expect(422, c("POST", far_acts, {"type": "assign"}),
+           "assign without droplet_id")
+    expect(422, c("POST", far_acts, {"type": "unassign"}),
+           "unassign one not assigned")
+    expect(422, c("POST", far_acts, {"type": "explode"}),
+           "unknown reserved ip action")
+    expect(204, c("DELETE", "/v2/reserved_ips/" + far["ip"]),
+           "reserved ip delete (region)")
+    expect(200, c("GET", "/v2/reserved_ips?per_page=200"), "reserved ips")
+    expect(404, c("GET", "/v2/reserved_ips/203.0.113.99"),
+           "unknown reserved ip")
+    a = expect(201, c("POST", base + "/actions", {"type": "unassign"}),
+               "ip unassign")["action"]
+    settle(c, "/v2/actions/%d" % a["id"])
+    a = expect(201, c("POST", base + "/actions",
+                      {"type": "assign", "droplet_id": ids[1]}),
+               "ip assign")["action"]
+    settle(c, "/v2/actions/%d" % a["id"])
+    return rip["ip"]
 
 
 def main():

@@ -12,6 +12,7 @@ description. In memory, one account:
   GET    /v2/account/keys                     POST /v2/account/keys
   GET    /v2/account/keys/{id or fingerprint} DELETE the same
   GET    /v2/tags/{name}                      POST /v2/tags
+  POST   /v2/tags/{name}/resources (droplets only)
   GET    /v2/vpcs                             POST /v2/vpcs
   GET    /v2/vpcs/{id} /v2/vpcs/{id}/members  DELETE /v2/vpcs/{id}
                                   (403 while members remain, as documented)
@@ -23,11 +24,16 @@ description. In memory, one account:
   GET    /v2/firewalls/{id}  PUT  DELETE
   POST   /v2/firewalls/{id}/rules             DELETE the same
   GET    /v2/volumes[?name=&region=]          POST /v2/volumes
+  DELETE /v2/volumes?name=&region=
   GET    /v2/volumes/{id}                     DELETE /v2/volumes/{id}
-  POST   /v2/volumes/{id}/actions (attach, detach)
+                                  (409 while attached)
+  GET    /v2/volumes/{id}/actions[/{id}]      POST /v2/volumes/{id}/actions
+                                  (attach, detach, resize)
   GET    /v2/reserved_ips                     POST /v2/reserved_ips
+                                  (droplet_id, or region [project_id])
   GET    /v2/reserved_ips/{ip}                DELETE /v2/reserved_ips/{ip}
-  POST   /v2/reserved_ips/{ip}/actions (assign, unassign)
+  GET    /v2/reserved_ips/{ip}/actions[/{id}] POST the same (assign,
+                                  unassign)
 
 What the real API does and this server does too:
   - "Authorization: Bearer TOKEN" on every request, else 401;
@@ -45,7 +51,19 @@ What the real API does and this server does too:
   - POST /v2/droplets answers 202 with the droplet "new" and a create
     action "in-progress"; after --active-ms the droplet is "active" with
     its addresses, and the action "completed";
-  - deleting a VPC with members is 403 forbidden.
+  - deleting a VPC with members is 403 forbidden;
+  - volumes: the name is unique in a region (409), lowercase letters,
+    digits and '-', starting with a letter; attach and detach are actions
+    (attach_volume, detach_volume) done after --active-ms; a volume is
+    attached to one droplet in its own region (422 otherwise), at most 15
+    to a droplet; deleting an attached volume is 409 conflict; deleting a
+    droplet detaches its volumes;
+  - reserved IPs: made assigned to a droplet (answer 202 with droplet
+    null, locked, and links to the droplet and the assign_ip action) or
+    reserved to a region; the assignment shows once its action is done,
+    and a locked reserved IP refuses new actions (422); a droplet holds one
+    reserved IP; assigning to a droplet of another region is 422;
+    deleting a droplet unassigns its reserved IP.
 
 Faults for tests (METHOD PATH matches by prefix, e.g. "POST /v2/droplets"):
   --throttle N [--throttle-match M]   the first N matching requests: 429
@@ -103,7 +121,7 @@ IMAGES = {
 NAME_RE = re.compile(r"^[a-zA-Z0-9]?[a-z0-9A-Z.\-]*[a-z0-9A-Z]$")
 TAG_RE = re.compile(r"^[a-zA-Z0-9_\-:]+$")
 FW_NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9.\-]+$")
-VOL_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+VOL_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
 PORTS_RE = re.compile(r"^(all|0|[0-9]{1,5}(-[0-9]{1,5})?)$")
 DROPLET_FIELDS = {
     "name", "names", "region", "size", "image", "ssh_keys", "backups",
@@ -553,12 +571,23 @@ class Store:
                 "region": self.region_json(v["region"]),
                 "filesystem_type": v["fs"], "filesystem_label": ""}
 
+    def rip_locked(self, r):
+        a = self.actions.get(r.get("action"))
+        return bool(a) and time.time() < a["done"]
+
     def rip_json(self, r):
         d = self.droplets.get(r["droplet"]) if r["droplet"] else None
+        if self.rip_locked(r):
+            d = None  # assigned once the action is done
         return {"ip": r["ip"], "region": self.region_json(r["region"]),
                 "droplet": self.droplet_json(d) if d else None,
-                "locked": False,
-                "project_id": "746c6152-2fa2-11ed-92d3-27aaa54e4988"}
+                "locked": self.rip_locked(r),
+                "project_id": r["project"]}
+
+    def volume_actions(self, v):
+        return [a for a in sorted(self.actions.values(),
+                                  key=lambda a: a["id"])
+                if a.get("volume") == v["id"]]
 
 
 def page_of(items, query, base, path):
@@ -821,6 +850,33 @@ def route(s, method, path, query, body, base):
             if rest[0] not in s.tags:
                 raise not_found()
             return 200, {"tag": s.tag_json(rest[0])}
+        if len(rest) == 2 and rest[1] == "resources" and method == "POST":
+            # tags_assign_resources: 204; a missing tag or resource 404.
+            only_query(query, ())
+            check_fields(body, {"resources"}, ("resources",))
+            res = want(body, "resources", list, "an array")
+            if rest[0] not in s.tags:
+                raise not_found()
+            for r in res:
+                if not isinstance(r, dict):
+                    raise unprocessable("resources must be objects")
+                check_fields(r, {"resource_id", "resource_type"},
+                             ("resource_id", "resource_type"))
+                rid = want(r, "resource_id", str, "a string")
+                kind = want(r, "resource_type", str, "a string")
+                if kind not in ("droplet", "image", "volume",
+                                "volume_snapshot"):
+                    raise unprocessable("resource_type is not one of "
+                                        "droplet, image, volume, "
+                                        "volume_snapshot")
+                if kind != "droplet" or not rid.isdigit() or \
+                        int(rid) not in s.droplets:
+                    raise not_found()
+            for r in res:
+                d = s.droplets[int(r["resource_id"])]
+                if rest[0] not in d["tags"]:
+                    d["tags"].append(rest[0])
+            return 204, None
     if res == "vpcs":
         return route_vpcs(s, method, rest, query, body, base, path)
     if res == "droplets":
@@ -1012,6 +1068,17 @@ def route_volumes(s, method, rest, query, body, base, path):
             vs = [v for v in vs if v["region"] == query["region"][0]]
         return listing(s, "volumes", [s.volume_json(v) for v in vs],
                        query, base, path, ("name", "region"))
+    if not rest and method == "DELETE":
+        # volumes_delete_byName: both the name and the region
+        only_query(query, {"name", "region"})
+        if "name" not in query or "region" not in query:
+            raise Fail(400, "bad_request", "name and region are required")
+        v = next((v for v in s.volumes.values()
+                  if v["name"] == query["name"][0] and
+                  v["region"] == query["region"][0]), None)
+        if not v:
+            raise not_found()
+        return delete_volume(s, v)
     if not rest and method == "POST":
         only_query(query, ())
         check_fields(body, {"size_gigabytes", "name", "description",
@@ -1020,68 +1087,128 @@ def route_volumes(s, method, rest, query, body, base, path):
                      ("size_gigabytes", "name", "region"))
         name = want(body, "name", str, "a string")
         if not VOL_NAME_RE.match(name):
-            raise unprocessable("name must be lowercase letters, numbers "
-                                "and '-', at most 64")
+            raise unprocessable("name must begin with a letter and hold "
+                                "only lowercase letters, numbers and '-', "
+                                "at most 64")
         size = want(body, "size_gigabytes", int, "an integer")
         if not 1 <= size <= 16384:
             raise unprocessable("size_gigabytes must be 1 to 16384")
-        if body["region"] not in REGIONS:
-            raise unprocessable("region '%s' is not valid" % body["region"])
+        region = want(body, "region", str, "a string")
+        if region not in REGIONS:
+            raise unprocessable("region '%s' is not valid" % region)
+        want(body, "description", str, "a string")
         fs = want(body, "filesystem_type", str, "a string") or ""
         if fs not in ("", "ext4", "xfs"):
             raise unprocessable("filesystem_type must be ext4 or xfs")
-        if any(v["name"] == name and v["region"] == body["region"]
+        label = want(body, "filesystem_label", str, "a string") or ""
+        if label and not fs:
+            raise unprocessable("filesystem_label needs filesystem_type")
+        if len(label) > (16 if fs == "ext4" else 12):
+            raise unprocessable("filesystem_label is too long")
+        if body.get("snapshot_id") is not None:
+            raise unprocessable("snapshot_id: snapshot not found")
+        if any(v["name"] == name and v["region"] == region
                for v in s.volumes.values()):
             raise Fail(409, "conflict", "a volume named '%s' exists in %s"
-                       % (name, body["region"]))
+                       % (name, region))
         tags = [s.ensure_tag(t) for t in
                 want(body, "tags", list, "an array") or []]
         v = {"id": str(uuid.uuid4()), "name": name, "size": size,
-             "region": body["region"], "description":
+             "region": region, "description":
              body.get("description") or "", "tags": tags,
-             "droplet_ids": [], "fs": fs, "t0": time.time()}
+             "droplet_ids": [], "fs": fs, "label": label,
+             "t0": time.time()}
         s.volumes[v["id"]] = v
         return 201, {"volume": s.volume_json(v)}
     v = s.volumes.get(rest[0]) if rest else None
     if not v:
         raise not_found()
-    only_query(query, ())
     if len(rest) == 1 and method == "GET":
+        only_query(query, ())
         return 200, {"volume": s.volume_json(v)}
     if len(rest) == 1 and method == "DELETE":
-        if v["droplet_ids"]:
-            raise Fail(409, "conflict", "the volume is attached to a "
-                       "droplet")
-        del s.volumes[v["id"]]
-        return 204, None
+        only_query(query, ())
+        return delete_volume(s, v)
+    if len(rest) == 2 and rest[1] == "actions" and method == "GET":
+        return listing(s, "actions", [s.action_json(a) for a in
+                                      s.volume_actions(v)],
+                       query, base, path)
+    if len(rest) == 3 and rest[1] == "actions" and method == "GET":
+        only_query(query, LIST_QUERY)
+        a = s.actions.get(int(rest[2])) if rest[2].isdigit() else None
+        if not a or a.get("volume") != v["id"]:
+            raise not_found()
+        return 200, {"action": s.action_json(a)}
     if len(rest) == 2 and rest[1] == "actions" and method == "POST":
-        check_fields(body, {"type", "droplet_id", "region", "tags",
-                            "size_gigabytes"}, ("type",))
-        t = body["type"]
-        if t not in ("attach", "detach"):
-            raise unprocessable("type must be attach, detach or resize")
+        only_query(query, LIST_QUERY)
+        return volume_action(s, v, body)
+    raise not_found()
+
+
+def delete_volume(s, v):
+    if v["droplet_ids"]:
+        raise Fail(409, "conflict", "the volume is attached to droplet %d: "
+                   "detach it first" % v["droplet_ids"][0])
+    del s.volumes[v["id"]]
+    return 204, None
+
+
+def volume_action(s, v, body):
+    if not isinstance(body, dict):
+        raise Fail(400, "bad_request", "the request body must be a JSON "
+                   "object")
+    t = body.get("type")
+    if t == "resize":
+        check_fields(body, {"type", "size_gigabytes", "region"},
+                     ("type", "size_gigabytes"))
+        size = want(body, "size_gigabytes", int, "an integer")
+        if size <= v["size"] or size > 16384:
+            raise unprocessable("volumes may only be resized upwards, to "
+                                "at most 16384 GiB")
+    elif t in ("attach", "detach"):
+        check_fields(body, {"type", "droplet_id", "region"} |
+                     ({"tags"} if t == "attach" else set()),
+                     ("type", "droplet_id"))
+        want(body, "tags", list, "an array")
+    else:
+        raise unprocessable("type must be attach, detach or resize")
+    region = want(body, "region", str, "a string")
+    if region is not None and region != v["region"]:
+        raise unprocessable("the volume is in region %s, not %s"
+                            % (v["region"], region))
+    if t == "resize":
+        v["size"] = body["size_gigabytes"]
+        a = s.add_action("resize_volume", None, "volume", v["region"])
+    else:
         did = want(body, "droplet_id", int, "an integer")
         d = s.droplets.get(did)
         if not d:
-            raise unprocessable("droplet_id: droplet %s not found" % did)
+            raise not_found()
         if t == "attach":
             if v["droplet_ids"]:
-                raise unprocessable("the volume is already attached")
+                raise unprocessable("the volume is already attached to "
+                                    "droplet %d" % v["droplet_ids"][0])
             if d["region"] != v["region"]:
-                raise unprocessable("the droplet and the volume are in "
-                                    "different regions")
+                raise unprocessable("the droplet is in region %s and the "
+                                    "volume in %s" % (d["region"],
+                                                      v["region"]))
+            if len(d["volume_ids"]) >= 15:
+                raise unprocessable("a droplet holds at most 15 volumes")
+            for tg in body.get("tags") or []:
+                tg = s.ensure_tag(tg)
+                if tg not in v["tags"]:
+                    v["tags"].append(tg)
             v["droplet_ids"].append(did)
             d["volume_ids"].append(v["id"])
         else:
             if did not in v["droplet_ids"]:
-                raise unprocessable("the volume is not attached to %d"
-                                    % did)
+                raise unprocessable("the volume is not attached to "
+                                    "droplet %d" % did)
             v["droplet_ids"].remove(did)
             d["volume_ids"].remove(v["id"])
-        a = s.add_action("attach_volume" if t == "attach"
-                         else "detach_volume", 0, "backend", v["region"])
-        return 202, {"action": s.action_json(a)}
-    raise not_found()
+        a = s.add_action(t + "_volume", None, "volume", v["region"])
+    a["volume"] = v["id"]
+    return 202, {"action": s.action_json(a)}
 
 
 def route_rips(s, method, rest, query, body, base, path):
@@ -1092,46 +1219,100 @@ def route_rips(s, method, rest, query, body, base, path):
                        query, base, path)
     if not rest and method == "POST":
         only_query(query, ())
+        # reserved_ip_create: oneOf droplet_id, or region [+ project_id]
         if isinstance(body, dict) and "droplet_id" in body:
             check_fields(body, {"droplet_id"}, ("droplet_id",))
             d = s.droplets.get(want(body, "droplet_id", int, "an integer"))
             if not d:
                 raise unprocessable("droplet_id: droplet not found")
+            if any(r["droplet"] == d["id"] for r in s.rips.values()):
+                raise unprocessable("the droplet already has a reserved "
+                                    "IP")
             region, did = d["region"], d["id"]
         else:
             check_fields(body, {"region", "project_id"}, ("region",))
-            region, did = body["region"], None
+            region, did = want(body, "region", str, "a string"), None
             if region not in REGIONS:
                 raise unprocessable("region '%s' is not valid" % region)
+            want(body, "project_id", str, "a string")
         r = {"ip": "198.51.100.%d" % s.rip_next, "region": region,
-             "droplet": did, "t0": time.time()}
+             "droplet": did, "t0": time.time(), "action": None,
+             "project": body.get("project_id") or
+             "746c6152-2fa2-11ed-92d3-27aaa54e4988"}
         s.rip_next += 1
         s.rips[r["ip"]] = r
-        return 202, {"reserved_ip": s.rip_json(r), "links": {}}
+        links = {}
+        if did:
+            a = s.add_action("assign_ip", did, "reserved_ip", region)
+            a["rip"] = r["ip"]
+            r["action"] = a["id"]
+            links = {"droplets": [{"id": did, "rel": "droplet",
+                                   "href": base + "/v2/droplets/%d" % did}],
+                     "actions": [{"id": a["id"], "rel": "assign_ip",
+                                  "href": base + "/v2/actions/%d"
+                                  % a["id"]}]}
+        return 202, {"reserved_ip": s.rip_json(r), "links": links}
     r = s.rips.get(rest[0]) if rest else None
     if not r:
         raise not_found()
-    only_query(query, ())
     if len(rest) == 1 and method == "GET":
+        only_query(query, ())
         return 200, {"reserved_ip": s.rip_json(r)}
     if len(rest) == 1 and method == "DELETE":
+        only_query(query, ())
+        if s.rip_locked(r):
+            raise unprocessable("the reserved IP has a pending event")
         del s.rips[r["ip"]]
         return 204, None
+    if len(rest) == 2 and rest[1] == "actions" and method == "GET":
+        only_query(query, ())  # reservedIPsActions_list declares none
+        return listing(s, "actions", [
+            s.action_json(a) for a in sorted(s.actions.values(),
+                                             key=lambda a: a["id"])
+            if a.get("rip") == r["ip"]], query, base, path)
+    if len(rest) == 3 and rest[1] == "actions" and method == "GET":
+        only_query(query, ())
+        a = s.actions.get(int(rest[2])) if rest[2].isdigit() else None
+        if not a or a.get("rip") != r["ip"]:
+            raise not_found()
+        return 200, {"action": s.action_json(a)}
     if len(rest) == 2 and rest[1] == "actions" and method == "POST":
-        check_fields(body, {"type", "droplet_id"}, ("type",))
+        only_query(query, ())
+        if not isinstance(body, dict):
+            raise Fail(400, "bad_request", "the request body must be a "
+                       "JSON object")
+        if body.get("type") == "assign":
+            check_fields(body, {"type", "droplet_id"},
+                         ("type", "droplet_id"))
+        elif body.get("type") == "unassign":
+            check_fields(body, {"type"}, ("type",))
+        else:
+            raise unprocessable("type must be assign or unassign")
+        if s.rip_locked(r):
+            raise unprocessable("the reserved IP has a pending event")
         if body["type"] == "assign":
             d = s.droplets.get(want(body, "droplet_id", int, "an integer"))
             if not d:
                 raise unprocessable("droplet_id: droplet not found")
             if d["region"] != r["region"]:
-                raise unprocessable("the droplet is in another region")
+                raise unprocessable("the droplet is in region %s, the "
+                                    "reserved IP in %s"
+                                    % (d["region"], r["region"]))
+            if any(x["droplet"] == d["id"] and x is not r
+                   for x in s.rips.values()):
+                raise unprocessable("the droplet already has a reserved "
+                                    "IP")
             r["droplet"] = d["id"]
-        elif body["type"] == "unassign":
-            r["droplet"] = None
+            a = s.add_action("assign_ip", d["id"], "reserved_ip",
+                             r["region"])
         else:
-            raise unprocessable("type must be assign or unassign")
-        a = s.add_action(body["type"] + "_ip", 0, "reserved_ip",
-                         r["region"])
+            if not r["droplet"]:
+                raise unprocessable("the reserved IP is not assigned")
+            a = s.add_action("unassign_ip", r["droplet"], "reserved_ip",
+                             r["region"])
+            r["droplet"] = None
+        a["rip"] = r["ip"]
+        r["action"] = a["id"]
         return 201, {"action": s.action_json(a)}
     raise not_found()
 

@@ -56,4 +56,23 @@ done
 awk '/^\$ deploy help$/ { on = 1; next } on && /^```/ { exit } on' "$DOC" >help.doc
 expect_same help.doc "$TMP/out" "docs/cli.md's 'deploy help' example (-) and the output (+)"
 
+# The example of each event in "JSON events" is valid, and every type of
+# the schema has one.
+awk '/^## JSON events$/ { sec = 1; next } sec && /^## / { exit }
+sec && /^```/ { if (on) exit; on = 1; next } on' "$DOC" >events.doc
+checks=$((checks + 1))
+python3 - "$SRCDIR/docs/events.schema.json" events.doc <<'PY' || fail "docs/cli.md's JSON events examples"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+v = jsonschema.Draft202012Validator(schema)
+seen = set()
+for l in open(sys.argv[2]):
+    o = json.loads(l)
+    v.validate(o)
+    seen.add(o["type"])
+missing = set(schema["$defs"]) - seen
+assert not missing, "no example of %s" % sorted(missing)
+PY
+
 finish
