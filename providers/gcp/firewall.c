@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* GCP firewall rules: one firewall per rule of a role, by target tag,
- * synced rule by rule. */
+/* GCP firewall rules: one per rule of a role, by target tag, synced. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The gcp provider: its settings, the run's client, names and labels, the
- * checks before anything is made, and its ops table. */
+/* The gcp provider: settings, client, names, labels, checks, ops table. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -570,11 +569,10 @@ int gcp_delete(struct provider_run *run, struct gcp *c, const char *path,
 	if (rc &&
 	    (!strcmp(gcp_reason(c), "resourceInUseByAnotherResource") ||
 	     !strcmp(gcp_reason(c), "RESOURCE_IN_USE_BY_ANOTHER_RESOURCE")))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 " (still in use after %d s: does something deploy "
-			 "did not make use it?)",
-			 IN_USE_WAIT_S);
+		error_append(err,
+			     " (still in use after %d s: does something deploy "
+			     "did not make use it?)",
+			     IN_USE_WAIT_S);
 	return rc;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* GCP instances: data disks, static addresses, the instances themselves
- * (requestId recorded before each insert), their operations waited for
- * and one list a round until they run. */
+/* GCP instances: data disks, static addresses, the instances themselves. */
+
+/* The requestId is recorded before each insert; operations are waited for,
+ * then one list a round until the instances run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* GCP networks: a custom-mode network for the topology (or the block's
- * existing one) and a subnetwork per region the roles use. */
+/* GCP networks: a custom-mode network and a subnetwork per region used. */
+
+/* The topology's network is made, or the provider block's existing one is
+ * used. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

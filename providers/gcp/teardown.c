@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* GCP down, in reverse: a host's instance, its static address and its
- * data disk; once no host is left, the firewalls, the subnetworks and the
- * network. */
+/* GCP down, in reverse: hosts first, then what they shared. */
+
+/* A host's instance, its static address and its data disk; once no host
+ * is left, the firewalls, the subnetworks and the network. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
