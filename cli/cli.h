@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "util/error.h"
@@ -56,6 +57,7 @@ struct command {
 	const struct opt_spec *opts; /* ended by { NULL } */
 	int max_pos;		     /* positional arguments allowed */
 	bool takes_rest; /* "-- COMMAND..." kept apart (deploy run) */
+	bool hidden;	 /* not in deploy help: deploy __complete */
 	int (*exec)(const struct command *cmd, struct args *a);
 };
 
@@ -114,5 +116,11 @@ extern const struct command cmd_import;
 extern const struct command cmd_ssh;
 extern const struct command cmd_ssh_config;
 extern const struct command cmd_init;
+extern const struct command cmd_complete;
+extern const struct command cmd_man;
+
+/* The command table (cli/main.c), hidden commands included. */
+const struct command *const *cli_commands(size_t *nr);
+const struct command *cli_find_command(const char *name);
 
 #endif

@@ -30,12 +30,20 @@ static const struct command *const commands[] = {
 	&cmd_unlock,
 	&cmd_state,
 	&cmd_import,
+	&cmd_complete,
+	&cmd_man,
 };
 /* clang-format on */
 
 #define NR_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const struct command *find_command(const char *name)
+const struct command *const *cli_commands(size_t *nr)
+{
+	*nr = NR_COMMANDS;
+	return commands;
+}
+
+const struct command *cli_find_command(const char *name)
 {
 	for (size_t i = 0; i < NR_COMMANDS; i++)
 		if (!strcmp(commands[i]->name, name))
@@ -52,8 +60,9 @@ static void print_main_help(FILE *out)
 	      "file.\n\ncommands:\n",
 	      out);
 	for (size_t i = 0; i < NR_COMMANDS; i++)
-		fprintf(out, "  %-10s %s\n", commands[i]->name,
-			commands[i]->summary);
+		if (!commands[i]->hidden)
+			fprintf(out, "  %-10s %s\n", commands[i]->name,
+				commands[i]->summary);
 	fputs("\nThe topology defaults to ./topology.yml.\n"
 	      "Exit codes: 0 success (or nothing to change), 1 failure,\n"
 	      "2 plan found changes, 64 usage error.\n"
@@ -65,10 +74,12 @@ static int unknown_command(const char *name)
 {
 	const char *names[NR_COMMANDS + 1];
 	const char *hint;
+	size_t n = 0;
 
 	for (size_t i = 0; i < NR_COMMANDS; i++)
-		names[i] = commands[i]->name;
-	names[NR_COMMANDS] = NULL;
+		if (!commands[i]->hidden)
+			names[n++] = commands[i]->name;
+	names[n] = NULL;
 	hint = suggest(name, names, SIZE_MAX);
 	if (hint)
 		return usage_error(NULL,
@@ -86,7 +97,7 @@ static int help(int argc, char **argv)
 		print_main_help(stdout);
 		return EXIT_OK;
 	}
-	cmd = find_command(argv[1]);
+	cmd = cli_find_command(argv[1]);
 	if (!cmd)
 		return unknown_command(argv[1]);
 	print_command_help(cmd, stdout);
@@ -124,7 +135,7 @@ int main(int argc, char **argv)
 		return help(argc - 1, argv + 1);
 	if (argv[1][0] == '-')
 		return usage_error(NULL, "unknown option '%s'", argv[1]);
-	cmd = find_command(argv[1]);
+	cmd = cli_find_command(argv[1]);
 	if (!cmd)
 		return unknown_command(argv[1]);
 	if (wants_help(argc - 2, argv + 2)) {

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Compiling a host's playbooks into one sh script, values rendered. */
+
 /*
  * Compiling a host's playbooks into one POSIX sh script.
  *
@@ -11,9 +13,9 @@
  * unless:, validate:, wait's command:) the tags render shell-quoted and may
  * only stand where a word can (values.h). File contents travel in base64
  * with their SHA-256, which the host compares before it writes anything.
+ * The step kinds are in steps.c, the marker lines in marker.c.
  */
 #include <errno.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,27 +23,16 @@
 
 #include <openssl/evp.h>
 
-#include "playbook/compile.h"
+#include "playbook/compile-internal.h"
 #include "playbook/values.h"
 #include "template/template.h"
-#include "util/strutil.h"
+#include "util/base64.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 extern const char playbook_runtime[];
 
 #define MAX_LABEL 200
-
-/* One compilation: the host, the playbook and the step at hand. */
-struct cc {
-	const struct host_context *ctx;
-	const struct compile_opts *opts;
-	struct error *err;
-	const struct playbook *pb;
-	cJSON *data; /* the playbook's view of the host */
-	const struct step *step;
-	bool quiet; /* a rendered value of this step holds a secret */
-};
 
 /* Small helpers */
 
@@ -59,44 +50,30 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 /* Base64 in lines of 76 characters, as base64(1) writes it. */
 static void base64_lines(struct buf *out, const unsigned char *s, size_t len)
 {
-	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				  "abcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t col = 0;
+	struct buf b64 = BUF_INIT;
 
-	for (size_t i = 0; i < len; i += 3) {
-		unsigned v = (unsigned)s[i] << 16;
-		char q[4];
-
-		if (i + 1 < len)
-			v |= (unsigned)s[i + 1] << 8;
-		if (i + 2 < len)
-			v |= s[i + 2];
-		q[0] = abc[(v >> 18) & 63];
-		q[1] = abc[(v >> 12) & 63];
-		q[2] = i + 1 < len ? abc[(v >> 6) & 63] : '=';
-		q[3] = i + 2 < len ? abc[v & 63] : '=';
-		if (col == 76) {
+	base64_encode(&b64, s, len, true);
+	for (size_t i = 0; i < b64.len; i += 76) {
+		if (i)
 			buf_addch(out, '\n');
-			col = 0;
-		}
-		buf_add(out, q, 4);
-		col += 4;
+		buf_add(out, b64.data + i, b64.len - i < 76 ? b64.len - i : 76);
 	}
+	buf_free_secret(&b64);
 }
 
 /* Append one single-quoted word, after a space. */
-static void arg(struct buf *call, const char *s, size_t len)
+void cc_arg(struct buf *call, const char *s, size_t len)
 {
 	buf_addch(call, ' ');
 	template_shell_quote(call, s, len);
 }
 
-static void args(struct buf *call, const char *s)
+void cc_args(struct buf *call, const char *s)
 {
-	arg(call, s, strlen(s));
+	cc_arg(call, s, strlen(s));
 }
 
-static bool has_control(const char *s, size_t len)
+bool cc_has_control(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
@@ -105,7 +82,7 @@ static bool has_control(const char *s, size_t len)
 }
 
 /* "steps[2].file.mode": a key of the step at hand, for messages. */
-static const char *key_what(struct cc *c, const char *key)
+const char *cc_key_what(struct cc *c, const char *key)
 {
 	static char what[128];
 
@@ -115,11 +92,8 @@ static const char *key_what(struct cc *c, const char *key)
 }
 
 /* Errors, at the node they come from; never with a rendered value. */
-static int fail_at(struct cc *c, const struct ynode *n, int code,
-		   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail_at(struct cc *c, const struct ynode *n, int code,
-		   const char *fmt, ...)
+int cc_fail_at(struct cc *c, const struct ynode *n, int code, const char *fmt,
+	       ...)
 {
 	struct buf msg = BUF_INIT;
 	va_list ap;
@@ -185,9 +159,9 @@ static void add_hint(struct cc *c, struct error *terr)
 }
 
 /* Render template text; `what` names it for errors. */
-static int render_text(struct cc *c, const char *name, const char *text,
-		       size_t len, enum template_escape esc, struct buf *out,
-		       const struct ynode *at, const char *what)
+int cc_render_text(struct cc *c, const char *name, const char *text, size_t len,
+		   enum template_escape esc, struct buf *out,
+		   const struct ynode *at, const char *what)
 {
 	struct partial_ctx pc = { c->pb };
 	struct template_opts o = {
@@ -203,17 +177,17 @@ static int render_text(struct cc *c, const char *name, const char *text,
 	out->max = COMPILE_MAX_FILE;
 	rc = template_render_string(name, text, len, c->data, &o, out, &terr);
 	if (rc == DEPLOY_ERR_TOO_BIG) {
-		rc = fail_at(c, at, rc,
-			     "%s is larger than %u bytes once "
-			     "rendered",
-			     what, COMPILE_MAX_FILE);
+		rc = cc_fail_at(c, at, rc,
+				"%s is larger than %u bytes once "
+				"rendered",
+				what, COMPILE_MAX_FILE);
 	} else if (rc) {
 		add_hint(c, &terr);
 		if (terr.file && strcmp(terr.file, c->pb->file) && terr.line)
 			error_set(c->err, rc, terr.file, terr.line, terr.col,
 				  "%s", terr.msg);
 		else
-			fail_at(c, at, rc, "%s: %s", what, terr.msg);
+			cc_fail_at(c, at, rc, "%s: %s", what, terr.msg);
 	}
 	error_clear(&terr);
 	if (!rc && context_has_secret(c->ctx, out->data, out->len))
@@ -225,8 +199,8 @@ static int render_text(struct cc *c, const char *name, const char *text,
  * Render the value of `key` in step arguments a; absent renders empty.
  * Shell code renders with every tag shell-quoted.
  */
-static int render(struct cc *c, const struct ynode *a, const char *key,
-		  enum template_escape esc, struct buf *out)
+int cc_render(struct cc *c, const struct ynode *a, const char *key,
+	      enum template_escape esc, struct buf *out)
 {
 	const struct ynode *n = ynode_get(a, key);
 	struct buf what = BUF_INIT;
@@ -237,16 +211,16 @@ static int render(struct cc *c, const struct ynode *a, const char *key,
 		return 0;
 	buf_addf(&what, "%s.%s.%s", c->step->what,
 		 step_kind_name(c->step->kind), key);
-	rc = render_text(c, c->pb->file, n->value, n->len, esc, out, n,
-			 what.data);
+	rc = cc_render_text(c, c->pb->file, n->value, n->len, esc, out, n,
+			    what.data);
 	if (!rc && memchr(out->data, '\0', out->len))
-		rc = fail_at(c, n, DEPLOY_ERR_INVALID, "%s holds a NUL byte",
-			     what.data);
+		rc = cc_fail_at(c, n, DEPLOY_ERR_INVALID, "%s holds a NUL byte",
+				what.data);
 	buf_free(&what);
 	return rc;
 }
 
-static const char *src_text(const struct ynode *a, const char *key)
+const char *cc_src_text(const struct ynode *a, const char *key)
 {
 	const struct ynode *n = ynode_get(a, key);
 
@@ -254,56 +228,57 @@ static const char *src_text(const struct ynode *a, const char *key)
 }
 
 /* A rendered absolute path, without control characters. */
-static int render_path(struct cc *c, const struct ynode *a, const char *key,
-		       struct buf *out)
+int cc_render_path(struct cc *c, const struct ynode *a, const char *key,
+		   struct buf *out)
 {
 	const struct ynode *n = ynode_get(a, key);
-	int rc = render(c, a, key, TEMPLATE_ESCAPE_NONE, out);
+	int rc = cc_render(c, a, key, TEMPLATE_ESCAPE_NONE, out);
 
 	if (rc || !n)
 		return rc;
 	if (out->data[0] != '/')
-		return fail_at(c, n, DEPLOY_ERR_INVALID,
-			       "%s '%s' does not render to an absolute path",
-			       key_what(c, key), n->value);
-	if (has_control(out->data, out->len))
-		return fail_at(c, n, DEPLOY_ERR_INVALID,
-			       "%s '%s' renders to a path with a newline or "
-			       "another control character",
-			       key_what(c, key), n->value);
+		return cc_fail_at(c, n, DEPLOY_ERR_INVALID,
+				  "%s '%s' does not render to an absolute path",
+				  cc_key_what(c, key), n->value);
+	if (cc_has_control(out->data, out->len))
+		return cc_fail_at(c, n, DEPLOY_ERR_INVALID,
+				  "%s '%s' renders to a path with a newline or "
+				  "another control character",
+				  cc_key_what(c, key), n->value);
 	return 0;
 }
 
-static int render_one_line(struct cc *c, const struct ynode *n,
-			   const char *what, struct buf *out)
+int cc_render_one_line(struct cc *c, const struct ynode *n, const char *what,
+		       struct buf *out)
 {
 	int rc;
 
 	buf_reset(out);
-	rc = render_text(c, c->pb->file, n->value, n->len, TEMPLATE_ESCAPE_NONE,
-			 out, n, what);
+	rc = cc_render_text(c, c->pb->file, n->value, n->len,
+			    TEMPLATE_ESCAPE_NONE, out, n, what);
 	if (!rc && (memchr(out->data, '\n', out->len) ||
 		    memchr(out->data, '\0', out->len)))
-		rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-			     "%s '%s' renders to more than one line", what,
-			     n->value);
+		rc = cc_fail_at(c, n, DEPLOY_ERR_INVALID,
+				"%s '%s' renders to more than one line", what,
+				n->value);
 	return rc;
 }
 
 /* Mode, owner, group: rendered and checked; empty when not given. */
-static int render_mode(struct cc *c, const struct ynode *a, struct buf *out)
+int cc_render_mode(struct cc *c, const struct ynode *a, struct buf *out)
 {
 	const struct ynode *n = ynode_get(a, "mode");
 	unsigned m;
-	int rc = render(c, a, "mode", TEMPLATE_ESCAPE_NONE, out);
+	int rc = cc_render(c, a, "mode", TEMPLATE_ESCAPE_NONE, out);
 
 	if (rc || !n)
 		return rc;
 	if (val_parse_mode(out->data, &m))
-		return fail_at(c, n, DEPLOY_ERR_INVALID,
-			       "%s '%s' does not render to an octal mode such "
-			       "as 0644",
-			       key_what(c, "mode"), n->value);
+		return cc_fail_at(
+			c, n, DEPLOY_ERR_INVALID,
+			"%s '%s' does not render to an octal mode such "
+			"as 0644",
+			cc_key_what(c, "mode"), n->value);
 	buf_reset(out);
 	buf_addf(out, "%o", m);
 	return 0;
@@ -321,23 +296,23 @@ static bool is_owner(const char *s)
 	return true;
 }
 
-static int render_owner(struct cc *c, const struct ynode *a, const char *key,
-			struct buf *out)
+int cc_render_owner(struct cc *c, const struct ynode *a, const char *key,
+		    struct buf *out)
 {
 	const struct ynode *n = ynode_get(a, key);
-	int rc = render(c, a, key, TEMPLATE_ESCAPE_NONE, out);
+	int rc = cc_render(c, a, key, TEMPLATE_ESCAPE_NONE, out);
 
 	if (rc || !n)
 		return rc;
 	if (!is_owner(out->data))
-		return fail_at(c, n, DEPLOY_ERR_INVALID,
-			       "%s '%s' does not render to a user or group "
-			       "name, or a number",
-			       key_what(c, key), n->value);
+		return cc_fail_at(c, n, DEPLOY_ERR_INVALID,
+				  "%s '%s' does not render to a user or group "
+				  "name, or a number",
+				  cc_key_what(c, key), n->value);
 	return 0;
 }
 
-static bool get_bool(const struct ynode *a, const char *key, bool def)
+bool cc_get_bool(const struct ynode *a, const char *key, bool def)
 {
 	bool b;
 
@@ -345,8 +320,8 @@ static bool get_bool(const struct ynode *a, const char *key, bool def)
 }
 
 /* An integer, written as one or rendered from a template. */
-static int render_int(struct cc *c, const struct ynode *a, const char *key,
-		      long def, long lo, long hi, long *out)
+int cc_render_int(struct cc *c, const struct ynode *a, const char *key,
+		  long def, long lo, long hi, long *out)
 {
 	const struct ynode *n = ynode_get(a, key);
 	struct buf b = BUF_INIT;
@@ -359,16 +334,17 @@ static int render_int(struct cc *c, const struct ynode *a, const char *key,
 		return 0;
 	if (!ynode_int(n, out))
 		return 0;
-	rc = render(c, a, key, TEMPLATE_ESCAPE_NONE, &b);
+	rc = cc_render(c, a, key, TEMPLATE_ESCAPE_NONE, &b);
 	if (rc)
 		goto out;
 	errno = 0;
 	v = strtol(b.data, &end, 10);
 	if (!b.len || *end || errno || v < lo || v > hi)
-		rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-			     "%s '%s' does not render to an integer from %ld "
-			     "to %ld",
-			     key_what(c, key), n->value, lo, hi);
+		rc = cc_fail_at(
+			c, n, DEPLOY_ERR_INVALID,
+			"%s '%s' does not render to an integer from %ld "
+			"to %ld",
+			cc_key_what(c, key), n->value, lo, hi);
 	else
 		*out = v;
 out:
@@ -376,604 +352,26 @@ out:
 	return rc;
 }
 
-static void add_int(struct buf *call, long v)
+void cc_add_int(struct buf *call, long v)
 {
 	char s[32];
 
 	snprintf(s, sizeof(s), "%ld", v);
-	args(call, s);
+	cc_args(call, s);
 }
 
 /* Content: the digest and the base64 text, as two words. */
-static void add_content(struct buf *call, const struct buf *content)
+void cc_add_content(struct buf *call, const struct buf *content)
 {
 	struct buf b64 = BUF_INIT;
 	char sum[65];
 
 	sha256_hex(content->data, content->len, sum);
-	args(call, sum);
+	cc_args(call, sum);
 	base64_lines(&b64, (const unsigned char *)content->data, content->len);
-	arg(call, b64.data, b64.len);
+	cc_arg(call, b64.data, b64.len);
 	buf_free_secret(&b64);
 }
-
-/* Step kinds: each appends " dp_KIND ARGS..." to call. */
-
-static int file_content(struct cc *c, const struct ynode *a,
-			struct buf *content)
-{
-	const struct ynode *n;
-	struct buf text, what = BUF_INIT;
-	char *path = NULL;
-	int rc = 0;
-
-	if ((n = ynode_get(a, "content")))
-		return render(c, a, "content", TEMPLATE_ESCAPE_NONE, content);
-	buf_init(&text, COMPILE_MAX_FILE);
-	n = ynode_get(a, "template");
-	if (!n)
-		n = ynode_get(a, "src");
-	rc = render_one_line(
-		c, n,
-		key_what(c, ynode_get(a, "template") ? "template" : "src"),
-		&what);
-	if (rc)
-		goto out;
-	if (playbook_find_file(c->pb, what.data, ynode_get(a, "template"),
-			       &path)) {
-		rc = fail_at(c, n, DEPLOY_ERR_NOT_FOUND,
-			     "%s.file: no such file '%s'", c->step->what,
-			     n->value);
-		goto out;
-	}
-	rc = buf_read_file(&text, path);
-	if (rc) {
-		rc = fail_at(c, n, rc, "%s.file: cannot read '%s': %s",
-			     c->step->what, path, deploy_strerror(rc));
-		goto out;
-	}
-	if (!ynode_get(a, "template")) {
-		buf_add(content, text.data, text.len);
-		goto out;
-	}
-	buf_reset(&what);
-	buf_addf(&what, "%s.file.template", c->step->what);
-	rc = render_text(c, path, text.data, text.len, TEMPLATE_ESCAPE_NONE,
-			 content, n, what.data);
-out:
-	free(path);
-	buf_free(&what);
-	buf_free(&text);
-	return rc;
-}
-
-static int c_file(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	struct buf path = BUF_INIT, v = BUF_INIT, content = BUF_INIT;
-	const char *state = src_text(a, "state");
-	bool absent = !strcmp(state, "absent");
-	int rc;
-
-	rc = render_path(c, a, "path", &path);
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_file");
-	arg(call, path.data, path.len);
-	args(call, absent ? "absent" : "present");
-	rc = render_mode(c, a, &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render_owner(c, a, "owner", &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render_owner(c, a, "group", &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	if (!absent) {
-		rc = file_content(c, a, &content);
-		if (rc)
-			goto out;
-	}
-	add_content(call, &content);
-	rc = render(c, a, "validate", TEMPLATE_ESCAPE_SHELL, &v);
-	if (!rc)
-		arg(call, v.data, v.len);
-out:
-	buf_free_secret(&path);
-	buf_free_secret(&v);
-	buf_free_secret(&content);
-	return rc;
-}
-
-static int c_directory(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	struct buf v = BUF_INIT;
-	int rc;
-
-	rc = render_path(c, a, "path", &v);
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_directory");
-	arg(call, v.data, v.len);
-	rc = render_mode(c, a, &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render_owner(c, a, "owner", &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render_owner(c, a, "group", &v);
-	if (!rc)
-		arg(call, v.data, v.len);
-out:
-	buf_free_secret(&v);
-	return rc;
-}
-
-static int c_line(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	struct buf v = BUF_INIT, what = BUF_INIT;
-	const struct ynode *n;
-	const char *state = src_text(a, "state");
-	regex_t re;
-	int rc;
-
-	rc = render_path(c, a, "path", &v);
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_line");
-	arg(call, v.data, v.len);
-	args(call, !strcmp(state, "absent") ? "absent" : "present");
-	buf_reset(&v);
-	buf_addf(&what, "%s.line.line", c->step->what);
-	if ((n = ynode_get(a, "line")) &&
-	    (rc = render_one_line(c, n, what.data, &v)))
-		goto out;
-	arg(call, v.data, v.len);
-	buf_reset(&v);
-	buf_reset(&what);
-	buf_addf(&what, "%s.line.regexp", c->step->what);
-	if ((n = ynode_get(a, "regexp"))) {
-		rc = render_one_line(c, n, what.data, &v);
-		if (rc)
-			goto out;
-		if (regcomp(&re, v.data, REG_EXTENDED | REG_NOSUB)) {
-			rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-				     "%s '%s' does not render to a POSIX "
-				     "extended regular expression",
-				     what.data, n->value);
-			goto out;
-		}
-		regfree(&re);
-	}
-	arg(call, v.data, v.len);
-	args(call, get_bool(a, "create", false) ? "1" : "0");
-out:
-	buf_free_secret(&v);
-	buf_free(&what);
-	return rc;
-}
-
-static int c_apt(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	const struct ynode *pk = ynode_get(a, "packages");
-	size_t nr = pk->kind == YNODE_SEQ ? pk->nr : 1;
-	const char *state = src_text(a, "state");
-	struct buf v = BUF_INIT, what = BUF_INIT;
-	long age;
-	int rc;
-
-	rc = render_int(c, a, "cache_valid_time", 3600, 0, 31536000, &age);
-	if (rc)
-		return rc;
-	buf_adds(call, " dp_apt");
-	args(call, !strcmp(state, "absent") ? "absent" : "present");
-	add_int(call, age);
-	for (size_t i = 0; i < nr && !rc; i++) {
-		const struct ynode *n =
-			pk->kind == YNODE_SEQ ? pk->items[i] : pk;
-
-		buf_reset(&what);
-		buf_addf(&what, "%s.apt.packages", c->step->what);
-		rc = render_one_line(c, n, what.data, &v);
-		if (!rc && !val_is_package(v.data))
-			rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-				     "%s '%s' does not render to a Debian "
-				     "package name",
-				     what.data, n->value);
-		if (!rc)
-			arg(call, v.data, v.len);
-	}
-	buf_free_secret(&v);
-	buf_free(&what);
-	return rc;
-}
-
-static int c_service(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	const struct ynode *n = ynode_get(a, "name");
-	struct buf v = BUF_INIT;
-	bool b;
-	int rc;
-
-	rc = render(c, a, "name", TEMPLATE_ESCAPE_NONE, &v);
-	if (!rc && !val_is_unit(v.data))
-		rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-			     "%s.service.name '%s' does not render to a unit "
-			     "name",
-			     c->step->what, n->value);
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_service");
-	arg(call, v.data, v.len);
-	if (ynode_bool(ynode_get(a, "enabled"), &b))
-		args(call, "");
-	else
-		args(call, b ? "1" : "0");
-	args(call, src_text(a, "state"));
-	args(call, get_bool(a, "daemon_reload", false) ? "1" : "0");
-out:
-	buf_free_secret(&v);
-	return rc;
-}
-
-static int c_user(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	const struct ynode *n = ynode_get(a, "name");
-	const struct ynode *groups = ynode_get(a, "groups");
-	const struct ynode *keys = ynode_get(a, "authorized_keys");
-	struct buf name = BUF_INIT, v = BUF_INIT, list = BUF_INIT;
-	struct buf what = BUF_INIT;
-	bool sudo;
-	int rc;
-
-	rc = render(c, a, "name", TEMPLATE_ESCAPE_NONE, &name);
-	if (!rc && !val_is_user(name.data))
-		rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-			     "%s.user.name '%s' does not render to a user "
-			     "name",
-			     c->step->what, n->value);
-	if (!rc)
-		rc = render_path(c, a, "shell", &v);
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_user");
-	arg(call, name.data, name.len);
-	arg(call, v.data, v.len);
-	buf_addf(&what, "%s.user.groups", c->step->what);
-	for (size_t i = 0; groups && i < groups->nr && !rc; i++) {
-		rc = render_one_line(c, groups->items[i], what.data, &v);
-		if (!rc && !val_is_user(v.data))
-			rc = fail_at(c, groups->items[i], DEPLOY_ERR_INVALID,
-				     "%s '%s' does not render to a group name",
-				     what.data, groups->items[i]->value);
-		buf_addf(&list, "%s%s", i ? "," : "", v.data);
-	}
-	if (rc)
-		goto out;
-	arg(call, list.data, list.len);
-	/* The exact set of keys, one per line. */
-	buf_reset(&list);
-	buf_reset(&what);
-	buf_addf(&what, "%s.user.authorized_keys", c->step->what);
-	for (size_t i = 0; keys && i < keys->nr && !rc; i++) {
-		rc = render_one_line(c, keys->items[i], what.data, &v);
-		buf_add(&list, v.data, v.len);
-		buf_addch(&list, '\n');
-	}
-	if (rc)
-		goto out;
-	args(call, keys ? "1" : "0");
-	add_content(call, &list);
-	/* sudo: a NOPASSWD drop-in, checked with visudo before it is used */
-	args(call, ynode_bool(ynode_get(a, "sudo"), &sudo) ? ""
-		   : sudo				   ? "1"
-							   : "0");
-	buf_reset(&v);
-	buf_addf(&v, "/etc/sudoers.d/deploy-%s", name.data);
-	arg(call, v.data, v.len);
-	buf_reset(&list);
-	buf_addf(&list,
-		 "# Written by deploy (playbook %s); changes here are "
-		 "overwritten.\n%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
-		 c->pb->name, name.data);
-	add_content(call, &list);
-out:
-	buf_free_secret(&name);
-	buf_free_secret(&v);
-	buf_free_secret(&list);
-	buf_free(&what);
-	return rc;
-}
-
-static int c_sysctl(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	const struct ynode *set = ynode_get(a, "settings");
-	struct buf path = BUF_INIT, v = BUF_INIT, content = BUF_INIT;
-	struct buf what = BUF_INIT;
-	int rc;
-
-	rc = render_path(c, a, "file", &path);
-	if (rc)
-		goto out;
-	buf_addf(&content,
-		 "# Written by deploy (playbook %s); changes here are "
-		 "overwritten.\n",
-		 c->pb->name);
-	for (size_t i = 0; i < set->nr && !rc; i++) {
-		buf_reset(&what);
-		buf_addf(&what, "%s.sysctl.settings.%s", c->step->what,
-			 set->pairs[i].key->value);
-		rc = render_one_line(c, set->pairs[i].value, what.data, &v);
-		buf_addf(&content, "%s = %s\n", set->pairs[i].key->value,
-			 v.data);
-	}
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_sysctl");
-	arg(call, path.data, path.len);
-	args(call, get_bool(a, "apply", true) ? "1" : "0");
-	add_content(call, &content);
-out:
-	buf_free_secret(&path);
-	buf_free_secret(&v);
-	buf_free_secret(&content);
-	buf_free(&what);
-	return rc;
-}
-
-static bool is_http_url(const char *s)
-{
-	if (strncmp(s, "http://", 7) && strncmp(s, "https://", 8))
-		return false;
-	for (; *s; s++)
-		if ((unsigned char)*s <= 0x20 || *s == 0x7f)
-			return false;
-	return true;
-}
-
-static int render_url(struct cc *c, const struct ynode *a, struct buf *out)
-{
-	const struct ynode *n = ynode_get(a, "url");
-	int rc = render(c, a, "url", TEMPLATE_ESCAPE_NONE, out);
-
-	if (!rc && !is_http_url(out->data))
-		rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-			     "%s.%s.url '%s' does not render to an http:// or "
-			     "https:// URL",
-			     c->step->what, step_kind_name(c->step->kind),
-			     n->value);
-	return rc;
-}
-
-static int c_download(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	const struct ynode *n = ynode_get(a, "sha256");
-	struct buf url = BUF_INIT, v = BUF_INIT;
-	int rc;
-
-	rc = render_url(c, a, &url);
-	if (!rc)
-		rc = render(c, a, "sha256", TEMPLATE_ESCAPE_NONE, &v);
-	if (!rc && !val_is_sha256(v.data))
-		rc = fail_at(c, n, DEPLOY_ERR_INVALID,
-			     "%s.download.sha256 '%s' does not render to a "
-			     "SHA-256 digest (64 hex digits)",
-			     c->step->what, n->value);
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_download");
-	arg(call, url.data, url.len);
-	for (size_t i = 0; i < v.len; i++)
-		if (v.data[i] >= 'A' && v.data[i] <= 'F')
-			v.data[i] = (char)(v.data[i] - 'A' + 'a');
-	arg(call, v.data, v.len);
-	rc = render_path(c, a, "dest", &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render_mode(c, a, &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render_owner(c, a, "owner", &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render_owner(c, a, "group", &v);
-	if (!rc)
-		arg(call, v.data, v.len);
-out:
-	buf_free_secret(&url);
-	buf_free_secret(&v);
-	return rc;
-}
-
-/*
- * creates, unless and chdir, shared by shell and command, then the word
- * that says whether a run counts as a change: "no" for changed: false.
- */
-static int guards(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	struct buf v = BUF_INIT;
-	int rc;
-
-	if (a->kind != YNODE_MAP) {
-		buf_adds(call, " '' '' '/'");
-		goto changed;
-	}
-	rc = render_path(c, a, "creates", &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render(c, a, "unless", TEMPLATE_ESCAPE_SHELL, &v);
-	if (rc)
-		goto out;
-	arg(call, v.data, v.len);
-	rc = render_path(c, a, "chdir", &v);
-	if (rc)
-		goto out;
-	if (!v.len)
-		buf_adds(&v, "/");
-	arg(call, v.data, v.len);
-	buf_free_secret(&v);
-changed:
-	args(call, get_bool(c->step->node, "changed", true) ? "" : "no");
-	return 0;
-out:
-	buf_free_secret(&v);
-	return rc;
-}
-
-static int c_shell(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	struct buf v = BUF_INIT;
-	const struct ynode *cmd =
-		a->kind == YNODE_MAP ? ynode_get(a, "cmd") : a;
-	struct buf what = BUF_INIT;
-	int rc;
-
-	buf_addf(&what, "%s.shell", c->step->what);
-	rc = render_text(c, c->pb->file, cmd->value, cmd->len,
-			 TEMPLATE_ESCAPE_SHELL, &v, cmd, what.data);
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_shell");
-	arg(call, v.data, v.len);
-	rc = guards(c, a, call);
-out:
-	buf_free_secret(&v);
-	buf_free(&what);
-	return rc;
-}
-
-static int c_command(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	const struct ynode *cmd =
-		a->kind == YNODE_MAP ? ynode_get(a, "cmd") : a;
-	const struct ynode *argv = ynode_get(a, "argv");
-	struct buf v = BUF_INIT, what = BUF_INIT;
-	char **words = NULL;
-	size_t nr = 0;
-	const char *why;
-	int rc = 0;
-
-	buf_adds(call, " dp_command");
-	rc = guards(c, a, call);
-	if (rc)
-		goto out;
-	buf_addf(&what, "%s.command", c->step->what);
-	if (argv) {
-		for (size_t i = 0; i < argv->nr && !rc; i++) {
-			buf_reset(&v);
-			rc = render_text(c, c->pb->file, argv->items[i]->value,
-					 argv->items[i]->len,
-					 TEMPLATE_ESCAPE_NONE, &v,
-					 argv->items[i], what.data);
-			if (!rc && memchr(v.data, '\0', v.len))
-				rc = fail_at(c, argv->items[i],
-					     DEPLOY_ERR_INVALID,
-					     "%s holds a NUL byte", what.data);
-			if (!rc)
-				arg(call, v.data, v.len);
-		}
-		goto out;
-	}
-	if (command_split(cmd->value, &words, &nr, &why)) {
-		rc = fail_at(c, cmd, DEPLOY_ERR_INVALID, "%s: %s", what.data,
-			     why);
-		goto out;
-	}
-	/* Each word renders on its own: a value never splits into two. */
-	for (size_t i = 0; i < nr && !rc; i++) {
-		buf_reset(&v);
-		rc = render_text(c, c->pb->file, words[i], strlen(words[i]),
-				 TEMPLATE_ESCAPE_NONE, &v, cmd, what.data);
-		if (!rc && memchr(v.data, '\0', v.len))
-			rc = fail_at(c, cmd, DEPLOY_ERR_INVALID,
-				     "%s holds a NUL byte", what.data);
-		if (!rc)
-			arg(call, v.data, v.len);
-	}
-out:
-	command_argv_free(words, nr);
-	buf_free_secret(&v);
-	buf_free(&what);
-	return rc;
-}
-
-static int c_wait(struct cc *c, const struct ynode *a, struct buf *call)
-{
-	struct buf v = BUF_INIT, host = BUF_INIT;
-	long timeout, interval, n;
-	int rc;
-
-	rc = render_int(c, a, "timeout", 60, 1, 86400, &timeout);
-	if (!rc)
-		rc = render_int(c, a, "interval", 2, 1, 86400, &interval);
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_wait");
-	if (ynode_get(a, "port")) {
-		rc = render_int(c, a, "port", 0, 1, 65535, &n);
-		if (!rc)
-			rc = render(c, a, "host", TEMPLATE_ESCAPE_NONE, &host);
-		if (!rc && !host.len)
-			buf_adds(&host, "127.0.0.1");
-		if (!rc && !is_ip_address(host.data) && !is_dns_name(host.data))
-			rc = fail_at(c, ynode_get(a, "host"),
-				     DEPLOY_ERR_INVALID,
-				     "%s.wait.host '%s' does not render to an "
-				     "address or a host name",
-				     c->step->what, src_text(a, "host"));
-		if (rc)
-			goto out;
-		args(call, "tcp");
-		add_int(call, timeout);
-		add_int(call, interval);
-		arg(call, host.data, host.len);
-		add_int(call, n);
-	} else if (ynode_get(a, "url")) {
-		rc = render_url(c, a, &v);
-		if (!rc)
-			rc = render_int(c, a, "status", 200, 100, 599, &n);
-		if (rc)
-			goto out;
-		args(call, "http");
-		add_int(call, timeout);
-		add_int(call, interval);
-		arg(call, v.data, v.len);
-		add_int(call, n);
-	} else {
-		rc = render(c, a, "command", TEMPLATE_ESCAPE_SHELL, &v);
-		if (rc)
-			goto out;
-		args(call, "command");
-		add_int(call, timeout);
-		add_int(call, interval);
-		arg(call, v.data, v.len);
-		args(call, "");
-	}
-out:
-	buf_free_secret(&v);
-	buf_free_secret(&host);
-	return rc;
-}
-
-typedef int (*kind_fn)(struct cc *c, const struct ynode *a, struct buf *call);
-
-static const kind_fn kinds[STEP_KIND_COUNT] = {
-	[STEP_FILE] = c_file,	    [STEP_DIRECTORY] = c_directory,
-	[STEP_LINE] = c_line,	    [STEP_APT] = c_apt,
-	[STEP_SERVICE] = c_service, [STEP_USER] = c_user,
-	[STEP_SYSCTL] = c_sysctl,   [STEP_DOWNLOAD] = c_download,
-	[STEP_SHELL] = c_shell,	    [STEP_COMMAND] = c_command,
-	[STEP_WAIT] = c_wait,
-};
 
 /* Labels: what the markers call a step; never a secret, one line. */
 
@@ -1050,8 +448,8 @@ static int check_when(struct cc *c, const struct step *s,
 	for (size_t i = 0; i < s->nr_when; i++) {
 		error_init(&e);
 		if (when_eval(&s->when[i], c->data, &ok, &e)) {
-			fail_at(c, s->when[i].node, DEPLOY_ERR_INVALID, "%s.%s",
-				s->what, e.msg);
+			cc_fail_at(c, s->when[i].node, DEPLOY_ERR_INVALID,
+				   "%s.%s", s->what, e.msg);
 			error_clear(&e);
 			return DEPLOY_ERR_INVALID;
 		}
@@ -1074,7 +472,7 @@ static void when_reason(struct cc *c, const struct when_expr *w,
 	for (size_t i = 0; i < out.len; i++)
 		if ((unsigned char)out.data[i] < 0x20)
 			out.data[i] = ' ';
-	arg(call, out.data, out.len);
+	cc_arg(call, out.data, out.len);
 	buf_free(&raw);
 	buf_free(&out);
 }
@@ -1096,27 +494,27 @@ static int compile_step(struct cc *c, const struct step *s, bool handler,
 	if (failed) {
 		buf_addf(&line, "\t%s %zu",
 			 handler ? "_dp_handler_skip" : "_dp_skip", n);
-		args(&line, *label);
+		cc_args(&line, *label);
 		if (handler)
-			args(&line, s->flag);
+			cc_args(&line, s->flag);
 		when_reason(c, failed, &line);
 		buf_addch(&line, '\n');
 		goto add;
 	}
-	rc = kinds[s->kind](c, s->args, &kind);
+	rc = compile_kinds[s->kind](c, s->args, &kind);
 	if (rc)
 		goto out;
 	buf_addf(&line, "\t%s %zu", handler ? "_dp_handler" : "_dp_step", n);
-	args(&line, *label);
+	cc_args(&line, *label);
 	if (handler) {
-		args(&line, s->flag);
+		cc_args(&line, s->flag);
 	} else {
 		for (size_t i = 0; i < s->nr_notify; i++)
 			buf_addf(&flags, "%s%s", i ? " " : "",
 				 c->pb->handlers[s->notify[i]].flag);
-		arg(&line, flags.data, flags.len);
+		cc_arg(&line, flags.data, flags.len);
 	}
-	args(&line, c->quiet ? "1" : "0");
+	cc_args(&line, c->quiet ? "1" : "0");
 	buf_add(&line, kind.data, kind.len);
 	buf_addch(&line, '\n');
 add:
@@ -1212,7 +610,7 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		s->nr_handlers += pbs[i]->nr_handlers;
 		buf_addf(&names, "%s%s", i ? ", " : "", pbs[i]->name);
 	}
-	if (dir[0] != '/' || has_control(dir, strlen(dir))) {
+	if (dir[0] != '/' || cc_has_control(dir, strlen(dir))) {
 		rc = error_set(err, DEPLOY_ERR_USAGE, NULL, 0, 0,
 			       "the notification directory must be an "
 			       "absolute path");
@@ -1292,139 +690,4 @@ void script_free(struct script *s)
 		free(s->items[i].label);
 	free(s->items);
 	free(s);
-}
-
-/* Markers */
-
-const char *step_status_name(enum step_status s)
-{
-	switch (s) {
-	case STATUS_OK:
-		return "ok";
-	case STATUS_CHANGED:
-		return "changed";
-	case STATUS_FAILED:
-		return "failed";
-	case STATUS_SKIPPED:
-		return "skipped";
-	}
-	return "?";
-}
-
-/* A decimal number at *p, then a space or the end; *p moves past it. */
-static int number(const char **p, const char *end, size_t *out)
-{
-	size_t v = 0;
-	const char *s = *p;
-
-	if (s >= end || *s < '0' || *s > '9')
-		return -1;
-	for (; s < end && *s >= '0' && *s <= '9'; s++) {
-		if (v > 100000000)
-			return -1;
-		v = v * 10 + (size_t)(*s - '0');
-	}
-	*p = s;
-	*out = v;
-	return 0;
-}
-
-/* The word at *p (up to a space or the end) equals w; *p moves past. */
-static bool word(const char **p, const char *end, const char *w)
-{
-	size_t n = strlen(w);
-
-	if ((size_t)(end - *p) < n || memcmp(*p, w, n) ||
-	    (*p + n < end && (*p)[n] != ' '))
-		return false;
-	*p += n;
-	return true;
-}
-
-static bool space(const char **p, const char *end)
-{
-	if (*p >= end || **p != ' ')
-		return false;
-	(*p)++;
-	return true;
-}
-
-static int status_word(const char **p, const char *end, enum step_status *st)
-{
-	static const enum step_status all[] = { STATUS_OK, STATUS_CHANGED,
-						STATUS_FAILED, STATUS_SKIPPED };
-
-	for (size_t i = 0; i < 4; i++) {
-		if (word(p, end, step_status_name(all[i]))) {
-			*st = all[i];
-			return 0;
-		}
-	}
-	return -1;
-}
-
-int marker_parse(const char *line, size_t len, const char *nonce,
-		 struct marker *m)
-{
-	const char *p = line, *end = line + len;
-	bool handler;
-
-	memset(m, 0, sizeof(*m));
-	if (!nonce || !*nonce)
-		return DEPLOY_ERR_NOT_FOUND;
-	if (len && end[-1] == '\n')
-		end--;
-	if (end > p && end[-1] == '\r')
-		end--;
-	if (!word(&p, end, "@@deploy") || !space(&p, end) ||
-	    !word(&p, end, nonce) || !space(&p, end))
-		return DEPLOY_ERR_NOT_FOUND;
-	if (word(&p, end, "start")) {
-		m->type = MARKER_START;
-		if (!space(&p, end) || number(&p, end, &m->total) ||
-		    !space(&p, end) || number(&p, end, &m->handlers) ||
-		    !space(&p, end))
-			return DEPLOY_ERR_NOT_FOUND;
-		if (word(&p, end, "check"))
-			m->check = true;
-		else if (!word(&p, end, "apply"))
-			return DEPLOY_ERR_NOT_FOUND;
-		return p == end ? 0 : DEPLOY_ERR_NOT_FOUND;
-	}
-	if (word(&p, end, "end")) {
-		m->type = MARKER_END;
-		if (!space(&p, end))
-			return DEPLOY_ERR_NOT_FOUND;
-		if (word(&p, end, "ok"))
-			m->status = STATUS_OK;
-		else if (word(&p, end, "failed"))
-			m->status = STATUS_FAILED;
-		else
-			return DEPLOY_ERR_NOT_FOUND;
-		return p == end ? 0 : DEPLOY_ERR_NOT_FOUND;
-	}
-	if (word(&p, end, "step"))
-		handler = false;
-	else if (word(&p, end, "handler"))
-		handler = true;
-	else
-		return DEPLOY_ERR_NOT_FOUND;
-	if (!space(&p, end) || number(&p, end, &m->n) || p >= end ||
-	    *p++ != '/' || number(&p, end, &m->total) || !space(&p, end) ||
-	    !m->n || m->n > m->total)
-		return DEPLOY_ERR_NOT_FOUND;
-	if (word(&p, end, "begin")) {
-		m->type = handler ? MARKER_HANDLER_BEGIN : MARKER_STEP_BEGIN;
-		if (!space(&p, end))
-			return DEPLOY_ERR_NOT_FOUND;
-	} else if (!status_word(&p, end, &m->status)) {
-		m->type = handler ? MARKER_HANDLER_END : MARKER_STEP_END;
-		if (p < end && !space(&p, end))
-			return DEPLOY_ERR_NOT_FOUND;
-	} else {
-		return DEPLOY_ERR_NOT_FOUND;
-	}
-	m->text = p;
-	m->text_len = (size_t)(end - p);
-	return 0;
 }

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "playbook/context.h"
+#include "playbook/marker.h"
 #include "playbook/playbook.h"
 #include "util/buf.h"
 #include "util/error.h"
@@ -59,52 +60,5 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		   size_t nr, const struct compile_opts *opts,
 		   struct script **out, struct error *err);
 void script_free(struct script *s);
-
-/*
- * Markers: "@@deploy NONCE ..." lines, alone on the script's stdout:
- *   start STEPS HANDLERS check|apply
- *   step N/STEPS begin LABEL
- *   step N/STEPS ok|changed|failed|skipped [MESSAGE]
- *   handler N/HANDLERS begin LABEL
- *   handler N/HANDLERS ok|changed|failed|skipped [MESSAGE]
- *   end ok|failed
- */
-enum marker_type {
-	MARKER_START,
-	MARKER_STEP_BEGIN,
-	MARKER_STEP_END,
-	MARKER_HANDLER_BEGIN,
-	MARKER_HANDLER_END,
-	MARKER_END,
-};
-
-enum step_status {
-	STATUS_OK,
-	STATUS_CHANGED,
-	STATUS_FAILED,
-	STATUS_SKIPPED,
-};
-
-const char *step_status_name(enum step_status s);
-
-struct marker {
-	enum marker_type type;
-	size_t n;		 /* STEP_*, HANDLER_*: from 1 */
-	size_t total;		 /* START: steps; STEP_*, HANDLER_*: out of */
-	size_t handlers;	 /* START */
-	bool check;		 /* START */
-	enum step_status status; /* *_END, END (ok or failed) */
-	const char *text;	 /* BEGIN: the label; *_END: the message; */
-	size_t text_len;	 /* points into the line, not NUL-terminated */
-};
-
-/*
- * Parse one line of a script's output (without or with its "\n" or
- * "\r\n"). Returns 0 with *m set for a marker with this nonce, and
- * DEPLOY_ERR_NOT_FOUND for anything else: other output, a marker with
- * another nonce, a damaged or truncated marker.
- */
-int marker_parse(const char *line, size_t len, const char *nonce,
-		 struct marker *m);
 
 #endif

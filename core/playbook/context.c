@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* What a host's templates see: host, role, vars, secrets, the fleet. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* Loading a playbook: YAML, its key tables, then typed steps. */
+
 /*
  * Loading and checking playbooks. The key tables below are walked by
  * schema_check() (core/topology/schema.c), as the topology's are, so a
@@ -6,23 +8,21 @@
  * file:line:col, unknown keys with a "did you mean". Values that hold no
  * template tag are checked here too (absolute paths, modes, package names,
  * regular expressions, that a template exists and parses); values with tags
- * are checked again once rendered, by the compiler.
+ * are checked again once rendered, by the compiler. `when:` is in when.c,
+ * finding playbooks and their files in lookup.c.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <regex.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "playbook/playbook.h"
 #include "playbook/values.h"
 #include "template/template.h"
 #include "topology/schema.h"
-#include "topology/topology.h"
 #include "util/buf.h"
+#include "util/path.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -364,41 +364,6 @@ static void check_shell_code(struct vctx *v, const struct ynode *n,
 		verror(v, n, "%s is empty", what);
 	else if (why)
 		verror(v, n, "%s: %s", what, why);
-}
-
-static void check_when_text(struct vctx *v, const struct ynode *n,
-			    const char *what)
-{
-	struct when_expr w;
-	const char *why;
-
-	if (!ynode_is_string(n)) {
-		verror(v, n,
-		       "%s must be a condition such as 'docker' or "
-		       "\"role.name == 'sentry'\", not %s",
-		       what, ynode_describe(n));
-		return;
-	}
-	if (when_parse(n->value, &w, &why))
-		verror(v, n, "%s '%s': %s", what, n->value, why);
-	else
-		when_clear(&w);
-}
-
-static void check_when(struct vctx *v, const struct ynode *n, const char *what)
-{
-	struct buf w = BUF_INIT;
-
-	if (n->kind != YNODE_SEQ) {
-		check_when_text(v, n, what);
-		return;
-	}
-	for (size_t i = 0; i < n->nr; i++) {
-		buf_reset(&w);
-		buf_addf(&w, "%s[%zu]", what, i);
-		check_when_text(v, n->items[i], w.data);
-	}
-	buf_free(&w);
 }
 
 static void check_notify(struct vctx *v, const struct ynode *n,
@@ -799,7 +764,7 @@ static const struct vspec vs_command = { .type = VT_ANY,
 					 .check = check_command };
 static const struct vspec vs_step_name = { .type = VT_STRING,
 					   .check = check_step_name };
-static const struct vspec vs_when = { .type = VT_ANY, .check = check_when };
+static const struct vspec vs_when = { .type = VT_ANY, .check = when_check };
 static const struct vspec vs_notify = { .type = VT_ANY, .check = check_notify };
 
 /* A handler is a step with a name and no notify (check_handler). */
@@ -948,252 +913,6 @@ static const struct key_spec playbook_keys[] = {
 
 static const struct vspec playbook_spec = { .type = VT_MAP,
 					    .keys = playbook_keys };
-
-/* when: expressions */
-
-static void skip_space(const char **p)
-{
-	while (**p == ' ' || **p == '\t')
-		(*p)++;
-}
-
-static bool is_name_char(char c, bool first)
-{
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (!first && c >= '0' && c <= '9');
-}
-
-/* NAME(.NAME)* */
-static int parse_path(const char **p, char **out)
-{
-	const char *s = *p;
-
-	for (;;) {
-		if (!is_name_char(**p, true))
-			return -1;
-		while (is_name_char(**p, false))
-			(*p)++;
-		if (**p != '.')
-			break;
-		(*p)++;
-	}
-	*out = xstrndup(s, (size_t)(*p - s));
-	return 0;
-}
-
-static int parse_literal(const char **p, char **out)
-{
-	const char *s = *p;
-	char q = *s;
-
-	if (q == '\'' || q == '"') {
-		const char *end = strchr(s + 1, q);
-
-		if (!end)
-			return -1;
-		*out = xstrndup(s + 1, (size_t)(end - s - 1));
-		*p = end + 1;
-		return 0;
-	}
-	while (is_name_char(**p, false) || (**p && strchr(".:/-", **p)))
-		(*p)++;
-	if (*p == s)
-		return -1;
-	*out = xstrndup(s, (size_t)(*p - s));
-	return 0;
-}
-
-int when_parse(const char *text, struct when_expr *out, const char **why)
-{
-	const char *p = text;
-	char *name = NULL;
-
-	memset(out, 0, sizeof(*out));
-	skip_space(&p);
-	if (!strncmp(p, "not", 3) && (p[3] == ' ' || p[3] == '\t')) {
-		out->op = WHEN_NOT;
-		p += 3;
-		skip_space(&p);
-	}
-	if (parse_path(&p, &name)) {
-		*why = "expected a variable name (such as 'docker' or "
-		       "'role.name')";
-		goto fail;
-	}
-	skip_space(&p);
-	if (out->op == WHEN_TRUTHY &&
-	    (!strncmp(p, "==", 2) || !strncmp(p, "!=", 2))) {
-		out->op = p[0] == '=' ? WHEN_EQ : WHEN_NE;
-		p += 2;
-		skip_space(&p);
-		if (parse_literal(&p, &out->value)) {
-			*why = "expected a value after the comparison, such "
-			       "as 'sentry'";
-			goto fail;
-		}
-		skip_space(&p);
-	}
-	if (*p) {
-		*why = "expected NAME, 'not NAME', NAME == 'value' or NAME != "
-		       "'value' (no 'and' or 'or': give a list of conditions, "
-		       "all of which must hold)";
-		goto fail;
-	}
-	out->path = strchr(name, '.') ? name : NULL;
-	if (!out->path) {
-		struct buf b = BUF_INIT;
-
-		buf_addf(&b, "vars.%s", name);
-		out->path = buf_release(&b);
-		free(name);
-	}
-	return 0;
-fail:
-	free(name);
-	free(out->value);
-	out->value = NULL;
-	return DEPLOY_ERR_SYNTAX;
-}
-
-void when_clear(struct when_expr *w)
-{
-	free(w->path);
-	free(w->value);
-	w->path = w->value = NULL;
-}
-
-bool json_truthy(const cJSON *v)
-{
-	if (!v || cJSON_IsNull(v) || cJSON_IsFalse(v) || cJSON_IsInvalid(v))
-		return false;
-	if (cJSON_IsNumber(v))
-		return v->valuedouble != 0;
-	if (cJSON_IsString(v))
-		return v->valuestring && *v->valuestring;
-	if (cJSON_IsArray(v) || cJSON_IsObject(v))
-		return v->child != NULL;
-	return true;
-}
-
-static const cJSON *lookup_path(const cJSON *data, const char *path)
-{
-	const cJSON *v = data;
-	const char *p = path;
-
-	while (v && *p) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		char key[128];
-
-		if (n >= sizeof(key) || !cJSON_IsObject(v))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = '\0';
-		v = cJSON_GetObjectItemCaseSensitive(v, key);
-		p += n + (dot ? 1 : 0);
-	}
-	return v;
-}
-
-int when_eval(const struct when_expr *w, const cJSON *data, bool *out,
-	      struct error *err)
-{
-	const cJSON *v = lookup_path(data, w->path);
-	char num[64];
-	const char *s;
-
-	if (!v) {
-		if (!strncmp(w->path, "vars.", 5))
-			return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-					 "when: variable '%s' is not defined "
-					 "(give it a default under the "
-					 "playbook's 'vars')",
-					 w->path + 5);
-		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-				 "when: '%s' is not defined", w->path);
-	}
-	switch (w->op) {
-	case WHEN_TRUTHY:
-		*out = json_truthy(v);
-		return 0;
-	case WHEN_NOT:
-		*out = !json_truthy(v);
-		return 0;
-	case WHEN_EQ:
-	case WHEN_NE:
-		break;
-	}
-	if (cJSON_IsString(v)) {
-		s = v->valuestring ? v->valuestring : "";
-	} else if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == (double)(long long)v->valuedouble)
-			snprintf(num, sizeof(num), "%lld",
-				 (long long)v->valuedouble);
-		else
-			snprintf(num, sizeof(num), "%.17g", v->valuedouble);
-		s = num;
-	} else if (cJSON_IsBool(v)) {
-		s = cJSON_IsTrue(v) ? "true" : "false";
-	} else if (cJSON_IsNull(v)) {
-		s = "";
-	} else {
-		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-				 "when: '%s' is a %s and cannot be compared "
-				 "with a value",
-				 w->path,
-				 cJSON_IsArray(v) ? "list" : "mapping");
-	}
-	*out = !strcmp(s, w->value) == (w->op == WHEN_EQ);
-	return 0;
-}
-
-/* Files beside the playbook */
-
-static char *join(const char *dir, const char *name)
-{
-	struct buf b = BUF_INIT;
-
-	buf_addf(&b, "%s/%s", dir, name);
-	return buf_release(&b);
-}
-
-static bool is_file(const char *path)
-{
-	return access(path, R_OK) == 0;
-}
-
-int playbook_find_file(const struct playbook *pb, const char *ref,
-		       bool is_template, char **path)
-{
-	const char *home = getenv("HOME");
-	char *p = NULL;
-
-	*path = NULL;
-	if (ref[0] == '/')
-		p = xstrdup(ref);
-	else if (ref[0] == '~' && ref[1] == '/' && home)
-		p = join(home, ref + 2);
-	else
-		p = join(pb->dir, ref);
-	if (is_file(p) || ref[0] == '/' || ref[0] == '.' || ref[0] == '~' ||
-	    !is_template)
-		goto out;
-	free(p);
-	p = NULL;
-	if (pb->datadir) {
-		struct buf b = BUF_INIT;
-
-		buf_addf(&b, "%s/templates/%s", pb->datadir, ref);
-		p = buf_release(&b);
-	}
-out:
-	if (!p || !is_file(p)) {
-		free(p);
-		return DEPLOY_ERR_NOT_FOUND;
-	}
-	*path = p;
-	return 0;
-}
 
 /* Building the typed playbook from a checked tree */
 
@@ -1393,17 +1112,6 @@ static void build_playbook(struct playbook *pb, struct vctx *v)
 	}
 }
 
-static char *dir_of(const char *path)
-{
-	const char *slash = strrchr(path, '/');
-
-	if (!slash)
-		return xstrdup(".");
-	if (slash == path)
-		return xstrdup("/");
-	return xstrndup(path, (size_t)(slash - path));
-}
-
 int playbook_parse(const char *file, const char *text, size_t len,
 		   const char *datadir, struct playbook **out,
 		   struct diag_list *dl, struct error *err)
@@ -1493,192 +1201,4 @@ void playbook_free(struct playbook *pb)
 	free(pb->dir);
 	free(pb->datadir);
 	free(pb);
-}
-
-/* Resolving a role's playbook reference */
-
-static const char **builtin_names(const char *dir, size_t *nr)
-{
-	const char **names = NULL;
-	size_t alloc = 0;
-	struct dirent *e;
-	DIR *d = opendir(dir);
-
-	*nr = 0;
-	if (!d)
-		return NULL;
-	while ((e = readdir(d))) {
-		size_t n = strlen(e->d_name);
-
-		if (n <= 4 || strcmp(e->d_name + n - 4, ".yml"))
-			continue;
-		XGROW(names, alloc, *nr + 1);
-		names[(*nr)++] = xstrndup(e->d_name, n - 4);
-	}
-	closedir(d);
-	return names;
-}
-
-static bool has_dotdot(const char *p)
-{
-	for (const char *s = p; s; s = strchr(s, '/')) {
-		if (*s == '/')
-			s++;
-		if (s[0] == '.' && s[1] == '.' && (!s[2] || s[2] == '/'))
-			return true;
-	}
-	return false;
-}
-
-/* SOURCE/PATH: PATH inside the source's directory. */
-static int resolve_in_source(const char *ref,
-			     const struct playbook_source *sources, size_t nr,
-			     char **path, struct error *err)
-{
-	const char *slash = strchr(ref, '/'), *rest = slash + 1;
-	size_t n = (size_t)(slash - ref), len = strlen(rest);
-	const struct playbook_source *src = NULL;
-	static const char *const endings[] = { "", ".yml", ".yaml" };
-	struct buf b = BUF_INIT;
-
-	for (size_t i = 0; !src && i < nr; i++)
-		if (strlen(sources[i].name) == n &&
-		    !strncmp(sources[i].name, ref, n))
-			src = &sources[i];
-	if (!src)
-		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-				 "playbook '%s': source '%.*s' was not "
-				 "fetched",
-				 ref, (int)n, ref);
-	if (has_dotdot(rest) || rest[0] == '/')
-		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-				 "playbook '%s': the path must stay inside "
-				 "the source (no '..')",
-				 ref);
-	for (size_t i = 0; i < 3; i++) {
-		bool ends_yml = (len > 4 && !strcmp(rest + len - 4, ".yml")) ||
-				(len > 5 && !strcmp(rest + len - 5, ".yaml"));
-
-		if (i && ends_yml)
-			break;
-		buf_reset(&b);
-		buf_addf(&b, "%s/%s%s", src->dir, rest, endings[i]);
-		if (is_file(b.data)) {
-			*path = buf_release(&b);
-			return 0;
-		}
-	}
-	buf_free(&b);
-	return error_set(
-		err, DEPLOY_ERR_NOT_FOUND, NULL, 0, 0,
-		"playbook '%s': source '%s' has no file '%s'%s", ref, src->name,
-		rest,
-		(len > 4 && !strcmp(rest + len - 4, ".yml")) ||
-				(len > 5 && !strcmp(rest + len - 5, ".yaml"))
-			? ""
-			: " (nor with .yml or .yaml)");
-}
-
-int playbook_resolve(const char *ref, const char *topology_dir,
-		     const char *datadir, char **path, struct error *err)
-{
-	return playbook_resolve_in(ref, topology_dir, datadir, NULL, 0, path,
-				   err);
-}
-
-int playbook_resolve_in(const char *ref, const char *topology_dir,
-			const char *datadir,
-			const struct playbook_source *sources,
-			size_t nr_sources, char **path, struct error *err)
-{
-	const char *home = getenv("HOME");
-	const char **names;
-	struct buf b = BUF_INIT;
-	const char *hint;
-	size_t nr;
-	int rc;
-
-	*path = NULL;
-	if (!datadir)
-		datadir = DEPLOY_DATADIR;
-	if (ref[0] == '/') {
-		*path = xstrdup(ref);
-		return 0;
-	}
-	if (ref[0] == '~' && ref[1] == '/') {
-		if (!home)
-			return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-					 "playbook '%s': HOME is not set", ref);
-		*path = join(home, ref + 2);
-		return 0;
-	}
-	if (ref[0] == '.') {
-		if (!topology_dir || !strcmp(topology_dir, "."))
-			*path = xstrdup(ref);
-		else
-			*path = join(topology_dir,
-				     ref[1] == '/' ? ref + 2 : ref);
-		return 0;
-	}
-	if (strchr(ref, '/'))
-		return resolve_in_source(ref, sources, nr_sources, path, err);
-	if (!is_dns_label(ref) && !is_identifier(ref))
-		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-				 "'%s' is not a playbook name", ref);
-	buf_addf(&b, "%s/playbooks/%s.yml", datadir, ref);
-	if (is_file(b.data)) {
-		*path = buf_release(&b);
-		return 0;
-	}
-	buf_reset(&b);
-	buf_addf(&b, "%s/playbooks", datadir);
-	names = builtin_names(b.data, &nr);
-	hint = suggest(ref, names, nr);
-	if (hint)
-		rc = error_set(err, DEPLOY_ERR_NOT_FOUND, NULL, 0, 0,
-			       "unknown built-in playbook '%s' (did you mean "
-			       "'%s'?)",
-			       ref, hint);
-	else
-		rc = error_set(err, DEPLOY_ERR_NOT_FOUND, NULL, 0, 0,
-			       "unknown built-in playbook '%s' (a playbook "
-			       "file of your own needs a path such as "
-			       "'./%s.yml')",
-			       ref, ref);
-	for (size_t i = 0; i < nr; i++)
-		free((char *)names[i]);
-	free(names);
-	buf_free(&b);
-	return rc;
-}
-
-/* A name that resolves to DATADIR/playbooks/NAME.yml, not a path. */
-static bool is_builtin_ref(const char *ref)
-{
-	return ref[0] != '.' && ref[0] != '/' && ref[0] != '~' &&
-	       !strchr(ref, '/') && (is_dns_label(ref) || is_identifier(ref));
-}
-
-void playbook_check_builtins(const struct topology *t, const char *datadir,
-			     struct diag_list *dl)
-{
-	for (size_t i = 0; i < t->nr_roles; i++) {
-		const struct role *r = &t->roles[i];
-
-		for (size_t j = 0; j < r->nr_playbooks; j++) {
-			const struct ynode *at = r->playbook_nodes[j];
-			char *path = NULL;
-			struct error e;
-
-			if (!is_builtin_ref(r->playbooks[j]))
-				continue;
-			error_init(&e);
-			if (playbook_resolve(r->playbooks[j], t->dir, datadir,
-					     &path, &e))
-				diag_add(dl, DIAG_ERROR, t->file, at->line,
-					 at->col, "%s", e.msg);
-			free(path);
-			error_clear(&e);
-		}
-	}
 }

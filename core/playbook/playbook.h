@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "playbook/when.h"
 #include "util/error.h"
 #include "yamltree/ytree.h"
 
@@ -36,43 +37,6 @@ enum step_kind {
 
 /* "file", "directory" ... as written in a playbook. */
 const char *step_kind_name(enum step_kind kind);
-
-/*
- * A `when:` condition, evaluated at compile time against the host's data:
- *   NAME            true when the value is truthy
- *   not NAME        true when it is not
- *   NAME == 'x'     the value as text equals x
- *   NAME != 'x'     it does not
- * NAME is a variable (`docker`) or, with a dot, a path from the root of the
- * template data (`role.name`, `vars.node.kind`). Literals are quoted with
- * ' or ", or bare words of letters, digits and _ . : / -.
- */
-enum when_op {
-	WHEN_TRUTHY,
-	WHEN_NOT,
-	WHEN_EQ,
-	WHEN_NE,
-};
-
-struct when_expr {
-	enum when_op op;
-	char *path;  /* "vars.docker", "role.name" */
-	char *value; /* WHEN_EQ, WHEN_NE */
-	const struct ynode *node;
-};
-
-/* Parse one condition; 0, or DEPLOY_ERR_SYNTAX with *why set. */
-int when_parse(const char *text, struct when_expr *out, const char **why);
-void when_clear(struct when_expr *w);
-/*
- * Evaluate w against `data` (the template data). A name that is not
- * there, or a comparison with a list or mapping, is DEPLOY_ERR_INVALID
- * with a message in err (no position).
- */
-int when_eval(const struct when_expr *w, const cJSON *data, bool *out,
-	      struct error *err);
-/* Truthiness: false for null, false, 0, "", [] and {}. */
-bool json_truthy(const cJSON *v);
 
 struct step {
 	enum step_kind kind;

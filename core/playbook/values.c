@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+/* Checks on step values shared by the loader and the compiler. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -10,6 +10,7 @@
 #include "playbook/playbook.h"
 #include "playbook/values.h"
 #include "util/buf.h"
+#include "util/path.h"
 
 struct result {
 	struct playbook *pb;
@@ -543,6 +544,36 @@ static void test_shell_code_problems(void **state)
 	assert_null(shell_code_problem("x; # c\necho {{x}}"));
 }
 
+/* ~/ is the home directory as everywhere in deploy (util/path.h), also
+ * when HOME is unset: then the password database's. */
+static void test_tilde_is_the_home_directory(void **state)
+{
+	char *saved = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	struct buf want = BUF_INIT;
+	struct error err;
+	char *path = NULL;
+
+	(void)state;
+	error_init(&err);
+	setenv("HOME", "/home/op", 1);
+	assert_int_equal(
+		playbook_resolve("~/pb.yml", "/topo", NULL, &path, &err), 0);
+	assert_string_equal(path, "/home/op/pb.yml");
+	free(path);
+	unsetenv("HOME");
+	buf_addf(&want, "%s%spb.yml", home_dir(),
+		 strcmp(home_dir(), "/") ? "/" : "");
+	assert_int_equal(
+		playbook_resolve("~/pb.yml", "/topo", NULL, &path, &err), 0);
+	assert_string_equal(path, want.data);
+	free(path);
+	if (saved)
+		setenv("HOME", saved, 1);
+	free(saved);
+	buf_free(&want);
+	error_clear(&err);
+}
+
 static void test_resolving_playbook_names(void **state)
 {
 	const char *src = getenv("DEPLOY_SRCDIR");
@@ -728,6 +759,7 @@ int main(void)
 			test_command_lines_split_into_words_keeping_tags),
 		cmocka_unit_test(test_shell_code_problems),
 		cmocka_unit_test(test_resolving_playbook_names),
+		cmocka_unit_test(test_tilde_is_the_home_directory),
 		cmocka_unit_test(
 			test_source_playbooks_resolve_inside_the_source),
 		cmocka_unit_test(test_builtin_playbooks_load),

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_PLAYBOOK_COMPILE_INTERNAL_H
+#define DEPLOY_PLAYBOOK_COMPILE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "playbook/compile.h"
+#include "template/template.h"
+
+/*
+ * What the compiler (compile.c: rendering values, labels, the script)
+ * shares with the step kinds (steps.c). Not for use outside core/playbook.
+ */
+
+/* One compilation: the host, the playbook and the step at hand. */
+struct cc {
+	const struct host_context *ctx;
+	const struct compile_opts *opts;
+	struct error *err;
+	const struct playbook *pb;
+	cJSON *data; /* the playbook's view of the host */
+	const struct step *step;
+	bool quiet; /* a rendered value of this step holds a secret */
+};
+
+/*
+ * A step kind: appends " dp_KIND ARGS..." to call, for the step arguments
+ * a (the kind's value); 0, or an error in c->err.
+ */
+typedef int (*compile_kind_fn)(struct cc *c, const struct ynode *a,
+			       struct buf *call);
+extern const compile_kind_fn compile_kinds[STEP_KIND_COUNT];
+
+/* Words of a call */
+
+/* Append one single-quoted word, after a space (cc_args: a C string). */
+void cc_arg(struct buf *call, const char *s, size_t len);
+void cc_args(struct buf *call, const char *s);
+/* An integer as one word. */
+void cc_add_int(struct buf *call, long v);
+/* Content: its SHA-256 and its base64 text, as two words. */
+void cc_add_content(struct buf *call, const struct buf *content);
+bool cc_has_control(const char *s, size_t len);
+
+/* Messages */
+
+/* "steps[2].file.mode": a key of the step at hand (a static buffer). */
+const char *cc_key_what(struct cc *c, const char *key);
+/* An error at the node it comes from; never with a rendered value. */
+int cc_fail_at(struct cc *c, const struct ynode *n, int code, const char *fmt,
+	       ...) __attribute__((format(printf, 4, 5)));
+
+/* Values of the step arguments a, rendered with the host's data */
+
+/* Render template text; `what` names it for errors. */
+int cc_render_text(struct cc *c, const char *name, const char *text, size_t len,
+		   enum template_escape esc, struct buf *out,
+		   const struct ynode *at, const char *what);
+/*
+ * Render the value of `key`; absent renders empty. Shell code renders
+ * with every tag shell-quoted.
+ */
+int cc_render(struct cc *c, const struct ynode *a, const char *key,
+	      enum template_escape esc, struct buf *out);
+/* An absolute path, without control characters. */
+int cc_render_path(struct cc *c, const struct ynode *a, const char *key,
+		   struct buf *out);
+/* Node n as one line. */
+int cc_render_one_line(struct cc *c, const struct ynode *n, const char *what,
+		       struct buf *out);
+/* mode, owner and group, rendered and checked; empty when not given. */
+int cc_render_mode(struct cc *c, const struct ynode *a, struct buf *out);
+int cc_render_owner(struct cc *c, const struct ynode *a, const char *key,
+		    struct buf *out);
+/* An integer from lo to hi, written as one or rendered; def when absent. */
+int cc_render_int(struct cc *c, const struct ynode *a, const char *key,
+		  long def, long lo, long hi, long *out);
+/* The value as written ("" when absent or not a scalar). */
+const char *cc_src_text(const struct ynode *a, const char *key);
+bool cc_get_bool(const struct ynode *a, const char *key, bool def);
+
+#endif
