@@ -64,7 +64,7 @@ gcp_start() {
 		--authorized-user "$GCP_USER_ID:$GCP_USER_SECRET:$GCP_USER_REFRESH" \
 		"$@" 2>"$TMP/gcp-server.err" &
 	gcp_pid=$!
-	for _ in $(seq 300); do
+	for _ in $(seq 600); do
 		[ -s "$TMP/gcp.port" ] && break
 		sleep 0.1
 	done

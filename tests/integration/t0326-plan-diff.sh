@@ -7,11 +7,11 @@
 . "$TESTLIB"
 . "$SSHDLIB"
 
-sshd_setup 45
-sshd_start h 127.45.0.1
+sshd_setup 47
+sshd_start h 127.47.0.1
 
-T0324_TOKEN=tok_t0324_Pq7Lm20x
-export T0324_TOKEN
+T0326_TOKEN=tok_t0326_Pq7Lm20x
+export T0326_TOKEN
 root=$TMP/root
 mkdir -p "$root"
 printf 'a = 1\nb = 2\n' >"$root/app.conf"
@@ -34,13 +34,13 @@ steps:
 EOF
 cat >topo.yml <<EOF
 version: 1
-name: t0324
+name: t0326
 ssh: {key: $SSHD_KEY, known_hosts: $TMP/known_hosts}
 providers: {ssh: {}}
 vars: {root: $root, port: 8080}
-secrets: {token: {env: T0324_TOKEN}}
+secrets: {token: {env: T0326_TOKEN}}
 roles:
-  web: {hosts: [{name: web-1, address: 127.45.0.1, port: $SSHD_PORT}], playbooks: [./diff.yml]}
+  web: {hosts: [{name: web-1, address: 127.47.0.1, port: $SSHD_PORT}], playbooks: [./diff.yml]}
 EOF
 
 cat >diffs <<EOF
@@ -94,7 +94,7 @@ expect_no_match "$TMP/out" "---" "no diff when nothing would change"
 
 for f in plan.out plan.err up.out up.err .deploy/logs/web-1.log; do
 	[ -e "$f" ] || continue
-	expect_no_match "$f" "$T0324_TOKEN" "the secret is not in $f"
+	expect_no_match "$f" "$T0326_TOKEN" "the secret is not in $f"
 done
 
 finish
