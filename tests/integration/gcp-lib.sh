@@ -111,3 +111,12 @@ expect_eq() {
 	checks=$((checks + 1))
 	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
 }
+
+# expect_match FILE TEXT what: a line of FILE contains TEXT.
+expect_match() {
+	checks=$((checks + 1))
+	if ! grep -qF -- "$2" "$1"; then
+		fail "$3: no '$2' in $(basename "$1")"
+		sed 's/^/  | /' "$1" >&2
+	fi
+}
