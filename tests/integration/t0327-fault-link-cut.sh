@@ -9,16 +9,16 @@
 . "$TESTLIB"
 . "$SSHDLIB"
 
-sshd_setup 47
+sshd_setup 48
 n=$(($$ % 200 + 20))
 ns=dplc$$
-net=10.247.$n
+net=10.248.$n
 sshd_netns "$ns"
 sshd_veth "dch$$" "$net.1" "$ns" "dci$$" "$net.2" 24
 # Its sshd drops a session whose client went silent (3 s), so that the
 # session cut off from deploy ends by itself.
 sshd_start cut "$net.2" "$ns" "ClientAliveInterval 1" "ClientAliveCountMax 3"
-sshd_start ok 127.47.0.1
+sshd_start ok 127.48.0.1
 
 cat >topology.yml <<YAML
 version: 1
@@ -31,7 +31,7 @@ roles:
     provider: ssh
     hosts:
       - {name: cut-1, address: $net.2, port: $SSHD_PORT}
-      - {name: ok-1, address: 127.47.0.1, port: $SSHD_PORT}
+      - {name: ok-1, address: 127.48.0.1, port: $SSHD_PORT}
 YAML
 
 # shellcheck disable=SC2016 # expanded on the hosts
@@ -41,7 +41,7 @@ YAML
 pid=$!
 echo "$pid" >>"$SSHD_DIR/pids"
 i=0
-while ! { [ -e "at-$net.2" ] && [ -e at-127.47.0.1 ]; } && [ $i -lt 600 ]; do
+while ! { [ -e "at-$net.2" ] && [ -e at-127.48.0.1 ]; } && [ $i -lt 600 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done
