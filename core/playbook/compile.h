@@ -34,12 +34,16 @@ struct compile_opts {
 	const char *nonce;
 	/* Check mode without the --check argument. */
 	bool check;
+	/* File and line steps that change a file send its unified diff as
+	 * "diff" markers (a quiet step does not: script_item.secret). */
+	bool diff;
 };
 
 /* One line of progress for the runner: a step or a handler. */
 struct script_item {
 	char *label;	  /* "harden: sshd drop-in"; never holds a secret */
 	const char *kind; /* "file", "shell" ...: step_kind_name() */
+	char *secret;	  /* a quiet step: the secret it holds; else NULL */
 	bool handler;
 };
 
