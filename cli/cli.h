@@ -117,6 +117,7 @@ extern const struct command cmd_ssh;
 extern const struct command cmd_ssh_config;
 extern const struct command cmd_init;
 extern const struct command cmd_complete;
+extern const struct command cmd_man;
 
 /* The command table (cli/main.c), hidden commands included. */
 const struct command *const *cli_commands(size_t *nr);

@@ -10,8 +10,8 @@
 
 /*
  * deploy import ROLE HOST ID: take a host that already exists at its
- * provider (an EC2 instance id) as HOST of ROLE, so that a fleet made by
- * other tools is taken over without being made again.
+ * provider (an EC2 instance id, a droplet id) as HOST of ROLE, so that a
+ * fleet made by other tools is taken over without being made again.
  */
 
 enum {
@@ -102,9 +102,10 @@ const struct command cmd_import = {
 	.usage = "[--lock-timeout SECONDS] ROLE HOST ID [topology.yml]",
 	.description =
 		"Record the host ID at the role's provider (an EC2 instance "
-		"id) as HOST of\nROLE, tagged as deploy tags what it makes, "
-		"so that plan keeps it and down\ndeletes it. Its size, image "
-		"and security groups stay as they are.",
+		"id, a droplet id)\nas HOST of ROLE, tagged as deploy tags "
+		"what it makes, so that plan keeps it\nand down deletes it. "
+		"Its size, image and firewall stay as they are: plan\nshows "
+		"where they differ from the role.",
 	.opts = import_opts,
 	.max_pos = 4,
 	.exec = import_exec,

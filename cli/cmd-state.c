@@ -348,7 +348,7 @@ static int open_backend(const char *path, struct topology **t, struct graph **g,
 	if (rc)
 		return rc;
 	error_init(&err);
-	if (state_backend_open(*t, path, b, &err)) {
+	if (state_backend_open(*t, path, provider_state_store_open, b, &err)) {
 		print_error(&err);
 		error_clear(&err);
 		graph_free(*g);
@@ -470,7 +470,8 @@ static int migrate(const struct args *a, const char *path)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	if (state_backend_open(t, path, &remote, &err) ||
+	if (state_backend_open(t, path, provider_state_store_open, &remote,
+			       &err) ||
 	    state_backend_open_local(t, path, &local, &err))
 		goto fail;
 	src = to_local ? remote : local;

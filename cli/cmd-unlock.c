@@ -52,7 +52,7 @@ static int unlock_exec(const struct command *cmd, struct args *a)
 	rc = cli_load_topology(path, &t, &g);
 	if (rc)
 		return rc;
-	if (state_backend_open(t, path, &b, &err) ||
+	if (state_backend_open(t, path, provider_state_store_open, &b, &err) ||
 	    state_backend_holder(b, &holder, &held_id, &err)) {
 		print_error(&err);
 		rc = EXIT_FAIL;

@@ -124,7 +124,8 @@ int cli_run_open(struct cli_run *r, const char *path, const char *command,
 	rc = cli_load_topology(path, &r->t, &r->g);
 	if (rc)
 		return rc;
-	if (state_backend_open(r->t, path, &r->backend, &err))
+	if (state_backend_open(r->t, path, provider_state_store_open,
+			       &r->backend, &err))
 		goto fail;
 	r->backend->stop = &cli_stop;
 	if (lock_timeout >= 0 &&

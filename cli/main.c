@@ -31,6 +31,7 @@ static const struct command *const commands[] = {
 	&cmd_state,
 	&cmd_import,
 	&cmd_complete,
+	&cmd_man,
 };
 /* clang-format on */
 

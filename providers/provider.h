@@ -171,6 +171,13 @@ int provider_drift(struct provider_run *run, const struct host *h,
 		   const struct state_resource *r, struct buf *out,
 		   struct error *err);
 
+struct objstore;
+/* The object store that holds the topology's state when its state: block
+ * names a remote one (state: {s3: ...}: the AWS provider's S3 client); the
+ * opener state_backend_open() takes (core/state/backend.h). */
+int provider_state_store_open(const struct topology *t, struct objstore **out,
+			      struct error *err);
+
 /* The state lock, for an operation that waits (see "Concurrency"). */
 void provider_unlock(struct provider_run *run);
 void provider_lock(struct provider_run *run);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "providers/aws/s3.h"
 #include "providers/provider.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
@@ -191,6 +192,16 @@ int provider_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 	rc = run->provider->list_hosts(run, out, nr, err);
 	provider_unlock(run);
 	return rc;
+}
+
+int provider_state_store_open(const struct topology *t, struct objstore **out,
+			      struct error *err)
+{
+	*out = NULL;
+	if (t->state.s3)
+		return aws_state_store_open(t, out, err);
+	return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			 "the topology names no remote state");
 }
 
 int provider_import_host(struct provider_run *run, const struct host *h,

@@ -8,7 +8,7 @@ clang-format libcurl4-openssl-dev libcjson-dev libssh2-1-dev libyaml-dev
 libgit2-dev libssl-dev libxml2-dev libuv1-dev libcmocka-dev graphviz
 openssh-server openssh-client pdsh sudo iproute2 procps python3
 debootstrap systemd-container util-linux tinyproxy git tmux
-python3-jsonschema zsh"
+python3-jsonschema zsh scdoc man-db groff-base"
 
 missing=""
 for p in $packages; do

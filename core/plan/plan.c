@@ -151,6 +151,13 @@ static char *reason(const char *fmt, ...)
 	return buf_release(&r);
 }
 
+static bool has_address(struct state *s, const char *host)
+{
+	const struct state_host *sh = state_host_get(s, host, false);
+
+	return sh && sh->address;
+}
+
 static int plan_host(struct lifecycle *lc, struct plan *p, struct host *h,
 		     bool refresh, struct error *err)
 {
@@ -199,6 +206,9 @@ static int plan_host(struct lifecycle *lc, struct plan *p, struct host *h,
 	else if (r && r->status == RESOURCE_DELETING)
 		it->reason =
 			reason("a run stopped while deleting it%s%s", "", "");
+	else if (r && !exists && !has_address(lc->state, h->name))
+		it->reason = reason("a run stopped before it was seen "
+				    "running; it is adopted if it exists");
 	else if (r && !exists)
 		it->reason = reason("it is in the state but gone at provider "
 				    "'%s': deleted outside deploy?",

@@ -375,6 +375,39 @@ static void finish(struct job *jb, enum host_run_status st)
 		o->ops->host_done(o->data, jb->hr);
 }
 
+/*
+ * The connection broke while the script ran (the host's sshd went, the
+ * link or its bastion was lost): say which step was under way, since it
+ * may be partly done, and why the connection went.
+ */
+static void lost_message(struct job *jb, const struct ssh_result *res)
+{
+	const struct host_run *hr = jb->hr;
+	struct buf msg = BUF_INIT;
+
+	buf_adds(&msg, "lost connection");
+	if (jb->progress.open)
+		buf_addf(&msg, " in %s %zu/%zu (%s), which may be partly done",
+			 hr->handler ? "handler" : "step", hr->step,
+			 hr->handler ? hr->nr_handlers : hr->nr_steps,
+			 hr->label ? hr->label : "?");
+	else if (jb->progress.started && hr->step)
+		buf_addf(&msg, " after %s %zu/%zu",
+			 hr->handler ? "handler" : "step", hr->step,
+			 hr->handler ? hr->nr_handlers : hr->nr_steps);
+	else
+		buf_adds(&msg, " before the first step");
+	buf_addf(&msg, ": %s", res->err.msg);
+	set_message(jb, msg.data, msg.len);
+	buf_free(&msg);
+}
+
+static bool connection_lost(const struct ssh_result *res)
+{
+	return res->why == SSH_WHY_LOST ||
+	       (res->why == SSH_WHY_BASTION && res->elapsed_ms);
+}
+
 static void on_done(void *data, struct ssh_host *h,
 		    const struct ssh_result *res)
 {
@@ -384,7 +417,10 @@ static void on_done(void *data, struct ssh_host *h,
 	progress_close(&jb->progress, on_marker, jb);
 	jb->hr->elapsed_ms = res->elapsed_ms;
 	if (res->status == SSH_UNREACHABLE) {
-		set_message(jb, res->err.msg, strlen(res->err.msg));
+		if (connection_lost(res))
+			lost_message(jb, res);
+		else
+			set_message(jb, res->err.msg, strlen(res->err.msg));
 		finish(jb, HOST_UNREACHABLE);
 	} else if (jb->progress.lied) {
 		/* What the host said of its steps cannot be believed. */
@@ -397,6 +433,9 @@ static void on_done(void *data, struct ssh_host *h,
 	} else if (res->status == SSH_OK && jb->progress.ended &&
 		   jb->progress.end_ok) {
 		finish(jb, HOST_OK);
+	} else if (connection_lost(res) && !jb->hr->message) {
+		lost_message(jb, res);
+		finish(jb, HOST_FAILED);
 	} else {
 		if (!jb->hr->message) {
 			struct buf msg = BUF_INIT;

@@ -82,14 +82,11 @@ struct fetch_ctx {
 static void tell(struct fetch_ctx *c, bool force)
 {
 	long long t = now_ms();
-	ssize_t n;
 
 	if (!force && t - c->last < PROGRESS_EVERY_MS)
 		return;
 	c->last = t;
-	do
-		n = write(c->fd, "p", 1);
-	while (n < 0 && errno == EINTR);
+	write_all(c->fd, "p", 1);
 }
 
 static void refuse(struct fetch_ctx *c, int code, const char *fmt, ...)
@@ -359,7 +356,6 @@ static void child_main(int fd, const struct source_options *o, const char *url,
 	struct fetch_ctx c;
 	struct fetch_result res;
 	char tag = 'r';
-	ssize_t n;
 
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
@@ -389,9 +385,7 @@ static void child_main(int fd, const struct source_options *o, const char *url,
 
 		msg[0] = tag;
 		memcpy(msg + 1, &res, sizeof(res));
-		do
-			n = write(fd, msg, sizeof(msg));
-		while (n < 0 && errno == EINTR);
+		write_all(fd, msg, sizeof(msg));
 	}
 	_exit(res.code ? 1 : 0);
 }

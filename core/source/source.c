@@ -327,8 +327,7 @@ static int write_tree(git_repository *repo, const git_tree *tree,
 					      : 0644);
 
 			if (fd < 0 ||
-			    write(fd, git_blob_rawcontent(b), len) !=
-				    (ssize_t)len ||
+			    write_all(fd, git_blob_rawcontent(b), len) ||
 			    fsync(fd))
 				rc = -1;
 			if (fd >= 0 && close(fd))

@@ -518,11 +518,9 @@ int known_hosts_flush(struct known_hosts *kh, struct error *err)
 	if (!target)
 		target = xstrdup(kh->path);
 	dir = dir_of(target);
-	if (mkdir(dir, 0700) && errno != EEXIST) {
-		rc = error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
-			       "cannot create directory: %s", strerror(errno));
+	rc = mkdir_p(dir, 0700, err);
+	if (rc)
 		goto out;
-	}
 	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dirfd < 0 || flock(dirfd, LOCK_EX)) {
 		rc = error_set(err, DEPLOY_ERR_IO, dir, 0, 0, "cannot lock: %s",

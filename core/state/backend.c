@@ -22,12 +22,17 @@ int state_backend_open_local(const struct topology *t, const char *path,
 }
 
 int state_backend_open(const struct topology *t, const char *path,
+		       state_store_open_fn open_store,
 		       struct state_backend **out, struct error *err)
 {
+	struct objstore *store;
+	int rc;
+
 	*out = NULL;
-	if (t->state.s3)
-		return state_backend_s3_new(t, out, err);
-	return state_backend_open_local(t, path, out, err);
+	if (!t->state.s3)
+		return state_backend_open_local(t, path, out, err);
+	rc = open_store(t, &store, err);
+	return rc ? rc : state_backend_object_new(store, out);
 }
 
 void state_backend_free(struct state_backend *b)

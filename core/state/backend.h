@@ -17,7 +17,8 @@ struct topology;
  *          (core/state/backend-local.c over state.c and lock.c)
  *   s3     an S3 object (state: {s3: ...}); the lock an object KEY.lock
  *          made with If-None-Match: *; every save a PUT with If-Match:
- *          the ETag of the version this run read (backend-s3.c)
+ *          the ETag of the version this run read (backend-object.c, over
+ *          the object store a provider fills: objstore.h)
  * Callers use the state_backend_*() wrappers, never b->ops.
  */
 
@@ -61,9 +62,16 @@ struct state_backend {
 	const volatile int *stop; /* lock waits end early when set */
 };
 
-/* The backend the topology names (t->state), for the topology at path.
- * An S3 backend resolves credentials, region and endpoint here. */
+struct objstore;
+/* Opens the object store a topology's state: block names (a provider's:
+ * provider_state_store_open() in providers/registry.c). */
+typedef int (*state_store_open_fn)(const struct topology *t,
+				   struct objstore **out, struct error *err);
+
+/* The backend the topology names (t->state), for the topology at path: a
+ * remote one (state: {s3: ...}) through the store open_store makes. */
 int state_backend_open(const struct topology *t, const char *path,
+		       state_store_open_fn open_store,
 		       struct state_backend **out, struct error *err);
 /* The local file backend, whatever the topology says. */
 int state_backend_open_local(const struct topology *t, const char *path,
@@ -90,7 +98,8 @@ int state_backend_break_lock(struct state_backend *b, const char *id,
 /* Constructors (registry in backend.c). */
 int state_backend_local_new(const char *state_path, const char *lock_path,
 			    struct state_backend **out);
-int state_backend_s3_new(const struct topology *t, struct state_backend **out,
-			 struct error *err);
+/* The state as the object store->key in store (taken over). */
+int state_backend_object_new(struct objstore *store,
+			     struct state_backend **out);
 
 #endif

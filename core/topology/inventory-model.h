@@ -155,4 +155,14 @@ void inv_parse_yaml(struct inventory *inv, const char *text, size_t len,
 /* A port from 1 to 65535 in n (an integer, or digits quoted), else 0. */
 int inv_port(const struct ynode *n);
 
+/* The connection variables deploy understands, each a NULL-terminated list
+ * of the names Ansible takes for it. */
+extern const char *const inv_address_vars[];
+extern const char *const inv_port_vars[];
+extern const char *const inv_user_vars[];
+extern const char *const inv_key_vars[];
+
+/* Whether s is one of words (NULL-terminated). */
+bool inv_is_one_of(const char *s, const char *const *words);
+
 #endif

@@ -138,3 +138,14 @@ int buf_read_file(struct buf *b, const char *path)
 	fclose(f);
 	return rc;
 }
+
+char *xstrfmt(const char *fmt, ...)
+{
+	struct buf b = BUF_INIT;
+	va_list ap;
+
+	va_start(ap, fmt);
+	buf_vaddf(&b, fmt, ap);
+	va_end(ap);
+	return buf_release(&b);
+}

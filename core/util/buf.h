@@ -44,4 +44,7 @@ int buf_vaddf(struct buf *b, const char *fmt, va_list ap)
 /* Read a whole file, failing with DEPLOY_ERR_TOO_BIG past b->max. */
 int buf_read_file(struct buf *b, const char *path);
 
+/* printf into a new malloc'd string (git's xstrfmt); the caller frees it. */
+char *xstrfmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

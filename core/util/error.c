@@ -79,6 +79,16 @@ int error_set(struct error *err, int code, const char *file, int line, int col,
 	return code;
 }
 
+void error_append(struct error *err, const char *fmt, ...)
+{
+	size_t len = strlen(err->msg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err->msg + len, sizeof(err->msg) - len, fmt, ap);
+	va_end(ap);
+}
+
 void error_format(const struct error *err, char *out, size_t size)
 {
 	if (err->file && err->line > 0)

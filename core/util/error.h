@@ -48,6 +48,9 @@ void error_clear(struct error *err);
 /* Set err (when not NULL) and return code, for `return error_set(...)`. */
 int error_set(struct error *err, int code, const char *file, int line, int col,
 	      const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+/* Add to the end of err's message (a hint, a count), cut to fit. */
+void error_append(struct error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* "FILE:LINE:COL: MESSAGE", "FILE: MESSAGE" or "MESSAGE" into out. */
 void error_format(const struct error *err, char *out, size_t size);
 

@@ -68,20 +68,6 @@ static size_t http_scheme_len(const char *url)
 	return 0;
 }
 
-static char *xstrfmt(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static char *xstrfmt(const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	return buf_release(&b);
-}
-
 /* The shared file named by variable var (a leading "~/" is the home
  * directory, as the SDKs read it), else ~/.aws/NAME. */
 static char *shared_file(const char *var, const char *name)
@@ -90,9 +76,7 @@ static char *shared_file(const char *var, const char *name)
 
 	if (!v)
 		return xstrfmt("%s/.aws/%s", home_dir(), name);
-	if (v[0] == '~' && (v[1] == '/' || !v[1]))
-		return xstrfmt("%s%s", home_dir(), v + 1);
-	return xstrdup(v);
+	return path_expand(v, NULL);
 }
 
 /* The profile name: the provider block's, else AWS_PROFILE, else
@@ -230,9 +214,7 @@ static int imds_call(const char *method, const char *url,
 				 resp->status, IMDS_ATTEMPTS);
 	}
 	if (err && strlen(err->msg) + 16 < sizeof(err->msg))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg), " (%d attempts)",
-			 IMDS_ATTEMPTS);
+		error_append(err, " (%d attempts)", IMDS_ATTEMPTS);
 	return rc;
 }
 

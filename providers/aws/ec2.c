@@ -2,19 +2,19 @@
 /* The EC2 Query API client: signed POSTs, retries, XML answers. */
 #include "providers/aws/ec2.h"
 
-#include <errno.h>
 #include <libxml/parser.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "http/http.h"
 #include "providers/aws/sigv4.h"
 #include "util/xalloc.h"
+#include "util/file.h"
+#include "util/pause.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS	   200
@@ -80,44 +80,10 @@ void ec2_filter(struct ec2_params *p, int n, const char *name,
 	ec2_paramf(p, value, "Filter.%d.Value.1", n);
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Sleep ms, in slices, ending early when *stop is set. */
-static void pause_ms(const struct ec2 *c, long ms)
-{
-	while (ms > 0 && !(c->stop && *c->stop)) {
-		long slice = ms > 100 ? 100 : ms;
-		struct timespec ts = { slice / 1000,
-				       (slice % 1000) * 1000000L };
-
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			if (c->stop && *c->stop)
-				return;
-		ms -= slice;
-	}
-}
-
-static unsigned long random_below(unsigned long n)
-{
-	unsigned long r = 0;
-
-	if (n == 0)
-		return 0;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (unsigned long)rand();
-	return r % n;
-}
-
 /* Take one token, waiting for it when the bucket is empty. */
 static void take_token(struct ec2 *c)
 {
-	double t = now_s();
+	double t = (double)now_ms() / 1000;
 
 	c->tokens += (t - c->filled_at) * c->rate;
 	if (c->tokens > c->burst)
@@ -126,9 +92,9 @@ static void take_token(struct ec2 *c)
 	if (c->tokens < 1.0) {
 		long wait = (long)((1.0 - c->tokens) / c->rate * 1000.0) + 1;
 
-		pause_ms(c, wait);
+		pause_ms(wait, c->stop);
 		c->tokens = 1.0;
-		c->filled_at = now_s();
+		c->filled_at = (double)now_ms() / 1000;
 	}
 	c->tokens -= 1.0;
 }
@@ -169,7 +135,7 @@ int ec2_open(struct ec2 **out, const char *endpoint, const char *region,
 	c->rate = DEFAULT_RATE;
 	c->burst = DEFAULT_BURST;
 	c->tokens = c->burst;
-	c->filled_at = now_s();
+	c->filled_at = (double)now_ms() / 1000;
 	*out = c;
 	return 0;
 }
@@ -365,14 +331,10 @@ static int answer_error(struct ec2 *c, const char *action, long status,
 			  "aws %s: HTTP %ld from %s without an EC2 error",
 			  action, status, c->host);
 	if (code && !strcmp(code, "InsufficientInstanceCapacity"))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; try another zone (zone:) or instance size "
-			 "(size:)");
+		error_append(err, "; try another zone (zone:) or instance size "
+				  "(size:)");
 	if (code && code_in(code, auth_codes) && c->creds.source)
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; credentials from %s", c->creds.source);
+		error_append(err, "; credentials from %s", c->creds.source);
 	free(code);
 	free(msg);
 	free(req);
@@ -538,20 +500,12 @@ int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
 		}
 		if (!again || n + 1 >= c->attempts || (c->stop && *c->stop)) {
 			if (again && n + 1 >= c->attempts)
-				snprintf(err->msg + strlen(err->msg),
-					 sizeof(err->msg) - strlen(err->msg),
-					 " (after %d attempts)", n + 1);
+				error_append(err, " (after %d attempts)",
+					     n + 1);
 			break;
 		}
-		/* Full jitter: anywhere in [0, min(cap, base * 2^n)). */
-		{
-			long window = c->base_ms << (n < 16 ? n : 16);
-
-			if (window > c->cap_ms || window <= 0)
-				window = c->cap_ms;
-			c->stats.retries++;
-			pause_ms(c, (long)random_below((unsigned long)window));
-		}
+		c->stats.retries++;
+		pause_ms(backoff_ms(c->base_ms, c->cap_ms, n), c->stop);
 	}
 	http_response_free(&resp);
 	buf_free_secret(&body);

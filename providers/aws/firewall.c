@@ -37,11 +37,10 @@ static int create_group(struct provider_run *run, struct region *rg,
 	rc = call_for_id(rg, "CreateSecurityGroup", &p, "groupId", id, err);
 	ec2_params_free(&p);
 	if (rc && !strcmp(ec2_error_code(rg->ec2), "InvalidGroup.Duplicate"))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; a group named '%s' exists without this "
-			 "topology's tags: deploy does not take it over",
-			 name);
+		error_append(err,
+			     "; a group named '%s' exists without this "
+			     "topology's tags: deploy does not take it over",
+			     name);
 	free(name);
 	return rc;
 }

@@ -322,11 +322,10 @@ static int run_instance(struct provider_run *run, struct inst *in,
 	ec2_params_free(&p);
 	if (rc &&
 	    !strcmp(ec2_error_code(rg->ec2), "IdempotentParameterMismatch"))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; a run that stopped asked for '%s' with other "
-			 "settings: deploy down --limit %s, then up",
-			 in->host->name, in->host->name);
+		error_append(err,
+			     "; a run that stopped asked for '%s' with other "
+			     "settings: deploy down --limit %s, then up",
+			     in->host->name, in->host->name);
 	return rc;
 }
 

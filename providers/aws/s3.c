@@ -1,17 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* A small S3 object client (GET, PUT, DELETE) for the state backend. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "http/http.h"
 #include "providers/aws/s3.h"
 #include "providers/aws/sigv4.h"
 #include "util/xalloc.h"
+#include "util/pause.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS	   200
@@ -186,26 +185,6 @@ static void xml_field(const char *xml, const char *tag, char *out, size_t size)
 	snprintf(out, size, "%.*s", (int)(b - a), a);
 }
 
-static void pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) && errno == EINTR)
-		;
-}
-
-static long backoff(const struct s3 *c, int attempt)
-{
-	long max = c->base_ms << (attempt < 10 ? attempt : 10);
-	unsigned long r = 0;
-
-	if (max > c->cap_ms)
-		max = c->cap_ms;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (unsigned long)rand();
-	return max > 0 ? (long)(r % (unsigned long)max) + 1 : 1;
-}
-
 struct s3_req {
 	const char *method;
 	const char *bucket;
@@ -324,7 +303,7 @@ static int call(struct s3 *c, const struct s3_req *q, struct s3_result *r,
 		if (i) {
 			c->retries++;
 			r->retried = true;
-			pause_ms(backoff(c, i));
+			pause_ms(backoff_ms(c->base_ms, c->cap_ms, i), NULL);
 			error_clear(err);
 		}
 		rc = attempt(c, q, &resp, err);

@@ -100,4 +100,10 @@ int s3_delete(struct s3 *c, const char *bucket, const char *key,
 int s3_answer_error(const struct s3_result *r, const char *what,
 		    const char *bucket, const char *key, struct error *err);
 
+struct objstore;
+struct topology;
+/* The object store for the topology's state: {s3: ...} (s3-store.c). */
+int aws_state_store_open(const struct topology *t, struct objstore **out,
+			 struct error *err);
+
 #endif

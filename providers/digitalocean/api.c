@@ -2,18 +2,17 @@
 /* The DigitalOcean API v2 client: JSON calls, retries, rate limits, pages. */
 #include "providers/digitalocean/api.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "http/http.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/xalloc.h"
+#include "util/pause.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS 200
@@ -61,32 +60,6 @@ static long env_long(const char *name, long def, long lo, long hi)
 static bool stopped(const struct do_api *c)
 {
 	return c->stop && *c->stop;
-}
-
-/* Sleep ms, in slices, ending early when *stop is set. */
-static void pause_ms(const struct do_api *c, long long ms)
-{
-	while (ms > 0 && !stopped(c)) {
-		long slice = ms > 100 ? 100 : (long)ms;
-		struct timespec ts = { slice / 1000,
-				       (slice % 1000) * 1000000L };
-
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			if (stopped(c))
-				return;
-		ms -= slice;
-	}
-}
-
-static unsigned long random_below(unsigned long n)
-{
-	unsigned long r = 0;
-
-	if (n == 0)
-		return 0;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (unsigned long)rand();
-	return r % n;
 }
 
 int do_open(struct do_api **out, const char *base, struct do_token *tok,
@@ -196,7 +169,7 @@ static size_t take_slot(struct do_api *c)
 		if (wait > MAX_PAUSE_MS)
 			wait = MAX_PAUSE_MS;
 		c->stats.waited_ms += (unsigned)wait;
-		pause_ms(c, wait);
+		pause_ms(wait, c->stop);
 		c->remaining = -1; /* waited for it: ask again */
 	}
 	slot = c->head;
@@ -301,9 +274,7 @@ static int answer_error(struct do_api *c, const char *method, const char *path,
 			  "digitalocean %s %s: HTTP %ld without an API error",
 			  method, where, r->status);
 	if (rc == DEPLOY_ERR_AUTH && c->source)
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; the token came from %s", c->source);
+		error_append(err, "; the token came from %s", c->source);
 	free(hreq);
 	cJSON_Delete(j);
 	return rc;
@@ -402,11 +373,11 @@ static int call_url(struct do_api *c, const char *method, const char *url,
 				char where[256];
 
 				path_for_humans(path, where, sizeof(where));
-				snprintf(err->msg + strlen(err->msg),
-					 sizeof(err->msg) - strlen(err->msg),
-					 " (digitalocean %s %s not repeated: "
-					 "it may have been carried out)",
-					 method, where);
+				error_append(
+					err,
+					" (digitalocean %s %s not repeated: "
+					"it may have been carried out)",
+					method, where);
 			}
 		} else {
 			note_limits(c, &resp);
@@ -427,19 +398,12 @@ static int call_url(struct do_api *c, const char *method, const char *url,
 		}
 		if (!again || n + 1 >= ATTEMPTS || stopped(c)) {
 			if (again && n + 1 >= ATTEMPTS)
-				snprintf(err->msg + strlen(err->msg),
-					 sizeof(err->msg) - strlen(err->msg),
-					 " (after %d attempts)", n + 1);
+				error_append(err, " (after %d attempts)",
+					     n + 1);
 			break;
 		}
 		if (wait < 0) {
-			/* Full jitter: in [0, min(cap, base * 2^n)). */
-			long long window = (long long)c->base_ms
-					   << (n < 16 ? n : 16);
-
-			if (window > CAP_MS || window <= 0)
-				window = CAP_MS;
-			wait = (long long)random_below((unsigned long)window);
+			wait = backoff_ms(c->base_ms, CAP_MS, n);
 		} else {
 			/* Spread the clients that were told the same
 			 * moment: up to base more. */
@@ -447,7 +411,7 @@ static int call_url(struct do_api *c, const char *method, const char *url,
 				(unsigned long)c->base_ms);
 		}
 		c->stats.retries++;
-		pause_ms(c, wait);
+		pause_ms(wait, c->stop);
 	}
 	http_response_free(&resp);
 	if (text)

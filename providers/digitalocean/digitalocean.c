@@ -96,6 +96,7 @@ static void do_release(struct provider_run *run)
 	}
 	free(d->vpc_regions);
 	free(d->vpc_ids);
+	cJSON_Delete(d->seen);
 	free(d);
 }
 
@@ -915,12 +916,20 @@ static int wait_active(struct provider_run *run, struct dorun *d,
 
 /* --- the operations --------------------------------------------------- */
 
+static void forget_seen(struct dorun *d)
+{
+	cJSON_Delete(d->seen);
+	d->seen = NULL;
+}
+
 static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 		       size_t nr, struct error *err)
 {
 	struct dorun *d;
 	int rc = prepare(run, &d, err);
 
+	if (!rc)
+		forget_seen(d);
 	if (!rc)
 		rc = ssh_key(run, d, err);
 	/* The firewalls before the droplets: a droplet is covered from its
@@ -947,16 +956,59 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 	return rc;
 }
 
+/* The droplet id as the refresh read it (kept for drift), or NULL when
+ * it is gone. */
+static int droplet_seen(struct provider_run *run, const char *id,
+			const cJSON **out, struct error *err)
+{
+	struct dorun *d;
+	cJSON *doc = NULL, *dr;
+	int rc = do_run(run, &d, err);
+
+	*out = NULL;
+	if (rc)
+		return rc;
+	if (!d->seen)
+		d->seen = cJSON_CreateObject();
+	dr = cJSON_GetObjectItemCaseSensitive(d->seen, id);
+	if (dr) {
+		*out = cJSON_IsObject(dr) ? dr : NULL;
+		return 0;
+	}
+	rc = droplet_get(d, id, &doc, err);
+	if (rc == DEPLOY_ERR_NOT_FOUND) {
+		error_clear(err);
+		cJSON_AddNullToObject(d->seen, id);
+		return 0;
+	}
+	if (rc)
+		return rc;
+	dr = cJSON_DetachItemFromObjectCaseSensitive(doc, "droplet");
+	cJSON_Delete(doc);
+	if (!cJSON_IsObject(dr)) {
+		cJSON_Delete(dr);
+		return error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+				 "digitalocean GET /v2/droplets/%s: no "
+				 "droplet in the answer",
+				 id);
+	}
+	cJSON_AddItemToObject(d->seen, id, dr);
+	*out = dr;
+	return 0;
+}
+
 static int do_exists(struct provider_run *run, const struct state_resource *r,
 		     bool *exists, struct error *err)
 {
-	struct resource_ref ref = { r->kind, r->name, r->role,
-				    r->key,  r->id,   NULL };
+	const cJSON *dr;
+	int rc;
 
 	*exists = false;
 	if (strcmp(r->kind, "host") || !r->id)
 		return 0;
-	return droplet_by_id(run, &ref, exists, err);
+	rc = droplet_seen(run, r->id, &dr, err);
+	*exists = dr != NULL;
+	return rc;
 }
 
 int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err)
@@ -991,8 +1043,10 @@ static int do_destroy(struct provider_run *run, struct state_resource *r,
 	/* While the droplet is there: what a stopped run left pending. */
 	if (!rc && !gone)
 		rc = do_extras_resolve(run, d, name, err);
-	if (!rc)
+	if (!rc) {
+		forget_seen(d);
 		rc = resource_deleting(run, "host", name, err);
+	}
 	/* A pending record's droplet is found by its tag. */
 	if (!rc && !gone && !id && key) {
 		struct resource_ref ref = {
@@ -1135,24 +1189,37 @@ static int do_finish_down(struct provider_run *run, struct error *err)
 struct names {
 	char **v;
 	size_t nr;
+	const struct state *state;
 };
 
+/* A droplet's host name: the one recorded for its id (an imported droplet
+ * keeps its own name), else its name. */
 static int collect_name(const cJSON *item, void *ud)
 {
 	struct names *n = ud;
 	const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
+	char *id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+	const char *host = cJSON_IsString(name) ? name->valuestring : NULL;
 
-	if (cJSON_IsString(name)) {
-		n->v = xrealloc(n->v, (n->nr + 1) * sizeof(char *));
-		n->v[n->nr++] = xstrdup(name->valuestring);
+	for (size_t i = 0; id && i < n->state->nr_resources; i++) {
+		const struct state_resource *r = &n->state->resources[i];
+
+		if (!strcmp(r->provider, "digitalocean") &&
+		    !strcmp(r->kind, "host") && r->id && !strcmp(r->id, id))
+			host = r->name;
 	}
+	if (host) {
+		n->v = xrealloc(n->v, (n->nr + 1) * sizeof(char *));
+		n->v[n->nr++] = xstrdup(host);
+	}
+	free(id);
 	return 0;
 }
 
 static int do_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 			 struct error *err)
 {
-	struct names n = { NULL, 0 };
+	struct names n = { NULL, 0, run->state };
 	struct buf path = BUF_INIT;
 	struct dorun *d;
 	char *t;
@@ -1185,6 +1252,206 @@ static int do_sync(struct provider_run *run, struct buf *dry, struct error *err)
 	return rc;
 }
 
+/* --- deploy import, drift ----------------------------------------------- */
+
+static const char *str_at(const cJSON *o, const char *a, const char *b)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+
+	if (b)
+		v = cJSON_GetObjectItemCaseSensitive(v, b);
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static bool has_tag(const cJSON *dr, const char *tag)
+{
+	const cJSON *t;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(dr, "tags"))
+	{
+		if (cJSON_IsString(t) && !strcmp(t->valuestring, tag))
+			return true;
+	}
+	return false;
+}
+
+/* Its deploy:topology:NAME tag's NAME, or NULL. */
+static const char *topology_of(const cJSON *dr)
+{
+	const cJSON *t;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(dr, "tags"))
+	{
+		if (cJSON_IsString(t) &&
+		    !strncmp(t->valuestring, "deploy:topology:", 16))
+			return t->valuestring + 16;
+	}
+	return NULL;
+}
+
+static int tag_droplet(struct dorun *d, const char *tag, const char *id,
+		       struct error *err)
+{
+	cJSON *body = cJSON_CreateObject(), *res, *r;
+	struct buf path = BUF_INIT;
+	int rc;
+
+	cJSON_AddStringToObject(body, "name", tag);
+	rc = do_call(d->api, "POST", "/v2/tags", body, DO_SAFE, NULL, NULL,
+		     err);
+	cJSON_Delete(body);
+	if (rc)
+		return rc;
+	body = cJSON_CreateObject();
+	res = cJSON_AddArrayToObject(body, "resources");
+	r = cJSON_CreateObject();
+	cJSON_AddStringToObject(r, "resource_id", id);
+	cJSON_AddStringToObject(r, "resource_type", "droplet");
+	cJSON_AddItemToArray(res, r);
+	/* A tag is of letters, digits, ':', '-' and '_': all allowed in a
+	 * path segment as they are. */
+	buf_addf(&path, "/v2/tags/%s/resources", tag);
+	rc = do_call(d->api, "POST", path.data, body, DO_SAFE, NULL, NULL, err);
+	buf_free(&path);
+	cJSON_Delete(body);
+	return rc;
+}
+
+/*
+ * deploy import ROLE HOST ID: the droplet ID, active and no other
+ * topology's, tagged with the topology's and the role's tags (not the
+ * firewall's: what reaches it stays as it was, as its size and image do;
+ * plan tells the difference) and recorded as created with its addresses.
+ */
+static int do_import_host(struct provider_run *run, const struct host *h,
+			  const char *id, struct error *err)
+{
+	char *tags[2] = { do_topology_tag(run),
+			  do_role_tag(run, h->role->name) };
+	char *pub = NULL, *priv = NULL;
+	const char *other, *name;
+	struct state_resource *res;
+	struct state_host *sh;
+	const cJSON *dr;
+	struct dorun *d;
+	int rc = prepare(run, &d, err);
+
+	if (!rc && (!*id || strspn(id, "0123456789") != strlen(id)))
+		rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			       "'%s' is not a droplet id (digits)", id);
+	if (!rc)
+		rc = droplet_seen(run, id, &dr, err);
+	if (rc)
+		goto out;
+	if (!dr) {
+		rc = error_set(err, DEPLOY_ERR_NOT_FOUND, NULL, 0, 0,
+			       "digitalocean droplet '%s' not found", id);
+		goto out;
+	}
+	other = topology_of(dr);
+	name = str_at(dr, "name", NULL);
+	if (other &&
+	    (strcmp(other, run->t->name) || (name && strcmp(name, h->name)))) {
+		rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			       "droplet '%s' is already host '%s' of "
+			       "topology '%s' (its deploy: tags): not "
+			       "imported",
+			       id, name ? name : "?", other);
+		goto out;
+	}
+	if (!do_droplet_addresses(dr, &pub, &priv)) {
+		rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			       "droplet '%s' is %s: only an active droplet "
+			       "with a public address can be imported",
+			       id,
+			       str_at(dr, "status", NULL)
+				       ? str_at(dr, "status", NULL)
+				       : "in no known state");
+		goto out;
+	}
+	for (size_t i = 0; !rc && i < 2; i++)
+		if (!has_tag(dr, tags[i]))
+			rc = tag_droplet(d, tags[i], id, err);
+	if (rc)
+		goto out;
+	res = state_resource_pending(run->state, "digitalocean", "host",
+				     h->name, h->role->name, NULL);
+	resource_set_attr(res, "region", str_at(dr, "region", "slug"));
+	resource_set_attr(res, "imported", "true");
+	state_resource_set_id(res, id);
+	sh = state_host_get(run->state, h->name, true);
+	state_host_set(&sh->address, pub);
+	state_host_set(&sh->private_address, priv ? priv : pub);
+	sh->port = h->port ? h->port : 22;
+	rc = run->save(run, err);
+out:
+	free(tags[0]);
+	free(tags[1]);
+	free(pub);
+	free(priv);
+	return rc;
+}
+
+/* How the recorded droplet differs from its role: region, size, the
+ * role's firewall (its tag), VPC and image (by slug). */
+static int do_drift(struct provider_run *run, const struct host *h,
+		    const struct state_resource *r, struct buf *out,
+		    struct error *err)
+{
+	const struct role *role = h->role;
+	const struct state_resource *vpc;
+	const char *have, *want, *region;
+	char *tag, *fw;
+	const cJSON *dr;
+	int rc;
+
+	if (!r || !r->id)
+		return 0;
+	rc = droplet_seen(run, r->id, &dr, err);
+	if (rc || !dr)
+		return rc;
+	tag = do_fw_tag(run, role->name);
+	fw = do_fw_name(run, role->name);
+	have = str_at(dr, "region", "slug");
+	want = do_role_region(run, role);
+	if (have && want && strcmp(have, want))
+		buf_addf(out,
+			 "~ digitalocean host %s: region %s, the topology "
+			 "says %s\n",
+			 h->name, have, want);
+	have = str_at(dr, "size_slug", NULL);
+	if (have && strcmp(have, role_size(role)))
+		buf_addf(out,
+			 "~ digitalocean host %s: size %s, the topology says "
+			 "%s\n",
+			 h->name, have, role_size(role));
+	if (!has_tag(dr, tag))
+		buf_addf(out,
+			 "~ digitalocean host %s: not in firewall %s (tag %s), "
+			 "the topology puts it there\n",
+			 h->name, fw, tag);
+	have = str_at(dr, "vpc_uuid", NULL);
+	region = str_at(dr, "region", "slug");
+	vpc = region ? state_resource_find(run->state, "digitalocean", "vpc",
+					   region)
+		     : NULL;
+	if (have && vpc && vpc->status == RESOURCE_CREATED && vpc->id &&
+	    strcmp(have, vpc->id))
+		buf_addf(out,
+			 "~ digitalocean host %s: vpc %s, the topology says "
+			 "%s\n",
+			 h->name, have, vpc->id);
+	have = str_at(dr, "image", "slug");
+	if (have && strcmp(have, role_image(role)))
+		buf_addf(out,
+			 "~ digitalocean host %s: image %s, the topology "
+			 "says %s\n",
+			 h->name, have, role_image(role));
+	free(tag);
+	free(fw);
+	return 0;
+}
+
 const struct provider_ops digitalocean_provider = {
 	.name = "digitalocean",
 	.summary = "DigitalOcean droplets in a VPC of their own, cloud "
@@ -1199,4 +1466,6 @@ const struct provider_ops digitalocean_provider = {
 	.list_hosts = do_list_hosts,
 	.sync = do_sync,
 	.release = do_release,
+	.import_host = do_import_host,
+	.drift = do_drift,
 };

@@ -20,6 +20,8 @@ struct dorun {
 	char **vpc_regions;
 	char **vpc_ids;
 	size_t nr_vpcs;
+	/* Droplets read by the refresh (exists): id -> droplet. */
+	cJSON *seen;
 };
 
 /* digitalocean.c */
@@ -31,6 +33,8 @@ const char *do_conf(const struct provider_run *run, const char *key);
 char *do_topology_tag(const struct provider_run *run);
 char *do_role_tag(const struct provider_run *run, const char *role);
 char *do_fw_tag(const struct provider_run *run, const char *role);
+/* The name deploy gives the role's firewall (malloc'd). */
+char *do_fw_name(const struct provider_run *run, const char *role);
 bool do_role_is_ours(const struct role *role);
 /* The role's region: its own, else the provider block's. */
 const char *do_role_region(const struct provider_run *run,

@@ -24,7 +24,7 @@ struct rules {
 	size_t nr;
 };
 
-static char *fw_name(const struct provider_run *run, const char *role)
+char *do_fw_name(const struct provider_run *run, const char *role)
 {
 	struct buf b = BUF_INIT;
 
@@ -266,7 +266,7 @@ static int match_fw(const cJSON *item, void *ud)
 static int fw_by_name(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err)
 {
-	struct fw_find f = { fw_name(run, ref->name), NULL };
+	struct fw_find f = { do_fw_name(run, ref->name), NULL };
 	struct dorun *d = run->priv;
 	int rc = do_list(d->api, "/v2/firewalls", "firewalls", match_fw, &f,
 			 err);
@@ -283,7 +283,8 @@ static int fw_create(struct provider_run *run, const struct resource_ref *ref,
 	struct dorun *d = run->priv;
 	struct rules want = { 0 };
 	cJSON *body = cJSON_CreateObject(), *in, *tags, *doc = NULL;
-	char *name = fw_name(run, role->name), *t = do_fw_tag(run, role->name);
+	char *name = do_fw_name(run, role->name),
+	     *t = do_fw_tag(run, role->name);
 	const cJSON *fid;
 	int rc;
 

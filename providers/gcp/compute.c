@@ -7,12 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <time.h>
 
 #include "http/http.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/xalloc.h"
+#include "util/pause.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS	       200
@@ -103,32 +103,6 @@ void gcp_uuid(char out[37])
 		 b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-/* Sleep ms, in slices, ending early when *stop is set. */
-static void pause_ms(const struct gcp *c, long ms)
-{
-	while (ms > 0 && !(c->stop && *c->stop)) {
-		long slice = ms > 100 ? 100 : ms;
-		struct timespec ts = { slice / 1000,
-				       (slice % 1000) * 1000000L };
-
-		while (nanosleep(&ts, &ts) && errno == EINTR)
-			if (c->stop && *c->stop)
-				return;
-		ms -= slice;
-	}
-}
-
-static unsigned long random_below(unsigned long n)
-{
-	unsigned long r = 0;
-
-	if (n == 0)
-		return 0;
-	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
-		r = (unsigned long)rand();
-	return r % n;
-}
-
 static const char *json_str(const cJSON *doc, const char *key)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, key);
@@ -172,9 +146,7 @@ static int answer_error(struct gcp *c, const char *what, long status,
 			  "gcp %s: HTTP %ld without a Google error", what,
 			  status);
 	if (rc == DEPLOY_ERR_AUTH)
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 "; credentials from %s", c->creds.source);
+		error_append(err, "; credentials from %s", c->creds.source);
 	cJSON_Delete(doc);
 	return rc;
 }
@@ -312,19 +284,12 @@ int gcp_call(struct gcp *c, const char *method, const char *path,
 		}
 		if (!again || n + 1 >= c->attempts || (c->stop && *c->stop)) {
 			if (again && n + 1 >= c->attempts)
-				snprintf(err->msg + strlen(err->msg),
-					 sizeof(err->msg) - strlen(err->msg),
-					 " (after %d attempts)", n + 1);
+				error_append(err, " (after %d attempts)",
+					     n + 1);
 			break;
 		}
-		{
-			long window = c->base_ms << (n < 16 ? n : 16);
-
-			if (window > c->cap_ms || window <= 0)
-				window = c->cap_ms;
-			c->stats.retries++;
-			pause_ms(c, (long)random_below((unsigned long)window));
-		}
+		c->stats.retries++;
+		pause_ms(backoff_ms(c->base_ms, c->cap_ms, n), c->stop);
 	}
 	http_response_free(&resp);
 	buf_free(&url);
@@ -475,7 +440,7 @@ int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
 			   "DONE")) {
 			long p = 50L << (quick < 6 ? quick : 6);
 
-			pause_ms(c, p > 2000 ? 2000 : p);
+			pause_ms(p > 2000 ? 2000 : p, c->stop);
 			quick++;
 		}
 	}

@@ -43,20 +43,6 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
-static char *xstrfmt(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static char *xstrfmt(const char *fmt, ...)
-{
-	struct buf b = BUF_INIT;
-	va_list ap;
-
-	va_start(ap, fmt);
-	buf_vaddf(&b, fmt, ap);
-	va_end(ap);
-	return buf_release(&b);
-}
-
 static void free_secret(char **s)
 {
 	if (*s)

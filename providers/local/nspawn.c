@@ -109,11 +109,9 @@ static char *path_in(const char *dir, const char *rel)
 static int write_file(const char *path, const char *text, mode_t mode,
 		      struct error *err)
 {
-	size_t len = strlen(text);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 
-	if (fd < 0 || write(fd, text, len) != (ssize_t)len ||
-	    fchmod(fd, mode)) {
+	if (fd < 0 || write_all(fd, text, strlen(text)) || fchmod(fd, mode)) {
 		int e = errno;
 
 		if (fd >= 0)

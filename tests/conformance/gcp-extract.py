@@ -22,7 +22,8 @@ import os
 import sys
 
 METHODS = {
-    "instances": ["insert", "get", "list", "delete", "setLabels"],
+    "instances": ["insert", "get", "list", "aggregatedList", "delete",
+                  "setLabels"],
     "zoneOperations": ["get", "wait"],
     "regionOperations": ["get", "wait"],
     "globalOperations": ["get", "wait"],

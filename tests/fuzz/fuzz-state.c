@@ -2,11 +2,12 @@
 /* libFuzzer target: state files and source lock files. */
 
 /*
- * libFuzzer target: any bytes as a state file (.deploy/NAME.state.json)
- * and as a source lock file (NAME.lock). A state that loads is saved and
- * loaded again with the same resources and hosts; a lock file that parses
- * is formatted, parsed again and formats the same. Nothing may crash, leak
- * or overflow. The files live in a private directory under /dev/shm (or
+ * libFuzzer target: any bytes as a state file (.deploy/NAME.state.json),
+ * as a source lock file (NAME.lock) and as a remote run lock's note (the
+ * S3 lock object). A state that loads is saved and loaded again with the
+ * same resources and hosts; a lock file or a lock note that parses is
+ * written, parsed again and reads the same. Nothing may crash, leak or
+ * overflow. The files live in a private directory under /dev/shm (or
  * TMPDIR) that the target removes at exit.
  */
 #include <stddef.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "source/source.h"
+#include "state/lock-note.h"
 #include "state/state.h"
 #include "util/buf.h"
 
@@ -99,11 +101,39 @@ out:
 	error_clear(&err);
 }
 
+static void fuzz_lock_note(const uint8_t *data, size_t size)
+{
+	struct lock_note n, again;
+	struct error err;
+	char *text, *d1, *d2;
+
+	error_init(&err);
+	if (lock_note_parse((const char *)data, size, &n, &err)) {
+		if (err.code != DEPLOY_ERR_SYNTAX)
+			abort(); /* a refusal is the clear one */
+		error_clear(&err);
+		return;
+	}
+	text = lock_note_text(&n);
+	if (lock_note_parse(text, strlen(text), &again, &err))
+		abort(); /* what was read can be written and read back */
+	d1 = lock_note_describe(&n);
+	d2 = lock_note_describe(&again);
+	if (strcmp(d1, d2))
+		abort();
+	free(d1);
+	free(d2);
+	free(text);
+	lock_note_free(&n);
+	lock_note_free(&again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!dir[0])
 		setup();
 	fuzz_state(data, size);
 	fuzz_lock(data, size);
+	fuzz_lock_note(data, size);
 	return 0;
 }

@@ -19,6 +19,17 @@ moto checks the signature the client made), and:
                       the first PUT whose path ends with SUFFIX: a test
                       writes behind the client's back between its read
                       and its write;
+  --s3-fail-put SUFFIX [--s3-fail-when TEXT] [--s3-fail-count N]
+  [--s3-fail-status S]
+                      PUTs whose path ends with SUFFIX, from the first
+                      whose body holds TEXT on (default: from the first),
+                      N of them (default: every one), are not forwarded
+                      but answered with HTTP S (default 500) and S3's
+                      error for it (InternalError, AccessDenied ...); S 0
+                      closes the connection without an answer; S -1
+                      forwards the PUT (moto takes it) and then closes
+                      the connection without the answer. Logged as "S3 PUT
+                      PATH S" ("dropped" for 0, "taken-dropped" for -1);
   --kill-after ACTION --kill-pid-file F
                       once ACTION has been forwarded and answered by moto,
                       SIGKILLs the PID in F before the answer goes back:
@@ -62,9 +73,20 @@ def main():
     ap.add_argument("--dump", default=None)  # append each request here
     ap.add_argument("--hook-before-put", default=None)
     ap.add_argument("--hook", default=None)
+    ap.add_argument("--s3-fail-put", default=None)
+    ap.add_argument("--s3-fail-when", default=None)
+    ap.add_argument("--s3-fail-count", type=int, default=-1)
+    ap.add_argument("--s3-fail-status", type=int, default=500)
     args = ap.parse_args()
     lock = threading.Lock()
-    state = {"throttled": 0, "killed": False, "hooked": False}
+    state = {"throttled": 0, "killed": False, "hooked": False,
+             "failing": False, "failed": 0}
+    S3_ERRORS = {
+        500: ("InternalError", "We encountered an internal error. "
+              "Please try again."),
+        503: ("SlowDown", "Please reduce your request rate."),
+        403: ("AccessDenied", "Access Denied"),
+    }
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -74,7 +96,7 @@ def main():
 
         def record(self, action, status):
             with lock, open(args.log, "a") as f:
-                f.write("%s %d\n" % (action, status))
+                f.write("%s %s\n" % (action, status))
 
         def answer(self, status, headers, body):
             self.send_response(status)
@@ -98,6 +120,34 @@ def main():
                     state["hooked"] = True
                 if run:
                     subprocess.run(args.hook, shell=True, check=False)
+            fail = False
+            if (self.command == "PUT" and args.s3_fail_put and
+                    path.endswith(args.s3_fail_put)):
+                with lock:
+                    if (not state["failing"] and
+                            (args.s3_fail_when is None or
+                             args.s3_fail_when.encode() in body)):
+                        state["failing"] = True
+                    fail = state["failing"] and (
+                        args.s3_fail_count < 0 or
+                        state["failed"] < args.s3_fail_count)
+                    if fail:
+                        state["failed"] += 1
+            if fail and args.s3_fail_status >= 0:
+                st = args.s3_fail_status
+                self.record("S3 %s %s" % (self.command, path),
+                            st if st else "dropped")
+                if not st:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                code, msg = S3_ERRORS.get(st, ("InternalError", "error"))
+                self.answer(st, [("Content-Type", "application/xml")],
+                            ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+                             "\n<Error><Code>%s</Code><Message>%s</Message>"
+                             "<RequestId>proxy</RequestId></Error>" %
+                             (code, msg)).encode())
+                return
             conn = http.client.HTTPConnection(args.upstream, timeout=60)
             headers = {k: v for k, v in self.headers.items()}
             conn.request(self.command, self.path, body=body or None,
@@ -105,6 +155,12 @@ def main():
             resp = conn.getresponse()
             data = resp.read()
             conn.close()
+            if fail:  # taken, then the answer lost
+                self.record("S3 %s %s" % (self.command, path),
+                            "taken-dropped")
+                self.close_connection = True
+                self.connection.shutdown(2)
+                return
             self.record("S3 %s %s" % (self.command, path), resp.status)
             if self.command == "HEAD":
                 self.send_response(resp.status)

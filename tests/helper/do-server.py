@@ -12,6 +12,7 @@ description. In memory, one account:
   GET    /v2/account/keys                     POST /v2/account/keys
   GET    /v2/account/keys/{id or fingerprint} DELETE the same
   GET    /v2/tags/{name}                      POST /v2/tags
+  POST   /v2/tags/{name}/resources (droplets only)
   GET    /v2/vpcs                             POST /v2/vpcs
   GET    /v2/vpcs/{id} /v2/vpcs/{id}/members  DELETE /v2/vpcs/{id}
                                   (403 while members remain, as documented)
@@ -849,6 +850,33 @@ def route(s, method, path, query, body, base):
             if rest[0] not in s.tags:
                 raise not_found()
             return 200, {"tag": s.tag_json(rest[0])}
+        if len(rest) == 2 and rest[1] == "resources" and method == "POST":
+            # tags_assign_resources: 204; a missing tag or resource 404.
+            only_query(query, ())
+            check_fields(body, {"resources"}, ("resources",))
+            res = want(body, "resources", list, "an array")
+            if rest[0] not in s.tags:
+                raise not_found()
+            for r in res:
+                if not isinstance(r, dict):
+                    raise unprocessable("resources must be objects")
+                check_fields(r, {"resource_id", "resource_type"},
+                             ("resource_id", "resource_type"))
+                rid = want(r, "resource_id", str, "a string")
+                kind = want(r, "resource_type", str, "a string")
+                if kind not in ("droplet", "image", "volume",
+                                "volume_snapshot"):
+                    raise unprocessable("resource_type is not one of "
+                                        "droplet, image, volume, "
+                                        "volume_snapshot")
+                if kind != "droplet" or not rid.isdigit() or \
+                        int(rid) not in s.droplets:
+                    raise not_found()
+            for r in res:
+                d = s.droplets[int(r["resource_id"])]
+                if rest[0] not in d["tags"]:
+                    d["tags"].append(rest[0])
+            return 204, None
     if res == "vpcs":
         return route_vpcs(s, method, rest, query, body, base, path)
     if res == "droplets":

@@ -57,6 +57,11 @@ vCPUs in a region end in QUOTA_EXCEEDED), remove [collection, scope, name]
 (a resource deleted behind deploy's back), op_seconds S.
 GET /_test/resources lists every resource (for assertions).
 
+Crash tests: --kill-at compute.instances.insert:before,...:after and
+--kill-pid-file F SIGKILL the process F names, each point once (POINT#N:
+at the Nth time the method comes to that point), and log
+{"killed": PID, "at": POINT}.
+
 Stdlib and `cryptography` (installed on this machine kind) only.
 """
 
@@ -67,6 +72,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import threading
 import time
 import urllib.parse
@@ -128,6 +134,12 @@ def parse_args():
     p.add_argument("--quota-cpus", type=int, default=0)
     p.add_argument("--page-max", type=int, default=500,
                    help="largest page a list answers")
+    p.add_argument("--kill-at", default="",
+                   help="API:before or API:after, comma-separated: SIGKILL "
+                   "the process in --kill-pid-file once, when that method "
+                   "arrives (not carried out) or once it is carried out "
+                   "(before its answer); API:after#N: at its Nth call")
+    p.add_argument("--kill-pid-file")
     return p.parse_args()
 
 
@@ -320,6 +332,8 @@ class World:
                     "fail5xx": args.fail5xx, "quota_cpus": args.quota_cpus,
                     "op_seconds": args.op_seconds}
         self.pages = {}
+        self.kill_at = set(p for p in args.kill_at.split(",") if p)
+        self.kill_seen = {}
         self.sa_keys = {}
         for spec in args.service_account:
             email, path = spec.split("=", 1)
@@ -930,6 +944,41 @@ def do_list(method_id, params, query, base):
     return out
 
 
+def do_aggregated(query, base):
+    """instances.aggregatedList: every zone's instances, paged as one list,
+    each page grouped by zone ("zones/Z": {"instances": [...]})."""
+    items = []
+    for (c, scope), it in sorted(W.res.items()):
+        if c == "instances":
+            items += [(scope, r) for r in sorted(it.values(),
+                                                 key=lambda r: r["name"])]
+    if "filter" in query:
+        terms = parse_filter(query["filter"][0])
+        items = [(s, r) for s, r in items if matches(r, terms)]
+    n = int(query.get("maxResults", ["500"])[0])
+    n = min(n if n > 0 else 500, 500, W.args.page_max)
+    start = 0
+    if "pageToken" in query:
+        tok = query["pageToken"][0]
+        if tok not in W.pages:
+            raise invalid("Invalid value for field 'pageToken': "
+                          f"'{tok}'. Supplied pageToken is invalid.")
+        start = W.pages[tok]
+    groups = {}
+    for scope, r in items[start:start + n]:
+        groups.setdefault(scope, {"instances": []})["instances"].append(r)
+    out = {"kind": "compute#instanceAggregatedList",
+           "id": f"projects/{W.args.project}/aggregated/instances",
+           "items": groups,
+           "selfLink": base + f"projects/{W.args.project}/aggregated/"
+                              f"instances"}
+    if start + n < len(items):
+        tok = secrets.token_urlsafe(12)
+        W.pages[tok] = start + n
+        out["nextPageToken"] = tok
+    return out
+
+
 # --- OAuth and metadata ----------------------------------------------------
 
 def grant(error, desc):
@@ -1086,7 +1135,27 @@ class Handler(BaseHTTPRequestHandler):
             entry["error"] = e.reason
         entry["status"] = status
         self.record(entry)
+        if status < 300 and entry.get("api"):
+            self.kill_point(entry["api"] + ":after")
         self.send(status, obj)
+
+    def kill_point(self, point):
+        """SIGKILL the process under test at point, once."""
+        with W.lock:
+            n = W.kill_seen[point] = W.kill_seen.get(point, 0) + 1
+            if f"{point}#{n}" in W.kill_at:
+                W.kill_at.discard(f"{point}#{n}")
+            elif point in W.kill_at:
+                W.kill_at.discard(point)
+            else:
+                return False
+            if not W.args.kill_pid_file:
+                return False
+            with open(W.args.kill_pid_file) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, signal.SIGKILL)
+            W.log.write(json.dumps({"killed": pid, "at": point}) + "\n")
+        return True
 
     def metadata(self, method, path, entry):
         entry["api"] = "metadata"
@@ -1169,6 +1238,8 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(405, "httpMethodNotAllowed",
                            f"Method {method} not allowed for {path}")
         entry["api"] = mid
+        if self.kill_point(mid + ":before"):
+            raise ApiError(503, "backendError", "killed before")
         params = {k: urllib.parse.unquote(v) for k, v in params.items()}
         for k, v in params.items():
             pat = m["parameters"][k].get("pattern")
@@ -1182,7 +1253,7 @@ class Handler(BaseHTTPRequestHandler):
             except ValueError:
                 raise invalid("Invalid JSON payload received. "
                               "Unexpected token.", "parseError")
-            entry["body"] = body
+            entry["body"] = json.loads(raw)  # as sent, not as changed
         if m["request"]:
             if not isinstance(body, dict):
                 raise invalid("Invalid JSON payload received. Expected an "
@@ -1241,6 +1312,8 @@ class Handler(BaseHTTPRequestHandler):
                 op = do_set_labels(params, body, base, rid, user)
             elif verb == "list":
                 return 200, do_list(mid, params, query, base)
+            elif verb == "aggregatedList":
+                return 200, do_aggregated(query, base)
             elif verb == "wait":
                 return 200, self.wait(mid, params, base)
             else:

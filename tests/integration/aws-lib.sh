@@ -34,10 +34,11 @@ free_port() {
 	"$AWS_PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# wait_port PORT: until something listens there (20 s at most).
+# wait_port PORT: until something listens there (60 s at most: moto
+# starts slowly on a busy machine).
 wait_port() {
 	i=0
-	while [ $i -lt 200 ]; do
+	while [ $i -lt 600 ]; do
 		if "$AWS_PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $1), 1)" 2>/dev/null; then
 			return 0
 		fi
@@ -83,7 +84,7 @@ aws_proxy_start() {
 		>"$TMP/proxy.out" 2>&1 &
 	proxy_pid=$!
 	i=0
-	while [ ! -s "$TMP/proxy.port" ] && [ $i -lt 100 ]; do
+	while [ ! -s "$TMP/proxy.port" ] && [ $i -lt 600 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

@@ -37,7 +37,7 @@ do_start() {
 		>"$TMP/do-server.out" 2>&1 &
 	do_pid=$!
 	i=0
-	while [ ! -s "$TMP/do.port" ] && [ $i -lt 100 ]; do
+	while [ ! -s "$TMP/do.port" ] && [ $i -lt 600 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done

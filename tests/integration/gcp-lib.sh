@@ -64,7 +64,7 @@ gcp_start() {
 		--authorized-user "$GCP_USER_ID:$GCP_USER_SECRET:$GCP_USER_REFRESH" \
 		"$@" 2>"$TMP/gcp-server.err" &
 	gcp_pid=$!
-	for _ in $(seq 300); do
+	for _ in $(seq 600); do
 		[ -s "$TMP/gcp.port" ] && break
 		sleep 0.1
 	done
@@ -110,4 +110,13 @@ gcp_count() {
 expect_eq() {
 	checks=$((checks + 1))
 	[ "$1" = "$2" ] || fail "$3: got '$1', expected '$2'"
+}
+
+# expect_match FILE TEXT what: a line of FILE contains TEXT.
+expect_match() {
+	checks=$((checks + 1))
+	if ! grep -qF -- "$2" "$1"; then
+		fail "$3: no '$2' in $(basename "$1")"
+		sed 's/^/  | /' "$1" >&2
+	fi
 }

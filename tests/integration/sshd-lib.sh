@@ -123,7 +123,7 @@ sshd_wait() {
 	shift
 	"$@" python3 - "$_addr" "$SSHD_PORT" <<'EOF'
 import socket, sys, time
-deadline = time.time() + 10
+deadline = time.time() + 60
 while True:
     try:
         socket.create_connection((sys.argv[1], int(sys.argv[2])), 1).close()

@@ -40,8 +40,14 @@ ssh -o BatchMode=yes -o StrictHostKeyChecking=yes \
 
 # web-b gets a new host key (a reinstalled host, or an attacker).
 old_fp=$(fp "$(sshd_host_key b)")
-kill "$(cat "$SSHD_DIR/b/sshd.pid")"
-sleep 0.2
+old_pid=$(cat "$SSHD_DIR/b/sshd.pid")
+kill "$old_pid"
+# Gone before the new one starts on its address (bounded: 60 s).
+i=0
+while kill -0 "$old_pid" 2>/dev/null && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 mv "$SSHD_DIR/b" "$SSHD_DIR/b.old"
 sshd_start b 127.33.0.2
 new_fp=$(fp "$(sshd_host_key b)")

@@ -65,7 +65,7 @@ pid, fd = pty.fork()
 if pid == 0:
     os.execv(sys.argv[1], sys.argv[1:-1])
 out = b''
-deadline = time.time() + 30
+deadline = time.time() + 120
 sent = False
 while time.time() < deadline:
     try:

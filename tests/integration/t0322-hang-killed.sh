@@ -27,13 +27,14 @@ leftovers() {
 }
 trap 'leftovers; sshd_cleanup' EXIT
 
-# gone DURATION what: no such sleep is left within 5 s.
+# gone DURATION what: no such sleep is left (after 30 s at most: they
+# were killed before deploy returned, this only lets them finish exiting).
 gone() {
 	checks=$((checks + 1))
 	i=0
 	while [ -n "$(hung "$1")" ]; do
 		i=$((i + 1))
-		if [ "$i" -gt 50 ]; then
+		if [ "$i" -gt 300 ]; then
 			fail "$2: left running on the host: $(hung "$1" | tr '\n' ' ')"
 			return
 		fi

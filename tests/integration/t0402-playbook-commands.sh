@@ -26,7 +26,7 @@ trap 'kill "$http_pid" 2>/dev/null; rm -rf "$TMP"' EXIT
 i=0
 until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
 	i=$((i + 1))
-	if [ "$i" -gt 100 ]; then
+	if [ "$i" -gt 600 ]; then
 		echo "the test's web server did not start" >&2
 		exit 1
 	fi
@@ -72,13 +72,13 @@ steps:
       dest: "{{vars.root}}/bin/tool"
       mode: "0755"
   - name: wait for a port
-    wait: {port: "{{vars.port}}", timeout: 5, interval: 1}
+    wait: {port: "{{vars.port}}", timeout: 60, interval: 1}
   - name: wait for a URL
-    wait: {url: "http://127.0.0.1:{{vars.port}}/tool.bin", timeout: 5}
+    wait: {url: "http://127.0.0.1:{{vars.port}}/tool.bin", timeout: 60}
   - name: wait for a 404
-    wait: {url: "http://127.0.0.1:{{vars.port}}/nope", status: 404, timeout: 5}
+    wait: {url: "http://127.0.0.1:{{vars.port}}/nope", status: 404, timeout: 60}
   - name: wait for a command
-    wait: {command: "test -e {{vars.root}}/made", timeout: 5, interval: 1}
+    wait: {command: "test -e {{vars.root}}/made", timeout: 60, interval: 1}
 EOF2
 
 pb_compile ./commands.yml
@@ -92,7 +92,7 @@ for shell in $SHELLS; do
 	tree_state "$ROOT" >after
 	expect_same before after "$shell: check mode runs nothing"
 	expect_line "$TMP/markers" "8/12 changed downloaded (its directory is missing now)" "$shell: a download would happen"
-	expect_line "$TMP/markers" "12/12 skipped not ready now; would wait up to 5s" "$shell: check mode does not wait"
+	expect_line "$TMP/markers" "12/12 skipped not ready now; would wait up to 60s" "$shell: check mode does not wait"
 
 	pb_run "$shell"
 	expect_rc 0 "$shell: first run"

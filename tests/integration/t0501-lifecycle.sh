@@ -171,9 +171,13 @@ expect_line "$TMP/out" "- destroying local host db-0" "db-0 destroyed"
 expect_line "$TMP/out" "Up: 0 created, 1 destroyed, 1 unchanged." "role removed"
 
 # The lock: a second run fails at once, naming the holder.
-flock ".deploy/$name.lock" sleep 30 &
+flock ".deploy/$name.lock" sleep 600 &
 holder=$!
-sleep 0.5
+i=0
+while flock -n ".deploy/$name.lock" true && [ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
 run "$DEPLOY" up --yes topo.yml
 expect_rc 1 "up while locked"
 checks=$((checks + 1))

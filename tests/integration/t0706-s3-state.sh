@@ -87,17 +87,17 @@ expect_rc 0 "plan from another directory"
 expect_line "$TMP/out" "Plan: 0 to create, 0 to destroy, 1 unchanged." "plan from b"
 
 # Two up runs of one topology from two directories at once. The proxy
-# holds the first run's first state write for 4 s (it holds the lock
+# holds the first run's first state write for 10 s (it holds the lock
 # then): the second fails at once naming the holder and its lock id;
 # with a long --lock-timeout it waits, then reads what the first made.
 topo a "" 2
 topo b "" 2
-aws_proxy_start --hook-before-put "/$key" --hook "sleep 4"
+aws_proxy_start --hook-before-put "/$key" --hook "sleep 10"
 : >"$AWS_LOG"
 "$DEPLOY" up --yes a/topo.yml >"$TMP/a.out" 2>"$TMP/a.err" &
 up1=$!
 i=0
-while ! grep -q "^S3 PUT /$bucket/$key.lock 200" "$AWS_LOG" && [ $i -lt 100 ]; do
+while ! grep -q "^S3 PUT /$bucket/$key.lock 200" "$AWS_LOG" && [ $i -lt 600 ]; do
 	sleep 0.1
 	i=$((i + 1))
 done

@@ -1,7 +1,9 @@
 #!/bin/sh
 # The S3 state backend's errors: the state block is checked with
 # file:line:col; an unreachable store, wrong credentials and a missing
-# bucket stop up with a clear message before anything is made at EC2.
+# bucket stop up with a clear message before anything is made at EC2; so
+# does a lock object deploy did not write, which 'deploy unlock --yes'
+# removes.
 . "$TESTLIB"
 . "$SRCDIR/tests/integration/aws-lib.sh"
 
@@ -102,6 +104,24 @@ run "$DEPLOY" up --yes topo.yml
 expect_rc 1 "up with a missing bucket"
 expect_line "$TMP/err" "deploy: error: s3://no-such-$bucket/$name.state.json.lock: cannot take the lock: HTTP 404 (NoSuchBucket: The specified bucket does not exist): the bucket does not exist (deploy does not make it: create it with versioning on)" "missing bucket"
 nothing_made "missing bucket"
+
+# A lock object deploy did not write: named, nothing made, and removed by
+# 'deploy unlock --yes'.
+topo "$bucket" ""
+"$AWS_PY" -c "
+import boto3
+boto3.client('s3', endpoint_url='$MOTO_URL', region_name='us-east-1').put_object(Bucket='$bucket', Key='$name.state.json.lock', Body=b'garbage')" ||
+	fail "put a foreign lock object"
+: >"$AWS_LOG"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 1 "up with a lock object deploy cannot read"
+expect_line "$TMP/err" "deploy: error: s3://$bucket/$name.state.json is locked by an object deploy cannot read at s3://$bucket/$name.state.json.lock (not a lock note deploy wrote: not JSON): if no deploy run is under way, 'deploy unlock --yes' removes it" "a foreign lock object"
+nothing_made "a foreign lock object"
+run "$DEPLOY" unlock --yes topo.yml
+expect_rc 0 "unlock --yes of a foreign lock object"
+run "$DEPLOY" unlock topo.yml
+expect_rc 0 "unlock after it"
+expect_line "$TMP/out" "Nobody holds the lock of '$name'." "the foreign lock object is gone"
 
 # SSE-KMS: the objects carry aws:kms and the key id.
 topo "$bucket" ", kms_key_id: alias/deploy-state"

@@ -577,7 +577,8 @@ static void test_registry_lists_the_fakes_in_test_builds(void **state)
 	assert_non_null(provider_find("fake"));
 	assert_string_equal(all, "aws, gcp, digitalocean, ssh, local, fake "
 				 "or fake2");
-	assert_string_equal(makers, "aws, digitalocean, local, fake and fake2");
+	assert_string_equal(makers,
+			    "aws, gcp, digitalocean, local, fake and fake2");
 	free(makers);
 	free(all);
 }

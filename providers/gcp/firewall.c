@@ -1,0 +1,479 @@
+/* SPDX-License-Identifier: MIT */
+/* GCP firewall rules: one per rule of a role, by target tag, synced. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/gcp/gcp-internal.h"
+#include "util/strutil.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define NAME_HEAD 54
+
+/* One inbound rule: a protocol, ports and one source ("tag:TAG" or a
+ * CIDR), with what the topology wrote for messages. */
+struct rule {
+	const struct role *role;
+	char proto[8];
+	char ports[16]; /* "22", "9000-9010" */
+	char src[96];
+	char from[96];
+	char name[64];
+	bool seen;
+};
+
+struct rules {
+	struct rule *v;
+	size_t nr;
+};
+
+static unsigned long hash(const char *s, unsigned long h)
+{
+	for (; *s; s++)
+		h = ((h ^ (unsigned char)*s) * 16777619u) & 0xffffffffu;
+	return h;
+}
+
+/* deploy-TOPOLOGY-ROLE-HASH, the hash of the rule: a changed rule is a
+ * new firewall, an unchanged one keeps its name. */
+static void rule_name(const struct provider_run *run, struct rule *r)
+{
+	char *head = gcp_name("deploy", run->t->name, r->role->name);
+	unsigned long h = hash(run->t->name, 2166136261u);
+	size_t len = strlen(head);
+
+	h = hash(r->role->name, hash("|", h));
+	h = hash(r->proto, hash("|", h));
+	h = hash(r->ports, hash("|", h));
+	h = hash(r->src, hash("|", h));
+	if (len > NAME_HEAD)
+		len = NAME_HEAD;
+	while (len && head[len - 1] == '-')
+		len--;
+	snprintf(r->name, sizeof(r->name), "%.*s-%08lx", (int)len, head, h);
+	free(head);
+}
+
+static void rules_add(const struct provider_run *run, struct rules *r,
+		      const struct role *role, const char *proto, int lo,
+		      int hi, const char *src, const char *from)
+{
+	struct rule n = { 0 };
+
+	n.role = role;
+	snprintf(n.proto, sizeof(n.proto), "%s", proto);
+	if (lo == hi)
+		snprintf(n.ports, sizeof(n.ports), "%d", lo);
+	else
+		snprintf(n.ports, sizeof(n.ports), "%d-%d", lo, hi);
+	snprintf(n.src, sizeof(n.src), "%s", src);
+	snprintf(n.from, sizeof(n.from), "%s", from);
+	rule_name(run, &n);
+	for (size_t i = 0; i < r->nr; i++)
+		if (!strcmp(r->v[i].name, n.name))
+			return;
+	r->v = xrealloc(r->v, (r->nr + 1) * sizeof(*r->v));
+	r->v[r->nr++] = n;
+}
+
+/* A role as a source: its tag when its instances are ours, else the
+ * addresses recorded for its hosts. */
+static void from_role(struct provider_run *run, struct rules *r,
+		      const struct role *role, const struct role *src,
+		      const char *proto, int lo, int hi)
+{
+	if (gcp_role_is_ours(src)) {
+		char *t = gcp_role_tag(run, src->name);
+		struct buf s = BUF_INIT;
+
+		buf_addf(&s, "tag:%s", t);
+		rules_add(run, r, role, proto, lo, hi, s.data, src->name);
+		buf_free(&s);
+		free(t);
+		return;
+	}
+	for (size_t i = 0; i < src->nr_hosts; i++) {
+		const char *addr = src->hosts[i].address;
+		char cidr[80];
+
+		for (size_t k = 0; !addr && k < run->state->nr_hosts; k++)
+			if (!strcmp(run->state->hosts[k].name,
+				    src->hosts[i].name))
+				addr = run->state->hosts[k].address;
+		if (!addr || !is_ip_address(addr) || strchr(addr, ':'))
+			continue;
+		snprintf(cidr, sizeof(cidr), "%s/32", addr);
+		rules_add(run, r, role, proto, lo, hi, cidr, cidr);
+	}
+}
+
+/* What the role lets in: SSH from its via role or admin_cidrs, then its
+ * firewall: rules. */
+static void wanted_rules(struct provider_run *run, const struct role *role,
+			 struct rules *r)
+{
+	const struct ssh_conf *ssh = &run->t->ssh;
+	char cidr[80];
+
+	if (role->via.role) {
+		from_role(run, r, role, role->via.role, "tcp", 22, 22);
+	} else {
+		for (size_t i = 0; i < ssh->nr_admin_cidrs; i++) {
+			cidr_format_network(&ssh->admin_cidrs[i], cidr,
+					    sizeof(cidr));
+			if (!strchr(cidr, ':'))
+				rules_add(run, r, role, "tcp", 22, 22, cidr,
+					  cidr);
+		}
+	}
+	for (size_t i = 0; i < role->nr_firewall; i++) {
+		const struct fw_rule *fw = &role->firewall[i];
+		const char *proto = fw->proto == FW_UDP ? "udp" : "tcp";
+
+		for (size_t k = 0; k < fw->nr_from; k++) {
+			const struct fw_source *f = &fw->from[k];
+
+			switch (f->kind) {
+			case FW_FROM_WORLD:
+				rules_add(run, r, role, proto, fw->port_lo,
+					  fw->port_hi, "0.0.0.0/0",
+					  "0.0.0.0/0");
+				break;
+			case FW_FROM_CIDR:
+				cidr_format_network(&f->cidr, cidr,
+						    sizeof(cidr));
+				if (!strchr(cidr, ':'))
+					rules_add(run, r, role, proto,
+						  fw->port_lo, fw->port_hi,
+						  cidr, cidr);
+				break;
+			case FW_FROM_ROLE:
+				if (f->role)
+					from_role(run, r, role, f->role, proto,
+						  fw->port_lo, fw->port_hi);
+				break;
+			}
+		}
+	}
+}
+
+static void all_wanted(struct provider_run *run, struct rules *r)
+{
+	for (size_t i = 0; i < run->t->nr_roles; i++)
+		if (gcp_role_is_ours(&run->t->roles[i]))
+			wanted_rules(run, &run->t->roles[i], r);
+}
+
+static char *rule_text(const struct rule *r)
+{
+	struct buf t = BUF_INIT;
+
+	buf_addf(&t, "%s %s from %s", r->proto, r->ports, r->from);
+	return buf_release(&t);
+}
+
+/* --- the firewall resource ----------------------------------------------- */
+
+static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
+		    bool *exists, struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "global/firewalls/%s", ref->id);
+	rc = gcp_get(g->c, path.data, "firewalls.get", exists, NULL, err);
+	buf_free(&path);
+	return rc;
+}
+
+/* deploy's firewall names are their own key. */
+static int fw_by_name(struct provider_run *run, const struct resource_ref *ref,
+		      char **id, struct error *err)
+{
+	struct resource_ref r = *ref;
+	bool exists = false;
+	int rc;
+
+	r.id = ref->name;
+	rc = fw_by_id(run, &r, &exists, err);
+	*id = !rc && exists ? xstrdup(ref->name) : NULL;
+	return rc;
+}
+
+static int fw_create(struct provider_run *run, const struct resource_ref *ref,
+		     char **id, struct error *err)
+{
+	const struct rule *r = ref->arg;
+	struct gcprun *g = run->priv;
+	cJSON *body = cJSON_CreateObject(), *allowed, *a, *ports, *src, *tgt;
+	char *tag = gcp_role_tag(run, r->role->name);
+	struct buf desc = BUF_INIT, net = BUF_INIT, what = BUF_INIT;
+	int rc;
+
+	buf_addf(&desc, "deploy-topology=%s deploy-role=%s: %s %s from %s",
+		 run->t->name, r->role->name, r->proto, r->ports, r->from);
+	buf_addf(&net, "projects/%s/global/networks/%s", g->c->project,
+		 g->network);
+	buf_addf(&what, "firewalls.insert %s", r->name);
+	cJSON_AddStringToObject(body, "name", r->name);
+	cJSON_AddStringToObject(body, "description", desc.data);
+	cJSON_AddStringToObject(body, "network", net.data);
+	cJSON_AddStringToObject(body, "direction", "INGRESS");
+	cJSON_AddNumberToObject(body, "priority", 1000);
+	allowed = cJSON_AddArrayToObject(body, "allowed");
+	a = cJSON_CreateObject();
+	cJSON_AddStringToObject(a, "IPProtocol", r->proto);
+	ports = cJSON_AddArrayToObject(a, "ports");
+	cJSON_AddItemToArray(ports, cJSON_CreateString(r->ports));
+	cJSON_AddItemToArray(allowed, a);
+	if (!strncmp(r->src, "tag:", 4)) {
+		src = cJSON_AddArrayToObject(body, "sourceTags");
+		cJSON_AddItemToArray(src, cJSON_CreateString(r->src + 4));
+	} else {
+		src = cJSON_AddArrayToObject(body, "sourceRanges");
+		cJSON_AddItemToArray(src, cJSON_CreateString(r->src));
+	}
+	tgt = cJSON_AddArrayToObject(body, "targetTags");
+	cJSON_AddItemToArray(tgt, cJSON_CreateString(tag));
+	rc = gcp_mutate(g->c, "POST", "global/firewalls", ref->key, body,
+			what.data, err);
+	if (!rc)
+		*id = xstrdup(r->name);
+	cJSON_Delete(body);
+	free(tag);
+	buf_free(&desc);
+	buf_free(&net);
+	buf_free(&what);
+	return rc;
+}
+
+static void fw_attributes(struct provider_run *run,
+			  const struct resource_ref *ref,
+			  struct state_resource *res)
+{
+	const struct rule *r = ref->arg;
+	char *text;
+
+	(void)run;
+	if (!r)
+		return;
+	text = rule_text(r);
+	resource_set_attr(res, "rule", text);
+	free(text);
+}
+
+static const struct resource_kind gcp_fw = {
+	.kind = "firewall",
+	.flags = RESOURCE_NEW_KEY,
+	.find_by_id = fw_by_id,
+	.find_by_tags = fw_by_name,
+	.create = fw_create,
+	.attributes = fw_attributes,
+};
+
+/* --- what the project holds ---------------------------------------------- */
+
+struct held {
+	const struct provider_run *run;
+	char **names;
+	char **texts; /* the rule part of the description */
+	bool *seen;
+	size_t nr;
+};
+
+static int collect_fw(const cJSON *item, void *ud)
+{
+	struct held *h = ud;
+	const char *name = gcp_json_str(item, "name");
+	const char *desc = gcp_json_str(item, "description");
+	struct buf want = BUF_INIT;
+	const char *colon;
+
+	buf_addf(&want, "deploy-topology=%s deploy-role=", h->run->t->name);
+	if (name && desc && !strncmp(desc, want.data, want.len)) {
+		colon = strstr(desc + want.len, ": ");
+		h->names = xrealloc(h->names, (h->nr + 1) * sizeof(char *));
+		h->texts = xrealloc(h->texts, (h->nr + 1) * sizeof(char *));
+		h->seen = xrealloc(h->seen, (h->nr + 1) * sizeof(bool));
+		h->names[h->nr] = xstrdup(name);
+		h->texts[h->nr] = xstrdup(colon ? colon + 2 : "");
+		h->seen[h->nr++] = false;
+	}
+	buf_free(&want);
+	return 0;
+}
+
+static void held_free(struct held *h)
+{
+	for (size_t i = 0; i < h->nr; i++) {
+		free(h->names[i]);
+		free(h->texts[i]);
+	}
+	free(h->names);
+	free(h->texts);
+	free(h->seen);
+}
+
+/* One list call for every firewall of the topology. */
+static int held_list(struct provider_run *run, struct gcprun *g, struct held *h,
+		     struct error *err)
+{
+	char *prefix = gcp_name("deploy", run->t->name, NULL);
+	struct buf filter = BUF_INIT;
+	int rc;
+
+	if (strlen(prefix) < NAME_HEAD)
+		buf_addf(&filter, "name eq \"%s-.*\"", prefix);
+	rc = gcp_list(g->c, "global/firewalls", filter.len ? filter.data : NULL,
+		      collect_fw, h, "firewalls.list", err);
+	buf_free(&filter);
+	free(prefix);
+	return rc;
+}
+
+static int held_index(const struct held *h, const char *name)
+{
+	for (size_t i = 0; i < h->nr; i++)
+		if (!strcmp(h->names[i], name))
+			return (int)i;
+	return -1;
+}
+
+static bool wanted(const struct rules *w, const char *name)
+{
+	for (size_t i = 0; i < w->nr; i++)
+		if (!strcmp(w->v[i].name, name))
+			return true;
+	return false;
+}
+
+static int delete_fw(struct provider_run *run, struct gcprun *g,
+		     const char *name, struct error *err)
+{
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "global/firewalls/%s", name);
+	buf_addf(&what, "firewalls.delete %s", name);
+	rc = gcp_delete(run, g->c, path.data, what.data, err);
+	buf_free(&path);
+	buf_free(&what);
+	return rc;
+}
+
+/* Remove one recorded firewall (or one found with no record). */
+static int remove_fw(struct provider_run *run, struct gcprun *g,
+		     const char *name, struct error *err)
+{
+	char *n = xstrdup(name);
+	int rc = resource_deleting(run, "firewall", n, err);
+
+	if (rc == DEPLOY_ERR_NOT_FOUND) {
+		rc = delete_fw(run, g, n, err);
+		free(n);
+		return rc;
+	}
+	if (!rc)
+		rc = delete_fw(run, g, n, err);
+	if (!rc)
+		rc = resource_forget(run, "firewall", n, err);
+	free(n);
+	return rc;
+}
+
+int gcp_firewalls(struct provider_run *run, struct gcprun *g, struct buf *dry,
+		  struct error *err)
+{
+	struct rules want = { 0 };
+	struct held h = { run, NULL, NULL, NULL, 0 };
+	int rc;
+
+	all_wanted(run, &want);
+	rc = held_list(run, g, &h, err);
+	/* The rules wanted: made when the project lacks them. */
+	for (size_t i = 0; !rc && i < want.nr; i++) {
+		struct rule *r = &want.v[i];
+		const struct state_resource *res = state_resource_find(
+			run->state, "gcp", "firewall", r->name);
+		int at = held_index(&h, r->name);
+		char *id = NULL;
+
+		if (at >= 0)
+			h.seen[at] = true;
+		if (at >= 0 && res && res->status == RESOURCE_CREATED)
+			continue;
+		if (dry) {
+			if (at < 0)
+				buf_addf(dry,
+					 "~ gcp firewall %s: + %s %s from "
+					 "%s\n",
+					 r->role->name, r->proto, r->ports,
+					 r->from);
+			continue;
+		}
+		rc = resource_ensure(run, &gcp_fw, r->name, r->role->name, r,
+				     &id, NULL, err);
+		free(id);
+	}
+	/* Recorded ones no role wants any more. */
+	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {
+		struct state_resource *res = &run->state->resources[i];
+		int at;
+
+		if (strcmp(res->provider, "gcp") ||
+		    strcmp(res->kind, "firewall") || wanted(&want, res->name))
+			continue;
+		at = held_index(&h, res->name);
+		if (at >= 0)
+			h.seen[at] = true;
+		if (dry) {
+			buf_addf(dry, "~ gcp firewall %s: - %s\n",
+				 res->role ? res->role : res->name,
+				 resource_attr(res, "rule")
+					 ? resource_attr(res, "rule")
+					 : res->name);
+			continue;
+		}
+		rc = remove_fw(run, g, res->name, err);
+		i = (size_t)-1; /* the records moved: from the start */
+	}
+	/* The topology's firewalls with no record (a lost state). */
+	for (size_t i = 0; !rc && i < h.nr; i++) {
+		if (h.seen[i] || wanted(&want, h.names[i]))
+			continue;
+		if (dry)
+			buf_addf(dry, "~ gcp firewall %s: - %s\n", h.names[i],
+				 h.texts[i]);
+		else
+			rc = delete_fw(run, g, h.names[i], err);
+	}
+	held_free(&h);
+	free(want.v);
+	return rc;
+}
+
+/* Every firewall recorded, and any other of the topology. */
+int gcp_firewalls_down(struct provider_run *run, struct gcprun *g,
+		       struct error *err)
+{
+	struct held h = { run, NULL, NULL, NULL, 0 };
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {
+		struct state_resource *res = &run->state->resources[i];
+
+		if (strcmp(res->provider, "gcp") ||
+		    strcmp(res->kind, "firewall"))
+			continue;
+		rc = remove_fw(run, g, res->name, err);
+		i = (size_t)-1;
+	}
+	if (!rc)
+		rc = held_list(run, g, &h, err);
+	for (size_t i = 0; !rc && i < h.nr; i++)
+		rc = delete_fw(run, g, h.names[i], err);
+	held_free(&h);
+	return rc;
+}

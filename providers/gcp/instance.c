@@ -1,0 +1,819 @@
+/* SPDX-License-Identifier: MIT */
+/* GCP instances: data disks, static addresses, the instances themselves. */
+
+/* The requestId is recorded before each insert; operations are waited for,
+ * then one list a round until the instances run. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/gcp/gcp-internal.h"
+#include "util/file.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define WAIT_RUNNING_S	  600
+#define DEFAULT_BOOT_GB	  20
+#define DEFAULT_DISK_TYPE "pd-balanced"
+#define MAX_USER_DATA	  (256u << 10)
+
+struct host_arg {
+	const struct host *host;
+	const char *zone;
+	const char *region;
+	const char *nat_ip; /* the static address, or NULL */
+	const char *disk;   /* the data disk's name, or NULL */
+};
+
+static char *instance_name(const struct provider_run *run, const char *host)
+{
+	return gcp_name(run->t->name, host, NULL);
+}
+
+static char *disk_name(const struct provider_run *run, const char *host)
+{
+	return gcp_name(run->t->name, host, "data");
+}
+
+static const char *zone_of(const struct resource_ref *ref,
+			   const struct provider_run *run)
+{
+	const struct host_arg *a = ref->arg;
+	const struct state_resource *r;
+
+	if (a)
+		return a->zone;
+	r = state_resource_find(run->state, "gcp", ref->kind, ref->name);
+	return r ? resource_attr(r, "zone") : NULL;
+}
+
+static void zone_attributes(struct provider_run *run,
+			    const struct resource_ref *ref,
+			    struct state_resource *res)
+{
+	const struct host_arg *a = ref->arg;
+
+	(void)run;
+	if (a && a->zone)
+		resource_set_attr(res, "zone", a->zone);
+	if (a && a->region)
+		resource_set_attr(res, "region", a->region);
+}
+
+/* --- data disks ---------------------------------------------------------- */
+
+static int disk_get(struct provider_run *run, const char *zone,
+		    const char *name, bool *exists, struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "zones/%s/disks/%s", zone, name);
+	rc = gcp_get(g->c, path.data, "disks.get", exists, NULL, err);
+	buf_free(&path);
+	return rc;
+}
+
+static int disk_by_id(struct provider_run *run, const struct resource_ref *ref,
+		      bool *exists, struct error *err)
+{
+	return disk_get(run, zone_of(ref, run), ref->id, exists, err);
+}
+
+static int disk_by_name(struct provider_run *run,
+			const struct resource_ref *ref, char **id,
+			struct error *err)
+{
+	char *name = disk_name(run, ref->name);
+	bool exists = false;
+	int rc = disk_get(run, zone_of(ref, run), name, &exists, err);
+
+	*id = !rc && exists ? name : NULL;
+	if (!*id)
+		free(name);
+	return rc;
+}
+
+static int disk_create(struct provider_run *run, const struct resource_ref *ref,
+		       char **id, struct error *err)
+{
+	const struct host_arg *a = ref->arg;
+	const struct role *role = a->host->role;
+	struct gcprun *g = run->priv;
+	cJSON *body = cJSON_CreateObject();
+	char *name = disk_name(run, ref->name);
+	struct buf path = BUF_INIT, what = BUF_INIT, type = BUF_INIT;
+	char size[24];
+	int rc;
+
+	buf_addf(&path, "zones/%s/disks", a->zone);
+	buf_addf(&what, "disks.insert %s", ref->name);
+	buf_addf(&type, "projects/%s/zones/%s/diskTypes/%s", g->c->project,
+		 a->zone,
+		 role->disk_type ? role->disk_type : DEFAULT_DISK_TYPE);
+	snprintf(size, sizeof(size), "%d", role->disk_size);
+	cJSON_AddStringToObject(body, "name", name);
+	cJSON_AddStringToObject(body, "sizeGb", size);
+	cJSON_AddStringToObject(body, "type", type.data);
+	gcp_add_labels(run, body, role->name, ref->name);
+	rc = gcp_mutate(g->c, "POST", path.data, ref->key, body, what.data,
+			err);
+	if (!rc)
+		*id = name;
+	else
+		free(name);
+	cJSON_Delete(body);
+	buf_free(&path);
+	buf_free(&what);
+	buf_free(&type);
+	return rc;
+}
+
+static const struct resource_kind gcp_disk = {
+	.kind = "disk",
+	.flags = RESOURCE_NEW_KEY,
+	.find_by_id = disk_by_id,
+	.find_by_tags = disk_by_name,
+	.create = disk_create,
+	.attributes = zone_attributes,
+};
+
+/* --- static addresses ---------------------------------------------------- */
+
+static int address_get(struct provider_run *run, const char *region,
+		       const char *name, bool *exists, char **ip,
+		       struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf path = BUF_INIT;
+	cJSON *doc = NULL;
+	int rc;
+
+	buf_addf(&path, "regions/%s/addresses/%s", region, name);
+	rc = gcp_get(g->c, path.data, "addresses.get", exists, &doc, err);
+	buf_free(&path);
+	if (ip)
+		*ip = !rc && *exists && gcp_json_str(doc, "address")
+			      ? xstrdup(gcp_json_str(doc, "address"))
+			      : NULL;
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static const char *region_of(const struct resource_ref *ref,
+			     const struct provider_run *run)
+{
+	const struct host_arg *a = ref->arg;
+	const struct state_resource *r;
+
+	if (a)
+		return a->region;
+	r = state_resource_find(run->state, "gcp", ref->kind, ref->name);
+	return r ? resource_attr(r, "region") : NULL;
+}
+
+static int address_by_id(struct provider_run *run,
+			 const struct resource_ref *ref, bool *exists,
+			 struct error *err)
+{
+	return address_get(run, region_of(ref, run), ref->id, exists, NULL,
+			   err);
+}
+
+static int address_by_name(struct provider_run *run,
+			   const struct resource_ref *ref, char **id,
+			   struct error *err)
+{
+	char *name = instance_name(run, ref->name);
+	bool exists = false;
+	int rc =
+		address_get(run, region_of(ref, run), name, &exists, NULL, err);
+
+	*id = !rc && exists ? name : NULL;
+	if (!*id)
+		free(name);
+	return rc;
+}
+
+static int address_create(struct provider_run *run,
+			  const struct resource_ref *ref, char **id,
+			  struct error *err)
+{
+	const struct host_arg *a = ref->arg;
+	struct gcprun *g = run->priv;
+	cJSON *body = cJSON_CreateObject();
+	char *name = instance_name(run, ref->name);
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "regions/%s/addresses", a->region);
+	buf_addf(&what, "addresses.insert %s", ref->name);
+	cJSON_AddStringToObject(body, "name", name);
+	cJSON_AddStringToObject(body, "addressType", "EXTERNAL");
+	gcp_add_labels(run, body, a->host->role->name, ref->name);
+	rc = gcp_mutate(g->c, "POST", path.data, ref->key, body, what.data,
+			err);
+	if (!rc)
+		*id = name;
+	else
+		free(name);
+	cJSON_Delete(body);
+	buf_free(&path);
+	buf_free(&what);
+	return rc;
+}
+
+static const struct resource_kind gcp_address = {
+	.kind = "address",
+	.flags = RESOURCE_NEW_KEY,
+	.find_by_id = address_by_id,
+	.find_by_tags = address_by_name,
+	.create = address_create,
+	.attributes = zone_attributes,
+};
+
+/* The host's static address, made or kept; its IP in *ip (malloc'd). */
+static int static_address(struct provider_run *run, struct host_arg *a,
+			  char **ip, struct error *err)
+{
+	struct state_resource *res;
+	char *id = NULL;
+	bool exists;
+	int rc = resource_ensure(run, &gcp_address, a->host->name,
+				 a->host->role->name, a, &id, NULL, err);
+
+	*ip = NULL;
+	res = rc ? NULL
+		 : state_resource_find(run->state, "gcp", "address",
+				       a->host->name);
+	if (res && resource_attr(res, "ip")) {
+		*ip = xstrdup(resource_attr(res, "ip"));
+	} else if (res) {
+		rc = address_get(run, a->region, id, &exists, ip, err);
+		if (!rc && !*ip)
+			rc = error_set(err, DEPLOY_ERR_REMOTE, NULL, 0, 0,
+				       "gcp address '%s' has no IP", id);
+		res = rc ? NULL
+			 : state_resource_find(run->state, "gcp", "address",
+					       a->host->name);
+		if (res) {
+			resource_set_attr(res, "ip", *ip);
+			rc = run->save(run, err);
+		}
+	}
+	free(id);
+	return rc;
+}
+
+/* --- instances ----------------------------------------------------------- */
+
+static int instance_get(struct provider_run *run, const char *zone,
+			const char *name, bool *exists, cJSON **doc,
+			struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "zones/%s/instances/%s", zone, name);
+	rc = gcp_get(g->c, path.data, "instances.get", exists, doc, err);
+	buf_free(&path);
+	return rc;
+}
+
+/* Whether an insert operation recorded with the host is still under way
+ * (its instance then exists soon, or the operation says why not). */
+static int insert_running(struct provider_run *run, const char *zone,
+			  const char *op, bool *running, struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf path = BUF_INIT;
+	cJSON *doc = NULL;
+	bool exists;
+	int rc;
+
+	buf_addf(&path, "zones/%s/operations/%s", zone, op);
+	rc = gcp_get(g->c, path.data, "zoneOperations.get", &exists, &doc, err);
+	buf_free(&path);
+	*running = !rc && exists && gcp_json_str(doc, "status") &&
+		   strcmp(gcp_json_str(doc, "status"), "DONE");
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static int instance_by_id(struct provider_run *run,
+			  const struct resource_ref *ref, bool *exists,
+			  struct error *err)
+{
+	const struct state_resource *r =
+		state_resource_find(run->state, "gcp", "host", ref->name);
+	const char *zone = r ? resource_attr(r, "zone") : NULL;
+	const char *op = r ? resource_attr(r, "operation") : NULL;
+	char *name = instance_name(run, ref->name), *z, *o;
+	int rc;
+
+	*exists = false;
+	if (!zone) {
+		free(name);
+		return 0;
+	}
+	z = xstrdup(zone);
+	o = op ? xstrdup(op) : NULL;
+	rc = instance_get(run, z, name, exists, NULL, err);
+	if (!rc && !*exists && o)
+		rc = insert_running(run, z, o, exists, err);
+	free(name);
+	free(z);
+	free(o);
+	return rc;
+}
+
+/* An instance of this topology with the host's name (a pending record, a
+ * lost state). */
+static int instance_by_name(struct provider_run *run,
+			    const struct resource_ref *ref, char **id,
+			    struct error *err)
+{
+	const char *zone = zone_of(ref, run);
+	char *name = instance_name(run, ref->name), *want;
+	const char *topo, *iid;
+	cJSON *doc = NULL;
+	bool exists = false;
+	int rc;
+
+	*id = NULL;
+	rc = zone ? instance_get(run, zone, name, &exists, &doc, err) : 0;
+	topo = gcp_json_str(cJSON_GetObjectItemCaseSensitive(doc, "labels"),
+			    "deploy-topology");
+	want = gcp_label(run->t->name);
+	iid = gcp_json_str(doc, "id");
+	if (!rc && exists && topo && !strcmp(topo, want))
+		*id = xstrdup(iid ? iid : name);
+	free(want);
+	free(name);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static int add_user_data(struct provider_run *run, const struct role *role,
+			 cJSON *items, struct error *err)
+{
+	struct buf text;
+	cJSON *it;
+	int rc;
+
+	if (!role->user_data)
+		return 0;
+	buf_init(&text, MAX_USER_DATA);
+	rc = buf_read_file(&text, role->user_data);
+	if (rc) {
+		rc = error_set(
+			err, rc, run->t->file, role->user_data_node->line,
+			role->user_data_node->col,
+			"role '%s': user_data '%s': %s", role->name,
+			role->user_data,
+			rc == DEPLOY_ERR_TOO_BIG ? "larger than GCP's 256 KiB"
+						 : "cannot be read");
+	} else {
+		it = cJSON_CreateObject();
+		cJSON_AddStringToObject(it, "key", "startup-script");
+		cJSON_AddStringToObject(it, "value", text.data);
+		cJSON_AddItemToArray(items, it);
+	}
+	buf_free(&text);
+	return rc;
+}
+
+/* "USER:KEY" for each of the operator's key lines. */
+static char *ssh_keys(const struct provider_run *run)
+{
+	const char *user =
+		run->t->ssh.user ? run->t->ssh.user : DEFAULT_SSH_USER;
+	const char *k = run->authorized_keys ? run->authorized_keys : "";
+	struct buf b = BUF_INIT;
+
+	while (*k) {
+		size_t n = strcspn(k, "\n");
+
+		if (n)
+			buf_addf(&b, "%s%s:%.*s", b.len ? "\n" : "", user,
+				 (int)n, k);
+		k += n + (k[n] == '\n');
+	}
+	return buf_release(&b);
+}
+
+static cJSON *instance_body(struct provider_run *run, const struct host_arg *a,
+			    struct error *err, int *rc)
+{
+	const struct role *role = a->host->role;
+	struct gcprun *g = run->priv;
+	cJSON *body = cJSON_CreateObject(), *tags, *disks, *d, *ip, *nics, *nic,
+	      *acs, *ac, *md, *items, *it;
+	char *name = instance_name(run, a->host->name);
+	char *tag = gcp_role_tag(run, role->name), *keys = ssh_keys(run);
+	const struct ynode *boot = ynode_get(run->config, "boot_disk_size");
+	struct buf mt = BUF_INIT, link = BUF_INIT;
+	char size[24];
+
+	buf_addf(&mt, "zones/%s/machineTypes/%s", a->zone, gcp_size(role));
+	cJSON_AddStringToObject(body, "name", name);
+	cJSON_AddStringToObject(body, "machineType", mt.data);
+	gcp_add_labels(run, body, role->name, a->host->name);
+	tags = cJSON_AddObjectToObject(body, "tags");
+	cJSON_AddItemToArray(cJSON_AddArrayToObject(tags, "items"),
+			     cJSON_CreateString(tag));
+	disks = cJSON_AddArrayToObject(body, "disks");
+	d = cJSON_CreateObject();
+	cJSON_AddBoolToObject(d, "boot", true);
+	cJSON_AddBoolToObject(d, "autoDelete", true);
+	ip = cJSON_AddObjectToObject(d, "initializeParams");
+	cJSON_AddStringToObject(ip, "sourceImage", gcp_image(role));
+	snprintf(size, sizeof(size), "%s",
+		 boot && boot->value ? boot->value : "20");
+	cJSON_AddStringToObject(ip, "diskSizeGb", size);
+	cJSON_AddItemToArray(disks, d);
+	if (a->disk) {
+		d = cJSON_CreateObject();
+		buf_addf(&link, "projects/%s/zones/%s/disks/%s", g->c->project,
+			 a->zone, a->disk);
+		cJSON_AddStringToObject(d, "source", link.data);
+		cJSON_AddStringToObject(d, "deviceName", "data");
+		cJSON_AddBoolToObject(d, "autoDelete", false);
+		cJSON_AddItemToArray(disks, d);
+		buf_reset(&link);
+	}
+	nics = cJSON_AddArrayToObject(body, "networkInterfaces");
+	nic = cJSON_CreateObject();
+	if (gcp_region_of(g, a->region) &&
+	    gcp_region_of(g, a->region)->subnet) {
+		cJSON_AddStringToObject(nic, "subnetwork",
+					gcp_region_of(g, a->region)->subnet);
+	} else {
+		buf_addf(&link, "projects/%s/global/networks/%s", g->c->project,
+			 g->network);
+		cJSON_AddStringToObject(nic, "network", link.data);
+	}
+	acs = cJSON_AddArrayToObject(nic, "accessConfigs");
+	ac = cJSON_CreateObject();
+	cJSON_AddStringToObject(ac, "name", "External NAT");
+	cJSON_AddStringToObject(ac, "type", "ONE_TO_ONE_NAT");
+	if (a->nat_ip)
+		cJSON_AddStringToObject(ac, "natIP", a->nat_ip);
+	cJSON_AddItemToArray(acs, ac);
+	cJSON_AddItemToArray(nics, nic);
+	md = cJSON_AddObjectToObject(body, "metadata");
+	items = cJSON_AddArrayToObject(md, "items");
+	it = cJSON_CreateObject();
+	cJSON_AddStringToObject(it, "key", "ssh-keys");
+	cJSON_AddStringToObject(it, "value", keys);
+	cJSON_AddItemToArray(items, it);
+	*rc = add_user_data(run, role, items, err);
+	free(name);
+	free(tag);
+	free(keys);
+	buf_free(&mt);
+	buf_free(&link);
+	(void)DEFAULT_BOOT_GB;
+	return body;
+}
+
+static int instance_create(struct provider_run *run,
+			   const struct resource_ref *ref, char **id,
+			   struct error *err)
+{
+	const struct host_arg *a = ref->arg;
+	struct gcprun *g = run->priv;
+	cJSON *op = NULL, *body;
+	struct buf path = BUF_INIT, what = BUF_INIT, q = BUF_INIT;
+	const char *tid, *opname;
+	int rc;
+
+	body = instance_body(run, a, err, &rc);
+	buf_addf(&path, "zones/%s/instances", a->zone);
+	buf_addf(&what, "instances.insert %s", ref->name);
+	buf_addf(&q, "requestId=%s", ref->key);
+	if (!rc)
+		rc = gcp_call(g->c, "POST", path.data, q.data, body, true,
+			      what.data, &op, err);
+	tid = gcp_json_str(op, "targetId");
+	opname = gcp_json_str(op, "name");
+	if (!rc && !opname)
+		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+			       "gcp %s: the answer is not an operation",
+			       what.data);
+	if (!rc) {
+		struct state_resource *res = state_resource_find(
+			run->state, "gcp", "host", ref->name);
+
+		/* Waited for in wait_inserts(), with the others. */
+		resource_set_attr(res, "operation", opname);
+		*id = tid ? xstrdup(tid) : instance_name(run, ref->name);
+	}
+	cJSON_Delete(op);
+	cJSON_Delete(body);
+	buf_free(&path);
+	buf_free(&what);
+	buf_free(&q);
+	return rc;
+}
+
+static const struct resource_kind gcp_instance = {
+	.kind = "host",
+	.flags = RESOURCE_NEW_KEY,
+	.find_by_id = instance_by_id,
+	.find_by_tags = instance_by_name,
+	.create = instance_create,
+	.attributes = zone_attributes,
+};
+
+int gcp_instance_exists(struct provider_run *run,
+			const struct state_resource *r, bool *exists,
+			struct error *err)
+{
+	struct resource_ref ref = { r->kind, r->name, r->role,
+				    r->key,  r->id,   NULL };
+	struct gcprun *g;
+	int rc = gcp_run(run, &g, err);
+
+	*exists = false;
+	return rc ? rc : instance_by_id(run, &ref, exists, err);
+}
+
+/* --- waiting ------------------------------------------------------------- */
+
+/* The insert operations recorded with the hosts, each waited for (they
+ * run at the same time at Google); the first error is the run's, after
+ * all were waited for. */
+static int wait_inserts(struct provider_run *run, struct gcprun *g,
+			struct host *const *hosts, size_t nr, struct error *err)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		struct state_resource *res = state_resource_find(
+			run->state, "gcp", "host", hosts[i]->name);
+		struct buf what = BUF_INIT;
+		struct error e;
+		cJSON *op;
+		int rc;
+
+		if (!res || !resource_attr(res, "operation") ||
+		    !resource_attr(res, "zone"))
+			continue;
+		op = cJSON_CreateObject();
+		cJSON_AddStringToObject(op, "name",
+					resource_attr(res, "operation"));
+		cJSON_AddStringToObject(op, "zone", resource_attr(res, "zone"));
+		buf_addf(&what, "instances.insert %s", hosts[i]->name);
+		error_init(&e);
+		rc = gcp_wait(g->c, op, what.data, NULL, &e);
+		cJSON_Delete(op);
+		buf_free(&what);
+		if (rc == DEPLOY_ERR_INTERRUPTED || rc == DEPLOY_ERR_TIMEOUT ||
+		    rc == DEPLOY_ERR_UNREACHABLE) {
+			*err = e;
+			return rc;
+		}
+		/* Done: with its instance, or with the reason it has none
+		 * (then the next run makes it anew). */
+		res = state_resource_find(run->state, "gcp", "host",
+					  hosts[i]->name);
+		if (res)
+			resource_set_attr(res, "operation", NULL);
+		if (rc && !first) {
+			first = rc;
+			*err = e;
+		}
+	}
+	if (first) {
+		struct error e;
+
+		error_init(&e);
+		run->save(run, &e);
+		return first;
+	}
+	return run->save(run, err);
+}
+
+struct wait {
+	struct provider_run *run;
+	struct host *const *hosts;
+	char **names;
+	const char **zones;
+	size_t nr;
+	bool *done;
+	bool *seen;
+	size_t left;
+};
+
+static int each_scoped(const cJSON *scope, void *ud);
+
+struct scoped {
+	int (*fn)(const cJSON *inst, void *ud);
+	void *ud;
+};
+
+static int each_scoped(const cJSON *scope, void *ud)
+{
+	struct scoped *s = ud;
+	const cJSON *it;
+	int rc = 0;
+
+	cJSON_ArrayForEach(it,
+			   cJSON_GetObjectItemCaseSensitive(scope, "instances"))
+	{
+		rc = s->fn(it, s->ud);
+		if (rc)
+			break;
+	}
+	return rc;
+}
+
+int gcp_instances_list(struct provider_run *run, struct gcprun *g,
+		       int (*fn)(const cJSON *inst, void *ud), void *ud,
+		       struct error *err)
+{
+	struct scoped s = { fn, ud };
+	char *filter = gcp_topology_filter(run);
+	int rc = gcp_list(g->c, "aggregated/instances", filter, each_scoped, &s,
+			  "instances.aggregatedList", err);
+
+	free(filter);
+	return rc;
+}
+
+static void nic_addresses(const cJSON *inst, const char **pub,
+			  const char **priv)
+{
+	const cJSON *nic = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(inst, "networkInterfaces"), 0);
+	const cJSON *ac = cJSON_GetArrayItem(
+		cJSON_GetObjectItemCaseSensitive(nic, "accessConfigs"), 0);
+
+	*priv = gcp_json_str(nic, "networkIP");
+	*pub = gcp_json_str(ac, "natIP");
+}
+
+static int note_instance(const cJSON *inst, void *ud)
+{
+	struct wait *w = ud;
+	const char *name = gcp_json_str(inst, "name");
+	const char *status = gcp_json_str(inst, "status");
+	char zone[128];
+
+	gcp_basename(gcp_json_str(inst, "zone"), zone, sizeof(zone));
+	for (size_t i = 0; name && i < w->nr; i++) {
+		const char *pub, *priv;
+		struct state_host *sh;
+
+		if (w->done[i] || strcmp(w->names[i], name) ||
+		    strcmp(w->zones[i], zone))
+			continue;
+		w->seen[i] = true;
+		nic_addresses(inst, &pub, &priv);
+		if (!status || strcmp(status, "RUNNING") || !pub)
+			break;
+		sh = state_host_get(w->run->state, w->hosts[i]->name, true);
+		state_host_set(&sh->address, pub);
+		state_host_set(&sh->private_address, priv ? priv : pub);
+		sh->port = w->hosts[i]->port ? w->hosts[i]->port : 22;
+		w->done[i] = true;
+		w->left--;
+		break;
+	}
+	return 0;
+}
+
+/* Until every host's instance runs with its addresses recorded: one
+ * aggregatedList call a round for all of them (by the topology's label),
+ * jittered pauses, a deadline. */
+static int wait_running(struct provider_run *run, struct gcprun *g,
+			struct host *const *hosts, size_t nr, struct error *err)
+{
+	struct wait w = { run,
+			  hosts,
+			  xcalloc(nr + 1, sizeof(char *)),
+			  xcalloc(nr + 1, sizeof(char *)),
+			  nr,
+			  xcalloc(nr + 1, sizeof(bool)),
+			  xcalloc(nr + 1, sizeof(bool)),
+			  nr };
+	int *missing = xcalloc(nr + 1, sizeof(int));
+	long long deadline = now_ms() + WAIT_RUNNING_S * 1000LL;
+	long pause = 500;
+	int rc = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		const struct state_resource *r = state_resource_find(
+			run->state, "gcp", "host", hosts[i]->name);
+
+		w.names[i] = instance_name(run, hosts[i]->name);
+		w.zones[i] = r && resource_attr(r, "zone")
+				     ? xstrdup(resource_attr(r, "zone"))
+				     : xstrdup("");
+	}
+	while (w.left) {
+		memset(w.seen, 0, nr * sizeof(bool));
+		rc = gcp_instances_list(run, g, note_instance, &w, err);
+		if (rc)
+			break;
+		rc = run->save(run, err);
+		for (size_t i = 0; !rc && i < nr; i++) {
+			missing[i] =
+				w.done[i] || w.seen[i] ? 0 : missing[i] + 1;
+			if (missing[i] >= 3)
+				rc = error_set(err, DEPLOY_ERR_REMOTE, NULL, 0,
+					       0,
+					       "gcp instance '%s' is gone "
+					       "after its insert was done "
+					       "(deleted meanwhile?): run "
+					       "again to make it anew",
+					       hosts[i]->name);
+		}
+		if (rc || !w.left)
+			break;
+		if (run->stop && *run->stop) {
+			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
+				       "interrupted while waiting for gcp "
+				       "instances");
+			break;
+		}
+		if (now_ms() > deadline) {
+			rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
+				       "gcp: %zu instance%s not running "
+				       "after %d s",
+				       w.left, w.left == 1 ? "" : "s",
+				       WAIT_RUNNING_S);
+			break;
+		}
+		provider_sleep(run, pause / 2 + (long)(now_ms() % (pause / 2)));
+		if (pause < 5000)
+			pause *= 2;
+	}
+	for (size_t i = 0; i < nr; i++) {
+		free(w.names[i]);
+		free((char *)w.zones[i]);
+	}
+	free(w.names);
+	free(w.zones);
+	free(w.done);
+	free(w.seen);
+	free(missing);
+	return rc;
+}
+
+/* --- hosts_up ------------------------------------------------------------ */
+
+/* A host whose instance was made before keeps its zone. */
+static const char *recorded_zone(struct provider_run *run, const char *host)
+{
+	const struct state_resource *r =
+		state_resource_find(run->state, "gcp", "host", host);
+
+	return r ? resource_attr(r, "zone") : NULL;
+}
+
+static int one_host(struct provider_run *run, const struct host *h,
+		    struct error *err)
+{
+	struct host_arg a = { h, NULL, gcp_role_region(run, h->role), NULL,
+			      NULL };
+	char *zone = recorded_zone(run, h->name)
+			     ? xstrdup(recorded_zone(run, h->name))
+			     : xstrdup(gcp_host_zone(run, h));
+	char *ip = NULL, *disk = NULL, *id = NULL;
+	int rc = 0;
+
+	a.zone = zone;
+	if (h->role->disk_size)
+		rc = resource_ensure(run, &gcp_disk, h->name, h->role->name, &a,
+				     &disk, NULL, err);
+	a.disk = disk;
+	if (!rc && h->role->static_ip)
+		rc = static_address(run, &a, &ip, err);
+	a.nat_ip = ip;
+	if (!rc)
+		rc = resource_ensure(run, &gcp_instance, h->name, h->role->name,
+				     &a, &id, NULL, err);
+	free(zone);
+	free(ip);
+	free(disk);
+	free(id);
+	return rc;
+}
+
+int gcp_instances_up(struct provider_run *run, struct gcprun *g,
+		     struct host *const *hosts, size_t nr, struct error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < nr; i++)
+		rc = one_host(run, hosts[i], err);
+	if (!rc)
+		rc = wait_inserts(run, g, hosts, nr, err);
+	if (!rc)
+		rc = wait_running(run, g, hosts, nr, err);
+	return rc;
+}

@@ -1,0 +1,107 @@
+#!/bin/sh
+# Fault: the bastion is lost mid-run. Two hosts behind it (in a network
+# namespace deploy's side cannot reach, as in t0305) and one direct host
+# run a command that waits for a file; the test kills the bastion's sshd,
+# its sessions included (SIGKILL, by PID). The hosts behind it are
+# reported unreachable, each naming the bastion, rather than as separate
+# lost connections; the direct host finishes; nothing hangs. The bastion
+# is only a hop here: it runs no command of its own.
+. "$TESTLIB"
+. "$SSHDLIB"
+
+sshd_setup 46
+n=$(($$ % 200 + 20))
+inner_ns=dpbl$$
+net=10.246.$n
+bastion_user=dpl$$
+sshd_netns "$inner_ns"
+sshd_veth "dbh$$" "$net.1" "$inner_ns" "dbi$$" "$net.2" 24
+ip -n "$inner_ns" addr add "$net.3/24" dev "dbi$$"
+for a in 2 3; do
+	sshd_root_cannot_reach "$net.$a"
+done
+sshd_user "$bastion_user"
+
+sshd_start bastion 127.46.0.1
+sshd_start in1 "$net.2" "$inner_ns"
+sshd_start in2 "$net.3" "$inner_ns"
+sshd_start plain 127.46.0.2
+
+cat >topology.yml <<YAML
+version: 1
+name: lost
+ssh:
+  key: $SSHD_KEY
+  known_hosts: $TMP/known_hosts
+roles:
+  bastion:
+    provider: ssh
+    hosts: [{name: bastion-1, address: 127.46.0.1, port: $SSHD_PORT, user: $bastion_user}]
+  inner:
+    provider: ssh
+    via: bastion
+    hosts:
+      - {name: inner-1, address: $net.2, port: $SSHD_PORT}
+      - {name: inner-2, address: $net.3, port: $SSHD_PORT}
+  plain:
+    provider: ssh
+    hosts: [{name: plain-1, address: 127.46.0.2, port: $SSHD_PORT}]
+YAML
+
+# descendants PID: every process below PID.
+descendants() {
+	for _c in $(ps -o pid= --ppid "$1"); do
+		echo "$_c"
+		descendants "$_c"
+	done
+}
+
+# shellcheck disable=SC2016 # expanded on the hosts
+"$DEPLOY" run --timeout 300 --limit inner,plain topology.yml -- \
+	'set -- $SSH_CONNECTION; touch '"$TMP"'/at-$3; while [ ! -e '"$TMP"'/go ]; do sleep 0.1; done; echo finished' \
+	>"$TMP/out" 2>"$TMP/err" &
+pid=$!
+echo "$pid" >>"$SSHD_DIR/pids"
+i=0
+while ! { [ -e "at-$net.2" ] && [ -e "at-$net.3" ] && [ -e at-127.46.0.2 ]; } &&
+	[ $i -lt 600 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+checks=$((checks + 1))
+[ $i -lt 600 ] || fail "the commands did not start on every host"
+
+# The bastion goes: its listener and every sshd process of its sessions.
+listener=$(cat "$SSHD_DIR/bastion/sshd.pid")
+victims=$listener
+for p in $(descendants "$listener"); do
+	case $(cat "/proc/$p/comm" 2>/dev/null) in
+	sshd*) victims="$victims $p" ;;
+	esac
+done
+# shellcheck disable=SC2086 # one PID a word
+kill -KILL $victims
+sleep 1
+touch go
+
+i=0
+while kill -0 "$pid" 2>/dev/null && [ $i -lt 1200 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+checks=$((checks + 1))
+if kill -0 "$pid" 2>/dev/null; then
+	fail "deploy run still runs 120 s after the bastion was lost"
+	kill "$pid"
+fi
+wait "$pid"
+rc=$?
+expect_rc 1 "run with the bastion lost"
+for h in inner-1 inner-2; do
+	checks=$((checks + 1))
+	grep -q "^deploy: host '$h' unreachable: its bastion failed: host 'bastion-1' unreachable: connection lost: " "$TMP/err" ||
+		fail "$h does not name the lost bastion: $(cat "$TMP/err")"
+done
+expect_line "$TMP/out" "plain-1: finished" "the direct host finished"
+expect_line "$TMP/err" "1 ok, 0 failed, 2 unreachable" "closing line"
+finish
