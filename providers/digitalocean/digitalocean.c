@@ -951,8 +951,9 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 	if (!rc)
 		rc = wait_active(run, d, hosts, nr, err);
 	/* Volumes and reserved IPs once their droplets are active. */
-	for (size_t i = 0; !rc && i < nr; i++)
-		rc = do_host_extras(run, d, hosts[i], err);
+	if (!rc)
+		rc = do_hosts_extras(run, d, (const struct host *const *)hosts,
+				     nr, err);
 	return rc;
 }
 

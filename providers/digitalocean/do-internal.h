@@ -49,10 +49,12 @@ int do_firewalls_down(struct provider_run *run, struct dorun *d,
 		      struct error *err);
 
 /* volume.c: a volume per host for disk:, a reserved IP for static_ip: */
-/* Make (or adopt) the host's volume and reserved IP and put them on its
- * recorded droplet; the reserved IP becomes the host's address. */
-int do_host_extras(struct provider_run *run, struct dorun *d,
-		   const struct host *h, struct error *err);
+/* Make (or adopt) the hosts' volumes and reserved IPs and put them on
+ * their recorded droplets (the attaches and assigns waited for together);
+ * a reserved IP becomes its host's address. */
+int do_hosts_extras(struct provider_run *run, struct dorun *d,
+		    const struct host *const *hosts, size_t nr,
+		    struct error *err);
 /* The same for every recorded host whose volume or reserved IP is missing,
  * pending or not on its droplet; with dry, only the lines saying so. */
 int do_extras(struct provider_run *run, struct dorun *d, struct buf *dry,

@@ -29,9 +29,27 @@
  * its attach finishes the attach.
  */
 
+/* An action under way (an attach, an assign), and what its end makes
+ * true: the record's "attached" or "assigned", the host's address. */
+struct pending {
+	char *action;
+	char *host;
+	const char *kind; /* "volume", "reserved-ip" */
+	char *droplet;
+	char *ip; /* a reserved IP: the host's address once assigned */
+	bool done, seen;
+};
+
+/* The actions a run started: waited for together. */
+struct batch {
+	struct pending *v;
+	size_t nr;
+};
+
 struct extra_arg {
 	const struct host *host;
 	const char *droplet; /* the host's droplet id */
+	struct batch *batch;
 };
 
 static const char *droplet_of(struct provider_run *run, const char *host)
@@ -141,6 +159,182 @@ static bool has_number(const cJSON *list, const char *id)
 			return true;
 	}
 	return false;
+}
+
+static void batch_add(struct batch *b, const cJSON *action, const char *host,
+		      const char *kind, const char *droplet, const char *ip)
+{
+	struct pending *p;
+
+	b->v = xrealloc(b->v, (b->nr + 1) * sizeof(*b->v));
+	p = &b->v[b->nr++];
+	memset(p, 0, sizeof(*p));
+	p->action = do_id_text(cJSON_GetObjectItemCaseSensitive(action, "id"));
+	p->host = xstrdup(host);
+	p->kind = kind;
+	p->droplet = xstrdup(droplet);
+	p->ip = ip ? xstrdup(ip) : NULL;
+}
+
+static bool batch_has(const struct batch *b, const char *host, const char *kind)
+{
+	for (size_t i = 0; i < b->nr; i++)
+		if (!strcmp(b->v[i].host, host) && !strcmp(b->v[i].kind, kind))
+			return true;
+	return false;
+}
+
+static void batch_free(struct batch *b)
+{
+	for (size_t i = 0; i < b->nr; i++) {
+		free(b->v[i].action);
+		free(b->v[i].host);
+		free(b->v[i].droplet);
+		free(b->v[i].ip);
+	}
+	free(b->v);
+}
+
+/* Record that the volume is attached to (the reserved IP assigned to) the
+ * droplet; a reserved IP becomes the host's address. Saved by the
+ * caller. */
+static void settle(struct provider_run *run, const char *host, const char *kind,
+		   const char *droplet, const char *ip)
+{
+	struct state_resource *r =
+		state_resource_find(run->state, "digitalocean", kind, host);
+
+	if (r)
+		resource_set_attr(
+			r, strcmp(kind, "volume") ? "assigned" : "attached",
+			droplet);
+	if (ip) {
+		struct state_host *sh = state_host_get(run->state, host, true);
+
+		state_host_set(&sh->address, ip);
+	}
+}
+
+/* An action's answer (its status) for the pending action p: 1 when it
+ * ended, 0 while under way, an error when it errored. */
+static int note_action(struct provider_run *run, struct pending *p,
+		       const cJSON *action, struct error *err)
+{
+	const cJSON *st = cJSON_GetObjectItemCaseSensitive(action, "status");
+
+	p->seen = true;
+	if (cJSON_IsString(st) && !strcmp(st->valuestring, "errored"))
+		return error_set(err, DEPLOY_ERR_REMOTE, NULL, 0, 0,
+				 "digitalocean %s of '%s': action %s errored",
+				 strcmp(p->kind, "volume")
+					 ? "reserved IP assign"
+					 : "volume attach",
+				 p->host, p->action);
+	if (!cJSON_IsString(st) || strcmp(st->valuestring, "completed"))
+		return 0;
+	p->done = true;
+	settle(run, p->host, p->kind, p->droplet, p->ip);
+	return 1;
+}
+
+/*
+ * Until every action of b has ended: a round is one GET /v2/actions (the
+ * account's newest 200) for all of them, and GET /v2/actions/ID only for
+ * one not on that page; jittered pauses from 125 ms growing to 4 s, 300 s
+ * at most. What ended is recorded and the state saved each round.
+ */
+static int batch_wait(struct provider_run *run, struct dorun *d,
+		      struct batch *b, struct error *err)
+{
+	long long deadline = now_ms() + WAIT_ACTION_S * 1000LL;
+	size_t left = 0;
+	long pause = 250;
+	int rc = 0;
+
+	for (size_t i = 0; i < b->nr; i++) {
+		b->v[i].done = !b->v[i].action;
+		left += !b->v[i].done;
+	}
+	while (!rc && left) {
+		const cJSON *it;
+		cJSON *doc = NULL;
+		bool changed = false;
+
+		if (run->stop && *run->stop) {
+			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
+				       "interrupted while waiting for volume "
+				       "attaches and reserved IP assigns");
+			break;
+		}
+		if (now_ms() > deadline) {
+			rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
+				       "digitalocean: %zu volume attach%s or "
+				       "reserved IP assign%s not done after "
+				       "%d s",
+				       left, left == 1 ? "" : "es",
+				       left == 1 ? "" : "s", WAIT_ACTION_S);
+			break;
+		}
+		provider_sleep(run, pause / 2 + (long)(now_ms() % (pause / 2)));
+		if (pause < 4000)
+			pause *= 2;
+		rc = do_call(d->api, "GET", "/v2/actions?per_page=200", NULL, 0,
+			     &doc, NULL, err);
+		for (size_t i = 0; i < b->nr; i++)
+			b->v[i].seen = false;
+		cJSON_ArrayForEach(
+			it, cJSON_GetObjectItemCaseSensitive(doc, "actions"))
+		{
+			char *id = do_id_text(
+				cJSON_GetObjectItemCaseSensitive(it, "id"));
+
+			for (size_t i = 0; !rc && id && i < b->nr; i++) {
+				struct pending *p = &b->v[i];
+				int ended;
+
+				if (p->done || strcmp(p->action, id))
+					continue;
+				ended = note_action(run, p, it, err);
+				if (ended < 0)
+					rc = ended;
+				else if (ended)
+					left--, changed = true;
+			}
+			free(id);
+		}
+		cJSON_Delete(doc);
+		for (size_t i = 0; !rc && i < b->nr; i++) {
+			struct pending *p = &b->v[i];
+			struct buf path = BUF_INIT;
+			int ended;
+
+			if (p->done || p->seen)
+				continue;
+			doc = NULL;
+			buf_addf(&path, "/v2/actions/%s", p->action);
+			rc = do_call(d->api, "GET", path.data, NULL, 0, &doc,
+				     NULL, err);
+			buf_free(&path);
+			ended = rc ? 0
+				   : note_action(
+					     run, p,
+					     cJSON_GetObjectItemCaseSensitive(
+						     doc, "action"),
+					     err);
+			cJSON_Delete(doc);
+			if (ended < 0)
+				rc = ended;
+			else if (ended)
+				left--, changed = true;
+		}
+		if (changed) {
+			int src = run->save(run, err);
+
+			if (!rc)
+				rc = src;
+		}
+	}
+	return rc;
 }
 
 /* --- volumes ---------------------------------------------------------- */
@@ -299,7 +493,8 @@ static const struct resource_kind do_volume = {
 };
 
 /* Attach the host's volume to its droplet, unless the record says it is;
- * a volume found attached already is only recorded. */
+ * a volume found attached already is only recorded. The attach's action
+ * joins the batch. */
 static int volume_attach(struct provider_run *run, struct dorun *d,
 			 const struct extra_arg *a, const char *vol, bool made,
 			 struct error *err)
@@ -324,25 +519,27 @@ static int volume_attach(struct provider_run *run, struct dorun *d,
 					   "droplet_ids"),
 				   a->droplet);
 		cJSON_Delete(doc);
+		doc = NULL;
 	}
-	if (!rc && !there) {
-		body = cJSON_CreateObject();
-		cJSON_AddStringToObject(body, "type", "attach");
-		cJSON_AddNumberToObject(body, "droplet_id",
-					strtod(a->droplet, NULL));
-		cJSON_AddStringToObject(body, "region", region);
-		buf_addf(&path, "/v2/volumes/%s/actions", vol);
-		rc = act(run, d, path.data, body, "volume attach", err);
-		cJSON_Delete(body);
-		buf_free(&path);
+	if (rc || there) {
+		if (there)
+			settle(run, a->host->name, "volume", a->droplet, NULL);
+		return rc ? rc : run->save(run, err);
 	}
-	if (rc)
-		return rc;
-	res = state_resource_find(run->state, "digitalocean", "volume",
-				  a->host->name);
-	if (res)
-		resource_set_attr(res, "attached", a->droplet);
-	return run->save(run, err);
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "type", "attach");
+	cJSON_AddNumberToObject(body, "droplet_id", strtod(a->droplet, NULL));
+	cJSON_AddStringToObject(body, "region", region);
+	buf_addf(&path, "/v2/volumes/%s/actions", vol);
+	rc = do_call(d->api, "POST", path.data, body, 0, &doc, NULL, err);
+	if (!rc)
+		batch_add(a->batch,
+			  cJSON_GetObjectItemCaseSensitive(doc, "action"),
+			  a->host->name, "volume", a->droplet, NULL);
+	cJSON_Delete(body);
+	cJSON_Delete(doc);
+	buf_free(&path);
+	return rc;
 }
 
 /* --- reserved IPs ------------------------------------------------------ */
@@ -410,7 +607,7 @@ static int match_rip(const cJSON *item, void *ud)
  * the list is asked again (bounded) before the answer is "none".
  */
 static int rip_on(struct provider_run *run, struct dorun *d,
-		  const char *droplet, char **ip, struct error *err)
+		  const char *droplet, bool wait, char **ip, struct error *err)
 {
 	long long deadline = now_ms() + WAIT_ACTION_S * 1000LL;
 	struct rip_find f = { droplet, NULL, 0 };
@@ -421,8 +618,8 @@ static int rip_on(struct provider_run *run, struct dorun *d,
 		f.locked = 0;
 		rc = do_list(d->api, "/v2/reserved_ips", "reserved_ips",
 			     match_rip, &f, err);
-		if (rc < 0 || f.ip || !f.locked || now_ms() > deadline ||
-		    (run->stop && *run->stop))
+		if (rc < 0 || f.ip || !f.locked || !wait ||
+		    now_ms() > deadline || (run->stop && *run->stop))
 			break;
 		provider_sleep(run, pause);
 		if (pause < 4000)
@@ -436,10 +633,12 @@ static int rip_on(struct provider_run *run, struct dorun *d,
 static int rip_by_key(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err)
 {
-	return rip_on(run, run->priv, ref->key, id, err);
+	return rip_on(run, run->priv, ref->key, true, id, err);
 }
 
-/* A lost record: the reserved IP on the host's droplet. */
+/* A lost record: the reserved IP on the host's droplet. No create of
+ * deploy's is known to be under way: one locked is not waited for (the
+ * hosts' reserved IPs being assigned now would make each wait). */
 static int rip_by_droplet(struct provider_run *run,
 			  const struct resource_ref *ref, char **id,
 			  struct error *err)
@@ -449,7 +648,7 @@ static int rip_by_droplet(struct provider_run *run,
 	*id = NULL;
 	if (!a || (ref->key && !strcmp(ref->key, a->droplet)))
 		return 0; /* asked already */
-	return rip_on(run, run->priv, a->droplet, id, err);
+	return rip_on(run, run->priv, a->droplet, false, id, err);
 }
 
 /* POST /v2/reserved_ips with the droplet: made assigned, so that a run
@@ -474,17 +673,13 @@ static int rip_create(struct provider_run *run, const struct resource_ref *ref,
 			       "the answer");
 	if (!rc)
 		*id = xstrdup(ip->valuestring);
-	/* The assignment's action, when the answer links one. */
+	/* The assignment's action, when the answer links one: it joins the
+	 * batch (without one the reserved IP is taken as assigned). */
 	acts = cJSON_GetObjectItemCaseSensitive(
 		cJSON_GetObjectItemCaseSensitive(doc, "links"), "actions");
-	if (!rc && cJSON_GetArraySize(acts) > 0) {
-		rc = wait_action(run, d, cJSON_GetArrayItem(acts, 0),
-				 "reserved IP assign", err);
-		if (rc) {
-			free(*id);
-			*id = NULL;
-		}
-	}
+	if (!rc && cJSON_GetArraySize(acts) > 0)
+		batch_add(a->batch, cJSON_GetArrayItem(acts, 0), a->host->name,
+			  "reserved-ip", a->droplet, *id);
 	cJSON_Delete(body);
 	cJSON_Delete(doc);
 	return rc;
@@ -502,7 +697,8 @@ static const struct resource_kind do_rip = {
 };
 
 /* Assign the host's reserved IP to its droplet, unless the record says it
- * is; one found assigned already is only recorded. */
+ * is; one found assigned already is only recorded (with the host's
+ * address). The assign's action joins the batch. */
 static int rip_assign(struct provider_run *run, struct dorun *d,
 		      const struct extra_arg *a, const char *ip, bool made,
 		      struct error *err)
@@ -512,10 +708,15 @@ static int rip_assign(struct provider_run *run, struct dorun *d,
 	const char *was = res ? resource_attr(res, "assigned") : NULL;
 	cJSON *doc = NULL, *body;
 	bool there = made;
+	struct buf path = BUF_INIT;
 	int rc = 0;
 
-	if (was && !strcmp(was, a->droplet))
-		return 0;
+	if (was && !strcmp(was, a->droplet)) {
+		settle(run, a->host->name, "reserved-ip", a->droplet, ip);
+		return run->save(run, err);
+	}
+	if (made && batch_has(a->batch, a->host->name, "reserved-ip"))
+		return 0; /* made on the droplet: its assign is under way */
 	/* Not made now: on the droplet already? (An action under way, from
 	 * a stopped run, is waited for: the API refuses a second.) */
 	for (long pause = 250, n = 0; !made && n < 12; n++) {
@@ -542,25 +743,25 @@ static int rip_assign(struct provider_run *run, struct dorun *d,
 		if (pause < 4000)
 			pause *= 2;
 	}
-	if (!rc && !there) {
-		struct buf path = BUF_INIT;
-
-		body = cJSON_CreateObject();
-		cJSON_AddStringToObject(body, "type", "assign");
-		cJSON_AddNumberToObject(body, "droplet_id",
-					strtod(a->droplet, NULL));
-		buf_addf(&path, "/v2/reserved_ips/%s/actions", ip);
-		rc = act(run, d, path.data, body, "reserved IP assign", err);
-		cJSON_Delete(body);
-		buf_free(&path);
+	if (rc || there) {
+		if (there)
+			settle(run, a->host->name, "reserved-ip", a->droplet,
+			       ip);
+		return rc ? rc : run->save(run, err);
 	}
-	if (rc)
-		return rc;
-	res = state_resource_find(run->state, "digitalocean", "reserved-ip",
-				  a->host->name);
-	if (res)
-		resource_set_attr(res, "assigned", a->droplet);
-	return run->save(run, err);
+	body = cJSON_CreateObject();
+	cJSON_AddStringToObject(body, "type", "assign");
+	cJSON_AddNumberToObject(body, "droplet_id", strtod(a->droplet, NULL));
+	buf_addf(&path, "/v2/reserved_ips/%s/actions", ip);
+	rc = do_call(d->api, "POST", path.data, body, 0, &doc, NULL, err);
+	if (!rc)
+		batch_add(a->batch,
+			  cJSON_GetObjectItemCaseSensitive(doc, "action"),
+			  a->host->name, "reserved-ip", a->droplet, ip);
+	cJSON_Delete(body);
+	cJSON_Delete(doc);
+	buf_free(&path);
+	return rc;
 }
 
 /* --- per host ----------------------------------------------------------- */
@@ -625,11 +826,13 @@ static bool extras_done(struct provider_run *run, const struct host *h,
 	return done;
 }
 
-int do_host_extras(struct provider_run *run, struct dorun *d,
-		   const struct host *h, struct error *err)
+/* Make or adopt the host's volume and reserved IP; their attach and
+ * assign join the batch. */
+static int host_extras(struct provider_run *run, struct dorun *d,
+		       const struct host *h, struct batch *b, struct error *err)
 {
 	const char *droplet = droplet_of(run, h->name);
-	struct extra_arg a = { h, NULL };
+	struct extra_arg a = { h, NULL, b };
 	enum resource_outcome how;
 	char *id = NULL;
 	int rc = 0;
@@ -652,37 +855,58 @@ int do_host_extras(struct provider_run *run, struct dorun *d,
 		if (!rc)
 			rc = rip_assign(run, d, &a, id, how == RESOURCE_MADE,
 					err);
-		if (!rc) {
-			struct state_host *sh =
-				state_host_get(run->state, h->name, true);
-
-			state_host_set(&sh->address, id);
-			rc = run->save(run, err);
-		}
 		free(id);
 	}
 	free((char *)droplet);
 	return rc;
 }
 
+int do_hosts_extras(struct provider_run *run, struct dorun *d,
+		    const struct host *const *hosts, size_t nr,
+		    struct error *err)
+{
+	struct batch b = { NULL, 0 };
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < nr; i++)
+		rc = host_extras(run, d, hosts[i], &b, err);
+	/* What was started is waited for even after an error, so that it
+	 * is recorded. */
+	if (b.nr) {
+		struct error werr = { 0 };
+		int wrc = batch_wait(run, d, &b, rc ? &werr : err);
+
+		if (!rc)
+			rc = wrc;
+		error_clear(&werr);
+	}
+	batch_free(&b);
+	return rc;
+}
+
 int do_extras(struct provider_run *run, struct dorun *d, struct buf *dry,
 	      struct error *err)
 {
-	int rc = 0;
+	const struct host **todo = NULL;
+	size_t nr = 0;
+	int rc;
 
-	for (size_t i = 0; !rc && i < run->t->nr_roles; i++) {
+	for (size_t i = 0; i < run->t->nr_roles; i++) {
 		const struct role *role = &run->t->roles[i];
 
 		if (!do_role_is_ours(role))
 			continue;
-		for (size_t j = 0; !rc && j < role->nr_hosts; j++) {
+		for (size_t j = 0; j < role->nr_hosts; j++) {
 			const struct host *h = &role->hosts[j];
 
 			if (!wants_extras(h) || extras_done(run, h, dry) || dry)
 				continue;
-			rc = do_host_extras(run, d, h, err);
+			todo = xrealloc(todo, (nr + 1) * sizeof(*todo));
+			todo[nr++] = h;
 		}
 	}
+	rc = nr ? do_hosts_extras(run, d, todo, nr, err) : 0;
+	free(todo);
 	return rc;
 }
 
@@ -708,7 +932,7 @@ int do_extras_resolve(struct provider_run *run, struct dorun *d,
 			continue;
 		ref.key = r->key;
 		rc = i == 0 ? volume_by_name(run, &ref, &id, err)
-			    : rip_on(run, d, r->key, &id, err);
+			    : rip_on(run, d, r->key, true, &id, err);
 		r = state_resource_find(run->state, "digitalocean", kinds[i],
 					host);
 		if (!rc && id && r) {
@@ -720,28 +944,20 @@ int do_extras_resolve(struct provider_run *run, struct dorun *d,
 	return rc;
 }
 
-/* Detach the volume from every droplet still holding it, then delete it;
- * the API refuses to delete an attached volume, and a droplet just
- * deleted lets go of it after a while: asked again, bounded. */
-static int volume_delete(struct provider_run *run, struct dorun *d,
+/* Detach the volume from every droplet holding it. */
+static int volume_detach(struct provider_run *run, struct dorun *d,
 			 const char *id, const char *region, struct error *err)
 {
-	long long deadline = now_ms() + DETACH_S * 1000LL;
 	struct buf path = BUF_INIT;
 	cJSON *doc = NULL;
-	const cJSON *on, *it;
-	long pause = 500;
-	int rc;
+	const cJSON *it;
+	int rc = volume_get(d, id, &doc, err);
 
-	rc = volume_get(d, id, &doc, err);
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		return 0;
-	}
-	on = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(doc, "volume"), "droplet_ids");
 	buf_addf(&path, "/v2/volumes/%s/actions", id);
-	cJSON_ArrayForEach(it, on)
+	cJSON_ArrayForEach(
+		it, cJSON_GetObjectItemCaseSensitive(
+			    cJSON_GetObjectItemCaseSensitive(doc, "volume"),
+			    "droplet_ids"))
 	{
 		cJSON *body = cJSON_CreateObject();
 
@@ -760,16 +976,41 @@ static int volume_delete(struct provider_run *run, struct dorun *d,
 		}
 		cJSON_Delete(body);
 	}
+	if (rc == DEPLOY_ERR_NOT_FOUND) { /* the volume is gone */
+		error_clear(err);
+		rc = 0;
+	}
 	cJSON_Delete(doc);
-	buf_reset(&path);
+	buf_free(&path);
+	return rc;
+}
+
+/* Delete the volume. The API refuses (409) while it is attached: it is
+ * detached from whatever holds it, and asked again, bounded (a droplet
+ * just deleted lets go of its volumes after a while). */
+static int volume_delete(struct provider_run *run, struct dorun *d,
+			 const char *id, const char *region, struct error *err)
+{
+	long long deadline = now_ms() + DETACH_S * 1000LL;
+	struct buf path = BUF_INIT;
+	bool detached = false;
+	long pause = 500;
+	int rc;
+
 	buf_addf(&path, "/v2/volumes/%s", id);
-	while (!rc) {
+	for (;;) {
 		rc = do_delete_gone_ok(d, path.data, err);
 		if (!rc || strcmp(do_error_id(d->api), "conflict") ||
 		    now_ms() > deadline || (run->stop && *run->stop))
 			break;
 		error_clear(err);
-		rc = 0;
+		if (!detached) {
+			detached = true;
+			rc = volume_detach(run, d, id, region, err);
+			if (rc)
+				break;
+			continue;
+		}
 		provider_sleep(run, pause);
 		if (pause < 4000)
 			pause *= 2;

@@ -409,6 +409,10 @@ def volumes(expect, c, ids):
     expect(200, c("GET", "%s/%d" % (acts, a["id"])), "volume action get")
     expect(200, c("GET", "/v2/actions/%d" % a["id"]),
            "volume action through /v2/actions")
+    listed = expect(200, c("GET", "/v2/actions?per_page=200"),
+                    "actions list")["actions"]
+    check(listed and listed[0]["id"] == a["id"],
+          "actions list: the newest first")
     expect(200, c("GET", acts + "?per_page=200"), "volume actions")
     expect(404, c("GET", "%s/%d" % (acts, 1)), "unknown volume action")
     settle(c, "/v2/actions/%d" % a["id"])

@@ -19,7 +19,8 @@ description. In memory, one account:
   GET    /v2/droplets[?tag_name=&name=]       POST /v2/droplets (name or
                                   names[] up to 10), DELETE ?tag_name=
   GET    /v2/droplets/{id}                    DELETE /v2/droplets/{id}
-  GET    /v2/actions/{id} /v2/droplets/{id}/actions/{action_id}
+  GET    /v2/actions (newest first) /v2/actions/{id}
+  GET    /v2/droplets/{id}/actions/{action_id}
   GET    /v2/firewalls                        POST /v2/firewalls
   GET    /v2/firewalls/{id}  PUT  DELETE
   POST   /v2/firewalls/{id}/rules             DELETE the same
@@ -881,6 +882,10 @@ def route(s, method, path, query, body, base):
         return route_vpcs(s, method, rest, query, body, base, path)
     if res == "droplets":
         return route_droplets(s, method, rest, query, body, base, path)
+    if res == "actions" and not rest and method == "GET":
+        # actions_list: the account's actions, the newest first
+        return listing(s, "actions", [s.action_json(a) for a in sorted(
+            s.actions.values(), key=lambda a: -a["id"])], query, base, path)
     if res == "actions" and len(rest) == 1 and method == "GET":
         only_query(query, ())
         a = s.actions.get(int(rest[0])) if rest[0].isdigit() else None
