@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/configure-ui.h"
 #include "cli/lifecycle.h"
 #include "artifact/artifact.h"
 #include "run/configure.h"
@@ -272,9 +273,9 @@ bool cli_has_playbooks(const struct topology *t)
 	return false;
 }
 
-int cli_check_steps(struct cli_run *r, size_t *changes)
+int cli_check_steps(struct cli_run *r, size_t *changes, bool diff)
 {
-	struct configure_opts o = { .check = true };
+	struct configure_opts o = { .check = true, .diff = diff };
 	struct configure_result res;
 	struct diag_list dl;
 	struct error err;
@@ -323,6 +324,7 @@ int cli_check_steps(struct cli_run *r, size_t *changes)
 			printf("~ %s: %zu step%s would change\n",
 			       hr->host->name, hr->changed,
 			       hr->changed == 1 ? "" : "s");
+			print_host_diffs(hr);
 			(*changes)++;
 		} else if (hr->status != HOST_OK) {
 			printf("! %s: not checked: %s\n", hr->host->name,

@@ -93,10 +93,12 @@ void cli_ssh_options(struct cli_run *r, struct ssh_options *o);
  * The step changes of the hosts that exist (and --limit takes), from their
  * scripts run in check mode: "~ HOST: N steps would change" per host that
  * would change, "! HOST: ..." per host that could not be checked. *changes
- * counts the hosts that would change. EXIT_OK, or EXIT_FAIL with the
+ * counts the hosts that would change. With diff, each such line is
+ * followed by the unified diff of each file a step would change (or why
+ * it is hidden: the file holds a secret). EXIT_OK, or EXIT_FAIL with the
  * problem printed (a playbook or template error).
  */
-int cli_check_steps(struct cli_run *r, size_t *changes);
+int cli_check_steps(struct cli_run *r, size_t *changes, bool diff);
 /* Whether some role with hosts has playbooks. */
 bool cli_has_playbooks(const struct topology *t);
 

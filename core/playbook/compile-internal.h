@@ -23,7 +23,8 @@ struct cc {
 	const struct playbook *pb;
 	cJSON *data; /* the playbook's view of the host */
 	const struct step *step;
-	bool quiet; /* a rendered value of this step holds a secret */
+	bool quiet;	    /* a rendered value of this step holds a secret */
+	const char *secret; /* quiet: the first such secret's name */
 };
 
 /*

@@ -190,8 +190,10 @@ int cc_render_text(struct cc *c, const char *name, const char *text, size_t len,
 			cc_fail_at(c, at, rc, "%s: %s", what, terr.msg);
 	}
 	error_clear(&terr);
-	if (!rc && context_has_secret(c->ctx, out->data, out->len))
-		c->quiet = true;
+	if (!rc && !c->quiet) {
+		c->secret = context_secret_in(c->ctx, out->data, out->len);
+		c->quiet = c->secret != NULL;
+	}
 	return rc;
 }
 
@@ -488,6 +490,7 @@ static int compile_step(struct cc *c, const struct step *s, bool handler,
 
 	c->step = s;
 	c->quiet = false;
+	c->secret = NULL;
 	*label = make_label(c, s);
 	rc = check_when(c, s, &failed);
 	if (rc)
@@ -566,10 +569,11 @@ static int make_nonce(const struct compile_opts *o, char *out, size_t size,
 }
 
 static void add_item(struct script *s, size_t *nr_items, char *label,
-		     const struct step *step, bool handler)
+		     const struct cc *c, const struct step *step, bool handler)
 {
 	s->items[*nr_items].label = label;
 	s->items[*nr_items].kind = step_kind_name(step->kind);
+	s->items[*nr_items].secret = c->secret ? xstrdup(c->secret) : NULL;
 	s->items[*nr_items].handler = handler;
 	(*nr_items)++;
 }
@@ -625,8 +629,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			rc = compile_step(&c, &pbs[i]->steps[j], false,
 					  ++n_step, &steps, &label);
 			if (!rc)
-				add_item(s, &nr_items, label, &pbs[i]->steps[j],
-					 false);
+				add_item(s, &nr_items, label, &c,
+					 &pbs[i]->steps[j], false);
 		}
 		context_data_free(c.data);
 		c.data = NULL;
@@ -639,7 +643,7 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			rc = compile_step(&c, &pbs[i]->handlers[j], true,
 					  ++n_handler, &handlers, &label);
 			if (!rc)
-				add_item(s, &nr_items, label,
+				add_item(s, &nr_items, label, &c,
 					 &pbs[i]->handlers[j], true);
 		}
 		context_data_free(c.data);
@@ -659,8 +663,9 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		 nr ? names.data : "no playbook", s->nonce, s->nr_steps,
 		 s->nr_handlers, opts && opts->check ? 1 : 0);
 	template_shell_quote(&s->text, dir, strlen(dir));
-	buf_addf(&s->text, "\n\n%s\n_dp_main() {\n\t_dp_begin \"$@\"\n",
-		 playbook_runtime);
+	buf_addf(&s->text,
+		 "\nDP_DIFF=%d\n\n%s\n_dp_main() {\n\t_dp_begin \"$@\"\n",
+		 opts && opts->diff ? 1 : 0, playbook_runtime);
 	buf_add(&s->text, steps.data, steps.len);
 	buf_add(&s->text, handlers.data, handlers.len);
 	rc = buf_adds(&s->text, "\t_dp_end\n}\n\n_dp_main \"$@\"\n");
@@ -687,8 +692,10 @@ void script_free(struct script *s)
 	if (!s)
 		return;
 	buf_free_secret(&s->text);
-	for (size_t i = 0; s->items && i < s->nr_steps + s->nr_handlers; i++)
+	for (size_t i = 0; s->items && i < s->nr_steps + s->nr_handlers; i++) {
 		free(s->items[i].label);
+		free(s->items[i].secret);
+	}
 	free(s->items);
 	free(s);
 }

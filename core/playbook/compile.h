@@ -36,6 +36,9 @@ struct compile_opts {
 	const char *nonce;
 	/* Check mode without the --check argument. */
 	bool check;
+	/* File and line steps that change a file send its unified diff as
+	 * "diff" markers (a quiet step does not: script_item.secret). */
+	bool diff;
 	/* The topology's artifacts in the cache, for step artifact:. */
 	const struct artifact_pin *artifacts;
 	size_t nr_artifacts;
@@ -45,6 +48,7 @@ struct compile_opts {
 struct script_item {
 	char *label;	  /* "harden: sshd drop-in"; never holds a secret */
 	const char *kind; /* "file", "shell" ...: step_kind_name() */
+	char *secret;	  /* a quiet step: the secret it holds; else NULL */
 	bool handler;
 };
 

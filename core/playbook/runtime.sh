@@ -1,7 +1,7 @@
 # deploy playbook runtime (POSIX sh: dash, bash --posix, busybox ash).
 #
 # core/playbook/compile.c puts this library after a few settings (DP_NONCE,
-# DP_STEPS, DP_HANDLERS, DP_CHECK, DP_NOTIFY_DIR), then a function _dp_main
+# DP_STEPS, DP_HANDLERS, DP_CHECK, DP_NOTIFY_DIR, DP_DIFF), then a function _dp_main
 # with one line per step and handler, then the call of _dp_main. A script
 # cut short in transit therefore runs nothing: the call is its last line.
 #
@@ -24,6 +24,8 @@ _dp_bak=
 _dp_bak_for=
 _dp_pending=' '
 _dp_post=
+_dp_dif=
+: "${DP_DIFF:=0}"
 PATH=${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # _dp_mark TEXT...: one marker line; newlines in TEXT become spaces.
@@ -124,9 +126,13 @@ _dp_step() {
 	_dp_mark "step $_dp_n/$DP_STEPS begin $_dp_name"
 	_dp_st=ok
 	_dp_msg=
+	_dp_dif=
 	"$@" 3>&- </dev/null
 	_dp_rc=$?
 	_dp_cleanup
+	if [ -n "$_dp_dif" ]; then
+		_dp_show_diff
+	fi
 	if [ "$_dp_rc" -eq 0 ] && [ "$_dp_st" = changed ] &&
 		[ -n "$_dp_ntf" ]; then
 		# shellcheck disable=SC2086 # keys are words without blanks
@@ -146,6 +152,45 @@ _dp_step() {
 	if [ "$_dp_st" = failed ]; then
 		_dp_failed
 	fi
+}
+
+# _dp_wants_diff: whether this step shows the diff of a file it changes
+# (DP_DIFF=1, and the step is not quiet: its content holds no secret).
+_dp_wants_diff() {
+	[ "$DP_DIFF" = 1 ] && [ "$_dp_quiet" != 1 ]
+}
+
+# _dp_diff PATH: the unified diff of PATH (of nothing, when it is missing)
+# against the new content on stdin, at most 201 lines; callers keep it in
+# _dp_dif for _dp_step to send as "diff" markers. Writes no file, so check
+# mode may use it.
+_dp_diff() {
+	if ! command -v diff >/dev/null 2>&1; then
+		cat >/dev/null
+		echo "(no diff: the host has no diff command)"
+		return 0
+	fi
+	_dp_old=$1
+	if [ ! -e "$_dp_old" ]; then
+		_dp_old=/dev/null
+	fi
+	diff -u --label "$1" --label "$1" -- "$_dp_old" - | head -n 201
+}
+
+# _dp_show_diff: _dp_dif as "step N/STEPS diff LINE" markers, at most 200.
+_dp_show_diff() {
+	printf '%s\n' "$_dp_dif" | {
+		_dp_i=0
+		while IFS= read -r _dp_l; do
+			_dp_i=$((_dp_i + 1))
+			if [ "$_dp_i" -gt 200 ]; then
+				_dp_mark "step $_dp_n/$DP_STEPS diff (cut at 200 lines)"
+				break
+			fi
+			_dp_mark "step $_dp_n/$DP_STEPS diff $_dp_l"
+		done
+	}
+	_dp_dif=
 }
 
 # _dp_skip N NAME WHY: a step whose when: is false.
@@ -327,6 +372,9 @@ _dp_put() {
 		_dp_fixattrs "$_dp_p" "$2" "$3" "$4"
 		return
 	fi
+	if _dp_wants_diff; then
+		_dp_dif=$(printf '%s' "$6" | base64 -d | _dp_diff "$_dp_p")
+	fi
 	_dp_nodir_failed=0
 	if _dp_nodir "$_dp_p" content; then
 		return "$_dp_nodir_failed"
@@ -456,6 +504,9 @@ dp_line() {
 			_dp_msg="no such file (set 'create: true' to create it)"
 			return 1
 		fi
+		if _dp_wants_diff; then
+			_dp_dif=$(printf '%s\n' "$3" | _dp_diff "$_dp_p")
+		fi
 		_dp_nodir_failed=0
 		if _dp_nodir "$_dp_p" created; then
 			return "$_dp_nodir_failed"
@@ -474,6 +525,9 @@ dp_line() {
 	_dp_new=$(_dp_lines "$_dp_p" "$2" "$3" "$4" | sha256sum) || return 1
 	if [ "${_dp_new%% *}" = "$(_dp_sha "$_dp_p")" ]; then
 		return 0
+	fi
+	if _dp_wants_diff; then
+		_dp_dif=$(_dp_lines "$_dp_p" "$2" "$3" "$4" | _dp_diff "$_dp_p")
 	fi
 	_dp_changed edited && return 0
 	_dp_mktemp "$_dp_p" || return 1
@@ -800,8 +854,13 @@ _dp_unpacked() {
 # the digest, so the same artifact is never unpacked twice.
 dp_artifact() {
 	if [ "$3" != unpack ]; then
+		# No diff of an artifact: a binary, or too large to show.
+		_dp_d=${DP_DIFF-}
+		DP_DIFF=0
 		_dp_put "$2" "$4" "$5" "$6" "$7" "$8"
-		return
+		_dp_rc=$?
+		DP_DIFF=$_dp_d
+		return "$_dp_rc"
 	fi
 	_dp_p=${2%/}
 	if _dp_unpacked "$_dp_p" "$1" "$7"; then

@@ -180,6 +180,7 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 		for (size_t j = 0; j < role->nr_hosts; j++) {
 			struct compile_opts co = {
 				.check = r->o->check,
+				.diff = r->o->diff,
 				.artifacts = r->o->artifacts,
 				.nr_artifacts = r->o->nr_artifacts,
 			};
@@ -284,6 +285,61 @@ static void set_message(struct job *jb, const char *text, size_t len)
 	jb->hr->message = buf_release(&b);
 }
 
+/* The diff of step n, made when its first line (or its end) comes. */
+static struct step_diff *step_diff(struct job *jb, size_t n)
+{
+	struct host_run *hr = jb->hr;
+	const struct script_item *item = &jb->script->items[n - 1];
+	struct step_diff *d;
+
+	if (hr->nr_diffs && hr->diffs[hr->nr_diffs - 1].step == n)
+		return &hr->diffs[hr->nr_diffs - 1];
+	hr->diffs = xrealloc(hr->diffs, (hr->nr_diffs + 1) * sizeof(*d));
+	d = &hr->diffs[hr->nr_diffs++];
+	memset(d, 0, sizeof(*d));
+	d->step = n;
+	d->label = xstrdup(item->label);
+	return d;
+}
+
+/* A line of a diff from the host: redacted, control characters shown as
+ * '?' (the host is not trusted with the operator's terminal). */
+static void add_diff_line(struct job *jb, const struct marker *m)
+{
+	struct step_diff *d = step_diff(jb, m->n);
+	struct buf b = BUF_INIT;
+	size_t start;
+
+	if (d->text)
+		buf_adds(&b, d->text);
+	free(d->text);
+	start = b.len;
+	if (jb->ctx)
+		context_redact(jb->ctx, m->text, m->text_len, &b);
+	else
+		buf_add(&b, m->text, m->text_len);
+	for (size_t i = start; i < b.len; i++)
+		if ((unsigned char)b.data[i] < 0x20 || b.data[i] == 0x7f)
+			b.data[i] = '?';
+	buf_addch(&b, '\n');
+	d->text = buf_release(&b);
+}
+
+/* A file or line step that changed content holding a secret: no diff
+ * came (the script does not make one), say why. */
+static void hide_diff(struct job *jb, const struct marker *m)
+{
+	const struct script_item *item = &jb->script->items[m->n - 1];
+	struct step_diff *d;
+
+	if (!item->secret || m->status != STATUS_CHANGED ||
+	    (strcmp(item->kind, "file") && strcmp(item->kind, "line")))
+		return;
+	d = step_diff(jb, m->n);
+	free(d->secret);
+	d->secret = xstrdup(item->secret);
+}
+
 /* A marker in its place (progress.c checked the order). */
 static void on_marker(void *data, const struct marker *mp)
 {
@@ -314,8 +370,15 @@ static void on_marker(void *data, const struct marker *mp)
 		if (o->ops && o->ops->step)
 			o->ops->step(o->data, hr, true);
 		break;
+	case MARKER_STEP_DIFF:
+		if (o->diff && m.n <= jb->script->nr_steps)
+			add_diff_line(jb, &m);
+		break;
 	case MARKER_STEP_END:
 	case MARKER_HANDLER_END:
+		if (o->diff && m.type == MARKER_STEP_END &&
+		    m.n <= jb->script->nr_steps)
+			hide_diff(jb, &m);
 		hr->last = step_status_name(m.status);
 		if (m.status == STATUS_CHANGED)
 			hr->changed++;
@@ -714,8 +777,17 @@ out:
 
 void configure_result_free(struct configure_result *res)
 {
-	for (size_t i = 0; i < res->nr; i++)
-		free(res->hosts[i].message);
+	for (size_t i = 0; i < res->nr; i++) {
+		struct host_run *hr = &res->hosts[i];
+
+		free(hr->message);
+		for (size_t j = 0; j < hr->nr_diffs; j++) {
+			free(hr->diffs[j].label);
+			free(hr->diffs[j].secret);
+			free(hr->diffs[j].text);
+		}
+		free(hr->diffs);
+	}
 	free(res->hosts);
 	memset(res, 0, sizeof(*res));
 }
