@@ -393,6 +393,7 @@ static void summary(const struct step *s, struct buf *out)
 		n = ynode_get(a, "file");
 		break;
 	case STEP_DOWNLOAD:
+	case STEP_ARTIFACT:
 		n = ynode_get(a, "dest");
 		break;
 	case STEP_SERVICE:

@@ -838,6 +838,77 @@ dp_download() {
 	_dp_tmp=
 }
 
+# Artifacts
+
+# _dp_unpacked DIR NAME SHA256: whether DIR holds artifact NAME unpacked
+# at that digest (the marker file deploy writes in it).
+_dp_unpacked() {
+	[ -d "$1" ] && [ -f "$1/.deploy-artifact" ] &&
+		[ "$(cat -- "$1/.deploy-artifact")" = "$2 $3" ]
+}
+
+# dp_artifact NAME DEST UNPACK MODE OWNER GROUP SHA256 BASE64
+# Without UNPACK, DEST is a file holding the artifact (as dp_file). With
+# it, DEST is a directory holding the tarball's files: a new one is
+# unpacked beside it and swapped in whole, and a marker file in it names
+# the digest, so the same artifact is never unpacked twice.
+dp_artifact() {
+	if [ "$3" != unpack ]; then
+		# No diff of an artifact: a binary, or too large to show.
+		_dp_d=${DP_DIFF-}
+		DP_DIFF=0
+		_dp_put "$2" "$4" "$5" "$6" "$7" "$8"
+		_dp_rc=$?
+		DP_DIFF=$_dp_d
+		return "$_dp_rc"
+	fi
+	_dp_p=${2%/}
+	if _dp_unpacked "$_dp_p" "$1" "$7"; then
+		_dp_fixattrs "$_dp_p" "$4" "$5" "$6"
+		return
+	fi
+	if [ -e "$_dp_p" ] && [ ! -d "$_dp_p" ]; then
+		_dp_msg="is not a directory"
+		return 1
+	fi
+	_dp_nodir_failed=0
+	if _dp_nodir "$_dp_p" unpacked; then
+		return "$_dp_nodir_failed"
+	fi
+	_dp_changed "unpacked $1" && return 0
+	_dp_mktemp "$_dp_p" || return 1
+	if ! printf '%s' "$8" | base64 -d >"$_dp_tmp"; then
+		_dp_msg="cannot write a temporary file"
+		return 1
+	fi
+	if [ "$(_dp_sha "$_dp_tmp")" != "$7" ]; then
+		_dp_msg="the content was damaged on its way"
+		return 1
+	fi
+	_dp_new=$(mktemp -d "$_dp_p.deploy.XXXXXXXX") || return 1
+	if ! tar -xf "$_dp_tmp" -C "$_dp_new" --no-same-owner; then
+		rm -rf -- "$_dp_new"
+		_dp_msg="cannot unpack it (is it a tarball?)"
+		return 1
+	fi
+	printf '%s %s\n' "$1" "$7" >"$_dp_new/.deploy-artifact" || return 1
+	if [ -n "$5" ] || [ -n "$6" ]; then
+		chown -R -- "$5${6:+:$6}" "$_dp_new" || return 1
+	fi
+	chmod "${4:-755}" -- "$_dp_new" || return 1
+	if [ -d "$_dp_p" ]; then
+		_dp_old=$(mktemp -d "$_dp_p.old.XXXXXXXX") &&
+			mv -f -- "$_dp_p" "$_dp_old/" || return 1
+		mv -f -- "$_dp_new" "$_dp_p" || {
+			mv -f -- "$_dp_old/${_dp_p##*/}" "$_dp_p"
+			return 1
+		}
+		rm -rf -- "$_dp_old"
+	else
+		mv -f -- "$_dp_new" "$_dp_p" || return 1
+	fi
+}
+
 # Commands
 
 # _dp_in DIR COMMAND...: COMMAND run in DIR.

@@ -178,8 +178,12 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 		rr->has_work = true;
 		rr->jobs = xcalloc(role->nr_hosts + 1, sizeof(*rr->jobs));
 		for (size_t j = 0; j < role->nr_hosts; j++) {
-			struct compile_opts co = { .check = r->o->check,
-						   .diff = r->o->diff };
+			struct compile_opts co = {
+				.check = r->o->check,
+				.diff = r->o->diff,
+				.artifacts = r->o->artifacts,
+				.nr_artifacts = r->o->nr_artifacts,
+			};
 			struct job *jb;
 			struct error e;
 

@@ -433,6 +433,79 @@ static const struct vspec vs_sources = { .type = VT_DICT,
 					 .check_key = check_dns_label,
 					 .key_what = "source name" };
 
+/* artifacts */
+
+static void check_artifact_url(struct vctx *v, const struct ynode *n,
+			       const char *what)
+{
+	const char *s = n->value;
+	bool ok = false;
+
+	if (!strncmp(s, "https://", 8) || !strncmp(s, "http://", 7))
+		ok = strchr(s, ':')[3] != '\0';
+	else if (!strncmp(s, "file://", 7))
+		ok = s[7] == '/';
+	for (const char *p = s; ok && *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			ok = false;
+	if (!ok)
+		verror(v, n,
+		       "%s '%s' is not an https://, http:// or file:///PATH "
+		       "URL",
+		       what, s);
+}
+
+static void check_sha256(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	const char *s = n->value;
+	size_t len, bad;
+
+	/* Any scalar: a digest of digits only reads as a number in YAML. */
+	if (n->kind != YNODE_SCALAR || !s) {
+		verror(v, n, "%s must be 64 hex digits, not %s", what,
+		       ynode_describe(n));
+		return;
+	}
+	len = strlen(s);
+	bad = strspn(s, "0123456789abcdefABCDEF");
+	if (!strncmp(s, "sha256:", 7))
+		verror(v, n,
+		       "%s starts with 'sha256:': write the 64 hex digits "
+		       "alone",
+		       what);
+	else if (bad < len)
+		verror(v, n,
+		       "%s is not hexadecimal ('%c' at character %zu): a "
+		       "SHA-256 digest is 64 hex digits (sha256sum FILE)",
+		       what, s[bad], bad + 1);
+	else if (len != 64)
+		verror(v, n,
+		       "%s has %zu hex digits, not 64: a SHA-256 digest is "
+		       "64 hex digits (sha256sum FILE)",
+		       what, len);
+}
+
+static const struct vspec vs_artifact_url = { .type = VT_STRING,
+					      .check = check_artifact_url };
+static const struct vspec vs_sha256 = { .type = VT_ANY, .check = check_sha256 };
+
+static const struct key_spec artifact_keys[] = {
+	{ "url", &vs_artifact_url, KEY_REQUIRED, NULL,
+	  "url: https://example.com/neard-2.4.0.tar.gz" },
+	{ "sha256", &vs_sha256, KEY_REQUIRED, NULL,
+	  "sha256: 64 hex digits from sha256sum" },
+	{ "unpack", &vs_bool, 0, "false", NULL },
+	{ 0 },
+};
+
+static const struct vspec vs_artifact = { .type = VT_MAP,
+					  .keys = artifact_keys };
+static const struct vspec vs_artifacts = { .type = VT_DICT,
+					   .items = &vs_artifact,
+					   .check_key = check_dns_label,
+					   .key_what = "artifact name" };
+
 /* roles */
 
 static const struct vspec vs_count = { .type = VT_INT, .min = 0, .max = 1000 };
@@ -648,6 +721,7 @@ static const struct key_spec topology_keys[] = {
 	{ "vars", &vs_vars, 0, "{}", NULL },
 	{ "secrets", &vs_secrets, 0, "{}", NULL },
 	{ "sources", &vs_sources, 0, "{}", NULL },
+	{ "artifacts", &vs_artifacts, 0, "{}", NULL },
 	{ "state", &vs_state, 0, "{}: .deploy/NAME.state.json", NULL },
 	{ "roles", &vs_roles, KEY_REQUIRED, NULL,
 	  "roles: {validator: {provider: local}}" },
