@@ -1091,10 +1091,18 @@ static int collect_orphan(const cJSON *item, void *ud)
 int do_volumes_orphaned(struct provider_run *run, struct dorun *d,
 			struct error *err)
 {
-	char *tag = do_topology_tag(run);
-	struct orphans o = { tag, NULL, 0 };
-	int rc = do_list(d->api, "/v2/volumes", "volumes", collect_orphan, &o,
-			 err);
+	struct orphans o = { NULL, NULL, 0 };
+	bool disks = false;
+	char *tag;
+	int rc;
+
+	for (size_t i = 0; i < run->t->nr_roles; i++)
+		disks |= do_role_is_ours(&run->t->roles[i]) &&
+			 run->t->roles[i].disk_size;
+	if (!disks) /* no call for a topology without volumes */
+		return 0;
+	o.tag = tag = do_topology_tag(run);
+	rc = do_list(d->api, "/v2/volumes", "volumes", collect_orphan, &o, err);
 
 	for (size_t i = 0; i < o.nr; i++) {
 		struct buf path = BUF_INIT;
