@@ -92,6 +92,8 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 	cli_ssh_options(r, &o.ssh);
 	o.sources = r->sources;
 	o.nr_sources = r->nr_sources;
+	o.artifacts = r->artifacts;
+	o.nr_artifacts = r->nr_artifacts;
 	o.ssh.parallel = ssh_fit_open_files(parallel ? parallel : 1, 8);
 	o.ssh.command_timeout_ms =
 		(unsigned)opt_or(a, OPT_TIMEOUT, 1800) * 1000u;
@@ -138,6 +140,8 @@ static int preflight(struct cli_run *r)
 		return EXIT_OK;
 	o.sources = r->sources;
 	o.nr_sources = r->nr_sources;
+	o.artifacts = r->artifacts;
+	o.nr_artifacts = r->nr_artifacts;
 	diag_list_init(&dl);
 	if (configure_preflight(r->t, &o, &dl)) {
 		print_diags(&dl, stderr);

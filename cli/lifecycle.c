@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/configure-ui.h"
 #include "cli/lifecycle.h"
+#include "artifact/artifact.h"
 #include "run/configure.h"
 #include "ssh/fleet.h"
 #include "topology/select.h"
@@ -186,6 +187,7 @@ void cli_run_close(struct cli_run *r)
 	free(r->known_hosts);
 	free(r->own_key);
 	source_pins_free(r->pins, r->nr_sources);
+	artifact_pins_free(r->artifacts, r->nr_artifacts);
 	free(r->sources);
 	if (r->passphrase)
 		freezero(r->passphrase, strlen(r->passphrase));
@@ -303,6 +305,8 @@ int cli_check_steps(struct cli_run *r, size_t *changes, bool diff)
 	cli_ssh_options(r, &o.ssh);
 	o.sources = r->sources;
 	o.nr_sources = r->nr_sources;
+	o.artifacts = r->artifacts;
+	o.nr_artifacts = r->nr_artifacts;
 	o.limit = hosts;
 	o.nr_limit = n;
 	memset(&res, 0, sizeof(res));

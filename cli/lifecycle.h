@@ -35,6 +35,8 @@ struct cli_run {
 	struct source_pin *pins; /* the sources at their locked commits */
 	struct playbook_source *sources; /* the same, for configure_opts */
 	size_t nr_sources;
+	struct artifact_pin *artifacts; /* every artifact, in the cache */
+	size_t nr_artifacts;
 };
 
 /* --limit LIST into r (NULL: every host); EXIT_USAGE printed when a name
@@ -104,8 +106,9 @@ bool cli_has_playbooks(const struct topology *t);
  * For plan and up (cli/sources.c): every source of the topology at the
  * commit its lock file (icon.yml: icon.lock) holds, fetched only when the
  * cache lacks it; a source the lock lacks is resolved and added. Says
- * "Fetching ..." on stdout unless quiet. EXIT_OK, or EXIT_FAIL with the
- * problem printed.
+ * "Fetching ..." on stdout unless quiet. Then every artifact of the
+ * topology, from the cache or fetched into it and verified
+ * (core/artifact). EXIT_OK, or EXIT_FAIL with the problem printed.
  */
 int cli_run_sources(struct cli_run *r, bool quiet);
 /* Source options from the topology's ssh settings (strings live in r,

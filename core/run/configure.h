@@ -77,6 +77,9 @@ struct configure_opts {
 	 * playbooks); NULL when it has none. */
 	const struct playbook_source *sources;
 	size_t nr_sources;
+	/* The topology's artifacts in the cache (step artifact:). */
+	const struct artifact_pin *artifacts;
+	size_t nr_artifacts;
 	const struct configure_ops *ops;
 	void *data;
 	/* --limit: only these hosts; NULL: every host. Hosts they depend on

@@ -1134,8 +1134,9 @@ static int extras_left(struct provider_run *run, struct dorun *d,
 	return rc;
 }
 
-/* Once no host is left: the volumes and reserved IPs a host left behind,
- * the firewalls, the VPCs, the key deploy made. */
+/* Once no host is left: the volumes and reserved IPs a host left behind
+ * (and the topology's volumes no droplet holds), the firewalls, the VPCs,
+ * the key deploy made. */
 static int do_finish_down(struct provider_run *run, struct error *err)
 {
 	struct dorun *d;
@@ -1143,6 +1144,8 @@ static int do_finish_down(struct provider_run *run, struct error *err)
 
 	if (!rc)
 		rc = extras_left(run, d, err);
+	if (!rc)
+		rc = do_volumes_orphaned(run, d, err);
 	if (!rc)
 		rc = do_firewalls_down(run, d, err);
 	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {

@@ -65,5 +65,10 @@ int do_extras_resolve(struct provider_run *run, struct dorun *d,
 		      const char *host, struct error *err);
 int do_extras_delete(struct provider_run *run, struct dorun *d,
 		     const char *host, struct error *err);
+/* Once no host is left: the topology's volumes no record names and no
+ * droplet holds (one a lost state left behind), deleted; looked for only
+ * when a role of the topology has disk:. */
+int do_volumes_orphaned(struct provider_run *run, struct dorun *d,
+			struct error *err);
 
 #endif

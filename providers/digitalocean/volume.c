@@ -1037,7 +1037,16 @@ int do_extras_delete(struct provider_run *run, struct dorun *d,
 		region = resource_attr(r, "region")
 				 ? xstrdup(resource_attr(r, "region"))
 				 : NULL;
-		rc = resource_deleting(run, kinds[i], host, err);
+		/* A volume left pending is found by its name (its key); a
+		 * reserved IP only while its droplet exists (resolved then). */
+		if (!id && i == 0 && r->key) {
+			struct resource_ref ref = { "volume", host, NULL,
+						    r->key,   NULL, NULL };
+
+			rc = volume_by_name(run, &ref, &id, err);
+		}
+		if (!rc)
+			rc = resource_deleting(run, kinds[i], host, err);
 		if (!rc && id && i == 0) {
 			rc = volume_delete(run, d, id, region, err);
 		} else if (!rc && id) {
@@ -1052,5 +1061,59 @@ int do_extras_delete(struct provider_run *run, struct dorun *d,
 		free(id);
 		free(region);
 	}
+	return rc;
+}
+
+struct orphans {
+	const char *tag;
+	char **ids;
+	size_t nr;
+};
+
+static int collect_orphan(const cJSON *item, void *ud)
+{
+	struct orphans *o = ud;
+	const cJSON *t;
+	bool ours = false;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(item, "tags"))
+		ours |= cJSON_IsString(t) && !strcmp(t->valuestring, o->tag);
+	if (!ours || cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+			     item, "droplet_ids")) > 0)
+		return 0;
+	o->ids = xrealloc(o->ids, (o->nr + 1) * sizeof(char *));
+	o->ids[o->nr] =
+		do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+	o->nr += o->ids[o->nr] != NULL;
+	return 0;
+}
+
+int do_volumes_orphaned(struct provider_run *run, struct dorun *d,
+			struct error *err)
+{
+	struct orphans o = { NULL, NULL, 0 };
+	bool disks = false;
+	char *tag;
+	int rc;
+
+	for (size_t i = 0; i < run->t->nr_roles; i++)
+		disks |= do_role_is_ours(&run->t->roles[i]) &&
+			 run->t->roles[i].disk_size;
+	if (!disks) /* no call for a topology without volumes */
+		return 0;
+	o.tag = tag = do_topology_tag(run);
+	rc = do_list(d->api, "/v2/volumes", "volumes", collect_orphan, &o, err);
+
+	for (size_t i = 0; i < o.nr; i++) {
+		struct buf path = BUF_INIT;
+
+		buf_addf(&path, "/v2/volumes/%s", o.ids[i]);
+		if (!rc)
+			rc = do_delete_gone_ok(d, path.data, err);
+		buf_free(&path);
+		free(o.ids[i]);
+	}
+	free(o.ids);
+	free(tag);
 	return rc;
 }

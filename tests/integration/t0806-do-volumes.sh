@@ -1,6 +1,7 @@
 #!/bin/sh
 # DigitalOcean volumes (disk:) and reserved IPs (static_ip:) against the test
 # server (tests/helper/do-server.py):
+#   - a disk type is refused at the role before anything is made;
 #   - up makes a volume per host, attached to its droplet through an action,
 #     and a reserved IP assigned to the static_ip host, which becomes its
 #     address; the exact create and attach bodies; plan and up again make
@@ -9,7 +10,8 @@
 #     attached and its reserved IP assigned to the new one (the address
 #     stays);
 #   - down keeps the static_ip role's droplet, volume and reserved IP (and
-#     what they share); down --include-protected removes them: nothing left;
+#     what they share); down --include-protected removes them, and a
+#     volume of the topology's that no record names: nothing left;
 #   - deploy is SIGKILLed after the volume create, the volume attach and the
 #     reserved IP create were carried out and before their answers reached
 #     it: each next run adopts what the killed one made, so each exists once
@@ -83,6 +85,20 @@ for r in s["resources"]:
                    for k, v in sorted(a.items()) if k != "protect"))
 ' ".deploy/$name.state.json" | sort
 }
+
+# --- a disk type: refused before anything is made ---------------------------
+
+sed 's/disk: {size: 20}/disk: {size: 20, type: gp3}/' topo.yml >typed.yml
+run "$DEPLOY" up --yes typed.yml
+expect_rc 1 "a disk type"
+grep -q "typed.yml:[0-9]*:[0-9]*: .*role 'sentry': digitalocean volumes have no type (disk type 'gp3'): leave it out" "$TMP/err" ||
+	fail "a disk type: $(cat "$TMP/err")"
+checks=$((checks + 1))
+mutating >"$TMP/have"
+: >"$TMP/want"
+expect_same "$TMP/want" "$TMP/have" "a disk type: nothing made"
+rm -rf .deploy typed.yml
+: >"$DO_LOG"
 
 # --- up ------------------------------------------------------------------
 
@@ -226,6 +242,10 @@ vpc deploy-$name-fra1
 WANT
 expect_same "$TMP/want" "$TMP/have" "down: the static_ip host kept with its volume and address"
 
+# A volume of the topology's no record names (a lost state's) goes too.
+curl -sS -o /dev/null -X POST -H "Authorization: Bearer $DO_TOKEN" \
+	-H "Content-Type: application/json" "$DO_URL/v2/volumes" \
+	-d "{\"name\": \"lost-one\", \"size_gigabytes\": 1, \"region\": \"fra1\", \"tags\": [\"deploy:topology:$name\"]}"
 run "$DEPLOY" down --yes --include-protected topo.yml
 expect_rc 0 "down --include-protected"
 snapshot "$TMP/have"
