@@ -83,4 +83,10 @@ int cc_render_int(struct cc *c, const struct ynode *a, const char *key,
 const char *cc_src_text(const struct ynode *a, const char *key);
 bool cc_get_bool(const struct ynode *a, const char *key, bool def);
 
+/* The role's health checks (health.c): a check's label, and its line. */
+char *health_label(const struct ynode *check);
+int health_compile(const struct host_context *ctx, const struct ynode *check,
+		   size_t n, const char *label, struct buf *out,
+		   struct error *err);
+
 #endif

@@ -587,6 +587,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	struct buf steps = BUF_INIT, handlers = BUF_INIT, names = BUF_INIT;
 	const char *dir = opts && opts->notify_dir ? opts->notify_dir
 						   : COMPILE_DEFAULT_NOTIFY_DIR;
+	const struct ynode *health =
+		ctx->host->role ? ctx->host->role->health : NULL;
 	size_t nr_items = 0, n_step = 0, n_handler = 0;
 	char *label;
 	int rc;
@@ -621,6 +623,9 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			       "absolute path");
 		goto out;
 	}
+	/* The role's health gate: checks run after the handlers. */
+	if (health)
+		s->nr_handlers += health->nr;
 	s->items = xcalloc(s->nr_steps + s->nr_handlers + 1, sizeof(*s->items));
 	for (size_t i = 0; i < nr && !rc; i++) {
 		c.pb = pbs[i];
@@ -648,6 +653,15 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		}
 		context_data_free(c.data);
 		c.data = NULL;
+	}
+	for (size_t i = 0; !rc && health && i < health->nr; i++) {
+		label = health_label(health->items[i]);
+		rc = health_compile(ctx, health->items[i], ++n_handler, label,
+				    &handlers, err);
+		s->items[nr_items].label = label;
+		s->items[nr_items].kind = "health";
+		s->items[nr_items].handler = true;
+		nr_items++;
 	}
 	if (rc)
 		goto out;

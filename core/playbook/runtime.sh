@@ -1050,3 +1050,151 @@ dp_wait() {
 		sleep "$_dp_wiv"
 	done
 }
+
+# Health gates (the role's health: checks, after the handlers)
+
+# _dp_gate N NAME KIND ARGS...: a health check; it always runs and is
+# reported as a handler. A failed check ends the script.
+_dp_gate() {
+	_dp_n=$1
+	_dp_mark "handler $_dp_n/$DP_HANDLERS begin $2"
+	shift 2
+	_dp_st=ok
+	_dp_msg=
+	_dp_quiet=0
+	"$@" 3>&- </dev/null
+	_dp_rc=$?
+	if [ "$_dp_rc" -ne 0 ]; then
+		_dp_st=failed
+		_dp_msg=${_dp_msg:-exit status $_dp_rc}
+	fi
+	_dp_mark "handler $_dp_n/$DP_HANDLERS $_dp_st${_dp_msg:+ $_dp_msg}"
+	if [ "$_dp_st" = failed ]; then
+		_dp_failed
+	fi
+}
+
+# _dp_http_check URL METHOD BODY STATUS FIELD OP WANT: one probe with
+# python3 (JSON fields) or curl (status only). Prints what it saw.
+_dp_http_check() {
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c '
+import json, sys, urllib.request, urllib.error
+url, method, body, status, field, op, want = sys.argv[1:8]
+req = urllib.request.Request(url, method=method,
+    data=body.encode() if body else None,
+    headers={"Content-Type": "application/json"} if body else {})
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        code, text = r.status, r.read(1 << 20)
+except urllib.error.HTTPError as e:
+    code, text = e.code, b""
+except Exception as e:
+    print(str(getattr(e, "reason", e)) or type(e).__name__)
+    sys.exit(1)
+if code != int(status):
+    print("status %d" % code)
+    sys.exit(1)
+if not field:
+    print("status %d" % code)
+    sys.exit(0)
+try:
+    v = json.loads(text)
+    for k in field.split("."):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+except Exception:
+    print("%s missing" % field)
+    sys.exit(1)
+shown = json.dumps(v)
+try:
+    w = json.loads(want)
+except ValueError:
+    w = want
+try:
+    if op == "equals":
+        ok = v == w
+    elif op == "at_least":
+        ok = float(v) >= float(w)
+    else:
+        ok = float(v) <= float(w)
+except (TypeError, ValueError):
+    ok = False
+print("%s %s" % (field, shown))
+sys.exit(0 if ok else 1)
+' "$@"
+		return
+	fi
+	if [ -n "$5" ]; then
+		echo "cannot read JSON: the host needs python3"
+		return 127
+	fi
+	if ! command -v curl >/dev/null 2>&1; then
+		echo "cannot probe a URL: the host needs python3 or curl"
+		return 127
+	fi
+	_dp_code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+		-X "$2" ${3:+--data-binary "$3"} "$1")
+	echo "status $_dp_code"
+	[ "$_dp_code" = "$4" ]
+}
+
+# dp_health KIND TIMEOUT INTERVAL ARGS...: KIND http (URL METHOD BODY
+# STATUS FIELD OP WANT), tcp (HOST PORT) or command (CODE), probed every
+# INTERVAL seconds until it passes or TIMEOUT seconds have passed; the
+# failure names the last value seen. In check mode one probe.
+dp_health() {
+	_dp_hkind=$1
+	_dp_hto=$2
+	_dp_hiv=$3
+	shift 3
+	_dp_hstart=$(date +%s)
+	_dp_last=
+	while :; do
+		case $_dp_hkind in
+		http)
+			_dp_last=$(_dp_http_check "$@" 2>&1)
+			_dp_hrc=$?
+			;;
+		tcp)
+			_dp_probe_tcp "$1" "$2"
+			_dp_hrc=$?
+			if [ "$_dp_hrc" -eq 127 ]; then
+				_dp_last=$_dp_msg
+			elif [ "$_dp_hrc" -ne 0 ]; then
+				_dp_last="$1:$2 refused"
+			else
+				_dp_last="$1:$2 open"
+			fi
+			;;
+		*)
+			_dp_out=$(
+				_dp_bounded "$_dp_hto" sh -c "$1" 2>&1
+				echo "@$?"
+			)
+			_dp_hrc=${_dp_out##*@}
+			_dp_last=$(printf '%s' "${_dp_out%@*}" | tail -n 1)
+			_dp_last=${_dp_last:-exit status $_dp_hrc}
+			;;
+		esac
+		_dp_last=$(printf '%s' "$_dp_last" | tr '\r\n' '  ' | cut -c1-200)
+		if [ "$_dp_hrc" -eq 0 ]; then
+			_dp_msg="passed: $_dp_last"
+			return 0
+		fi
+		if [ "$_dp_hrc" -eq 127 ]; then
+			_dp_msg=$_dp_last
+			return 1
+		fi
+		_dp_hnow=$(date +%s)
+		if [ "$DP_CHECK" = 1 ]; then
+			_dp_st=skipped
+			_dp_msg="not passing now ($_dp_last); up would wait up to ${_dp_hto}s"
+			return 0
+		fi
+		if [ $((_dp_hnow - _dp_hstart)) -ge "$_dp_hto" ]; then
+			_dp_msg="still failing after $((_dp_hnow - _dp_hstart))s: last $_dp_last"
+			return 1
+		fi
+		sleep "$_dp_hiv"
+	done
+}

@@ -562,6 +562,32 @@ static void skip_role(struct runner *r, size_t i, const char *why)
 	rr->next = rr->nr_jobs;
 }
 
+/*
+ * serial: N is a rolling rollout: once a host of the role has failed (its
+ * playbooks, or its health gate), the hosts not started yet are left
+ * untouched. Returns whether it stopped any.
+ */
+static bool stop_rollout(struct role_run *rr, const struct role *role)
+{
+	const char *failed = NULL;
+	struct buf msg = BUF_INIT;
+
+	for (size_t j = 0; j < rr->next && !failed; j++)
+		if (rr->jobs[j]->hr->status == HOST_FAILED ||
+		    rr->jobs[j]->hr->status == HOST_UNREACHABLE)
+			failed = rr->jobs[j]->hr->host->name;
+	if (!failed)
+		return false;
+	buf_addf(&msg, "not started: the rollout (serial %d) stopped at %s",
+		 role->serial, failed);
+	for (; rr->next < rr->nr_jobs; rr->next++) {
+		set_message(rr->jobs[rr->next], msg.data, msg.len);
+		finish(rr->jobs[rr->next], HOST_SKIPPED);
+	}
+	buf_free(&msg);
+	return true;
+}
+
 /* Start what can start; mark roles complete. Called after every change. */
 static void pump(struct runner *r)
 {
@@ -601,6 +627,8 @@ static void pump(struct runner *r)
 				continue;
 			}
 			rr->started = true;
+			if (role->serial > 0 && rr->next < rr->nr_jobs)
+				changed |= stop_rollout(rr, role);
 			limit = role->serial > 0 ? (size_t)role->serial
 						 : rr->nr_jobs;
 			while (rr->next < rr->nr_jobs && rr->running < limit) {

@@ -544,6 +544,7 @@ static void build_role(struct topology *t, struct role *r,
 	r->region = get_str(m, "region");
 	r->zone = get_str(m, "zone");
 	r->vars = get_map(m, "vars");
+	r->health = get_seq(m, "health");
 	r->static_ip = get_bool(m, "static_ip", false);
 	r->user_data_node = ynode_get(m, "user_data");
 	if (ynode_is_string(r->user_data_node))

@@ -99,6 +99,7 @@ struct role {
 	size_t nr_playbooks;
 	struct fw_rule *firewall;
 	size_t nr_firewall;
+	const struct ynode *health; /* the checks' list; NULL: none */
 	const struct ynode *vars;
 	int disk_size; /* GiB; 0: no data disk */
 	const char *disk_type;
