@@ -13,6 +13,7 @@ enum {
 	OPT_LIMIT,
 	OPT_NO_STEPS,
 	OPT_ADOPT,
+	OPT_DIFF,
 };
 
 static const struct opt_spec plan_opts[] = {
@@ -26,6 +27,10 @@ static const struct opt_spec plan_opts[] = {
 			"record hosts found at a provider but missing from "
 			"the state",
 			NULL },
+	[OPT_DIFF] = { "diff", 0, OPT_FLAG, NULL,
+		       "show the unified diff of each file a step would "
+		       "change",
+		       NULL },
 	{ 0 },
 };
 
@@ -68,7 +73,7 @@ static int plan_exec(const struct command *cmd, struct args *a)
 	} else if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set) {
 		size_t changes = 0;
 
-		if (cli_check_steps(&r, &changes))
+		if (cli_check_steps(&r, &changes, a->opt[OPT_DIFF].set))
 			rc = EXIT_FAIL;
 		else if (changes)
 			rc = EXIT_CHANGES;
@@ -83,7 +88,7 @@ out:
 const struct command cmd_plan = {
 	.name = "plan",
 	.summary = "show what up would change",
-	.usage = "[--json] [--limit LIST] [--no-steps] [--adopt] "
+	.usage = "[--json] [--limit LIST] [--no-steps] [--adopt] [--diff] "
 		 "[topology.yml]",
 	.description =
 		"Compare the topology with the state (.deploy/NAME.state.json), "

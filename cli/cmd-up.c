@@ -17,6 +17,7 @@ enum {
 	OPT_CONNECT_TIMEOUT,
 	OPT_LIMIT,
 	OPT_ADOPT,
+	OPT_DIFF,
 };
 
 static const struct opt_spec up_opts[] = {
@@ -47,6 +48,9 @@ static const struct opt_spec up_opts[] = {
 			"record hosts found at a provider but missing from "
 			"the state",
 			NULL },
+	[OPT_DIFF] = { "diff", 0, OPT_FLAG, NULL,
+		       "show the unified diff of each file a step changes",
+		       NULL },
 	{ 0 },
 };
 
@@ -73,7 +77,8 @@ static long opt_or(const struct args *a, int idx, long dflt)
 static int configure(struct cli_run *r, struct args *a, bool check,
 		     struct event_summary *sum)
 {
-	struct configure_opts o = { .check = check };
+	struct configure_opts o = { .check = check,
+				    .diff = a->opt[OPT_DIFF].set };
 	struct configure_result res;
 	struct diag_list dl;
 	struct error err;
@@ -87,6 +92,8 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 	cli_ssh_options(r, &o.ssh);
 	o.sources = r->sources;
 	o.nr_sources = r->nr_sources;
+	o.artifacts = r->artifacts;
+	o.nr_artifacts = r->nr_artifacts;
 	o.ssh.parallel = ssh_fit_open_files(parallel ? parallel : 1, 8);
 	o.ssh.command_timeout_ms =
 		(unsigned)opt_or(a, OPT_TIMEOUT, 1800) * 1000u;
@@ -133,6 +140,8 @@ static int preflight(struct cli_run *r)
 		return EXIT_OK;
 	o.sources = r->sources;
 	o.nr_sources = r->nr_sources;
+	o.artifacts = r->artifacts;
+	o.nr_artifacts = r->nr_artifacts;
 	diag_list_init(&dl);
 	if (configure_preflight(r->t, &o, &dl)) {
 		print_diags(&dl, stderr);
@@ -199,7 +208,8 @@ static int up_exec(const struct command *cmd, struct args *a)
 		/* Templates need every host's address: with hosts still to
 		 * make, the steps are shown as they run. */
 		if (!p->creates)
-			rc = cli_check_steps(&r, &changes);
+			rc = cli_check_steps(&r, &changes,
+					     a->opt[OPT_DIFF].set);
 		if (rc)
 			goto out;
 		if (!p->creates && !p->destroys && !p->syncs && !changes) {
@@ -257,7 +267,7 @@ out:
 const struct command cmd_up = {
 	.name = "up",
 	.summary = "create what is missing and configure every host",
-	.usage = "[--yes] [--check] [--json] [--limit LIST] [--adopt] "
+	.usage = "[--yes] [--check] [--diff] [--json] [--limit LIST] [--adopt] "
 		 "[--parallel N] "
 		 "[--timeout SECONDS] [--connect-timeout SECONDS] "
 		 "[--lock-timeout SECONDS] [--grace SECONDS] [topology.yml]",

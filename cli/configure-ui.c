@@ -104,6 +104,7 @@ static void on_done(void *data, const struct host_run *hr)
 		printf("%s: %s: %s\n", hr->host->name,
 		       host_run_status_name(hr->status),
 		       hr->message ? hr->message : "");
+	print_host_diffs(hr);
 	draw_live();
 	fflush(stdout);
 }
@@ -120,6 +121,27 @@ const struct configure_ops *configure_ui(bool check)
 	ui.tty = isatty(STDOUT_FILENO);
 	ui.check = check;
 	return &ops;
+}
+
+void print_host_diffs(const struct host_run *hr)
+{
+	for (size_t i = 0; i < hr->nr_diffs; i++) {
+		const struct step_diff *d = &hr->diffs[i];
+		const char *s = d->text;
+
+		if (d->secret) {
+			printf("  %s (contents hidden: holds secret %s)\n",
+			       d->label, d->secret);
+			continue;
+		}
+		printf("  %s\n", d->label);
+		while (s && *s) {
+			size_t len = strcspn(s, "\n");
+
+			printf("    %.*s\n", (int)len, s);
+			s += len + (s[len] == '\n');
+		}
+	}
 }
 
 void print_configure_summary(const struct configure_result *res, bool check)

@@ -10,5 +10,7 @@
  * sending events with --json, cli/events.h). */
 const struct configure_ops *configure_ui(bool check);
 void print_configure_summary(const struct configure_result *res, bool check);
+/* The diffs of a host's file steps (--diff), indented under its line. */
+void print_host_diffs(const struct host_run *hr);
 
 #endif

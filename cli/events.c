@@ -170,6 +170,17 @@ void event_step(const struct host_run *hr, bool begin)
 	cJSON_AddBoolToObject(o, "check", ev.check);
 	cJSON_AddNumberToObject(o, "duration_ms",
 				(double)(long)(now_ms() - c->begun));
+	/* --diff: the file's diff (redacted by core/run), or why not. */
+	for (size_t i = 0; !hr->handler && i < hr->nr_diffs; i++) {
+		const struct step_diff *d = &hr->diffs[i];
+
+		if (d->step != hr->step)
+			continue;
+		if (d->secret)
+			cJSON_AddStringToObject(o, "diff_hidden", d->secret);
+		else if (d->text)
+			cJSON_AddStringToObject(o, "diff", d->text);
+	}
 	/* The failure's message, redacted by core/run: never a secret. */
 	if (hr->last && !strcmp(hr->last, "failed") && hr->message)
 		cJSON_AddStringToObject(o, "message", hr->message);

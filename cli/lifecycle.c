@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/configure-ui.h"
 #include "cli/lifecycle.h"
+#include "artifact/artifact.h"
 #include "run/configure.h"
 #include "ssh/fleet.h"
 #include "topology/select.h"
@@ -185,6 +187,7 @@ void cli_run_close(struct cli_run *r)
 	free(r->known_hosts);
 	free(r->own_key);
 	source_pins_free(r->pins, r->nr_sources);
+	artifact_pins_free(r->artifacts, r->nr_artifacts);
 	free(r->sources);
 	if (r->passphrase)
 		freezero(r->passphrase, strlen(r->passphrase));
@@ -270,9 +273,9 @@ bool cli_has_playbooks(const struct topology *t)
 	return false;
 }
 
-int cli_check_steps(struct cli_run *r, size_t *changes)
+int cli_check_steps(struct cli_run *r, size_t *changes, bool diff)
 {
-	struct configure_opts o = { .check = true };
+	struct configure_opts o = { .check = true, .diff = diff };
 	struct configure_result res;
 	struct diag_list dl;
 	struct error err;
@@ -302,6 +305,8 @@ int cli_check_steps(struct cli_run *r, size_t *changes)
 	cli_ssh_options(r, &o.ssh);
 	o.sources = r->sources;
 	o.nr_sources = r->nr_sources;
+	o.artifacts = r->artifacts;
+	o.nr_artifacts = r->nr_artifacts;
 	o.limit = hosts;
 	o.nr_limit = n;
 	memset(&res, 0, sizeof(res));
@@ -319,6 +324,7 @@ int cli_check_steps(struct cli_run *r, size_t *changes)
 			printf("~ %s: %zu step%s would change\n",
 			       hr->host->name, hr->changed,
 			       hr->changed == 1 ? "" : "s");
+			print_host_diffs(hr);
 			(*changes)++;
 		} else if (hr->status != HOST_OK) {
 			printf("! %s: not checked: %s\n", hr->host->name,

@@ -35,6 +35,8 @@ struct cli_run {
 	struct source_pin *pins; /* the sources at their locked commits */
 	struct playbook_source *sources; /* the same, for configure_opts */
 	size_t nr_sources;
+	struct artifact_pin *artifacts; /* every artifact, in the cache */
+	size_t nr_artifacts;
 };
 
 /* --limit LIST into r (NULL: every host); EXIT_USAGE printed when a name
@@ -91,10 +93,12 @@ void cli_ssh_options(struct cli_run *r, struct ssh_options *o);
  * The step changes of the hosts that exist (and --limit takes), from their
  * scripts run in check mode: "~ HOST: N steps would change" per host that
  * would change, "! HOST: ..." per host that could not be checked. *changes
- * counts the hosts that would change. EXIT_OK, or EXIT_FAIL with the
+ * counts the hosts that would change. With diff, each such line is
+ * followed by the unified diff of each file a step would change (or why
+ * it is hidden: the file holds a secret). EXIT_OK, or EXIT_FAIL with the
  * problem printed (a playbook or template error).
  */
-int cli_check_steps(struct cli_run *r, size_t *changes);
+int cli_check_steps(struct cli_run *r, size_t *changes, bool diff);
 /* Whether some role with hosts has playbooks. */
 bool cli_has_playbooks(const struct topology *t);
 
@@ -102,8 +106,9 @@ bool cli_has_playbooks(const struct topology *t);
  * For plan and up (cli/sources.c): every source of the topology at the
  * commit its lock file (icon.yml: icon.lock) holds, fetched only when the
  * cache lacks it; a source the lock lacks is resolved and added. Says
- * "Fetching ..." on stdout unless quiet. EXIT_OK, or EXIT_FAIL with the
- * problem printed.
+ * "Fetching ..." on stdout unless quiet. Then every artifact of the
+ * topology, from the cache or fetched into it and verified
+ * (core/artifact). EXIT_OK, or EXIT_FAIL with the problem printed.
  */
 int cli_run_sources(struct cli_run *r, bool quiet);
 /* Source options from the topology's ssh settings (strings live in r,

@@ -11,7 +11,9 @@
 /*
  * Every command, in the order `deploy --help` lists them. Adding one: write
  * cli/cmd-NAME.c exporting a const struct command, declare it in cli/cli.h,
- * list it here and in cli/meson.build, and document it in docs/cli.md.
+ * list it here and in cli/meson.build, document it in docs/cli.md (t0009)
+ * and name it in docs/man/meson.build for its man page (t0012). Hidden
+ * commands (.hidden) serve the build and the shell completions.
  */
 /* clang-format off */
 static const struct command *const commands[] = {

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/lifecycle.h"
+#include "artifact/artifact.h"
 #include "source/source.h"
 #include "ssh/fleet.h"
 #include "util/path.h"
@@ -36,6 +37,37 @@ static void say_fetching(void *data, const char *name, const char *url)
 	fflush(stdout);
 }
 
+static void say_fetching_artifact(void *data, const struct artifact *a,
+				  const char *url)
+{
+	(void)data;
+	printf("Fetching artifact %s from %s ...\n", a->name, url);
+	fflush(stdout);
+}
+
+/* Every artifact in the cache before any host is touched. */
+static int run_artifacts(struct cli_run *r, bool quiet)
+{
+	struct artifact_options o = { 0 };
+	struct error err;
+	int rc = EXIT_OK;
+
+	if (!r->t->nr_artifacts)
+		return EXIT_OK;
+	error_init(&err);
+	if (!quiet)
+		o.fetching = say_fetching_artifact;
+	if (artifact_use(r->t, &o, &r->artifacts, &err)) {
+		print_error(&err);
+		print_message("nothing was changed on any host");
+		rc = EXIT_FAIL;
+	} else {
+		r->nr_artifacts = r->t->nr_artifacts;
+	}
+	error_clear(&err);
+	return rc;
+}
+
 int cli_run_sources(struct cli_run *r, bool quiet)
 {
 	struct source_options o;
@@ -44,7 +76,7 @@ int cli_run_sources(struct cli_run *r, bool quiet)
 	int rc = EXIT_OK;
 
 	if (!r->t->nr_sources)
-		return EXIT_OK;
+		return run_artifacts(r, quiet);
 	error_init(&err);
 	cli_source_options(r, &o, &key);
 	if (!quiet)
@@ -63,5 +95,5 @@ int cli_run_sources(struct cli_run *r, bool quiet)
 	free(lock_path);
 	free(key);
 	error_clear(&err);
-	return rc;
+	return rc ? rc : run_artifacts(r, quiet);
 }

@@ -40,12 +40,27 @@ void http_response_free(struct http_response *r)
 struct sink {
 	struct buf *b;
 	bool too_big;
+	FILE *f; /* instead of b */
+	size_t written, max;
+	bool write_failed;
 };
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
 	struct sink *s = ud;
 
+	if (s->f) {
+		if (size * n > s->max - s->written) {
+			s->too_big = true;
+			return 0;
+		}
+		if (fwrite(p, 1, size * n, s->f) != size * n) {
+			s->write_failed = true;
+			return 0;
+		}
+		s->written += size * n;
+		return size * n;
+	}
 	if (buf_add(s->b, p, size * n)) {
 		s->too_big = true;
 		return 0;
@@ -137,7 +152,7 @@ int http_do(const struct http_request *req, struct http_response *resp,
 {
 	char where[256];
 	struct curl_slist *hdrs = NULL;
-	struct sink sink = { &resp->body, false };
+	struct sink sink = { .b = &resp->body };
 	char cerr[CURL_ERROR_SIZE] = "";
 	CURLcode cc;
 	CURL *c;
@@ -149,6 +164,8 @@ int http_do(const struct http_request *req, struct http_response *resp,
 	buf_reset(&resp->body);
 	buf_reset(&resp->headers);
 	resp->body.max = req->max_body ? req->max_body : HTTP_MAX_BODY;
+	sink.f = req->sink;
+	sink.max = resp->body.max;
 
 	c = curl_easy_init();
 	if (!c)
@@ -212,6 +229,10 @@ int http_do(const struct http_request *req, struct http_response *resp,
 	cc = curl_easy_perform(c);
 	if (cc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	} else if (sink.write_failed) {
+		rc = error_set(err, DEPLOY_ERR_IO, NULL, 0, 0,
+			       "%s %s: cannot write the answer to a file",
+			       req->method, where);
 	} else if (sink.too_big) {
 		rc = error_set(err, DEPLOY_ERR_TOO_BIG, NULL, 0, 0,
 			       "%s %s: the answer is larger than %zu bytes",

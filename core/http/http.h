@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "util/buf.h"
 #include "util/error.h"
@@ -37,6 +38,9 @@ struct http_request {
 	bool no_proxy;
 	/* The answer may hold a secret: http_response_free() wipes it. */
 	bool secret;
+	/* MAY: the body goes to this file instead of resp->body, still
+	 * capped at max_body (downloads larger than memory should hold). */
+	FILE *sink;
 };
 
 struct http_response {

@@ -23,7 +23,8 @@ struct cc {
 	const struct playbook *pb;
 	cJSON *data; /* the playbook's view of the host */
 	const struct step *step;
-	bool quiet; /* a rendered value of this step holds a secret */
+	bool quiet;	    /* a rendered value of this step holds a secret */
+	const char *secret; /* quiet: the first such secret's name */
 };
 
 /*
@@ -81,5 +82,11 @@ int cc_render_int(struct cc *c, const struct ynode *a, const char *key,
 /* The value as written ("" when absent or not a scalar). */
 const char *cc_src_text(const struct ynode *a, const char *key);
 bool cc_get_bool(const struct ynode *a, const char *key, bool def);
+
+/* The role's health checks (health.c): a check's label, and its line. */
+char *health_label(const struct ynode *check);
+int health_compile(const struct host_context *ctx, const struct ynode *check,
+		   size_t n, const char *label, struct buf *out,
+		   struct error *err);
 
 #endif

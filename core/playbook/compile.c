@@ -190,8 +190,10 @@ int cc_render_text(struct cc *c, const char *name, const char *text, size_t len,
 			cc_fail_at(c, at, rc, "%s: %s", what, terr.msg);
 	}
 	error_clear(&terr);
-	if (!rc && context_has_secret(c->ctx, out->data, out->len))
-		c->quiet = true;
+	if (!rc && !c->quiet) {
+		c->secret = context_secret_in(c->ctx, out->data, out->len);
+		c->quiet = c->secret != NULL;
+	}
 	return rc;
 }
 
@@ -391,6 +393,7 @@ static void summary(const struct step *s, struct buf *out)
 		n = ynode_get(a, "file");
 		break;
 	case STEP_DOWNLOAD:
+	case STEP_ARTIFACT:
 		n = ynode_get(a, "dest");
 		break;
 	case STEP_SERVICE:
@@ -487,6 +490,7 @@ static int compile_step(struct cc *c, const struct step *s, bool handler,
 
 	c->step = s;
 	c->quiet = false;
+	c->secret = NULL;
 	*label = make_label(c, s);
 	rc = check_when(c, s, &failed);
 	if (rc)
@@ -565,10 +569,11 @@ static int make_nonce(const struct compile_opts *o, char *out, size_t size,
 }
 
 static void add_item(struct script *s, size_t *nr_items, char *label,
-		     const struct step *step, bool handler)
+		     const struct cc *c, const struct step *step, bool handler)
 {
 	s->items[*nr_items].label = label;
 	s->items[*nr_items].kind = step_kind_name(step->kind);
+	s->items[*nr_items].secret = c->secret ? xstrdup(c->secret) : NULL;
 	s->items[*nr_items].handler = handler;
 	(*nr_items)++;
 }
@@ -582,6 +587,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	struct buf steps = BUF_INIT, handlers = BUF_INIT, names = BUF_INIT;
 	const char *dir = opts && opts->notify_dir ? opts->notify_dir
 						   : COMPILE_DEFAULT_NOTIFY_DIR;
+	const struct ynode *health =
+		ctx->host->role ? ctx->host->role->health : NULL;
 	size_t nr_items = 0, n_step = 0, n_handler = 0;
 	char *label;
 	int rc;
@@ -616,6 +623,9 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			       "absolute path");
 		goto out;
 	}
+	/* The role's health gate: checks run after the handlers. */
+	if (health)
+		s->nr_handlers += health->nr;
 	s->items = xcalloc(s->nr_steps + s->nr_handlers + 1, sizeof(*s->items));
 	for (size_t i = 0; i < nr && !rc; i++) {
 		c.pb = pbs[i];
@@ -624,8 +634,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			rc = compile_step(&c, &pbs[i]->steps[j], false,
 					  ++n_step, &steps, &label);
 			if (!rc)
-				add_item(s, &nr_items, label, &pbs[i]->steps[j],
-					 false);
+				add_item(s, &nr_items, label, &c,
+					 &pbs[i]->steps[j], false);
 		}
 		context_data_free(c.data);
 		c.data = NULL;
@@ -638,11 +648,20 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			rc = compile_step(&c, &pbs[i]->handlers[j], true,
 					  ++n_handler, &handlers, &label);
 			if (!rc)
-				add_item(s, &nr_items, label,
+				add_item(s, &nr_items, label, &c,
 					 &pbs[i]->handlers[j], true);
 		}
 		context_data_free(c.data);
 		c.data = NULL;
+	}
+	for (size_t i = 0; !rc && health && i < health->nr; i++) {
+		label = health_label(health->items[i]);
+		rc = health_compile(ctx, health->items[i], ++n_handler, label,
+				    &handlers, err);
+		s->items[nr_items].label = label;
+		s->items[nr_items].kind = "health";
+		s->items[nr_items].handler = true;
+		nr_items++;
 	}
 	if (rc)
 		goto out;
@@ -658,8 +677,9 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		 nr ? names.data : "no playbook", s->nonce, s->nr_steps,
 		 s->nr_handlers, opts && opts->check ? 1 : 0);
 	template_shell_quote(&s->text, dir, strlen(dir));
-	buf_addf(&s->text, "\n\n%s\n_dp_main() {\n\t_dp_begin \"$@\"\n",
-		 playbook_runtime);
+	buf_addf(&s->text,
+		 "\nDP_DIFF=%d\n\n%s\n_dp_main() {\n\t_dp_begin \"$@\"\n",
+		 opts && opts->diff ? 1 : 0, playbook_runtime);
 	buf_add(&s->text, steps.data, steps.len);
 	buf_add(&s->text, handlers.data, handlers.len);
 	rc = buf_adds(&s->text, "\t_dp_end\n}\n\n_dp_main \"$@\"\n");
@@ -686,8 +706,10 @@ void script_free(struct script *s)
 	if (!s)
 		return;
 	buf_free_secret(&s->text);
-	for (size_t i = 0; s->items && i < s->nr_steps + s->nr_handlers; i++)
+	for (size_t i = 0; s->items && i < s->nr_steps + s->nr_handlers; i++) {
 		free(s->items[i].label);
+		free(s->items[i].secret);
+	}
 	free(s->items);
 	free(s);
 }

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "artifact/artifact.h"
 #include "playbook/context.h"
 #include "playbook/marker.h"
 #include "playbook/playbook.h"
@@ -26,6 +27,7 @@
 #define COMPILE_MAX_SCRIPT	   (64u << 20)
 #define COMPILE_MAX_FILE	   (16u << 20) /* one file's content */
 #define COMPILE_NONCE_LEN	   16
+#define COMPILE_MAX_ARTIFACT	   (40u << 20) /* one artifact step's file */
 
 struct compile_opts {
 	/* Where notifications wait for their handler; NULL: the default. */
@@ -34,12 +36,19 @@ struct compile_opts {
 	const char *nonce;
 	/* Check mode without the --check argument. */
 	bool check;
+	/* File and line steps that change a file send its unified diff as
+	 * "diff" markers (a quiet step does not: script_item.secret). */
+	bool diff;
+	/* The topology's artifacts in the cache, for step artifact:. */
+	const struct artifact_pin *artifacts;
+	size_t nr_artifacts;
 };
 
 /* One line of progress for the runner: a step or a handler. */
 struct script_item {
 	char *label;	  /* "harden: sshd drop-in"; never holds a secret */
 	const char *kind; /* "file", "shell" ...: step_kind_name() */
+	char *secret;	  /* a quiet step: the secret it holds; else NULL */
 	bool handler;
 };
 

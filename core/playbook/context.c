@@ -496,12 +496,21 @@ static const struct secret_value *secret_at(const struct host_context *c,
 	return best;
 }
 
+const char *context_secret_in(const struct host_context *c, const char *s,
+			      size_t len)
+{
+	for (size_t i = 0; c && i < len; i++) {
+		const struct secret_value *v = secret_at(c, s + i, len - i);
+
+		if (v)
+			return v->name;
+	}
+	return NULL;
+}
+
 bool context_has_secret(const struct host_context *c, const char *s, size_t len)
 {
-	for (size_t i = 0; c && i < len; i++)
-		if (secret_at(c, s + i, len - i))
-			return true;
-	return false;
+	return context_secret_in(c, s, len) != NULL;
 }
 
 void context_redact(const struct host_context *c, const char *s, size_t len,

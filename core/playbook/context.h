@@ -81,6 +81,9 @@ void context_data_free(cJSON *data);
 /* Whether s holds the value of any secret. */
 bool context_has_secret(const struct host_context *c, const char *s,
 			size_t len);
+/* The name of the first secret whose value s holds, or NULL. */
+const char *context_secret_in(const struct host_context *c, const char *s,
+			      size_t len);
 /*
  * Append s to out with every secret value in it replaced by
  * "[secret NAME]": for anything shown or logged (markers, messages, the

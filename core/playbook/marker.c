@@ -128,6 +128,10 @@ int marker_parse(const char *line, size_t len, const char *nonce,
 		m->type = handler ? MARKER_HANDLER_BEGIN : MARKER_STEP_BEGIN;
 		if (!space(&p, end))
 			return DEPLOY_ERR_NOT_FOUND;
+	} else if (!handler && word(&p, end, "diff")) {
+		m->type = MARKER_STEP_DIFF;
+		if (!space(&p, end))
+			return DEPLOY_ERR_NOT_FOUND;
 	} else if (!status_word(&p, end, &m->status)) {
 		m->type = handler ? MARKER_HANDLER_END : MARKER_STEP_END;
 		if (p < end && !space(&p, end))

@@ -9,6 +9,8 @@
  * Markers: "@@deploy NONCE ..." lines, alone on the script's stdout:
  *   start STEPS HANDLERS check|apply
  *   step N/STEPS begin LABEL
+ *   step N/STEPS diff LINE       (with DP_DIFF=1: a line of the unified
+ *                                 diff of the file step N changes)
  *   step N/STEPS ok|changed|failed|skipped [MESSAGE]
  *   handler N/HANDLERS begin LABEL
  *   handler N/HANDLERS ok|changed|failed|skipped [MESSAGE]
@@ -17,6 +19,7 @@
 enum marker_type {
 	MARKER_START,
 	MARKER_STEP_BEGIN,
+	MARKER_STEP_DIFF,
 	MARKER_STEP_END,
 	MARKER_HANDLER_BEGIN,
 	MARKER_HANDLER_END,
@@ -39,7 +42,8 @@ struct marker {
 	size_t handlers;	 /* START */
 	bool check;		 /* START */
 	enum step_status status; /* *_END, END (ok or failed) */
-	const char *text;	 /* BEGIN: the label; *_END: the message; */
+	const char *text;	 /* BEGIN: the label; *_END: the message;
+				  * STEP_DIFF: the diff's line */
 	size_t text_len;	 /* points into the line, not NUL-terminated */
 };
 

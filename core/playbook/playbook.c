@@ -33,7 +33,8 @@ static const char *const kind_names[STEP_KIND_COUNT + 1] = {
 	[STEP_SERVICE] = "service", [STEP_USER] = "user",
 	[STEP_SYSCTL] = "sysctl",   [STEP_DOWNLOAD] = "download",
 	[STEP_SHELL] = "shell",	    [STEP_COMMAND] = "command",
-	[STEP_WAIT] = "wait",	    [STEP_KIND_COUNT] = NULL,
+	[STEP_WAIT] = "wait",	    [STEP_ARTIFACT] = "artifact",
+	[STEP_KIND_COUNT] = NULL,
 };
 
 const char *step_kind_name(enum step_kind kind)
@@ -628,6 +629,22 @@ static const struct key_spec download_keys[] = {
 static const struct vspec vs_download = { .type = VT_MAP,
 					  .keys = download_keys };
 
+/* artifact: a file from the topology's artifacts: */
+
+static const struct key_spec artifact_keys[] = {
+	{ "name", &vs_string, KEY_REQUIRED, NULL, "name: neard" },
+	{ "dest", &vs_abs_path, KEY_REQUIRED, NULL,
+	  "dest: /usr/local/bin/neard" },
+	{ "unpack", &vs_bool, 0, "the artifact's unpack", NULL },
+	{ "mode", &vs_mode, 0, "0644 for a new file, else kept", NULL },
+	{ "owner", &vs_owner, 0, "root for a new file, else kept", NULL },
+	{ "group", &vs_owner, 0, "root for a new file, else kept", NULL },
+	{ 0 },
+};
+
+static const struct vspec vs_artifact = { .type = VT_MAP,
+					  .keys = artifact_keys };
+
 /* shell and command: a string, or a mapping with guards */
 
 static const struct vspec vs_dir = { .type = VT_STRING,
@@ -784,6 +801,7 @@ static const struct key_spec step_keys[] = {
 	{ "shell", &vs_shell, 0, NULL, NULL },
 	{ "command", &vs_command, 0, NULL, NULL },
 	{ "wait", &vs_wait, 0, NULL, NULL },
+	{ "artifact", &vs_artifact, 0, NULL, NULL },
 	{ 0 },
 };
 

@@ -32,6 +32,7 @@ enum step_kind {
 	STEP_SHELL,
 	STEP_COMMAND,
 	STEP_WAIT,
+	STEP_ARTIFACT,
 	STEP_KIND_COUNT,
 };
 

@@ -1,7 +1,7 @@
 # deploy playbook runtime (POSIX sh: dash, bash --posix, busybox ash).
 #
 # core/playbook/compile.c puts this library after a few settings (DP_NONCE,
-# DP_STEPS, DP_HANDLERS, DP_CHECK, DP_NOTIFY_DIR), then a function _dp_main
+# DP_STEPS, DP_HANDLERS, DP_CHECK, DP_NOTIFY_DIR, DP_DIFF), then a function _dp_main
 # with one line per step and handler, then the call of _dp_main. A script
 # cut short in transit therefore runs nothing: the call is its last line.
 #
@@ -24,6 +24,8 @@ _dp_bak=
 _dp_bak_for=
 _dp_pending=' '
 _dp_post=
+_dp_dif=
+: "${DP_DIFF:=0}"
 PATH=${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # _dp_mark TEXT...: one marker line; newlines in TEXT become spaces.
@@ -124,9 +126,13 @@ _dp_step() {
 	_dp_mark "step $_dp_n/$DP_STEPS begin $_dp_name"
 	_dp_st=ok
 	_dp_msg=
+	_dp_dif=
 	"$@" 3>&- </dev/null
 	_dp_rc=$?
 	_dp_cleanup
+	if [ -n "$_dp_dif" ]; then
+		_dp_show_diff
+	fi
 	if [ "$_dp_rc" -eq 0 ] && [ "$_dp_st" = changed ] &&
 		[ -n "$_dp_ntf" ]; then
 		# shellcheck disable=SC2086 # keys are words without blanks
@@ -146,6 +152,45 @@ _dp_step() {
 	if [ "$_dp_st" = failed ]; then
 		_dp_failed
 	fi
+}
+
+# _dp_wants_diff: whether this step shows the diff of a file it changes
+# (DP_DIFF=1, and the step is not quiet: its content holds no secret).
+_dp_wants_diff() {
+	[ "$DP_DIFF" = 1 ] && [ "$_dp_quiet" != 1 ]
+}
+
+# _dp_diff PATH: the unified diff of PATH (of nothing, when it is missing)
+# against the new content on stdin, at most 201 lines; callers keep it in
+# _dp_dif for _dp_step to send as "diff" markers. Writes no file, so check
+# mode may use it.
+_dp_diff() {
+	if ! command -v diff >/dev/null 2>&1; then
+		cat >/dev/null
+		echo "(no diff: the host has no diff command)"
+		return 0
+	fi
+	_dp_old=$1
+	if [ ! -e "$_dp_old" ]; then
+		_dp_old=/dev/null
+	fi
+	diff -u --label "$1" --label "$1" -- "$_dp_old" - | head -n 201
+}
+
+# _dp_show_diff: _dp_dif as "step N/STEPS diff LINE" markers, at most 200.
+_dp_show_diff() {
+	printf '%s\n' "$_dp_dif" | {
+		_dp_i=0
+		while IFS= read -r _dp_l; do
+			_dp_i=$((_dp_i + 1))
+			if [ "$_dp_i" -gt 200 ]; then
+				_dp_mark "step $_dp_n/$DP_STEPS diff (cut at 200 lines)"
+				break
+			fi
+			_dp_mark "step $_dp_n/$DP_STEPS diff $_dp_l"
+		done
+	}
+	_dp_dif=
 }
 
 # _dp_skip N NAME WHY: a step whose when: is false.
@@ -327,6 +372,9 @@ _dp_put() {
 		_dp_fixattrs "$_dp_p" "$2" "$3" "$4"
 		return
 	fi
+	if _dp_wants_diff; then
+		_dp_dif=$(printf '%s' "$6" | base64 -d | _dp_diff "$_dp_p")
+	fi
 	_dp_nodir_failed=0
 	if _dp_nodir "$_dp_p" content; then
 		return "$_dp_nodir_failed"
@@ -456,6 +504,9 @@ dp_line() {
 			_dp_msg="no such file (set 'create: true' to create it)"
 			return 1
 		fi
+		if _dp_wants_diff; then
+			_dp_dif=$(printf '%s\n' "$3" | _dp_diff "$_dp_p")
+		fi
 		_dp_nodir_failed=0
 		if _dp_nodir "$_dp_p" created; then
 			return "$_dp_nodir_failed"
@@ -474,6 +525,9 @@ dp_line() {
 	_dp_new=$(_dp_lines "$_dp_p" "$2" "$3" "$4" | sha256sum) || return 1
 	if [ "${_dp_new%% *}" = "$(_dp_sha "$_dp_p")" ]; then
 		return 0
+	fi
+	if _dp_wants_diff; then
+		_dp_dif=$(_dp_lines "$_dp_p" "$2" "$3" "$4" | _dp_diff "$_dp_p")
 	fi
 	_dp_changed edited && return 0
 	_dp_mktemp "$_dp_p" || return 1
@@ -784,6 +838,77 @@ dp_download() {
 	_dp_tmp=
 }
 
+# Artifacts
+
+# _dp_unpacked DIR NAME SHA256: whether DIR holds artifact NAME unpacked
+# at that digest (the marker file deploy writes in it).
+_dp_unpacked() {
+	[ -d "$1" ] && [ -f "$1/.deploy-artifact" ] &&
+		[ "$(cat -- "$1/.deploy-artifact")" = "$2 $3" ]
+}
+
+# dp_artifact NAME DEST UNPACK MODE OWNER GROUP SHA256 BASE64
+# Without UNPACK, DEST is a file holding the artifact (as dp_file). With
+# it, DEST is a directory holding the tarball's files: a new one is
+# unpacked beside it and swapped in whole, and a marker file in it names
+# the digest, so the same artifact is never unpacked twice.
+dp_artifact() {
+	if [ "$3" != unpack ]; then
+		# No diff of an artifact: a binary, or too large to show.
+		_dp_d=${DP_DIFF-}
+		DP_DIFF=0
+		_dp_put "$2" "$4" "$5" "$6" "$7" "$8"
+		_dp_rc=$?
+		DP_DIFF=$_dp_d
+		return "$_dp_rc"
+	fi
+	_dp_p=${2%/}
+	if _dp_unpacked "$_dp_p" "$1" "$7"; then
+		_dp_fixattrs "$_dp_p" "$4" "$5" "$6"
+		return
+	fi
+	if [ -e "$_dp_p" ] && [ ! -d "$_dp_p" ]; then
+		_dp_msg="is not a directory"
+		return 1
+	fi
+	_dp_nodir_failed=0
+	if _dp_nodir "$_dp_p" unpacked; then
+		return "$_dp_nodir_failed"
+	fi
+	_dp_changed "unpacked $1" && return 0
+	_dp_mktemp "$_dp_p" || return 1
+	if ! printf '%s' "$8" | base64 -d >"$_dp_tmp"; then
+		_dp_msg="cannot write a temporary file"
+		return 1
+	fi
+	if [ "$(_dp_sha "$_dp_tmp")" != "$7" ]; then
+		_dp_msg="the content was damaged on its way"
+		return 1
+	fi
+	_dp_new=$(mktemp -d "$_dp_p.deploy.XXXXXXXX") || return 1
+	if ! tar -xf "$_dp_tmp" -C "$_dp_new" --no-same-owner; then
+		rm -rf -- "$_dp_new"
+		_dp_msg="cannot unpack it (is it a tarball?)"
+		return 1
+	fi
+	printf '%s %s\n' "$1" "$7" >"$_dp_new/.deploy-artifact" || return 1
+	if [ -n "$5" ] || [ -n "$6" ]; then
+		chown -R -- "$5${6:+:$6}" "$_dp_new" || return 1
+	fi
+	chmod "${4:-755}" -- "$_dp_new" || return 1
+	if [ -d "$_dp_p" ]; then
+		_dp_old=$(mktemp -d "$_dp_p.old.XXXXXXXX") &&
+			mv -f -- "$_dp_p" "$_dp_old/" || return 1
+		mv -f -- "$_dp_new" "$_dp_p" || {
+			mv -f -- "$_dp_old/${_dp_p##*/}" "$_dp_p"
+			return 1
+		}
+		rm -rf -- "$_dp_old"
+	else
+		mv -f -- "$_dp_new" "$_dp_p" || return 1
+	fi
+}
+
 # Commands
 
 # _dp_in DIR COMMAND...: COMMAND run in DIR.
@@ -923,5 +1048,153 @@ dp_wait() {
 			return 1
 		fi
 		sleep "$_dp_wiv"
+	done
+}
+
+# Health gates (the role's health: checks, after the handlers)
+
+# _dp_gate N NAME KIND ARGS...: a health check; it always runs and is
+# reported as a handler. A failed check ends the script.
+_dp_gate() {
+	_dp_n=$1
+	_dp_mark "handler $_dp_n/$DP_HANDLERS begin $2"
+	shift 2
+	_dp_st=ok
+	_dp_msg=
+	_dp_quiet=0
+	"$@" 3>&- </dev/null
+	_dp_rc=$?
+	if [ "$_dp_rc" -ne 0 ]; then
+		_dp_st=failed
+		_dp_msg=${_dp_msg:-exit status $_dp_rc}
+	fi
+	_dp_mark "handler $_dp_n/$DP_HANDLERS $_dp_st${_dp_msg:+ $_dp_msg}"
+	if [ "$_dp_st" = failed ]; then
+		_dp_failed
+	fi
+}
+
+# _dp_http_check URL METHOD BODY STATUS FIELD OP WANT: one probe with
+# python3 (JSON fields) or curl (status only). Prints what it saw.
+_dp_http_check() {
+	if command -v python3 >/dev/null 2>&1; then
+		python3 -c '
+import json, sys, urllib.request, urllib.error
+url, method, body, status, field, op, want = sys.argv[1:8]
+req = urllib.request.Request(url, method=method,
+    data=body.encode() if body else None,
+    headers={"Content-Type": "application/json"} if body else {})
+try:
+    with urllib.request.urlopen(req, timeout=10) as r:
+        code, text = r.status, r.read(1 << 20)
+except urllib.error.HTTPError as e:
+    code, text = e.code, b""
+except Exception as e:
+    print(str(getattr(e, "reason", e)) or type(e).__name__)
+    sys.exit(1)
+if code != int(status):
+    print("status %d" % code)
+    sys.exit(1)
+if not field:
+    print("status %d" % code)
+    sys.exit(0)
+try:
+    v = json.loads(text)
+    for k in field.split("."):
+        v = v[int(k)] if isinstance(v, list) else v[k]
+except Exception:
+    print("%s missing" % field)
+    sys.exit(1)
+shown = json.dumps(v)
+try:
+    w = json.loads(want)
+except ValueError:
+    w = want
+try:
+    if op == "equals":
+        ok = v == w
+    elif op == "at_least":
+        ok = float(v) >= float(w)
+    else:
+        ok = float(v) <= float(w)
+except (TypeError, ValueError):
+    ok = False
+print("%s %s" % (field, shown))
+sys.exit(0 if ok else 1)
+' "$@"
+		return
+	fi
+	if [ -n "$5" ]; then
+		echo "cannot read JSON: the host needs python3"
+		return 127
+	fi
+	if ! command -v curl >/dev/null 2>&1; then
+		echo "cannot probe a URL: the host needs python3 or curl"
+		return 127
+	fi
+	_dp_code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
+		-X "$2" ${3:+--data-binary "$3"} "$1")
+	echo "status $_dp_code"
+	[ "$_dp_code" = "$4" ]
+}
+
+# dp_health KIND TIMEOUT INTERVAL ARGS...: KIND http (URL METHOD BODY
+# STATUS FIELD OP WANT), tcp (HOST PORT) or command (CODE), probed every
+# INTERVAL seconds until it passes or TIMEOUT seconds have passed; the
+# failure names the last value seen. In check mode one probe.
+dp_health() {
+	_dp_hkind=$1
+	_dp_hto=$2
+	_dp_hiv=$3
+	shift 3
+	_dp_hstart=$(date +%s)
+	_dp_last=
+	while :; do
+		case $_dp_hkind in
+		http)
+			_dp_last=$(_dp_http_check "$@" 2>&1)
+			_dp_hrc=$?
+			;;
+		tcp)
+			_dp_probe_tcp "$1" "$2"
+			_dp_hrc=$?
+			if [ "$_dp_hrc" -eq 127 ]; then
+				_dp_last=$_dp_msg
+			elif [ "$_dp_hrc" -ne 0 ]; then
+				_dp_last="$1:$2 refused"
+			else
+				_dp_last="$1:$2 open"
+			fi
+			;;
+		*)
+			_dp_out=$(
+				_dp_bounded "$_dp_hto" sh -c "$1" 2>&1
+				echo "@$?"
+			)
+			_dp_hrc=${_dp_out##*@}
+			_dp_last=$(printf '%s' "${_dp_out%@*}" | tail -n 1)
+			_dp_last=${_dp_last:-exit status $_dp_hrc}
+			;;
+		esac
+		_dp_last=$(printf '%s' "$_dp_last" | tr '\r\n' '  ' | cut -c1-200)
+		if [ "$_dp_hrc" -eq 0 ]; then
+			_dp_msg="passed: $_dp_last"
+			return 0
+		fi
+		if [ "$_dp_hrc" -eq 127 ]; then
+			_dp_msg=$_dp_last
+			return 1
+		fi
+		_dp_hnow=$(date +%s)
+		if [ "$DP_CHECK" = 1 ]; then
+			_dp_st=skipped
+			_dp_msg="not passing now ($_dp_last); up would wait up to ${_dp_hto}s"
+			return 0
+		fi
+		if [ $((_dp_hnow - _dp_hstart)) -ge "$_dp_hto" ]; then
+			_dp_msg="still failing after $((_dp_hnow - _dp_hstart))s: last $_dp_last"
+			return 1
+		fi
+		sleep "$_dp_hiv"
 	done
 }

@@ -579,11 +579,71 @@ out:
 	return rc;
 }
 
+/*
+ * artifact: the file from the operator's cache (core/artifact) travels in
+ * the script as file contents do; the host compares digests first.
+ */
+static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
+{
+	const struct ynode *n = ynode_get(a, "name");
+	const struct artifact_pin *pin = NULL;
+	struct buf v = BUF_INIT, content = BUF_INIT;
+	bool unpack;
+	int rc;
+
+	if (c->opts)
+		pin = artifact_pin_find(c->opts->artifacts,
+					c->opts->nr_artifacts, n->value);
+	if (!pin || !pin->path)
+		return cc_fail_at(c, n, DEPLOY_ERR_NOT_FOUND,
+				  "%s.artifact.name: the topology has no "
+				  "artifact '%s' (add it under 'artifacts:')",
+				  c->step->what, n->value);
+	unpack = cc_get_bool(a, "unpack", pin->a->unpack);
+	buf_init(&content, COMPILE_MAX_ARTIFACT);
+	rc = buf_read_file(&content, pin->path);
+	if (rc == DEPLOY_ERR_TOO_BIG)
+		rc = cc_fail_at(c, n, rc,
+				"%s.artifact: '%s' is larger than %u MiB, "
+				"the most a step pushes",
+				c->step->what, n->value,
+				COMPILE_MAX_ARTIFACT >> 20);
+	else if (rc)
+		rc = cc_fail_at(c, n, rc, "%s.artifact: cannot read '%s': %s",
+				c->step->what, pin->path, deploy_strerror(rc));
+	if (rc)
+		goto out;
+	buf_adds(call, " dp_artifact");
+	cc_args(call, pin->a->name);
+	rc = cc_render_path(c, a, "dest", &v);
+	if (rc)
+		goto out;
+	cc_arg(call, v.data, v.len);
+	cc_args(call, unpack ? "unpack" : "");
+	rc = cc_render_mode(c, a, &v);
+	if (rc)
+		goto out;
+	cc_arg(call, v.data, v.len);
+	rc = cc_render_owner(c, a, "owner", &v);
+	if (rc)
+		goto out;
+	cc_arg(call, v.data, v.len);
+	rc = cc_render_owner(c, a, "group", &v);
+	if (rc)
+		goto out;
+	cc_arg(call, v.data, v.len);
+	cc_add_content(call, &content);
+out:
+	buf_free(&v);
+	buf_free(&content);
+	return rc;
+}
+
 const compile_kind_fn compile_kinds[STEP_KIND_COUNT] = {
 	[STEP_FILE] = c_file,	    [STEP_DIRECTORY] = c_directory,
 	[STEP_LINE] = c_line,	    [STEP_APT] = c_apt,
 	[STEP_SERVICE] = c_service, [STEP_USER] = c_user,
 	[STEP_SYSCTL] = c_sysctl,   [STEP_DOWNLOAD] = c_download,
 	[STEP_SHELL] = c_shell,	    [STEP_COMMAND] = c_command,
-	[STEP_WAIT] = c_wait,
+	[STEP_WAIT] = c_wait,	    [STEP_ARTIFACT] = c_artifact,
 };

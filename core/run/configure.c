@@ -178,7 +178,12 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 		rr->has_work = true;
 		rr->jobs = xcalloc(role->nr_hosts + 1, sizeof(*rr->jobs));
 		for (size_t j = 0; j < role->nr_hosts; j++) {
-			struct compile_opts co = { .check = r->o->check };
+			struct compile_opts co = {
+				.check = r->o->check,
+				.diff = r->o->diff,
+				.artifacts = r->o->artifacts,
+				.nr_artifacts = r->o->nr_artifacts,
+			};
 			struct job *jb;
 			struct error e;
 
@@ -280,6 +285,61 @@ static void set_message(struct job *jb, const char *text, size_t len)
 	jb->hr->message = buf_release(&b);
 }
 
+/* The diff of step n, made when its first line (or its end) comes. */
+static struct step_diff *step_diff(struct job *jb, size_t n)
+{
+	struct host_run *hr = jb->hr;
+	const struct script_item *item = &jb->script->items[n - 1];
+	struct step_diff *d;
+
+	if (hr->nr_diffs && hr->diffs[hr->nr_diffs - 1].step == n)
+		return &hr->diffs[hr->nr_diffs - 1];
+	hr->diffs = xrealloc(hr->diffs, (hr->nr_diffs + 1) * sizeof(*d));
+	d = &hr->diffs[hr->nr_diffs++];
+	memset(d, 0, sizeof(*d));
+	d->step = n;
+	d->label = xstrdup(item->label);
+	return d;
+}
+
+/* A line of a diff from the host: redacted, control characters shown as
+ * '?' (the host is not trusted with the operator's terminal). */
+static void add_diff_line(struct job *jb, const struct marker *m)
+{
+	struct step_diff *d = step_diff(jb, m->n);
+	struct buf b = BUF_INIT;
+	size_t start;
+
+	if (d->text)
+		buf_adds(&b, d->text);
+	free(d->text);
+	start = b.len;
+	if (jb->ctx)
+		context_redact(jb->ctx, m->text, m->text_len, &b);
+	else
+		buf_add(&b, m->text, m->text_len);
+	for (size_t i = start; i < b.len; i++)
+		if ((unsigned char)b.data[i] < 0x20 || b.data[i] == 0x7f)
+			b.data[i] = '?';
+	buf_addch(&b, '\n');
+	d->text = buf_release(&b);
+}
+
+/* A file or line step that changed content holding a secret: no diff
+ * came (the script does not make one), say why. */
+static void hide_diff(struct job *jb, const struct marker *m)
+{
+	const struct script_item *item = &jb->script->items[m->n - 1];
+	struct step_diff *d;
+
+	if (!item->secret || m->status != STATUS_CHANGED ||
+	    (strcmp(item->kind, "file") && strcmp(item->kind, "line")))
+		return;
+	d = step_diff(jb, m->n);
+	free(d->secret);
+	d->secret = xstrdup(item->secret);
+}
+
 /* A marker in its place (progress.c checked the order). */
 static void on_marker(void *data, const struct marker *mp)
 {
@@ -310,8 +370,15 @@ static void on_marker(void *data, const struct marker *mp)
 		if (o->ops && o->ops->step)
 			o->ops->step(o->data, hr, true);
 		break;
+	case MARKER_STEP_DIFF:
+		if (o->diff && m.n <= jb->script->nr_steps)
+			add_diff_line(jb, &m);
+		break;
 	case MARKER_STEP_END:
 	case MARKER_HANDLER_END:
+		if (o->diff && m.type == MARKER_STEP_END &&
+		    m.n <= jb->script->nr_steps)
+			hide_diff(jb, &m);
 		hr->last = step_status_name(m.status);
 		if (m.status == STATUS_CHANGED)
 			hr->changed++;
@@ -495,6 +562,32 @@ static void skip_role(struct runner *r, size_t i, const char *why)
 	rr->next = rr->nr_jobs;
 }
 
+/*
+ * serial: N is a rolling rollout: once a host of the role has failed (its
+ * playbooks, or its health gate), the hosts not started yet are left
+ * untouched. Returns whether it stopped any.
+ */
+static bool stop_rollout(struct role_run *rr, const struct role *role)
+{
+	const char *failed = NULL;
+	struct buf msg = BUF_INIT;
+
+	for (size_t j = 0; j < rr->next && !failed; j++)
+		if (rr->jobs[j]->hr->status == HOST_FAILED ||
+		    rr->jobs[j]->hr->status == HOST_UNREACHABLE)
+			failed = rr->jobs[j]->hr->host->name;
+	if (!failed)
+		return false;
+	buf_addf(&msg, "not started: the rollout (serial %d) stopped at %s",
+		 role->serial, failed);
+	for (; rr->next < rr->nr_jobs; rr->next++) {
+		set_message(rr->jobs[rr->next], msg.data, msg.len);
+		finish(rr->jobs[rr->next], HOST_SKIPPED);
+	}
+	buf_free(&msg);
+	return true;
+}
+
 /* Start what can start; mark roles complete. Called after every change. */
 static void pump(struct runner *r)
 {
@@ -534,6 +627,8 @@ static void pump(struct runner *r)
 				continue;
 			}
 			rr->started = true;
+			if (role->serial > 0 && rr->next < rr->nr_jobs)
+				changed |= stop_rollout(rr, role);
 			limit = role->serial > 0 ? (size_t)role->serial
 						 : rr->nr_jobs;
 			while (rr->next < rr->nr_jobs && rr->running < limit) {
@@ -710,8 +805,17 @@ out:
 
 void configure_result_free(struct configure_result *res)
 {
-	for (size_t i = 0; i < res->nr; i++)
-		free(res->hosts[i].message);
+	for (size_t i = 0; i < res->nr; i++) {
+		struct host_run *hr = &res->hosts[i];
+
+		free(hr->message);
+		for (size_t j = 0; j < hr->nr_diffs; j++) {
+			free(hr->diffs[j].label);
+			free(hr->diffs[j].secret);
+			free(hr->diffs[j].text);
+		}
+		free(hr->diffs);
+	}
 	free(res->hosts);
 	memset(res, 0, sizeof(*res));
 }

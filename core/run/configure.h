@@ -34,6 +34,14 @@ enum host_run_status {
 
 const char *host_run_status_name(enum host_run_status s);
 
+/* With configure_opts.diff: what a step that changed a file did to it. */
+struct step_diff {
+	size_t step;  /* its number, from 1 */
+	char *label;  /* the step's label */
+	char *secret; /* hidden: the secret the content holds; else NULL */
+	char *text;   /* the unified diff, redacted, one line each; or NULL */
+};
+
 struct host_run {
 	struct host *host;
 	enum host_run_status status;
@@ -49,6 +57,8 @@ struct host_run {
 	size_t failed;
 	uint64_t elapsed_ms;
 	char *message; /* why it failed or was skipped; never a secret */
+	struct step_diff *diffs; /* configure_opts.diff, in step order */
+	size_t nr_diffs;
 };
 
 struct configure_ops {
@@ -59,13 +69,17 @@ struct configure_ops {
 };
 
 struct configure_opts {
-	bool check;		/* dry run: report, change nothing */
+	bool check; /* dry run: report, change nothing */
+	bool diff;  /* the unified diff of each file a step changes */
 	struct ssh_options ssh; /* parallel, timeouts, known_hosts ... */
 	const char *datadir;	/* built-in playbooks; NULL: default */
 	/* The topology's sources, fetched and checked out (SOURCE/PATH
 	 * playbooks); NULL when it has none. */
 	const struct playbook_source *sources;
 	size_t nr_sources;
+	/* The topology's artifacts in the cache (step artifact:). */
+	const struct artifact_pin *artifacts;
+	size_t nr_artifacts;
 	const struct configure_ops *ops;
 	void *data;
 	/* --limit: only these hosts; NULL: every host. Hosts they depend on

@@ -109,6 +109,12 @@ static bool in_order(struct progress *p, const struct marker *m)
 			    p->hnd ? p->hnd : p->step);
 		return !p->lied;
 	}
+	if (m->type == MARKER_STEP_DIFF) {
+		if (!p->open || p->handler || m->n != p->step)
+			lie(p, "a diff of step %zu, which is not running",
+			    m->n);
+		return !p->lied;
+	}
 	/* An end: of the item that is open. */
 	if (!p->open || p->handler != handler ||
 	    m->n != (handler ? p->hnd : p->step))
@@ -136,6 +142,8 @@ static void account(struct progress *p, const struct marker *m)
 	case MARKER_HANDLER_END:
 		p->open = false;
 		p->failed = m->status == STATUS_FAILED;
+		break;
+	case MARKER_STEP_DIFF:
 		break;
 	case MARKER_END:
 		p->ended = true;

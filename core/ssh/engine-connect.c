@@ -110,6 +110,29 @@ void session_start(struct ssh_host *h)
 	h->state = HS_HANDSHAKE;
 }
 
+/*
+ * A link that goes dead (a cable, a route, a host that froze) must not
+ * hold a run until the command's timeout, which may be half an hour: TCP
+ * keepalives start after half the connect timeout of silence, and the
+ * kernel drops the connection once data or probes go unanswered for the
+ * connect timeout (TCP_USER_TIMEOUT). The session then fails as lost.
+ * Behind a bastion, the bastion's own connection carries this.
+ */
+static void tcp_watch_link(struct ssh_host *h)
+{
+	unsigned ms = h->e->opts.connect_timeout_ms;
+	int on = 1, idle = (int)(ms / 2000), intvl, cnt = 3;
+
+	if (idle < 1)
+		idle = 1;
+	intvl = idle / 2 > 0 ? idle / 2 : 1;
+	setsockopt(h->fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(h->fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(h->fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(h->fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(h->fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+}
+
 static void tcp_connect(struct ssh_host *h)
 {
 	char where[INET6_ADDRSTRLEN + 16];
@@ -124,6 +147,7 @@ static void tcp_connect(struct ssh_host *h)
 		return;
 	}
 	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	tcp_watch_link(h);
 	if (connect(h->fd, (struct sockaddr *)&h->addr, h->addr_len) &&
 	    errno != EINPROGRESS) {
 		snprintf(where, sizeof(where), "%s port %d", h->address,

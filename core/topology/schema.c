@@ -433,6 +433,79 @@ static const struct vspec vs_sources = { .type = VT_DICT,
 					 .check_key = check_dns_label,
 					 .key_what = "source name" };
 
+/* artifacts */
+
+static void check_artifact_url(struct vctx *v, const struct ynode *n,
+			       const char *what)
+{
+	const char *s = n->value;
+	bool ok = false;
+
+	if (!strncmp(s, "https://", 8) || !strncmp(s, "http://", 7))
+		ok = strchr(s, ':')[3] != '\0';
+	else if (!strncmp(s, "file://", 7))
+		ok = s[7] == '/';
+	for (const char *p = s; ok && *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f)
+			ok = false;
+	if (!ok)
+		verror(v, n,
+		       "%s '%s' is not an https://, http:// or file:///PATH "
+		       "URL",
+		       what, s);
+}
+
+static void check_sha256(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	const char *s = n->value;
+	size_t len, bad;
+
+	/* Any scalar: a digest of digits only reads as a number in YAML. */
+	if (n->kind != YNODE_SCALAR || !s) {
+		verror(v, n, "%s must be 64 hex digits, not %s", what,
+		       ynode_describe(n));
+		return;
+	}
+	len = strlen(s);
+	bad = strspn(s, "0123456789abcdefABCDEF");
+	if (!strncmp(s, "sha256:", 7))
+		verror(v, n,
+		       "%s starts with 'sha256:': write the 64 hex digits "
+		       "alone",
+		       what);
+	else if (bad < len)
+		verror(v, n,
+		       "%s is not hexadecimal ('%c' at character %zu): a "
+		       "SHA-256 digest is 64 hex digits (sha256sum FILE)",
+		       what, s[bad], bad + 1);
+	else if (len != 64)
+		verror(v, n,
+		       "%s has %zu hex digits, not 64: a SHA-256 digest is "
+		       "64 hex digits (sha256sum FILE)",
+		       what, len);
+}
+
+static const struct vspec vs_artifact_url = { .type = VT_STRING,
+					      .check = check_artifact_url };
+static const struct vspec vs_sha256 = { .type = VT_ANY, .check = check_sha256 };
+
+static const struct key_spec artifact_keys[] = {
+	{ "url", &vs_artifact_url, KEY_REQUIRED, NULL,
+	  "url: https://example.com/neard-2.4.0.tar.gz" },
+	{ "sha256", &vs_sha256, KEY_REQUIRED, NULL,
+	  "sha256: 64 hex digits from sha256sum" },
+	{ "unpack", &vs_bool, 0, "false", NULL },
+	{ 0 },
+};
+
+static const struct vspec vs_artifact = { .type = VT_MAP,
+					  .keys = artifact_keys };
+static const struct vspec vs_artifacts = { .type = VT_DICT,
+					   .items = &vs_artifact,
+					   .check_key = check_dns_label,
+					   .key_what = "artifact name" };
+
 /* roles */
 
 static const struct vspec vs_count = { .type = VT_INT, .min = 0, .max = 1000 };
@@ -486,6 +559,132 @@ static const struct key_spec fw_keys[] = {
 };
 
 static const struct vspec vs_fw_rule = { .type = VT_MAP, .keys = fw_keys };
+
+/* health: checks run on the host (docs/topology.md#rolesnamehealth) */
+
+static bool has(const struct ynode *n, const char *key)
+{
+	return ynode_get(n, key) != NULL;
+}
+
+static void check_health(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	static const char *const http_only[] = { "method", "body", "status",
+						 "field", NULL };
+	static const char *const ops[] = { "equals", "at_least", "at_most",
+					   NULL };
+	int kinds = has(n, "http") + has(n, "tcp") + has(n, "command");
+	int nr_ops = 0;
+
+	if (kinds != 1) {
+		verror(v, n,
+		       "%s needs exactly one of 'http: URL', 'tcp: "
+		       "HOST:PORT' or 'command: CODE'",
+		       what);
+		return;
+	}
+	for (size_t i = 0; !has(n, "http") && http_only[i]; i++)
+		if (has(n, http_only[i]))
+			verror(v, ynode_get(n, http_only[i]),
+			       "%s.%s is for http checks", what, http_only[i]);
+	for (size_t i = 0; ops[i]; i++)
+		nr_ops += has(n, ops[i]);
+	if (has(n, "field") && nr_ops != 1)
+		verror(v, ynode_get(n, "field"),
+		       "%s.field needs exactly one of 'equals', 'at_least' "
+		       "or 'at_most'",
+		       what);
+	else if (!has(n, "field") && nr_ops)
+		verror(v, n,
+		       "%s compares a JSON field: say which with "
+		       "'field: sync_info.syncing'",
+		       what);
+}
+
+static void check_tcp_target(struct vctx *v, const struct ynode *n,
+			     const char *what)
+{
+	const char *colon = n->kind == YNODE_SCALAR && n->value
+				    ? strrchr(n->value, ':')
+				    : NULL;
+	char *end = NULL;
+	long port;
+
+	/* A template ({{host.address}}:{{vars.p2p}}) is checked rendered. */
+	if (n->kind == YNODE_SCALAR && n->value && strstr(n->value, "{{"))
+		return;
+	if (colon && colon != n->value && colon[1]) {
+		port = strtol(colon + 1, &end, 10);
+		if (!*end && port >= 1 && port <= 65535)
+			return;
+	}
+	if (!ynode_int(n, &port) && port >= 1 && port <= 65535)
+		return;
+	verror(v, n, "%s must be HOST:PORT or a port (1 to 65535)", what);
+}
+
+static void check_scalar(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	if (n->kind != YNODE_SCALAR)
+		verror(v, n, "%s must be a single value, not %s", what,
+		       ynode_describe(n));
+}
+
+static void check_number(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	char *end = NULL;
+
+	if (n->kind == YNODE_SCALAR && n->value && n->value[0]) {
+		strtod(n->value, &end);
+		if (!*end)
+			return;
+	}
+	verror(v, n, "%s must be a number", what);
+}
+
+static const char *const http_methods[] = { "GET", "POST", "HEAD", NULL };
+static const struct vspec vs_tcp_target = { .type = VT_ANY,
+					    .check = check_tcp_target };
+static const struct vspec vs_method = { .type = VT_STRING,
+					.choices = http_methods };
+static const struct vspec vs_http_status = { .type = VT_INT,
+					     .min = 100,
+					     .max = 599 };
+static const struct vspec vs_scalar = { .type = VT_ANY, .check = check_scalar };
+static const struct vspec vs_number = { .type = VT_ANY, .check = check_number };
+static const struct vspec vs_health_interval = { .type = VT_INT,
+						 .min = 1,
+						 .max = 3600 };
+static const struct vspec vs_health_timeout = { .type = VT_INT,
+						.min = 1,
+						.max = 604800 };
+
+static const struct key_spec health_keys[] = {
+	{ "name", &vs_string, 0, "the check as written", NULL },
+	{ "http", &vs_url, 0, NULL, "http: http://127.0.0.1:3030/status" },
+	{ "tcp", &vs_tcp_target, 0, NULL, "tcp: 127.0.0.1:24567" },
+	{ "command", &vs_string, 0, NULL,
+	  "command: systemctl is-active neard" },
+	{ "method", &vs_method, 0, "GET; POST with a body", NULL },
+	{ "body", &vs_string, 0, "none", NULL },
+	{ "status", &vs_http_status, 0, "200", NULL },
+	{ "field", &vs_string, 0, "none", "field: sync_info.syncing" },
+	{ "equals", &vs_scalar, 0, NULL, NULL },
+	{ "at_least", &vs_number, 0, NULL, NULL },
+	{ "at_most", &vs_number, 0, NULL, NULL },
+	{ "interval", &vs_health_interval, 0, "5", NULL },
+	{ "timeout", &vs_health_timeout, 0, "300", NULL },
+	{ 0 },
+};
+
+static const struct vspec vs_health_check = { .type = VT_MAP,
+					      .keys = health_keys,
+					      .check = check_health };
+static const struct vspec vs_health = { .type = VT_SEQ,
+					.items = &vs_health_check };
 static const struct vspec vs_firewall = { .type = VT_SEQ,
 					  .items = &vs_fw_rule };
 
@@ -542,6 +741,7 @@ static const struct key_spec role_keys[] = {
 	{ "after", &vs_string_list, 0, "[]", "after: [validator]" },
 	{ "serial", &vs_serial, 0, "all hosts at once", NULL },
 	{ "playbooks", &vs_playbooks, 0, "[]", "playbooks: [harden]" },
+	{ "health", &vs_health, 0, "[]", NULL },
 	{ "firewall", &vs_firewall, 0, "[]", NULL },
 	{ "vars", &vs_vars, 0, "{}", NULL },
 	{ "disk", &vs_disk, 0, "none", NULL },
@@ -648,6 +848,7 @@ static const struct key_spec topology_keys[] = {
 	{ "vars", &vs_vars, 0, "{}", NULL },
 	{ "secrets", &vs_secrets, 0, "{}", NULL },
 	{ "sources", &vs_sources, 0, "{}", NULL },
+	{ "artifacts", &vs_artifacts, 0, "{}", NULL },
 	{ "state", &vs_state, 0, "{}: .deploy/NAME.state.json", NULL },
 	{ "roles", &vs_roles, KEY_REQUIRED, NULL,
 	  "roles: {validator: {provider: local}}" },

@@ -136,6 +136,27 @@ static void build_sources(struct topology *t, const struct ynode *m)
 	}
 }
 
+static void build_artifacts(struct topology *t, const struct ynode *m)
+{
+	if (!m)
+		return;
+	t->artifacts = xcalloc(m->nr, sizeof(*t->artifacts));
+	for (size_t i = 0; i < m->nr; i++) {
+		const struct ynode *v = m->pairs[i].value;
+		struct artifact *a = &t->artifacts[t->nr_artifacts++];
+
+		a->name = m->pairs[i].key->value;
+		a->node = m->pairs[i].key;
+		a->url = get_str(v, "url");
+		a->url_node = ynode_get(v, "url");
+		a->sha256_node = ynode_get(v, "sha256");
+		/* Any scalar: digits only read as a number (schema.c). */
+		if (a->sha256_node && a->sha256_node->kind == YNODE_SCALAR)
+			a->sha256 = a->sha256_node->value;
+		a->unpack = get_bool(v, "unpack", false);
+	}
+}
+
 static void add_from(struct fw_rule *r, const struct ynode *n)
 {
 	struct fw_source *f;
@@ -523,6 +544,7 @@ static void build_role(struct topology *t, struct role *r,
 	r->region = get_str(m, "region");
 	r->zone = get_str(m, "zone");
 	r->vars = get_map(m, "vars");
+	r->health = get_seq(m, "health");
 	r->static_ip = get_bool(m, "static_ip", false);
 	r->user_data_node = ynode_get(m, "user_data");
 	if (ynode_is_string(r->user_data_node))
@@ -573,6 +595,7 @@ void topology_build(struct topology *t, struct diag_list *dl)
 	build_providers(t, get_map(root, "providers"));
 	build_secrets(t, get_map(root, "secrets"));
 	build_sources(t, get_map(root, "sources"));
+	build_artifacts(t, get_map(root, "artifacts"));
 	build_state(t, get_map(root, "state"));
 	if (!roles)
 		return;
@@ -675,6 +698,7 @@ void topology_free(struct topology *t)
 	free(t->providers);
 	free(t->secrets);
 	free(t->sources);
+	free(t->artifacts);
 	free(t->ssh.admin_cidrs);
 	free(t->ssh.admin_cidr_nodes);
 	ydoc_free(t->doc);
@@ -697,5 +721,14 @@ struct host *topology_find_host(const struct topology *t, const char *name)
 		for (size_t j = 0; j < t->roles[i].nr_hosts; j++)
 			if (!strcmp(t->roles[i].hosts[j].name, name))
 				return &t->roles[i].hosts[j];
+	return NULL;
+}
+
+const struct artifact *topology_find_artifact(const struct topology *t,
+					      const char *name)
+{
+	for (size_t i = 0; i < t->nr_artifacts; i++)
+		if (!strcmp(t->artifacts[i].name, name))
+			return &t->artifacts[i];
 	return NULL;
 }

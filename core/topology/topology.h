@@ -99,6 +99,7 @@ struct role {
 	size_t nr_playbooks;
 	struct fw_rule *firewall;
 	size_t nr_firewall;
+	const struct ynode *health; /* the checks' list; NULL: none */
 	const struct ynode *vars;
 	int disk_size; /* GiB; 0: no data disk */
 	const char *disk_type;
@@ -128,6 +129,17 @@ struct source {
 	const char *ref;
 	const char *path;
 	const struct ynode *node;
+};
+
+/* artifacts: NAME: {url, sha256, unpack} (docs/topology.md#artifacts). */
+struct artifact {
+	const char *name;
+	const char *url;    /* https://, http:// or file:// */
+	const char *sha256; /* 64 hex digits, as written */
+	bool unpack; /* a tarball, unpacked into a directory on the host */
+	const struct ynode *node; /* the key */
+	const struct ynode *url_node;
+	const struct ynode *sha256_node;
 };
 
 struct ssh_conf {
@@ -171,6 +183,8 @@ struct topology {
 	size_t nr_secrets;
 	struct source *sources;
 	size_t nr_sources;
+	struct artifact *artifacts;
+	size_t nr_artifacts;
 	struct state_conf state;
 	struct role *roles;
 	size_t nr_roles;
@@ -196,6 +210,8 @@ void topology_free(struct topology *t);
 
 struct role *topology_find_role(const struct topology *t, const char *name);
 struct host *topology_find_host(const struct topology *t, const char *name);
+const struct artifact *topology_find_artifact(const struct topology *t,
+					      const char *name);
 
 /* Internal to core/topology: build from a checked tree, then cross-check. */
 void topology_build(struct topology *t, struct diag_list *dl);

@@ -12,6 +12,13 @@ out: the man page has its own headings.
 import re
 import sys
 
+# Punctuation groff's ASCII device has no glyph for (man in the C locale
+# would warn and drop it), as the ASCII it stands for.
+ASCII = {"\u2026": "...", "\u2014": "--", "\u2013": "-", "\u2018": "'",
+         "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2192": "->",
+         "\u2190": "<-", "\u00d7": "x", "\u2264": "<=", "\u2265": ">=",
+         "\u2260": "!=", "\u2022": "-", "\u00a0": " "}
+
 TOKEN = re.compile(r"`([^`]*)`|\*\*(.+?)\*\*|\[([^\]]+)\]\(([^)]+)\)")
 
 
@@ -131,7 +138,10 @@ def convert(lines):
 def page(path, name, section, version, summary, also):
     """The scdoc source of the man page NAME(SECTION) made from PATH."""
     with open(path, encoding="utf-8") as f:
-        body = convert(f.readlines())
+        text = f.read()
+    for u, a in ASCII.items():
+        text = text.replace(u, a)
+    body = convert(text.splitlines(keepends=True))
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(body).strip("\n"))
     return ('%s(%s) "deploy %s"\n\n# NAME\n\n%s - %s\n\n# DESCRIPTION\n\n'
             "%s\n\n# SEE ALSO\n\n%s\n"

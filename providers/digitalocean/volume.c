@@ -49,6 +49,7 @@ struct batch {
 struct extra_arg {
 	const struct host *host;
 	const char *droplet; /* the host's droplet id */
+	bool fresh;	     /* the droplet was made in this run */
 	struct batch *batch;
 };
 
@@ -646,8 +647,8 @@ static int rip_by_droplet(struct provider_run *run,
 	const struct extra_arg *a = ref->arg;
 
 	*id = NULL;
-	if (!a || (ref->key && !strcmp(ref->key, a->droplet)))
-		return 0; /* asked already */
+	if (!a || a->fresh || (ref->key && !strcmp(ref->key, a->droplet)))
+		return 0; /* asked already, or a droplet made now */
 	return rip_on(run, run->priv, a->droplet, false, id, err);
 }
 
@@ -829,10 +830,11 @@ static bool extras_done(struct provider_run *run, const struct host *h,
 /* Make or adopt the host's volume and reserved IP; their attach and
  * assign join the batch. */
 static int host_extras(struct provider_run *run, struct dorun *d,
-		       const struct host *h, struct batch *b, struct error *err)
+		       const struct host *h, bool fresh, struct batch *b,
+		       struct error *err)
 {
 	const char *droplet = droplet_of(run, h->name);
-	struct extra_arg a = { h, NULL, b };
+	struct extra_arg a = { h, NULL, fresh, b };
 	enum resource_outcome how;
 	char *id = NULL;
 	int rc = 0;
@@ -862,14 +864,14 @@ static int host_extras(struct provider_run *run, struct dorun *d,
 }
 
 int do_hosts_extras(struct provider_run *run, struct dorun *d,
-		    const struct host *const *hosts, size_t nr,
-		    struct error *err)
+		    const struct host *const *hosts, const bool *fresh,
+		    size_t nr, struct error *err)
 {
 	struct batch b = { NULL, 0 };
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < nr; i++)
-		rc = host_extras(run, d, hosts[i], &b, err);
+		rc = host_extras(run, d, hosts[i], fresh && fresh[i], &b, err);
 	/* What was started is waited for even after an error, so that it
 	 * is recorded. */
 	if (b.nr) {
@@ -905,7 +907,7 @@ int do_extras(struct provider_run *run, struct dorun *d, struct buf *dry,
 			todo[nr++] = h;
 		}
 	}
-	rc = nr ? do_hosts_extras(run, d, todo, nr, err) : 0;
+	rc = nr ? do_hosts_extras(run, d, todo, NULL, nr, err) : 0;
 	free(todo);
 	return rc;
 }
@@ -1037,7 +1039,16 @@ int do_extras_delete(struct provider_run *run, struct dorun *d,
 		region = resource_attr(r, "region")
 				 ? xstrdup(resource_attr(r, "region"))
 				 : NULL;
-		rc = resource_deleting(run, kinds[i], host, err);
+		/* A volume left pending is found by its name (its key); a
+		 * reserved IP only while its droplet exists (resolved then). */
+		if (!id && i == 0 && r->key) {
+			struct resource_ref ref = { "volume", host, NULL,
+						    r->key,   NULL, NULL };
+
+			rc = volume_by_name(run, &ref, &id, err);
+		}
+		if (!rc)
+			rc = resource_deleting(run, kinds[i], host, err);
 		if (!rc && id && i == 0) {
 			rc = volume_delete(run, d, id, region, err);
 		} else if (!rc && id) {
@@ -1052,5 +1063,59 @@ int do_extras_delete(struct provider_run *run, struct dorun *d,
 		free(id);
 		free(region);
 	}
+	return rc;
+}
+
+struct orphans {
+	const char *tag;
+	char **ids;
+	size_t nr;
+};
+
+static int collect_orphan(const cJSON *item, void *ud)
+{
+	struct orphans *o = ud;
+	const cJSON *t;
+	bool ours = false;
+
+	cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(item, "tags"))
+		ours |= cJSON_IsString(t) && !strcmp(t->valuestring, o->tag);
+	if (!ours || cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(
+			     item, "droplet_ids")) > 0)
+		return 0;
+	o->ids = xrealloc(o->ids, (o->nr + 1) * sizeof(char *));
+	o->ids[o->nr] =
+		do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+	o->nr += o->ids[o->nr] != NULL;
+	return 0;
+}
+
+int do_volumes_orphaned(struct provider_run *run, struct dorun *d,
+			struct error *err)
+{
+	struct orphans o = { NULL, NULL, 0 };
+	bool disks = false;
+	char *tag;
+	int rc;
+
+	for (size_t i = 0; i < run->t->nr_roles; i++)
+		disks |= do_role_is_ours(&run->t->roles[i]) &&
+			 run->t->roles[i].disk_size;
+	if (!disks) /* no call for a topology without volumes */
+		return 0;
+	o.tag = tag = do_topology_tag(run);
+	rc = do_list(d->api, "/v2/volumes", "volumes", collect_orphan, &o, err);
+
+	for (size_t i = 0; i < o.nr; i++) {
+		struct buf path = BUF_INIT;
+
+		buf_addf(&path, "/v2/volumes/%s", o.ids[i]);
+		if (!rc)
+			rc = do_delete_gone_ok(d, path.data, err);
+		buf_free(&path);
+		free(o.ids[i]);
+	}
+	free(o.ids);
+	free(tag);
 	return rc;
 }

@@ -7,9 +7,9 @@
  *   deploy-test-tool playbook-validate FILE...
  *	load and check each playbook; problems on stderr, exit 1 if any
  *   deploy-test-tool playbook-compile --topology T --host H [--playbook P]...
- *	[--notify-dir D] [--nonce N] [--check] [--address HOST=ADDR[,PRIV]]...
- *	print host H's script (its role's playbooks, or those given)
- *   deploy-test-tool playbook-context --topology T --host H [--playbook P]
+ *	[--notify-dir D] [--nonce N] [--check] [--diff] [--address
+ *HOST=ADDR[,PRIV]]... print host H's script (its role's playbooks, or those
+ *given) deploy-test-tool playbook-context --topology T --host H [--playbook P]
  *	[--address HOST=ADDR[,PRIV]]...
  *	print the template data as JSON, secrets replaced by "[secret NAME]"
  *   deploy-test-tool playbook-markers --nonce N
@@ -102,6 +102,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!strcmp(a, "--diff")) {
+			o->co.diff = true;
+			continue;
+		}
 		if (!strcmp(a, "--check")) {
 			o->co.check = true;
 			continue;
@@ -332,6 +336,10 @@ int cmd_playbook_markers(int argc, char **argv)
 			break;
 		case MARKER_STEP_BEGIN:
 			printf("begin %zu/%zu", m.n, m.total);
+			print_text(&m);
+			break;
+		case MARKER_STEP_DIFF:
+			printf("%zu/%zu diff", m.n, m.total);
 			print_text(&m);
 			break;
 		case MARKER_STEP_END:

@@ -23,6 +23,8 @@ name: good
 steps:
   - name: a secret file
     file: {path: /etc/t0506.token, content: "{{secrets.token}}", mode: "0600"}
+  - name: a plain file
+    file: {path: /etc/t0506.conf, content: "role = {{role.name}}\n"}
   - name: kernel
     command: uname -r
     changed: false
@@ -97,8 +99,8 @@ expect_same expected got "plan: the hosts to create"
 
 # --- up: one host fails, the one after it is skipped ---------------------------
 
-run "$DEPLOY" up --yes --json topo.yml
-expect_rc 1 "up --json with a failing host"
+run "$DEPLOY" up --yes --json --diff topo.yml
+expect_rc 1 "up --json --diff with a failing host"
 cp "$TMP/out" up.json
 cp "$TMP/err" up.err
 check_events up.json "up"
@@ -115,28 +117,33 @@ for h in ("good-0", "broken-0", "after-broken-0"):
     assert [ev[i]["phase"] for i in st] == ["start", "done"], (h, st)
 PY
 events up.json summary >got
-echo "check=False command=up created=3 destroyed=0 exit=1 hosts=3 hosts_failed=1 hosts_ok=1 hosts_skipped=1 kept=0 steps_changed=1" >expected
+echo "check=False command=up created=3 destroyed=0 exit=1 hosts=3 hosts_failed=1 hosts_ok=1 hosts_skipped=1 kept=0 steps_changed=2" >expected
 expect_same expected got "up: the summary"
 events up.json host_done >got
 cat >expected <<'EOF'
 changed=0 failed=1 host=broken-0 message=broken: fails with the secret in its command: failed (a step that uses a secret shows no message) ok=0 role=broken status=failed
 changed=0 failed=0 host=after-broken-0 message=dependency failed (broken) ok=0 role=after-broken status=skipped
-changed=1 failed=0 host=good-0 ok=1 role=good status=ok
+changed=2 failed=0 host=good-0 ok=1 role=good status=ok
 EOF
 LC_ALL=C sort expected >expected.sorted
 LC_ALL=C sort got >got.sorted
 expect_same expected.sorted got.sorted "up: each host's end"
 events up.json step host=good-0 >got
 cat >expected <<'EOF'
-check=False handler=False host=good-0 index=1 kind=file name=good: a secret file of=2 role=good status=changed
-check=False handler=False host=good-0 index=2 kind=command name=good: kernel of=2 role=good status=ok
+check=False diff_hidden=token handler=False host=good-0 index=1 kind=file name=good: a secret file of=3 role=good status=changed
+check=False diff=--- /etc/t0506.conf
++++ /etc/t0506.conf
+@@ -0,0 +1 @@
++role = good
+ handler=False host=good-0 index=2 kind=file name=good: a plain file of=3 role=good status=changed
+check=False handler=False host=good-0 index=3 kind=command name=good: kernel of=3 role=good status=ok
 EOF
 expect_same expected got "up: good-0's steps"
 events up.json step host=broken-0 >got
 echo "check=False handler=False host=broken-0 index=1 kind=shell message=broken: fails with the secret in its command: failed (a step that uses a secret shows no message) name=broken: fails with the secret in its command of=1 role=broken status=failed" >expected
 expect_same expected got "up: broken-0's failed step"
 checks=$((checks + 1))
-grep -q "^3 hosts: 1 ok, 1 failed, 1 skipped; 1 step changed$" up.err ||
+grep -q "^3 hosts: 1 ok, 1 failed, 1 skipped; 2 steps changed$" up.err ||
 	fail "up: the human summary is not on stderr"
 
 # Again, with the broken role fixed: nothing to create, 0 changed.
@@ -145,7 +152,7 @@ run "$DEPLOY" up --yes --json topo.yml
 expect_rc 0 "up --json again"
 check_events "$TMP/out" "up again"
 events "$TMP/out" summary >got
-echo "check=False command=up created=0 destroyed=0 exit=0 hosts=3 hosts_failed=0 hosts_ok=3 hosts_skipped=0 kept=3 steps_changed=1" >expected
+echo "check=False command=up created=0 destroyed=0 exit=0 hosts=3 hosts_failed=0 hosts_ok=3 hosts_skipped=0 kept=3 steps_changed=2" >expected
 expect_same expected got "up again: the summary (after-broken-0 ran its first time)"
 
 # --- down --------------------------------------------------------------------

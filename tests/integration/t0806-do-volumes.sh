@@ -1,12 +1,17 @@
 #!/bin/sh
 # DigitalOcean volumes (disk:) and reserved IPs (static_ip:) against the test
 # server (tests/helper/do-server.py):
+#   - a disk type is refused at the role before anything is made;
 #   - up makes a volume per host, attached to its droplet through an action,
 #     and a reserved IP assigned to the static_ip host, which becomes its
 #     address; the exact create and attach bodies; plan and up again make
 #     no mutating call;
+#   - a droplet deleted outside deploy is made again alone, its volume
+#     attached and its reserved IP assigned to the new one (the address
+#     stays);
 #   - down keeps the static_ip role's droplet, volume and reserved IP (and
-#     what they share); down --include-protected removes them: nothing left;
+#     what they share); down --include-protected removes them, and a
+#     volume of the topology's that no record names: nothing left;
 #   - deploy is SIGKILLed after the volume create, the volume attach and the
 #     reserved IP create were carried out and before their answers reached
 #     it: each next run adopts what the killed one made, so each exists once
@@ -80,6 +85,20 @@ for r in s["resources"]:
                    for k, v in sorted(a.items()) if k != "protect"))
 ' ".deploy/$name.state.json" | sort
 }
+
+# --- a disk type: refused before anything is made ---------------------------
+
+sed 's/disk: {size: 20}/disk: {size: 20, type: gp3}/' topo.yml >typed.yml
+run "$DEPLOY" up --yes typed.yml
+expect_rc 1 "a disk type"
+grep -q "typed.yml:[0-9]*:[0-9]*: .*role 'sentry': digitalocean volumes have no type (disk type 'gp3'): leave it out" "$TMP/err" ||
+	fail "a disk type: $(cat "$TMP/err")"
+checks=$((checks + 1))
+mutating >"$TMP/have"
+: >"$TMP/want"
+expect_same "$TMP/want" "$TMP/have" "a disk type: nothing made"
+rm -rf .deploy typed.yml
+: >"$DO_LOG"
 
 # --- up ------------------------------------------------------------------
 
@@ -164,6 +183,48 @@ mutating >"$TMP/have"
 : >"$TMP/want"
 expect_same "$TMP/want" "$TMP/have" "plan and up again: no mutating call"
 
+# --- a droplet deleted outside deploy: its volume and address follow -----
+
+id=$(do_get "/v2/droplets?tag_name=deploy:topology:$name" |
+	py 'print([x["id"] for x in d["droplets"] if x["name"] == "validator-0"][0])')
+curl -sS -X DELETE -H "Authorization: Bearer $DO_TOKEN" "$DO_URL/v2/droplets/$id"
+: >"$DO_LOG"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 0 "up after a delete outside"
+expect_line "$TMP/out" "Up: 1 created, 0 destroyed, 2 unchanged." "made again, alone"
+mutating | sed -e 's|/v2/volumes/[^/]*/|/v2/volumes/ID/|' \
+	-e 's|/v2/reserved_ips/[^/]*/|/v2/reserved_ips/IP/|' >"$TMP/have"
+cat >"$TMP/want" <<WANT
+POST /v2/tags 201
+POST /v2/tags 201
+POST /v2/droplets 202
+POST /v2/volumes/ID/actions 202
+POST /v2/reserved_ips/IP/actions 201
+WANT
+expect_same "$TMP/want" "$TMP/have" "made again: the droplet, an attach, an assign"
+snapshot "$TMP/have"
+grep -E '^(volume|reserved-ip) .*validator' "$TMP/have" >"$TMP/have-v"
+printf '%s\n' "reserved-ip fra1 on validator-0" \
+	"volume deploy-$name-validator-0 fra1 10 ext4 on validator-0" >"$TMP/want"
+expect_same "$TMP/want" "$TMP/have-v" "made again: the same volume and reserved IP on it"
+new=$(do_get "/v2/droplets?tag_name=deploy:topology:$name" |
+	py 'print([x["id"] for x in d["droplets"] if x["name"] == "validator-0"][0])')
+[ "$new" != "$id" ] || fail "validator-0 was not made again"
+rip2=$(do_get "/v2/reserved_ips" | py 'print(d["reserved_ips"][0]["ip"])')
+addr=$("$DO_PY" -c '
+import json, sys
+print(json.load(open(sys.argv[1]))["hosts"]["validator-0"]["address"])
+' ".deploy/$name.state.json")
+[ "$rip2" = "$rip" ] && [ "$addr" = "$rip" ] ||
+	fail "made again: reserved IP $rip2, address $addr, expected $rip"
+checks=$((checks + 2))
+: >"$DO_LOG"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 0 "up once more"
+mutating >"$TMP/have"
+: >"$TMP/want"
+expect_same "$TMP/want" "$TMP/have" "made again, then up: no mutating call"
+
 # --- down keeps the static_ip role; --include-protected takes it ---------
 
 run "$DEPLOY" down --yes topo.yml
@@ -181,6 +242,10 @@ vpc deploy-$name-fra1
 WANT
 expect_same "$TMP/want" "$TMP/have" "down: the static_ip host kept with its volume and address"
 
+# A volume of the topology's no record names (a lost state's) goes too.
+curl -sS -o /dev/null -X POST -H "Authorization: Bearer $DO_TOKEN" \
+	-H "Content-Type: application/json" "$DO_URL/v2/volumes" \
+	-d "{\"name\": \"lost-one\", \"size_gigabytes\": 1, \"region\": \"fra1\", \"tags\": [\"deploy:topology:$name\"]}"
 run "$DEPLOY" down --yes --include-protected topo.yml
 expect_rc 0 "down --include-protected"
 snapshot "$TMP/have"
@@ -221,10 +286,26 @@ until_done() {
 	expect_rc 0 "$*: the last run"
 }
 
+# The first run dies once the first volume is made, its droplets made: the
+# next plan shows what is left of each host's, from the state alone, and
+# exits 2 (changes to make).
+killable up --yes
+[ "$rc" = 137 ] || fail "the first up: exit $rc, expected 137 (SIGKILL)"
+checks=$((checks + 1))
+run "$DEPLOY" plan topo.yml
+expect_rc 2 "plan after the kill"
+grep '^~ digitalocean' "$TMP/out" >"$TMP/have"
+cat >"$TMP/want" <<WANT
+~ digitalocean volume validator-0: + 10 GiB, attach
+~ digitalocean reserved-ip validator-0: + reserve, assign
+~ digitalocean volume sentry-0: + 20 GiB, attach
+~ digitalocean volume sentry-1: + 20 GiB, attach
+WANT
+expect_same "$TMP/want" "$TMP/have" "plan after the kill: what is left"
 until_done up --yes
 kills=$(grep -c '"killed"' "$DO_LOG")
 [ "$kills" = 3 ] || fail "up: $kills kills, expected 3"
-[ "$runs" = 4 ] || fail "up: $runs runs, expected 4"
+[ "$runs" = 3 ] || fail "up: $runs runs after the first, expected 3"
 checks=$((checks + 2))
 
 # Each create and attach was carried out once: what was killed was adopted.

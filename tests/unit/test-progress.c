@@ -35,10 +35,11 @@ static void read_text(struct progress *p, const char *text, size_t len,
 static void test_an_honest_run_ends_ok_whatever_the_pieces(void **state)
 {
 	static const char text[] = M("start 2 1 apply")
-		M("step 1/2 begin a") "\xff\xfe\0noise\n" M(
-			"step 1/2 changed wrote") M("step 2/2 begin b")
-			M("step 2/2 skipped when") M("handler 1/1 begin h")
-				M("handler 1/1 ok") M("end ok");
+		M("step 1/2 begin a") "\xff\xfe\0noise\n" M("step 1/2 diff  a")
+			M("step 1/2 changed wrote") M("step 2/2 begin b")
+				M("step 2/2 skipped when")
+					M("handler 1/1 begin h")
+						M("handler 1/1 ok") M("end ok");
 
 	(void)state;
 	for (size_t piece = 1; piece < sizeof(text); piece *= 3) {
@@ -47,7 +48,7 @@ static void test_an_honest_run_ends_ok_whatever_the_pieces(void **state)
 		read_text(&p, text, sizeof(text) - 1, 2, 1, piece);
 		assert_false(p.lied);
 		assert_true(p.ended && p.end_ok);
-		assert_int_equal(nr_markers, 8);
+		assert_int_equal(nr_markers, 9);
 		assert_int_equal(p.other, 1);
 		progress_free(&p);
 	}
@@ -77,6 +78,11 @@ static void test_lies_are_caught_and_named(void **state)
 		  "step 1/9: this script has 1" },
 		{ M("start 1 0 apply") "@@deploy " N " step one\n",
 		  "a damaged marker" },
+		{ M("start 1 0 apply") M("step 1/1 diff +x"),
+		  "a diff of step 1, which is not running" },
+		{ M("start 2 0 apply") M("step 1/2 begin a")
+			  M("step 2/2 diff +x"),
+		  "a diff of step 2, which is not running" },
 	};
 
 	(void)state;

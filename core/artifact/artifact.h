@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef DEPLOY_ARTIFACT_H
+#define DEPLOY_ARTIFACT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "topology/topology.h"
+#include "util/error.h"
+
+/*
+ * Artifacts (`artifacts:` in the topology; docs/topology.md#artifacts):
+ * files pinned by their SHA-256, fetched once on the operator's machine
+ * into a cache beside the git sources' one and pushed to the hosts from
+ * there (playbook step `artifact:`). The cache is addressed by digest:
+ *
+ *   CACHE/SHA256      the file, verified when it was written
+ *
+ * CACHE is $XDG_CACHE_HOME/deploy/artifacts, else
+ * ~/.cache/deploy/artifacts. An artifact already in the cache is never
+ * fetched again, so a run needs no network once the cache holds every
+ * artifact (offline rehearsal). A download goes to a temporary file in the
+ * cache, is hashed as it arrives, and is renamed to its digest only when
+ * the digest is the pinned one. Transfers have a connect timeout, a total
+ * timeout and a size cap. Messages show URLs without credentials or query
+ * (http_url_for_humans()).
+ */
+
+#define ARTIFACT_DEFAULT_TIMEOUT_MS 600000
+#define ARTIFACT_MAX_BYTES	    (4ull << 30)
+
+struct artifact_options {
+	const char *cache_dir;	 /* NULL: the XDG cache (above) */
+	long connect_timeout_ms; /* 0: 10000 */
+	long timeout_ms;	 /* one transfer; 0: the default */
+	size_t max_bytes;	 /* 0: ARTIFACT_MAX_BYTES */
+	/* MAY: artifact a is being fetched from url (as shown). */
+	void (*fetching)(void *data, const struct artifact *a, const char *url);
+	void *data;
+};
+
+/* An artifact as a run uses it: its file in the cache. */
+struct artifact_pin {
+	const struct artifact *a;
+	char sha256[65]; /* lower case */
+	char *path;
+	bool fetched; /* this run fetched it */
+};
+
+/* The cache directory (above), malloc'd. */
+char *artifact_cache_dir(const struct artifact_options *o);
+
+/*
+ * Every artifact of t in the cache, fetching those that are not. The
+ * first one that cannot be had stops it: DEPLOY_ERR_INVALID (a digest
+ * mismatch), DEPLOY_ERR_UNREACHABLE, DEPLOY_ERR_NOT_FOUND (an HTTP error
+ * status, a missing file://), DEPLOY_ERR_TIMEOUT or DEPLOY_ERR_TOO_BIG,
+ * with err at the artifact's place in the topology, naming the artifact,
+ * its URL and, for a mismatch, both digests. *pins has t->nr_artifacts
+ * items in the topology's order.
+ */
+int artifact_use(const struct topology *t, const struct artifact_options *o,
+		 struct artifact_pin **pins, struct error *err);
+void artifact_pins_free(struct artifact_pin *pins, size_t nr);
+const struct artifact_pin *artifact_pin_find(const struct artifact_pin *pins,
+					     size_t nr, const char *name);
+
+/* The SHA-256 of a file, in lower-case hex. */
+int artifact_file_sha256(const char *path, char out[65], struct error *err);
+
+#endif
