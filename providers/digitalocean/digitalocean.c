@@ -925,6 +925,7 @@ static void forget_seen(struct dorun *d)
 static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 		       size_t nr, struct error *err)
 {
+	bool *fresh = xcalloc(nr + 1, sizeof(bool));
 	struct dorun *d;
 	int rc = prepare(run, &d, err);
 
@@ -938,6 +939,7 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 		rc = do_firewalls(run, d, NULL, err);
 	for (size_t i = 0; !rc && i < nr; i++) {
 		struct host_arg a = { hosts[i], NULL };
+		enum resource_outcome how = RESOURCE_KEPT;
 		char *id = NULL;
 
 		rc = vpc_of(run, d, do_role_region(run, hosts[i]->role), &a.vpc,
@@ -945,7 +947,8 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 		if (!rc)
 			rc = resource_ensure(run, &do_droplet, hosts[i]->name,
 					     hosts[i]->role->name, &a, &id,
-					     NULL, err);
+					     &how, err);
+		fresh[i] = !rc && how == RESOURCE_MADE;
 		free(id);
 	}
 	if (!rc)
@@ -953,7 +956,8 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 	/* Volumes and reserved IPs once their droplets are active. */
 	if (!rc)
 		rc = do_hosts_extras(run, d, (const struct host *const *)hosts,
-				     nr, err);
+				     fresh, nr, err);
+	free(fresh);
 	return rc;
 }
 

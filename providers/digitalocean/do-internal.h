@@ -51,10 +51,11 @@ int do_firewalls_down(struct provider_run *run, struct dorun *d,
 /* volume.c: a volume per host for disk:, a reserved IP for static_ip: */
 /* Make (or adopt) the hosts' volumes and reserved IPs and put them on
  * their recorded droplets (the attaches and assigns waited for together);
- * a reserved IP becomes its host's address. */
+ * a reserved IP becomes its host's address. fresh (NULL: none) says
+ * which droplets this run made: no reserved IP can be on those yet. */
 int do_hosts_extras(struct provider_run *run, struct dorun *d,
-		    const struct host *const *hosts, size_t nr,
-		    struct error *err);
+		    const struct host *const *hosts, const bool *fresh,
+		    size_t nr, struct error *err);
 /* The same for every recorded host whose volume or reserved IP is missing,
  * pending or not on its droplet; with dry, only the lines saying so. */
 int do_extras(struct provider_run *run, struct dorun *d, struct buf *dry,

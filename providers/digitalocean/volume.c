@@ -49,6 +49,7 @@ struct batch {
 struct extra_arg {
 	const struct host *host;
 	const char *droplet; /* the host's droplet id */
+	bool fresh;	     /* the droplet was made in this run */
 	struct batch *batch;
 };
 
@@ -646,8 +647,8 @@ static int rip_by_droplet(struct provider_run *run,
 	const struct extra_arg *a = ref->arg;
 
 	*id = NULL;
-	if (!a || (ref->key && !strcmp(ref->key, a->droplet)))
-		return 0; /* asked already */
+	if (!a || a->fresh || (ref->key && !strcmp(ref->key, a->droplet)))
+		return 0; /* asked already, or a droplet made now */
 	return rip_on(run, run->priv, a->droplet, false, id, err);
 }
 
@@ -829,10 +830,11 @@ static bool extras_done(struct provider_run *run, const struct host *h,
 /* Make or adopt the host's volume and reserved IP; their attach and
  * assign join the batch. */
 static int host_extras(struct provider_run *run, struct dorun *d,
-		       const struct host *h, struct batch *b, struct error *err)
+		       const struct host *h, bool fresh, struct batch *b,
+		       struct error *err)
 {
 	const char *droplet = droplet_of(run, h->name);
-	struct extra_arg a = { h, NULL, b };
+	struct extra_arg a = { h, NULL, fresh, b };
 	enum resource_outcome how;
 	char *id = NULL;
 	int rc = 0;
@@ -862,14 +864,14 @@ static int host_extras(struct provider_run *run, struct dorun *d,
 }
 
 int do_hosts_extras(struct provider_run *run, struct dorun *d,
-		    const struct host *const *hosts, size_t nr,
-		    struct error *err)
+		    const struct host *const *hosts, const bool *fresh,
+		    size_t nr, struct error *err)
 {
 	struct batch b = { NULL, 0 };
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < nr; i++)
-		rc = host_extras(run, d, hosts[i], &b, err);
+		rc = host_extras(run, d, hosts[i], fresh && fresh[i], &b, err);
 	/* What was started is waited for even after an error, so that it
 	 * is recorded. */
 	if (b.nr) {
@@ -905,7 +907,7 @@ int do_extras(struct provider_run *run, struct dorun *d, struct buf *dry,
 			todo[nr++] = h;
 		}
 	}
-	rc = nr ? do_hosts_extras(run, d, todo, nr, err) : 0;
+	rc = nr ? do_hosts_extras(run, d, todo, NULL, nr, err) : 0;
 	free(todo);
 	return rc;
 }
