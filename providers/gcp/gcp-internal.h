@@ -29,6 +29,15 @@ struct gcprun {
 	bool auto_subnets; /* an existing network in auto mode */
 	struct gcp_region *regions;
 	size_t nr_regions;
+	/* The topology's instances ("ZONE/NAME") as list_hosts saw them in
+	 * this run's plan: an instance not there is not looked for again. */
+	char **listed;
+	size_t nr_listed;
+	bool listed_valid;
+	/* Instance deletes sent and not waited for ("ZONE/OPERATION"):
+	 * finish_down waits for them before what they hold. */
+	char **deletes;
+	size_t nr_deletes;
 };
 
 /* gcp.c ----------------------------------------------------------------- */
@@ -69,6 +78,8 @@ int gcp_get(struct gcp *c, const char *path, const char *what, bool *exists,
 int gcp_delete(struct provider_run *run, struct gcp *c, const char *path,
 	       const char *what, struct error *err);
 const char *gcp_json_str(const cJSON *doc, const char *key);
+void gcp_strings_add(char ***v, size_t *nr, const char *s);
+bool gcp_strings_have(char *const *v, size_t nr, const char *s);
 
 /* network.c ------------------------------------------------------------- */
 
@@ -107,5 +118,7 @@ int gcp_instances_list(struct provider_run *run, struct gcprun *g,
 int gcp_destroy(struct provider_run *run, struct state_resource *r,
 		struct error *err);
 int gcp_finish_down(struct provider_run *run, struct error *err);
+/* The instance deletes gcp_destroy() sent, waited for. */
+int gcp_wait_deletes(struct gcprun *g, struct error *err);
 
 #endif

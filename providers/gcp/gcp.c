@@ -65,6 +65,20 @@ const char *gcp_json_str(const cJSON *doc, const char *key)
 	return cJSON_IsString(v) && v->valuestring ? v->valuestring : NULL;
 }
 
+void gcp_strings_add(char ***v, size_t *nr, const char *s)
+{
+	*v = xrealloc(*v, (*nr + 1) * sizeof(char *));
+	(*v)[(*nr)++] = xstrdup(s);
+}
+
+bool gcp_strings_have(char *const *v, size_t nr, const char *s)
+{
+	for (size_t i = 0; i < nr; i++)
+		if (!strcmp(v[i], s))
+			return true;
+	return false;
+}
+
 bool gcp_role_is_ours(const struct role *role)
 {
 	return role->provider == &gcp_provider;
@@ -75,14 +89,14 @@ int gcp_run(struct provider_run *run, struct gcprun **out, struct error *err)
 	struct gcprun *g = run->priv;
 	struct gcp_creds creds;
 	const char *file = gcp_conf(run, "credentials");
-	char *path = file ? path_expand(file, run->t->dir) : NULL;
-	char *url = NULL;
+	char *path, *url = NULL;
 	int rc;
 
 	if (g && g->c) {
 		*out = g;
 		return 0;
 	}
+	path = file ? path_expand(file, run->t->dir) : NULL;
 	rc = gcp_creds_load(path, &creds, err);
 	free(path);
 	if (rc)
@@ -111,6 +125,17 @@ static void gcp_release(struct provider_run *run)
 
 	if (!g)
 		return;
+	if (g->nr_deletes) {
+		/* Deletes sent by a down that keeps protected hosts (no
+		 * finish_down): they were accepted; their end is waited for
+		 * here, an error in one is found by the next plan (an
+		 * instance of the topology with no record). */
+		struct error e;
+
+		error_init(&e);
+		gcp_wait_deletes(g, &e);
+		error_clear(&e);
+	}
 	gcp_close(g->c);
 	free(g->network);
 	for (size_t i = 0; i < g->nr_regions; i++) {
@@ -121,6 +146,12 @@ static void gcp_release(struct provider_run *run)
 		free(g->regions[i].subnet);
 	}
 	free(g->regions);
+	for (size_t i = 0; i < g->nr_listed; i++)
+		free(g->listed[i]);
+	free(g->listed);
+	for (size_t i = 0; i < g->nr_deletes; i++)
+		free(g->deletes[i]);
+	free(g->deletes);
 	free(g);
 	run->priv = NULL;
 }
@@ -615,6 +646,7 @@ static int gcp_exists(struct provider_run *run, const struct state_resource *r,
 struct names {
 	char **v;
 	size_t nr;
+	struct gcprun *g;
 };
 
 static int collect_host(const cJSON *inst, void *ud)
@@ -623,23 +655,34 @@ static int collect_host(const cJSON *inst, void *ud)
 	const char *host =
 		gcp_json_str(cJSON_GetObjectItemCaseSensitive(inst, "labels"),
 			     "deploy-host");
+	const char *name = gcp_json_str(inst, "name");
+	char zone[128];
+	struct buf key = BUF_INIT;
 
-	if (host) {
-		n->v = xrealloc(n->v, (n->nr + 1) * sizeof(char *));
-		n->v[n->nr++] = xstrdup(host);
-	}
+	if (host)
+		gcp_strings_add(&n->v, &n->nr, host);
+	gcp_basename(gcp_json_str(inst, "zone"), zone, sizeof(zone));
+	buf_addf(&key, "%s/%s", zone, name ? name : "");
+	gcp_strings_add(&n->g->listed, &n->g->nr_listed, key.data);
+	buf_free(&key);
 	return 0;
 }
 
 static int gcp_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 			  struct error *err)
 {
-	struct names n = { NULL, 0 };
+	struct names n = { NULL, 0, NULL };
 	struct gcprun *g;
 	int rc = gcp_run(run, &g, err);
 
-	if (!rc)
+	if (!rc) {
+		n.g = g;
+		for (size_t i = 0; i < g->nr_listed; i++)
+			free(g->listed[i]);
+		g->nr_listed = 0;
 		rc = gcp_instances_list(run, g, collect_host, &n, err);
+		g->listed_valid = !rc;
+	}
 	*out = n.v;
 	*nr = n.nr;
 	return rc;

@@ -60,6 +60,85 @@ static void zone_attributes(struct provider_run *run,
 		resource_set_attr(res, "region", a->region);
 }
 
+/* POST path with the record's key as its requestId, not waited for: the
+ * operation's name is recorded with the record ("operation") and waited
+ * for with the others of its kind (wait_ops()), so that the inserts of a
+ * fleet run at the same time at Google. The id is name, or the
+ * operation's targetId when id_from_op. */
+static int insert_async(struct provider_run *run,
+			const struct resource_ref *ref, const char *path,
+			const cJSON *body, const char *what, const char *name,
+			bool id_from_op, char **id, struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf q = BUF_INIT;
+	cJSON *op = NULL;
+	const char *tid, *opname;
+	int rc;
+
+	buf_addf(&q, "requestId=%s", ref->key);
+	rc = gcp_call(g->c, "POST", path, q.data, body, true, what, &op, err);
+	tid = gcp_json_str(op, "targetId");
+	opname = gcp_json_str(op, "name");
+	if (!rc && !opname)
+		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+			       "gcp %s: the answer is not an operation", what);
+	if (!rc) {
+		struct state_resource *res = state_resource_find(
+			run->state, "gcp", ref->kind, ref->name);
+
+		resource_set_attr(res, "operation", opname);
+		*id = xstrdup(id_from_op && tid ? tid : name);
+	}
+	cJSON_Delete(op);
+	buf_free(&q);
+	return rc;
+}
+
+/* Whether the insert operation recorded with a resource is still under
+ * way (its resource then exists soon, or the operation says why not);
+ * scope "zones/Z" or "regions/R". */
+static int insert_running(struct provider_run *run, const char *scope,
+			  const char *op, bool *running, struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf path = BUF_INIT;
+	cJSON *doc = NULL;
+	bool exists;
+	int rc;
+
+	buf_addf(&path, "%s/operations/%s", scope, op);
+	rc = gcp_get(g->c, path.data,
+		     strncmp(scope, "zones/", 6) ? "regionOperations.get"
+						 : "zoneOperations.get",
+		     &exists, &doc, err);
+	buf_free(&path);
+	*running = !rc && exists && gcp_json_str(doc, "status") &&
+		   strcmp(gcp_json_str(doc, "status"), "DONE");
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* A recorded resource (path) exists, or its insert is still under way. */
+static int exists_or_running(struct provider_run *run,
+			     const struct resource_ref *ref, const char *scope,
+			     const char *path, const char *what, bool *exists,
+			     struct error *err)
+{
+	struct gcprun *g = run->priv;
+	const struct state_resource *r =
+		state_resource_find(run->state, "gcp", ref->kind, ref->name);
+	char *op = r && resource_attr(r, "operation")
+			   ? xstrdup(resource_attr(r, "operation"))
+			   : NULL;
+	int rc = gcp_get(g->c, path, what, exists, NULL, err);
+
+	if (!rc && !*exists && op)
+		rc = insert_running(run, scope, op, exists, err);
+	free(op);
+	return rc;
+}
+
 /* --- data disks ---------------------------------------------------------- */
 
 static int disk_get(struct provider_run *run, const char *zone,
@@ -78,7 +157,16 @@ static int disk_get(struct provider_run *run, const char *zone,
 static int disk_by_id(struct provider_run *run, const struct resource_ref *ref,
 		      bool *exists, struct error *err)
 {
-	return disk_get(run, zone_of(ref, run), ref->id, exists, err);
+	struct buf path = BUF_INIT, scope = BUF_INIT;
+	int rc;
+
+	buf_addf(&scope, "zones/%s", zone_of(ref, run));
+	buf_addf(&path, "%s/disks/%s", scope.data, ref->id);
+	rc = exists_or_running(run, ref, scope.data, path.data, "disks.get",
+			       exists, err);
+	buf_free(&path);
+	buf_free(&scope);
+	return rc;
 }
 
 static int disk_by_name(struct provider_run *run,
@@ -117,12 +205,9 @@ static int disk_create(struct provider_run *run, const struct resource_ref *ref,
 	cJSON_AddStringToObject(body, "sizeGb", size);
 	cJSON_AddStringToObject(body, "type", type.data);
 	gcp_add_labels(run, body, role->name, ref->name);
-	rc = gcp_mutate(g->c, "POST", path.data, ref->key, body, what.data,
-			err);
-	if (!rc)
-		*id = name;
-	else
-		free(name);
+	rc = insert_async(run, ref, path.data, body, what.data, name, false, id,
+			  err);
+	free(name);
 	cJSON_Delete(body);
 	buf_free(&path);
 	buf_free(&what);
@@ -177,8 +262,16 @@ static int address_by_id(struct provider_run *run,
 			 const struct resource_ref *ref, bool *exists,
 			 struct error *err)
 {
-	return address_get(run, region_of(ref, run), ref->id, exists, NULL,
-			   err);
+	struct buf path = BUF_INIT, scope = BUF_INIT;
+	int rc;
+
+	buf_addf(&scope, "regions/%s", region_of(ref, run));
+	buf_addf(&path, "%s/addresses/%s", scope.data, ref->id);
+	rc = exists_or_running(run, ref, scope.data, path.data, "addresses.get",
+			       exists, err);
+	buf_free(&path);
+	buf_free(&scope);
+	return rc;
 }
 
 static int address_by_name(struct provider_run *run,
@@ -201,7 +294,6 @@ static int address_create(struct provider_run *run,
 			  struct error *err)
 {
 	const struct host_arg *a = ref->arg;
-	struct gcprun *g = run->priv;
 	cJSON *body = cJSON_CreateObject();
 	char *name = instance_name(run, ref->name);
 	struct buf path = BUF_INIT, what = BUF_INIT;
@@ -212,12 +304,9 @@ static int address_create(struct provider_run *run,
 	cJSON_AddStringToObject(body, "name", name);
 	cJSON_AddStringToObject(body, "addressType", "EXTERNAL");
 	gcp_add_labels(run, body, a->host->role->name, ref->name);
-	rc = gcp_mutate(g->c, "POST", path.data, ref->key, body, what.data,
-			err);
-	if (!rc)
-		*id = name;
-	else
-		free(name);
+	rc = insert_async(run, ref, path.data, body, what.data, name, false, id,
+			  err);
+	free(name);
 	cJSON_Delete(body);
 	buf_free(&path);
 	buf_free(&what);
@@ -233,23 +322,21 @@ static const struct resource_kind gcp_address = {
 	.attributes = zone_attributes,
 };
 
-/* The host's static address, made or kept; its IP in *ip (malloc'd). */
+/* The IP of the host's static address (made, its operation done), read
+ * once and recorded; in *ip (malloc'd). */
 static int static_address(struct provider_run *run, struct host_arg *a,
 			  char **ip, struct error *err)
 {
-	struct state_resource *res;
-	char *id = NULL;
+	struct state_resource *res = state_resource_find(
+		run->state, "gcp", "address", a->host->name);
+	char *id = res && res->id ? xstrdup(res->id) : NULL;
 	bool exists;
-	int rc = resource_ensure(run, &gcp_address, a->host->name,
-				 a->host->role->name, a, &id, NULL, err);
+	int rc = 0;
 
 	*ip = NULL;
-	res = rc ? NULL
-		 : state_resource_find(run->state, "gcp", "address",
-				       a->host->name);
 	if (res && resource_attr(res, "ip")) {
 		*ip = xstrdup(resource_attr(res, "ip"));
-	} else if (res) {
+	} else if (res && id) {
 		rc = address_get(run, a->region, id, &exists, ip, err);
 		if (!rc && !*ip)
 			rc = error_set(err, DEPLOY_ERR_REMOTE, NULL, 0, 0,
@@ -282,26 +369,6 @@ static int instance_get(struct provider_run *run, const char *zone,
 	return rc;
 }
 
-/* Whether an insert operation recorded with the host is still under way
- * (its instance then exists soon, or the operation says why not). */
-static int insert_running(struct provider_run *run, const char *zone,
-			  const char *op, bool *running, struct error *err)
-{
-	struct gcprun *g = run->priv;
-	struct buf path = BUF_INIT;
-	cJSON *doc = NULL;
-	bool exists;
-	int rc;
-
-	buf_addf(&path, "zones/%s/operations/%s", zone, op);
-	rc = gcp_get(g->c, path.data, "zoneOperations.get", &exists, &doc, err);
-	buf_free(&path);
-	*running = !rc && exists && gcp_json_str(doc, "status") &&
-		   strcmp(gcp_json_str(doc, "status"), "DONE");
-	cJSON_Delete(doc);
-	return rc;
-}
-
 static int instance_by_id(struct provider_run *run,
 			  const struct resource_ref *ref, bool *exists,
 			  struct error *err)
@@ -309,23 +376,20 @@ static int instance_by_id(struct provider_run *run,
 	const struct state_resource *r =
 		state_resource_find(run->state, "gcp", "host", ref->name);
 	const char *zone = r ? resource_attr(r, "zone") : NULL;
-	const char *op = r ? resource_attr(r, "operation") : NULL;
-	char *name = instance_name(run, ref->name), *z, *o;
-	int rc;
+	char *name = instance_name(run, ref->name);
+	struct buf path = BUF_INIT, scope = BUF_INIT;
+	int rc = 0;
 
 	*exists = false;
-	if (!zone) {
-		free(name);
-		return 0;
+	if (zone) {
+		buf_addf(&scope, "zones/%s", zone);
+		buf_addf(&path, "%s/instances/%s", scope.data, name);
+		rc = exists_or_running(run, ref, scope.data, path.data,
+				       "instances.get", exists, err);
 	}
-	z = xstrdup(zone);
-	o = op ? xstrdup(op) : NULL;
-	rc = instance_get(run, z, name, exists, NULL, err);
-	if (!rc && !*exists && o)
-		rc = insert_running(run, z, o, exists, err);
+	buf_free(&path);
+	buf_free(&scope);
 	free(name);
-	free(z);
-	free(o);
 	return rc;
 }
 
@@ -336,6 +400,7 @@ static int instance_by_name(struct provider_run *run,
 			    struct error *err)
 {
 	const char *zone = zone_of(ref, run);
+	struct gcprun *g = run->priv;
 	char *name = instance_name(run, ref->name), *want;
 	const char *topo, *iid;
 	cJSON *doc = NULL;
@@ -343,6 +408,18 @@ static int instance_by_name(struct provider_run *run,
 	int rc;
 
 	*id = NULL;
+	if (zone && g->listed_valid) {
+		struct buf key = BUF_INIT;
+		bool listed;
+
+		buf_addf(&key, "%s/%s", zone, name);
+		listed = gcp_strings_have(g->listed, g->nr_listed, key.data);
+		buf_free(&key);
+		if (!listed) { /* not there when the plan listed them */
+			free(name);
+			return 0;
+		}
+	}
 	rc = zone ? instance_get(run, zone, name, &exists, &doc, err) : 0;
 	topo = gcp_json_str(cJSON_GetObjectItemCaseSensitive(doc, "labels"),
 			    "deploy-topology");
@@ -484,38 +561,21 @@ static int instance_create(struct provider_run *run,
 			   struct error *err)
 {
 	const struct host_arg *a = ref->arg;
-	struct gcprun *g = run->priv;
-	cJSON *op = NULL, *body;
-	struct buf path = BUF_INIT, what = BUF_INIT, q = BUF_INIT;
-	const char *tid, *opname;
+	char *name = instance_name(run, ref->name);
+	struct buf path = BUF_INIT, what = BUF_INIT;
+	cJSON *body;
 	int rc;
 
 	body = instance_body(run, a, err, &rc);
 	buf_addf(&path, "zones/%s/instances", a->zone);
 	buf_addf(&what, "instances.insert %s", ref->name);
-	buf_addf(&q, "requestId=%s", ref->key);
 	if (!rc)
-		rc = gcp_call(g->c, "POST", path.data, q.data, body, true,
-			      what.data, &op, err);
-	tid = gcp_json_str(op, "targetId");
-	opname = gcp_json_str(op, "name");
-	if (!rc && !opname)
-		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-			       "gcp %s: the answer is not an operation",
-			       what.data);
-	if (!rc) {
-		struct state_resource *res = state_resource_find(
-			run->state, "gcp", "host", ref->name);
-
-		/* Waited for in wait_inserts(), with the others. */
-		resource_set_attr(res, "operation", opname);
-		*id = tid ? xstrdup(tid) : instance_name(run, ref->name);
-	}
-	cJSON_Delete(op);
+		rc = insert_async(run, ref, path.data, body, what.data, name,
+				  true, id, err);
 	cJSON_Delete(body);
 	buf_free(&path);
 	buf_free(&what);
-	buf_free(&q);
+	free(name);
 	return rc;
 }
 
@@ -543,30 +603,33 @@ int gcp_instance_exists(struct provider_run *run,
 
 /* --- waiting ------------------------------------------------------------- */
 
-/* The insert operations recorded with the hosts, each waited for (they
- * run at the same time at Google); the first error is the run's, after
- * all were waited for. */
-static int wait_inserts(struct provider_run *run, struct gcprun *g,
-			struct host *const *hosts, size_t nr, struct error *err)
+/* The insert operations recorded with the hosts' resources of kind
+ * (coll: "instances", "disks", "addresses"), each waited for (they run at
+ * the same time at Google); the first error is the run's, after all were
+ * waited for. */
+static int wait_ops(struct provider_run *run, struct gcprun *g,
+		    const char *kind, const char *coll,
+		    struct host *const *hosts, size_t nr, struct error *err)
 {
+	const char *scope = strcmp(kind, "address") ? "zone" : "region";
 	int first = 0;
 
 	for (size_t i = 0; i < nr; i++) {
 		struct state_resource *res = state_resource_find(
-			run->state, "gcp", "host", hosts[i]->name);
+			run->state, "gcp", kind, hosts[i]->name);
 		struct buf what = BUF_INIT;
 		struct error e;
 		cJSON *op;
 		int rc;
 
 		if (!res || !resource_attr(res, "operation") ||
-		    !resource_attr(res, "zone"))
+		    !resource_attr(res, scope))
 			continue;
 		op = cJSON_CreateObject();
 		cJSON_AddStringToObject(op, "name",
 					resource_attr(res, "operation"));
-		cJSON_AddStringToObject(op, "zone", resource_attr(res, "zone"));
-		buf_addf(&what, "instances.insert %s", hosts[i]->name);
+		cJSON_AddStringToObject(op, scope, resource_attr(res, scope));
+		buf_addf(&what, "%s.insert %s", coll, hosts[i]->name);
 		error_init(&e);
 		rc = gcp_wait(g->c, op, what.data, NULL, &e);
 		cJSON_Delete(op);
@@ -578,7 +641,7 @@ static int wait_inserts(struct provider_run *run, struct gcprun *g,
 		}
 		/* Done: with its instance, or with the reason it has none
 		 * (then the next run makes it anew). */
-		res = state_resource_find(run->state, "gcp", "host",
+		res = state_resource_find(run->state, "gcp", kind,
 					  hosts[i]->name);
 		if (res)
 			resource_set_attr(res, "operation", NULL);
@@ -767,53 +830,96 @@ static int wait_running(struct provider_run *run, struct gcprun *g,
 /* --- hosts_up ------------------------------------------------------------ */
 
 /* A host whose instance was made before keeps its zone. */
-static const char *recorded_zone(struct provider_run *run, const char *host)
+static char *host_zone(struct provider_run *run, const struct host *h)
 {
 	const struct state_resource *r =
-		state_resource_find(run->state, "gcp", "host", host);
+		state_resource_find(run->state, "gcp", "host", h->name);
+	const char *z = r ? resource_attr(r, "zone") : NULL;
 
-	return r ? resource_attr(r, "zone") : NULL;
+	return xstrdup(z ? z : gcp_host_zone(run, h));
 }
 
-static int one_host(struct provider_run *run, const struct host *h,
-		    struct error *err)
+/* Each host's resources of kind k (when want says so) made or kept,
+ * their inserts sent one after the other and not waited for here. */
+static int ensure_all(struct provider_run *run, const struct resource_kind *k,
+		      struct host_arg *a, struct host *const *hosts, size_t nr,
+		      bool (*want)(const struct role *), struct error *err)
 {
-	struct host_arg a = { h, NULL, gcp_role_region(run, h->role), NULL,
-			      NULL };
-	char *zone = recorded_zone(run, h->name)
-			     ? xstrdup(recorded_zone(run, h->name))
-			     : xstrdup(gcp_host_zone(run, h));
-	char *ip = NULL, *disk = NULL, *id = NULL;
 	int rc = 0;
 
-	a.zone = zone;
-	if (h->role->disk_size)
-		rc = resource_ensure(run, &gcp_disk, h->name, h->role->name, &a,
-				     &disk, NULL, err);
-	a.disk = disk;
-	if (!rc && h->role->static_ip)
-		rc = static_address(run, &a, &ip, err);
-	a.nat_ip = ip;
-	if (!rc)
-		rc = resource_ensure(run, &gcp_instance, h->name, h->role->name,
-				     &a, &id, NULL, err);
-	free(zone);
-	free(ip);
-	free(disk);
-	free(id);
+	for (size_t i = 0; !rc && i < nr; i++) {
+		char *id = NULL;
+
+		if (want && !want(hosts[i]->role))
+			continue;
+		rc = resource_ensure(run, k, hosts[i]->name,
+				     hosts[i]->role->name, &a[i], &id, NULL,
+				     err);
+		free(id);
+	}
 	return rc;
 }
 
+static bool wants_disk(const struct role *role)
+{
+	return role->disk_size > 0;
+}
+
+static bool wants_address(const struct role *role)
+{
+	return role->static_ip;
+}
+
+/* Every host's disk and static address first (their operations waited
+ * for together), then the instances that use them, then the wait until
+ * they run. */
 int gcp_instances_up(struct provider_run *run, struct gcprun *g,
 		     struct host *const *hosts, size_t nr, struct error *err)
 {
-	int rc = 0;
+	struct host_arg *a = xcalloc(nr + 1, sizeof(*a));
+	char **zones = xcalloc(nr + 1, sizeof(char *));
+	char **ips = xcalloc(nr + 1, sizeof(char *));
+	char **disks = xcalloc(nr + 1, sizeof(char *));
+	int rc;
 
-	for (size_t i = 0; !rc && i < nr; i++)
-		rc = one_host(run, hosts[i], err);
+	for (size_t i = 0; i < nr; i++) {
+		zones[i] = host_zone(run, hosts[i]);
+		a[i].host = hosts[i];
+		a[i].zone = zones[i];
+		a[i].region = gcp_role_region(run, hosts[i]->role);
+	}
+	rc = ensure_all(run, &gcp_disk, a, hosts, nr, wants_disk, err);
 	if (!rc)
-		rc = wait_inserts(run, g, hosts, nr, err);
+		rc = ensure_all(run, &gcp_address, a, hosts, nr, wants_address,
+				err);
+	if (!rc)
+		rc = wait_ops(run, g, "disk", "disks", hosts, nr, err);
+	if (!rc)
+		rc = wait_ops(run, g, "address", "addresses", hosts, nr, err);
+	for (size_t i = 0; !rc && i < nr; i++) {
+		const struct state_resource *d = state_resource_find(
+			run->state, "gcp", "disk", hosts[i]->name);
+
+		if (hosts[i]->role->disk_size && d && d->id)
+			a[i].disk = disks[i] = xstrdup(d->id);
+		if (hosts[i]->role->static_ip)
+			rc = static_address(run, &a[i], &ips[i], err);
+		a[i].nat_ip = ips[i];
+	}
+	if (!rc)
+		rc = ensure_all(run, &gcp_instance, a, hosts, nr, NULL, err);
+	if (!rc)
+		rc = wait_ops(run, g, "host", "instances", hosts, nr, err);
 	if (!rc)
 		rc = wait_running(run, g, hosts, nr, err);
+	for (size_t i = 0; i < nr; i++) {
+		free(zones[i]);
+		free(ips[i]);
+		free(disks[i]);
+	}
+	free(zones);
+	free(ips);
+	free(disks);
+	free(a);
 	return rc;
 }

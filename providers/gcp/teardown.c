@@ -66,6 +66,56 @@ static int remove_part(struct provider_run *run, struct gcprun *g,
 	return rc;
 }
 
+/* DELETE an instance, not waited for: its operation is kept for
+ * finish_down (what the instance holds is deleted after it). One already
+ * gone is fine. */
+static int delete_instance(struct gcprun *g, const char *zone, const char *path,
+			   const char *what, struct error *err)
+{
+	char q[64], rid[37];
+	cJSON *op = NULL;
+	int rc;
+
+	gcp_uuid(rid);
+	snprintf(q, sizeof(q), "requestId=%s", rid);
+	rc = gcp_call(g->c, "DELETE", path, q, NULL, true, what, &op, err);
+	if (rc == DEPLOY_ERR_NOT_FOUND) {
+		error_clear(err);
+		rc = 0;
+	} else if (!rc && gcp_json_str(op, "name")) {
+		struct buf key = BUF_INIT;
+
+		buf_addf(&key, "%s/%s", zone, gcp_json_str(op, "name"));
+		gcp_strings_add(&g->deletes, &g->nr_deletes, key.data);
+		buf_free(&key);
+	}
+	cJSON_Delete(op);
+	return rc;
+}
+
+/* The instance deletes sent by this run, each waited for (they ran at the
+ * same time). */
+int gcp_wait_deletes(struct gcprun *g, struct error *err)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < g->nr_deletes; i++) {
+		char *slash = strchr(g->deletes[i], '/');
+		cJSON *op = cJSON_CreateObject();
+
+		*slash = '\0';
+		cJSON_AddStringToObject(op, "zone", g->deletes[i]);
+		cJSON_AddStringToObject(op, "name", slash + 1);
+		rc = gcp_wait(g->c, op, "instances.delete", NULL, err);
+		*slash = '/';
+		cJSON_Delete(op);
+	}
+	for (size_t i = 0; i < g->nr_deletes; i++)
+		free(g->deletes[i]);
+	g->nr_deletes = 0;
+	return rc;
+}
+
 int gcp_destroy(struct provider_run *run, struct state_resource *r,
 		struct error *err)
 {
@@ -89,9 +139,18 @@ int gcp_destroy(struct provider_run *run, struct state_resource *r,
 	if (!rc && zone && op)
 		rc = finish_insert(g, zone, op, host, err);
 	if (!rc && zone) {
+		/* Waited for now when an address or a disk of the host
+		 * follows it; else with the others, before the firewalls. */
+		bool holds =
+			state_resource_find(run->state, "gcp", "address",
+					    host) ||
+			state_resource_find(run->state, "gcp", "disk", host);
+
 		buf_addf(&path, "zones/%s/instances/%s", zone, iname);
 		buf_addf(&what, "instances.delete %s", host);
-		rc = gcp_delete(run, g->c, path.data, what.data, err);
+		rc = holds ? gcp_delete(run, g->c, path.data, what.data, err)
+			   : delete_instance(g, zone, path.data, what.data,
+					     err);
 	}
 	if (!rc)
 		rc = remove_part(run, g, "address", host, err);
@@ -115,6 +174,8 @@ int gcp_finish_down(struct provider_run *run, struct error *err)
 	struct gcprun *g;
 	int rc = gcp_run(run, &g, err);
 
+	if (!rc)
+		rc = gcp_wait_deletes(g, err);
 	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {
 		struct state_resource *r = &run->state->resources[i];
 		char *host;
