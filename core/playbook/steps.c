@@ -591,14 +591,20 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 	bool unpack;
 	int rc;
 
+	/* The name may come from a variable ({{vars.node_artifact}}). */
+	rc = cc_render(c, a, "name", TEMPLATE_ESCAPE_NONE, &v);
+	if (rc)
+		goto out;
 	if (c->opts)
 		pin = artifact_pin_find(c->opts->artifacts,
-					c->opts->nr_artifacts, n->value);
-	if (!pin || !pin->path)
-		return cc_fail_at(c, n, DEPLOY_ERR_NOT_FOUND,
-				  "%s.artifact.name: the topology has no "
-				  "artifact '%s' (add it under 'artifacts:')",
-				  c->step->what, n->value);
+					c->opts->nr_artifacts, v.data);
+	if (!pin || !pin->path) {
+		rc = cc_fail_at(c, n, DEPLOY_ERR_NOT_FOUND,
+				"%s.artifact.name: the topology has no "
+				"artifact '%s' (add it under 'artifacts:')",
+				c->step->what, v.data);
+		goto out;
+	}
 	unpack = cc_get_bool(a, "unpack", pin->a->unpack);
 	buf_init(&content, COMPILE_MAX_ARTIFACT);
 	rc = buf_read_file(&content, pin->path);
@@ -606,7 +612,7 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 		rc = cc_fail_at(c, n, rc,
 				"%s.artifact: '%s' is larger than %u MiB, "
 				"the most a step pushes",
-				c->step->what, n->value,
+				c->step->what, pin->a->name,
 				COMPILE_MAX_ARTIFACT >> 20);
 	else if (rc)
 		rc = cc_fail_at(c, n, rc, "%s.artifact: cannot read '%s': %s",

@@ -619,8 +619,11 @@ static void check_tcp_target(struct vctx *v, const struct ynode *n,
 		if (!*end && port >= 1 && port <= 65535)
 			return;
 	}
-	if (!ynode_int(n, &port) && port >= 1 && port <= 65535)
-		return;
+	if (!colon && n->kind == YNODE_SCALAR && n->value && n->value[0]) {
+		port = strtol(n->value, &end, 10);
+		if (!*end && port >= 1 && port <= 65535)
+			return;
+	}
 	verror(v, n, "%s must be HOST:PORT or a port (1 to 65535)", what);
 }
 

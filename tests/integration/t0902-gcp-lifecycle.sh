@@ -7,7 +7,8 @@
 # requestId on each; plan and up again make no mutating call; a firewall
 # rule change is planned and applied rule by rule; an instance deleted
 # behind deploy's back is made again, alone; down keeps the static_ip
-# role's host and address, and --include-protected leaves nothing. What the
+# role's host and address, and --include-protected leaves nothing; an
+# existing network named in the block is used and left alone. What the
 # server holds is read with curl, not with deploy.
 . "$TESTLIB"
 . "$SRCDIR/tests/integration/gcp-lib.sh"
@@ -209,5 +210,30 @@ expect_eq "$(jq '.resources | length' ".deploy/$name.state.json")" 0 "nothing re
 expect_eq "$(jq -r 'select(.method == "DELETE") | .api' "$GCP_LOG" | uniq | tr '\n' ' ')" \
 	"compute.instances.delete compute.addresses.delete compute.disks.delete compute.firewalls.delete compute.subnetworks.delete compute.networks.delete " \
 	"down in reverse"
+
+# --- an existing network named in the block: used, left alone ---------------
+
+cat >net.yml <<TOPO
+version: 1
+name: $name-net
+ssh: {key: $TMP/id, user: admin, admin_cidrs: [203.0.113.7/32]}
+providers:
+  gcp: {project: $GCP_PROJECT, zone: us-east1-c, network: default}
+roles:
+  web: {firewall: [{port: 443, from: world}]}
+TOPO
+: >"$GCP_LOG"
+run "$DEPLOY" up --yes net.yml
+expect_rc 0 "up on the default network"
+expect_eq "$(curl -sf "$GCP_URL/_test/dump" | jq -c '[."zones/us-east1-c/instances"[] | .networkInterfaces[0] | [(.network | sub(".*/"; "")), .subnetwork]]')" \
+	'[["default",null]]' "the instance on the auto-mode network"
+expect_eq "$(curl -sf "$GCP_URL/_test/dump" | jq -c '[."global/firewalls"[] | .network | sub(".*/"; "")] | unique')" \
+	'["default"]' "its firewalls on it"
+expect_eq "$(jq -s '[.[] | select(.api == "compute.networks.insert" or .api == "compute.subnetworks.insert")] | length' "$GCP_LOG")" \
+	0 "no network made"
+run "$DEPLOY" down --yes net.yml
+expect_rc 0 "down on the default network"
+expect_eq "$(resources '.')" '{"global/networks":["default"]}' \
+	"the network left alone, the rest gone"
 
 finish
