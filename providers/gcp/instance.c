@@ -507,8 +507,10 @@ static cJSON *instance_body(struct provider_run *run, const struct host_arg *a,
 	cJSON_AddBoolToObject(d, "autoDelete", true);
 	ip = cJSON_AddObjectToObject(d, "initializeParams");
 	cJSON_AddStringToObject(ip, "sourceImage", gcp_image(role));
-	snprintf(size, sizeof(size), "%s",
-		 boot && boot->value ? boot->value : "20");
+	if (boot && boot->value)
+		snprintf(size, sizeof(size), "%s", boot->value);
+	else
+		snprintf(size, sizeof(size), "%d", DEFAULT_BOOT_GB);
 	cJSON_AddStringToObject(ip, "diskSizeGb", size);
 	cJSON_AddItemToArray(disks, d);
 	if (a->disk) {
@@ -552,7 +554,6 @@ static cJSON *instance_body(struct provider_run *run, const struct host_arg *a,
 	free(keys);
 	buf_free(&mt);
 	buf_free(&link);
-	(void)DEFAULT_BOOT_GB;
 	return body;
 }
 

@@ -140,6 +140,28 @@ checks=$((checks + 1))
 checks=$((checks + 1))
 [ -x "$ROOT/h3/node" ] || fail "h3 has the node"
 
+# A check that would carry a secret is refused before any host is touched,
+# and the secret's value is shown nowhere.
+head secret >sec.yml
+cat >>sec.yml <<YAML
+secrets: {token: {env: T0611_TOKEN}}
+roles:
+  fleet:
+    hosts: [{name: h6, address: 127.64.0.6, port: $SSHD_PORT}]
+    playbooks: [./node.yml]
+    health:
+      - {command: 'test {{secrets.token}} = x'}
+YAML
+T0611_TOKEN=s3cr3t-t0611 run "$DEPLOY" up --yes sec.yml
+expect_rc 1 "a secret in a health check"
+expect_line "$TMP/err" "error: host 'h6': sec.yml:14:19: roles.fleet.health.command holds a secret: a health check is shown in progress and logs" "refused, at its place"
+expect_no_match "$TMP/out" "s3cr3t-t0611" "the secret is not in the output"
+expect_no_match "$TMP/err" "s3cr3t-t0611" "nor in the errors"
+checks=$((checks + 1))
+[ ! -e "$ROOT/h6" ] || fail "h6 untouched"
+checks=$((checks + 1))
+! grep -rqs "s3cr3t-t0611" .deploy || fail "the secret is in .deploy"
+
 # Bad health entries fail validate at their place.
 cat >bad.yml <<'YAML'
 version: 1
