@@ -137,6 +137,19 @@ grep -q "^h5: skipped: not started: the rollout (serial 1) stopped at h4$" "$TMP
 	{ fail "the 3rd host is not started"; cat "$TMP/out" >&2; }
 checks=$((checks + 1))
 [ ! -e "$ROOT/h5" ] || fail "h5 untouched"
+# The state says where the rollout stopped.
+python3 - .deploy/rollout.state.json >"$TMP/st" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))["hosts"]
+for n in ("h3", "h4", "h5"):
+    e = h.get(n, {})
+    print(n, e.get("last_status", "-"), e.get("last_message", "-"))
+PY
+expect_line "$TMP/st" "h3 ok -" "state: h3 ok"
+checks=$((checks + 1))
+grep -q "^h4 failed health: synced: still failing after [0-9]*s: last sync_info.syncing true$" "$TMP/st" ||
+	{ fail "state: h4 failed, with the check and the value"; cat "$TMP/st" >&2; }
+expect_line "$TMP/st" "h5 - -" "state: h5 was never touched"
 checks=$((checks + 1))
 [ -x "$ROOT/h3/node" ] || fail "h3 has the node"
 
