@@ -160,6 +160,12 @@ static cJSON *resource_json(const struct state *s,
 		if (h->applied_at)
 			cJSON_AddStringToObject(ho, "applied_at",
 						h->applied_at);
+		if (h->last_status)
+			cJSON_AddStringToObject(ho, "last_status",
+						h->last_status);
+		if (h->last_message)
+			cJSON_AddStringToObject(ho, "last_message",
+						h->last_message);
 	}
 	return o;
 }

@@ -682,9 +682,18 @@ static void record(struct runner *r)
 		struct job *jb = &r->jobs[i];
 		struct state_host *sh;
 
+		/* A host not started keeps no record unless it had one. */
+		sh = state_host_get(r->state, jb->hr->host->name,
+				    jb->hr->status != HOST_SKIPPED);
+		if (!sh)
+			continue;
+		state_host_set(&sh->last_status,
+			       host_run_status_name(jb->hr->status));
+		state_host_set(&sh->last_message, jb->hr->status == HOST_OK
+							  ? NULL
+							  : jb->hr->message);
 		if (jb->hr->status != HOST_OK)
 			continue;
-		sh = state_host_get(r->state, jb->hr->host->name, true);
 		state_host_set(&sh->applied_at, when);
 		cJSON_Delete(sh->playbooks);
 		sh->playbooks = cJSON_CreateObject();

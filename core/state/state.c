@@ -136,6 +136,8 @@ static int read_host(struct state *s, const cJSON *j, struct error *err)
 	h->port = cJSON_IsNumber(port) ? port->valueint : 22;
 	h->host_key = dup_str(j, "host_key");
 	h->applied_at = dup_str(j, "applied_at");
+	h->last_status = dup_str(j, "last_status");
+	h->last_message = dup_str(j, "last_message");
 	h->playbooks = cJSON_Duplicate(
 		cJSON_GetObjectItemCaseSensitive(j, "playbooks"), true);
 	cJSON_ArrayForEach(it, pending)
@@ -330,6 +332,8 @@ static cJSON *to_json(const struct state *s)
 		cJSON_AddNumberToObject(o, "port", h->port ? h->port : 22);
 		add_str(o, "host_key", h->host_key);
 		add_str(o, "applied_at", h->applied_at);
+		add_str(o, "last_status", h->last_status);
+		add_str(o, "last_message", h->last_message);
 		if (h->playbooks)
 			cJSON_AddItemToObject(
 				o, "playbooks",
@@ -407,6 +411,8 @@ static void free_host(struct state_host *h)
 	free(h->private_address);
 	free(h->host_key);
 	free(h->applied_at);
+	free(h->last_status);
+	free(h->last_message);
 	cJSON_Delete(h->playbooks);
 	for (size_t i = 0; i < h->nr_pending; i++)
 		free(h->pending[i]);

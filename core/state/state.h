@@ -48,6 +48,12 @@ struct state_host {
 	int port;
 	char *host_key;	  /* "ssh-ed25519 AAAA...", pinned on first contact */
 	char *applied_at; /* RFC 3339, last successful apply */
+	/* The last up that ran (or would have run) its playbooks: "ok",
+	 * "failed", "unreachable" or "skipped", and why when not ok (a
+	 * failed step or health check and the value it saw; where a
+	 * rollout stopped). Never a secret. */
+	char *last_status;
+	char *last_message;
 	cJSON *playbooks; /* {"harden": "sha256 of what was applied"} */
 	char **pending;	  /* handler notifications not yet run */
 	size_t nr_pending;

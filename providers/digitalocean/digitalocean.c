@@ -1,24 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* The DigitalOcean provider: key, VPCs, droplets, and its ops table. */
+/* The DigitalOcean provider: the checks before anything is made, and its
+ * ops table (up, refresh, down, import, drift). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "providers/digitalocean/do-internal.h"
 #include "providers/resource.h"
-#include "util/base64.h"
-#include "util/file.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
-#define WAIT_ACTIVE_S 300
 #define DEFAULT_SIZE  "s-1vcpu-1gb"
 #define DEFAULT_IMAGE "debian-12-x64"
-#define VPC_DELETE_S  120
-#define MAX_USER_DATA (64u << 10)
 
 static const struct key_spec digitalocean_keys[] = {
 	{ "region", &vs_string, 0, "each role's region:", "region: fra1" },
@@ -141,12 +135,12 @@ const char *do_role_region(const struct provider_run *run,
 	return role->region ? role->region : do_conf(run, "region");
 }
 
-static const char *role_size(const struct role *role)
+const char *do_role_size(const struct role *role)
 {
 	return role->size ? role->size : DEFAULT_SIZE;
 }
 
-static const char *role_image(const struct role *role)
+const char *do_role_image(const struct role *role)
 {
 	if (!role->image)
 		return DEFAULT_IMAGE;
@@ -245,11 +239,11 @@ static int check_roles(struct provider_run *run, struct dorun *d,
 		else if (!slug_in(&regions, do_role_region(run, role)))
 			rc = bad_slug(run, role, "region",
 				      do_role_region(run, role), &regions, err);
-		else if (!slug_in(&sizes, role_size(role)))
-			rc = bad_slug(run, role, "size", role_size(role),
+		else if (!slug_in(&sizes, do_role_size(role)))
+			rc = bad_slug(run, role, "size", do_role_size(role),
 				      &sizes, err);
-		else if (!slug_in(&images, role_image(role)))
-			rc = bad_slug(run, role, "image", role_image(role),
+		else if (!slug_in(&images, do_role_image(role)))
+			rc = bad_slug(run, role, "image", do_role_image(role),
 				      &images, err);
 		else if (role->disk_size && role->disk_type)
 			rc = error_set(err, DEPLOY_ERR_INVALID, run->t->file,
@@ -302,618 +296,6 @@ static int prepare(struct provider_run *run, struct dorun **out,
 	return rc;
 }
 
-/* --- the operator's key ------------------------------------------------ */
-
-/* DigitalOcean names a key by the MD5 of its blob, "aa:bb:…". */
-static int key_fingerprint(const char *line, char **out, struct error *err)
-{
-	const char *b = strchr(line, ' ');
-	size_t len = b ? strcspn(b + 1, " \n") : 0;
-	struct buf blob = BUF_INIT, fp = BUF_INIT;
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-
-	if (!b || !len || base64_decode(&blob, b + 1, len)) {
-		buf_free(&blob);
-		return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
-				 "digitalocean: the operator's public key is "
-				 "not an OpenSSH public key line");
-	}
-	EVP_Digest(blob.data, blob.len, md, &n, EVP_md5(), NULL);
-	for (unsigned int i = 0; i < n; i++)
-		buf_addf(&fp, "%s%02x", i ? ":" : "", md[i]);
-	buf_free(&blob);
-	*out = buf_release(&fp);
-	return 0;
-}
-
-static char *key_line(const struct provider_run *run)
-{
-	const char *k = run->authorized_keys ? run->authorized_keys : "";
-
-	return xstrndup(k, strcspn(k, "\n"));
-}
-
-static int key_by_id(struct provider_run *run, const struct resource_ref *ref,
-		     bool *exists, struct error *err)
-{
-	struct dorun *d = run->priv;
-	struct buf path = BUF_INIT;
-	int rc;
-
-	buf_addf(&path, "/v2/account/keys/%s", ref->id);
-	rc = do_call(d->api, "GET", path.data, NULL, 0, NULL, NULL, err);
-	buf_free(&path);
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
-	return rc;
-}
-
-static int key_by_fingerprint(struct provider_run *run,
-			      const struct resource_ref *ref, char **id,
-			      struct error *err)
-{
-	struct dorun *d = run->priv;
-	struct buf path = BUF_INIT;
-	cJSON *doc = NULL;
-	const cJSON *k;
-	int rc;
-
-	(void)ref;
-	*id = NULL;
-	buf_addf(&path, "/v2/account/keys/%s", d->key_fp);
-	rc = do_call(d->api, "GET", path.data, NULL, 0, &doc, NULL, err);
-	buf_free(&path);
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		return 0;
-	}
-	k = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(doc, "ssh_key"), "id");
-	if (!rc && cJSON_IsNumber(k)) {
-		char s[32];
-
-		snprintf(s, sizeof(s), "%.0f", k->valuedouble);
-		*id = xstrdup(s);
-	}
-	cJSON_Delete(doc);
-	return rc;
-}
-
-static int key_create(struct provider_run *run, const struct resource_ref *ref,
-		      char **id, struct error *err)
-{
-	struct dorun *d = run->priv;
-	cJSON *body = cJSON_CreateObject(), *doc = NULL;
-	char *line = key_line(run);
-	struct buf name = BUF_INIT;
-	const cJSON *k;
-	int rc;
-
-	(void)ref;
-	buf_addf(&name, "deploy-%s", run->t->name);
-	cJSON_AddStringToObject(body, "name", name.data);
-	cJSON_AddStringToObject(body, "public_key", line);
-	rc = do_call(d->api, "POST", "/v2/account/keys", body, 0, &doc, NULL,
-		     err);
-	k = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(doc, "ssh_key"), "id");
-	if (!rc && !cJSON_IsNumber(k))
-		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-			       "digitalocean POST /v2/account/keys: no id in "
-			       "the answer");
-	if (!rc) {
-		char s[32];
-
-		snprintf(s, sizeof(s), "%.0f", k->valuedouble);
-		*id = xstrdup(s);
-	}
-	cJSON_Delete(body);
-	cJSON_Delete(doc);
-	buf_free(&name);
-	free(line);
-	return rc;
-}
-
-/* A key deploy made is deleted by down; one found is left alone. A
- * record the protocol made carries a UUID as its key; a key found with no
- * record (the operator's own) carries its numeric id. */
-static void key_attributes(struct provider_run *run,
-			   const struct resource_ref *ref,
-			   struct state_resource *res)
-{
-	(void)run;
-	if (!resource_attr(res, "made"))
-		resource_set_attr(res, "made",
-				  ref->key && strchr(ref->key, '-') ? "yes"
-								    : "no");
-}
-
-static const struct resource_kind do_key = {
-	.kind = "ssh-key",
-	.find_by_id = key_by_id,
-	.find_by_key = key_by_fingerprint,
-	.find_by_tags = key_by_fingerprint,
-	.create = key_create,
-	.attributes = key_attributes,
-};
-
-static int ssh_key(struct provider_run *run, struct dorun *d, struct error *err)
-{
-	char *line = key_line(run), *id = NULL;
-	int rc;
-
-	if (d->key_fp) {
-		free(line);
-		return 0;
-	}
-	rc = key_fingerprint(line, &d->key_fp, err);
-	free(line);
-	if (!rc)
-		rc = resource_ensure(run, &do_key, "operator", NULL, NULL, &id,
-				     NULL, err);
-	free(id);
-	return rc;
-}
-
-/* --- VPCs ----------------------------------------------------------- */
-
-static char *vpc_name(const struct provider_run *run, const char *region)
-{
-	struct buf b = BUF_INIT;
-
-	buf_addf(&b, "deploy-%s-%s", run->t->name, region);
-	return buf_release(&b);
-}
-
-static int vpc_by_id(struct provider_run *run, const struct resource_ref *ref,
-		     bool *exists, struct error *err)
-{
-	struct dorun *d = run->priv;
-	struct buf path = BUF_INIT;
-	int rc;
-
-	buf_addf(&path, "/v2/vpcs/%s", ref->id);
-	rc = do_call(d->api, "GET", path.data, NULL, 0, NULL, NULL, err);
-	buf_free(&path);
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
-	return rc;
-}
-
-struct vpc_find {
-	const char *name; /* or the id */
-	const char *region;
-	char *id;
-};
-
-static int match_vpc(const cJSON *item, void *ud)
-{
-	struct vpc_find *f = ud;
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
-	const cJSON *id = cJSON_GetObjectItemCaseSensitive(item, "id");
-	const cJSON *rg = cJSON_GetObjectItemCaseSensitive(item, "region");
-
-	if (!cJSON_IsString(id) || !cJSON_IsString(name) ||
-	    !cJSON_IsString(rg) || strcmp(rg->valuestring, f->region))
-		return 0;
-	if (!strcmp(name->valuestring, f->name) ||
-	    !strcmp(id->valuestring, f->name)) {
-		f->id = xstrdup(id->valuestring);
-		return 1;
-	}
-	return 0;
-}
-
-static int find_vpc(struct dorun *d, const char *name, const char *region,
-		    char **id, struct error *err)
-{
-	struct vpc_find f = { name, region, NULL };
-	int rc = do_list(d->api, "/v2/vpcs", "vpcs", match_vpc, &f, err);
-
-	*id = f.id;
-	return rc < 0 ? rc : 0;
-}
-
-/* VPC names are unique in an account: the name is the key. */
-static int vpc_by_name(struct provider_run *run, const struct resource_ref *ref,
-		       char **id, struct error *err)
-{
-	char *name = vpc_name(run, ref->name);
-	int rc = find_vpc(run->priv, name, ref->name, id, err);
-
-	free(name);
-	return rc;
-}
-
-static int vpc_create(struct provider_run *run, const struct resource_ref *ref,
-		      char **id, struct error *err)
-{
-	struct dorun *d = run->priv;
-	char *name = vpc_name(run, ref->name);
-	cJSON *body = cJSON_CreateObject(), *doc = NULL;
-	struct buf desc = BUF_INIT;
-	const cJSON *v;
-	int rc;
-
-	buf_addf(&desc, "deploy topology %s", run->t->name);
-	cJSON_AddStringToObject(body, "name", name);
-	cJSON_AddStringToObject(body, "region", ref->name);
-	cJSON_AddStringToObject(body, "description", desc.data);
-	if (do_conf(run, "ip_range"))
-		cJSON_AddStringToObject(body, "ip_range",
-					do_conf(run, "ip_range"));
-	rc = do_call(d->api, "POST", "/v2/vpcs", body, 0, &doc, NULL, err);
-	v = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(doc, "vpc"), "id");
-	if (!rc && !cJSON_IsString(v))
-		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-			       "digitalocean POST /v2/vpcs: no id in the "
-			       "answer");
-	if (!rc)
-		*id = xstrdup(v->valuestring);
-	cJSON_Delete(body);
-	cJSON_Delete(doc);
-	buf_free(&desc);
-	free(name);
-	return rc;
-}
-
-static const struct resource_kind do_vpc = {
-	.kind = "vpc",
-	.find_by_id = vpc_by_id,
-	.find_by_key = vpc_by_name,
-	.find_by_tags = vpc_by_name,
-	.create = vpc_create,
-};
-
-/* The VPC of region: the one named in the block (left alone by down), or
- * the topology's own. */
-static int vpc_of(struct provider_run *run, struct dorun *d, const char *region,
-		  const char **out, struct error *err)
-{
-	const char *given = do_conf(run, "vpc");
-	char *id = NULL;
-	int rc;
-
-	for (size_t i = 0; i < d->nr_vpcs; i++)
-		if (!strcmp(d->vpc_regions[i], region)) {
-			*out = d->vpc_ids[i];
-			return 0;
-		}
-	if (given) {
-		rc = find_vpc(d, given, region, &id, err);
-		if (!rc && !id)
-			rc = error_set(err, DEPLOY_ERR_NOT_FOUND, run->t->file,
-				       run->config ? run->config->line : 0,
-				       run->config ? run->config->col : 0,
-				       "providers.digitalocean: no VPC '%s' "
-				       "in region '%s'",
-				       given, region);
-	} else {
-		rc = resource_ensure(run, &do_vpc, region, NULL, NULL, &id,
-				     NULL, err);
-	}
-	if (rc) {
-		free(id);
-		return rc;
-	}
-	d->vpc_regions =
-		xrealloc(d->vpc_regions, (d->nr_vpcs + 1) * sizeof(char *));
-	d->vpc_ids = xrealloc(d->vpc_ids, (d->nr_vpcs + 1) * sizeof(char *));
-	d->vpc_regions[d->nr_vpcs] = xstrdup(region);
-	d->vpc_ids[d->nr_vpcs] = id;
-	*out = d->vpc_ids[d->nr_vpcs++];
-	return 0;
-}
-
-/* --- droplets --------------------------------------------------------- */
-
-static int droplet_get(struct dorun *d, const char *id, cJSON **doc,
-		       struct error *err)
-{
-	struct buf path = BUF_INIT;
-	int rc;
-
-	buf_addf(&path, "/v2/droplets/%s", id);
-	rc = do_call(d->api, "GET", path.data, NULL, 0, doc, NULL, err);
-	buf_free(&path);
-	return rc;
-}
-
-static int droplet_by_id(struct provider_run *run,
-			 const struct resource_ref *ref, bool *exists,
-			 struct error *err)
-{
-	struct dorun *d;
-	int rc = do_run(run, &d, err);
-
-	if (!rc)
-		rc = droplet_get(d, ref->id, NULL, err);
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
-	return rc;
-}
-
-struct droplet_find {
-	const char *name; /* NULL: the first */
-	char *id;
-};
-
-static int match_droplet(const cJSON *item, void *ud)
-{
-	struct droplet_find *f = ud;
-	const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
-
-	if (f->name &&
-	    (!cJSON_IsString(name) || strcmp(name->valuestring, f->name)))
-		return 0;
-	f->id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
-	return f->id ? 1 : 0;
-}
-
-static int droplets_tagged(struct dorun *d, const char *tag, const char *name,
-			   char **id, struct error *err)
-{
-	struct droplet_find f = { name, NULL };
-	struct buf path = BUF_INIT;
-	int rc;
-
-	buf_adds(&path, "/v2/droplets?tag_name=");
-	do_query_value(&path, tag);
-	rc = do_list(d->api, path.data, "droplets", match_droplet, &f, err);
-	buf_free(&path);
-	*id = f.id;
-	return rc < 0 ? rc : 0;
-}
-
-static char *key_tag(const char *key)
-{
-	struct buf b = BUF_INIT;
-
-	buf_addf(&b, "deploy:key:%s", key);
-	return buf_release(&b);
-}
-
-/* The droplet carrying the pending record's unique tag. */
-static int droplet_by_key(struct provider_run *run,
-			  const struct resource_ref *ref, char **id,
-			  struct error *err)
-{
-	char *t = key_tag(ref->key);
-	int rc = droplets_tagged(run->priv, t, NULL, id, err);
-
-	free(t);
-	return rc;
-}
-
-/* A droplet of the topology with the host's name (a lost state). */
-static int droplet_by_tags(struct provider_run *run,
-			   const struct resource_ref *ref, char **id,
-			   struct error *err)
-{
-	char *t = do_topology_tag(run);
-	int rc = droplets_tagged(run->priv, t, ref->name, id, err);
-
-	free(t);
-	return rc;
-}
-
-struct host_arg {
-	const struct host *host;
-	const char *vpc;
-};
-
-static int add_user_data(struct provider_run *run, const struct role *role,
-			 cJSON *body, struct error *err)
-{
-	struct buf text;
-	int rc;
-
-	if (!role->user_data)
-		return 0;
-	buf_init(&text, MAX_USER_DATA);
-	rc = buf_read_file(&text, role->user_data);
-	if (rc)
-		rc = error_set(err, rc, run->t->file,
-			       role->user_data_node->line,
-			       role->user_data_node->col,
-			       "role '%s': user_data '%s': %s", role->name,
-			       role->user_data,
-			       rc == DEPLOY_ERR_TOO_BIG
-				       ? "larger than DigitalOcean's 64 KiB"
-				       : "cannot be read");
-	else
-		cJSON_AddStringToObject(body, "user_data", text.data);
-	buf_free(&text);
-	return rc;
-}
-
-/* POST /v2/droplets; the key goes on the droplet as a unique tag, so that
- * a run stopped before the answer finds it by that tag. */
-static int droplet_create(struct provider_run *run,
-			  const struct resource_ref *ref, char **id,
-			  struct error *err)
-{
-	const struct host_arg *a = ref->arg;
-	const struct role *role = a->host->role;
-	struct dorun *d = run->priv;
-	cJSON *body = cJSON_CreateObject(), *doc = NULL, *tags, *keys;
-	char *t[4] = { do_topology_tag(run), do_role_tag(run, role->name),
-		       do_fw_tag(run, role->name), key_tag(ref->key) };
-	int rc;
-
-	cJSON_AddStringToObject(body, "name", a->host->name);
-	cJSON_AddStringToObject(body, "region", do_role_region(run, role));
-	cJSON_AddStringToObject(body, "size", role_size(role));
-	cJSON_AddStringToObject(body, "image", role_image(role));
-	keys = cJSON_AddArrayToObject(body, "ssh_keys");
-	cJSON_AddItemToArray(keys, cJSON_CreateString(d->key_fp));
-	cJSON_AddStringToObject(body, "vpc_uuid", a->vpc);
-	tags = cJSON_AddArrayToObject(body, "tags");
-	for (size_t i = 0; i < 4; i++)
-		cJSON_AddItemToArray(tags, cJSON_CreateString(t[i]));
-	cJSON_AddBoolToObject(body, "monitoring", true);
-	rc = add_user_data(run, role, body, err);
-	if (!rc)
-		rc = do_call(d->api, "POST", "/v2/droplets", body, 0, &doc,
-			     NULL, err);
-	if (!rc) {
-		*id = do_id_text(cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(doc, "droplet"),
-			"id"));
-		if (!*id)
-			rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-				       "digitalocean POST /v2/droplets: no "
-				       "id in the answer");
-	}
-	for (size_t i = 0; i < 4; i++)
-		free(t[i]);
-	cJSON_Delete(body);
-	cJSON_Delete(doc);
-	return rc;
-}
-
-static void droplet_attributes(struct provider_run *run,
-			       const struct resource_ref *ref,
-			       struct state_resource *res)
-{
-	const struct host_arg *a = ref->arg;
-
-	if (a)
-		resource_set_attr(res, "region",
-				  do_role_region(run, a->host->role));
-}
-
-static const struct resource_kind do_droplet = {
-	.kind = "host",
-	.flags = RESOURCE_NEW_KEY,
-	.find_by_id = droplet_by_id,
-	.find_by_key = droplet_by_key,
-	.find_by_tags = droplet_by_tags,
-	.create = droplet_create,
-	.attributes = droplet_attributes,
-};
-
-struct wait {
-	struct provider_run *run;
-	struct host *const *hosts;
-	size_t nr;
-	bool *done;
-	bool *seen;
-	size_t left;
-};
-
-static int note_droplet(const cJSON *item, void *ud)
-{
-	struct wait *w = ud;
-	char *id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
-
-	for (size_t i = 0; id && i < w->nr; i++) {
-		const struct state_resource *r =
-			state_resource_find(w->run->state, "digitalocean",
-					    "host", w->hosts[i]->name);
-		char *pub, *priv;
-		struct state_host *sh;
-
-		if (w->done[i] || !r || !r->id || strcmp(r->id, id))
-			continue;
-		w->seen[i] = true;
-		if (!do_droplet_addresses(item, &pub, &priv))
-			break;
-		sh = state_host_get(w->run->state, w->hosts[i]->name, true);
-		state_host_set(&sh->address, pub);
-		state_host_set(&sh->private_address, priv ? priv : pub);
-		sh->port = w->hosts[i]->port ? w->hosts[i]->port : 22;
-		w->done[i] = true;
-		w->left--;
-		free(pub);
-		free(priv);
-		break;
-	}
-	free(id);
-	return 0;
-}
-
-/* Until every host's droplet is active with its addresses recorded: one
- * list call a round for all of them (by the topology's tag), jittered
- * pauses, a deadline. A droplet missing from the list twice in a row
- * after its create was accepted failed to be placed. */
-static int wait_active(struct provider_run *run, struct dorun *d,
-		       struct host *const *hosts, size_t nr, struct error *err)
-{
-	struct wait w = { run,
-			  hosts,
-			  nr,
-			  xcalloc(nr + 1, sizeof(bool)),
-			  xcalloc(nr + 1, sizeof(bool)),
-			  nr };
-	int *missing = xcalloc(nr + 1, sizeof(int));
-	long long deadline = now_ms() + WAIT_ACTIVE_S * 1000LL;
-	char *t = do_topology_tag(run);
-	struct buf path = BUF_INIT;
-	long pause = 500;
-	int rc = 0;
-
-	buf_adds(&path, "/v2/droplets?tag_name=");
-	do_query_value(&path, t);
-	while (w.left) {
-		memset(w.seen, 0, nr * sizeof(bool));
-		rc = do_list(d->api, path.data, "droplets", note_droplet, &w,
-			     err);
-		if (rc)
-			break;
-		rc = run->save(run, err);
-		for (size_t i = 0; !rc && i < nr; i++) {
-			missing[i] =
-				w.done[i] || w.seen[i] ? 0 : missing[i] + 1;
-			if (missing[i] >= 2)
-				rc = error_set(err, DEPLOY_ERR_REMOTE, NULL, 0,
-					       0,
-					       "digitalocean droplet '%s' is "
-					       "gone after its create was "
-					       "accepted (DigitalOcean could "
-					       "not place it?): run again to "
-					       "make it anew",
-					       hosts[i]->name);
-		}
-		if (rc || !w.left)
-			break;
-		if (run->stop && *run->stop) {
-			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
-				       "interrupted while waiting for "
-				       "droplets");
-			break;
-		}
-		if (now_ms() > deadline) {
-			rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
-				       "digitalocean: %zu droplet%s not "
-				       "active after %d s",
-				       w.left, w.left == 1 ? "" : "s",
-				       WAIT_ACTIVE_S);
-			break;
-		}
-		provider_sleep(run, pause / 2 + (long)(now_ms() % (pause / 2)));
-		if (pause < 5000)
-			pause *= 2;
-	}
-	buf_free(&path);
-	free(t);
-	free(w.done);
-	free(w.seen);
-	free(missing);
-	return rc;
-}
-
 /* --- the operations --------------------------------------------------- */
 
 static void forget_seen(struct dorun *d)
@@ -932,27 +314,22 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 	if (!rc)
 		forget_seen(d);
 	if (!rc)
-		rc = ssh_key(run, d, err);
+		rc = do_ssh_key(run, d, err);
 	/* The firewalls before the droplets: a droplet is covered from its
 	 * first boot by its role's tag. */
 	if (!rc)
 		rc = do_firewalls(run, d, NULL, err);
 	for (size_t i = 0; !rc && i < nr; i++) {
-		struct host_arg a = { hosts[i], NULL };
-		enum resource_outcome how = RESOURCE_KEPT;
-		char *id = NULL;
+		const char *vpc = NULL;
 
-		rc = vpc_of(run, d, do_role_region(run, hosts[i]->role), &a.vpc,
-			    err);
+		rc = do_vpc_of(run, d, do_role_region(run, hosts[i]->role),
+			       &vpc, err);
 		if (!rc)
-			rc = resource_ensure(run, &do_droplet, hosts[i]->name,
-					     hosts[i]->role->name, &a, &id,
-					     &how, err);
-		fresh[i] = !rc && how == RESOURCE_MADE;
-		free(id);
+			rc = do_droplet_ensure(run, hosts[i], vpc, &fresh[i],
+					       err);
 	}
 	if (!rc)
-		rc = wait_active(run, d, hosts, nr, err);
+		rc = do_wait_active(run, d, hosts, nr, err);
 	/* Volumes and reserved IPs once their droplets are active. */
 	if (!rc)
 		rc = do_hosts_extras(run, d, (const struct host *const *)hosts,
@@ -980,7 +357,7 @@ static int droplet_seen(struct provider_run *run, const char *id,
 		*out = cJSON_IsObject(dr) ? dr : NULL;
 		return 0;
 	}
-	rc = droplet_get(d, id, &doc, err);
+	rc = do_droplet_get(d, id, &doc, err);
 	if (rc == DEPLOY_ERR_NOT_FOUND) {
 		error_clear(err);
 		cJSON_AddNullToObject(d->seen, id);
@@ -1058,7 +435,7 @@ static int do_destroy(struct provider_run *run, struct state_resource *r,
 			"host", name, NULL, key, NULL, NULL
 		};
 
-		rc = droplet_by_key(run, &ref, &id, err);
+		rc = do_droplet_by_key(run, &ref, &id, err);
 	}
 	if (!rc && !gone && id) {
 		buf_addf(&path, "/v2/droplets/%s", id);
@@ -1081,37 +458,6 @@ static int do_destroy(struct provider_run *run, struct state_resource *r,
 	free(name);
 	free(id);
 	free(key);
-	return rc;
-}
-
-/* The VPC refuses to go while droplets are leaving it: ask again,
- * bounded. */
-static int delete_vpc(struct provider_run *run, struct dorun *d, const char *id,
-		      struct error *err)
-{
-	long long deadline = now_ms() + VPC_DELETE_S * 1000LL;
-	struct buf path = BUF_INIT;
-	long pause = 500;
-	int rc;
-
-	buf_addf(&path, "/v2/vpcs/%s", id);
-	for (;;) {
-		rc = do_delete_gone_ok(d, path.data, err);
-		if (!rc || strcmp(do_error_id(d->api), "forbidden") ||
-		    now_ms() > deadline || (run->stop && *run->stop))
-			break;
-		error_clear(err);
-		provider_sleep(run, pause);
-		if (pause < 5000)
-			pause *= 2;
-	}
-	if (rc && !strcmp(do_error_id(d->api), "forbidden"))
-		snprintf(err->msg + strlen(err->msg),
-			 sizeof(err->msg) - strlen(err->msg),
-			 " (still refused after %d s: are there droplets in "
-			 "it that deploy did not make?)",
-			 VPC_DELETE_S);
-	buf_free(&path);
 	return rc;
 }
 
@@ -1167,13 +513,13 @@ static int do_finish_down(struct provider_run *run, struct error *err)
 		rc = resource_deleting(run, r->kind, name, err);
 		if (!rc && !strcmp(r->kind, "vpc")) {
 			if (!id) /* pending: found by its name */
-				rc = vpc_by_name(run,
-						 &(struct resource_ref){
-							 "vpc", name, NULL,
-							 NULL, NULL, NULL },
-						 &id, err);
+				rc = do_vpc_by_name(run,
+						    &(struct resource_ref){
+							    "vpc", name, NULL,
+							    NULL, NULL, NULL },
+						    &id, err);
 			if (!rc && id)
-				rc = delete_vpc(run, d, id, err);
+				rc = do_vpc_delete(run, d, id, err);
 			if (!rc)
 				rc = resource_forget(run, "vpc", name, err);
 		} else if (!rc) {
@@ -1428,11 +774,11 @@ static int do_drift(struct provider_run *run, const struct host *h,
 			 "says %s\n",
 			 h->name, have, want);
 	have = str_at(dr, "size_slug", NULL);
-	if (have && strcmp(have, role_size(role)))
+	if (have && strcmp(have, do_role_size(role)))
 		buf_addf(out,
 			 "~ digitalocean host %s: size %s, the topology says "
 			 "%s\n",
-			 h->name, have, role_size(role));
+			 h->name, have, do_role_size(role));
 	if (!has_tag(dr, tag))
 		buf_addf(out,
 			 "~ digitalocean host %s: not in firewall %s (tag %s), "
@@ -1450,11 +796,11 @@ static int do_drift(struct provider_run *run, const struct host *h,
 			 "%s\n",
 			 h->name, have, vpc->id);
 	have = str_at(dr, "image", "slug");
-	if (have && strcmp(have, role_image(role)))
+	if (have && strcmp(have, do_role_image(role)))
 		buf_addf(out,
 			 "~ digitalocean host %s: image %s, the topology "
 			 "says %s\n",
-			 h->name, have, role_image(role));
+			 h->name, have, do_role_image(role));
 	free(tag);
 	free(fw);
 	return 0;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* What the DigitalOcean provider's files share: the run, the tags, the
- * roles' regions and the firewall calls. */
+ * roles' regions, sizes and images, and each file's calls. */
 #ifndef DEPLOY_DO_INTERNAL_H
 #define DEPLOY_DO_INTERNAL_H
 
@@ -10,6 +10,8 @@
 #include "providers/digitalocean/api.h"
 #include "providers/provider.h"
 #include "util/buf.h"
+
+struct resource_ref;
 
 /* The run's client and what was learnt in it. */
 struct dorun {
@@ -39,8 +41,42 @@ bool do_role_is_ours(const struct role *role);
 /* The role's region: its own, else the provider block's. */
 const char *do_role_region(const struct provider_run *run,
 			   const struct role *role);
+/* The role's size and image slugs: its own (an image alias resolved),
+ * else the defaults. */
+const char *do_role_size(const struct role *role);
+const char *do_role_image(const struct role *role);
 /* DELETE path; one already gone (404) is fine. */
 int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err);
+
+/* network.c: the operator's key and the VPCs */
+/* The operator's key, found by its fingerprint or added (d->key_fp). */
+int do_ssh_key(struct provider_run *run, struct dorun *d, struct error *err);
+/* The VPC of region: the one named in the block (left alone by down), or
+ * the topology's own. */
+int do_vpc_of(struct provider_run *run, struct dorun *d, const char *region,
+	      const char **out, struct error *err);
+/* The topology's VPC in region ref->name, by its name (NULL: none). */
+int do_vpc_by_name(struct provider_run *run, const struct resource_ref *ref,
+		   char **id, struct error *err);
+/* DELETE the VPC, asked again (bounded) while droplets are leaving it. */
+int do_vpc_delete(struct provider_run *run, struct dorun *d, const char *id,
+		  struct error *err);
+
+/* droplet.c */
+/* GET /v2/droplets/ID (doc: NULL, or the answer). */
+int do_droplet_get(struct dorun *d, const char *id, cJSON **doc,
+		   struct error *err);
+/* The droplet carrying a pending record's unique tag (NULL: none). */
+int do_droplet_by_key(struct provider_run *run, const struct resource_ref *ref,
+		      char **id, struct error *err);
+/* Make (or adopt) the host's droplet in the VPC vpc; *made says this run
+ * made it. */
+int do_droplet_ensure(struct provider_run *run, const struct host *h,
+		      const char *vpc, bool *made, struct error *err);
+/* Until every host's droplet is active with its addresses recorded
+ * (bounded). */
+int do_wait_active(struct provider_run *run, struct dorun *d,
+		   struct host *const *hosts, size_t nr, struct error *err);
 
 /* firewall.c */
 int do_firewalls(struct provider_run *run, struct dorun *d, struct buf *dry,

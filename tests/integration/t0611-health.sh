@@ -137,8 +137,43 @@ grep -q "^h5: skipped: not started: the rollout (serial 1) stopped at h4$" "$TMP
 	{ fail "the 3rd host is not started"; cat "$TMP/out" >&2; }
 checks=$((checks + 1))
 [ ! -e "$ROOT/h5" ] || fail "h5 untouched"
+# The state says where the rollout stopped.
+python3 - .deploy/rollout.state.json >"$TMP/st" <<'PY'
+import json, sys
+h = json.load(open(sys.argv[1]))["hosts"]
+for n in ("h3", "h4", "h5"):
+    e = h.get(n, {})
+    print(n, e.get("last_status", "-"), e.get("last_message", "-"))
+PY
+expect_line "$TMP/st" "h3 ok -" "state: h3 ok"
+checks=$((checks + 1))
+grep -q "^h4 failed health: synced: still failing after [0-9]*s: last sync_info.syncing true$" "$TMP/st" ||
+	{ fail "state: h4 failed, with the check and the value"; cat "$TMP/st" >&2; }
+expect_line "$TMP/st" "h5 - -" "state: h5 was never touched"
 checks=$((checks + 1))
 [ -x "$ROOT/h3/node" ] || fail "h3 has the node"
+
+# A check that would carry a secret is refused before any host is touched,
+# and the secret's value is shown nowhere.
+head secret >sec.yml
+cat >>sec.yml <<YAML
+secrets: {token: {env: T0611_TOKEN}}
+roles:
+  fleet:
+    hosts: [{name: h6, address: 127.64.0.6, port: $SSHD_PORT}]
+    playbooks: [./node.yml]
+    health:
+      - {command: 'test {{secrets.token}} = x'}
+YAML
+T0611_TOKEN=s3cr3t-t0611 run "$DEPLOY" up --yes sec.yml
+expect_rc 1 "a secret in a health check"
+expect_line "$TMP/err" "error: host 'h6': sec.yml:14:19: roles.fleet.health.command holds a secret: a health check is shown in progress and logs" "refused, at its place"
+expect_no_match "$TMP/out" "s3cr3t-t0611" "the secret is not in the output"
+expect_no_match "$TMP/err" "s3cr3t-t0611" "nor in the errors"
+checks=$((checks + 1))
+[ ! -e "$ROOT/h6" ] || fail "h6 untouched"
+checks=$((checks + 1))
+! grep -rqs "s3cr3t-t0611" .deploy || fail "the secret is in .deploy"
 
 # Bad health entries fail validate at their place.
 cat >bad.yml <<'YAML'

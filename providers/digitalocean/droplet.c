@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: MIT */
+/* DigitalOcean droplets: found, created, and waited for until active. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "providers/digitalocean/do-internal.h"
+#include "providers/resource.h"
+#include "util/file.h"
+#include "util/xalloc.h"
+#include "util/banned.h"
+
+#define WAIT_ACTIVE_S 300
+#define MAX_USER_DATA (64u << 10)
+
+/* --- droplets --------------------------------------------------------- */
+
+int do_droplet_get(struct dorun *d, const char *id, cJSON **doc,
+		   struct error *err)
+{
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "/v2/droplets/%s", id);
+	rc = do_call(d->api, "GET", path.data, NULL, 0, doc, NULL, err);
+	buf_free(&path);
+	return rc;
+}
+
+static int droplet_by_id(struct provider_run *run,
+			 const struct resource_ref *ref, bool *exists,
+			 struct error *err)
+{
+	struct dorun *d;
+	int rc = do_run(run, &d, err);
+
+	if (!rc)
+		rc = do_droplet_get(d, ref->id, NULL, err);
+	*exists = !rc;
+	if (rc == DEPLOY_ERR_NOT_FOUND) {
+		error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+struct droplet_find {
+	const char *name; /* NULL: the first */
+	char *id;
+};
+
+static int match_droplet(const cJSON *item, void *ud)
+{
+	struct droplet_find *f = ud;
+	const cJSON *name = cJSON_GetObjectItemCaseSensitive(item, "name");
+
+	if (f->name &&
+	    (!cJSON_IsString(name) || strcmp(name->valuestring, f->name)))
+		return 0;
+	f->id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+	return f->id ? 1 : 0;
+}
+
+static int droplets_tagged(struct dorun *d, const char *tag, const char *name,
+			   char **id, struct error *err)
+{
+	struct droplet_find f = { name, NULL };
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_adds(&path, "/v2/droplets?tag_name=");
+	do_query_value(&path, tag);
+	rc = do_list(d->api, path.data, "droplets", match_droplet, &f, err);
+	buf_free(&path);
+	*id = f.id;
+	return rc < 0 ? rc : 0;
+}
+
+static char *key_tag(const char *key)
+{
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "deploy:key:%s", key);
+	return buf_release(&b);
+}
+
+/* The droplet carrying the pending record's unique tag. */
+int do_droplet_by_key(struct provider_run *run, const struct resource_ref *ref,
+		      char **id, struct error *err)
+{
+	char *t = key_tag(ref->key);
+	int rc = droplets_tagged(run->priv, t, NULL, id, err);
+
+	free(t);
+	return rc;
+}
+
+/* A droplet of the topology with the host's name (a lost state). */
+static int droplet_by_tags(struct provider_run *run,
+			   const struct resource_ref *ref, char **id,
+			   struct error *err)
+{
+	char *t = do_topology_tag(run);
+	int rc = droplets_tagged(run->priv, t, ref->name, id, err);
+
+	free(t);
+	return rc;
+}
+
+struct host_arg {
+	const struct host *host;
+	const char *vpc;
+};
+
+static int add_user_data(struct provider_run *run, const struct role *role,
+			 cJSON *body, struct error *err)
+{
+	struct buf text;
+	int rc;
+
+	if (!role->user_data)
+		return 0;
+	buf_init(&text, MAX_USER_DATA);
+	rc = buf_read_file(&text, role->user_data);
+	if (rc)
+		rc = error_set(err, rc, run->t->file,
+			       role->user_data_node->line,
+			       role->user_data_node->col,
+			       "role '%s': user_data '%s': %s", role->name,
+			       role->user_data,
+			       rc == DEPLOY_ERR_TOO_BIG
+				       ? "larger than DigitalOcean's 64 KiB"
+				       : "cannot be read");
+	else
+		cJSON_AddStringToObject(body, "user_data", text.data);
+	buf_free(&text);
+	return rc;
+}
+
+/* POST /v2/droplets; the key goes on the droplet as a unique tag, so that
+ * a run stopped before the answer finds it by that tag. */
+static int droplet_create(struct provider_run *run,
+			  const struct resource_ref *ref, char **id,
+			  struct error *err)
+{
+	const struct host_arg *a = ref->arg;
+	const struct role *role = a->host->role;
+	struct dorun *d = run->priv;
+	cJSON *body = cJSON_CreateObject(), *doc = NULL, *tags, *keys;
+	char *t[4] = { do_topology_tag(run), do_role_tag(run, role->name),
+		       do_fw_tag(run, role->name), key_tag(ref->key) };
+	int rc;
+
+	cJSON_AddStringToObject(body, "name", a->host->name);
+	cJSON_AddStringToObject(body, "region", do_role_region(run, role));
+	cJSON_AddStringToObject(body, "size", do_role_size(role));
+	cJSON_AddStringToObject(body, "image", do_role_image(role));
+	keys = cJSON_AddArrayToObject(body, "ssh_keys");
+	cJSON_AddItemToArray(keys, cJSON_CreateString(d->key_fp));
+	cJSON_AddStringToObject(body, "vpc_uuid", a->vpc);
+	tags = cJSON_AddArrayToObject(body, "tags");
+	for (size_t i = 0; i < 4; i++)
+		cJSON_AddItemToArray(tags, cJSON_CreateString(t[i]));
+	cJSON_AddBoolToObject(body, "monitoring", true);
+	rc = add_user_data(run, role, body, err);
+	if (!rc)
+		rc = do_call(d->api, "POST", "/v2/droplets", body, 0, &doc,
+			     NULL, err);
+	if (!rc) {
+		*id = do_id_text(cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(doc, "droplet"),
+			"id"));
+		if (!*id)
+			rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+				       "digitalocean POST /v2/droplets: no "
+				       "id in the answer");
+	}
+	for (size_t i = 0; i < 4; i++)
+		free(t[i]);
+	cJSON_Delete(body);
+	cJSON_Delete(doc);
+	return rc;
+}
+
+static void droplet_attributes(struct provider_run *run,
+			       const struct resource_ref *ref,
+			       struct state_resource *res)
+{
+	const struct host_arg *a = ref->arg;
+
+	if (a)
+		resource_set_attr(res, "region",
+				  do_role_region(run, a->host->role));
+}
+
+static const struct resource_kind do_droplet = {
+	.kind = "host",
+	.flags = RESOURCE_NEW_KEY,
+	.find_by_id = droplet_by_id,
+	.find_by_key = do_droplet_by_key,
+	.find_by_tags = droplet_by_tags,
+	.create = droplet_create,
+	.attributes = droplet_attributes,
+};
+
+struct wait {
+	struct provider_run *run;
+	struct host *const *hosts;
+	size_t nr;
+	bool *done;
+	bool *seen;
+	size_t left;
+};
+
+static int note_droplet(const cJSON *item, void *ud)
+{
+	struct wait *w = ud;
+	char *id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+
+	for (size_t i = 0; id && i < w->nr; i++) {
+		const struct state_resource *r =
+			state_resource_find(w->run->state, "digitalocean",
+					    "host", w->hosts[i]->name);
+		char *pub, *priv;
+		struct state_host *sh;
+
+		if (w->done[i] || !r || !r->id || strcmp(r->id, id))
+			continue;
+		w->seen[i] = true;
+		if (!do_droplet_addresses(item, &pub, &priv))
+			break;
+		sh = state_host_get(w->run->state, w->hosts[i]->name, true);
+		state_host_set(&sh->address, pub);
+		state_host_set(&sh->private_address, priv ? priv : pub);
+		sh->port = w->hosts[i]->port ? w->hosts[i]->port : 22;
+		w->done[i] = true;
+		w->left--;
+		free(pub);
+		free(priv);
+		break;
+	}
+	free(id);
+	return 0;
+}
+
+/* Until every host's droplet is active with its addresses recorded: one
+ * list call a round for all of them (by the topology's tag), jittered
+ * pauses, a deadline. A droplet missing from the list twice in a row
+ * after its create was accepted failed to be placed. */
+int do_wait_active(struct provider_run *run, struct dorun *d,
+		   struct host *const *hosts, size_t nr, struct error *err)
+{
+	struct wait w = { run,
+			  hosts,
+			  nr,
+			  xcalloc(nr + 1, sizeof(bool)),
+			  xcalloc(nr + 1, sizeof(bool)),
+			  nr };
+	int *missing = xcalloc(nr + 1, sizeof(int));
+	long long deadline = now_ms() + WAIT_ACTIVE_S * 1000LL;
+	char *t = do_topology_tag(run);
+	struct buf path = BUF_INIT;
+	long pause = 500;
+	int rc = 0;
+
+	buf_adds(&path, "/v2/droplets?tag_name=");
+	do_query_value(&path, t);
+	while (w.left) {
+		memset(w.seen, 0, nr * sizeof(bool));
+		rc = do_list(d->api, path.data, "droplets", note_droplet, &w,
+			     err);
+		if (rc)
+			break;
+		rc = run->save(run, err);
+		for (size_t i = 0; !rc && i < nr; i++) {
+			missing[i] =
+				w.done[i] || w.seen[i] ? 0 : missing[i] + 1;
+			if (missing[i] >= 2)
+				rc = error_set(err, DEPLOY_ERR_REMOTE, NULL, 0,
+					       0,
+					       "digitalocean droplet '%s' is "
+					       "gone after its create was "
+					       "accepted (DigitalOcean could "
+					       "not place it?): run again to "
+					       "make it anew",
+					       hosts[i]->name);
+		}
+		if (rc || !w.left)
+			break;
+		if (run->stop && *run->stop) {
+			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
+				       "interrupted while waiting for "
+				       "droplets");
+			break;
+		}
+		if (now_ms() > deadline) {
+			rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
+				       "digitalocean: %zu droplet%s not "
+				       "active after %d s",
+				       w.left, w.left == 1 ? "" : "s",
+				       WAIT_ACTIVE_S);
+			break;
+		}
+		provider_sleep(run, pause / 2 + (long)(now_ms() % (pause / 2)));
+		if (pause < 5000)
+			pause *= 2;
+	}
+	buf_free(&path);
+	free(t);
+	free(w.done);
+	free(w.seen);
+	free(missing);
+	return rc;
+}
+
+/* Make (or adopt) the host's droplet in the VPC vpc; *made says this run
+ * made it. */
+int do_droplet_ensure(struct provider_run *run, const struct host *h,
+		      const char *vpc, bool *made, struct error *err)
+{
+	struct host_arg a = { h, vpc };
+	enum resource_outcome how = RESOURCE_KEPT;
+	char *id = NULL;
+	int rc = resource_ensure(run, &do_droplet, h->name, h->role->name, &a,
+				 &id, &how, err);
+
+	*made = !rc && how == RESOURCE_MADE;
+	free(id);
+	return rc;
+}
