@@ -486,6 +486,46 @@ out:
 	return rc;
 }
 
+bool aws_creds_due(const struct aws_creds *c, long long now)
+{
+	return c->expires && now >= c->expires - AWS_CREDS_REFRESH_S;
+}
+
+int aws_creds_refresh(struct aws_creds *c, struct error *err)
+{
+	struct aws_creds fresh = { 0 };
+	struct error e;
+	char *why = NULL;
+	long long now = (long long)time(NULL);
+	int rc;
+
+	if (!aws_creds_due(c, now))
+		return 0;
+	/* Only instance metadata hands out credentials that expire. */
+	error_init(&e);
+	rc = from_imds(&fresh, &why, &e);
+	if (rc > 0) {
+		aws_creds_free(c);
+		*c = fresh;
+		rc = 0;
+		goto out;
+	}
+	aws_creds_free(&fresh);
+	if (now < c->expires) {
+		rc = 0; /* still valid: use them, try again next call */
+		goto out;
+	}
+	rc = error_set(err, rc < 0 ? rc : DEPLOY_ERR_AUTH, NULL, 0, 0,
+		       "the credentials from %s have expired and could not "
+		       "be refreshed: %s",
+		       c->source ? c->source : "instance metadata",
+		       rc < 0 ? e.msg : why);
+out:
+	free(why);
+	error_clear(&e);
+	return rc;
+}
+
 int aws_creds_load(const char *profile, struct aws_creds *out,
 		   struct error *err)
 {

@@ -53,6 +53,18 @@ void aws_creds_free(struct aws_creds *c);
 int aws_creds_load(const char *profile, struct aws_creds *out,
 		   struct error *err);
 
+/*
+ * Credentials that expire (instance metadata's) are fetched again once they
+ * are within AWS_CREDS_REFRESH_S of their Expiration, as the AWS SDKs do:
+ * a run that outlives one credential goes on with the next. A fetch that
+ * fails while the old ones are still valid keeps them (0); once they have
+ * expired it is an error naming the source. Credentials that do not expire
+ * are left alone. Called before each signed request.
+ */
+#define AWS_CREDS_REFRESH_S 300
+bool aws_creds_due(const struct aws_creds *c, long long now);
+int aws_creds_refresh(struct aws_creds *c, struct error *err);
+
 /* The region to use; *out malloc'd. DEPLOY_ERR_INVALID when none is set
  * anywhere (the message says where one can be set). */
 int aws_region_resolve(const char *role_region, const char *block_region,

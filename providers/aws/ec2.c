@@ -387,6 +387,9 @@ static int attempt(struct ec2 *c, const char *body, size_t len,
 	size_t n;
 	int rc;
 
+	rc = aws_creds_refresh(&c->creds, err);
+	if (rc)
+		return rc;
 	sigv4_amz_date((long long)time(NULL), date);
 	sh[nh++] = (struct sigv4_header){ "Host", c->host };
 	sh[nh++] = (struct sigv4_header){

@@ -221,6 +221,9 @@ static int attempt(struct s3 *c, const struct s3_req *q,
 	size_t nh = 0, nl = 0;
 	int rc;
 
+	rc = aws_creds_refresh(&c->creds, err);
+	if (rc)
+		return rc;
 	sigv4_amz_date((long long)time(NULL), date);
 	sigv4_sha256_hex(q->body, q->len, sha);
 	if (c->path_style) {

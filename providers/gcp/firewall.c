@@ -175,15 +175,28 @@ static char *rule_text(const struct rule *r)
 
 /* --- the firewall resource ----------------------------------------------- */
 
-static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
-		    bool *exists, struct error *err)
+static int fw_get(struct provider_run *run, const char *name, bool *exists,
+		  struct error *err)
 {
 	struct gcprun *g = run->priv;
 	struct buf path = BUF_INIT;
 	int rc;
 
-	buf_addf(&path, "global/firewalls/%s", ref->id);
+	buf_addf(&path, "global/firewalls/%s", name);
 	rc = gcp_get(g->c, path.data, "firewalls.get", exists, NULL, err);
+	buf_free(&path);
+	return rc;
+}
+
+static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
+		    bool *exists, struct error *err)
+{
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "global/firewalls/%s", ref->id);
+	rc = gcp_exists_or_running(run, ref, "global", path.data,
+				   "firewalls.get", exists, err);
 	buf_free(&path);
 	return rc;
 }
@@ -192,12 +205,9 @@ static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
 static int fw_by_name(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err)
 {
-	struct resource_ref r = *ref;
 	bool exists = false;
-	int rc;
+	int rc = fw_get(run, ref->name, &exists, err);
 
-	r.id = ref->name;
-	rc = fw_by_id(run, &r, &exists, err);
 	*id = !rc && exists ? xstrdup(ref->name) : NULL;
 	return rc;
 }
@@ -237,10 +247,8 @@ static int fw_create(struct provider_run *run, const struct resource_ref *ref,
 	}
 	tgt = cJSON_AddArrayToObject(body, "targetTags");
 	cJSON_AddItemToArray(tgt, cJSON_CreateString(tag));
-	rc = gcp_mutate(g->c, "POST", "global/firewalls", ref->key, body,
-			what.data, err);
-	if (!rc)
-		*id = xstrdup(r->name);
+	rc = gcp_insert_async(run, ref, "global/firewalls", body, what.data,
+			      r->name, false, id, err);
 	cJSON_Delete(body);
 	free(tag);
 	buf_free(&desc);
@@ -383,6 +391,54 @@ static int remove_fw(struct provider_run *run, struct gcprun *g,
 	return rc;
 }
 
+/* The firewall inserts this run sent, waited for together (they run at
+ * the same time at Google); the first error is the run's. */
+static int wait_inserts(struct provider_run *run, struct gcprun *g,
+			struct error *err)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < run->state->nr_resources; i++) {
+		struct state_resource *res = &run->state->resources[i];
+		cJSON *op;
+		struct buf what = BUF_INIT;
+		struct error e;
+		int rc;
+
+		if (strcmp(res->provider, "gcp") ||
+		    strcmp(res->kind, "firewall") ||
+		    !resource_attr(res, "operation"))
+			continue;
+		op = cJSON_CreateObject();
+		cJSON_AddStringToObject(op, "name",
+					resource_attr(res, "operation"));
+		buf_addf(&what, "firewalls.insert %s", res->name);
+		error_init(&e);
+		rc = gcp_wait(g->c, op, what.data, NULL, &e);
+		cJSON_Delete(op);
+		buf_free(&what);
+		if (rc == DEPLOY_ERR_INTERRUPTED || rc == DEPLOY_ERR_TIMEOUT ||
+		    rc == DEPLOY_ERR_UNREACHABLE) {
+			*err = e;
+			return rc;
+		}
+		/* Done: the firewall is there, or the next run makes it. */
+		resource_set_attr(res, "operation", NULL);
+		if (rc && !first) {
+			first = rc;
+			*err = e;
+		}
+	}
+	if (first) {
+		struct error e;
+
+		error_init(&e);
+		run->save(run, &e);
+		return first;
+	}
+	return run->save(run, err);
+}
+
 int gcp_firewalls(struct provider_run *run, struct gcprun *g, struct buf *dry,
 		  struct error *err)
 {
@@ -417,6 +473,8 @@ int gcp_firewalls(struct provider_run *run, struct gcprun *g, struct buf *dry,
 				     &id, NULL, err);
 		free(id);
 	}
+	if (!rc && !dry)
+		rc = wait_inserts(run, g, err);
 	/* Recorded ones no role wants any more. */
 	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {
 		struct state_resource *res = &run->state->resources[i];

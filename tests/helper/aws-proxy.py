@@ -35,6 +35,11 @@ moto checks the signature the client made), and:
                       SIGKILLs the PID in F before the answer goes back:
                       the client dies after the cloud made the resource
                       and before it could record its id.
+  --token-uses N      a session token (X-Amz-Security-Token) is good for
+                      N EC2 requests: later ones, and requests without
+                      a token, are answered 400 ExpiredToken without
+                      being forwarded (logged "ACTION expired"): a
+                      credential that expires mid-run;
 Listens on 127.0.0.1, port 0; writes the port to --port-file.
 Standard library only.
 """
@@ -70,6 +75,7 @@ def main():
     ap.add_argument("--error-status", type=int, default=503)
     ap.add_argument("--kill-after", default=None)
     ap.add_argument("--kill-pid-file", default=None)
+    ap.add_argument("--token-uses", type=int, default=0)
     ap.add_argument("--dump", default=None)  # append each request here
     ap.add_argument("--hook-before-put", default=None)
     ap.add_argument("--hook", default=None)
@@ -80,7 +86,7 @@ def main():
     args = ap.parse_args()
     lock = threading.Lock()
     state = {"throttled": 0, "killed": False, "hooked": False,
-             "failing": False, "failed": 0}
+             "failing": False, "failed": 0, "uses": {}}
     S3_ERRORS = {
         500: ("InternalError", "We encountered an internal error. "
               "Please try again."),
@@ -195,6 +201,19 @@ def main():
                 if throttle:
                     state["throttled"] += 1
                     k = state["throttled"]
+            if args.token_uses:
+                tok = self.headers.get("X-Amz-Security-Token")
+                with lock:
+                    used = state["uses"].get(tok, 0) + 1
+                    state["uses"][tok] = used
+                if tok is None or used > args.token_uses:
+                    self.record(action, "expired")
+                    self.answer(400, [("Content-Type", "text/xml")],
+                                ERROR.format(n=0, code="ExpiredToken",
+                                             message="The security token "
+                                             "included in the request is "
+                                             "expired").encode())
+                    return
             if throttle:
                 self.record(action, args.error_status)
                 self.answer(args.error_status, [("Content-Type", "text/xml")],

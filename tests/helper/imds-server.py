@@ -26,6 +26,11 @@ late; --fail N answers 500 to the first N requests (-1: to all); --no-role
 answers 404 to the role listing, as an instance without a role does;
 --code C sets the credentials document's Code.
 
+For credentials that expire mid-run: --expires-in S gives each answer an
+Expiration S seconds from now (instead of --expiration), and --rotate
+hands out a new session token on each fetch (the --session-token, "-N").
+With --rotate each credentials document served is logged with "creds=N".
+
 Stdlib only.
 """
 
@@ -51,6 +56,11 @@ def parse_args():
     p.add_argument("--secret", default="imds/Secret+Key/0123456789abcdefghij")
     p.add_argument("--session-token", default="IQoJb3JpZ2luX2VjImdsToken")
     p.add_argument("--expiration", default="2026-11-21T20:00:00Z")
+    p.add_argument("--expires-in", type=int, default=None)
+    p.add_argument("--rotate", action="store_true")
+    p.add_argument("--sts", default=None)
+    p.add_argument("--role-arn",
+                   default="arn:aws:iam::123456789012:role/deploy-test-role")
     p.add_argument("--code", default="Success")
     p.add_argument("--delay", type=float, default=0.0)
     p.add_argument("--fail", type=int, default=0)
@@ -63,6 +73,7 @@ class State:
         self.args = args
         self.tokens = {}  # token -> expiry (monotonic seconds)
         self.requests = 0
+        self.served = 0  # credentials documents
         self.lock = threading.Lock()
         self.log = open(args.log, "a", buffering=1)
 
@@ -155,17 +166,42 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, args.role.encode(),
                                {"Content-Type": "text/plain"}, what)
         if self.path == CREDS_PATH + args.role and not args.no_role:
+            st = self.server.state
+            with st.lock:
+                st.served += 1
+                n = st.served
+            token = args.session_token
+            if args.rotate:
+                token = f"{token}-{n}"
+            expiration = args.expiration
+            if args.expires_in is not None:
+                expiration = time.strftime(
+                    "%Y-%m-%dT%H:%M:%SZ",
+                    time.gmtime(time.time() + args.expires_in))
+            key, secret = args.access_key, args.secret
+            if args.sts:
+                import boto3
+                sts = boto3.client("sts", endpoint_url=args.sts,
+                                   region_name="us-east-1",
+                                   aws_access_key_id=args.access_key,
+                                   aws_secret_access_key=args.secret)
+                c = sts.assume_role(RoleArn=args.role_arn,
+                                    RoleSessionName=f"imds-{n}")
+                c = c["Credentials"]
+                key, secret = c["AccessKeyId"], c["SecretAccessKey"]
+                token = c["SessionToken"]
             doc = {
                 "Code": args.code,
                 "LastUpdated": "2026-11-21T14:00:00Z",
                 "Type": "AWS-HMAC",
-                "AccessKeyId": args.access_key,
-                "SecretAccessKey": args.secret,
-                "Token": args.session_token,
-                "Expiration": args.expiration,
+                "AccessKeyId": key,
+                "SecretAccessKey": secret,
+                "Token": token,
+                "Expiration": expiration,
             }
             return self.answer(200, json.dumps(doc, indent=2).encode(),
-                               {"Content-Type": "text/plain"}, what)
+                               {"Content-Type": "text/plain"},
+                               f"{what} creds={n}" if args.rotate else what)
         self.answer(404, b"Not Found", what=what)
 
 
