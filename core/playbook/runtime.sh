@@ -1062,7 +1062,8 @@ _dp_gate() {
 	_dp_st=ok
 	_dp_msg=
 	_dp_quiet=0
-	"$@" 3>&- </dev/null
+	# fd 3 stays open: dp_health sends "wait" markers on it.
+	"$@" </dev/null
 	_dp_rc=$?
 	if [ "$_dp_rc" -ne 0 ]; then
 		_dp_st=failed
@@ -1151,14 +1152,15 @@ dp_health() {
 	shift 3
 	_dp_hstart=$(date +%s)
 	_dp_last=
+	_dp_seen=
 	while :; do
 		case $_dp_hkind in
 		http)
-			_dp_last=$(_dp_http_check "$@" 2>&1)
+			_dp_last=$(_dp_http_check "$@" 2>&1 3>&-)
 			_dp_hrc=$?
 			;;
 		tcp)
-			_dp_probe_tcp "$1" "$2"
+			_dp_probe_tcp "$1" "$2" 3>&-
 			_dp_hrc=$?
 			if [ "$_dp_hrc" -eq 127 ]; then
 				_dp_last=$_dp_msg
@@ -1170,7 +1172,7 @@ dp_health() {
 			;;
 		*)
 			_dp_out=$(
-				_dp_bounded "$_dp_hto" sh -c "$1" 2>&1
+				_dp_bounded "$_dp_hto" sh -c "$1" 2>&1 3>&-
 				echo "@$?"
 			)
 			_dp_hrc=${_dp_out##*@}
@@ -1188,6 +1190,10 @@ dp_health() {
 			return 1
 		fi
 		_dp_hnow=$(date +%s)
+		if [ "$DP_CHECK" != 1 ] && [ "$_dp_last" != "$_dp_seen" ]; then
+			_dp_seen=$_dp_last
+			_dp_mark "handler $_dp_n/$DP_HANDLERS wait $_dp_last"
+		fi
 		if [ "$DP_CHECK" = 1 ]; then
 			_dp_st=skipped
 			_dp_msg="not passing now ($_dp_last); up would wait up to ${_dp_hto}s"
