@@ -103,6 +103,7 @@ run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up waits for the validator's gate"
 expect_line "$TMP/out" "2 hosts: 2 ok, 0 failed, 0 skipped; 4 steps changed" "up summary"
 expect_line "$ROOT/sentry-saw" "200" "the sentry started after the validator was healthy"
+expect_line "$TMP/out" "h1: [handler 1/5] health: http http://{{host.address}}:{{vars.rpc}}/health: waiting: status 503" "progress shows what the waiting check sees"
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "second up"
 expect_line "$TMP/out" "h1: ok (8 ok, 0 changed) in $(sed -n 's/^h1: ok (8 ok, 0 changed) in \(.*\)$/\1/p' "$TMP/out")" "the gate passes again, nothing changed"
@@ -132,6 +133,7 @@ expect_line "$TMP/out" "3 hosts: 1 ok, 1 failed, 1 skipped; 6 steps changed" "ro
 checks=$((checks + 1))
 grep -q "^h4: failed: health: synced: still failing after [0-9]*s: last sync_info.syncing true$" "$TMP/out" ||
 	{ fail "the failed host, check and last value named"; cat "$TMP/out" >&2; }
+expect_line "$TMP/out" "h4: [handler 1/1] health: synced: waiting: sync_info.syncing true" "the value observed while waiting"
 checks=$((checks + 1))
 grep -q "^h5: skipped: not started: the rollout (serial 1) stopped at h4$" "$TMP/out" ||
 	{ fail "the 3rd host is not started"; cat "$TMP/out" >&2; }
