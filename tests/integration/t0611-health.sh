@@ -32,10 +32,23 @@ HTTP_PORT=$(free_port 127.64.0.1)
 (cd srv && exec python3 -m http.server "$HTTP_PORT" --bind 127.64.0.1) \
 	>"$TMP/http.log" 2>&1 &
 echo $! >>"$SSHD_DIR/pids"
+python3 - "$HTTP_PORT" <<'PY' || fail "the HTTP server did not start"
+import socket, sys, time
+end = time.time() + 10
+while True:
+    try:
+        socket.create_connection(("127.64.0.1", int(sys.argv[1])), 1).close()
+        break
+    except OSError:
+        if time.time() > end:
+            sys.exit(1)
+        time.sleep(0.05)
+PY
 cp "$TEST_NODE" srv/node
 NODE_SHA=$(sha256sum <srv/node | cut -d' ' -f1)
 RPC=$(free_port 127.64.0.1)
 P2P=$(free_port 127.64.0.1)
+while [ "$P2P" = "$RPC" ]; do P2P=$(free_port 127.64.0.1); done
 
 cat >node.yml <<'YAML'
 name: node
