@@ -61,12 +61,9 @@ static int down_exec(const struct command *cmd, struct args *a)
 	error_init(&err);
 	if (a->opt[OPT_JSON].set)
 		events_start("down");
-	rc = cli_run_start(&r, a, "deploy down");
-	if (rc) {
-		sum.exit_code = rc;
-		event_summary(&sum);
+	rc = cli_run_start(&r, a, "deploy down", &sum);
+	if (rc)
 		return rc;
-	}
 	r.lc.include_protected = a->opt[OPT_INCLUDE_PROTECTED].set;
 	if (plan_build(&r.lc, true, false, &p, &err))
 		goto fail;
@@ -107,17 +104,9 @@ static int down_exec(const struct command *cmd, struct args *a)
 	       p->destroys == 1 ? "" : "s", r.t->name);
 	goto out;
 fail:
-	print_error(&err);
-	rc = err.code == DEPLOY_ERR_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_FAIL;
+	rc = cli_run_failed(&err);
 out:
-	if (p)
-		sum.kept = p->keeps;
-	sum.exit_code = rc;
-	event_summary(&sum);
-	plan_free(p);
-	error_clear(&err);
-	cli_run_close(&r);
-	return rc;
+	return cli_run_end(&r, p, &err, &sum, rc);
 }
 
 const struct command cmd_down = {

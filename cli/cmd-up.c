@@ -164,12 +164,10 @@ static int up_exec(const struct command *cmd, struct args *a)
 	error_init(&err);
 	if (a->opt[OPT_JSON].set)
 		events_start("up");
-	rc = cli_run_start(&r, a, check ? "deploy up --check" : "deploy up");
-	if (rc) {
-		sum.exit_code = rc;
-		event_summary(&sum);
+	rc = cli_run_start(&r, a, check ? "deploy up --check" : "deploy up",
+			   &sum);
+	if (rc)
 		return rc;
-	}
 	rc = cli_run_limit(
 		&r, cmd, a->opt[OPT_LIMIT].set ? a->opt[OPT_LIMIT].str : NULL);
 	if (rc)
@@ -251,17 +249,9 @@ static int up_exec(const struct command *cmd, struct args *a)
 	rc = configure(&r, a, check, &sum);
 	goto out;
 fail:
-	print_error(&err);
-	rc = err.code == DEPLOY_ERR_INTERRUPTED ? EXIT_INTERRUPTED : EXIT_FAIL;
+	rc = cli_run_failed(&err);
 out:
-	if (p)
-		sum.kept = p->keeps;
-	sum.exit_code = rc;
-	event_summary(&sum);
-	plan_free(p);
-	error_clear(&err);
-	cli_run_close(&r);
-	return rc;
+	return cli_run_end(&r, p, &err, &sum, rc);
 }
 
 const struct command cmd_up = {

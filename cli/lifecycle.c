@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/configure-ui.h"
+#include "cli/events.h"
 #include "cli/lifecycle.h"
 #include "artifact/artifact.h"
 #include "run/configure.h"
@@ -146,14 +147,41 @@ fail:
 	return EXIT_FAIL;
 }
 
-int cli_run_start(struct cli_run *r, const struct args *a, const char *command)
+int cli_run_start(struct cli_run *r, const struct args *a, const char *command,
+		  struct event_summary *sum)
 {
 	const struct opt_value *grace = &a->opt[LC_OPT_GRACE];
 	const struct opt_value *wait = &a->opt[LC_OPT_LOCK_TIMEOUT];
+	int rc;
 
 	cli_signals_install(grace->set ? (int)grace->num : 30);
-	return cli_run_open(r, topology_arg(a), command,
-			    wait->set ? (int)wait->num : 0);
+	rc = cli_run_open(r, topology_arg(a), command,
+			  wait->set ? (int)wait->num : 0);
+	if (rc) {
+		sum->exit_code = rc;
+		event_summary(sum);
+	}
+	return rc;
+}
+
+int cli_run_failed(const struct error *err)
+{
+	print_error(err);
+	return err->code == DEPLOY_ERR_INTERRUPTED ? EXIT_INTERRUPTED
+						   : EXIT_FAIL;
+}
+
+int cli_run_end(struct cli_run *r, struct plan *p, struct error *err,
+		struct event_summary *sum, int rc)
+{
+	if (p)
+		sum->kept = p->keeps;
+	sum->exit_code = rc;
+	event_summary(sum);
+	plan_free(p);
+	error_clear(err);
+	cli_run_close(r);
+	return rc;
 }
 
 int cli_run_limit(struct cli_run *r, const struct command *cmd,

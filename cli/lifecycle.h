@@ -71,9 +71,20 @@ enum {
 		"long (default 30)", NULL }
 /* clang-format on */
 
+struct event_summary;
+
 /* For up and down: signals with --grace (default 30 s), then cli_run_open
- * of the topology argument with --lock-timeout (default 0). */
-int cli_run_start(struct cli_run *r, const struct args *a, const char *command);
+ * of the topology argument with --lock-timeout (default 0). When that
+ * fails, the summary event is emitted with its exit code. */
+int cli_run_start(struct cli_run *r, const struct args *a, const char *command,
+		  struct event_summary *sum);
+/* For up and down: err printed; the exit code (EXIT_INTERRUPTED after a
+ * stop, else EXIT_FAIL). */
+int cli_run_failed(const struct error *err);
+/* For up and down, at the end: the summary event (rc, the plan's kept
+ * resources), then p, err and r freed. Returns rc. */
+int cli_run_end(struct cli_run *r, struct plan *p, struct error *err,
+		struct event_summary *sum, int rc);
 void cli_run_close(struct cli_run *r);
 
 /* The operator's public key for new hosts: ssh.key's .pub, else
