@@ -109,10 +109,24 @@ static void on_done(void *data, const struct host_run *hr)
 	fflush(stdout);
 }
 
+/* A health check still failing: what it saw, each time that changes. */
+static void on_waiting(void *data, const struct host_run *hr)
+{
+	(void)data;
+	if (ui.tty)
+		clear_live();
+	printf("%s: [handler %zu/%zu] %s: waiting: %s\n", hr->host->name,
+	       hr->step, hr->nr_handlers, hr->label ? hr->label : "?",
+	       hr->waiting ? hr->waiting : "");
+	draw_live();
+	fflush(stdout);
+}
+
 static const struct configure_ops ops = {
 	.host_start = on_start,
 	.step = on_step,
 	.host_done = on_done,
+	.waiting = on_waiting,
 };
 
 const struct configure_ops *configure_ui(bool check)

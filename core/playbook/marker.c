@@ -132,6 +132,10 @@ int marker_parse(const char *line, size_t len, const char *nonce,
 		m->type = MARKER_STEP_DIFF;
 		if (!space(&p, end))
 			return DEPLOY_ERR_NOT_FOUND;
+	} else if (handler && word(&p, end, "wait")) {
+		m->type = MARKER_HANDLER_WAIT;
+		if (!space(&p, end))
+			return DEPLOY_ERR_NOT_FOUND;
 	} else if (!status_word(&p, end, &m->status)) {
 		m->type = handler ? MARKER_HANDLER_END : MARKER_STEP_END;
 		if (p < end && !space(&p, end))

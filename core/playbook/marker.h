@@ -13,6 +13,8 @@
  *                                 diff of the file step N changes)
  *   step N/STEPS ok|changed|failed|skipped [MESSAGE]
  *   handler N/HANDLERS begin LABEL
+ *   handler N/HANDLERS wait TEXT (a health check still failing: what it
+ *                                 saw, sent when that changes)
  *   handler N/HANDLERS ok|changed|failed|skipped [MESSAGE]
  *   end ok|failed
  */
@@ -22,6 +24,7 @@ enum marker_type {
 	MARKER_STEP_DIFF,
 	MARKER_STEP_END,
 	MARKER_HANDLER_BEGIN,
+	MARKER_HANDLER_WAIT,
 	MARKER_HANDLER_END,
 	MARKER_END,
 };
@@ -43,7 +46,8 @@ struct marker {
 	bool check;		 /* START */
 	enum step_status status; /* *_END, END (ok or failed) */
 	const char *text;	 /* BEGIN: the label; *_END: the message;
-				  * STEP_DIFF: the diff's line */
+				  * STEP_DIFF: the diff's line;
+				  * HANDLER_WAIT: what the check saw */
 	size_t text_len;	 /* points into the line, not NUL-terminated */
 };
 

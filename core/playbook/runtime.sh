@@ -1099,7 +1099,8 @@ _dp_gate() {
 	_dp_st=ok
 	_dp_msg=
 	_dp_quiet=0
-	"$@" 3>&- </dev/null
+	# fd 3 stays open: dp_health sends "wait" markers on it.
+	"$@" </dev/null
 	_dp_rc=$?
 	if [ "$_dp_rc" -ne 0 ]; then
 		_dp_st=failed
@@ -1121,8 +1122,10 @@ url, method, body, status, field, op, want = sys.argv[1:8]
 req = urllib.request.Request(url, method=method,
     data=body.encode() if body else None,
     headers={"Content-Type": "application/json"} if body else {})
+# Direct, whatever proxy the environment names: the node is local.
+direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 try:
-    with urllib.request.urlopen(req, timeout=10) as r:
+    with direct.open(req, timeout=10) as r:
         code, text = r.status, r.read(1 << 20)
 except urllib.error.HTTPError as e:
     code, text = e.code, b""
@@ -1170,7 +1173,7 @@ sys.exit(0 if ok else 1)
 		return 127
 	fi
 	_dp_code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 \
-		-X "$2" ${3:+--data-binary "$3"} "$1")
+		--noproxy '*' -X "$2" ${3:+--data-binary "$3"} "$1")
 	echo "status $_dp_code"
 	[ "$_dp_code" = "$4" ]
 }
@@ -1186,14 +1189,15 @@ dp_health() {
 	shift 3
 	_dp_hstart=$(date +%s)
 	_dp_last=
+	_dp_seen=
 	while :; do
 		case $_dp_hkind in
 		http)
-			_dp_last=$(_dp_http_check "$@" 2>&1)
+			_dp_last=$(_dp_http_check "$@" 2>&1 3>&-)
 			_dp_hrc=$?
 			;;
 		tcp)
-			_dp_probe_tcp "$1" "$2"
+			_dp_probe_tcp "$1" "$2" 3>&-
 			_dp_hrc=$?
 			if [ "$_dp_hrc" -eq 127 ]; then
 				_dp_last=$_dp_msg
@@ -1205,7 +1209,7 @@ dp_health() {
 			;;
 		*)
 			_dp_out=$(
-				_dp_bounded "$_dp_hto" sh -c "$1" 2>&1
+				_dp_bounded "$_dp_hto" sh -c "$1" 2>&1 3>&-
 				echo "@$?"
 			)
 			_dp_hrc=${_dp_out##*@}
@@ -1223,6 +1227,10 @@ dp_health() {
 			return 1
 		fi
 		_dp_hnow=$(date +%s)
+		if [ "$DP_CHECK" != 1 ] && [ "$_dp_last" != "$_dp_seen" ]; then
+			_dp_seen=$_dp_last
+			_dp_mark "handler $_dp_n/$DP_HANDLERS wait $_dp_last"
+		fi
 		if [ "$DP_CHECK" = 1 ]; then
 			_dp_st=skipped
 			_dp_msg="not passing now ($_dp_last); up would wait up to ${_dp_hto}s"

@@ -325,6 +325,22 @@ static void add_diff_line(struct job *jb, const struct marker *m)
 	d->text = buf_release(&b);
 }
 
+/* What a waiting health check saw: redacted, control characters as '?'. */
+static void set_waiting(struct job *jb, const struct marker *m)
+{
+	struct buf b = BUF_INIT;
+
+	if (jb->ctx)
+		context_redact(jb->ctx, m->text, m->text_len, &b);
+	else
+		buf_add(&b, m->text, m->text_len);
+	for (size_t i = 0; i < b.len; i++)
+		if ((unsigned char)b.data[i] < 0x20 || b.data[i] == 0x7f)
+			b.data[i] = '?';
+	free(jb->hr->waiting);
+	jb->hr->waiting = buf_release(&b);
+}
+
 /* A file or line step that changed content holding a secret: no diff
  * came (the script does not make one), say why. */
 static void hide_diff(struct job *jb, const struct marker *m)
@@ -373,6 +389,11 @@ static void on_marker(void *data, const struct marker *mp)
 	case MARKER_STEP_DIFF:
 		if (o->diff && m.n <= jb->script->nr_steps)
 			add_diff_line(jb, &m);
+		break;
+	case MARKER_HANDLER_WAIT:
+		set_waiting(jb, &m);
+		if (o->ops && o->ops->waiting)
+			o->ops->waiting(o->data, hr);
 		break;
 	case MARKER_STEP_END:
 	case MARKER_HANDLER_END:
@@ -840,6 +861,7 @@ void configure_result_free(struct configure_result *res)
 			free(hr->diffs[j].text);
 		}
 		free(hr->diffs);
+		free(hr->waiting);
 	}
 	free(res->hosts);
 	memset(res, 0, sizeof(*res));

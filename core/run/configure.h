@@ -57,6 +57,7 @@ struct host_run {
 	size_t failed;
 	uint64_t elapsed_ms;
 	char *message; /* why it failed or was skipped; never a secret */
+	char *waiting; /* a health check still failing: what it saw */
 	struct step_diff *diffs; /* configure_opts.diff, in step order */
 	size_t nr_diffs;
 };
@@ -66,6 +67,9 @@ struct configure_ops {
 	void (*host_start)(void *data, const struct host_run *hr);
 	void (*step)(void *data, const struct host_run *hr, bool begin);
 	void (*host_done)(void *data, const struct host_run *hr);
+	/* MAY: the running health check still fails; hr->waiting says
+	 * what it saw (sent when that changes). */
+	void (*waiting)(void *data, const struct host_run *hr);
 };
 
 struct configure_opts {

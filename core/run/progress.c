@@ -52,7 +52,8 @@ static const char *item(bool handler)
 static bool in_order(struct progress *p, const struct marker *m)
 {
 	bool handler = m->type == MARKER_HANDLER_BEGIN ||
-		       m->type == MARKER_HANDLER_END;
+		       m->type == MARKER_HANDLER_END ||
+		       m->type == MARKER_HANDLER_WAIT;
 	size_t total = handler ? p->nr_handlers : p->nr_steps;
 
 	if (p->ended) {
@@ -109,6 +110,12 @@ static bool in_order(struct progress *p, const struct marker *m)
 			    p->hnd ? p->hnd : p->step);
 		return !p->lied;
 	}
+	if (m->type == MARKER_HANDLER_WAIT) {
+		if (!p->open || !p->handler || m->n != p->hnd)
+			lie(p, "handler %zu waits, but it is not running",
+			    m->n);
+		return !p->lied;
+	}
 	if (m->type == MARKER_STEP_DIFF) {
 		if (!p->open || p->handler || m->n != p->step)
 			lie(p, "a diff of step %zu, which is not running",
@@ -144,6 +151,7 @@ static void account(struct progress *p, const struct marker *m)
 		p->failed = m->status == STATUS_FAILED;
 		break;
 	case MARKER_STEP_DIFF:
+	case MARKER_HANDLER_WAIT:
 		break;
 	case MARKER_END:
 		p->ended = true;

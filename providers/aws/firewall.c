@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "providers/rules.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -92,84 +93,43 @@ const char *group_of(struct provider_run *run, const char *role)
 	return res && res->status == RESOURCE_CREATED ? res->id : NULL;
 }
 
-/* The addresses of a role's hosts recorded in the state (another
- * provider's role named in a rule). */
-static void role_addresses(struct provider_run *run, const struct role *src,
-			   struct rules *r, const char *proto, int lo, int hi)
-{
-	for (size_t i = 0; i < src->nr_hosts; i++) {
-		const char *addr = src->hosts[i].address;
-		char cidr[80];
+struct want {
+	struct provider_run *run;
+	struct rules *r;
+};
 
-		for (size_t k = 0; !addr && k < run->state->nr_hosts; k++)
-			if (!strcmp(run->state->hosts[k].name,
-				    src->hosts[i].name))
-				addr = run->state->hosts[k].address;
-		if (!addr || !is_ip_address(addr))
-			continue;
-		snprintf(cidr, sizeof(cidr), "%s/%s", addr,
-			 strchr(addr, ':') ? "128" : "32");
-		rules_add(r, proto, lo, hi, cidr);
-	}
+static void want_cidr(const struct rule_sink *s, const char *proto, int lo,
+		      int hi, const char *cidr)
+{
+	struct want *w = s->arg;
+
+	rules_add(w->r, proto, lo, hi, cidr);
+}
+
+/* A role as a source: its group when it is an AWS role that has one, else
+ * the addresses of its hosts (another provider's role). */
+static void want_role(const struct rule_sink *s, const struct role *src,
+		      const char *proto, int lo, int hi)
+{
+	struct want *w = s->arg;
+	const char *g = src->provider == &aws_provider
+				? group_of(w->run, src->name)
+				: NULL;
+
+	if (g)
+		rules_add(w->r, proto, lo, hi, g);
+	else
+		rules_role_addresses(w->run, src, proto, lo, hi, s);
 }
 
 /* What the role's group should let in. */
 static void wanted_rules(struct provider_run *run, const struct role *role,
 			 struct rules *r)
 {
-	const struct ssh_conf *ssh = &run->t->ssh;
-	char cidr[80];
+	struct want w = { run, r };
+	struct rule_sink s = { want_cidr, want_role, &w };
 
-	/* SSH: from the bastion's group for roles behind one, else from
-	 * admin_cidrs (allow_world_ssh only permits a /0 there). */
-	if (role->via.role && role->via.role->provider == &aws_provider &&
-	    group_of(run, role->via.role->name)) {
-		rules_add(r, "tcp", 22, 22,
-			  group_of(run, role->via.role->name));
-	} else if (role->via.role) {
-		role_addresses(run, role->via.role, r, "tcp", 22, 22);
-	} else {
-		for (size_t i = 0; i < ssh->nr_admin_cidrs; i++) {
-			cidr_format_network(&ssh->admin_cidrs[i], cidr,
-					    sizeof(cidr));
-			rules_add(r, "tcp", 22, 22, cidr);
-		}
-	}
-	for (size_t i = 0; i < role->nr_firewall; i++) {
-		const struct fw_rule *fw = &role->firewall[i];
-		const char *proto = fw->proto == FW_UDP ? "udp" : "tcp";
-
-		for (size_t k = 0; k < fw->nr_from; k++) {
-			const struct fw_source *f = &fw->from[k];
-
-			switch (f->kind) {
-			case FW_FROM_WORLD:
-				rules_add(r, proto, fw->port_lo, fw->port_hi,
-					  "0.0.0.0/0");
-				rules_add(r, proto, fw->port_lo, fw->port_hi,
-					  "::/0");
-				break;
-			case FW_FROM_CIDR:
-				cidr_format_network(&f->cidr, cidr,
-						    sizeof(cidr));
-				rules_add(r, proto, fw->port_lo, fw->port_hi,
-					  cidr);
-				break;
-			case FW_FROM_ROLE:
-				if (f->role &&
-				    f->role->provider == &aws_provider &&
-				    group_of(run, f->role->name))
-					rules_add(r, proto, fw->port_lo,
-						  fw->port_hi,
-						  group_of(run, f->role->name));
-				else if (f->role)
-					role_addresses(run, f->role, r, proto,
-						       fw->port_lo,
-						       fw->port_hi);
-				break;
-			}
-		}
-	}
+	rules_wanted(run, role, &s);
 }
 
 /* Authorize or revoke (action) the one rule r of the group. */

@@ -6,6 +6,7 @@
 
 #include "providers/digitalocean/do-internal.h"
 #include "providers/resource.h"
+#include "providers/rules.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -61,42 +62,36 @@ static void rules_add(struct rules *r, const char *proto, int lo, int hi,
 	r->v[r->nr++] = n;
 }
 
-/* The addresses recorded for a role of another provider. */
-static void role_addresses(struct provider_run *run, const struct role *src,
-			   struct rules *r, const char *proto, int lo, int hi)
-{
-	for (size_t i = 0; i < src->nr_hosts; i++) {
-		const char *addr = src->hosts[i].address;
-		char cidr[80];
+struct want {
+	struct provider_run *run;
+	struct rules *r;
+};
 
-		for (size_t k = 0; !addr && k < run->state->nr_hosts; k++)
-			if (!strcmp(run->state->hosts[k].name,
-				    src->hosts[i].name))
-				addr = run->state->hosts[k].address;
-		if (!addr || !is_ip_address(addr))
-			continue;
-		snprintf(cidr, sizeof(cidr), "%s/%s", addr,
-			 strchr(addr, ':') ? "128" : "32");
-		rules_add(r, proto, lo, hi, cidr);
-	}
+static void want_cidr(const struct rule_sink *s, const char *proto, int lo,
+		      int hi, const char *cidr)
+{
+	struct want *w = s->arg;
+
+	rules_add(w->r, proto, lo, hi, cidr);
 }
 
 /* A role as a source: its tag when its droplets are ours, else the
  * addresses of its hosts. */
-static void from_role(struct provider_run *run, const struct role *src,
-		      struct rules *r, const char *proto, int lo, int hi)
+static void want_role(const struct rule_sink *s, const struct role *src,
+		      const char *proto, int lo, int hi)
 {
+	struct want *w = s->arg;
 	char *t;
-	struct buf s = BUF_INIT;
+	struct buf b = BUF_INIT;
 
 	if (!do_role_is_ours(src)) {
-		role_addresses(run, src, r, proto, lo, hi);
+		rules_role_addresses(w->run, src, proto, lo, hi, s);
 		return;
 	}
-	t = do_fw_tag(run, src->name);
-	buf_addf(&s, "tag:%s", t);
-	rules_add(r, proto, lo, hi, s.data);
-	buf_free(&s);
+	t = do_fw_tag(w->run, src->name);
+	buf_addf(&b, "tag:%s", t);
+	rules_add(w->r, proto, lo, hi, b.data);
+	buf_free(&b);
 	free(t);
 }
 
@@ -105,46 +100,10 @@ static void from_role(struct provider_run *run, const struct role *src,
 static void wanted_rules(struct provider_run *run, const struct role *role,
 			 struct rules *r)
 {
-	const struct ssh_conf *ssh = &run->t->ssh;
-	char cidr[80];
+	struct want w = { run, r };
+	struct rule_sink s = { want_cidr, want_role, &w };
 
-	if (role->via.role) {
-		from_role(run, role->via.role, r, "tcp", 22, 22);
-	} else {
-		for (size_t i = 0; i < ssh->nr_admin_cidrs; i++) {
-			cidr_format_network(&ssh->admin_cidrs[i], cidr,
-					    sizeof(cidr));
-			rules_add(r, "tcp", 22, 22, cidr);
-		}
-	}
-	for (size_t i = 0; i < role->nr_firewall; i++) {
-		const struct fw_rule *fw = &role->firewall[i];
-		const char *proto = fw->proto == FW_UDP ? "udp" : "tcp";
-
-		for (size_t k = 0; k < fw->nr_from; k++) {
-			const struct fw_source *f = &fw->from[k];
-
-			switch (f->kind) {
-			case FW_FROM_WORLD:
-				rules_add(r, proto, fw->port_lo, fw->port_hi,
-					  "0.0.0.0/0");
-				rules_add(r, proto, fw->port_lo, fw->port_hi,
-					  "::/0");
-				break;
-			case FW_FROM_CIDR:
-				cidr_format_network(&f->cidr, cidr,
-						    sizeof(cidr));
-				rules_add(r, proto, fw->port_lo, fw->port_hi,
-					  cidr);
-				break;
-			case FW_FROM_ROLE:
-				if (f->role)
-					from_role(run, f->role, r, proto,
-						  fw->port_lo, fw->port_hi);
-				break;
-			}
-		}
-	}
+	rules_wanted(run, role, &s);
 }
 
 /* The rule as the API takes it. */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "providers/gcp/gcp-internal.h"
+#include "providers/rules.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -77,35 +78,41 @@ static void rules_add(const struct provider_run *run, struct rules *r,
 	r->v[r->nr++] = n;
 }
 
+struct want {
+	struct provider_run *run;
+	struct rules *r;
+	const struct role *role;
+};
+
+/* A CIDR source; GCP's rules here are IPv4 only, so IPv6 ones are left
+ * out. */
+static void want_cidr(const struct rule_sink *s, const char *proto, int lo,
+		      int hi, const char *cidr)
+{
+	struct want *w = s->arg;
+
+	if (!strchr(cidr, ':'))
+		rules_add(w->run, w->r, w->role, proto, lo, hi, cidr, cidr);
+}
+
 /* A role as a source: its tag when its instances are ours, else the
  * addresses recorded for its hosts. */
-static void from_role(struct provider_run *run, struct rules *r,
-		      const struct role *role, const struct role *src,
+static void want_role(const struct rule_sink *s, const struct role *src,
 		      const char *proto, int lo, int hi)
 {
-	if (gcp_role_is_ours(src)) {
-		char *t = gcp_role_tag(run, src->name);
-		struct buf s = BUF_INIT;
+	struct want *w = s->arg;
+	char *t;
+	struct buf b = BUF_INIT;
 
-		buf_addf(&s, "tag:%s", t);
-		rules_add(run, r, role, proto, lo, hi, s.data, src->name);
-		buf_free(&s);
-		free(t);
+	if (!gcp_role_is_ours(src)) {
+		rules_role_addresses(w->run, src, proto, lo, hi, s);
 		return;
 	}
-	for (size_t i = 0; i < src->nr_hosts; i++) {
-		const char *addr = src->hosts[i].address;
-		char cidr[80];
-
-		for (size_t k = 0; !addr && k < run->state->nr_hosts; k++)
-			if (!strcmp(run->state->hosts[k].name,
-				    src->hosts[i].name))
-				addr = run->state->hosts[k].address;
-		if (!addr || !is_ip_address(addr) || strchr(addr, ':'))
-			continue;
-		snprintf(cidr, sizeof(cidr), "%s/32", addr);
-		rules_add(run, r, role, proto, lo, hi, cidr, cidr);
-	}
+	t = gcp_role_tag(w->run, src->name);
+	buf_addf(&b, "tag:%s", t);
+	rules_add(w->run, w->r, w->role, proto, lo, hi, b.data, src->name);
+	buf_free(&b);
+	free(t);
 }
 
 /* What the role lets in: SSH from its via role or admin_cidrs, then its
@@ -113,49 +120,10 @@ static void from_role(struct provider_run *run, struct rules *r,
 static void wanted_rules(struct provider_run *run, const struct role *role,
 			 struct rules *r)
 {
-	const struct ssh_conf *ssh = &run->t->ssh;
-	char cidr[80];
+	struct want w = { run, r, role };
+	struct rule_sink s = { want_cidr, want_role, &w };
 
-	if (role->via.role) {
-		from_role(run, r, role, role->via.role, "tcp", 22, 22);
-	} else {
-		for (size_t i = 0; i < ssh->nr_admin_cidrs; i++) {
-			cidr_format_network(&ssh->admin_cidrs[i], cidr,
-					    sizeof(cidr));
-			if (!strchr(cidr, ':'))
-				rules_add(run, r, role, "tcp", 22, 22, cidr,
-					  cidr);
-		}
-	}
-	for (size_t i = 0; i < role->nr_firewall; i++) {
-		const struct fw_rule *fw = &role->firewall[i];
-		const char *proto = fw->proto == FW_UDP ? "udp" : "tcp";
-
-		for (size_t k = 0; k < fw->nr_from; k++) {
-			const struct fw_source *f = &fw->from[k];
-
-			switch (f->kind) {
-			case FW_FROM_WORLD:
-				rules_add(run, r, role, proto, fw->port_lo,
-					  fw->port_hi, "0.0.0.0/0",
-					  "0.0.0.0/0");
-				break;
-			case FW_FROM_CIDR:
-				cidr_format_network(&f->cidr, cidr,
-						    sizeof(cidr));
-				if (!strchr(cidr, ':'))
-					rules_add(run, r, role, proto,
-						  fw->port_lo, fw->port_hi,
-						  cidr, cidr);
-				break;
-			case FW_FROM_ROLE:
-				if (f->role)
-					from_role(run, r, role, f->role, proto,
-						  fw->port_lo, fw->port_hi);
-				break;
-			}
-		}
-	}
+	rules_wanted(run, role, &s);
 }
 
 static void all_wanted(struct provider_run *run, struct rules *r)
@@ -175,15 +143,28 @@ static char *rule_text(const struct rule *r)
 
 /* --- the firewall resource ----------------------------------------------- */
 
-static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
-		    bool *exists, struct error *err)
+static int fw_get(struct provider_run *run, const char *name, bool *exists,
+		  struct error *err)
 {
 	struct gcprun *g = run->priv;
 	struct buf path = BUF_INIT;
 	int rc;
 
-	buf_addf(&path, "global/firewalls/%s", ref->id);
+	buf_addf(&path, "global/firewalls/%s", name);
 	rc = gcp_get(g->c, path.data, "firewalls.get", exists, NULL, err);
+	buf_free(&path);
+	return rc;
+}
+
+static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
+		    bool *exists, struct error *err)
+{
+	struct buf path = BUF_INIT;
+	int rc;
+
+	buf_addf(&path, "global/firewalls/%s", ref->id);
+	rc = gcp_exists_or_running(run, ref, "global", path.data,
+				   "firewalls.get", exists, err);
 	buf_free(&path);
 	return rc;
 }
@@ -192,12 +173,9 @@ static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
 static int fw_by_name(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err)
 {
-	struct resource_ref r = *ref;
 	bool exists = false;
-	int rc;
+	int rc = fw_get(run, ref->name, &exists, err);
 
-	r.id = ref->name;
-	rc = fw_by_id(run, &r, &exists, err);
 	*id = !rc && exists ? xstrdup(ref->name) : NULL;
 	return rc;
 }
@@ -237,10 +215,8 @@ static int fw_create(struct provider_run *run, const struct resource_ref *ref,
 	}
 	tgt = cJSON_AddArrayToObject(body, "targetTags");
 	cJSON_AddItemToArray(tgt, cJSON_CreateString(tag));
-	rc = gcp_mutate(g->c, "POST", "global/firewalls", ref->key, body,
-			what.data, err);
-	if (!rc)
-		*id = xstrdup(r->name);
+	rc = gcp_insert_async(run, ref, "global/firewalls", body, what.data,
+			      r->name, false, id, err);
 	cJSON_Delete(body);
 	free(tag);
 	buf_free(&desc);
@@ -383,6 +359,54 @@ static int remove_fw(struct provider_run *run, struct gcprun *g,
 	return rc;
 }
 
+/* The firewall inserts this run sent, waited for together (they run at
+ * the same time at Google); the first error is the run's. */
+static int wait_inserts(struct provider_run *run, struct gcprun *g,
+			struct error *err)
+{
+	int first = 0;
+
+	for (size_t i = 0; i < run->state->nr_resources; i++) {
+		struct state_resource *res = &run->state->resources[i];
+		cJSON *op;
+		struct buf what = BUF_INIT;
+		struct error e;
+		int rc;
+
+		if (strcmp(res->provider, "gcp") ||
+		    strcmp(res->kind, "firewall") ||
+		    !resource_attr(res, "operation"))
+			continue;
+		op = cJSON_CreateObject();
+		cJSON_AddStringToObject(op, "name",
+					resource_attr(res, "operation"));
+		buf_addf(&what, "firewalls.insert %s", res->name);
+		error_init(&e);
+		rc = gcp_wait(g->c, op, what.data, NULL, &e);
+		cJSON_Delete(op);
+		buf_free(&what);
+		if (rc == DEPLOY_ERR_INTERRUPTED || rc == DEPLOY_ERR_TIMEOUT ||
+		    rc == DEPLOY_ERR_UNREACHABLE) {
+			*err = e;
+			return rc;
+		}
+		/* Done: the firewall is there, or the next run makes it. */
+		resource_set_attr(res, "operation", NULL);
+		if (rc && !first) {
+			first = rc;
+			*err = e;
+		}
+	}
+	if (first) {
+		struct error e;
+
+		error_init(&e);
+		run->save(run, &e);
+		return first;
+	}
+	return run->save(run, err);
+}
+
 int gcp_firewalls(struct provider_run *run, struct gcprun *g, struct buf *dry,
 		  struct error *err)
 {
@@ -417,6 +441,8 @@ int gcp_firewalls(struct provider_run *run, struct gcprun *g, struct buf *dry,
 				     &id, NULL, err);
 		free(id);
 	}
+	if (!rc && !dry)
+		rc = wait_inserts(run, g, err);
 	/* Recorded ones no role wants any more. */
 	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {
 		struct state_resource *res = &run->state->resources[i];

@@ -78,6 +78,20 @@ int gcp_get(struct gcp *c, const char *path, const char *what, bool *exists,
 int gcp_delete(struct provider_run *run, struct gcp *c, const char *path,
 	       const char *what, struct error *err);
 const char *gcp_json_str(const cJSON *doc, const char *key);
+/* POST path with the record's (ref's) key as its requestId, not waited
+ * for: the operation's name is recorded with the record ("operation") for
+ * the caller to wait for with the others; *id is name, or the operation's
+ * targetId when id_from_op. */
+int gcp_insert_async(struct provider_run *run, const struct resource_ref *ref,
+		     const char *path, const cJSON *body, const char *what,
+		     const char *name, bool id_from_op, char **id,
+		     struct error *err);
+/* The resource at path exists, or the insert recorded with ref's record
+ * still runs (scope: "zones/Z", "regions/R" or "global"). */
+int gcp_exists_or_running(struct provider_run *run,
+			  const struct resource_ref *ref, const char *scope,
+			  const char *path, const char *what, bool *exists,
+			  struct error *err);
 void gcp_strings_add(char ***v, size_t *nr, const char *s);
 bool gcp_strings_have(char *const *v, size_t nr, const char *s);
 

@@ -607,6 +607,88 @@ int gcp_delete(struct provider_run *run, struct gcp *c, const char *path,
 	return rc;
 }
 
+/* --- inserts not waited for ---------------------------------------------- */
+
+/* POST path with the record's key as its requestId, not waited for: the
+ * operation's name is recorded with the record ("operation") and waited
+ * for with the others of its kind (by the caller), so that the inserts of a
+ * fleet run at the same time at Google. The id is name, or the
+ * operation's targetId when id_from_op. */
+int gcp_insert_async(struct provider_run *run, const struct resource_ref *ref,
+		     const char *path, const cJSON *body, const char *what,
+		     const char *name, bool id_from_op, char **id,
+		     struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf q = BUF_INIT;
+	cJSON *op = NULL;
+	const char *tid, *opname;
+	int rc;
+
+	buf_addf(&q, "requestId=%s", ref->key);
+	rc = gcp_call(g->c, "POST", path, q.data, body, true, what, &op, err);
+	tid = gcp_json_str(op, "targetId");
+	opname = gcp_json_str(op, "name");
+	if (!rc && !opname)
+		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+			       "gcp %s: the answer is not an operation", what);
+	if (!rc) {
+		struct state_resource *res = state_resource_find(
+			run->state, "gcp", ref->kind, ref->name);
+
+		resource_set_attr(res, "operation", opname);
+		*id = xstrdup(id_from_op && tid ? tid : name);
+	}
+	cJSON_Delete(op);
+	buf_free(&q);
+	return rc;
+}
+
+/* Whether the insert operation recorded with a resource is still under
+ * way (its resource then exists soon, or the operation says why not);
+ * scope "zones/Z" or "regions/R". */
+static int insert_running(struct provider_run *run, const char *scope,
+			  const char *op, bool *running, struct error *err)
+{
+	struct gcprun *g = run->priv;
+	struct buf path = BUF_INIT;
+	cJSON *doc = NULL;
+	bool exists;
+	int rc;
+
+	buf_addf(&path, "%s/operations/%s", scope, op);
+	rc = gcp_get(g->c, path.data,
+		     !strncmp(scope, "zones/", 6)     ? "zoneOperations.get"
+		     : !strncmp(scope, "regions/", 8) ? "regionOperations.get"
+						      : "globalOperations.get",
+		     &exists, &doc, err);
+	buf_free(&path);
+	*running = !rc && exists && gcp_json_str(doc, "status") &&
+		   strcmp(gcp_json_str(doc, "status"), "DONE");
+	cJSON_Delete(doc);
+	return rc;
+}
+
+/* A recorded resource (path) exists, or its insert is still under way. */
+int gcp_exists_or_running(struct provider_run *run,
+			  const struct resource_ref *ref, const char *scope,
+			  const char *path, const char *what, bool *exists,
+			  struct error *err)
+{
+	struct gcprun *g = run->priv;
+	const struct state_resource *r =
+		state_resource_find(run->state, "gcp", ref->kind, ref->name);
+	char *op = r && resource_attr(r, "operation")
+			   ? xstrdup(resource_attr(r, "operation"))
+			   : NULL;
+	int rc = gcp_get(g->c, path, what, exists, NULL, err);
+
+	if (!rc && !*exists && op)
+		rc = insert_running(run, scope, op, exists, err);
+	free(op);
+	return rc;
+}
+
 /* --- the operations ------------------------------------------------------ */
 
 static int gcp_hosts_up(struct provider_run *run, struct host *const *hosts,

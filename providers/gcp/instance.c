@@ -60,85 +60,6 @@ static void zone_attributes(struct provider_run *run,
 		resource_set_attr(res, "region", a->region);
 }
 
-/* POST path with the record's key as its requestId, not waited for: the
- * operation's name is recorded with the record ("operation") and waited
- * for with the others of its kind (wait_ops()), so that the inserts of a
- * fleet run at the same time at Google. The id is name, or the
- * operation's targetId when id_from_op. */
-static int insert_async(struct provider_run *run,
-			const struct resource_ref *ref, const char *path,
-			const cJSON *body, const char *what, const char *name,
-			bool id_from_op, char **id, struct error *err)
-{
-	struct gcprun *g = run->priv;
-	struct buf q = BUF_INIT;
-	cJSON *op = NULL;
-	const char *tid, *opname;
-	int rc;
-
-	buf_addf(&q, "requestId=%s", ref->key);
-	rc = gcp_call(g->c, "POST", path, q.data, body, true, what, &op, err);
-	tid = gcp_json_str(op, "targetId");
-	opname = gcp_json_str(op, "name");
-	if (!rc && !opname)
-		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-			       "gcp %s: the answer is not an operation", what);
-	if (!rc) {
-		struct state_resource *res = state_resource_find(
-			run->state, "gcp", ref->kind, ref->name);
-
-		resource_set_attr(res, "operation", opname);
-		*id = xstrdup(id_from_op && tid ? tid : name);
-	}
-	cJSON_Delete(op);
-	buf_free(&q);
-	return rc;
-}
-
-/* Whether the insert operation recorded with a resource is still under
- * way (its resource then exists soon, or the operation says why not);
- * scope "zones/Z" or "regions/R". */
-static int insert_running(struct provider_run *run, const char *scope,
-			  const char *op, bool *running, struct error *err)
-{
-	struct gcprun *g = run->priv;
-	struct buf path = BUF_INIT;
-	cJSON *doc = NULL;
-	bool exists;
-	int rc;
-
-	buf_addf(&path, "%s/operations/%s", scope, op);
-	rc = gcp_get(g->c, path.data,
-		     strncmp(scope, "zones/", 6) ? "regionOperations.get"
-						 : "zoneOperations.get",
-		     &exists, &doc, err);
-	buf_free(&path);
-	*running = !rc && exists && gcp_json_str(doc, "status") &&
-		   strcmp(gcp_json_str(doc, "status"), "DONE");
-	cJSON_Delete(doc);
-	return rc;
-}
-
-/* A recorded resource (path) exists, or its insert is still under way. */
-static int exists_or_running(struct provider_run *run,
-			     const struct resource_ref *ref, const char *scope,
-			     const char *path, const char *what, bool *exists,
-			     struct error *err)
-{
-	struct gcprun *g = run->priv;
-	const struct state_resource *r =
-		state_resource_find(run->state, "gcp", ref->kind, ref->name);
-	char *op = r && resource_attr(r, "operation")
-			   ? xstrdup(resource_attr(r, "operation"))
-			   : NULL;
-	int rc = gcp_get(g->c, path, what, exists, NULL, err);
-
-	if (!rc && !*exists && op)
-		rc = insert_running(run, scope, op, exists, err);
-	free(op);
-	return rc;
-}
-
 /* --- data disks ---------------------------------------------------------- */
 
 static int disk_get(struct provider_run *run, const char *zone,
@@ -162,8 +83,8 @@ static int disk_by_id(struct provider_run *run, const struct resource_ref *ref,
 
 	buf_addf(&scope, "zones/%s", zone_of(ref, run));
 	buf_addf(&path, "%s/disks/%s", scope.data, ref->id);
-	rc = exists_or_running(run, ref, scope.data, path.data, "disks.get",
-			       exists, err);
+	rc = gcp_exists_or_running(run, ref, scope.data, path.data, "disks.get",
+				   exists, err);
 	buf_free(&path);
 	buf_free(&scope);
 	return rc;
@@ -205,8 +126,8 @@ static int disk_create(struct provider_run *run, const struct resource_ref *ref,
 	cJSON_AddStringToObject(body, "sizeGb", size);
 	cJSON_AddStringToObject(body, "type", type.data);
 	gcp_add_labels(run, body, role->name, ref->name);
-	rc = insert_async(run, ref, path.data, body, what.data, name, false, id,
-			  err);
+	rc = gcp_insert_async(run, ref, path.data, body, what.data, name, false,
+			      id, err);
 	free(name);
 	cJSON_Delete(body);
 	buf_free(&path);
@@ -267,8 +188,8 @@ static int address_by_id(struct provider_run *run,
 
 	buf_addf(&scope, "regions/%s", region_of(ref, run));
 	buf_addf(&path, "%s/addresses/%s", scope.data, ref->id);
-	rc = exists_or_running(run, ref, scope.data, path.data, "addresses.get",
-			       exists, err);
+	rc = gcp_exists_or_running(run, ref, scope.data, path.data,
+				   "addresses.get", exists, err);
 	buf_free(&path);
 	buf_free(&scope);
 	return rc;
@@ -304,8 +225,8 @@ static int address_create(struct provider_run *run,
 	cJSON_AddStringToObject(body, "name", name);
 	cJSON_AddStringToObject(body, "addressType", "EXTERNAL");
 	gcp_add_labels(run, body, a->host->role->name, ref->name);
-	rc = insert_async(run, ref, path.data, body, what.data, name, false, id,
-			  err);
+	rc = gcp_insert_async(run, ref, path.data, body, what.data, name, false,
+			      id, err);
 	free(name);
 	cJSON_Delete(body);
 	buf_free(&path);
@@ -384,8 +305,8 @@ static int instance_by_id(struct provider_run *run,
 	if (zone) {
 		buf_addf(&scope, "zones/%s", zone);
 		buf_addf(&path, "%s/instances/%s", scope.data, name);
-		rc = exists_or_running(run, ref, scope.data, path.data,
-				       "instances.get", exists, err);
+		rc = gcp_exists_or_running(run, ref, scope.data, path.data,
+					   "instances.get", exists, err);
 	}
 	buf_free(&path);
 	buf_free(&scope);
@@ -571,8 +492,8 @@ static int instance_create(struct provider_run *run,
 	buf_addf(&path, "zones/%s/instances", a->zone);
 	buf_addf(&what, "instances.insert %s", ref->name);
 	if (!rc)
-		rc = insert_async(run, ref, path.data, body, what.data, name,
-				  true, id, err);
+		rc = gcp_insert_async(run, ref, path.data, body, what.data,
+				      name, true, id, err);
 	cJSON_Delete(body);
 	buf_free(&path);
 	buf_free(&what);

@@ -351,6 +351,10 @@ int cmd_playbook_markers(int argc, char **argv)
 			printf("handler-begin %zu/%zu", m.n, m.total);
 			print_text(&m);
 			break;
+		case MARKER_HANDLER_WAIT:
+			printf("handler-wait %zu/%zu", m.n, m.total);
+			print_text(&m);
+			break;
 		case MARKER_HANDLER_END:
 			printf("handler %zu/%zu %s", m.n, m.total,
 			       step_status_name(m.status));

@@ -135,6 +135,9 @@ topology "$NODE_SHA"
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up offline, from the cache"
 expect_line "$TMP/out" "2 hosts: 2 ok, 0 failed, 0 skipped; 0 steps changed" "offline up changes nothing"
+run "$DEPLOY" plan topo.yml
+expect_rc 0 "plan offline, from the cache"
+expect_no_match "$TMP/out" "Fetching" "plan fetches nothing cached"
 rm "$HOME/.cache/deploy/artifacts/$NODE_SHA"
 run "$DEPLOY" up --yes topo.yml
 expect_rc 1 "up with the artifact gone and the server down"

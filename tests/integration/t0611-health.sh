@@ -32,10 +32,23 @@ HTTP_PORT=$(free_port 127.64.0.1)
 (cd srv && exec python3 -m http.server "$HTTP_PORT" --bind 127.64.0.1) \
 	>"$TMP/http.log" 2>&1 &
 echo $! >>"$SSHD_DIR/pids"
+python3 - "$HTTP_PORT" <<'PY' || fail "the HTTP server did not start"
+import socket, sys, time
+end = time.time() + 10
+while True:
+    try:
+        socket.create_connection(("127.64.0.1", int(sys.argv[1])), 1).close()
+        break
+    except OSError:
+        if time.time() > end:
+            sys.exit(1)
+        time.sleep(0.05)
+PY
 cp "$TEST_NODE" srv/node
 NODE_SHA=$(sha256sum <srv/node | cut -d' ' -f1)
 RPC=$(free_port 127.64.0.1)
 P2P=$(free_port 127.64.0.1)
+while [ "$P2P" = "$RPC" ]; do P2P=$(free_port 127.64.0.1); done
 
 cat >node.yml <<'YAML'
 name: node
@@ -103,6 +116,7 @@ run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up waits for the validator's gate"
 expect_line "$TMP/out" "2 hosts: 2 ok, 0 failed, 0 skipped; 4 steps changed" "up summary"
 expect_line "$ROOT/sentry-saw" "200" "the sentry started after the validator was healthy"
+expect_line "$TMP/out" "h1: [handler 1/5] health: http http://{{host.address}}:{{vars.rpc}}/health: waiting: status 503" "progress shows what the waiting check sees"
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "second up"
 expect_line "$TMP/out" "h1: ok (8 ok, 0 changed) in $(sed -n 's/^h1: ok (8 ok, 0 changed) in \(.*\)$/\1/p' "$TMP/out")" "the gate passes again, nothing changed"
@@ -132,6 +146,7 @@ expect_line "$TMP/out" "3 hosts: 1 ok, 1 failed, 1 skipped; 6 steps changed" "ro
 checks=$((checks + 1))
 grep -q "^h4: failed: health: synced: still failing after [0-9]*s: last sync_info.syncing true$" "$TMP/out" ||
 	{ fail "the failed host, check and last value named"; cat "$TMP/out" >&2; }
+expect_line "$TMP/out" "h4: [handler 1/1] health: synced: waiting: sync_info.syncing true" "the value observed while waiting"
 checks=$((checks + 1))
 grep -q "^h5: skipped: not started: the rollout (serial 1) stopped at h4$" "$TMP/out" ||
 	{ fail "the 3rd host is not started"; cat "$TMP/out" >&2; }

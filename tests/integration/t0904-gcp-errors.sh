@@ -47,8 +47,9 @@ down_clean() {
 # --- a token that ends mid-run: 401, fetched again, the run goes on ---------
 
 # The tokens say they last an hour but end after 1.5 s; each operation
-# takes 0.4 s, so the run outlives its first token.
-gcp_start --op-seconds 0.4 --wait-max 0.3 --token-real-ttl 1.5
+# takes 0.6 s (the run waits for four in turn), so the run outlives its
+# first token.
+gcp_start --op-seconds 0.6 --wait-max 0.3 --token-real-ttl 1.5
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up outliving its token"
 checks=$((checks + 2))
@@ -60,9 +61,10 @@ expect_eq "$(resources '[."zones/us-central1-a/instances", ."zones/us-central1-b
 down_clean "after the 401"
 gcp_stop
 
-# A token that gets old (expires_in 4 s): fetched again before its end,
+# A token that gets old (expires_in 2 s; the run takes longer, 0.6 s an
+# operation): fetched again once past half its life, before its end,
 # without a 401.
-gcp_start --op-seconds 0.4 --wait-max 0.3 --token-ttl 4
+gcp_start --op-seconds 0.6 --wait-max 0.3 --token-ttl 2
 : >"$GCP_LOG"
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up with short-lived tokens"
