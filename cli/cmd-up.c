@@ -102,6 +102,7 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 	o.ops = configure_ui(check);
 	o.limit = r->limit;
 	o.nr_limit = r->nr_limit;
+	o.stop = &cli_stop;
 	printf("\n%s hosts ...\n", check ? "Checking" : "Configuring");
 	fflush(stdout);
 	rc = configure_run(r->t, r->g, r->state, &o, &res, &dl, &err);
@@ -119,6 +120,10 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 	if (!check && state_save(r->state, &err)) {
 		print_error(&err);
 		rc = EXIT_FAIL;
+	} else if (cli_stop) {
+		print_message("interrupted: the hosts under way finished and "
+			      "are recorded, the others were not started");
+		rc = EXIT_INTERRUPTED;
 	} else {
 		rc = res.failed || res.skipped ? EXIT_FAIL : EXIT_OK;
 	}

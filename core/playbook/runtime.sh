@@ -25,6 +25,7 @@ _dp_bak_for=
 _dp_pending=' '
 _dp_post=
 _dp_dif=
+_dp_repaired=
 : "${DP_DIFF:=0}"
 PATH=${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -557,18 +558,52 @@ _dp_apt_update() {
 	if [ -e "$2" ] && [ $((_dp_now - _dp_age)) -lt "$1" ]; then
 		return 0
 	fi
-	apt-get update -q || {
+	apt-get update -q -o DPkg::Lock::Timeout=600 || {
 		_dp_msg="apt-get update failed"
 		return 1
 	}
 	touch /var/lib/apt/lists
 }
 
+# _dp_dpkg_repair: when dpkg was interrupted (a journal entry left in
+# /var/lib/dpkg/updates/, as an apt or dpkg killed mid-run leaves it, and
+# apt then refuses to work), `dpkg --configure -a` first, as apt asks;
+# once per script. While another dpkg or apt holds the lock it waits (a
+# second at a time, 10 minutes at most); any other failure is the step's.
+_dp_dpkg_repair() {
+	[ -z "$_dp_repaired" ] || return 0
+	set -- /var/lib/dpkg/updates/[0-9]*
+	[ -e "$1" ] || return 0
+	_dp_repaired=1
+	_dp_changed "dpkg --configure -a (dpkg was interrupted)" && return 0
+	_dp_i=0
+	while :; do
+		_dp_out=$(DEBIAN_FRONTEND=noninteractive dpkg --force-confdef \
+			--force-confold --configure -a 2>&1) && break
+		case $_dp_out in
+		*lock*)
+			if [ $_dp_i -lt 600 ]; then
+				_dp_i=$((_dp_i + 1))
+				sleep 1
+				continue
+			fi
+			;;
+		esac
+		printf '%s\n' "$_dp_out" >&2
+		_dp_msg="dpkg --configure -a failed"
+		return 1
+	done
+	[ -z "$_dp_out" ] || printf '%s\n' "$_dp_out"
+}
+
 # dp_apt STATE MAX_AGE PACKAGE...
+# apt-get waits up to 10 minutes for another apt or dpkg to let go of
+# the lock (DPkg::Lock::Timeout) rather than failing at once.
 dp_apt() {
 	_dp_state=$1
 	_dp_maxage=$2
 	shift 2
+	_dp_dpkg_repair || return 1
 	_dp_todo=
 	for _dp_pkg; do
 		if _dp_installed "$_dp_pkg"; then
@@ -587,6 +622,7 @@ dp_apt() {
 		_dp_apt_update "$_dp_maxage" || return 1
 		# shellcheck disable=SC2086 # package names hold no blanks
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			-o DPkg::Lock::Timeout=600 \
 			-o Dpkg::Options::=--force-confdef \
 			-o Dpkg::Options::=--force-confold $_dp_todo || {
 			_dp_msg="apt-get install failed"
@@ -595,7 +631,8 @@ dp_apt() {
 	else
 		_dp_changed "remove$_dp_todo" && return 0
 		# shellcheck disable=SC2086
-		DEBIAN_FRONTEND=noninteractive apt-get remove -y -q $_dp_todo || {
+		DEBIAN_FRONTEND=noninteractive apt-get remove -y -q \
+			-o DPkg::Lock::Timeout=600 $_dp_todo || {
 			_dp_msg="apt-get remove failed"
 			return 1
 		}

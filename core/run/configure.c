@@ -609,6 +609,20 @@ static bool stop_rollout(struct role_run *rr, const struct role *role)
 	return true;
 }
 
+/* The run was interrupted: the role's hosts not started never will be. */
+static bool stop_interrupted(struct role_run *rr)
+{
+	static const char msg[] = "not started: interrupted";
+
+	if (rr->next == rr->nr_jobs)
+		return false;
+	for (; rr->next < rr->nr_jobs; rr->next++) {
+		set_message(rr->jobs[rr->next], msg, sizeof(msg) - 1);
+		finish(rr->jobs[rr->next], HOST_SKIPPED);
+	}
+	return true;
+}
+
 /* Start what can start; mark roles complete. Called after every change. */
 static void pump(struct runner *r)
 {
@@ -648,6 +662,8 @@ static void pump(struct runner *r)
 				continue;
 			}
 			rr->started = true;
+			if (r->o->stop && *r->o->stop)
+				changed |= stop_interrupted(rr);
 			if (role->serial > 0 && rr->next < rr->nr_jobs)
 				changed |= stop_rollout(rr, role);
 			limit = role->serial > 0 ? (size_t)role->serial

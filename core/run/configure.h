@@ -90,6 +90,10 @@ struct configure_opts {
 	 * outside the limit must have been configured already. */
 	struct host **limit;
 	size_t nr_limit;
+	/* When *stop is set (a signal): no host starts any more, those not
+	 * started are skipped ("not started: interrupted"), the scripts
+	 * under way run to their end. NULL: never. */
+	const volatile int *stop;
 };
 
 struct configure_result {

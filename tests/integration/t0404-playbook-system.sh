@@ -19,7 +19,7 @@ stub apt-get 'case $1 in
 install | remove)
 	op=$1
 	for a; do
-		case $a in -* | install | remove | Dpkg*) ;;
+		case $a in -* | install | remove | Dpkg* | DPkg*) ;;
 		*) if [ "$op" = install ]; then : >"'"$STATE"'/pkg.$a"; else rm -f "'"$STATE"'/pkg.$a"; fi ;;
 		esac
 	done
@@ -124,10 +124,10 @@ expect_line "$TMP/markers" "3/9 changed enabled, started" "check mode: would ena
 run_with 10 sh
 expect_rc 0 "first run"
 expect_calls "the first run's commands" \
-	"apt-get update -q" \
+	"apt-get update -q -o DPkg::Lock::Timeout=600" \
 	"touch /var/lib/apt/lists" \
-	"apt-get install -y -q -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx" \
-	"apt-get remove -y -q telnet" \
+	"apt-get install -y -q -o DPkg::Lock::Timeout=600 -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold nginx" \
+	"apt-get remove -y -q -o DPkg::Lock::Timeout=600 telnet" \
 	"systemctl enable --quiet -- nginx" \
 	"systemctl start -- nginx" \
 	"systemctl disable --quiet -- old.service" \
