@@ -404,6 +404,23 @@ int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err)
 	return rc;
 }
 
+int do_found(int rc, bool *exists, struct error *err)
+{
+	*exists = !rc;
+	if (rc == DEPLOY_ERR_NOT_FOUND) {
+		error_clear(err);
+		rc = 0;
+	}
+	return rc;
+}
+
+int do_get_exists(struct dorun *d, const char *path, bool *exists,
+		  struct error *err)
+{
+	return do_found(do_call(d->api, "GET", path, NULL, 0, NULL, NULL, err),
+			exists, err);
+}
+
 static int do_destroy(struct provider_run *run, struct state_resource *r,
 		      struct error *err)
 {

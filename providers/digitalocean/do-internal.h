@@ -47,6 +47,12 @@ const char *do_role_size(const struct role *role);
 const char *do_role_image(const struct role *role);
 /* DELETE path; one already gone (404) is fine. */
 int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err);
+/* A GET's return code rc as a find-by-id hook answers: *exists, and a 404
+ * (its error cleared) is no error. */
+int do_found(int rc, bool *exists, struct error *err);
+/* GET path, answered as do_found() answers. */
+int do_get_exists(struct dorun *d, const char *path, bool *exists,
+		  struct error *err);
 
 /* network.c: the operator's key and the VPCs */
 /* The operator's key, found by its fingerprint or added (d->key_fp). */

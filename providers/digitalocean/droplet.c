@@ -36,12 +36,7 @@ static int droplet_by_id(struct provider_run *run,
 
 	if (!rc)
 		rc = do_droplet_get(d, ref->id, NULL, err);
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
-	return rc;
+	return do_found(rc, exists, err);
 }
 
 struct droplet_find {

@@ -192,13 +192,8 @@ static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
 	int rc;
 
 	buf_addf(&path, "/v2/firewalls/%s", ref->id);
-	rc = do_call(d->api, "GET", path.data, NULL, 0, NULL, NULL, err);
+	rc = do_get_exists(d, path.data, exists, err);
 	buf_free(&path);
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
 	return rc;
 }
 

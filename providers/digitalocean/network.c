@@ -55,13 +55,8 @@ static int key_by_id(struct provider_run *run, const struct resource_ref *ref,
 	int rc;
 
 	buf_addf(&path, "/v2/account/keys/%s", ref->id);
-	rc = do_call(d->api, "GET", path.data, NULL, 0, NULL, NULL, err);
+	rc = do_get_exists(d, path.data, exists, err);
 	buf_free(&path);
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
 	return rc;
 }
 
@@ -190,13 +185,8 @@ static int vpc_by_id(struct provider_run *run, const struct resource_ref *ref,
 	int rc;
 
 	buf_addf(&path, "/v2/vpcs/%s", ref->id);
-	rc = do_call(d->api, "GET", path.data, NULL, 0, NULL, NULL, err);
+	rc = do_get_exists(d, path.data, exists, err);
 	buf_free(&path);
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
 	return rc;
 }
 

@@ -392,12 +392,7 @@ static int volume_by_id(struct provider_run *run,
 {
 	int rc = volume_get(run->priv, ref->id, NULL, err);
 
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
-	return rc;
+	return do_found(rc, exists, err);
 }
 
 static int match_first(const cJSON *item, void *ud)
@@ -570,12 +565,7 @@ static int rip_by_id(struct provider_run *run, const struct resource_ref *ref,
 {
 	int rc = rip_get(run->priv, ref->id, NULL, err);
 
-	*exists = !rc;
-	if (rc == DEPLOY_ERR_NOT_FOUND) {
-		error_clear(err);
-		rc = 0;
-	}
-	return rc;
+	return do_found(rc, exists, err);
 }
 
 struct rip_find {
