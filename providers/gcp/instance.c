@@ -60,6 +60,37 @@ static void zone_attributes(struct provider_run *run,
 		resource_set_attr(res, "region", a->region);
 }
 
+/* A find_by_id hook's answer for what lives at SCOPE/WHERE/COLLECTION/NAME
+ * (scope "zones" or "regions"): it exists, or its insert still runs. */
+static int scoped_exists(struct provider_run *run,
+			 const struct resource_ref *ref, const char *scope,
+			 const char *where, const char *collection,
+			 const char *name, bool *exists, struct error *err)
+{
+	struct buf path = BUF_INIT, at = BUF_INIT, what = BUF_INIT;
+	int rc;
+
+	buf_addf(&at, "%s/%s", scope, where);
+	buf_addf(&path, "%s/%s/%s", at.data, collection, name);
+	buf_addf(&what, "%s.get", collection);
+	rc = gcp_exists_or_running(run, ref, at.data, path.data, what.data,
+				   exists, err);
+	buf_free(&path);
+	buf_free(&at);
+	buf_free(&what);
+	return rc;
+}
+
+/* A find_by_tags hook's answer: *id is name (handed over) when the
+ * lookup worked and found it; else name is freed. */
+static int found_name(int rc, bool exists, char *name, char **id)
+{
+	*id = !rc && exists ? name : NULL;
+	if (!*id)
+		free(name);
+	return rc;
+}
+
 /* --- data disks ---------------------------------------------------------- */
 
 static int disk_get(struct provider_run *run, const char *zone,
@@ -78,16 +109,8 @@ static int disk_get(struct provider_run *run, const char *zone,
 static int disk_by_id(struct provider_run *run, const struct resource_ref *ref,
 		      bool *exists, struct error *err)
 {
-	struct buf path = BUF_INIT, scope = BUF_INIT;
-	int rc;
-
-	buf_addf(&scope, "zones/%s", zone_of(ref, run));
-	buf_addf(&path, "%s/disks/%s", scope.data, ref->id);
-	rc = gcp_exists_or_running(run, ref, scope.data, path.data, "disks.get",
-				   exists, err);
-	buf_free(&path);
-	buf_free(&scope);
-	return rc;
+	return scoped_exists(run, ref, "zones", zone_of(ref, run), "disks",
+			     ref->id, exists, err);
 }
 
 static int disk_by_name(struct provider_run *run,
@@ -183,16 +206,8 @@ static int address_by_id(struct provider_run *run,
 			 const struct resource_ref *ref, bool *exists,
 			 struct error *err)
 {
-	struct buf path = BUF_INIT, scope = BUF_INIT;
-	int rc;
-
-	buf_addf(&scope, "regions/%s", region_of(ref, run));
-	buf_addf(&path, "%s/addresses/%s", scope.data, ref->id);
-	rc = gcp_exists_or_running(run, ref, scope.data, path.data,
-				   "addresses.get", exists, err);
-	buf_free(&path);
-	buf_free(&scope);
-	return rc;
+	return scoped_exists(run, ref, "regions", region_of(ref, run),
+			     "addresses", ref->id, exists, err);
 }
 
 static int address_by_name(struct provider_run *run,
@@ -204,10 +219,7 @@ static int address_by_name(struct provider_run *run,
 	int rc =
 		address_get(run, region_of(ref, run), name, &exists, NULL, err);
 
-	*id = !rc && exists ? name : NULL;
-	if (!*id)
-		free(name);
-	return rc;
+	return found_name(rc, exists, name, id);
 }
 
 static int address_create(struct provider_run *run,
@@ -298,18 +310,12 @@ static int instance_by_id(struct provider_run *run,
 		state_resource_find(run->state, "gcp", "host", ref->name);
 	const char *zone = r ? resource_attr(r, "zone") : NULL;
 	char *name = instance_name(run, ref->name);
-	struct buf path = BUF_INIT, scope = BUF_INIT;
 	int rc = 0;
 
 	*exists = false;
-	if (zone) {
-		buf_addf(&scope, "zones/%s", zone);
-		buf_addf(&path, "%s/instances/%s", scope.data, name);
-		rc = gcp_exists_or_running(run, ref, scope.data, path.data,
-					   "instances.get", exists, err);
-	}
-	buf_free(&path);
-	buf_free(&scope);
+	if (zone)
+		rc = scoped_exists(run, ref, "zones", zone, "instances", name,
+				   exists, err);
 	free(name);
 	return rc;
 }
