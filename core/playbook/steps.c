@@ -10,6 +10,26 @@
 #include "util/strutil.h"
 #include "util/banned.h"
 
+/* The step's mode, owner and group rendered (in v, the caller's scratch
+ * buffer) and added to call, one argument each, until one fails. */
+static int add_mode_owner_group(struct cc *c, const struct ynode *a,
+				struct buf *call, struct buf *v)
+{
+	int rc = cc_render_mode(c, a, v);
+
+	if (!rc) {
+		cc_arg(call, v->data, v->len);
+		rc = cc_render_owner(c, a, "owner", v);
+	}
+	if (!rc) {
+		cc_arg(call, v->data, v->len);
+		rc = cc_render_owner(c, a, "group", v);
+	}
+	if (!rc)
+		cc_arg(call, v->data, v->len);
+	return rc;
+}
+
 static int file_content(struct cc *c, const struct ynode *a,
 			struct buf *content)
 {
@@ -72,18 +92,9 @@ static int c_file(struct cc *c, const struct ynode *a, struct buf *call)
 	buf_adds(call, " dp_file");
 	cc_arg(call, path.data, path.len);
 	cc_args(call, absent ? "absent" : "present");
-	rc = cc_render_mode(c, a, &v);
+	rc = add_mode_owner_group(c, a, call, &v);
 	if (rc)
 		goto out;
-	cc_arg(call, v.data, v.len);
-	rc = cc_render_owner(c, a, "owner", &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
-	rc = cc_render_owner(c, a, "group", &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
 	if (!absent) {
 		rc = file_content(c, a, &content);
 		if (rc)
@@ -110,17 +121,7 @@ static int c_directory(struct cc *c, const struct ynode *a, struct buf *call)
 		goto out;
 	buf_adds(call, " dp_directory");
 	cc_arg(call, v.data, v.len);
-	rc = cc_render_mode(c, a, &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
-	rc = cc_render_owner(c, a, "owner", &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
-	rc = cc_render_owner(c, a, "group", &v);
-	if (!rc)
-		cc_arg(call, v.data, v.len);
+	rc = add_mode_owner_group(c, a, call, &v);
 out:
 	buf_free_secret(&v);
 	return rc;
@@ -390,17 +391,7 @@ static int c_download(struct cc *c, const struct ynode *a, struct buf *call)
 	if (rc)
 		goto out;
 	cc_arg(call, v.data, v.len);
-	rc = cc_render_mode(c, a, &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
-	rc = cc_render_owner(c, a, "owner", &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
-	rc = cc_render_owner(c, a, "group", &v);
-	if (!rc)
-		cc_arg(call, v.data, v.len);
+	rc = add_mode_owner_group(c, a, call, &v);
 out:
 	buf_free_secret(&url);
 	buf_free_secret(&v);
@@ -626,18 +617,9 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 		goto out;
 	cc_arg(call, v.data, v.len);
 	cc_args(call, unpack ? "unpack" : "");
-	rc = cc_render_mode(c, a, &v);
+	rc = add_mode_owner_group(c, a, call, &v);
 	if (rc)
 		goto out;
-	cc_arg(call, v.data, v.len);
-	rc = cc_render_owner(c, a, "owner", &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
-	rc = cc_render_owner(c, a, "group", &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
 	cc_add_content(call, &content);
 out:
 	buf_free(&v);
