@@ -20,10 +20,7 @@ static const struct opt_spec down_opts[] = {
 				    "remove the hosts of roles with protect "
 				    "or static_ip too",
 				    NULL },
-	[OPT_JSON] = { "json", 0, OPT_FLAG, NULL,
-		       "events as JSON lines on stdout (human lines go to "
-		       "stderr)",
-		       NULL },
+	[OPT_JSON] = LC_OPT_JSON_SPEC,
 	{ 0 },
 };
 

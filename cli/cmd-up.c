@@ -26,10 +26,7 @@ static const struct opt_spec up_opts[] = {
 			"report what would change on the hosts, change "
 			"nothing anywhere",
 			NULL },
-	[OPT_JSON] = { "json", 0, OPT_FLAG, NULL,
-		       "events as JSON lines on stdout (human lines go to "
-		       "stderr)",
-		       NULL },
+	[OPT_JSON] = LC_OPT_JSON_SPEC,
 	[OPT_PARALLEL] = { "parallel", 0, OPT_INT, "N",
 			   "hosts configured at once (default 64)", NULL },
 	[OPT_TIMEOUT] = { "timeout", 0, OPT_INT, "SECONDS",

@@ -69,6 +69,11 @@ enum {
 	[LC_OPT_GRACE] = { "grace", 0, OPT_INT, "SECONDS",		\
 		"after an interrupt, let work under way finish this "	\
 		"long (default 30)", NULL }
+/* up's and down's --json, at the index each gives it. */
+#define LC_OPT_JSON_SPEC						\
+	{ "json", 0, OPT_FLAG, NULL,					\
+		"events as JSON lines on stdout (human lines go to "	\
+		"stderr)", NULL }
 /* clang-format on */
 
 struct event_summary;
