@@ -32,7 +32,10 @@ char *lock_note_text(const struct lock_note *n)
 	for (size_t i = 0; i < NR_FIELDS; i++) {
 		const char *v = *slot((struct lock_note *)n, i);
 
-		cJSON_AddStringToObject(j, fields[i], v ? v : "?");
+		/* A field the note lacks stays absent: "?" would not read back
+		 * as a pid. */
+		if (v)
+			cJSON_AddStringToObject(j, fields[i], v);
 	}
 	text = cJSON_Print(j);
 	cJSON_Delete(j);
