@@ -154,6 +154,8 @@ static void build_artifacts(struct topology *t, const struct ynode *m)
 		if (a->sha256_node && a->sha256_node->kind == YNODE_SCALAR)
 			a->sha256 = a->sha256_node->value;
 		a->unpack = get_bool(v, "unpack", false);
+		a->docker_load = get_bool(v, "docker_load", false);
+		a->image = get_str(v, "image");
 	}
 }
 
@@ -731,4 +733,12 @@ const struct artifact *topology_find_artifact(const struct topology *t,
 		if (!strcmp(t->artifacts[i].name, name))
 			return &t->artifacts[i];
 	return NULL;
+}
+
+bool role_runs_playbook(const struct role *r, const char *name)
+{
+	for (size_t i = 0; i < r->nr_playbooks; i++)
+		if (!strcmp(r->playbooks[i], name))
+			return true;
+	return false;
 }

@@ -131,12 +131,19 @@ struct source {
 	const struct ynode *node;
 };
 
-/* artifacts: NAME: {url, sha256, unpack} (docs/topology.md#artifacts). */
+/*
+ * artifacts: NAME: {url, sha256, unpack, docker_load, image}
+ * (docs/topology.md#artifacts).
+ */
 struct artifact {
 	const char *name;
 	const char *url;    /* https://, http:// or file:// */
 	const char *sha256; /* 64 hex digits, as written */
 	bool unpack; /* a tarball, unpacked into a directory on the host */
+	/* A `docker save` tarball the hosts `docker load`; image is the
+	 * REPO:TAG it holds (topology/image.h). */
+	bool docker_load;
+	const char *image;
 	const struct ynode *node; /* the key */
 	const struct ynode *url_node;
 	const struct ynode *sha256_node;
@@ -212,6 +219,8 @@ struct role *topology_find_role(const struct topology *t, const char *name);
 struct host *topology_find_host(const struct topology *t, const char *name);
 const struct artifact *topology_find_artifact(const struct topology *t,
 					      const char *name);
+/* Whether the role lists the playbook `name` ("docker") in playbooks:. */
+bool role_runs_playbook(const struct role *r, const char *name);
 
 /* Internal to core/topology: build from a checked tree, then cross-check. */
 void topology_build(struct topology *t, struct diag_list *dl);
