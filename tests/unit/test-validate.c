@@ -245,6 +245,29 @@ static void test_role_naming_itself(void **state)
 	done(&r);
 }
 
+static void test_sentry_of_must_name_another_role(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  validator: {}\n"
+		      "  a: {sentry_of: validatr}\n"
+		      "  b: {sentry_of: b}\n"
+		      "  c: {playbooks: [sentry]}\n"
+		      "  d: {sentry_of: validator, playbooks: [sentry]}\n");
+	expect_error(&r, 6, 18,
+		     "unknown role 'validatr' in roles.a.sentry_of (did you "
+		     "mean 'validator'?)");
+	expect_error(&r, 7, 18, "role 'b' names itself in 'sentry_of'");
+	expect_error(&r, 8, 19,
+		     "role 'c' runs the playbook 'sentry' but has no "
+		     "'sentry_of': name the role it fronts (sentry_of: "
+		     "validator)");
+	assert_int_equal(r.dl.errors, 3);
+	done(&r);
+}
+
 static void test_bad_cidrs_and_ports(void **state)
 {
 	struct result r;
@@ -643,6 +666,7 @@ int main(void)
 			test_null_settings_of_a_provider_that_needs_them),
 		cmocka_unit_test(test_quoted_ports_are_ports),
 		cmocka_unit_test(test_world_is_not_a_role_name),
+		cmocka_unit_test(test_sentry_of_must_name_another_role),
 		cmocka_unit_test(test_listed_hosts_count_toward_the_host_limit),
 		cmocka_unit_test(
 			test_secret_with_both_sources_gives_one_error_only),
