@@ -393,6 +393,7 @@ static void check_secrets(struct topology *t, struct diag_list *dl)
 
 void topology_check(struct topology *t, struct diag_list *dl)
 {
+	topology_check_builtins(t, dl);
 	check_refs(t, dl);
 	graph_check_cycles(t, dl);
 	check_providers(t, dl);
