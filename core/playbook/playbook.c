@@ -528,6 +528,7 @@ static const struct key_spec apt_keys[] = {
 	  "packages: [nginx, curl]" },
 	{ "state", &vs_state, 0, "present", NULL },
 	{ "cache_valid_time", &vs_age, 0, "3600", NULL },
+	{ "recommends", &vs_bool, 0, "true", NULL },
 	{ 0 },
 };
 

@@ -596,13 +596,18 @@ _dp_dpkg_repair() {
 	[ -z "$_dp_out" ] || printf '%s\n' "$_dp_out"
 }
 
-# dp_apt STATE MAX_AGE PACKAGE...
+# dp_apt STATE MAX_AGE [--no-install-recommends] PACKAGE...
 # apt-get waits up to 10 minutes for another apt or dpkg to let go of
 # the lock (DPkg::Lock::Timeout) rather than failing at once.
 dp_apt() {
 	_dp_state=$1
 	_dp_maxage=$2
 	shift 2
+	_dp_rec=
+	if [ "${1:-}" = --no-install-recommends ]; then
+		_dp_rec=--no-install-recommends
+		shift
+	fi
 	_dp_dpkg_repair || return 1
 	_dp_todo=
 	for _dp_pkg; do
@@ -624,7 +629,7 @@ dp_apt() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 			-o DPkg::Lock::Timeout=600 \
 			-o Dpkg::Options::=--force-confdef \
-			-o Dpkg::Options::=--force-confold $_dp_todo || {
+			-o Dpkg::Options::=--force-confold $_dp_rec $_dp_todo || {
 			_dp_msg="apt-get install failed"
 			return 1
 		}

@@ -742,6 +742,7 @@ static const struct key_spec role_keys[] = {
 	{ "zone", &vs_string, 0, "the provider's choice", NULL },
 	{ "via", &vs_dns_label, 0, NULL, "via: bastion" },
 	{ "after", &vs_string_list, 0, "[]", "after: [validator]" },
+	{ "sentry_of", &vs_dns_label, 0, NULL, "sentry_of: validator" },
 	{ "serial", &vs_serial, 0, "all hosts at once", NULL },
 	{ "playbooks", &vs_playbooks, 0, "[]", "playbooks: [harden]" },
 	{ "health", &vs_health, 0, "[]", NULL },

@@ -13,7 +13,7 @@
 . "$TESTLIB"
 . "$SSHDLIB"
 
-sshd_setup 41
+sshd_setup 50
 ROOT=$TMP/root
 mkdir -p "$ROOT"
 
@@ -42,9 +42,9 @@ printf '@@deploy %s step 1/%s ok\n' "$n" "$s"
 printf '@@deploy %s end ok\n' "$n"
 exit 0
 EOF2
-sshd_start good 127.41.0.1
-sshd_start noisy 127.41.0.2 "" "ForceCommand /bin/sh $TMP/noisy.sh"
-sshd_start liar 127.41.0.3 "" "ForceCommand /bin/sh $TMP/liar.sh"
+sshd_start good 127.50.0.1
+sshd_start noisy 127.50.0.2 "" "ForceCommand /bin/sh $TMP/noisy.sh"
+sshd_start liar 127.50.0.3 "" "ForceCommand /bin/sh $TMP/liar.sh"
 
 for h in good noisy liar; do
 	cat >"$h.yml" <<YAML
@@ -63,9 +63,9 @@ name: hostile
 ssh: {key: $SSHD_KEY, known_hosts: $TMP/known_hosts}
 providers: {ssh: {}}
 roles:
-  good: {hosts: [{name: good-0, address: 127.41.0.1, port: $SSHD_PORT}], playbooks: [./good.yml]}
-  noisy: {hosts: [{name: noisy-0, address: 127.41.0.2, port: $SSHD_PORT}], playbooks: [./noisy.yml]}
-  liar: {hosts: [{name: liar-0, address: 127.41.0.3, port: $SSHD_PORT}], playbooks: [./liar.yml]}
+  good: {hosts: [{name: good-0, address: 127.50.0.1, port: $SSHD_PORT}], playbooks: [./good.yml]}
+  noisy: {hosts: [{name: noisy-0, address: 127.50.0.2, port: $SSHD_PORT}], playbooks: [./noisy.yml]}
+  liar: {hosts: [{name: liar-0, address: 127.50.0.3, port: $SSHD_PORT}], playbooks: [./liar.yml]}
 YAML
 
 run /usr/bin/time -f 'maxrss_kb %M' -o "$TMP/rss" "$DEPLOY" up --yes topo.yml

@@ -11,14 +11,14 @@
 : "${TEST_NODE:?}"
 unset XDG_CACHE_HOME
 
-sshd_setup 63
-sshd_start h1 127.63.0.1
-sshd_start h2 127.63.0.2
+sshd_setup 51
+sshd_start h1 127.51.0.1
+sshd_start h2 127.51.0.2
 
 # serve DIR: python3 -m http.server on loopback, killed by PID at exit.
 mkdir -p srv stage/bin
-HTTP_PORT=$(free_port 127.63.0.1)
-(cd srv && exec python3 -m http.server "$HTTP_PORT" --bind 127.63.0.1) \
+HTTP_PORT=$(free_port 127.51.0.1)
+(cd srv && exec python3 -m http.server "$HTTP_PORT" --bind 127.51.0.1) \
 	>"$TMP/http.log" 2>&1 &
 HTTP_PID=$!
 echo "$HTTP_PID" >>"$SSHD_DIR/pids"
@@ -27,14 +27,14 @@ import socket, sys, time
 end = time.time() + 10
 while True:
     try:
-        socket.create_connection(("127.63.0.1", int(sys.argv[1])), 1).close()
+        socket.create_connection(("127.51.0.1", int(sys.argv[1])), 1).close()
         break
     except OSError:
         if time.time() > end:
             sys.exit(1)
         time.sleep(0.05)
 PY
-URL=http://127.63.0.1:$HTTP_PORT
+URL=http://127.51.0.1:$HTTP_PORT
 
 cp "$TEST_NODE" srv/node-1
 cp "$TEST_NODE" stage/bin/deploy-test-node
@@ -74,8 +74,8 @@ artifacts:
 roles:
   node:
     hosts:
-      - {name: h1, address: 127.63.0.1, port: $SSHD_PORT}
-      - {name: h2, address: 127.63.0.2, port: $SSHD_PORT}
+      - {name: h1, address: 127.51.0.1, port: $SSHD_PORT}
+      - {name: h2, address: 127.51.0.2, port: $SSHD_PORT}
     playbooks: [./pb.yml]
 YAML
 }
