@@ -707,6 +707,39 @@ static void test_builtin_playbooks_bring_their_firewall_rules(void **state)
 	done(&r);
 }
 
+static void test_height_checks_are_validated_at_their_place(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n  n:\n    health:\n"
+		      "      - height: {rpc: http://127.0.0.1:9000/api/v3, "
+		      "field: result.height, reference: [http://a/, "
+		      "\"{{vars.refs}}\"], within: 30}\n"
+		      "      - height: {field: h, reference: ftp://x, "
+		      "within: -1}\n"
+		      "      - {height: {rpc: \"http://x/\", field: h, "
+		      "reference: []}, field: h}\n"
+		      "      - {height: {rpc: \"http://x/\", field: h, "
+		      "reference: \"http://r/\", methd: x}}\n");
+	assert_int_equal(r.rc, DEPLOY_ERR_INVALID);
+	expect_error(&r, 8, 17,
+		     "missing key 'rpc' in roles.n.health[1].height (e.g. "
+		     "'rpc: http://127.0.0.1:9000/api/v3')");
+	expect_error(&r, 8, 39,
+		     "roles.n.health[1].height.reference 'ftp://x' is not an "
+		     "http:// or https:// URL");
+	expect_error(&r, 8, 56,
+		     "roles.n.health[1].height.within must be a number of "
+		     "blocks, 0 to 1000000000");
+	expect_error(&r, 9, 58, "roles.n.health[2].height.reference is empty");
+	expect_error(&r, 10, 71,
+		     "unknown key 'methd' in roles.n.health[3].height (did "
+		     "you mean 'method'?)");
+	assert_int_equal(r.dl.errors, 7);
+	done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -744,6 +777,8 @@ int main(void)
 			test_null_settings_of_a_provider_that_needs_them),
 		cmocka_unit_test(test_quoted_ports_are_ports),
 		cmocka_unit_test(test_world_is_not_a_role_name),
+		cmocka_unit_test(
+			test_height_checks_are_validated_at_their_place),
 		cmocka_unit_test(test_sentry_of_must_name_another_role),
 		cmocka_unit_test(test_listed_hosts_count_toward_the_host_limit),
 		cmocka_unit_test(
