@@ -520,6 +520,7 @@ static cJSON *role_json(const struct topology *t, const struct role *r)
 	cJSON_AddNumberToObject(o, "count", (double)r->nr_hosts);
 	cJSON_AddItemToObject(o, "vars", vars_json(r->vars));
 	add_str(o, "via", r->via.name);
+	add_str(o, "sentry_of", r->sentry_of.name);
 	cJSON_AddBoolToObject(o, "is_bastion", role_is_bastion(t, r));
 	cJSON_AddBoolToObject(o, "docker", role_runs_docker(r));
 	for (size_t i = 0; i < r->nr_playbooks; i++)
@@ -541,8 +542,21 @@ static cJSON *host_json(const struct context_input *in, const struct host *h)
 	return o;
 }
 
+/* sentry_of: the role this host's role fronts, as under roles; or null. */
+static void add_sentry_of(cJSON *d, const struct host *h, const cJSON *roles)
+{
+	const char *name = h->role->sentry_of.name;
+	const cJSON *of = NULL;
+
+	if (name)
+		of = cJSON_GetObjectItemCaseSensitive(roles, name);
+	cJSON_AddItemToObject(d, "sentry_of",
+			      of ? cJSON_Duplicate(of, true)
+				 : cJSON_CreateNull());
+}
+
 static void add_topology(cJSON *d, const struct topology *t,
-			 const struct context_input *in)
+			 const struct host *h, const struct context_input *in)
 {
 	cJSON *roles = cJSON_CreateObject(), *hosts = cJSON_CreateArray();
 	cJSON *topo = cJSON_CreateObject(), *ssh = cJSON_CreateObject();
@@ -565,6 +579,7 @@ static void add_topology(cJSON *d, const struct topology *t,
 		cJSON_AddItemToObject(roles, r->name, o);
 	}
 	cJSON_AddItemToObject(d, "roles", roles);
+	add_sentry_of(d, h, roles);
 	cJSON_AddItemToObject(d, "hosts", hosts);
 	add_str(topo, "name", t->name);
 	add_str(topo, "network", t->network);
@@ -600,7 +615,7 @@ int context_build(const struct topology *t, const struct host *h,
 	merge_vars(vars, h->role->vars);
 	merge_vars(vars, h->vars);
 	cJSON_AddItemToObject(d, "vars", vars);
-	add_topology(d, t, in);
+	add_topology(d, t, h, in);
 	secrets = cJSON_CreateObject();
 	c->secrets = xcalloc(in ? in->nr_secrets + 1 : 1, sizeof(*c->secrets));
 	for (size_t i = 0; in && i < in->nr_secrets; i++) {

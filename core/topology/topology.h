@@ -90,7 +90,8 @@ struct role {
 	const char *image;
 	const char *region;
 	const char *zone;
-	struct role_ref via; /* name NULL when none */
+	struct role_ref via;	   /* name NULL when none */
+	struct role_ref sentry_of; /* the role it fronts; name NULL: none */
 	struct role_ref *after;
 	size_t nr_after;
 	int serial; /* 0: all at once */

@@ -106,6 +106,7 @@ static void expect_at(const cJSON *d, const char *path, const char *json)
 	"         vars: {level: host}}\n"                                     \
 	"  sentry:\n"                                                         \
 	"    provider: ssh\n"                                                 \
+	"    sentry_of: validator\n"                                          \
 	"    hosts:\n"                                                        \
 	"      - {name: s1, address: 198.51.100.3}\n"                         \
 	"      - {name: s2, address: \"2001:db8::3\"}\n"
@@ -140,6 +141,27 @@ static void test_host_and_role_data(void **state)
 	expect_at(c->data, "role.is_bastion", "true");
 	expect_at(c->data, "host.user", "\"admin\"");
 	expect_at(c->data, "host.root_login", "false");
+	context_free(c);
+	topology_free(t);
+}
+
+static void test_sentry_of_names_the_fronted_hosts(void **state)
+{
+	struct topology *t = topo(FLEET);
+	struct host_context *c = build(t, "s2", NULL);
+
+	(void)state;
+	expect_at(c->data, "role.sentry_of", "\"validator\"");
+	expect_at(c->data, "sentry_of.name", "\"validator\"");
+	expect_at(c->data, "sentry_of.count", "1");
+	expect_at(c->data, "sentry_of.hosts",
+		  "[{\"name\":\"v1\",\"role\":\"validator\",\"index\":0,"
+		  "\"address\":\"198.51.100.2\",\"private_address\":"
+		  "\"198.51.100.2\",\"port\":2222}]");
+	context_free(c);
+	c = build(t, "v1", NULL);
+	expect_at(c->data, "role.sentry_of", "null");
+	expect_at(c->data, "sentry_of", "null");
 	context_free(c);
 	topology_free(t);
 }
@@ -452,6 +474,7 @@ int main(void)
 			test_created_hosts_have_null_addresses_until_given),
 		cmocka_unit_test(test_firewall_rules_resolve_to_address_sets),
 		cmocka_unit_test(test_no_admin_cidrs_is_a_firewall_error),
+		cmocka_unit_test(test_sentry_of_names_the_fronted_hosts),
 		cmocka_unit_test(test_secrets_by_name_and_redaction),
 		cmocka_unit_test(test_secrets_load_from_env_and_files),
 		cmocka_unit_test(test_monitoring_targets_from_the_topology),

@@ -245,6 +245,29 @@ static void test_role_naming_itself(void **state)
 	done(&r);
 }
 
+static void test_sentry_of_must_name_another_role(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  validator: {}\n"
+		      "  a: {sentry_of: validatr}\n"
+		      "  b: {sentry_of: b}\n"
+		      "  c: {playbooks: [sentry]}\n"
+		      "  d: {sentry_of: validator, playbooks: [sentry]}\n");
+	expect_error(&r, 6, 18,
+		     "unknown role 'validatr' in roles.a.sentry_of (did you "
+		     "mean 'validator'?)");
+	expect_error(&r, 7, 18, "role 'b' names itself in 'sentry_of'");
+	expect_error(&r, 8, 19,
+		     "role 'c' runs the playbook 'sentry' but has no "
+		     "'sentry_of': name the role it fronts (sentry_of: "
+		     "validator)");
+	assert_int_equal(r.dl.errors, 3);
+	done(&r);
+}
+
 static void test_bad_cidrs_and_ports(void **state)
 {
 	struct result r;
@@ -684,6 +707,39 @@ static void test_builtin_playbooks_bring_their_firewall_rules(void **state)
 	done(&r);
 }
 
+static void test_height_checks_are_validated_at_their_place(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n  n:\n    health:\n"
+		      "      - height: {rpc: http://127.0.0.1:9000/api/v3, "
+		      "field: result.height, reference: [http://a/, "
+		      "\"{{vars.refs}}\"], within: 30}\n"
+		      "      - height: {field: h, reference: ftp://x, "
+		      "within: -1}\n"
+		      "      - {height: {rpc: \"http://x/\", field: h, "
+		      "reference: []}, field: h}\n"
+		      "      - {height: {rpc: \"http://x/\", field: h, "
+		      "reference: \"http://r/\", methd: x}}\n");
+	assert_int_equal(r.rc, DEPLOY_ERR_INVALID);
+	expect_error(&r, 8, 17,
+		     "missing key 'rpc' in roles.n.health[1].height (e.g. "
+		     "'rpc: http://127.0.0.1:9000/api/v3')");
+	expect_error(&r, 8, 39,
+		     "roles.n.health[1].height.reference 'ftp://x' is not an "
+		     "http:// or https:// URL");
+	expect_error(&r, 8, 56,
+		     "roles.n.health[1].height.within must be a number of "
+		     "blocks, 0 to 1000000000");
+	expect_error(&r, 9, 58, "roles.n.health[2].height.reference is empty");
+	expect_error(&r, 10, 71,
+		     "unknown key 'methd' in roles.n.health[3].height (did "
+		     "you mean 'method'?)");
+	assert_int_equal(r.dl.errors, 7);
+	done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -721,6 +777,9 @@ int main(void)
 			test_null_settings_of_a_provider_that_needs_them),
 		cmocka_unit_test(test_quoted_ports_are_ports),
 		cmocka_unit_test(test_world_is_not_a_role_name),
+		cmocka_unit_test(
+			test_height_checks_are_validated_at_their_place),
+		cmocka_unit_test(test_sentry_of_must_name_another_role),
 		cmocka_unit_test(test_listed_hosts_count_toward_the_host_limit),
 		cmocka_unit_test(
 			test_secret_with_both_sources_gives_one_error_only),

@@ -17,7 +17,7 @@ HOME=$TMP/home
 export HOME
 mkdir -p "$HOME"
 
-name="t0509-$$"
+name="t0510-$$"
 subnet=10.231.237.0/24
 bridge=10.231.237.1
 proxy_pid=
@@ -65,10 +65,10 @@ done
 # The webhook receiver's URL is a secret: its token must never show.
 token="hook-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 hook_port=$(free_port)
-T0509_HOOK="http://$bridge:$hook_port/$token"
-export T0509_HOOK
+T0510_HOOK="http://$bridge:$hook_port/$token"
+export T0510_HOOK
 
-ssh-keygen -q -t ed25519 -N "" -C t0509 -f "$TMP/id" || fail "ssh-keygen"
+ssh-keygen -q -t ed25519 -N "" -C t0510 -f "$TMP/id" || fail "ssh-keygen"
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 topology() { # topology PLAIN_COUNT [EMAIL_TO]
 	cat >topo.yml <<EOF
@@ -78,7 +78,7 @@ ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
 providers:
   local: {subnet: $subnet, apt_proxy: "http://$bridge:$port"}
 secrets:
-  alertmanager_webhook_url: {env: T0509_HOOK}
+  alertmanager_webhook_url: {env: T0510_HOOK}
 artifacts:
   testnode: {url: "file://$TEST_NODE", sha256: $SHA}
 vars:
