@@ -216,10 +216,15 @@ static void build_refs(struct role *r, const struct ynode *m)
 {
 	const struct ynode *after = get_seq(m, "after");
 	const struct ynode *via = ynode_get(m, "via");
+	const struct ynode *sentry_of = ynode_get(m, "sentry_of");
 
 	if (ynode_is_string(via)) {
 		r->via.name = via->value;
 		r->via.node = via;
+	}
+	if (ynode_is_string(sentry_of)) {
+		r->sentry_of.name = sentry_of->value;
+		r->sentry_of.node = sentry_of;
 	}
 	if (!after)
 		return;
@@ -733,12 +738,4 @@ const struct artifact *topology_find_artifact(const struct topology *t,
 		if (!strcmp(t->artifacts[i].name, name))
 			return &t->artifacts[i];
 	return NULL;
-}
-
-bool role_runs_playbook(const struct role *r, const char *name)
-{
-	for (size_t i = 0; i < r->nr_playbooks; i++)
-		if (!strcmp(r->playbooks[i], name))
-			return true;
-	return false;
 }
