@@ -99,6 +99,12 @@ static int c_file(struct cc *c, const struct ynode *a, struct buf *call)
 		rc = file_content(c, a, &content);
 		if (rc)
 			goto out;
+		cc_want(c,
+			ynode_get(a, "mode") || ynode_get(a, "owner") ||
+					ynode_get(a, "group")
+				? "sa"
+				: "s",
+			&path);
 	}
 	cc_add_content(call, &content);
 	rc = cc_render(c, a, "validate", TEMPLATE_ESCAPE_SHELL, &v);
@@ -121,6 +127,9 @@ static int c_directory(struct cc *c, const struct ynode *a, struct buf *call)
 		goto out;
 	buf_adds(call, " dp_directory");
 	cc_arg(call, v.data, v.len);
+	if (ynode_get(a, "mode") || ynode_get(a, "owner") ||
+	    ynode_get(a, "group"))
+		cc_want(c, "a", &v);
 	rc = add_mode_owner_group(c, a, call, &v);
 out:
 	buf_free_secret(&v);
@@ -331,6 +340,7 @@ static int c_sysctl(struct cc *c, const struct ynode *a, struct buf *call)
 		goto out;
 	buf_adds(call, " dp_sysctl");
 	cc_arg(call, path.data, path.len);
+	cc_want(c, "s", &path);
 	cc_args(call, cc_get_bool(a, "apply", true) ? "1" : "0");
 	cc_add_content(call, &content);
 out:
