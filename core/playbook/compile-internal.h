@@ -45,8 +45,9 @@ void cc_arg(struct buf *call, const char *s, size_t len);
 void cc_args(struct buf *call, const char *s);
 /* An integer as one word. */
 void cc_add_int(struct buf *call, long v);
-/* Content: its SHA-256 and the content (":TEXT", or base64), two words. */
-void cc_add_content(struct buf *call, const struct buf *content);
+/* Content: its SHA-256 and the content (":TEXT", or base64 when it holds a
+ * NUL byte or the step a secret), two words. */
+void cc_add_content(struct cc *c, struct buf *call, const struct buf *content);
 /* The step looks at the file or directory path: "s" its digest, "a" its
  * mode and owner (listed for the host to read them all at once). */
 void cc_want(struct cc *c, const char *flags, const struct buf *path);

@@ -364,17 +364,18 @@ void cc_add_int(struct buf *call, long v)
 
 /*
  * Content: the digest, then the content as one word: ":" and the text
- * itself, which the host writes with printf (no process), or base64 when
- * it holds a NUL byte, which no shell variable can.
+ * itself, which the host writes with printf (no process); or base64, when
+ * it holds a NUL byte (which no shell variable can) or a secret (which no
+ * line of the script shows as it is).
  */
-void cc_add_content(struct buf *call, const struct buf *content)
+void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
 {
 	struct buf word = BUF_INIT;
 	char sum[65];
 
 	sha256_hex(content->data, content->len, sum);
 	cc_args(call, sum);
-	if (!memchr(content->data, '\0', content->len)) {
+	if (!c->quiet && !memchr(content->data, '\0', content->len)) {
 		buf_addch(&word, ':');
 		buf_add(&word, content->data, content->len);
 	} else {

@@ -106,7 +106,7 @@ static int c_file(struct cc *c, const struct ynode *a, struct buf *call)
 				: "s",
 			&path);
 	}
-	cc_add_content(call, &content);
+	cc_add_content(c, call, &content);
 	rc = cc_render(c, a, "validate", TEMPLATE_ESCAPE_SHELL, &v);
 	if (!rc)
 		cc_arg(call, v.data, v.len);
@@ -295,7 +295,7 @@ static int c_user(struct cc *c, const struct ynode *a, struct buf *call)
 	if (rc)
 		goto out;
 	cc_args(call, keys ? "1" : "0");
-	cc_add_content(call, &list);
+	cc_add_content(c, call, &list);
 	/* sudo: a NOPASSWD drop-in, checked with visudo before it is used */
 	cc_args(call, ynode_bool(ynode_get(a, "sudo"), &sudo) ? ""
 		      : sudo				      ? "1"
@@ -308,7 +308,7 @@ static int c_user(struct cc *c, const struct ynode *a, struct buf *call)
 		 "# Written by deploy (playbook %s); changes here are "
 		 "overwritten.\n%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
 		 c->pb->name, name.data);
-	cc_add_content(call, &list);
+	cc_add_content(c, call, &list);
 out:
 	buf_free_secret(&name);
 	buf_free_secret(&v);
@@ -345,7 +345,7 @@ static int c_sysctl(struct cc *c, const struct ynode *a, struct buf *call)
 	cc_arg(call, path.data, path.len);
 	cc_want(c, "s", &path);
 	cc_args(call, cc_get_bool(a, "apply", true) ? "1" : "0");
-	cc_add_content(call, &content);
+	cc_add_content(c, call, &content);
 out:
 	buf_free_secret(&path);
 	buf_free_secret(&v);
@@ -633,7 +633,7 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 	rc = add_mode_owner_group(c, a, call, &v);
 	if (rc)
 		goto out;
-	cc_add_content(call, &content);
+	cc_add_content(c, call, &content);
 out:
 	buf_free(&v);
 	buf_free(&content);

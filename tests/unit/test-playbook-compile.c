@@ -227,6 +227,15 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 			       "'' '1' dp_file '/etc/s3cr3t-value'"));
 	teardown(&f);
 
+	/* Content that holds a secret travels in base64, never as text. */
+	setup(&f, "name: p\nsteps:\n"
+		  "  - file: {path: /etc/pw, content: \"{{secrets.pw}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_null(strstr(f.s->text.data, "s3cr3t-value"));
+	assert_non_null(strstr(f.s->text.data, " 'czNjcjN0LXZhbHVl' "));
+	teardown(&f);
+
 	/* An error about a value never quotes what it rendered to. */
 	setup(&f, "name: p\nsteps:\n"
 		  "  - file: {path: /etc/a, content: x, mode: "
