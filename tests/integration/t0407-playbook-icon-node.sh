@@ -85,7 +85,10 @@ text = open(sys.argv[1]).read()
 words = shlex.split(text[text.index("_dp_main() {"):])
 for i, w in enumerate(words):
     if w == "dp_file" and words[i + 1] == sys.argv[2]:
-        sys.stdout.write(base64.b64decode(words[i + 7]).decode())
+        # The text after a colon, or base64 (content with a NUL byte).
+        c = words[i + 7]
+        sys.stdout.write(c[1:] if c.startswith(":") else
+                         base64.b64decode(c).decode())
 EOF2
 }
 
