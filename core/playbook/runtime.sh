@@ -1314,7 +1314,7 @@ dp_docker_image() {
 	_dp_changed "loaded $2" && return 0
 	mkdir -p /var/lib/deploy/docker-images || return 1
 	_dp_mktemp "$_dp_mk" || return 1
-	if ! printf '%s' "$5" | base64 -d >"$_dp_tmp"; then
+	if ! _dp_write "$_dp_tmp" "$5"; then
 		_dp_msg="cannot write a temporary file"
 		return 1
 	fi

@@ -700,7 +700,7 @@ static int c_docker_image(struct cc *c, const struct ynode *a, struct buf *call)
 	buf_adds(call, " dp_docker_image load");
 	cc_args(call, art->name);
 	cc_arg(call, v.data, v.len);
-	cc_add_content(call, &content);
+	cc_add_content(c, call, &content);
 out:
 	buf_free(&v);
 	buf_free(&why);
