@@ -497,10 +497,22 @@ static void icon_rules(struct topology *t, struct role *r)
 			      v);
 }
 
+/* Whether the role's playbooks list docker before pb. */
+static bool role_runs_docker_before(const struct role *r, const char *pb)
+{
+	for (size_t i = 0; i < r->nr_playbooks; i++) {
+		if (!strcmp(r->playbooks[i], "docker"))
+			return true;
+		if (!strcmp(r->playbooks[i], pb))
+			return false;
+	}
+	return false;
+}
+
 /*
- * A role that runs icon-node: its image and reference endpoints are named,
- * and none of its own firewall rules opens the JSON-RPC port (with /admin
- * and /metrics) to the world.
+ * A role that runs icon-node: Docker before it, its image and reference
+ * endpoints are named, and none of its own firewall rules opens the JSON-RPC
+ * port (with /admin and /metrics) to the world.
  */
 static void check_icon_role(struct topology *t, struct diag_list *dl,
 			    const struct role *r)
@@ -509,12 +521,16 @@ static void check_icon_role(struct topology *t, struct diag_list *dl,
 	const struct ynode *ref = role_var(t, r, "icon_reference");
 	bool synced = false;
 
+	if (!role_runs_docker_before(r, "icon-node"))
+		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+			 "roles.%s runs icon-node, which needs Docker: list "
+			 "'docker' before it in playbooks",
+			 r->name);
 	if (!role_var(t, r, "icon_image"))
 		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
 			 "roles.%s runs icon-node but no image is named: set "
 			 "vars.icon_image to REPO@sha256:DIGEST (or to the "
-			 "REPO:TAG of a docker_load artifact, with "
-			 "icon_image_artifact)",
+			 "image: of a docker_load artifact)",
 			 r->name);
 	for (size_t i = 0; r->health && i < r->health->nr; i++) {
 		const struct ynode *n = ynode_get(r->health->items[i], "name");
