@@ -83,10 +83,15 @@ int cc_render_int(struct cc *c, const struct ynode *a, const char *key,
 const char *cc_src_text(const struct ynode *a, const char *key);
 bool cc_get_bool(const struct ynode *a, const char *key, bool def);
 
-/* The role's health checks (health.c): a check's label, and its line. */
+/*
+ * Health checks (health.c), the role's and its playbooks': a check's
+ * label, and its line, its templates rendered with data; messages name
+ * the check as `what` ("roles.validator.health") at its place in file.
+ */
 char *health_label(const struct ynode *check);
-int health_compile(const struct host_context *ctx, const struct ynode *check,
-		   size_t n, const char *label, struct buf *out,
-		   struct error *err);
+int health_compile(const struct host_context *ctx, const cJSON *data,
+		   const char *file, const char *what,
+		   const struct ynode *check, size_t n, const char *label,
+		   struct buf *out, struct error *err);
 
 #endif

@@ -578,6 +578,46 @@ static void add_item(struct script *s, size_t *nr_items, char *label,
 	(*nr_items)++;
 }
 
+/* A playbook's check the role replaces: one of the role's has its name. */
+static bool health_overridden(const struct ynode *check,
+			      const struct ynode *role_health)
+{
+	const struct ynode *name = ynode_get(check, "name");
+
+	if (!ynode_is_string(name))
+		return false;
+	for (size_t i = 0; role_health && i < role_health->nr; i++) {
+		const struct ynode *n =
+			ynode_get(role_health->items[i], "name");
+
+		if (ynode_is_string(n) && !strcmp(n->value, name->value))
+			return true;
+	}
+	return false;
+}
+
+/* The checks of the gate: the playbooks' not overridden, the role's. */
+static size_t count_health(struct playbook *const *pbs, size_t nr,
+			   const struct ynode *role_health)
+{
+	size_t n = role_health ? role_health->nr : 0;
+
+	for (size_t i = 0; i < nr; i++)
+		for (size_t j = 0; pbs[i]->health && j < pbs[i]->health->nr;
+		     j++)
+			n += !health_overridden(pbs[i]->health->items[j],
+						role_health);
+	return n;
+}
+
+static void add_health(struct script *s, size_t *nr_items, char *label)
+{
+	s->items[*nr_items].label = label;
+	s->items[*nr_items].kind = "health";
+	s->items[*nr_items].handler = true;
+	(*nr_items)++;
+}
+
 int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		   size_t nr, const struct compile_opts *opts,
 		   struct script **out, struct error *err)
@@ -623,9 +663,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			       "absolute path");
 		goto out;
 	}
-	/* The role's health gate: checks run after the handlers. */
-	if (health)
-		s->nr_handlers += health->nr;
+	/* The health gate: checks run after the handlers. */
+	s->nr_handlers += count_health(pbs, nr, health);
 	s->items = xcalloc(s->nr_steps + s->nr_handlers + 1, sizeof(*s->items));
 	for (size_t i = 0; i < nr && !rc; i++) {
 		c.pb = pbs[i];
@@ -654,17 +693,41 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		context_data_free(c.data);
 		c.data = NULL;
 	}
+	for (size_t i = 0; i < nr && !rc; i++) {
+		c.pb = pbs[i];
+		c.data = context_playbook_data(ctx, pbs[i]);
+		buf_reset(&names);
+		buf_addf(&names, "playbook '%s' health", pbs[i]->name);
+		for (size_t j = 0;
+		     pbs[i]->health && j < pbs[i]->health->nr && !rc; j++) {
+			const struct ynode *check = pbs[i]->health->items[j];
+
+			if (health_overridden(check, health))
+				continue;
+			label = health_label(check);
+			rc = health_compile(ctx, c.data, pbs[i]->file,
+					    names.data, check, ++n_handler,
+					    label, &handlers, err);
+			add_health(s, &nr_items, label);
+		}
+		context_data_free(c.data);
+		c.data = NULL;
+	}
+	buf_reset(&names);
+	buf_addf(&names, "roles.%s.health",
+		 ctx->host->role ? ctx->host->role->name : "?");
 	for (size_t i = 0; !rc && health && i < health->nr; i++) {
 		label = health_label(health->items[i]);
-		rc = health_compile(ctx, health->items[i], ++n_handler, label,
+		rc = health_compile(ctx, ctx->data, ctx->t->file, names.data,
+				    health->items[i], ++n_handler, label,
 				    &handlers, err);
-		s->items[nr_items].label = label;
-		s->items[nr_items].kind = "health";
-		s->items[nr_items].handler = true;
-		nr_items++;
+		add_health(s, &nr_items, label);
 	}
 	if (rc)
 		goto out;
+	buf_reset(&names);
+	for (size_t i = 0; i < nr; i++)
+		buf_addf(&names, "%s%s", i ? ", " : "", pbs[i]->name);
 	buf_addf(&s->text,
 		 "#!/bin/sh\n"
 		 "# Written by deploy for host %s: %zu steps and %zu "

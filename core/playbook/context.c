@@ -91,6 +91,23 @@ static const char *private_address_of(const struct context_input *in,
 	return address_of(in, h);
 }
 
+/* An address as it goes before ":PORT": IPv6 in brackets. */
+static cJSON *url_address(const char *addr)
+{
+	struct buf b = BUF_INIT;
+	cJSON *s;
+
+	if (!addr)
+		return cJSON_CreateNull();
+	if (strchr(addr, ':'))
+		buf_addf(&b, "[%s]", addr);
+	else
+		buf_adds(&b, addr);
+	s = cJSON_CreateString(b.data);
+	buf_free(&b);
+	return s;
+}
+
 static cJSON *host_summary(const struct context_input *in, const struct host *h)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -310,6 +327,189 @@ fail:
 	return NULL;
 }
 
+/* Monitoring: the scrape targets of the fleet, as file_sd JSON */
+
+/* A role variable (the role's vars, else the topology's), or NULL. */
+static const struct ynode *role_var(const struct topology *t,
+				    const struct role *r, const char *name)
+{
+	const struct ynode *v = r->vars ? ynode_get(r->vars, name) : NULL;
+
+	if (!v && t->vars)
+		v = ynode_get(t->vars, name);
+	return v && v->kind == YNODE_SCALAR && !ynode_is_null(v) ? v : NULL;
+}
+
+/* A variable of the role itself (not the topology's), or NULL. */
+static const char *own_var(const struct role *r, const char *name)
+{
+	const struct ynode *v = r->vars ? ynode_get(r->vars, name) : NULL;
+
+	return v && v->kind == YNODE_SCALAR && !ynode_is_null(v) ? v->value
+								 : NULL;
+}
+
+static const char *role_var_or(const struct topology *t, const struct role *r,
+			       const char *name, const char *def)
+{
+	const struct ynode *v = role_var(t, r, name);
+
+	return v ? v->value : def;
+}
+
+/* One file_sd group: one target, with the host's labels and more. */
+static void add_target(cJSON *groups, const struct host *h, const char *target,
+		       const char *label, const char *value)
+{
+	cJSON *g = cJSON_CreateObject(), *targets = cJSON_CreateArray();
+	cJSON *labels = cJSON_CreateObject();
+
+	cJSON_AddItemToArray(targets, cJSON_CreateString(target));
+	cJSON_AddItemToObject(g, "targets", targets);
+	cJSON_AddStringToObject(labels, "host", h->name);
+	cJSON_AddStringToObject(labels, "role", h->role->name);
+	if (label)
+		cJSON_AddStringToObject(labels, label, value);
+	cJSON_AddItemToObject(g, "labels", labels);
+	cJSON_AddItemToArray(groups, g);
+}
+
+static void add_sd_text(cJSON *o, const char *key, cJSON *groups)
+{
+	char *text = cJSON_Print(groups);
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s\n", text);
+	cJSON_AddStringToObject(o, key, b.data);
+	buf_free(&b);
+	cJSON_free(text);
+	cJSON_Delete(groups);
+}
+
+/* Every role's hosts as targets of the three jobs; hosts whose address
+ * is not known yet are left out. */
+static void add_targets(cJSON *o, const struct topology *t,
+			const struct context_input *in)
+{
+	cJSON *node = cJSON_CreateArray(), *metrics = cJSON_CreateArray();
+	cJSON *probes = cJSON_CreateArray();
+	struct buf b = BUF_INIT;
+
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		const struct role *r = &t->roles[i];
+		const char *mport = own_var(r, "metrics_port");
+		const char *pport = own_var(r, "public_rpc_port");
+		bool exporter = role_runs_playbook(r, "node-exporter");
+		for (size_t j = 0; j < r->nr_hosts; j++) {
+			const struct host *h = &r->hosts[j];
+			const char *priv = private_address_of(in, h);
+			const char *pub = address_of(in, h);
+			cJSON *url;
+
+			if (!priv || !pub)
+				continue;
+			url = url_address(priv);
+			if (exporter) {
+				buf_reset(&b);
+				buf_addf(&b, "%s:9100", url->valuestring);
+				add_target(node, h, b.data, NULL, NULL);
+			}
+			if (mport) {
+				buf_reset(&b);
+				buf_addf(&b, "%s:%s", url->valuestring, mport);
+				add_target(metrics, h, b.data,
+					   "__metrics_path__",
+					   role_var_or(t, r, "metrics_path",
+						       "/metrics"));
+			}
+			cJSON_Delete(url);
+			if (pport) {
+				url = url_address(pub);
+				buf_reset(&b);
+				buf_addf(&b, "http://%s:%s%s", url->valuestring,
+					 pport,
+					 role_var_or(t, r, "public_rpc_path",
+						     "/"));
+				add_target(probes, h, b.data, "__param_module",
+					   role_var_or(t, r,
+						       "public_rpc_module",
+						       "http_2xx"));
+				cJSON_Delete(url);
+			}
+		}
+	}
+	buf_free(&b);
+	add_sd_text(o, "node_exporter_sd", node);
+	add_sd_text(o, "metrics_sd", metrics);
+	add_sd_text(o, "probes_sd", probes);
+}
+
+static const struct secret_value *input_secret(const struct context_input *in,
+					       const char *name)
+{
+	for (size_t i = 0; in && i < in->nr_secrets; i++)
+		if (in->secrets[i].name && !strcmp(in->secrets[i].name, name))
+			return &in->secrets[i];
+	return NULL;
+}
+
+/* Receiver secrets go into alertmanager.yml in double quotes: a value
+ * that would end them (or a line) is refused, without showing it. */
+static int receiver_secret(cJSON *o, const char *key,
+			   const struct context_input *in, const char *name,
+			   bool url, struct error *err)
+{
+	const struct secret_value *s = input_secret(in, name);
+	bool ok = true;
+
+	cJSON_AddBoolToObject(o, key, s != NULL);
+	if (!s)
+		return 0;
+	for (size_t i = 0; i < s->len; i++) {
+		unsigned char ch = (unsigned char)s->value[i];
+
+		if (ch < 0x20 || ch == 0x7f || ch == '"' || ch == '\\' ||
+		    (url && ch == ' '))
+			ok = false;
+	}
+	if (url && strncmp(s->value, "http://", 7) &&
+	    strncmp(s->value, "https://", 8))
+		ok = false;
+	if (ok)
+		return 0;
+	return error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+			 "secret '%s' must be %s, without quotes, backslashes, "
+			 "control characters or a final newline",
+			 name,
+			 url ? "an http:// or https:// URL (and no blanks)"
+			     : "one line");
+}
+
+static int add_monitoring(cJSON *d, const struct topology *t,
+			  const struct host *h, const struct context_input *in,
+			  struct error *err)
+{
+	cJSON *o, *rc;
+
+	if (!role_runs_playbook(h->role, "monitoring")) {
+		cJSON_AddItemToObject(d, "monitoring", cJSON_CreateNull());
+		return 0;
+	}
+	o = cJSON_CreateObject();
+	rc = cJSON_CreateObject();
+	cJSON_AddItemToObject(d, "monitoring", o);
+	add_targets(o, t, in);
+	cJSON_AddItemToObject(o, "receivers", rc);
+	if (receiver_secret(rc, "smtp_password", in,
+			    "alertmanager_smtp_password", false, err) ||
+	    receiver_secret(rc, "slack", in, "alertmanager_slack_url", true,
+			    err) ||
+	    receiver_secret(rc, "webhook", in, "alertmanager_webhook_url", true,
+			    err))
+		return -1;
+	return 0;
+}
+
 /* The whole data */
 
 static cJSON *role_json(const struct topology *t, const struct role *r)
@@ -320,6 +520,7 @@ static cJSON *role_json(const struct topology *t, const struct role *r)
 	cJSON_AddNumberToObject(o, "count", (double)r->nr_hosts);
 	cJSON_AddItemToObject(o, "vars", vars_json(r->vars));
 	add_str(o, "via", r->via.name);
+	add_str(o, "sentry_of", r->sentry_of.name);
 	cJSON_AddBoolToObject(o, "is_bastion", role_is_bastion(t, r));
 	cJSON_AddBoolToObject(o, "docker", role_runs_docker(r));
 	for (size_t i = 0; i < r->nr_playbooks; i++)
@@ -332,14 +533,30 @@ static cJSON *host_json(const struct context_input *in, const struct host *h)
 {
 	cJSON *o = host_summary(in, h);
 
+	cJSON_AddItemToObject(o, "private_address_url",
+			      url_address(private_address_of(in, h)));
+
 	add_str(o, "user", h->user);
 	cJSON_AddBoolToObject(o, "root_login",
 			      !h->user || !strcmp(h->user, "root"));
 	return o;
 }
 
+/* sentry_of: the role this host's role fronts, as under roles; or null. */
+static void add_sentry_of(cJSON *d, const struct host *h, const cJSON *roles)
+{
+	const char *name = h->role->sentry_of.name;
+	const cJSON *of = NULL;
+
+	if (name)
+		of = cJSON_GetObjectItemCaseSensitive(roles, name);
+	cJSON_AddItemToObject(d, "sentry_of",
+			      of ? cJSON_Duplicate(of, true)
+				 : cJSON_CreateNull());
+}
+
 static void add_topology(cJSON *d, const struct topology *t,
-			 const struct context_input *in)
+			 const struct host *h, const struct context_input *in)
 {
 	cJSON *roles = cJSON_CreateObject(), *hosts = cJSON_CreateArray();
 	cJSON *topo = cJSON_CreateObject(), *ssh = cJSON_CreateObject();
@@ -362,6 +579,7 @@ static void add_topology(cJSON *d, const struct topology *t,
 		cJSON_AddItemToObject(roles, r->name, o);
 	}
 	cJSON_AddItemToObject(d, "roles", roles);
+	add_sentry_of(d, h, roles);
 	cJSON_AddItemToObject(d, "hosts", hosts);
 	add_str(topo, "name", t->name);
 	add_str(topo, "network", t->network);
@@ -397,7 +615,7 @@ int context_build(const struct topology *t, const struct host *h,
 	merge_vars(vars, h->role->vars);
 	merge_vars(vars, h->vars);
 	cJSON_AddItemToObject(d, "vars", vars);
-	add_topology(d, t, in);
+	add_topology(d, t, h, in);
 	secrets = cJSON_CreateObject();
 	c->secrets = xcalloc(in ? in->nr_secrets + 1 : 1, sizeof(*c->secrets));
 	for (size_t i = 0; in && i < in->nr_secrets; i++) {
@@ -419,6 +637,10 @@ int context_build(const struct topology *t, const struct host *h,
 				      cJSON_CreateString(s->value));
 	}
 	cJSON_AddItemToObject(d, "secrets", secrets);
+	if (add_monitoring(d, t, h, in, err)) {
+		context_free(c);
+		return err->code;
+	}
 	fw = firewall_json(t, h, in, &why);
 	if (!fw) {
 		c->firewall_error = buf_release(&why);

@@ -528,6 +528,7 @@ static const struct key_spec apt_keys[] = {
 	  "packages: [nginx, curl]" },
 	{ "state", &vs_state, 0, "present", NULL },
 	{ "cache_valid_time", &vs_age, 0, "3600", NULL },
+	{ "recommends", &vs_bool, 0, "true", NULL },
 	{ 0 },
 };
 
@@ -926,6 +927,7 @@ static const struct key_spec playbook_keys[] = {
 	{ "steps", &vs_steps, KEY_REQUIRED, NULL,
 	  "steps: [{name: ..., file: {...}}]" },
 	{ "handlers", &vs_handlers, 0, "[]", NULL },
+	{ "health", &vs_health, 0, "[]", NULL },
 	{ 0 },
 };
 
@@ -1082,6 +1084,8 @@ static void build_playbook(struct playbook *pb, struct vctx *v)
 	pb->description = ynode_is_string(n) ? n->value : NULL;
 	n = ynode_get(root, "vars");
 	pb->vars = n && n->kind == YNODE_MAP ? n : NULL;
+	n = ynode_get(root, "health");
+	pb->health = n && n->kind == YNODE_SEQ && n->nr ? n : NULL;
 	n = ynode_get(root, "steps");
 	if (n && n->kind == YNODE_SEQ && n->nr > PLAYBOOK_MAX_STEPS) {
 		verror(v, n, "a playbook has at most %d steps",

@@ -65,6 +65,8 @@ struct playbook {
 	size_t nr_steps;
 	struct step *handlers;
 	size_t nr_handlers;
+	/* health: checks it gives the roles that run it; NULL when none */
+	const struct ynode *health;
 };
 
 #define PLAYBOOK_MAX_STEPS 10000

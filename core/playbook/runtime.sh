@@ -596,13 +596,18 @@ _dp_dpkg_repair() {
 	[ -z "$_dp_out" ] || printf '%s\n' "$_dp_out"
 }
 
-# dp_apt STATE MAX_AGE PACKAGE...
+# dp_apt STATE MAX_AGE [--no-install-recommends] PACKAGE...
 # apt-get waits up to 10 minutes for another apt or dpkg to let go of
 # the lock (DPkg::Lock::Timeout) rather than failing at once.
 dp_apt() {
 	_dp_state=$1
 	_dp_maxage=$2
 	shift 2
+	_dp_rec=
+	if [ "${1:-}" = --no-install-recommends ]; then
+		_dp_rec=--no-install-recommends
+		shift
+	fi
 	_dp_dpkg_repair || return 1
 	_dp_todo=
 	for _dp_pkg; do
@@ -624,7 +629,7 @@ dp_apt() {
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
 			-o DPkg::Lock::Timeout=600 \
 			-o Dpkg::Options::=--force-confdef \
-			-o Dpkg::Options::=--force-confold $_dp_todo || {
+			-o Dpkg::Options::=--force-confold $_dp_rec $_dp_todo || {
 			_dp_msg="apt-get install failed"
 			return 1
 		}
@@ -1178,8 +1183,72 @@ sys.exit(0 if ok else 1)
 	[ "$_dp_code" = "$4" ]
 }
 
+# _dp_height_check RPC METHOD FIELD WITHIN REFERENCE...: the node's block
+# height (FIELD of RPC's answer: a JSON-RPC POST of METHOD, or a GET when
+# METHOD is empty) against the highest height the REFERENCE endpoints
+# answer the same request with; passes when it is at most WITHIN blocks
+# behind. Every request has a 10 s timeout; the node is asked directly,
+# the references through the proxy the environment names, if any.
+# Prints "height H vs reference R".
+_dp_height_check() {
+	if ! command -v python3 >/dev/null 2>&1; then
+		echo "cannot read a block height: the host needs python3"
+		return 127
+	fi
+	python3 -c '
+import json, sys, urllib.request
+rpc, method, field, within = sys.argv[1:5]
+refs = sys.argv[5:]
+direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+environ = urllib.request.build_opener()
+
+def height(opener, url):
+    body = None
+    if method:
+        body = json.dumps({"jsonrpc": "2.0", "method": method,
+                           "id": 1}).encode()
+    req = urllib.request.Request(url, data=body,
+        method="POST" if method else "GET",
+        headers={"Content-Type": "application/json"} if method else {})
+    try:
+        with opener.open(req, timeout=10) as r:
+            text = r.read(1 << 20)
+    except Exception as e:
+        raise ValueError(str(getattr(e, "reason", e)) or type(e).__name__)
+    try:
+        v = json.loads(text)
+        for k in field.split("."):
+            v = v[int(k)] if isinstance(v, list) else v[k]
+    except Exception:
+        raise ValueError("%s missing" % field)
+    try:
+        return int(v, 0) if isinstance(v, str) else int(v)
+    except (TypeError, ValueError):
+        raise ValueError("%s is %s" % (field, json.dumps(v)))
+
+try:
+    mine = height(direct, rpc)
+except ValueError as e:
+    print("height unknown (%s)" % e)
+    sys.exit(1)
+best, why = None, []
+for url in refs:
+    try:
+        h = height(environ, url)
+        best = h if best is None else max(best, h)
+    except ValueError as e:
+        why.append("%s: %s" % (url, e))
+if best is None:
+    print("height %d vs no reference (%s)" % (mine, "; ".join(why)))
+    sys.exit(1)
+print("height %d vs reference %d" % (mine, best))
+sys.exit(0 if mine + int(within) >= best else 1)
+' "$@"
+}
+
 # dp_health KIND TIMEOUT INTERVAL ARGS...: KIND http (URL METHOD BODY
-# STATUS FIELD OP WANT), tcp (HOST PORT) or command (CODE), probed every
+# STATUS FIELD OP WANT), height (RPC METHOD FIELD WITHIN REFERENCE...),
+# tcp (HOST PORT) or command (CODE), probed every
 # INTERVAL seconds until it passes or TIMEOUT seconds have passed; the
 # failure names the last value seen. In check mode one probe.
 dp_health() {
@@ -1194,6 +1263,10 @@ dp_health() {
 		case $_dp_hkind in
 		http)
 			_dp_last=$(_dp_http_check "$@" 2>&1 3>&-)
+			_dp_hrc=$?
+			;;
+		height)
+			_dp_last=$(_dp_height_check "$@" 2>&1 3>&-)
 			_dp_hrc=$?
 			;;
 		tcp)

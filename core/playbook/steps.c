@@ -186,6 +186,9 @@ static int c_apt(struct cc *c, const struct ynode *a, struct buf *call)
 	buf_adds(call, " dp_apt");
 	cc_args(call, !strcmp(state, "absent") ? "absent" : "present");
 	cc_add_int(call, age);
+	/* Not a package name, so the runtime tells it from the packages. */
+	if (!cc_get_bool(a, "recommends", true))
+		cc_args(call, "--no-install-recommends");
 	for (size_t i = 0; i < nr && !rc; i++) {
 		const struct ynode *n =
 			pk->kind == YNODE_SEQ ? pk->items[i] : pk;

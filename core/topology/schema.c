@@ -574,13 +574,14 @@ static void check_health(struct vctx *v, const struct ynode *n,
 						 "field", NULL };
 	static const char *const ops[] = { "equals", "at_least", "at_most",
 					   NULL };
-	int kinds = has(n, "http") + has(n, "tcp") + has(n, "command");
+	int kinds = has(n, "http") + has(n, "tcp") + has(n, "command") +
+		    has(n, "height");
 	int nr_ops = 0;
 
 	if (kinds != 1) {
 		verror(v, n,
 		       "%s needs exactly one of 'http: URL', 'tcp: "
-		       "HOST:PORT' or 'command: CODE'",
+		       "HOST:PORT', 'command: CODE' or 'height: {...}'",
 		       what);
 		return;
 	}
@@ -665,12 +666,64 @@ static const struct vspec vs_health_timeout = { .type = VT_INT,
 						.min = 1,
 						.max = 604800 };
 
+/* A URL, or a template that renders to URLs (checked when compiled). */
+static void check_reference_url(struct vctx *v, const struct ynode *n,
+				const char *what)
+{
+	if (!strstr(n->value, "{{"))
+		check_url(v, n, what);
+}
+
+static void check_reference(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	static const struct vspec url = { .type = VT_STRING,
+					  .check = check_reference_url };
+	static const struct vspec urls = { .type = VT_SEQ,
+					   .min = 1,
+					   .items = &url };
+
+	schema_check(v, n, n->kind == YNODE_SEQ ? &urls : &url, what);
+}
+
+/* A count of blocks, or a template ({{vars.icon_health_within}}). */
+static void check_within(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	long b;
+
+	if (n->kind == YNODE_SCALAR && n->value && strstr(n->value, "{{"))
+		return;
+	if (ynode_int(n, &b) || b < 0 || b > 1000000000)
+		verror(v, n, "%s must be a number of blocks, 0 to 1000000000",
+		       what);
+}
+
+static const struct vspec vs_reference = { .type = VT_ANY,
+					   .check = check_reference };
+static const struct vspec vs_within = { .type = VT_ANY, .check = check_within };
+
+/* height: the node's block height against reference endpoints */
+static const struct key_spec height_keys[] = {
+	{ "rpc", &vs_url, KEY_REQUIRED, NULL,
+	  "rpc: http://127.0.0.1:9000/api/v3" },
+	{ "method", &vs_string, 0, "none: GET", NULL },
+	{ "field", &vs_string, KEY_REQUIRED, NULL, "field: result.height" },
+	{ "reference", &vs_reference, KEY_REQUIRED, NULL,
+	  "reference: [https://ctz.solidwallet.io/api/v3]" },
+	{ "within", &vs_within, 0, "30", NULL },
+	{ 0 },
+};
+
+static const struct vspec vs_height = { .type = VT_MAP, .keys = height_keys };
+
 static const struct key_spec health_keys[] = {
 	{ "name", &vs_string, 0, "the check as written", NULL },
 	{ "http", &vs_url, 0, NULL, "http: http://127.0.0.1:3030/status" },
 	{ "tcp", &vs_tcp_target, 0, NULL, "tcp: 127.0.0.1:24567" },
 	{ "command", &vs_string, 0, NULL,
 	  "command: systemctl is-active neard" },
+	{ "height", &vs_height, 0, NULL, NULL },
 	{ "method", &vs_method, 0, "GET; POST with a body", NULL },
 	{ "body", &vs_string, 0, "none", NULL },
 	{ "status", &vs_http_status, 0, "200", NULL },
@@ -686,8 +739,7 @@ static const struct key_spec health_keys[] = {
 static const struct vspec vs_health_check = { .type = VT_MAP,
 					      .keys = health_keys,
 					      .check = check_health };
-static const struct vspec vs_health = { .type = VT_SEQ,
-					.items = &vs_health_check };
+const struct vspec vs_health = { .type = VT_SEQ, .items = &vs_health_check };
 static const struct vspec vs_firewall = { .type = VT_SEQ,
 					  .items = &vs_fw_rule };
 
@@ -742,6 +794,7 @@ static const struct key_spec role_keys[] = {
 	{ "zone", &vs_string, 0, "the provider's choice", NULL },
 	{ "via", &vs_dns_label, 0, NULL, "via: bastion" },
 	{ "after", &vs_string_list, 0, "[]", "after: [validator]" },
+	{ "sentry_of", &vs_dns_label, 0, NULL, "sentry_of: validator" },
 	{ "serial", &vs_serial, 0, "all hosts at once", NULL },
 	{ "playbooks", &vs_playbooks, 0, "[]", "playbooks: [harden]" },
 	{ "health", &vs_health, 0, "[]", NULL },

@@ -214,10 +214,15 @@ static void build_refs(struct role *r, const struct ynode *m)
 {
 	const struct ynode *after = get_seq(m, "after");
 	const struct ynode *via = ynode_get(m, "via");
+	const struct ynode *sentry_of = ynode_get(m, "sentry_of");
 
 	if (ynode_is_string(via)) {
 		r->via.name = via->value;
 		r->via.node = via;
+	}
+	if (ynode_is_string(sentry_of)) {
+		r->sentry_of.name = sentry_of->value;
+		r->sentry_of.node = sentry_of;
 	}
 	if (!after)
 		return;

@@ -90,7 +90,8 @@ struct role {
 	const char *image;
 	const char *region;
 	const char *zone;
-	struct role_ref via; /* name NULL when none */
+	struct role_ref via;	   /* name NULL when none */
+	struct role_ref sentry_of; /* the role it fronts; name NULL: none */
 	struct role_ref *after;
 	size_t nr_after;
 	int serial; /* 0: all at once */
@@ -212,9 +213,22 @@ struct role *topology_find_role(const struct topology *t, const char *name);
 struct host *topology_find_host(const struct topology *t, const char *name);
 const struct artifact *topology_find_artifact(const struct topology *t,
 					      const char *name);
+/* Whether r's playbooks list the built-in (or path) name, as written. */
+bool role_runs_playbook(const struct role *r, const char *name);
 
 /* Internal to core/topology: build from a checked tree, then cross-check. */
 void topology_build(struct topology *t, struct diag_list *dl);
 void topology_check(struct topology *t, struct diag_list *dl);
+/*
+ * builtins.c: the variables of the built-in node-exporter and monitoring
+ * playbooks (and the metrics_* and public_rpc_* role variables they read)
+ * checked where the topology sets them, then the firewall rules they
+ * bring added to the roles: 9100 to node-exporter's roles from
+ * node_exporter_from (default: the roles running monitoring), a role's
+ * metrics_port from the roles running monitoring, 9090 and 9093 to
+ * monitoring's roles from monitoring_ui_from (default: the role's bastion,
+ * or ssh.admin_cidrs). docs/playbooks.md has the list.
+ */
+void topology_check_builtins(struct topology *t, struct diag_list *dl);
 
 #endif

@@ -68,6 +68,23 @@ static void resolve_ref(struct topology *t, struct diag_list *dl,
 		ref->role = NULL; /* keep the cycle check to real cycles */
 }
 
+/* The built-in playbook sentry proxies to the hosts of `sentry_of`. */
+static void check_sentry_needs_role(struct topology *t, struct diag_list *dl,
+				    const struct role *r)
+{
+	for (size_t i = 0; i < r->nr_playbooks; i++) {
+		const struct ynode *at = r->playbook_nodes[i];
+
+		if (strcmp(r->playbooks[i], "sentry"))
+			continue;
+		diag_add(dl, DIAG_ERROR, t->file, at->line, at->col,
+			 "role '%s' runs the playbook 'sentry' but has no "
+			 "'sentry_of': name the role it fronts "
+			 "(sentry_of: validator)",
+			 r->name);
+	}
+}
+
 static void check_refs(struct topology *t, struct diag_list *dl)
 {
 	struct names roles = role_names(t);
@@ -87,6 +104,11 @@ static void check_refs(struct topology *t, struct diag_list *dl)
 		}
 		for (size_t j = 0; j < r->nr_after; j++)
 			resolve_ref(t, dl, &roles, r, &r->after[j], "after");
+		if (r->sentry_of.name)
+			resolve_ref(t, dl, &roles, r, &r->sentry_of,
+				    "sentry_of");
+		else
+			check_sentry_needs_role(t, dl, r);
 		for (size_t j = 0; j < r->nr_firewall; j++) {
 			struct fw_rule *fw = &r->firewall[j];
 			struct buf where = BUF_INIT;
@@ -371,6 +393,7 @@ static void check_secrets(struct topology *t, struct diag_list *dl)
 
 void topology_check(struct topology *t, struct diag_list *dl)
 {
+	topology_check_builtins(t, dl);
 	check_refs(t, dl);
 	graph_check_cycles(t, dl);
 	check_providers(t, dl);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "providers/local/nspawn.h"
+#include "providers/local/proxy.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/proc.h"
@@ -29,7 +30,7 @@
 /*
  * What every local host has: enough to boot, log in and be configured, and
  * the packages the built-in playbooks install (local hosts have no route
- * out: without apt_proxy their apt steps must find them there already).
+ * out: with apt_proxy none their apt steps must find them there already).
  */
 #define PACKAGES                                                  \
 	"systemd,systemd-sysv,dbus,openssh-server,iproute2,sudo," \
@@ -210,6 +211,31 @@ static void bridge_address(const struct local_net *net, char *out)
 	in.s_addr = htonl(ntohl(a) + 1);
 	inet_ntop(AF_INET, &in, out, 16);
 	snprintf(out + strlen(out), 8, "/%d", c.prefix);
+}
+
+int local_bridge_ip(const struct local_net *net, char out[16])
+{
+	char cidr[32];
+	char *slash;
+
+	bridge_address(net, cidr);
+	slash = strchr(cidr, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	memcpy(out, cidr, (size_t)(slash - cidr) + 1); /* at most 16 */
+	return 0;
+}
+
+void local_mirror_host(char *out, size_t size)
+{
+	const char *m = env_or("DEPLOY_LOCAL_MIRROR", MIRROR);
+	const char *host = strstr(m, "://");
+	size_t n;
+
+	host = host ? host + 3 : m;
+	n = strcspn(host, ":/");
+	snprintf(out, size, "%.*s", (int)n, host);
 }
 
 /* Base image */
@@ -495,10 +521,26 @@ static int prepare_upper(const struct local_net *net, const char *upper,
 		rc = write_file(p, h->authorized_keys ? h->authorized_keys : "",
 				0600, err);
 	free(p);
-	if (!rc && net->apt_proxy) {
+	if (!rc && (net->apt_proxy || net->own_proxy)) {
+		char ip[16] = "";
+		struct buf url = BUF_INIT;
+
+		if (net->own_proxy) {
+			local_bridge_ip(net, ip);
+			buf_addf(&url, "http://%s:%d", ip, LOCAL_PROXY_PORT);
+		} else {
+			buf_adds(&url, net->apt_proxy);
+		}
 		buf_reset(&text);
-		buf_addf(&text, "Acquire::http::Proxy \"%s\";\n",
-			 net->apt_proxy);
+		/* One request per connection for deploy's own proxy. */
+		buf_addf(&text,
+			 "Acquire::http::Proxy \"%s\";\n"
+			 "Acquire::https::Proxy \"%s\";\n%s",
+			 url.data, url.data,
+			 net->own_proxy
+				 ? "Acquire::http::Pipeline-Depth \"0\";\n"
+				 : "");
+		buf_free(&url);
 		p = path_in(upper, "etc/apt/apt.conf.d/01deploy-proxy");
 		rc = write_file(p, text.data, 0644, err);
 		free(p);

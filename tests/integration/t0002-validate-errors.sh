@@ -132,4 +132,14 @@ EOF
 expect_same expected "$TMP/err" "unknown built-ins at their places"
 checks=$((checks + 1))
 [ -s "$TMP/out" ] && fail "nothing on stdout when a built-in is unknown"
+# the built-in monitoring playbook's thresholds are checked where the
+# topology sets them, before anything else happens (deploy up reads the
+# topology the same way)
+printf 'version: 1\nname: t\nroles:\n  mon:\n    provider: local\n    playbooks: [monitoring]\n    vars: {alert_disk_used_percent: abc}\n' >threshold.yml
+check threshold "threshold.yml:7:37: error: roles.mon.vars.alert_disk_used_percent: 'abc' is not a percentage (a number from 0 to 100)"
+run "$DEPLOY" up --yes threshold.yml
+expect_rc 1 "up with a bad threshold"
+expect_line "$TMP/err" "threshold.yml:7:37: error: roles.mon.vars.alert_disk_used_percent: 'abc' is not a percentage (a number from 0 to 100)" "up stops at the bad threshold"
+checks=$((checks + 1))
+[ -d .deploy ] && fail "up made state for a topology with a bad threshold"
 finish

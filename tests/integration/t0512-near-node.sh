@@ -5,8 +5,10 @@
 # server; `neard init --chain-id NETWORK` once; node_key.json and
 # validator_key.json from secrets (0600, the node's user, never in the
 # output, the state or --json events); NEAR's unit (SIGINT, SIGHUP
-# reloads); the health gate waits through the syncing period; a second up
-# changes nothing.
+# reloads); the playbook's health gate (its checks' timing overridden by
+# name) waits through the syncing period; the firewall opens P2P to the
+# world and RPC only to the roles in near_rpc_from; a second up changes
+# nothing.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
 unset XDG_CACHE_HOME
@@ -65,26 +67,24 @@ artifacts:
   neard: {url: "http://127.0.0.1:$HTTP_PORT/neard-2.3.0", sha256: $SHA}
 roles:
   validator:
-    playbooks: [near-node]
+    playbooks: [firewall, near-node]
     vars:
       near_role: validator
       near_node_key: true
+      near_rpc_from: [proxy]
     health:
-      - {http: "http://127.0.0.1:3030/health", interval: 1, timeout: 120}
-      - name: synced
-        http: http://127.0.0.1:3030/status
-        field: sync_info.syncing
-        equals: false
-        interval: 1
-        timeout: 120
+      - {name: synced, http: "http://127.0.0.1:3030/status", field: sync_info.syncing, equals: false, interval: 1, timeout: 120}
+      - {name: neard health, http: "http://127.0.0.1:3030/health", interval: 1, timeout: 60}
+  proxy: {}
+  other: {}
 EOF
 
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up"
 cat "$TMP/out" >first.out
-expect_line "$TMP/out" "1 host: 1 ok, 0 failed, 0 skipped; 11 steps changed" "every step changed, and the handlers"
+expect_line "$TMP/out" "1 host: 1 ok, 0 failed, 0 skipped; 15 steps changed" "every step changed, and the handlers"
 checks=$((checks + 1))
-grep -q "^validator-0: \[handler [0-9]/[0-9]\] health: .*: waiting: " "$TMP/out" ||
+grep -q "^validator-0: \[handler [0-9]/[0-9]\] health: synced: waiting: sync_info.syncing true" "$TMP/out" ||
 	fail "the gate waited through the syncing period"
 run "$DEPLOY" run topo.yml -- systemctl show neard -p ActiveState -p Restart -p RestartUSec -p KillSignal -p User -p TimeoutStopUSec -p LimitNOFILE
 for want in ActiveState=active Restart=on-failure RestartUSec=30s KillSignal=2 User=near TimeoutStopUSec=45s LimitNOFILE=65536; do
@@ -111,6 +111,22 @@ run "$DEPLOY" run topo.yml -- cat /etc/sysctl.d/60-deploy-near.conf
 for want in "net.core.rmem_max = 8388608" "net.core.wmem_max = 8388608" "net.ipv4.tcp_rmem = 4096 87380 8388608" "net.ipv4.tcp_wmem = 4096 16384 8388608" "net.ipv4.tcp_slow_start_after_idle = 0"; do
 	expect_line "$TMP/out" "validator-0: $want" "NEAR's network settings: $want"
 done
+
+# The firewall: P2P from anyone, RPC only from the proxy role.
+probe() { # probe HOST PORT: what HOST sees of the validator's PORT
+	"$DEPLOY" run --limit "$1" topo.yml -- python3 -c "'import socket
+try:
+    socket.create_connection((\"$VALIDATOR\", $2), 3).close(); print(\"open\")
+except OSError as e:
+    print(\"closed\")'"
+}
+VALIDATOR=$(python3 -c 'import json; print(json.load(open(".deploy/'"$name"'.state.json"))["hosts"]["validator-0"]["address"])')
+probe proxy-0 3030 >"$TMP/p"
+expect_line "$TMP/p" "proxy-0: open" "RPC open to a role in near_rpc_from"
+probe other-0 3030 >"$TMP/p"
+expect_line "$TMP/p" "other-0: closed" "RPC closed to other roles"
+probe other-0 24567 >"$TMP/p"
+expect_line "$TMP/p" "other-0: open" "P2P open to the world"
 
 # SIGHUP (systemctl reload) does not stop neard.
 run "$DEPLOY" run topo.yml -- "systemctl reload neard && sleep 1 && systemctl show neard -p ActiveState -p NRestarts"

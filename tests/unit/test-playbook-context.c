@@ -106,6 +106,7 @@ static void expect_at(const cJSON *d, const char *path, const char *json)
 	"         vars: {level: host}}\n"                                     \
 	"  sentry:\n"                                                         \
 	"    provider: ssh\n"                                                 \
+	"    sentry_of: validator\n"                                          \
 	"    hosts:\n"                                                        \
 	"      - {name: s1, address: 198.51.100.3}\n"                         \
 	"      - {name: s2, address: \"2001:db8::3\"}\n"
@@ -119,8 +120,8 @@ static void test_host_and_role_data(void **state)
 	expect_at(c->data, "host",
 		  "{\"name\":\"v1\",\"role\":\"validator\",\"index\":0,"
 		  "\"address\":\"198.51.100.2\",\"private_address\":"
-		  "\"198.51.100.2\",\"port\":2222,\"user\":\"root\","
-		  "\"root_login\":true}");
+		  "\"198.51.100.2\",\"port\":2222,\"private_address_url\":"
+		  "\"198.51.100.2\",\"user\":\"root\",\"root_login\":true}");
 	expect_at(c->data, "role.name", "\"validator\"");
 	expect_at(c->data, "role.via", "\"bastion\"");
 	expect_at(c->data, "role.is_bastion", "false");
@@ -140,6 +141,27 @@ static void test_host_and_role_data(void **state)
 	expect_at(c->data, "role.is_bastion", "true");
 	expect_at(c->data, "host.user", "\"admin\"");
 	expect_at(c->data, "host.root_login", "false");
+	context_free(c);
+	topology_free(t);
+}
+
+static void test_sentry_of_names_the_fronted_hosts(void **state)
+{
+	struct topology *t = topo(FLEET);
+	struct host_context *c = build(t, "s2", NULL);
+
+	(void)state;
+	expect_at(c->data, "role.sentry_of", "\"validator\"");
+	expect_at(c->data, "sentry_of.name", "\"validator\"");
+	expect_at(c->data, "sentry_of.count", "1");
+	expect_at(c->data, "sentry_of.hosts",
+		  "[{\"name\":\"v1\",\"role\":\"validator\",\"index\":0,"
+		  "\"address\":\"198.51.100.2\",\"private_address\":"
+		  "\"198.51.100.2\",\"port\":2222}]");
+	context_free(c);
+	c = build(t, "v1", NULL);
+	expect_at(c->data, "role.sentry_of", "null");
+	expect_at(c->data, "sentry_of", "null");
 	context_free(c);
 	topology_free(t);
 }
@@ -346,6 +368,101 @@ static void test_secrets_load_from_env_and_files(void **state)
 	buf_free(&path);
 }
 
+#define MONITORED                                                 \
+	"version: 1\nname: f\nproviders: {ssh: {}}\n"             \
+	"ssh: {admin_cidrs: [203.0.113.7/32]}\n"                  \
+	"secrets: {alertmanager_webhook_url: {env: T_HOOK}}\n"    \
+	"roles:\n"                                                \
+	"  mon:\n"                                                \
+	"    playbooks: [firewall, monitoring]\n"                 \
+	"    hosts: [{name: m1, address: 198.51.100.1}]\n"        \
+	"  node:\n"                                               \
+	"    playbooks: [firewall, node-exporter]\n"              \
+	"    vars: {metrics_port: 3030, public_rpc_port: 8080,\n" \
+	"           public_rpc_path: /status}\n"                  \
+	"    hosts:\n"                                            \
+	"      - {name: n1, address: 198.51.100.2}\n"             \
+	"      - {name: n2, address: \"2001:db8::2\"}\n"
+
+static void test_monitoring_targets_from_the_topology(void **state)
+{
+	struct topology *t = topo(MONITORED);
+	struct host_address addrs[] = {
+		{ "n1", "198.51.100.2", "10.0.0.2" },
+	};
+	struct secret_value hook[] = {
+		{ "alertmanager_webhook_url", "http://10.0.0.9/h", 17 },
+	};
+	struct context_input in = { hook, 1, addrs, 1 };
+	struct host_context *c = build(t, "m1", &in);
+	cJSON *sd;
+
+	(void)state;
+	expect_at(c->data, "monitoring.receivers",
+		  "{\"smtp_password\":false,\"slack\":false,"
+		  "\"webhook\":true}");
+	sd = cJSON_Parse(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(c->data, "monitoring"),
+				    "node_exporter_sd")
+			->valuestring);
+	/* The private address, IPv6 in brackets, one group per host. */
+	expect_at(sd, "0",
+		  "{\"targets\":[\"10.0.0.2:9100\"],\"labels\":{\"host\":"
+		  "\"n1\",\"role\":\"node\"}}");
+	expect_at(sd, "1.targets", "[\"[2001:db8::2]:9100\"]");
+	cJSON_Delete(sd);
+	sd = cJSON_Parse(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(c->data, "monitoring"),
+				    "metrics_sd")
+			->valuestring);
+	expect_at(sd, "0.targets", "[\"10.0.0.2:3030\"]");
+	expect_at(sd, "0.labels.__metrics_path__", "\"/metrics\"");
+	cJSON_Delete(sd);
+	sd = cJSON_Parse(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(c->data, "monitoring"),
+				    "probes_sd")
+			->valuestring);
+	/* Probes go to the public address. */
+	expect_at(sd, "0.targets", "[\"http://198.51.100.2:8080/status\"]");
+	expect_at(sd, "0.labels.__param_module", "\"http_2xx\"");
+	cJSON_Delete(sd);
+	/* 9090 and 9093 from admin_cidrs. */
+	expect_at(c->data, "firewall.rules.0.dport", "\"9090\"");
+	expect_at(c->data, "firewall.rules.0.v4_set", "\"203.0.113.7/32\"");
+	context_free(c);
+	/* A node: 9100 and 3030 from the monitoring host only. */
+	c = build(t, "n1", &in);
+	expect_at(c->data, "monitoring", "null");
+	expect_at(c->data, "host.private_address_url", "\"10.0.0.2\"");
+	expect_at(c->data, "firewall.rules.0.comment", "\"9100/tcp from mon\"");
+	expect_at(c->data, "firewall.rules.0.v4_set", "\"198.51.100.1\"");
+	expect_at(c->data, "firewall.rules.1.dport", "\"3030\"");
+	context_free(c);
+	topology_free(t);
+}
+
+static void test_receiver_secret_that_would_break_the_file(void **state)
+{
+	struct topology *t = topo(MONITORED);
+	struct secret_value hook[] = {
+		{ "alertmanager_webhook_url", "http://x/\"a", 11 },
+	};
+	struct context_input in = { .secrets = hook, .nr_secrets = 1 };
+	struct host_context *c = NULL;
+	struct error err;
+
+	(void)state;
+	error_init(&err);
+	assert_int_equal(
+		context_build(t, topology_find_host(t, "m1"), &in, &c, &err),
+		DEPLOY_ERR_INVALID);
+	assert_null(c);
+	assert_non_null(strstr(err.msg, "secret 'alertmanager_webhook_url'"));
+	assert_null(strstr(err.msg, "http://x"));
+	error_clear(&err);
+	topology_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -357,8 +474,12 @@ int main(void)
 			test_created_hosts_have_null_addresses_until_given),
 		cmocka_unit_test(test_firewall_rules_resolve_to_address_sets),
 		cmocka_unit_test(test_no_admin_cidrs_is_a_firewall_error),
+		cmocka_unit_test(test_sentry_of_names_the_fronted_hosts),
 		cmocka_unit_test(test_secrets_by_name_and_redaction),
 		cmocka_unit_test(test_secrets_load_from_env_and_files),
+		cmocka_unit_test(test_monitoring_targets_from_the_topology),
+		cmocka_unit_test(
+			test_receiver_secret_that_would_break_the_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -245,6 +245,29 @@ static void test_role_naming_itself(void **state)
 	done(&r);
 }
 
+static void test_sentry_of_must_name_another_role(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n"
+		      "  validator: {}\n"
+		      "  a: {sentry_of: validatr}\n"
+		      "  b: {sentry_of: b}\n"
+		      "  c: {playbooks: [sentry]}\n"
+		      "  d: {sentry_of: validator, playbooks: [sentry]}\n");
+	expect_error(&r, 6, 18,
+		     "unknown role 'validatr' in roles.a.sentry_of (did you "
+		     "mean 'validator'?)");
+	expect_error(&r, 7, 18, "role 'b' names itself in 'sentry_of'");
+	expect_error(&r, 8, 19,
+		     "role 'c' runs the playbook 'sentry' but has no "
+		     "'sentry_of': name the role it fronts (sentry_of: "
+		     "validator)");
+	assert_int_equal(r.dl.errors, 3);
+	done(&r);
+}
+
 static void test_bad_cidrs_and_ports(void **state)
 {
 	struct result r;
@@ -606,6 +629,117 @@ static void test_secret_with_both_sources_gives_one_error_only(void **state)
 	done(&r);
 }
 
+static void test_builtin_playbook_variables_are_checked(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r,
+	     HEAD "providers: {local: {}}\n"
+		  "vars: {alert_disk_used_percent: abc}\n"
+		  "roles:\n"
+		  "  mon:\n"
+		  "    playbooks: [monitoring]\n"
+		  "    vars: {alert_instance_down_for: 5 minutes, "
+		  "monitoring_ui_from: [world], alert_peers_min: -1}\n"
+		  "  node:\n"
+		  "    playbooks: [node-exporter]\n"
+		  "    vars: {node_exporter_from: [mon, mno], metrics_port: "
+		  "70000, metrics_path: metrics}\n");
+	expect_error(&r, 4, 33,
+		     "vars.alert_disk_used_percent: 'abc' is not a percentage "
+		     "(a number from 0 to 100)");
+	expect_error(&r, 8, 37,
+		     "roles.mon.vars.alert_instance_down_for: '5 minutes' is "
+		     "not a duration such as 30s, 5m or 1h30m");
+	expect_error(&r, 8, 69,
+		     "roles.mon.vars.monitoring_ui_from: 'world' is not "
+		     "allowed: exporters and Prometheus answer only the roles "
+		     "and networks named");
+	expect_error(&r, 8, 94,
+		     "roles.mon.vars.alert_peers_min: '-1' is not a whole "
+		     "number from 0");
+	expect_error(&r, 11, 38,
+		     "roles.node.vars.node_exporter_from: no role named 'mno'");
+	expect_error(&r, 11, 58,
+		     "roles.node.vars.metrics_port: '70000' is not a port (1 "
+		     "to 65535)");
+	expect_error(&r, 11, 79,
+		     "roles.node.vars.metrics_path: 'metrics' is not an URL "
+		     "path such as /metrics");
+	done(&r);
+	/* A variable of a playbook nobody runs is not deploy's business. */
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "vars: {alert_disk_used_percent: abc}\n"
+		      "roles: {n: {}}\n");
+	assert_int_equal(r.rc, 0);
+	done(&r);
+}
+
+static void test_builtin_playbooks_bring_their_firewall_rules(void **state)
+{
+	struct result r;
+	const struct role *node, *mon;
+
+	(void)state;
+	load(&r, HEAD "ssh: {admin_cidrs: [203.0.113.0/24]}\n"
+		      "providers: {local: {}}\n"
+		      "roles:\n"
+		      "  mon: {playbooks: [monitoring, node-exporter]}\n"
+		      "  node: {playbooks: [node-exporter], vars: "
+		      "{metrics_port: 3030}}\n");
+	assert_int_equal(r.rc, 0);
+	node = topology_find_role(r.t, "node");
+	mon = topology_find_role(r.t, "mon");
+	/* 9100 from the roles running monitoring; metrics_port too. */
+	assert_int_equal(node->nr_firewall, 2);
+	assert_int_equal(node->firewall[0].port_lo, 9100);
+	assert_int_equal(node->firewall[0].nr_from, 1);
+	assert_string_equal(node->firewall[0].from[0].text, "mon");
+	assert_ptr_equal(node->firewall[0].from[0].role, mon);
+	assert_int_equal(node->firewall[1].port_lo, 3030);
+	/* Prometheus and Alertmanager from ssh.admin_cidrs (no bastion). */
+	assert_int_equal(mon->nr_firewall, 3);
+	assert_int_equal(mon->firewall[1].port_lo, 9090);
+	assert_int_equal(mon->firewall[2].port_lo, 9093);
+	assert_int_equal(mon->firewall[1].from[0].kind, FW_FROM_CIDR);
+	assert_string_equal(mon->firewall[1].from[0].text, "203.0.113.0/24");
+	done(&r);
+}
+
+static void test_height_checks_are_validated_at_their_place(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\nroles:\n  n:\n    health:\n"
+		      "      - height: {rpc: http://127.0.0.1:9000/api/v3, "
+		      "field: result.height, reference: [http://a/, "
+		      "\"{{vars.refs}}\"], within: 30}\n"
+		      "      - height: {field: h, reference: ftp://x, "
+		      "within: -1}\n"
+		      "      - {height: {rpc: \"http://x/\", field: h, "
+		      "reference: []}, field: h}\n"
+		      "      - {height: {rpc: \"http://x/\", field: h, "
+		      "reference: \"http://r/\", methd: x}}\n");
+	assert_int_equal(r.rc, DEPLOY_ERR_INVALID);
+	expect_error(&r, 8, 17,
+		     "missing key 'rpc' in roles.n.health[1].height (e.g. "
+		     "'rpc: http://127.0.0.1:9000/api/v3')");
+	expect_error(&r, 8, 39,
+		     "roles.n.health[1].height.reference 'ftp://x' is not an "
+		     "http:// or https:// URL");
+	expect_error(&r, 8, 56,
+		     "roles.n.health[1].height.within must be a number of "
+		     "blocks, 0 to 1000000000");
+	expect_error(&r, 9, 58, "roles.n.health[2].height.reference is empty");
+	expect_error(&r, 10, 71,
+		     "unknown key 'methd' in roles.n.health[3].height (did "
+		     "you mean 'method'?)");
+	assert_int_equal(r.dl.errors, 7);
+	done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,9 +777,15 @@ int main(void)
 			test_null_settings_of_a_provider_that_needs_them),
 		cmocka_unit_test(test_quoted_ports_are_ports),
 		cmocka_unit_test(test_world_is_not_a_role_name),
+		cmocka_unit_test(
+			test_height_checks_are_validated_at_their_place),
+		cmocka_unit_test(test_sentry_of_must_name_another_role),
 		cmocka_unit_test(test_listed_hosts_count_toward_the_host_limit),
 		cmocka_unit_test(
 			test_secret_with_both_sources_gives_one_error_only),
+		cmocka_unit_test(test_builtin_playbook_variables_are_checked),
+		cmocka_unit_test(
+			test_builtin_playbooks_bring_their_firewall_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
