@@ -99,8 +99,14 @@ static int c_file(struct cc *c, const struct ynode *a, struct buf *call)
 		rc = file_content(c, a, &content);
 		if (rc)
 			goto out;
+		cc_want(c,
+			ynode_get(a, "mode") || ynode_get(a, "owner") ||
+					ynode_get(a, "group")
+				? "sa"
+				: "s",
+			&path);
 	}
-	cc_add_content(call, &content);
+	cc_add_content(c, call, &content);
 	rc = cc_render(c, a, "validate", TEMPLATE_ESCAPE_SHELL, &v);
 	if (!rc)
 		cc_arg(call, v.data, v.len);
@@ -121,6 +127,9 @@ static int c_directory(struct cc *c, const struct ynode *a, struct buf *call)
 		goto out;
 	buf_adds(call, " dp_directory");
 	cc_arg(call, v.data, v.len);
+	if (ynode_get(a, "mode") || ynode_get(a, "owner") ||
+	    ynode_get(a, "group"))
+		cc_want(c, "a", &v);
 	rc = add_mode_owner_group(c, a, call, &v);
 out:
 	buf_free_secret(&v);
@@ -286,7 +295,7 @@ static int c_user(struct cc *c, const struct ynode *a, struct buf *call)
 	if (rc)
 		goto out;
 	cc_args(call, keys ? "1" : "0");
-	cc_add_content(call, &list);
+	cc_add_content(c, call, &list);
 	/* sudo: a NOPASSWD drop-in, checked with visudo before it is used */
 	cc_args(call, ynode_bool(ynode_get(a, "sudo"), &sudo) ? ""
 		      : sudo				      ? "1"
@@ -299,7 +308,7 @@ static int c_user(struct cc *c, const struct ynode *a, struct buf *call)
 		 "# Written by deploy (playbook %s); changes here are "
 		 "overwritten.\n%s ALL=(ALL:ALL) NOPASSWD: ALL\n",
 		 c->pb->name, name.data);
-	cc_add_content(call, &list);
+	cc_add_content(c, call, &list);
 out:
 	buf_free_secret(&name);
 	buf_free_secret(&v);
@@ -334,8 +343,9 @@ static int c_sysctl(struct cc *c, const struct ynode *a, struct buf *call)
 		goto out;
 	buf_adds(call, " dp_sysctl");
 	cc_arg(call, path.data, path.len);
+	cc_want(c, "s", &path);
 	cc_args(call, cc_get_bool(a, "apply", true) ? "1" : "0");
-	cc_add_content(call, &content);
+	cc_add_content(c, call, &content);
 out:
 	buf_free_secret(&path);
 	buf_free_secret(&v);
@@ -623,7 +633,7 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 	rc = add_mode_owner_group(c, a, call, &v);
 	if (rc)
 		goto out;
-	cc_add_content(call, &content);
+	cc_add_content(c, call, &content);
 out:
 	buf_free(&v);
 	buf_free(&content);

@@ -3,7 +3,8 @@
 
 /*
  * deploy-test-node [--rpc ADDR:PORT] [--p2p ADDR:PORT] [--syncing SECONDS]
- *                  [--height N] [--name TEXT] [--pidfile PATH] [--daemon]
+ *                  [--height N] [--peers N] [--name TEXT] [--pidfile PATH]
+ *                  [--daemon]
  * deploy-test-node [--home DIR] init [--chain-id ID] [neard's other flags]
  * deploy-test-node [--home DIR] run [OPTIONS above]
  *
@@ -27,6 +28,10 @@
  *   POST /, POST /api/v3 with method icx_getLastBlock
  *                  {"jsonrpc": "2.0", "id": ID, "result": {"height": H}}
  *                  (ICON)
+ *   GET /metrics   Prometheus text: near_block_height_head H,
+ *                  near_sync_status (0 once synced),
+ * near_peer_connections_total
+ *                  (--peers, default 5)
  * and takes connections on the P2P address (default 127.0.0.1:24567),
  * answering one line. It is syncing for SECONDS after it starts (0: synced
  * at once; -1: never), its height climbing to N (default 1000); once
@@ -51,6 +56,7 @@
 
 static long syncing_for;
 static long top_height = 1000;
+static long peers = 5;
 static const char *name = "deploy-test-node";
 static char chain_id[64] = "localnet";
 static struct timespec started;
@@ -111,20 +117,25 @@ static int listen_on(const char *spec)
 	return fd;
 }
 
-static void reply(int fd, int status, const char *body)
+static void reply_as(int fd, int status, const char *type, const char *body)
 {
 	char head[256];
 	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+			 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\n"
 			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
 			 status,
 			 status == 200	 ? "OK"
 			 : status == 404 ? "Not Found"
 					 : "Service Unavailable",
-			 strlen(body));
+			 type, strlen(body));
 
 	if (write(fd, head, (size_t)n) < 0 || write(fd, body, strlen(body)) < 0)
 		return;
+}
+
+static void reply(int fd, int status, const char *body)
+{
+	reply_as(fd, status, "application/json", body);
 }
 
 /* The id of a JSON-RPC request, as written (a number or a string). */
@@ -170,6 +181,16 @@ static void serve(int fd)
 			reply(fd, 200, "null");
 		else
 			reply(fd, 503, "{\"error\": \"NodeIsSyncing\"}");
+	} else if (!strncmp(req, "GET /metrics ", 13)) {
+		snprintf(body, sizeof(body),
+			 "# TYPE near_block_height_head gauge\n"
+			 "near_block_height_head %ld\n"
+			 "# TYPE near_sync_status gauge\n"
+			 "near_sync_status %d\n"
+			 "# TYPE near_peer_connections_total gauge\n"
+			 "near_peer_connections_total %ld\n",
+			 height(), synced() ? 0 : 1, peers);
+		reply_as(fd, 200, "text/plain; version=0.0.4", body);
 	} else if (!strncmp(req, "GET /status ", 12)) {
 		snprintf(body, sizeof(body),
 			 "{\"chain_id\": \"%s\", \"version\": "
@@ -204,7 +225,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: deploy-test-node [--rpc ADDR:PORT] [--p2p ADDR:PORT] "
-		"[--syncing SECONDS] [--height N] [--name TEXT] "
+		"[--syncing SECONDS] [--height N] [--peers N] [--name TEXT] "
 		"[--pidfile PATH] [--daemon]\n"
 		"       deploy-test-node [--home DIR] init [--chain-id ID]\n"
 		"       deploy-test-node [--home DIR] run [OPTIONS]\n");
@@ -398,6 +419,8 @@ int main(int argc, char **argv)
 			syncing_for = atol(argv[++i]);
 		else if (!strcmp(a, "--height"))
 			top_height = atol(argv[++i]);
+		else if (!strcmp(a, "--peers"))
+			peers = atol(argv[++i]);
 		else if (!strcmp(a, "--name"))
 			name = argv[++i];
 		else if (!strcmp(a, "--pidfile"))

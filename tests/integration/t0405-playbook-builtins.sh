@@ -50,7 +50,10 @@ text = open(sys.argv[1]).read()
 words = shlex.split(text[text.index("_dp_main() {"):])
 for i, w in enumerate(words):
     if w == "dp_file" and words[i + 1] == sys.argv[2]:
-        sys.stdout.write(base64.b64decode(words[i + 7]).decode())
+        # The text after a colon, or base64 (content with a NUL byte).
+        c = words[i + 7]
+        sys.stdout.write(c[1:] if c.startswith(":") else
+                         base64.b64decode(c).decode())
 EOF2
 }
 
@@ -71,13 +74,12 @@ steps() {
 	python3 - "$1" <<'EOF2'
 import shlex, sys
 text = open(sys.argv[1]).read()
-for raw in text[text.index("_dp_main() {"):].split("\n\t")[1:]:
-    if raw.startswith("_dp_step "):
-        w = shlex.split(raw)
-        print(w[1], w[5], w[2])
-    elif raw.startswith("_dp_skip "):
-        w = shlex.split(raw)
-        print(w[1], "skip", w[2])
+w = shlex.split(text[text.index("_dp_main() {"):])
+for i in range(len(w)):
+    if w[i] == "_dp_step":
+        print(w[i + 1], w[i + 5], w[i + 2])
+    elif w[i] == "_dp_skip":
+        print(w[i + 1], "skip", w[i + 2])
 EOF2
 }
 

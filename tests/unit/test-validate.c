@@ -740,6 +740,103 @@ static void test_height_checks_are_validated_at_their_place(void **state)
 	done(&r);
 }
 
+static void test_icon_node_roles_are_checked(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r,
+	     HEAD "providers: {local: {}}\n"
+		  "roles:\n"
+		  "  v:\n"
+		  "    playbooks: [icon-node]\n"
+		  "    firewall: [{port: 9000, from: world}]\n"
+		  "    vars: {icon_role: validator, icon_rpc_from: [world], "
+		  "icon_reference: [ftp://x], icon_p2p_from: [world, "
+		  "sentri]}\n");
+	assert_int_equal(r.rc, DEPLOY_ERR_INVALID);
+	expect_error(&r, 5, 3,
+		     "roles.v runs icon-node but no image is named: set "
+		     "vars.icon_image to REPO@sha256:DIGEST (or to the "
+		     "REPO:TAG of a docker_load artifact, with "
+		     "icon_image_artifact)");
+	expect_error(&r, 7, 16,
+		     "roles.v.firewall[0]: port 9000 is open to the world, "
+		     "but goloop serves /admin and /metrics there: name the "
+		     "roles (a sentry) or networks instead");
+	expect_error(&r, 8, 23,
+		     "roles.v.vars.icon_role: 'validator' is not 'prep' or "
+		     "'citizen'");
+	expect_error(&r, 8, 50,
+		     "roles.v.vars.icon_rpc_from: 'world' is not allowed: "
+		     "goloop serves /admin and /metrics on its JSON-RPC port; "
+		     "name the roles (a sentry) or networks that may reach it");
+	expect_error(&r, 8, 75,
+		     "roles.v.vars.icon_reference[0] is not an http:// or "
+		     "https:// URL");
+	expect_error(&r, 8, 108,
+		     "roles.v.vars.icon_p2p_from: no role named "
+		     "'sentri'");
+	assert_int_equal(r.dl.errors, 6);
+	done(&r);
+
+	/* No reference: an error unless the role gives its own 'synced'. */
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "roles:\n"
+		      "  v:\n"
+		      "    playbooks: [icon-node]\n"
+		      "    vars: {icon_image: \"i@sha256:0\"}\n");
+	expect_error(&r, 5, 3,
+		     "roles.v runs icon-node but names no reference endpoints "
+		     "for its height gate: set vars.icon_reference (e.g. "
+		     "[https://ctz.solidwallet.io/api/v3]), or give a health "
+		     "check named 'synced'");
+	done(&r);
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "roles:\n"
+		      "  v:\n"
+		      "    playbooks: [icon-node]\n"
+		      "    vars: {icon_image: \"i@sha256:0\"}\n"
+		      "    health: [{name: synced, tcp: 9000}]\n");
+	assert_int_equal(r.dl.errors, 0);
+	done(&r);
+}
+
+static void test_icon_node_brings_its_firewall_rules(void **state)
+{
+	struct result r;
+	const struct role *v;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "vars: {icon_image: \"i@sha256:0\", icon_reference: "
+		      "[\"https://ctz.solidwallet.io/api/v3\"]}\n"
+		      "roles:\n"
+		      "  s: {}\n"
+		      "  v: {playbooks: [icon-node], vars: {icon_rpc_from: "
+		      "[s]}}\n"
+		      "  c: {playbooks: [icon-node], vars: {icon_p2p_port: "
+		      "7200, icon_p2p_from: [s, 10.0.0.0/8]}}\n");
+	assert_int_equal(r.rc, 0);
+	/* P2P from the world by default; JSON-RPC only from the roles
+	 * named. */
+	v = topology_find_role(r.t, "v");
+	assert_int_equal(v->nr_firewall, 2);
+	assert_int_equal(v->firewall[0].port_lo, 7100);
+	assert_int_equal(v->firewall[0].from[0].kind, FW_FROM_WORLD);
+	assert_int_equal(v->firewall[1].port_lo, 9000);
+	assert_int_equal(v->firewall[1].nr_from, 1);
+	assert_ptr_equal(v->firewall[1].from[0].role,
+			 topology_find_role(r.t, "s"));
+	/* No icon_rpc_from: no rule for 9000 (goloop listens on loopback). */
+	v = topology_find_role(r.t, "c");
+	assert_int_equal(v->nr_firewall, 1);
+	assert_int_equal(v->firewall[0].port_lo, 7200);
+	assert_int_equal(v->firewall[0].nr_from, 2);
+	assert_int_equal(v->firewall[0].from[1].kind, FW_FROM_CIDR);
+	done(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -779,6 +876,8 @@ int main(void)
 		cmocka_unit_test(test_world_is_not_a_role_name),
 		cmocka_unit_test(
 			test_height_checks_are_validated_at_their_place),
+		cmocka_unit_test(test_icon_node_roles_are_checked),
+		cmocka_unit_test(test_icon_node_brings_its_firewall_rules),
 		cmocka_unit_test(test_sentry_of_must_name_another_role),
 		cmocka_unit_test(test_listed_hosts_count_toward_the_host_limit),
 		cmocka_unit_test(
