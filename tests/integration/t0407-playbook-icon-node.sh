@@ -31,7 +31,7 @@ secrets:
   icon_keystore: {file: ./keystore.json}
   icon_keystore_password: {env: ICON_PW}
 artifacts:
-  icon2-node: {url: "file://$TMP/image.tar", sha256: $IMAGE_SHA}
+  icon2-node: {url: "file://$TMP/image.tar", sha256: $IMAGE_SHA, docker_load: true, image: "iconloop/icon2-node:v1.4.4"}
 vars:
   icon_reference: [https://ctz.solidwallet.io/api/v3, https://api.icon.community/api/v3]
 roles:
