@@ -132,10 +132,7 @@ static bool role_is_bastion(const struct topology *t, const struct role *r)
 
 static bool role_runs_docker(const struct role *r)
 {
-	for (size_t i = 0; i < r->nr_playbooks; i++)
-		if (!strcmp(r->playbooks[i], "docker"))
-			return true;
-	return false;
+	return role_runs_playbook(r, "docker");
 }
 
 /* Firewall data: every source resolved to address lists */
@@ -290,6 +287,7 @@ static cJSON *firewall_json(const struct topology *t, const struct host *h,
 	char text[64];
 
 	cJSON_AddBoolToObject(fw, "flush_ruleset", !role_runs_docker(r));
+	cJSON_AddBoolToObject(fw, "docker", role_runs_docker(r));
 	cJSON_AddNumberToObject(fw, "ssh_port", h->port);
 	cJSON_AddBoolToObject(fw, "behind_bastion", via != NULL);
 	if (via) {
