@@ -84,8 +84,15 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 
 	if (!cli_has_playbooks(r->t))
 		return EXIT_OK;
-	diag_list_init(&dl);
 	error_init(&err);
+	/* What the hosts need while they are configured (the local hosts'
+	 * apt proxy), until the run ends. */
+	if (!check && lifecycle_configure_begin(&r->lc, &err)) {
+		print_error(&err);
+		error_clear(&err);
+		return EXIT_FAIL;
+	}
+	diag_list_init(&dl);
 	cli_ssh_options(r, &o.ssh);
 	o.sources = r->sources;
 	o.nr_sources = r->nr_sources;

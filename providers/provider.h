@@ -112,6 +112,10 @@ struct provider_ops {
 	 */
 	int (*sync)(struct provider_run *run, struct buf *dry,
 		    struct error *err);
+	/* MAY: start what the provider's hosts need while their playbooks
+	 * run (the local provider's apt proxy), for the rest of the run:
+	 * release() stops it. Called by up before it configures hosts. */
+	int (*configure_begin)(struct provider_run *run, struct error *err);
 	/* MAY: free run->priv at the end of the run (without the lock). */
 	void (*release)(struct provider_run *run);
 	/* MAY: record the existing host `id` at the provider as h (deploy
@@ -163,6 +167,7 @@ int provider_finish_down(struct provider_run *run, struct error *err);
 int provider_list_hosts(struct provider_run *run, char ***names, size_t *nr,
 			struct error *err);
 void provider_release(struct provider_run *run);
+int provider_configure_begin(struct provider_run *run, struct error *err);
 int provider_sync(struct provider_run *run, struct buf *dry, struct error *err);
 int provider_import_host(struct provider_run *run, const struct host *h,
 			 const char *id, struct error *err);

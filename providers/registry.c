@@ -238,6 +238,18 @@ int provider_sync(struct provider_run *run, struct buf *dry, struct error *err)
 	return rc;
 }
 
+int provider_configure_begin(struct provider_run *run, struct error *err)
+{
+	if (!run->provider->configure_begin)
+		return 0;
+	int rc;
+
+	provider_lock(run);
+	rc = run->provider->configure_begin(run, err);
+	provider_unlock(run);
+	return rc;
+}
+
 void provider_release(struct provider_run *run)
 {
 	if (run->provider && run->provider->release)

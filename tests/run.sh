@@ -9,7 +9,7 @@
 # anything failed. Under CI=true (a machine with root, sshd and moto) a
 # skipped test counts as failed unless it says why it cannot run in CI
 # (see tests/run-lib.sh).
-# FUZZ_SECONDS (default 25) bounds each of the eleven fuzz targets, run two
+# FUZZ_SECONDS (default 25) bounds each of the twelve fuzz targets, run two
 # at a time (tests/fuzz/run.sh): the fuzz stage takes about 6 * FUZZ_SECONDS
 # plus its build.
 set -u
@@ -78,7 +78,7 @@ else
 	echo "FAILED: sanitizer build"
 fi
 
-step "fuzzing (libFuzzer, 11 targets, ${fuzz_seconds}s each, two at a time)"
+step "fuzzing (libFuzzer, 12 targets, ${fuzz_seconds}s each, two at a time)"
 if CC=clang setup build-fuzz -Dfuzz=true -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dtests=true; then
 	log=$(mktemp)

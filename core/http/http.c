@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* One HTTP exchange through libcurl, with connect and total timeouts. */
+/* HTTP exchanges through libcurl multi: many in flight, connections kept. */
 #include "http/http.h"
 
 #include <curl/curl.h>
@@ -14,9 +14,72 @@
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 
+/*
+ * Idle multi handles, each holding its kept-alive connections. A call
+ * takes one (or makes one), runs its exchanges on it and gives it back:
+ * calls one after another reuse the same connections, and calls from
+ * threads at the same time each have their own handle. Freed at exit.
+ */
+struct pool {
+	CURLM *multi;
+	struct pool *next;
+};
+
+static pthread_mutex_t pools_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pool *idle_pools;
+
+static void pools_free(void)
+{
+	pthread_mutex_lock(&pools_lock);
+	while (idle_pools) {
+		struct pool *p = idle_pools;
+
+		idle_pools = p->next;
+		curl_multi_cleanup(p->multi);
+		free(p);
+	}
+	pthread_mutex_unlock(&pools_lock);
+}
+
 static void curl_init_once(void)
 {
 	curl_global_init(CURL_GLOBAL_DEFAULT);
+	atexit(pools_free);
+}
+
+static struct pool *pool_take(void)
+{
+	struct pool *p;
+
+	pthread_once(&curl_once, curl_init_once);
+	pthread_mutex_lock(&pools_lock);
+	p = idle_pools;
+	if (p)
+		idle_pools = p->next;
+	pthread_mutex_unlock(&pools_lock);
+	if (p)
+		return p;
+	p = xcalloc(1, sizeof(*p));
+	p->multi = curl_multi_init();
+	if (!p->multi) {
+		free(p);
+		return NULL;
+	}
+	/* At most HTTP_MAX_PARALLEL connections to one endpoint, and as
+	 * many kept for the next call. */
+	curl_multi_setopt(p->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)HTTP_MAX_PARALLEL);
+	curl_multi_setopt(p->multi, CURLMOPT_MAXCONNECTS,
+			  (long)HTTP_MAX_PARALLEL * 4);
+	return p;
+}
+
+static void pool_give_back(struct pool *p)
+{
+	pthread_mutex_lock(&pools_lock);
+	p->next = idle_pools;
+	idle_pools = p;
+	pthread_mutex_unlock(&pools_lock);
 }
 
 void http_response_init(struct http_response *r)
@@ -147,48 +210,93 @@ int http_uri_encode(struct buf *out, const char *s, size_t len)
 	return 0;
 }
 
-int http_do(const struct http_request *req, struct http_response *resp,
-	    struct error *err)
-{
+/* One exchange under way. */
+struct xfer {
+	struct http_exchange *x;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct sink sink;
+	size_t sent;  /* of the request's body */
+	bool rewound; /* curl wanted to send the body again */
+	char cerr[CURL_ERROR_SIZE];
 	char where[256];
-	struct curl_slist *hdrs = NULL;
-	struct sink sink = { .b = &resp->body };
-	char cerr[CURL_ERROR_SIZE] = "";
-	CURLcode cc;
-	CURL *c;
-	int rc = 0;
+};
 
-	pthread_once(&curl_once, curl_init_once);
-	http_url_for_humans(req->url, where, sizeof(where));
+static size_t on_read(char *p, size_t size, size_t n, void *ud)
+{
+	struct xfer *t = ud;
+	const struct http_request *req = t->x->req;
+	size_t left = req->body_len - t->sent;
+
+	if (left > size * n)
+		left = size * n;
+	memcpy(p, (const char *)req->body + t->sent, left);
+	t->sent += left;
+	return left;
+}
+
+/*
+ * A body is never sent twice by curl itself: when a kept-alive connection
+ * dies before any answer, curl would send the request again on a new one,
+ * but the server may have acted on it (a create without an idempotency
+ * key). Refusing the rewind ends the exchange as a lost connection, which
+ * the caller's retry policy judges, as for any connection lost.
+ */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+	struct xfer *t = ud;
+
+	(void)offset;
+	(void)origin;
+	t->rewound = true;
+	return CURL_SEEKFUNC_FAIL;
+}
+
+static long timeout_of(const struct http_request *req)
+{
+	return req->timeout_ms ? req->timeout_ms : 60000L;
+}
+
+/* The easy handle for t->x, or an error in t->x. */
+static int xfer_start(struct xfer *t)
+{
+	const struct http_request *req = t->x->req;
+	struct http_response *resp = t->x->resp;
+	const char *ca = getenv("CURL_CA_BUNDLE");
+	CURL *c;
+
+	http_url_for_humans(req->url, t->where, sizeof(t->where));
 	resp->status = 0;
 	buf_reset(&resp->body);
 	buf_reset(&resp->headers);
 	resp->body.max = req->max_body ? req->max_body : HTTP_MAX_BODY;
-	sink.f = req->sink;
-	sink.max = resp->body.max;
+	t->sink.b = &resp->body;
+	t->sink.f = req->sink;
+	t->sink.max = resp->body.max;
 
-	c = curl_easy_init();
+	c = t->easy = curl_easy_init();
 	if (!c)
-		return error_set(err, DEPLOY_ERR_NOMEM, NULL, 0, 0,
+		return error_set(&t->x->err, DEPLOY_ERR_NOMEM, NULL, 0, 0,
 				 "%s %s: cannot start a request", req->method,
-				 where);
+				 t->where);
 	for (size_t i = 0; i < req->nr_headers; i++) {
-		struct curl_slist *n = curl_slist_append(hdrs, req->headers[i]);
+		struct curl_slist *n =
+			curl_slist_append(t->hdrs, req->headers[i]);
 
-		if (!n) {
-			rc = error_set(err, DEPLOY_ERR_NOMEM, NULL, 0, 0,
-				       "out of memory");
-			goto out;
-		}
-		hdrs = n;
+		if (!n)
+			return error_set(&t->x->err, DEPLOY_ERR_NOMEM, NULL, 0,
+					 0, "out of memory");
+		t->hdrs = n;
 	}
-	/* Without a body, curl would send "Expect:" handling or a chunked
-	 * request for PUT; say there is none. */
-	if (!req->body) {
-		struct curl_slist *n = curl_slist_append(hdrs, "Expect:");
+	/* No "Expect: 100-continue" (the bodies are small), and no chunked
+	 * request for a PUT without a body. */
+	{
+		struct curl_slist *n = curl_slist_append(t->hdrs, "Expect:");
 
-		if (n)
-			hdrs = n;
+		if (!n)
+			return error_set(&t->x->err, DEPLOY_ERR_NOMEM, NULL, 0,
+					 0, "out of memory");
+		t->hdrs = n;
 	}
 
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
@@ -196,59 +304,177 @@ int http_do(const struct http_request *req, struct http_response *resp,
 	if (!strcmp(req->method, "HEAD"))
 		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
 	if (req->body) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
 				 (curl_off_t)req->body_len);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, t);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, on_seek);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, t);
 	} else if (!strcmp(req->method, "PUT") ||
 		   !strcmp(req->method, "POST")) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)0);
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, t->hdrs);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &t->sink);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &resp->headers);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, cerr);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, t->cerr);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, t);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 			 req->connect_timeout_ms ? req->connect_timeout_ms
 						 : 5000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-			 req->timeout_ms ? req->timeout_ms : 60000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_of(req));
+	/* A second exchange to an endpoint whose connection is still
+	 * being opened waits for it rather than opening another. */
+	curl_easy_setopt(c, CURLOPT_PIPEWAIT, 1L);
 	/* The environment's proxies apply (https_proxy, no_proxy) as for
-	 * every curl; nothing else is taken from outside. */
+	 * every curl; nothing else is taken from outside but the CA bundle,
+	 * as curl's tool takes it (CURL_CA_BUNDLE). */
 	if (req->no_proxy)
 		curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	if (ca && *ca)
+		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
 	resp->secret |= req->secret;
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "deploy/0.1");
 	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	return 0;
+}
 
-	cc = curl_easy_perform(c);
+/* The exchange's outcome from curl's code. */
+static void xfer_done(struct xfer *t, CURLcode cc)
+{
+	const struct http_request *req = t->x->req;
+	struct http_response *resp = t->x->resp;
+	struct error *err = &t->x->err;
+
 	if (cc == CURLE_OK) {
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
-	} else if (sink.write_failed) {
-		rc = error_set(err, DEPLOY_ERR_IO, NULL, 0, 0,
-			       "%s %s: cannot write the answer to a file",
-			       req->method, where);
-	} else if (sink.too_big) {
-		rc = error_set(err, DEPLOY_ERR_TOO_BIG, NULL, 0, 0,
-			       "%s %s: the answer is larger than %zu bytes",
-			       req->method, where, resp->body.max);
+		curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE,
+				  &resp->status);
+		t->x->rc = 0;
+	} else if (t->sink.write_failed) {
+		t->x->rc = error_set(err, DEPLOY_ERR_IO, NULL, 0, 0,
+				     "%s %s: cannot write the answer to a file",
+				     req->method, t->where);
+	} else if (t->sink.too_big) {
+		t->x->rc =
+			error_set(err, DEPLOY_ERR_TOO_BIG, NULL, 0, 0,
+				  "%s %s: the answer is larger than %zu bytes",
+				  req->method, t->where, resp->body.max);
+	} else if (t->rewound) {
+		t->x->rc = error_set(err, DEPLOY_ERR_UNREACHABLE, NULL, 0, 0,
+				     "%s %s: the connection was lost before "
+				     "an answer",
+				     req->method, t->where);
 	} else if (cc == CURLE_OPERATION_TIMEDOUT) {
-		rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
-			       "%s %s: no answer within %ld ms", req->method,
-			       where,
-			       req->timeout_ms ? req->timeout_ms : 60000L);
+		t->x->rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
+				     "%s %s: no answer within %ld ms",
+				     req->method, t->where, timeout_of(req));
 	} else {
-		rc = error_set(err, DEPLOY_ERR_UNREACHABLE, NULL, 0, 0,
-			       "%s %s: %s", req->method, where,
-			       cerr[0] ? cerr : curl_easy_strerror(cc));
+		t->x->rc = error_set(err, DEPLOY_ERR_UNREACHABLE, NULL, 0, 0,
+				     "%s %s: %s", req->method, t->where,
+				     t->cerr[0] ? t->cerr
+						: curl_easy_strerror(cc));
 	}
-out:
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	return rc;
+}
+
+static void xfer_free(struct xfer *t, CURLM *multi)
+{
+	if (t->easy) {
+		if (multi)
+			curl_multi_remove_handle(multi, t->easy);
+		curl_easy_cleanup(t->easy);
+	}
+	curl_slist_free_all(t->hdrs);
+	t->easy = NULL;
+	t->hdrs = NULL;
+}
+
+size_t http_do_many(struct http_exchange *v, size_t n, unsigned parallel)
+{
+	struct xfer *t = xcalloc(n + 1, sizeof(*t));
+	struct pool *pool = pool_take();
+	size_t next = 0, running = 0, failed = 0;
+
+	if (!parallel || parallel > HTTP_MAX_PARALLEL)
+		parallel = HTTP_MAX_PARALLEL;
+	for (size_t i = 0; i < n; i++) {
+		t[i].x = &v[i];
+		v[i].rc = 0;
+		error_init(&v[i].err);
+	}
+	if (!pool) {
+		for (size_t i = 0; i < n; i++)
+			v[i].rc = error_set(&v[i].err, DEPLOY_ERR_NOMEM, NULL,
+					    0, 0, "cannot start requests");
+		free(t);
+		return n;
+	}
+	while (next < n || running) {
+		struct CURLMsg *m;
+		int still, left;
+		size_t ended;
+
+		/* Start what the limit lets in. */
+		while (next < n && running < parallel) {
+			struct xfer *x = &t[next++];
+
+			if (xfer_start(x)) {
+				v[x - t].rc = v[x - t].err.code;
+				xfer_free(x, NULL);
+				continue;
+			}
+			if (curl_multi_add_handle(pool->multi, x->easy)) {
+				v[x - t].rc = error_set(
+					&v[x - t].err, DEPLOY_ERR_NOMEM, NULL,
+					0, 0, "%s %s: cannot start a request",
+					x->x->req->method, x->where);
+				xfer_free(x, NULL);
+				continue;
+			}
+			running++;
+		}
+		if (!running)
+			break;
+		curl_multi_perform(pool->multi, &still);
+		ended = 0;
+		while ((m = curl_multi_info_read(pool->multi, &left))) {
+			struct xfer *x = NULL;
+
+			if (m->msg != CURLMSG_DONE)
+				continue;
+			curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+					  (char **)&x);
+			xfer_done(x, m->data.result);
+			xfer_free(x, pool->multi);
+			running--;
+			ended++;
+		}
+		/* Every transfer has its own timeouts: curl ends it. */
+		if (running && !ended)
+			curl_multi_poll(pool->multi, NULL, 0, 1000, NULL);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (v[i].rc)
+			failed++;
+	free(t);
+	pool_give_back(pool);
+	return failed;
+}
+
+int http_do(const struct http_request *req, struct http_response *resp,
+	    struct error *err)
+{
+	struct http_exchange x = { req, resp, 0, { 0 } };
+
+	http_do_many(&x, 1, 1);
+	if (x.rc)
+		error_set(err, x.rc, NULL, 0, 0, "%s", x.err.msg);
+	error_clear(&x.err);
+	return x.rc;
 }

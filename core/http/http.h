@@ -10,9 +10,17 @@
 #include "util/error.h"
 
 /*
- * One HTTP exchange through libcurl, with a connect timeout and a total
- * timeout (both required: every network wait has one). Cloud clients sign
- * and retry above this; http_do() itself never retries.
+ * HTTP exchanges through libcurl multi, each with a connect timeout and a
+ * total timeout (both required: every network wait has one) and a cap on
+ * its answer. Cloud clients sign and retry above this; http_do() and
+ * http_do_many() never retry.
+ *
+ * Connections are kept alive and reused, per endpoint, by every later call
+ * of the process (one TLS handshake per endpoint while the server keeps the
+ * connection open); calls from several threads at once each use their own
+ * set of connections. A server's certificate is checked against the
+ * system's CAs, or those of the file CURL_CA_BUNDLE names (as for curl's
+ * own tool).
  *
  * Errors: DEPLOY_ERR_UNREACHABLE (no connection, reset), DEPLOY_ERR_TIMEOUT,
  * DEPLOY_ERR_TOO_BIG (a body past max_body). An HTTP status of 4xx/5xx is
@@ -58,6 +66,26 @@ char *http_response_header(const struct http_response *r, const char *name);
 
 int http_do(const struct http_request *req, struct http_response *resp,
 	    struct error *err);
+
+/* At most this many exchanges in flight, and connections to one endpoint. */
+#define HTTP_MAX_PARALLEL 16
+
+/* One exchange of http_do_many(). */
+struct http_exchange {
+	const struct http_request *req; /* in */
+	struct http_response *resp;	/* in: initialised by the caller */
+	int rc;				/* out: 0, or as http_do() returns */
+	struct error err;		/* out: set when rc is not 0 */
+};
+
+/*
+ * The n exchanges at once, at most `parallel` in flight (0, or more than
+ * HTTP_MAX_PARALLEL: HTTP_MAX_PARALLEL), each with its own timeouts and
+ * cap; returns once every one has its answer or its error, with the number
+ * of those that failed. Each v[i].err is initialised here: the caller
+ * clears it.
+ */
+size_t http_do_many(struct http_exchange *v, size_t n, unsigned parallel);
 
 /* "scheme://host[:port]/path" of url (no userinfo, query or fragment) into
  * out, for messages. */

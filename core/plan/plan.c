@@ -106,6 +106,17 @@ int lifecycle_sync(struct lifecycle *lc, struct error *err)
 	return sync_all(lc, NULL, err);
 }
 
+int lifecycle_configure_begin(struct lifecycle *lc, struct error *err)
+{
+	const struct provider_ops *used[16];
+	size_t n = providers_used(lc->t, used, 16);
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = provider_configure_begin(lifecycle_run(lc, used[i]), err);
+	return rc;
+}
+
 void lifecycle_release(struct lifecycle *lc)
 {
 	for (size_t i = 0; i < lc->nr_runs; i++)

@@ -94,6 +94,10 @@ struct provider_run *lifecycle_run(struct lifecycle *lc,
 /* Bring what each provider of the topology shares between its hosts in
  * line with the topology (plan's sync_lines). */
 int lifecycle_sync(struct lifecycle *lc, struct error *err);
+/* Before hosts are configured: each provider the roles use starts what
+ * its hosts need meanwhile (configure_begin); lifecycle_release() stops
+ * it. */
+int lifecycle_configure_begin(struct lifecycle *lc, struct error *err);
 /* Let each provider free what it kept for the run. */
 void lifecycle_release(struct lifecycle *lc);
 

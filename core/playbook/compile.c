@@ -362,17 +362,42 @@ void cc_add_int(struct buf *call, long v)
 	cc_args(call, s);
 }
 
-/* Content: the digest and the base64 text, as two words. */
-void cc_add_content(struct buf *call, const struct buf *content)
+/*
+ * Content: the digest, then the content as one word: ":" and the text
+ * itself, which the host writes with printf (no process); or base64, when
+ * it holds a NUL byte (which no shell variable can) or a secret (which no
+ * line of the script shows as it is).
+ */
+void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
 {
-	struct buf b64 = BUF_INIT;
+	struct buf word = BUF_INIT;
 	char sum[65];
 
 	sha256_hex(content->data, content->len, sum);
 	cc_args(call, sum);
-	base64_lines(&b64, (const unsigned char *)content->data, content->len);
-	cc_arg(call, b64.data, b64.len);
-	buf_free_secret(&b64);
+	if (!c->quiet && !memchr(content->data, '\0', content->len)) {
+		buf_addch(&word, ':');
+		buf_add(&word, content->data, content->len);
+	} else {
+		base64_lines(&word, (const unsigned char *)content->data,
+			     content->len);
+	}
+	cc_arg(call, word.data, word.len);
+	buf_free_secret(&word);
+}
+
+/*
+ * The step at hand checks the file or directory at path (flags: "s" its
+ * SHA-256, "a" its mode and owner): listed for _dp_want, so that one
+ * sha256sum and one stat on the host read them all (runtime.sh, _dp_look).
+ * Handlers run after any step may have changed anything: not listed.
+ */
+void cc_want(struct cc *c, const char *flags, const struct buf *path)
+{
+	if (c->handler || !c->want || !flags[0])
+		return;
+	buf_addf(c->want, " %zu %s", c->n, flags);
+	cc_arg(c->want, path->data, path->len);
 }
 
 /* Labels: what the markers call a step; never a secret, one line. */
@@ -399,6 +424,9 @@ static void summary(const struct step *s, struct buf *out)
 	case STEP_SERVICE:
 	case STEP_USER:
 		n = ynode_get(a, "name");
+		break;
+	case STEP_DOCKER_IMAGE:
+		n = ynode_get(a, "ref");
 		break;
 	case STEP_APT:
 		n = ynode_get(a, "packages");
@@ -489,6 +517,8 @@ static int compile_step(struct cc *c, const struct step *s, bool handler,
 	int rc;
 
 	c->step = s;
+	c->n = n;
+	c->handler = handler;
 	c->quiet = false;
 	c->secret = NULL;
 	*label = make_label(c, s);
@@ -578,13 +608,54 @@ static void add_item(struct script *s, size_t *nr_items, char *label,
 	(*nr_items)++;
 }
 
+/* A playbook's check the role replaces: one of the role's has its name. */
+static bool health_overridden(const struct ynode *check,
+			      const struct ynode *role_health)
+{
+	const struct ynode *name = ynode_get(check, "name");
+
+	if (!ynode_is_string(name))
+		return false;
+	for (size_t i = 0; role_health && i < role_health->nr; i++) {
+		const struct ynode *n =
+			ynode_get(role_health->items[i], "name");
+
+		if (ynode_is_string(n) && !strcmp(n->value, name->value))
+			return true;
+	}
+	return false;
+}
+
+/* The checks of the gate: the playbooks' not overridden, the role's. */
+static size_t count_health(struct playbook *const *pbs, size_t nr,
+			   const struct ynode *role_health)
+{
+	size_t n = role_health ? role_health->nr : 0;
+
+	for (size_t i = 0; i < nr; i++)
+		for (size_t j = 0; pbs[i]->health && j < pbs[i]->health->nr;
+		     j++)
+			n += !health_overridden(pbs[i]->health->items[j],
+						role_health);
+	return n;
+}
+
+static void add_health(struct script *s, size_t *nr_items, char *label)
+{
+	s->items[*nr_items].label = label;
+	s->items[*nr_items].kind = "health";
+	s->items[*nr_items].handler = true;
+	(*nr_items)++;
+}
+
 int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		   size_t nr, const struct compile_opts *opts,
 		   struct script **out, struct error *err)
 {
 	struct script *s = xcalloc(1, sizeof(*s));
-	struct cc c = { .ctx = ctx, .opts = opts, .err = err };
 	struct buf steps = BUF_INIT, handlers = BUF_INIT, names = BUF_INIT;
+	struct buf want = BUF_INIT;
+	struct cc c = { .ctx = ctx, .opts = opts, .err = err, .want = &want };
 	const char *dir = opts && opts->notify_dir ? opts->notify_dir
 						   : COMPILE_DEFAULT_NOTIFY_DIR;
 	const struct ynode *health =
@@ -623,9 +694,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			       "absolute path");
 		goto out;
 	}
-	/* The role's health gate: checks run after the handlers. */
-	if (health)
-		s->nr_handlers += health->nr;
+	/* The health gate: checks run after the handlers. */
+	s->nr_handlers += count_health(pbs, nr, health);
 	s->items = xcalloc(s->nr_steps + s->nr_handlers + 1, sizeof(*s->items));
 	for (size_t i = 0; i < nr && !rc; i++) {
 		c.pb = pbs[i];
@@ -654,17 +724,41 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		context_data_free(c.data);
 		c.data = NULL;
 	}
+	for (size_t i = 0; i < nr && !rc; i++) {
+		c.pb = pbs[i];
+		c.data = context_playbook_data(ctx, pbs[i]);
+		buf_reset(&names);
+		buf_addf(&names, "playbook '%s' health", pbs[i]->name);
+		for (size_t j = 0;
+		     pbs[i]->health && j < pbs[i]->health->nr && !rc; j++) {
+			const struct ynode *check = pbs[i]->health->items[j];
+
+			if (health_overridden(check, health))
+				continue;
+			label = health_label(check);
+			rc = health_compile(ctx, c.data, pbs[i]->file,
+					    names.data, check, ++n_handler,
+					    label, &handlers, err);
+			add_health(s, &nr_items, label);
+		}
+		context_data_free(c.data);
+		c.data = NULL;
+	}
+	buf_reset(&names);
+	buf_addf(&names, "roles.%s.health",
+		 ctx->host->role ? ctx->host->role->name : "?");
 	for (size_t i = 0; !rc && health && i < health->nr; i++) {
 		label = health_label(health->items[i]);
-		rc = health_compile(ctx, health->items[i], ++n_handler, label,
+		rc = health_compile(ctx, ctx->data, ctx->t->file, names.data,
+				    health->items[i], ++n_handler, label,
 				    &handlers, err);
-		s->items[nr_items].label = label;
-		s->items[nr_items].kind = "health";
-		s->items[nr_items].handler = true;
-		nr_items++;
+		add_health(s, &nr_items, label);
 	}
 	if (rc)
 		goto out;
+	buf_reset(&names);
+	for (size_t i = 0; i < nr; i++)
+		buf_addf(&names, "%s%s", i ? ", " : "", pbs[i]->name);
 	buf_addf(&s->text,
 		 "#!/bin/sh\n"
 		 "# Written by deploy for host %s: %zu steps and %zu "
@@ -680,6 +774,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	buf_addf(&s->text,
 		 "\nDP_DIFF=%d\n\n%s\n_dp_main() {\n\t_dp_begin \"$@\"\n",
 		 opts && opts->diff ? 1 : 0, playbook_runtime);
+	if (want.len)
+		buf_addf(&s->text, "\t_dp_want%s\n", want.data);
 	buf_add(&s->text, steps.data, steps.len);
 	buf_add(&s->text, handlers.data, handlers.len);
 	rc = buf_adds(&s->text, "\t_dp_end\n}\n\n_dp_main \"$@\"\n");
@@ -696,6 +792,7 @@ out:
 	context_data_free(c.data);
 	buf_free_secret(&steps);
 	buf_free_secret(&handlers);
+	buf_free_secret(&want);
 	buf_free(&names);
 	script_free(s);
 	return rc;

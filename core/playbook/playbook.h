@@ -33,6 +33,7 @@ enum step_kind {
 	STEP_COMMAND,
 	STEP_WAIT,
 	STEP_ARTIFACT,
+	STEP_DOCKER_IMAGE,
 	STEP_KIND_COUNT,
 };
 
@@ -65,6 +66,8 @@ struct playbook {
 	size_t nr_steps;
 	struct step *handlers;
 	size_t nr_handlers;
+	/* health: checks it gives the roles that run it; NULL when none */
+	const struct ynode *health;
 };
 
 #define PLAYBOOK_MAX_STEPS 10000

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What node-exporter, monitoring and sentry add: checked variables, rules. */
+/* What node-exporter, monitoring, icon-node, near-node and sentry add:
+ * checked variables, firewall rules. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,10 @@
 #define NODE_EXPORTER_PORT 9100
 #define PROMETHEUS_PORT	   9090
 #define ALERTMANAGER_PORT  9093
+#define ICON_P2P_PORT	   7100
+#define ICON_RPC_PORT	   9000
+#define NEAR_P2P_PORT	   24567
+#define NEAR_RPC_PORT	   3030
 
 enum var_kind {
 	VK_DURATION, /* Prometheus' 30s, 5m, 1h30m */
@@ -21,13 +26,17 @@ enum var_kind {
 	VK_PATH, /* an URL path: /metrics */
 	VK_WORD, /* a blackbox module name */
 	VK_EMAIL,
-	VK_HOSTPORT, /* smtp.example.com:587 */
-	VK_TEXT,     /* one line, no quotes or backslashes */
-	VK_SOURCES,  /* roles and CIDRs, never the world */
-	VK_POSITIVE, /* an integer from 1 */
-	VK_RATE,     /* nginx's limit_req rate: 100r/s, 600r/m */
-	VK_SIZE,     /* nginx's sizes: 1m, 512k, 1024 */
-	VK_CHAIN,    /* the sentry's profile: icon or near */
+	VK_HOSTPORT,	/* smtp.example.com:587 */
+	VK_TEXT,	/* one line, no quotes or backslashes */
+	VK_SOURCES,	/* roles and CIDRs, never the world */
+	VK_POSITIVE,	/* an integer from 1 */
+	VK_RATE,	/* nginx's limit_req rate: 100r/s, 600r/m */
+	VK_SIZE,	/* nginx's sizes: 1m, 512k, 1024 */
+	VK_CHAIN,	/* the sentry's profile: icon or near */
+	VK_RPC_SOURCES, /* the same, for a port that serves an admin API */
+	VK_PEERS,	/* roles, CIDRs or world */
+	VK_ICON_ROLE,	/* prep or citizen */
+	VK_URLS,	/* http(s) URLs: one, or a list */
 };
 
 /* A variable a built-in playbook reads, checked where the topology sets
@@ -64,6 +73,9 @@ static const struct var_check {
 	{ "alert_slack_channel", VK_TEXT, "monitoring", true },
 	{ "monitoring_ui_from", VK_SOURCES, "monitoring", true },
 	{ "node_exporter_from", VK_SOURCES, "node-exporter", true },
+	{ "near_rpc_from", VK_SOURCES, "near-node", true },
+	{ "near_p2p_port", VK_PORT, "near-node", false },
+	{ "near_rpc_port", VK_PORT, "near-node", false },
 	{ "metrics_port", VK_PORT, NULL, true },
 	{ "metrics_path", VK_PATH, NULL, false },
 	{ "public_rpc_port", VK_PORT, NULL, true },
@@ -79,6 +91,17 @@ static const struct var_check {
 	{ "sentry_max_body", VK_SIZE, "sentry", false },
 	{ "sentry_ws_timeout", VK_DURATION, "sentry", false },
 	{ "sentry_worker_connections", VK_POSITIVE, "sentry", false },
+	{ "icon_role", VK_ICON_ROLE, "icon-node", false },
+	{ "icon_network", VK_WORD, "icon-node", false },
+	{ "icon_p2p_port", VK_PORT, "icon-node", false },
+	{ "icon_rpc_port", VK_PORT, "icon-node", false },
+	{ "icon_p2p_from", VK_PEERS, "icon-node", false },
+	{ "icon_rpc_from", VK_RPC_SOURCES, "icon-node", true },
+	{ "icon_p2p_address", VK_HOSTPORT, "icon-node", true },
+	{ "icon_health_within", VK_COUNT, "icon-node", false },
+	{ "icon_stop_timeout", VK_COUNT, "icon-node", false },
+	{ "icon_reference", VK_URLS, "icon-node", false },
+	{ "icon_log_level", VK_WORD, "icon-node", false },
 };
 
 bool role_runs_playbook(const struct role *r, const char *name)
@@ -229,7 +252,13 @@ static const char *what_kind(enum var_kind k)
 	case VK_CHAIN:
 		return "a chain deploy has a sentry profile for: 'icon' or "
 		       "'near'";
+	case VK_ICON_ROLE:
+		return "'prep' or 'citizen'";
+	case VK_URLS:
+		return "an http:// or https:// URL";
 	case VK_SOURCES:
+	case VK_RPC_SOURCES:
+	case VK_PEERS:
 		break;
 	}
 	return "a list of roles and CIDRs";
@@ -264,7 +293,14 @@ static bool scalar_ok(enum var_kind k, const char *s)
 		return is_size(s);
 	case VK_CHAIN:
 		return !strcmp(s, "icon") || !strcmp(s, "near");
+	case VK_ICON_ROLE:
+		return !strcmp(s, "prep") || !strcmp(s, "citizen");
+	case VK_URLS:
+		return (!strncmp(s, "http://", 7) && s[7]) ||
+		       (!strncmp(s, "https://", 8) && s[8]);
 	case VK_SOURCES:
+	case VK_RPC_SOURCES:
+	case VK_PEERS:
 		break;
 	}
 	return false;
@@ -272,7 +308,8 @@ static bool scalar_ok(enum var_kind k, const char *s)
 
 /* One source of a *_from list: a role of the topology or a CIDR. */
 static void check_source(struct topology *t, struct diag_list *dl,
-			 const char *where, const struct ynode *n)
+			 const char *where, enum var_kind k,
+			 const struct ynode *n)
 {
 	struct cidr c;
 	const char *why;
@@ -281,6 +318,14 @@ static void check_source(struct topology *t, struct diag_list *dl,
 		diag_add(dl, DIAG_ERROR, t->file, n->line, n->col,
 			 "%s: %s is not a role or a CIDR", where,
 			 ynode_describe(n));
+	} else if (!strcmp(n->value, "world") && k == VK_PEERS) {
+		/* peers may come from anywhere */
+	} else if (!strcmp(n->value, "world") && k == VK_RPC_SOURCES) {
+		diag_add(dl, DIAG_ERROR, t->file, n->line, n->col,
+			 "%s: 'world' is not allowed: goloop serves /admin "
+			 "and /metrics on its JSON-RPC port; name the roles "
+			 "(a sentry) or networks that may reach it",
+			 where);
 	} else if (!strcmp(n->value, "world")) {
 		diag_add(dl, DIAG_ERROR, t->file, n->line, n->col,
 			 "%s: 'world' is not allowed: exporters and "
@@ -302,6 +347,11 @@ static void check_source(struct topology *t, struct diag_list *dl,
 	}
 }
 
+static bool is_sources(enum var_kind k)
+{
+	return k == VK_SOURCES || k == VK_RPC_SOURCES || k == VK_PEERS;
+}
+
 static void check_var(struct topology *t, struct diag_list *dl,
 		      const char *prefix, const struct var_check *vc,
 		      const struct ynode *v)
@@ -311,11 +361,19 @@ static void check_var(struct topology *t, struct diag_list *dl,
 	buf_addf(&where, "%svars.%s", prefix, vc->name);
 	if (ynode_is_null(v) && vc->nullable) {
 		/* left unset */
-	} else if (vc->kind == VK_SOURCES && v->kind == YNODE_SEQ) {
+	} else if (is_sources(vc->kind) && v->kind == YNODE_SEQ) {
 		for (size_t i = 0; i < v->nr; i++)
-			check_source(t, dl, where.data, v->items[i]);
-	} else if (vc->kind == VK_SOURCES) {
-		check_source(t, dl, where.data, v);
+			check_source(t, dl, where.data, vc->kind, v->items[i]);
+	} else if (is_sources(vc->kind)) {
+		check_source(t, dl, where.data, vc->kind, v);
+	} else if (vc->kind == VK_URLS && v->kind == YNODE_SEQ) {
+		for (size_t i = 0; i < v->nr; i++)
+			if (!ynode_is_string(v->items[i]) ||
+			    !scalar_ok(VK_URLS, v->items[i]->value))
+				diag_add(dl, DIAG_ERROR, t->file,
+					 v->items[i]->line, v->items[i]->col,
+					 "%s[%zu] is not %s", where.data, i,
+					 what_kind(VK_URLS));
 	} else if (v->kind != YNODE_SCALAR || ynode_is_null(v) ||
 		   !scalar_ok(vc->kind, v->value)) {
 		diag_add(dl, DIAG_ERROR, t->file, v->line, v->col,
@@ -380,11 +438,13 @@ static void add_source(struct fw_rule *fw, const struct ynode *n)
 	struct fw_source *f = &fw->from[fw->nr_from];
 	const char *why;
 
-	if (!ynode_is_string(n) || !strcmp(n->value, "world"))
+	if (!ynode_is_string(n))
 		return;
 	f->text = n->value;
 	f->node = n;
-	if (strchr(n->value, '/') || is_ip_address(n->value)) {
+	if (!strcmp(n->value, "world")) {
+		f->kind = FW_FROM_WORLD;
+	} else if (strchr(n->value, '/') || is_ip_address(n->value)) {
 		if (cidr_parse(n->value, &f->cidr, &why) || !f->cidr.prefix)
 			return;
 		f->kind = FW_FROM_CIDR;
@@ -456,6 +516,125 @@ static void monitoring_ui_rules(struct topology *t, struct role *r)
 	}
 }
 
+/* A port variable's value, or def. */
+static int port_var(const struct topology *t, const struct role *r,
+		    const char *name, int def)
+{
+	const struct ynode *v = role_var(t, r, name);
+
+	if (v && v->kind == YNODE_SCALAR &&
+	    is_number_in(v->value, 1, 65535, true))
+		return (int)strtol(v->value, NULL, 10);
+	return def;
+}
+
+/* icon-node: P2P from icon_p2p_from (default the world), JSON-RPC from
+ * icon_rpc_from (default nobody: goloop then listens on loopback). */
+static void icon_rules(struct topology *t, struct role *r)
+{
+	const struct ynode *v = role_var(t, r, "icon_p2p_from");
+	int p2p = port_var(t, r, "icon_p2p_port", ICON_P2P_PORT);
+	struct fw_rule *fw;
+
+	if (v) {
+		rule_from_var(r, p2p, v);
+	} else {
+		fw = new_rule(r, p2p, r->node, 1);
+		fw->from[0].kind = FW_FROM_WORLD;
+		fw->from[0].text = "world";
+		fw->from[0].node = r->node;
+		fw->nr_from = 1;
+	}
+	v = role_var(t, r, "icon_rpc_from");
+	if (v && (v->kind != YNODE_SEQ || v->nr))
+		rule_from_var(r, port_var(t, r, "icon_rpc_port", ICON_RPC_PORT),
+			      v);
+}
+
+/* Whether the role's playbooks list docker before pb. */
+static bool role_runs_docker_before(const struct role *r, const char *pb)
+{
+	for (size_t i = 0; i < r->nr_playbooks; i++) {
+		if (!strcmp(r->playbooks[i], "docker"))
+			return true;
+		if (!strcmp(r->playbooks[i], pb))
+			return false;
+	}
+	return false;
+}
+
+/*
+ * A role that runs icon-node: Docker before it, its image and reference
+ * endpoints are named, and none of its own firewall rules opens the JSON-RPC
+ * port (with /admin and /metrics) to the world.
+ */
+static void check_icon_role(struct topology *t, struct diag_list *dl,
+			    const struct role *r)
+{
+	int rpc = port_var(t, r, "icon_rpc_port", ICON_RPC_PORT);
+	const struct ynode *ref = role_var(t, r, "icon_reference");
+	bool synced = false;
+
+	if (!role_runs_docker_before(r, "icon-node"))
+		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+			 "roles.%s runs icon-node, which needs Docker: list "
+			 "'docker' before it in playbooks",
+			 r->name);
+	if (!role_var(t, r, "icon_image"))
+		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+			 "roles.%s runs icon-node but no image is named: set "
+			 "vars.icon_image to REPO@sha256:DIGEST (or to the "
+			 "image: of a docker_load artifact)",
+			 r->name);
+	for (size_t i = 0; r->health && i < r->health->nr; i++) {
+		const struct ynode *n = ynode_get(r->health->items[i], "name");
+
+		synced |= ynode_is_string(n) && !strcmp(n->value, "synced");
+	}
+	if (!synced && (!ref || (ref->kind == YNODE_SEQ && !ref->nr)))
+		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+			 "roles.%s runs icon-node but names no reference "
+			 "endpoints for its height gate: set "
+			 "vars.icon_reference (e.g. "
+			 "[https://ctz.solidwallet.io/api/v3]), or give a "
+			 "health check named 'synced'",
+			 r->name);
+	for (size_t i = 0; i < r->nr_firewall; i++) {
+		const struct fw_rule *fw = &r->firewall[i];
+
+		if (fw->port_lo > rpc || fw->port_hi < rpc)
+			continue;
+		for (size_t j = 0; j < fw->nr_from; j++)
+			if (fw->from[j].kind == FW_FROM_WORLD)
+				diag_add(dl, DIAG_ERROR, t->file,
+					 fw->node->line, fw->node->col,
+					 "roles.%s.firewall[%zu]: port %d is "
+					 "open to the world, but goloop serves "
+					 "/admin and /metrics there: name the "
+					 "roles (a sentry) or networks "
+					 "instead",
+					 r->name, i, rpc);
+	}
+}
+
+/* near-node: P2P from the world (state sync peers connect back to it),
+ * RPC only from near_rpc_from (no rule without it: RPC stays local). */
+static void near_rules(struct topology *t, struct role *r)
+{
+	const struct ynode *v = role_var(t, r, "near_rpc_from");
+	struct fw_rule *fw;
+
+	fw = new_rule(r, port_var(t, r, "near_p2p_port", NEAR_P2P_PORT),
+		      r->node, 1);
+	fw->from[0].kind = FW_FROM_WORLD;
+	fw->from[0].text = "world";
+	fw->from[0].node = r->node;
+	fw->nr_from = 1;
+	if (v && (v->kind != YNODE_SEQ || v->nr))
+		rule_from_var(r, port_var(t, r, "near_rpc_port", NEAR_RPC_PORT),
+			      v);
+}
+
 static void add_rules(struct topology *t, struct role *r)
 {
 	const struct ynode *v;
@@ -477,6 +656,10 @@ static void add_rules(struct topology *t, struct role *r)
 	}
 	if (role_runs_playbook(r, "monitoring"))
 		monitoring_ui_rules(t, r);
+	if (role_runs_playbook(r, "icon-node"))
+		icon_rules(t, r);
+	if (role_runs_playbook(r, "near-node"))
+		near_rules(t, r);
 }
 
 void topology_check_builtins(struct topology *t, struct diag_list *dl)
@@ -491,6 +674,8 @@ void topology_check_builtins(struct topology *t, struct diag_list *dl)
 		buf_addf(&prefix, "roles.%s.", r->name);
 		check_vars_in(t, dl, prefix.data, r->vars, r);
 		buf_free(&prefix);
+		if (role_runs_playbook(r, "icon-node"))
+			check_icon_role(t, dl, r);
 	}
 	if (dl->errors > before)
 		return;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "topology/schema.h"
+#include "topology/image.h"
 #include "providers/provider.h"
 #include "providers/aws/s3.h"
 #include "util/buf.h"
@@ -486,8 +487,20 @@ static void check_sha256(struct vctx *v, const struct ynode *n,
 		       what, len);
 }
 
+static void check_image_tag(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	struct buf why = BUF_INIT;
+
+	if (image_tag_check(n->value, &why))
+		verror(v, n, "%s '%s' %s", what, n->value, why.data);
+	buf_free(&why);
+}
+
 static const struct vspec vs_artifact_url = { .type = VT_STRING,
 					      .check = check_artifact_url };
+static const struct vspec vs_image_tag = { .type = VT_STRING,
+					   .check = check_image_tag };
 static const struct vspec vs_sha256 = { .type = VT_ANY, .check = check_sha256 };
 
 static const struct key_spec artifact_keys[] = {
@@ -496,11 +509,47 @@ static const struct key_spec artifact_keys[] = {
 	{ "sha256", &vs_sha256, KEY_REQUIRED, NULL,
 	  "sha256: 64 hex digits from sha256sum" },
 	{ "unpack", &vs_bool, 0, "false", NULL },
+	{ "docker_load", &vs_bool, 0, "false", NULL },
+	{ "image", &vs_image_tag, 0, "none",
+	  "image: iconloop/icon2-node:v1.4.4" },
 	{ 0 },
 };
 
+/* docker_load: true and image: go together; a loaded image is no tarball
+ * to unpack. */
+static void check_artifact(struct vctx *v, const struct ynode *n,
+			   const char *what)
+{
+	const struct ynode *load = ynode_get(n, "docker_load");
+	const struct ynode *image = ynode_get(n, "image");
+	const struct ynode *unpack = ynode_get(n, "unpack");
+	bool on = false, un = false;
+
+	if (load)
+		ynode_bool(load, &on);
+	if (unpack)
+		ynode_bool(unpack, &un);
+	if (on && !image)
+		verror(v, n,
+		       "%s has docker_load: true but no 'image:' (the "
+		       "REPO:TAG the tarball holds, e.g. 'image: "
+		       "iconloop/icon2-node:v1.4.4')",
+		       what);
+	else if (image && !on)
+		verror(v, image,
+		       "%s.image is for 'docker save' tarballs: add "
+		       "'docker_load: true'",
+		       what);
+	if (on && un)
+		verror(v, unpack,
+		       "%s: docker_load and unpack exclude each other "
+		       "(docker load reads the tarball itself)",
+		       what);
+}
+
 static const struct vspec vs_artifact = { .type = VT_MAP,
-					  .keys = artifact_keys };
+					  .keys = artifact_keys,
+					  .check = check_artifact };
 static const struct vspec vs_artifacts = { .type = VT_DICT,
 					   .items = &vs_artifact,
 					   .check_key = check_dns_label,
@@ -574,13 +623,14 @@ static void check_health(struct vctx *v, const struct ynode *n,
 						 "field", NULL };
 	static const char *const ops[] = { "equals", "at_least", "at_most",
 					   NULL };
-	int kinds = has(n, "http") + has(n, "tcp") + has(n, "command");
+	int kinds = has(n, "http") + has(n, "tcp") + has(n, "command") +
+		    has(n, "height");
 	int nr_ops = 0;
 
 	if (kinds != 1) {
 		verror(v, n,
 		       "%s needs exactly one of 'http: URL', 'tcp: "
-		       "HOST:PORT' or 'command: CODE'",
+		       "HOST:PORT', 'command: CODE' or 'height: {...}'",
 		       what);
 		return;
 	}
@@ -665,12 +715,64 @@ static const struct vspec vs_health_timeout = { .type = VT_INT,
 						.min = 1,
 						.max = 604800 };
 
+/* A URL, or a template that renders to URLs (checked when compiled). */
+static void check_reference_url(struct vctx *v, const struct ynode *n,
+				const char *what)
+{
+	if (!strstr(n->value, "{{"))
+		check_url(v, n, what);
+}
+
+static void check_reference(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	static const struct vspec url = { .type = VT_STRING,
+					  .check = check_reference_url };
+	static const struct vspec urls = { .type = VT_SEQ,
+					   .min = 1,
+					   .items = &url };
+
+	schema_check(v, n, n->kind == YNODE_SEQ ? &urls : &url, what);
+}
+
+/* A count of blocks, or a template ({{vars.icon_health_within}}). */
+static void check_within(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	long b;
+
+	if (n->kind == YNODE_SCALAR && n->value && strstr(n->value, "{{"))
+		return;
+	if (ynode_int(n, &b) || b < 0 || b > 1000000000)
+		verror(v, n, "%s must be a number of blocks, 0 to 1000000000",
+		       what);
+}
+
+static const struct vspec vs_reference = { .type = VT_ANY,
+					   .check = check_reference };
+static const struct vspec vs_within = { .type = VT_ANY, .check = check_within };
+
+/* height: the node's block height against reference endpoints */
+static const struct key_spec height_keys[] = {
+	{ "rpc", &vs_url, KEY_REQUIRED, NULL,
+	  "rpc: http://127.0.0.1:9000/api/v3" },
+	{ "method", &vs_string, 0, "none: GET", NULL },
+	{ "field", &vs_string, KEY_REQUIRED, NULL, "field: result.height" },
+	{ "reference", &vs_reference, KEY_REQUIRED, NULL,
+	  "reference: [https://ctz.solidwallet.io/api/v3]" },
+	{ "within", &vs_within, 0, "30", NULL },
+	{ 0 },
+};
+
+static const struct vspec vs_height = { .type = VT_MAP, .keys = height_keys };
+
 static const struct key_spec health_keys[] = {
 	{ "name", &vs_string, 0, "the check as written", NULL },
 	{ "http", &vs_url, 0, NULL, "http: http://127.0.0.1:3030/status" },
 	{ "tcp", &vs_tcp_target, 0, NULL, "tcp: 127.0.0.1:24567" },
 	{ "command", &vs_string, 0, NULL,
 	  "command: systemctl is-active neard" },
+	{ "height", &vs_height, 0, NULL, NULL },
 	{ "method", &vs_method, 0, "GET; POST with a body", NULL },
 	{ "body", &vs_string, 0, "none", NULL },
 	{ "status", &vs_http_status, 0, "200", NULL },
@@ -686,8 +788,7 @@ static const struct key_spec health_keys[] = {
 static const struct vspec vs_health_check = { .type = VT_MAP,
 					      .keys = health_keys,
 					      .check = check_health };
-static const struct vspec vs_health = { .type = VT_SEQ,
-					.items = &vs_health_check };
+const struct vspec vs_health = { .type = VT_SEQ, .items = &vs_health_check };
 static const struct vspec vs_firewall = { .type = VT_SEQ,
 					  .items = &vs_fw_rule };
 

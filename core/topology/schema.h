@@ -85,6 +85,8 @@ extern const struct vspec vs_string;
 extern const struct vspec vs_url;
 extern const struct vspec vs_cidr;
 extern const struct vspec vs_string_list;
+/* A role's (or a playbook's) health: checks (docs/topology.md). */
+extern const struct vspec vs_health;
 
 /* Parse a port or a range ("8000-8100"); 0 or -1. */
 int parse_port_range(const struct ynode *n, int *lo, int *hi);

@@ -6,18 +6,50 @@
 #include <string.h>
 
 #include "providers/local/nspawn.h"
+#include "providers/local/proxy.h"
 #include "providers/provider.h"
 #include "providers/resource.h"
 #include "util/buf.h"
+#include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
 #define DEFAULT_SUBNET "10.231.0.0/24"
 #define BOOT_TIMEOUT_S 60
 
+/* The hosts deploy's apt proxy forwards to by default: those the base
+ * image's apt sources name (and its mirror's, local_mirror_host()). */
+static const char *const default_allow[] = { "deb.debian.org",
+					     "security.debian.org" };
+
+/* apt_proxy: a URL, or none (no proxy at all). */
+static void check_apt_proxy(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	if (strcmp(n->value, "none"))
+		check_url(v, n, what);
+}
+
+static void check_host_name(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	if (!is_dns_name(n->value))
+		verror(v, n, "%s '%s' is not a host name", what, n->value);
+}
+
+static const struct vspec vs_apt_proxy = { .type = VT_STRING,
+					   .check = check_apt_proxy };
+static const struct vspec vs_host_name = { .type = VT_STRING,
+					   .check = check_host_name };
+static const struct vspec vs_allow = { .type = VT_SEQ, .items = &vs_host_name };
+
 static const struct key_spec local_keys[] = {
 	{ "subnet", &vs_cidr, 0, DEFAULT_SUBNET, "subnet: 10.231.0.0/24" },
-	{ "apt_proxy", &vs_url, 0, NULL, "apt_proxy: http://10.231.0.1:8888" },
+	{ "apt_proxy", &vs_apt_proxy, 0, "deploy's own, on the bridge",
+	  "apt_proxy: http://10.231.0.1:8888" },
+	{ "apt_proxy_allow", &vs_allow, 0,
+	  "[deb.debian.org, security.debian.org]",
+	  "apt_proxy_allow: [deb.debian.org, security.debian.org]" },
 	{ 0 },
 };
 
@@ -25,10 +57,13 @@ static void net_of(const struct provider_run *run, struct local_net *net)
 {
 	const struct ynode *subnet = ynode_get(run->config, "subnet");
 	const struct ynode *proxy = ynode_get(run->config, "apt_proxy");
+	bool set = ynode_is_string(proxy);
 
 	net->topology = run->t->name;
 	net->subnet = ynode_is_string(subnet) ? subnet->value : DEFAULT_SUBNET;
-	net->apt_proxy = ynode_is_string(proxy) ? proxy->value : NULL;
+	net->apt_proxy =
+		set && strcmp(proxy->value, "none") ? proxy->value : NULL;
+	net->own_proxy = !set;
 }
 
 /* A host keeps its address for its life: the slot is in its attributes. */
@@ -92,6 +127,7 @@ static int create_host(struct provider_run *run, const struct resource_ref *ref,
 	lh.slot = slot_of(
 		state_resource_find(run->state, "local", "host", ref->name));
 	lh.authorized_keys = run->authorized_keys;
+	lh.docker = role_runs_playbook(a->host->role, "docker");
 	provider_unlock(run); /* booting takes a while: others go on */
 	rc = local_host_up(a->net, a->base, &lh, err);
 	provider_lock(run);
@@ -144,6 +180,51 @@ static int local_hosts_up(struct provider_run *run, struct host *const *hosts,
 	}
 	free(base);
 	return rc;
+}
+
+/* deploy's own apt proxy, while the hosts are configured (proxy.h). */
+static int local_configure_begin(struct provider_run *run, struct error *err)
+{
+	const struct ynode *list = ynode_get(run->config, "apt_proxy_allow");
+	struct local_proxy_config c = { 0 };
+	struct local_proxy *proxy = NULL;
+	const char *allow[64];
+	char ip[16], mirror[254];
+	struct local_net net;
+	size_t nr = 0;
+	int rc;
+
+	net_of(run, &net);
+	if (!net.own_proxy || run->priv || local_bridge_ip(&net, ip))
+		return 0;
+	if (list && list->kind == YNODE_SEQ) {
+		for (size_t i = 0; i < list->nr && nr < 63; i++)
+			if (ynode_is_string(list->items[i]))
+				allow[nr++] = list->items[i]->value;
+	} else {
+		for (size_t i = 0; i < 2; i++)
+			allow[nr++] = default_allow[i];
+	}
+	local_mirror_host(mirror, sizeof(mirror));
+	allow[nr++] = mirror;
+	c.listen = ip;
+	c.port = LOCAL_PROXY_PORT;
+	c.subnet = net.subnet;
+	c.allow = allow;
+	c.nr_allow = nr;
+	rc = local_proxy_start(&c, &proxy, err);
+	if (rc == DEPLOY_ERR_NOT_FOUND) {
+		/* No bridge: no local host is up to need it. */
+		error_clear(err);
+		return 0;
+	}
+	run->priv = proxy;
+	return rc;
+}
+
+static void local_release(struct provider_run *run)
+{
+	local_proxy_stop(run->priv);
 }
 
 static int local_exists(struct provider_run *run,
@@ -207,4 +288,6 @@ const struct provider_ops local_provider = {
 	.destroy = local_destroy,
 	.finish_down = local_finish_down,
 	.list_hosts = local_list,
+	.configure_begin = local_configure_begin,
+	.release = local_release,
 };

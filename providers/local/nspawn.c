@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "providers/local/nspawn.h"
+#include "providers/local/proxy.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/proc.h"
@@ -29,7 +30,7 @@
 /*
  * What every local host has: enough to boot, log in and be configured, and
  * the packages the built-in playbooks install (local hosts have no route
- * out: without apt_proxy their apt steps must find them there already).
+ * out: with apt_proxy none their apt steps must find them there already).
  */
 #define PACKAGES                                                  \
 	"systemd,systemd-sysv,dbus,openssh-server,iproute2,sudo," \
@@ -210,6 +211,31 @@ static void bridge_address(const struct local_net *net, char *out)
 	in.s_addr = htonl(ntohl(a) + 1);
 	inet_ntop(AF_INET, &in, out, 16);
 	snprintf(out + strlen(out), 8, "/%d", c.prefix);
+}
+
+int local_bridge_ip(const struct local_net *net, char out[16])
+{
+	char cidr[32];
+	char *slash;
+
+	bridge_address(net, cidr);
+	slash = strchr(cidr, '/');
+	if (!slash)
+		return -1;
+	*slash = '\0';
+	memcpy(out, cidr, (size_t)(slash - cidr) + 1); /* at most 16 */
+	return 0;
+}
+
+void local_mirror_host(char *out, size_t size)
+{
+	const char *m = env_or("DEPLOY_LOCAL_MIRROR", MIRROR);
+	const char *host = strstr(m, "://");
+	size_t n;
+
+	host = host ? host + 3 : m;
+	n = strcspn(host, ":/");
+	snprintf(out, size, "%.*s", (int)n, host);
 }
 
 /* Base image */
@@ -495,10 +521,26 @@ static int prepare_upper(const struct local_net *net, const char *upper,
 		rc = write_file(p, h->authorized_keys ? h->authorized_keys : "",
 				0600, err);
 	free(p);
-	if (!rc && net->apt_proxy) {
+	if (!rc && (net->apt_proxy || net->own_proxy)) {
+		char ip[16] = "";
+		struct buf url = BUF_INIT;
+
+		if (net->own_proxy) {
+			local_bridge_ip(net, ip);
+			buf_addf(&url, "http://%s:%d", ip, LOCAL_PROXY_PORT);
+		} else {
+			buf_adds(&url, net->apt_proxy);
+		}
 		buf_reset(&text);
-		buf_addf(&text, "Acquire::http::Proxy \"%s\";\n",
-			 net->apt_proxy);
+		/* One request per connection for deploy's own proxy. */
+		buf_addf(&text,
+			 "Acquire::http::Proxy \"%s\";\n"
+			 "Acquire::https::Proxy \"%s\";\n%s",
+			 url.data, url.data,
+			 net->own_proxy
+				 ? "Acquire::http::Pipeline-Depth \"0\";\n"
+				 : "");
+		buf_free(&url);
 		p = path_in(upper, "etc/apt/apt.conf.d/01deploy-proxy");
 		rc = write_file(p, text.data, 0644, err);
 		free(p);
@@ -647,10 +689,71 @@ bool local_host_running(const struct local_net *net, const char *name)
 	return up;
 }
 
+/*
+ * Start systemd-nspawn on root, in the host's network namespace; the
+ * container holds the host's lock for its life. A host that runs Docker
+ * gets the privileged profile (nspawn.h); its /var/lib/docker is a
+ * directory of this machine's file system, not the overlay, so that
+ * Docker's overlay2 driver can work there (overlayfs takes no overlayfs
+ * as its upper layer).
+ */
+static int boot(const struct local_host *h, char *root, const char *nspath,
+		const char *docker, const char *log, int lock, pid_t *pid,
+		struct error *err)
+{
+	/* The cgroup trees and /proc/sys writable: dockerd makes its
+	 * containers' cgroups and turns forwarding on (in the host's own
+	 * network namespace). */
+	static char *docker_env[] = { "SYSTEMD_NSPAWN_API_VFS_WRITABLE=yes",
+				      "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1",
+				      NULL };
+	struct buf nsopt = BUF_INIT, bind = BUF_INIT;
+	char *argv[24];
+	size_t n = 0;
+	int rc;
+
+	argv[n++] = "systemd-nspawn";
+	argv[n++] = "--quiet";
+	argv[n++] = "--register=no";
+	argv[n++] = "--keep-unit";
+	argv[n++] = "--boot";
+	argv[n++] = "--console=read-only";
+	argv[n++] = "--resolv-conf=off";
+	argv[n++] = "--timezone=off";
+	argv[n++] = "--link-journal=no";
+	if (h->docker) {
+		/* runc needs keyctl (@keyring) and bpf (device rules),
+		 * which nspawn's filter refuses by default, and capabilities
+		 * beyond nspawn's set; sync stays real (--suppress-sync
+		 * breaks docker run: systemd#36029). */
+		argv[n++] = "--capability=all";
+		argv[n++] = "--system-call-filter=@keyring bpf";
+		buf_addf(&bind, "--bind=%s:/var/lib/docker", docker);
+		argv[n++] = bind.data;
+	} else {
+		/* Its own network namespace: nftables and net.* sysctls there
+		 * touch nothing else. */
+		argv[n++] = "--capability=CAP_NET_ADMIN";
+	}
+	buf_addf(&nsopt, "--network-namespace-path=%s", nspath);
+	argv[n++] = nsopt.data;
+	argv[n++] = "-M";
+	argv[n++] = (char *)h->name;
+	argv[n++] = "-D";
+	argv[n++] = root;
+	argv[n] = NULL;
+	rc = proc_spawn_detached(argv, h->docker ? docker_env : NULL, log, lock,
+				 pid, err);
+	buf_free(&nsopt);
+	buf_free(&bind);
+	return rc;
+}
+
 int local_host_up(const struct local_net *net, const char *base,
 		  struct local_host *h, struct error *err)
 {
 	char *dir = host_dir(net, h->name);
+	char *docker = path_in(dir, "docker");
 	char *upper = path_in(dir, "upper"), *work = path_in(dir, "work");
 	char *root = path_in(dir, "root"), *ns = netns_name(net, h->name);
 	char *log = path_in(dir, "console.log"), *pidfile = path_in(dir, "pid");
@@ -699,24 +802,12 @@ int local_host_up(const struct local_net *net, const char *base,
 	if (rc)
 		goto out;
 	nspath = path_in("/run/netns", ns);
-	{
-		struct buf nsopt = BUF_INIT;
-		char *argv[] = { "systemd-nspawn", "--quiet", "--register=no",
-				 "--keep-unit", "--boot", "--console=read-only",
-				 "--resolv-conf=off", "--timezone=off",
-				 "--link-journal=no",
-				 /* Its own network namespace: nftables and
-				  * net.* sysctls there touch nothing else. */
-				 "--capability=CAP_NET_ADMIN", "-M",
-				 (char *)h->name, "-D", root, NULL, NULL };
-
-		buf_addf(&nsopt, "--network-namespace-path=%s", nspath);
-		argv[sizeof(argv) / sizeof(argv[0]) - 2] = nsopt.data;
-		/* The container holds the host's lock for its life. */
-		rc = proc_spawn_detached(argv, NULL, log, lock, &pid, err);
-		h->booted = !rc;
-		buf_free(&nsopt);
-	}
+	if (h->docker)
+		rc = mkdir_p(docker, 0700, err);
+	if (rc)
+		goto out;
+	rc = boot(h, root, nspath, docker, log, lock, &pid, err);
+	h->booted = !rc;
 	if (rc)
 		goto out;
 	buf_addf(&text, "%d\n", (int)pid);
@@ -742,6 +833,7 @@ out:
 	free(log);
 	free(pidfile);
 	free(nspath);
+	free(docker);
 	return rc;
 }
 

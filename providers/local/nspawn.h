@@ -13,7 +13,8 @@
  * host is an overlayfs over it, with its own host key, booted with
  * `systemd-nspawn -b` in its own network namespace, attached by a veth pair
  * to one bridge per topology that holds the subnet's first address. Nothing
- * is routed out: apt goes through apt_proxy when one is set.
+ * is routed out: apt goes through a proxy, deploy's own on the bridge's
+ * address (proxy.h) unless apt_proxy names another or none.
  *
  * Everything here needs root. Paths:
  *   base images  $DEPLOY_LOCAL_CACHE or /var/cache/deploy/local
@@ -25,17 +26,31 @@ struct local_net {
 	const char *topology;  /* topology name: names the bridge */
 	const char *subnet;    /* IPv4 CIDR, e.g. 10.231.0.0/24 */
 	const char *apt_proxy; /* URL or NULL */
+	bool own_proxy; /* apt goes through deploy's proxy (apt_proxy NULL) */
 };
 
 struct local_host {
 	const char *name;
 	int slot;		     /* address = subnet + 2 + slot */
 	const char *authorized_keys; /* public key lines for root */
+	/*
+	 * The host runs Docker (its role runs the docker playbook): all
+	 * capabilities, keyctl and bpf allowed, and /var/lib/docker on this
+	 * machine's file system (docs/providers.md, "Local hosts").
+	 */
+	bool docker;
 	/* out */
 	char address[16];
 	char host_key[512]; /* "ssh-ed25519 AAAA..." */
 	bool booted;	    /* started now (false: it was running already) */
 };
+
+/* The bridge's address ("10.231.0.1") into out; -1 for a bad subnet. */
+int local_bridge_ip(const struct local_net *net, char out[16]);
+
+/* The host name of the mirror the base image is made from (and its apt
+ * sources name): DEPLOY_LOCAL_MIRROR's, else deb.debian.org. */
+void local_mirror_host(char *out, size_t size);
 
 /* DEPLOY_ERR_USAGE with a message saying what to do, unless root. */
 int local_check_root(struct error *err);

@@ -8,14 +8,14 @@
 # shows it and it can become a regression seed).
 # Prints one line per target: "ok: fuzz-T N exec/s" or "FAILED: fuzz-T";
 # exits with the number of targets that failed.
-# The whole stage takes about 6 * SECONDS (default 25): 11 targets, 2 at once.
+# The whole stage takes about 6 * SECONDS (default 25): 12 targets, 2 at once.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 top=$(pwd)
 build=$1
 seconds=${2:-25}
 targets="topology template ec2 state known-hosts playbook markers keyfile
-aws-profile digitalocean gcp"
+aws-profile digitalocean gcp proxy"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}"
 scratch=$(mktemp -d)

@@ -17,7 +17,8 @@
  *	"start 3 1 apply", "begin 1/3 LABEL", "1/3 changed MSG",
  *	"handler-begin 1/1 LABEL", "handler 1/1 ok", "end ok"
  *
- * Secrets come from the topology, as deploy reads them.
+ * Secrets come from the topology, as deploy reads them; playbook-compile
+ * takes the topology's artifacts from the cache (fetched when missing).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -242,6 +243,8 @@ static int load_all(struct opts *o, struct loaded *l)
 
 int cmd_playbook_compile(int argc, char **argv)
 {
+	struct artifact_options ao = { 0 };
+	struct artifact_pin *pins = NULL;
 	struct opts o = { 0 };
 	struct loaded l = { 0 };
 	struct script *s = NULL;
@@ -256,6 +259,15 @@ int cmd_playbook_compile(int argc, char **argv)
 	}
 	if (load_all(&o, &l))
 		goto out;
+	/* The topology's artifacts, from the cache (fetched when missing). */
+	if (l.t->nr_artifacts) {
+		if (artifact_use(l.t, &ao, &pins, &err)) {
+			print_err(&err);
+			goto out;
+		}
+		o.co.artifacts = pins;
+		o.co.nr_artifacts = l.t->nr_artifacts;
+	}
 	if (compile_script(l.ctx, l.pbs, l.nr, &o.co, &s, &err)) {
 		print_err(&err);
 		goto out;
@@ -266,6 +278,8 @@ int cmd_playbook_compile(int argc, char **argv)
 	ret = 0;
 out:
 	script_free(s);
+	if (pins)
+		artifact_pins_free(pins, l.t->nr_artifacts);
 	error_clear(&err);
 	unload(&l, &o);
 	return ret;

@@ -13,6 +13,7 @@ int cmd_do_creds(int argc, char **argv);
 int cmd_do_list(int argc, char **argv);
 int cmd_gcp_call(int argc, char **argv);
 int cmd_gcp_creds(int argc, char **argv);
+int cmd_http_get(int argc, char **argv);
 int cmd_local(int argc, char **argv);
 int cmd_mustache(int argc, char **argv);
 int cmd_playbook_compile(int argc, char **argv);

@@ -207,7 +207,7 @@ YAML
 run "$DEPLOY" validate bad.yml
 expect_rc 1 "validate bad health"
 expect_line "$TMP/err" "bad.yml:8:55: error: roles.r.health[0].field needs exactly one of 'equals', 'at_least' or 'at_most'" "field without comparison"
-expect_line "$TMP/err" "bad.yml:9:9: error: roles.r.health[1] needs exactly one of 'http: URL', 'tcp: HOST:PORT' or 'command: CODE'" "two kinds"
+expect_line "$TMP/err" "bad.yml:9:9: error: roles.r.health[1] needs exactly one of 'http: URL', 'tcp: HOST:PORT', 'command: CODE' or 'height: {...}'" "two kinds"
 expect_line "$TMP/err" "bad.yml:10:35: error: roles.r.health[2].status is for http checks" "status on a command"
 expect_line "$TMP/err" "bad.yml:11:42: error: unknown key 'intervall' in roles.r.health[3] (did you mean 'interval'?)" "unknown key"
 finish

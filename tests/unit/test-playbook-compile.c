@@ -32,7 +32,16 @@ struct fixture {
 	int rc;
 };
 
+static void setup_topo(struct fixture *f, const char *topo,
+		       const char *playbook);
+
 static void setup(struct fixture *f, const char *playbook)
+{
+	setup_topo(f, TOPO, playbook);
+}
+
+static void setup_topo(struct fixture *f, const char *topo,
+		       const char *playbook)
 {
 	static const struct secret_value secrets[] = {
 		{ "pw", "s3cr3t-value", 12 },
@@ -43,7 +52,7 @@ static void setup(struct fixture *f, const char *playbook)
 	memset(f, 0, sizeof(*f));
 	diag_list_init(&dl);
 	error_init(&f->err);
-	assert_int_equal(topology_parse("t.yml", TOPO, strlen(TOPO), &f->t, &dl,
+	assert_int_equal(topology_parse("t.yml", topo, strlen(topo), &f->t, &dl,
 					&f->err),
 			 0);
 	assert_int_equal(context_build(f->t, topology_find_host(f->t, "h"), &in,
@@ -116,7 +125,7 @@ static void test_hostile_values_reach_the_shell_as_one_quoted_word(void **s)
 	teardown(&f);
 }
 
-static void test_file_content_travels_in_base64_with_its_digest(void **s)
+static void test_file_content_travels_as_text_with_its_digest(void **s)
 {
 	struct fixture f;
 
@@ -130,11 +139,13 @@ static void test_file_content_travels_in_base64_with_its_digest(void **s)
 	expect_line(&f, "\t_dp_step 1 'p: file /etc/a' '' '0' dp_file "
 			"'/etc/a' 'present' '640' 'root' '0' "
 			"'98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c"
-			"5d3fb1107be4' 'aGkK' ''");
+			"5d3fb1107be4' ':hi\n' ''");
 	expect_line(&f, "\t_dp_step 2 'p: file /etc/b' '' '0' dp_file "
 			"'/etc/b' 'absent' '' '' '' "
 			"'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495"
-			"991b7852b855' '' ''");
+			"991b7852b855' ':' ''");
+	/* The host reads both files' digests and modes at once. */
+	expect_line(&f, "\t_dp_want 1 sa '/etc/a'");
 	teardown(&f);
 }
 
@@ -216,6 +227,15 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 			       "'' '1' dp_file '/etc/s3cr3t-value'"));
 	teardown(&f);
 
+	/* Content that holds a secret travels in base64, never as text. */
+	setup(&f, "name: p\nsteps:\n"
+		  "  - file: {path: /etc/pw, content: \"{{secrets.pw}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_null(strstr(f.s->text.data, "s3cr3t-value"));
+	assert_non_null(strstr(f.s->text.data, " 'czNjcjN0LXZhbHVl' "));
+	teardown(&f);
+
 	/* An error about a value never quotes what it rendered to. */
 	setup(&f, "name: p\nsteps:\n"
 		  "  - file: {path: /etc/a, content: x, mode: "
@@ -227,6 +247,41 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 		f.err.msg, "steps[0].file.mode '{{vars.mode}}' does not render "
 			   "to "
 			   "an octal mode such as 0644");
+	teardown(&f);
+}
+
+static void test_docker_images_are_pinned(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nsteps:\n"
+		  "  - docker_image: {ref: \"nginx@sha256:0123456789abcdef"
+		  "0123456789abcdef0123456789abcdef0123456789abcdef\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	expect_line(&f, "\t_dp_step 1 'p: docker_image nginx@sha256:0123456789"
+			"abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+			"ef' '' '0' dp_docker_image pull '' 'nginx@sha256:012"
+			"3456789abcdef0123456789abcdef0123456789abcdef012345"
+			"6789abcdef'");
+	teardown(&f);
+
+	/* A tag from a variable: refused at the step, with the hint. */
+	setup(&f, "name: p\nvars: {app_image: \"nginx:1.25\"}\nsteps:\n"
+		  "  - docker_image: {ref: \"{{vars.app_image}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_int_equal(f.err.line, 4);
+	assert_int_equal(f.err.col, 25);
+	assert_string_equal(f.err.msg,
+			    "steps[0].docker_image.ref 'nginx:1.25' is not "
+			    "pinned (a tag can be moved to other content): "
+			    "write it with its digest, 'nginx@sha256:<64 hex "
+			    "digits>' (docker inspect --format '{{index "
+			    ".RepoDigests 0}}' IMAGE prints it), or ship it as "
+			    "a 'docker save' artifact with 'docker_load: true' "
+			    "and its 'image:'");
 	teardown(&f);
 }
 
@@ -251,6 +306,111 @@ static void test_template_errors_name_their_position(void **s)
 	compile(&f);
 	assert_int_equal(f.rc, DEPLOY_ERR_TEMPLATE);
 	assert_non_null(strstr(f.err.msg, "is the secret under 'secrets'"));
+	teardown(&f);
+}
+
+#define HEIGHT_TOPO                                                  \
+	"version: 1\nname: t\nproviders: {ssh: {}}\n"                \
+	"secrets: {pw: {env: PW}}\n"                                 \
+	"roles:\n  n:\n    hosts: [{name: h, address: 192.0.2.1}]\n" \
+	"    vars: {refs: [\"http://192.0.2.9/api/v3\", "            \
+	"\"https://ref.example/api/v3\"]}\n"
+#define HEIGHT_PLAYBOOK                                               \
+	"name: p\nvars: {refs: [], within: 30}\nsteps: []\nhealth:\n" \
+	"  - name: synced\n"                                          \
+	"    height:\n"                                               \
+	"      rpc: http://127.0.0.1:9000/api/v3\n"                   \
+	"      method: icx_getLastBlock\n"                            \
+	"      field: result.height\n"                                \
+	"      reference: \"{{#vars.refs}}{{.}} {{/vars.refs}}\"\n"   \
+	"      within: \"{{vars.within}}\"\n"
+
+static void test_height_checks_compile_with_each_reference(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	/* A playbook's check sees its defaults under the role's vars; a
+	 * list variable gives one word per URL. */
+	setup_topo(&f, HEIGHT_TOPO, HEIGHT_PLAYBOOK);
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_string_equal(f.s->items[0].label, "health: synced");
+	assert_string_equal(f.s->items[0].kind, "health");
+	expect_line(&f, "\t_dp_gate 1 'health: synced' dp_health 'height' "
+			"'300' '5' 'http://127.0.0.1:9000/api/v3' "
+			"'icx_getLastBlock' 'result.height' '30' "
+			"'http://192.0.2.9/api/v3' "
+			"'https://ref.example/api/v3'");
+	teardown(&f);
+
+	/* The role's check of the same name replaces the playbook's; a
+	 * GET (no method) for NEAR's /status. */
+	setup_topo(&f,
+		   HEIGHT_TOPO
+		   "    health:\n"
+		   "      - name: synced\n"
+		   "        height: {rpc: \"http://127.0.0.1:3030/status\", "
+		   "field: sync_info.latest_block_height, within: 5, "
+		   "reference: \"https://rpc.example/status\"}\n"
+		   "        timeout: 60\n",
+		   HEIGHT_PLAYBOOK);
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_int_equal(f.s->nr_handlers, 1);
+	expect_line(&f, "\t_dp_gate 1 'health: synced' dp_health 'height' "
+			"'60' '5' 'http://127.0.0.1:3030/status' '' "
+			"'sync_info.latest_block_height' '5' "
+			"'https://rpc.example/status'");
+	teardown(&f);
+}
+
+static void test_height_check_errors_name_their_position(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	/* No reference named: refused at the reference. */
+	setup_topo(&f,
+		   "version: 1\nname: t\nproviders: {ssh: {}}\n"
+		   "roles:\n  n: {hosts: [{name: h, address: 192.0.2.1}]}\n",
+		   HEIGHT_PLAYBOOK);
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_string_equal(f.err.file, "pb.yml");
+	assert_int_equal(f.err.line, 10);
+	assert_int_equal(f.err.col, 18);
+	assert_string_equal(f.err.msg,
+			    "playbook 'p' health.height.reference names no "
+			    "URL on host 'h': name the endpoints to compare "
+			    "with");
+	teardown(&f);
+
+	/* A reference item that renders to something not a URL. */
+	setup_topo(&f,
+		   HEIGHT_TOPO "    health:\n"
+			       "      - height: {rpc: \"http://x:1/\", "
+			       "field: h, reference: [\"http://a/\", "
+			       "\"http://b/ y\"]}\n",
+		   "name: p\nsteps: []\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_string_equal(f.err.file, "t.yml");
+	assert_string_equal(f.err.msg, "roles.n.health.height.reference 'y' "
+				       "is not an http:// or https:// URL");
+	teardown(&f);
+
+	/* A value that renders to a secret is refused, never quoted. */
+	setup_topo(&f, HEIGHT_TOPO,
+		   HEIGHT_PLAYBOOK "  - {height: {rpc: \"http://x/"
+				   "{{secrets.pw}}\", field: h, reference: "
+				   "\"http://r/\"}}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_null(strstr(f.err.msg, "s3cr3t"));
+	assert_string_equal(f.err.msg,
+			    "playbook 'p' health.height.rpc holds a secret: a "
+			    "health check is shown in progress and logs");
 	teardown(&f);
 }
 
@@ -366,12 +526,16 @@ int main(void)
 		cmocka_unit_test(
 			test_hostile_values_reach_the_shell_as_one_quoted_word),
 		cmocka_unit_test(
-			test_file_content_travels_in_base64_with_its_digest),
+			test_file_content_travels_as_text_with_its_digest),
 		cmocka_unit_test(test_when_false_compiles_to_a_skip),
 		cmocka_unit_test(test_notify_and_handlers),
 		cmocka_unit_test(
 			test_secrets_stay_out_of_labels_messages_and_errors),
 		cmocka_unit_test(test_template_errors_name_their_position),
+		cmocka_unit_test(test_docker_images_are_pinned),
+		cmocka_unit_test(
+			test_height_checks_compile_with_each_reference),
+		cmocka_unit_test(test_height_check_errors_name_their_position),
 		cmocka_unit_test(test_two_playbooks_with_one_name_are_refused),
 		cmocka_unit_test(test_markers_parse),
 		cmocka_unit_test(test_random_nonces_differ),
