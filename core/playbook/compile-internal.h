@@ -23,6 +23,9 @@ struct cc {
 	const struct playbook *pb;
 	cJSON *data; /* the playbook's view of the host */
 	const struct step *step;
+	size_t n; /* the step's (or handler's) number */
+	bool handler;
+	struct buf *want;   /* the _dp_want list (cc_want) */
 	bool quiet;	    /* a rendered value of this step holds a secret */
 	const char *secret; /* quiet: the first such secret's name */
 };
@@ -42,8 +45,12 @@ void cc_arg(struct buf *call, const char *s, size_t len);
 void cc_args(struct buf *call, const char *s);
 /* An integer as one word. */
 void cc_add_int(struct buf *call, long v);
-/* Content: its SHA-256 and its base64 text, as two words. */
-void cc_add_content(struct buf *call, const struct buf *content);
+/* Content: its SHA-256 and the content (":TEXT", or base64 when it holds a
+ * NUL byte or the step a secret), two words. */
+void cc_add_content(struct cc *c, struct buf *call, const struct buf *content);
+/* The step looks at the file or directory path: "s" its digest, "a" its
+ * mode and owner (listed for the host to read them all at once). */
+void cc_want(struct cc *c, const char *flags, const struct buf *path);
 bool cc_has_control(const char *s, size_t len);
 
 /* Messages */

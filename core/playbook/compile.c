@@ -362,17 +362,42 @@ void cc_add_int(struct buf *call, long v)
 	cc_args(call, s);
 }
 
-/* Content: the digest and the base64 text, as two words. */
-void cc_add_content(struct buf *call, const struct buf *content)
+/*
+ * Content: the digest, then the content as one word: ":" and the text
+ * itself, which the host writes with printf (no process); or base64, when
+ * it holds a NUL byte (which no shell variable can) or a secret (which no
+ * line of the script shows as it is).
+ */
+void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
 {
-	struct buf b64 = BUF_INIT;
+	struct buf word = BUF_INIT;
 	char sum[65];
 
 	sha256_hex(content->data, content->len, sum);
 	cc_args(call, sum);
-	base64_lines(&b64, (const unsigned char *)content->data, content->len);
-	cc_arg(call, b64.data, b64.len);
-	buf_free_secret(&b64);
+	if (!c->quiet && !memchr(content->data, '\0', content->len)) {
+		buf_addch(&word, ':');
+		buf_add(&word, content->data, content->len);
+	} else {
+		base64_lines(&word, (const unsigned char *)content->data,
+			     content->len);
+	}
+	cc_arg(call, word.data, word.len);
+	buf_free_secret(&word);
+}
+
+/*
+ * The step at hand checks the file or directory at path (flags: "s" its
+ * SHA-256, "a" its mode and owner): listed for _dp_want, so that one
+ * sha256sum and one stat on the host read them all (runtime.sh, _dp_look).
+ * Handlers run after any step may have changed anything: not listed.
+ */
+void cc_want(struct cc *c, const char *flags, const struct buf *path)
+{
+	if (c->handler || !c->want || !flags[0])
+		return;
+	buf_addf(c->want, " %zu %s", c->n, flags);
+	cc_arg(c->want, path->data, path->len);
 }
 
 /* Labels: what the markers call a step; never a secret, one line. */
@@ -399,6 +424,9 @@ static void summary(const struct step *s, struct buf *out)
 	case STEP_SERVICE:
 	case STEP_USER:
 		n = ynode_get(a, "name");
+		break;
+	case STEP_DOCKER_IMAGE:
+		n = ynode_get(a, "ref");
 		break;
 	case STEP_APT:
 		n = ynode_get(a, "packages");
@@ -489,6 +517,8 @@ static int compile_step(struct cc *c, const struct step *s, bool handler,
 	int rc;
 
 	c->step = s;
+	c->n = n;
+	c->handler = handler;
 	c->quiet = false;
 	c->secret = NULL;
 	*label = make_label(c, s);
@@ -623,8 +653,9 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		   struct script **out, struct error *err)
 {
 	struct script *s = xcalloc(1, sizeof(*s));
-	struct cc c = { .ctx = ctx, .opts = opts, .err = err };
 	struct buf steps = BUF_INIT, handlers = BUF_INIT, names = BUF_INIT;
+	struct buf want = BUF_INIT;
+	struct cc c = { .ctx = ctx, .opts = opts, .err = err, .want = &want };
 	const char *dir = opts && opts->notify_dir ? opts->notify_dir
 						   : COMPILE_DEFAULT_NOTIFY_DIR;
 	const struct ynode *health =
@@ -743,6 +774,8 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	buf_addf(&s->text,
 		 "\nDP_DIFF=%d\n\n%s\n_dp_main() {\n\t_dp_begin \"$@\"\n",
 		 opts && opts->diff ? 1 : 0, playbook_runtime);
+	if (want.len)
+		buf_addf(&s->text, "\t_dp_want%s\n", want.data);
 	buf_add(&s->text, steps.data, steps.len);
 	buf_add(&s->text, handlers.data, handlers.len);
 	rc = buf_adds(&s->text, "\t_dp_end\n}\n\n_dp_main \"$@\"\n");
@@ -759,6 +792,7 @@ out:
 	context_data_free(c.data);
 	buf_free_secret(&steps);
 	buf_free_secret(&handlers);
+	buf_free_secret(&want);
 	buf_free(&names);
 	script_free(s);
 	return rc;

@@ -18,8 +18,12 @@
 
 _dp_nl='
 '
-_dp_cr=$(printf '\r')
 _dp_tmp=
+_dp_pdirs=
+_dp_pn=0
+_dp_cn=
+_dp_wl=
+_dp_fresh=
 _dp_bak=
 _dp_bak_for=
 _dp_pending=' '
@@ -33,7 +37,7 @@ PATH=${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 _dp_mark() {
 	_dp_m=$*
 	case $_dp_m in
-	*"$_dp_nl"* | *"$_dp_cr"*)
+	*[[:cntrl:]]*)
 		_dp_m=$(printf '%s' "$_dp_m" | tr '\r\n' '  ')
 		;;
 	esac
@@ -67,11 +71,11 @@ _dp_begin() {
 		DP_CHECK=1
 	fi
 	exec 3>&1 1>&2
-	trap '_dp_cleanup' EXIT
-	trap '_dp_cleanup; trap - EXIT; exit 129' HUP
-	trap '_dp_cleanup; trap - EXIT; exit 130' INT
-	trap '_dp_cleanup; trap - EXIT; exit 141' PIPE
-	trap '_dp_cleanup; trap - EXIT; exit 143' TERM
+	trap '_dp_cleanup; _dp_rmdirs' EXIT
+	trap '_dp_cleanup; _dp_rmdirs; trap - EXIT; exit 129' HUP
+	trap '_dp_cleanup; _dp_rmdirs; trap - EXIT; exit 130' INT
+	trap '_dp_cleanup; _dp_rmdirs; trap - EXIT; exit 141' PIPE
+	trap '_dp_cleanup; _dp_rmdirs; trap - EXIT; exit 143' TERM
 	umask 022
 	if [ "$DP_CHECK" = 1 ]; then
 		_dp_mark "start $DP_STEPS $DP_HANDLERS check"
@@ -93,6 +97,7 @@ _dp_failed() {
 # _dp_changed WHAT: record a change; true in check mode, where the caller
 # stops short of making it:  _dp_changed created || mkdir ... || return 1
 _dp_changed() {
+	_dp_fresh=
 	_dp_st=changed
 	_dp_msg=${_dp_msg:+$_dp_msg, }$1
 	[ "$DP_CHECK" = 1 ]
@@ -128,8 +133,16 @@ _dp_step() {
 	_dp_st=ok
 	_dp_msg=
 	_dp_dif=
+	_dp_cn=$_dp_n
 	"$@" 3>&- </dev/null
 	_dp_rc=$?
+	_dp_cn=
+	# What _dp_look saw holds after the kinds that only look at files
+	# when they change nothing (a change, or code run, drops it).
+	case $1 in
+	dp_file | dp_sysctl | dp_directory | dp_line | dp_shell | dp_command) ;;
+	*) _dp_fresh= ;;
+	esac
 	_dp_cleanup
 	if [ -n "$_dp_dif" ]; then
 		_dp_show_diff
@@ -260,28 +273,221 @@ _dp_handler_skip() {
 
 # Files
 
-# _dp_sha FILE: the file's SHA-256 in hex.
+# _dp_sha FILE: the file's SHA-256 in hex, in _dp_h.
 _dp_sha() {
 	_dp_h=$(sha256sum <"$1") || return 1
-	printf '%s\n' "${_dp_h%% *}"
+	_dp_h=${_dp_h%% *}
 }
 
-# _dp_mktemp PATH: a new empty file (mode 0600) beside PATH, in _dp_tmp.
+# What the steps look at, seen at once. The compiler lists, at the top of
+# _dp_main, each step that checks a file or directory it names:
+#   _dp_want N FLAGS PATH...  (FLAGS: s its SHA-256, a its mode and owner)
+# The first such step that finds its file there has _dp_look read every
+# listed file from that step on: one sha256sum and one stat for all of
+# them, instead of one or more of each a step. What they saw holds until a
+# step changes something or runs code (_dp_fresh is emptied); the next
+# step that needs it looks again. Paths with a backslash and symbolic
+# links are left to the step itself.
+_dp_want() {
+	while [ $# -ge 3 ]; do
+		eval "_dp_wp_$1=\$3 _dp_ww_$1=\$2"
+		_dp_wl="$_dp_wl $1"
+		shift 3
+	done
+}
+
+# _dp_pop: the first line of _dp_o into _dp_l (false when none is left).
+_dp_pop() {
+	case $_dp_o in
+	'') return 1 ;;
+	*"$_dp_nl"*)
+		_dp_l=${_dp_o%%"$_dp_nl"*}
+		_dp_o=${_dp_o#*"$_dp_nl"}
+		;;
+	*)
+		_dp_l=$_dp_o
+		_dp_o=
+		;;
+	esac
+}
+
+# _dp_look N: what the listed steps from N on will need, in _dp_hs_K
+# (digest) and _dp_sa_K ("MODE UID GID USER GROUP"), K a step's number.
+_dp_look() {
+	_dp_fresh=1
+	_dp_from=$1
+	_dp_ks=
+	_dp_ns=
+	_dp_na=
+	set --
+	for _dp_k in $_dp_wl; do
+		[ "$_dp_k" -ge "$_dp_from" ] || continue
+		_dp_q=
+		_dp_f=
+		eval "_dp_q=\$_dp_wp_$_dp_k _dp_f=\$_dp_ww_$_dp_k"
+		eval "_dp_hs_$_dp_k= _dp_sa_$_dp_k="
+		case $_dp_q in
+		*\\*) continue ;;
+		esac
+		if [ -L "$_dp_q" ] || ! [ -e "$_dp_q" ]; then
+			continue
+		fi
+		case $_dp_f in
+		*s*) _dp_ns=1 ;;
+		esac
+		case $_dp_f in
+		*a*) _dp_na=1 ;;
+		esac
+		_dp_ks="$_dp_ks $_dp_k"
+		set -- "$@" "$_dp_q"
+	done
+	if [ -n "$_dp_ns" ]; then
+		_dp_o=$(sha256sum -- "$@" 2>/dev/null)
+		_dp_l=
+		_dp_pop
+		for _dp_k in $_dp_ks; do
+			eval "_dp_q=\$_dp_wp_$_dp_k"
+			if [ -n "$_dp_l" ] && [ "${_dp_l#*  }" = "$_dp_q" ]; then
+				eval "_dp_hs_$_dp_k=\${_dp_l%% *}"
+				_dp_l=
+				_dp_pop
+			fi
+		done
+	fi
+	if [ -n "$_dp_na" ]; then
+		_dp_o=$(stat -c '%a %u %g %U %G %n' -- "$@" 2>/dev/null)
+		_dp_l=
+		_dp_pop
+		for _dp_k in $_dp_ks; do
+			eval "_dp_q=\$_dp_wp_$_dp_k"
+			_dp_x=${_dp_l#* * * * * }
+			if [ -n "$_dp_l" ] && [ "$_dp_x" = "$_dp_q" ]; then
+				_dp_x=${_dp_l%" $_dp_x"}
+				eval "_dp_sa_$_dp_k=\$_dp_x"
+				_dp_l=
+				_dp_pop
+			fi
+		done
+	fi
+	_dp_o=
+}
+
+# _dp_seen WHAT PATH: what _dp_look saw of PATH for the running step
+# (WHAT: hs digest, sa mode and owner), in _dp_x; false when it did not.
+_dp_seen() {
+	[ -n "$_dp_cn" ] || return 1
+	eval "_dp_x=\${_dp_wp_$_dp_cn-}"
+	[ -n "$_dp_x" ] && [ "$_dp_x" = "$2" ] || return 1
+	if [ -z "$_dp_fresh" ]; then
+		_dp_look "$_dp_cn"
+	fi
+	eval "_dp_x=\${_dp_$1_$_dp_cn-}"
+	[ -n "$_dp_x" ]
+}
+
+# _dp_digest FILE: FILE's SHA-256 in _dp_h, as seen or read now.
+_dp_digest() {
+	if _dp_seen hs "$1"; then
+		_dp_h=$_dp_x
+		return 0
+	fi
+	_dp_sha "$1"
+}
+
+# _dp_stat FILE: its mode, owner and group in _dp_am, _dp_au (number),
+# _dp_aU (name), _dp_ag, _dp_aG, as seen or with one stat now.
+_dp_stat() {
+	if ! _dp_seen sa "$1"; then
+		_dp_x=$(stat -c '%a %u %g %U %G' -- "$1") || return 1
+	fi
+	_dp_am=${_dp_x%% *}
+	_dp_x=${_dp_x#* }
+	_dp_au=${_dp_x%% *}
+	_dp_x=${_dp_x#* }
+	_dp_ag=${_dp_x%% *}
+	_dp_x=${_dp_x#* }
+	_dp_aU=${_dp_x%% *}
+	_dp_aG=${_dp_x#* }
+}
+
+# _dp_mktemp PATH [MODE]: a name for a new file beside PATH, in _dp_tmp:
+# in a directory of this run's own there (mode 0700, made once a directory
+# and removed at the end), so the file may be made with its final mode at
+# once: with MODE (octal; empty for 0644), _dp_um is the umask that makes
+# it so, when one can. When that directory cannot be made, a file from
+# mktemp (0600) and no _dp_um.
 _dp_mktemp() {
-	_dp_tmp=$(mktemp "${1%/*}/.deploy.XXXXXXXX") || {
-		_dp_tmp=
-		_dp_msg="cannot create a temporary file"
-		return 1
-	}
+	_dp_um=
+	_dp_pd=${1%/*}/.deploy.$DP_NONCE
+	case $_dp_nl$_dp_pdirs in
+	*"$_dp_nl$_dp_pd$_dp_nl"*) ;;
+	*)
+		if mkdir -m 700 -- "$_dp_pd" 2>/dev/null; then
+			_dp_pdirs="$_dp_pdirs$_dp_pd$_dp_nl"
+		else
+			_dp_tmp=$(mktemp "${1%/*}/.deploy.XXXXXXXX") || {
+				_dp_tmp=
+				_dp_msg="cannot create a temporary file"
+				return 1
+			}
+			return 0
+		fi
+		;;
+	esac
+	_dp_pn=$((_dp_pn + 1))
+	_dp_tmp=$_dp_pd/$_dp_pn
+	if [ $# -ge 2 ]; then
+		_dp_umask "$2" || _dp_um=
+	fi
+}
+
+# _dp_rmdirs: remove the directories _dp_mktemp made.
+_dp_rmdirs() {
+	if [ -n "$_dp_pdirs" ]; then
+		_dp_ifs=$IFS
+		IFS=$_dp_nl
+		set -f
+		# shellcheck disable=SC2086 # one path a line
+		rmdir -- $_dp_pdirs 2>/dev/null
+		set +f
+		IFS=$_dp_ifs
+		_dp_pdirs=
+	fi
+}
+
+# _dp_umask MODE: the umask that makes new files MODE (or 0644 when MODE
+# is empty), in _dp_um; false when no umask can (execute or special bits).
+_dp_umask() {
+	case ${1:-644} in
+	[0246][0246][0246])
+		_dp_x=${1:-644}
+		_dp_um=$((6 - ${_dp_x%??}))
+		_dp_x=${_dp_x#?}
+		_dp_um=0$_dp_um$((6 - ${_dp_x%?}))$((6 - ${_dp_x#?}))
+		;;
+	*) return 1 ;;
+	esac
+}
+
+# _dp_write FILE CONTENT: write CONTENT (":TEXT", or base64) to the new
+# file FILE, with the umask _dp_um when it is set.
+_dp_write() {
+	umask "${_dp_um:-077}"
+	case $2 in
+	:*) printf '%s' "${2#:}" >"$1" ;;
+	*) printf '%s' "$2" | base64 -d >"$1" ;;
+	esac
+	_dp_x=$?
+	umask 022
+	return "$_dp_x"
 }
 
 # _dp_attrs FILE MODE OWNER GROUP: set those given (owner first: chown
 # clears the set-user-ID bit).
 _dp_attrs() {
 	if [ -n "$3" ]; then
-		chown -- "$3" "$1" || return 1
-	fi
-	if [ -n "$4" ]; then
+		chown -- "$3${4:+:$4}" "$1" || return 1
+	elif [ -n "$4" ]; then
 		chgrp -- "$4" "$1" || return 1
 	fi
 	if [ -n "$2" ]; then
@@ -291,53 +497,68 @@ _dp_attrs() {
 
 # _dp_newattrs NEW OLD MODE OWNER GROUP: give the temporary file NEW what
 # OLD has (or mode 0644 when there is no OLD), then what the step sets.
-# NEW stays 0600 until then, so content meant to be private never is not.
+# When _dp_um is set, NEW was made with its mode (MODE, or 0644 when
+# there is no OLD and no MODE): no chmod for it.
 _dp_newattrs() {
 	if [ -e "$2" ]; then
 		chown --reference="$2" -- "$1" || return 1
 		if [ -z "$3" ]; then
 			chmod --reference="$2" -- "$1" || return 1
 		fi
-	elif [ -z "$3" ]; then
+	elif [ -z "$3" ] && [ -z "$_dp_um" ]; then
 		chmod 644 -- "$1" || return 1
 	fi
-	_dp_attrs "$1" "$3" "$4" "$5"
+	if [ -n "$_dp_um" ]; then
+		_dp_attrs "$1" "" "$4" "$5"
+	else
+		_dp_attrs "$1" "$3" "$4" "$5"
+	fi
 }
 
 # _dp_fixattrs FILE MODE OWNER GROUP: set those given that differ.
 _dp_fixattrs() {
+	if [ -z "$2$3$4" ]; then
+		return 0
+	fi
+	_dp_stat "$1" || return 1
+	_dp_own=
 	if [ -n "$3" ]; then
 		case $3 in
-		*[!0-9]*) _dp_cur=$(stat -c %U -- "$1") || return 1 ;;
-		*) _dp_cur=$(stat -c %u -- "$1") || return 1 ;;
+		*[!0-9]*) _dp_cur=$_dp_aU ;;
+		*) _dp_cur=$_dp_au ;;
 		esac
 		if [ "$_dp_cur" != "$3" ]; then
 			_dp_changed owner || chown -- "$3" "$1" || return 1
+			_dp_own=1
 		fi
 	fi
 	if [ -n "$4" ]; then
 		case $4 in
-		*[!0-9]*) _dp_cur=$(stat -c %G -- "$1") || return 1 ;;
-		*) _dp_cur=$(stat -c %g -- "$1") || return 1 ;;
+		*[!0-9]*) _dp_cur=$_dp_aG ;;
+		*) _dp_cur=$_dp_ag ;;
 		esac
 		if [ "$_dp_cur" != "$4" ]; then
 			_dp_changed group || chgrp -- "$4" "$1" || return 1
+			_dp_own=1
 		fi
 	fi
 	if [ -n "$2" ]; then
-		_dp_cur=$(stat -c %a -- "$1") || return 1
-		if [ "$_dp_cur" != "$2" ]; then
+		# chown and chgrp may have cleared set-user-ID and set-group-ID.
+		if [ -n "$_dp_own" ] && [ "$DP_CHECK" != 1 ]; then
+			_dp_am=$(stat -c %a -- "$1") || return 1
+		fi
+		if [ "$_dp_am" != "$2" ]; then
 			_dp_changed "mode $2" || chmod "$2" -- "$1" || return 1
 		fi
 	fi
 }
 
-# _dp_follow PATH: PATH, or the file a symbolic link at PATH points to.
+# _dp_follow PATH: PATH, or the file a symbolic link at PATH points to,
+# in _dp_p.
 _dp_follow() {
+	_dp_p=$1
 	if [ -L "$1" ]; then
-		readlink -f -- "$1"
-	else
-		printf '%s\n' "$1"
+		_dp_p=$(readlink -f -- "$1") || return 1
 	fi
 }
 
@@ -356,25 +577,34 @@ _dp_nodir() {
 	return 0
 }
 
-# _dp_put PATH MODE OWNER GROUP SHA256 BASE64 [PRECHECK [POSTCHECK]]
-# Make PATH hold the content BASE64 (whose digest is SHA256), with the
-# mode, owner and group given. The new content goes to a temporary file
+# _dp_content CONTENT: CONTENT (":TEXT", or base64) on stdout.
+_dp_content() {
+	case $1 in
+	:*) printf '%s' "${1#:}" ;;
+	*) printf '%s' "$1" | base64 -d ;;
+	esac
+}
+
+# _dp_put PATH MODE OWNER GROUP SHA256 CONTENT [PRECHECK [POSTCHECK]]
+# Make PATH hold CONTENT (whose digest is SHA256: the text after a colon,
+# or base64 when it may hold a NUL byte), with the mode, owner and group
+# given. The new content goes to a temporary file
 # beside PATH, renamed over it. PRECHECK is a command run with the
 # temporary file as its argument before the rename; POSTCHECK is shell
 # code run after it (with PATH as $0), and when it fails the previous file
 # comes back (_dp_post names POSTCHECK in the message).
 _dp_put() {
-	_dp_p=$(_dp_follow "$1") || return 1
+	_dp_follow "$1" || return 1
 	if [ -d "$_dp_p" ]; then
 		_dp_msg="is a directory"
 		return 1
 	fi
-	if [ -f "$_dp_p" ] && [ "$(_dp_sha "$_dp_p")" = "$5" ]; then
+	if [ -f "$_dp_p" ] && _dp_digest "$_dp_p" && [ "$_dp_h" = "$5" ]; then
 		_dp_fixattrs "$_dp_p" "$2" "$3" "$4"
 		return
 	fi
 	if _dp_wants_diff; then
-		_dp_dif=$(printf '%s' "$6" | base64 -d | _dp_diff "$_dp_p")
+		_dp_dif=$(_dp_content "$6" | _dp_diff "$_dp_p")
 	fi
 	_dp_nodir_failed=0
 	if _dp_nodir "$_dp_p" content; then
@@ -382,15 +612,25 @@ _dp_put() {
 	fi
 	_dp_st0=$_dp_st
 	_dp_changed content && return 0
-	_dp_mktemp "$_dp_p" || return 1
-	if ! printf '%s' "$6" | base64 -d >"$_dp_tmp"; then
+	if [ -e "$_dp_p" ] && [ -z "$2" ]; then
+		_dp_mktemp "$_dp_p" || return 1
+	else
+		_dp_mktemp "$_dp_p" "$2" || return 1
+	fi
+	if ! _dp_write "$_dp_tmp" "$6"; then
 		_dp_msg="cannot write a temporary file"
 		return 1
 	fi
-	if [ "$(_dp_sha "$_dp_tmp")" != "$5" ]; then
-		_dp_msg="the content was damaged on its way"
-		return 1
-	fi
+	# Text arrives as it is, in the script; base64 is checked once decoded.
+	case $6 in
+	:*) ;;
+	*)
+		if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$5" ]; then
+			_dp_msg="the content was damaged on its way"
+			return 1
+		fi
+		;;
+	esac
 	_dp_newattrs "$_dp_tmp" "$_dp_p" "$2" "$3" "$4" || return 1
 	if [ -n "${7-}" ] && ! "$7" "$_dp_tmp"; then
 		_dp_st=$_dp_st0
@@ -452,6 +692,11 @@ dp_directory() {
 		return 1
 	fi
 	_dp_changed created && return 0
+	if [ -n "$2" ] && [ -z "$3$4" ]; then
+		# shellcheck disable=SC2174 # the mode is for PATH alone
+		mkdir -p -m "$2" -- "$1"
+		return
+	fi
 	mkdir -p -- "$1" || return 1
 	_dp_attrs "$1" "$2" "$3" "$4"
 }
@@ -494,9 +739,74 @@ _dp_lines() {
 	DP_STATE=$2 DP_LINE=$3 DP_RE=$4 awk "$_dp_line_awk" <"$1"
 }
 
+# _dp_line_same FILE STATE LINE REGEXP: whether the step leaves FILE as
+# it is (0) or changes it (1), read by the shell itself when REGEXP is
+# empty or plain text (letters, digits, blanks and _=:/,@%#~"'<>;&!-,
+# with ^ and $ as anchors: the same as a glob, without awk); 2 when only
+# awk can tell. _dp_append=1 when the change is LINE added at the end.
+_dp_line_same() {
+	_dp_append=
+	_dp_g=
+	[ -r "$1" ] || return 2
+	if [ -n "$4" ]; then
+		_dp_x=${4#^}
+		if [ "$_dp_x" = "$4" ]; then
+			_dp_g='*'
+		fi
+		_dp_r=${_dp_x%\$}
+		case $_dp_r in
+		*[![:alnum:][:blank:]_=:/,@%#~\"\'\<\>\;\&!-]*) return 2 ;;
+		esac
+		_dp_g=$_dp_g$_dp_r
+		if [ "$_dp_r" = "$_dp_x" ]; then
+			_dp_g=$_dp_g'*'
+		fi
+	fi
+	_dp_hit=
+	_dp_lm=
+	_dp_found=
+	_dp_l=
+	while IFS= read -r _dp_l; do
+		if [ -n "$4" ]; then
+			# shellcheck disable=SC2254 # a glob, made above
+			case $_dp_l in
+			$_dp_g)
+				_dp_hit=1
+				_dp_lm=$_dp_l
+				;;
+			esac
+		fi
+		if [ "$_dp_l" = "$3" ]; then
+			_dp_found=1
+		fi
+		_dp_l=
+	done <"$1"
+	if [ -n "$_dp_l" ]; then
+		# The last line has no newline: awk would add one.
+		return 1
+	fi
+	if [ "$2" = absent ]; then
+		if [ -n "$4" ]; then
+			[ -z "$_dp_hit" ]
+		else
+			[ -z "$_dp_found" ]
+		fi
+		return
+	fi
+	if [ -n "$_dp_hit" ]; then
+		[ "$_dp_lm" = "$3" ]
+		return
+	fi
+	if [ -n "$_dp_found" ]; then
+		return 0
+	fi
+	_dp_append=1
+	return 1
+}
+
 # dp_line PATH STATE LINE REGEXP CREATE
 dp_line() {
-	_dp_p=$(_dp_follow "$1") || return 1
+	_dp_follow "$1" || return 1
 	if [ ! -e "$_dp_p" ]; then
 		if [ "$2" = absent ]; then
 			return 0
@@ -513,8 +823,9 @@ dp_line() {
 			return "$_dp_nodir_failed"
 		fi
 		_dp_changed created && return 0
-		_dp_mktemp "$_dp_p" || return 1
-		printf '%s\n' "$3" >"$_dp_tmp" && chmod 644 -- "$_dp_tmp" &&
+		_dp_mktemp "$_dp_p" "" || return 1
+		_dp_write "$_dp_tmp" ":$3$_dp_nl" &&
+			_dp_newattrs "$_dp_tmp" "" "" "" "" &&
 			mv -f -- "$_dp_tmp" "$_dp_p" || return 1
 		_dp_tmp=
 		return 0
@@ -523,20 +834,34 @@ dp_line() {
 		_dp_msg="not a regular file"
 		return 1
 	fi
-	_dp_new=$(_dp_lines "$_dp_p" "$2" "$3" "$4" | sha256sum) || return 1
-	if [ "${_dp_new%% *}" = "$(_dp_sha "$_dp_p")" ]; then
-		return 0
-	fi
+	_dp_line_same "$_dp_p" "$2" "$3" "$4"
+	case $? in
+	0) return 0 ;;
+	2)
+		_dp_new=$(_dp_lines "$_dp_p" "$2" "$3" "$4" | sha256sum) ||
+			return 1
+		if _dp_sha "$_dp_p" && [ "${_dp_new%% *}" = "$_dp_h" ]; then
+			return 0
+		fi
+		;;
+	esac
 	if _dp_wants_diff; then
 		_dp_dif=$(_dp_lines "$_dp_p" "$2" "$3" "$4" | _dp_diff "$_dp_p")
 	fi
 	_dp_changed edited && return 0
+	# The copy keeps the file's mode and owner; then LINE is added to it,
+	# or the whole file written anew.
 	_dp_mktemp "$_dp_p" || return 1
-	_dp_lines "$_dp_p" "$2" "$3" "$4" >"$_dp_tmp" &&
-		_dp_newattrs "$_dp_tmp" "$_dp_p" "" "" "" &&
-		mv -f -- "$_dp_tmp" "$_dp_p" || return 1
+	cp --preserve=mode,ownership -- "$_dp_p" "$_dp_tmp" || return 1
+	if [ -n "$_dp_append" ]; then
+		printf '%s\n' "$3" >>"$_dp_tmp" || return 1
+	else
+		_dp_lines "$_dp_p" "$2" "$3" "$4" >"$_dp_tmp" || return 1
+	fi
+	mv -f -- "$_dp_tmp" "$_dp_p" || return 1
 	_dp_tmp=
 }
+
 
 # Packages
 
@@ -851,12 +1176,12 @@ _dp_fetch() {
 
 # dp_download URL SHA256 DEST MODE OWNER GROUP
 dp_download() {
-	_dp_p=$(_dp_follow "$3") || return 1
+	_dp_follow "$3" || return 1
 	if [ -d "$_dp_p" ]; then
 		_dp_msg="is a directory"
 		return 1
 	fi
-	if [ -f "$_dp_p" ] && [ "$(_dp_sha "$_dp_p")" = "$2" ]; then
+	if [ -f "$_dp_p" ] && _dp_sha "$_dp_p" && [ "$_dp_h" = "$2" ]; then
 		_dp_fixattrs "$_dp_p" "$4" "$5" "$6"
 		return
 	fi
@@ -870,7 +1195,8 @@ dp_download() {
 		_dp_msg=${_dp_msg:-the download failed}
 		return 1
 	fi
-	_dp_got=$(_dp_sha "$_dp_tmp") || return 1
+	_dp_sha "$_dp_tmp" || return 1
+	_dp_got=$_dp_h
 	if [ "$_dp_got" != "$2" ]; then
 		_dp_msg="sha256 mismatch: got $_dp_got; nothing kept"
 		return 1
@@ -919,11 +1245,11 @@ dp_artifact() {
 	fi
 	_dp_changed "unpacked $1" && return 0
 	_dp_mktemp "$_dp_p" || return 1
-	if ! printf '%s' "$8" | base64 -d >"$_dp_tmp"; then
+	if ! _dp_write "$_dp_tmp" "$8"; then
 		_dp_msg="cannot write a temporary file"
 		return 1
 	fi
-	if [ "$(_dp_sha "$_dp_tmp")" != "$7" ]; then
+	if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$7" ]; then
 		_dp_msg="the content was damaged on its way"
 		return 1
 	fi
@@ -951,10 +1277,70 @@ dp_artifact() {
 	fi
 }
 
+# Docker images
+
+# _dp_docker_tail TEXT: its last line, at most 200 characters.
+_dp_docker_tail() {
+	printf '%s' "$1" | tail -n 1 | cut -c1-200
+}
+
+# dp_docker_image pull '' REF
+# dp_docker_image load NAME REF SHA256 BASE64
+# The image REF on the host. pull: REF is pinned by digest; pulled when the
+# host does not have it. load: the artifact NAME is a `docker save`
+# tarball holding REF; it is loaded unless the host loaded this tarball
+# already and REF still names the image it loaded (a marker file under
+# /var/lib/deploy/docker-images holds "SHA256 IMAGE-ID").
+dp_docker_image() {
+	if ! command -v docker >/dev/null 2>&1; then
+		_dp_msg="docker is not installed (run the docker playbook first)"
+		return 1
+	fi
+	if [ "$1" = pull ]; then
+		docker image inspect "$3" >/dev/null 2>&1 && return 0
+		_dp_changed "pulled $3" && return 0
+		_dp_out=$(docker pull -q "$3" 2>&1) || {
+			_dp_msg="docker pull: $(_dp_docker_tail "$_dp_out")"
+			return 1
+		}
+		return 0
+	fi
+	_dp_mk=/var/lib/deploy/docker-images/$2
+	_dp_id=$(docker image inspect -f '{{.Id}}' "$3" 2>/dev/null) || _dp_id=
+	if [ -n "$_dp_id" ] && [ -f "$_dp_mk" ] &&
+		[ "$(cat -- "$_dp_mk")" = "$4 $_dp_id" ]; then
+		return 0
+	fi
+	_dp_changed "loaded $2" && return 0
+	mkdir -p /var/lib/deploy/docker-images || return 1
+	_dp_mktemp "$_dp_mk" || return 1
+	if ! _dp_write "$_dp_tmp" "$5"; then
+		_dp_msg="cannot write a temporary file"
+		return 1
+	fi
+	# _dp_sha sets _dp_h (it prints nothing).
+	if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$4" ]; then
+		_dp_msg="the content was damaged on its way"
+		return 1
+	fi
+	_dp_out=$(docker load -i "$_dp_tmp" 2>&1) || {
+		_dp_msg="docker load: $(_dp_docker_tail "$_dp_out")"
+		return 1
+	}
+	rm -f -- "$_dp_tmp"
+	_dp_tmp=
+	_dp_id=$(docker image inspect -f '{{.Id}}' "$3" 2>/dev/null) || {
+		_dp_msg="the artifact $2 holds no image $3 (docker load said: $(_dp_docker_tail "$_dp_out"))"
+		return 1
+	}
+	printf '%s %s\n' "$4" "$_dp_id" >"$_dp_mk"
+}
+
 # Commands
 
 # _dp_in DIR COMMAND...: COMMAND run in DIR.
 _dp_in() {
+	_dp_fresh=
 	(
 		cd -- "$1" || exit 1
 		shift

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What node-exporter, monitoring and icon-node add: checked variables, firewall
- * rules. */
+/* What node-exporter, monitoring, icon-node and near-node add: checked
+ * variables, firewall rules. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,8 @@
 #define ALERTMANAGER_PORT  9093
 #define ICON_P2P_PORT	   7100
 #define ICON_RPC_PORT	   9000
+#define NEAR_P2P_PORT	   24567
+#define NEAR_RPC_PORT	   3030
 
 enum var_kind {
 	VK_DURATION, /* Prometheus' 30s, 5m, 1h30m */
@@ -67,6 +69,9 @@ static const struct var_check {
 	{ "alert_slack_channel", VK_TEXT, "monitoring", true },
 	{ "monitoring_ui_from", VK_SOURCES, "monitoring", true },
 	{ "node_exporter_from", VK_SOURCES, "node-exporter", true },
+	{ "near_rpc_from", VK_SOURCES, "near-node", true },
+	{ "near_p2p_port", VK_PORT, "near-node", false },
+	{ "near_rpc_port", VK_PORT, "near-node", false },
 	{ "metrics_port", VK_PORT, NULL, true },
 	{ "metrics_path", VK_PATH, NULL, false },
 	{ "public_rpc_port", VK_PORT, NULL, true },
@@ -497,10 +502,22 @@ static void icon_rules(struct topology *t, struct role *r)
 			      v);
 }
 
+/* Whether the role's playbooks list docker before pb. */
+static bool role_runs_docker_before(const struct role *r, const char *pb)
+{
+	for (size_t i = 0; i < r->nr_playbooks; i++) {
+		if (!strcmp(r->playbooks[i], "docker"))
+			return true;
+		if (!strcmp(r->playbooks[i], pb))
+			return false;
+	}
+	return false;
+}
+
 /*
- * A role that runs icon-node: its image and reference endpoints are named,
- * and none of its own firewall rules opens the JSON-RPC port (with /admin
- * and /metrics) to the world.
+ * A role that runs icon-node: Docker before it, its image and reference
+ * endpoints are named, and none of its own firewall rules opens the JSON-RPC
+ * port (with /admin and /metrics) to the world.
  */
 static void check_icon_role(struct topology *t, struct diag_list *dl,
 			    const struct role *r)
@@ -509,12 +526,16 @@ static void check_icon_role(struct topology *t, struct diag_list *dl,
 	const struct ynode *ref = role_var(t, r, "icon_reference");
 	bool synced = false;
 
+	if (!role_runs_docker_before(r, "icon-node"))
+		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+			 "roles.%s runs icon-node, which needs Docker: list "
+			 "'docker' before it in playbooks",
+			 r->name);
 	if (!role_var(t, r, "icon_image"))
 		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
 			 "roles.%s runs icon-node but no image is named: set "
 			 "vars.icon_image to REPO@sha256:DIGEST (or to the "
-			 "REPO:TAG of a docker_load artifact, with "
-			 "icon_image_artifact)",
+			 "image: of a docker_load artifact)",
 			 r->name);
 	for (size_t i = 0; r->health && i < r->health->nr; i++) {
 		const struct ynode *n = ynode_get(r->health->items[i], "name");
@@ -547,6 +568,24 @@ static void check_icon_role(struct topology *t, struct diag_list *dl,
 	}
 }
 
+/* near-node: P2P from the world (state sync peers connect back to it),
+ * RPC only from near_rpc_from (no rule without it: RPC stays local). */
+static void near_rules(struct topology *t, struct role *r)
+{
+	const struct ynode *v = role_var(t, r, "near_rpc_from");
+	struct fw_rule *fw;
+
+	fw = new_rule(r, port_var(t, r, "near_p2p_port", NEAR_P2P_PORT),
+		      r->node, 1);
+	fw->from[0].kind = FW_FROM_WORLD;
+	fw->from[0].text = "world";
+	fw->from[0].node = r->node;
+	fw->nr_from = 1;
+	if (v && (v->kind != YNODE_SEQ || v->nr))
+		rule_from_var(r, port_var(t, r, "near_rpc_port", NEAR_RPC_PORT),
+			      v);
+}
+
 static void add_rules(struct topology *t, struct role *r)
 {
 	const struct ynode *v;
@@ -570,6 +609,8 @@ static void add_rules(struct topology *t, struct role *r)
 		monitoring_ui_rules(t, r);
 	if (role_runs_playbook(r, "icon-node"))
 		icon_rules(t, r);
+	if (role_runs_playbook(r, "near-node"))
+		near_rules(t, r);
 }
 
 void topology_check_builtins(struct topology *t, struct diag_list *dl)

@@ -210,7 +210,7 @@ static int parse_absolute(const char *t, size_t n, struct proxy_request *req,
 int proxy_parse_request(const char *data, size_t len, struct proxy_request *req,
 			const char **why)
 {
-	const char *end = NULL, *line_end, *sp1, *sp2;
+	const char *end = NULL, *line_end = NULL, *sp1, *sp2;
 	size_t scan = len < PROXY_HEAD_MAX ? len : PROXY_HEAD_MAX;
 	struct buf path = BUF_INIT;
 	int rc;
@@ -218,9 +218,13 @@ int proxy_parse_request(const char *data, size_t len, struct proxy_request *req,
 	memset(req, 0, sizeof(*req));
 	req->upstream = (struct buf)BUF_INIT;
 	*why = "";
-	for (size_t i = 0; i + 4 <= scan && !end; i++)
+	/* The request line ends at the first CRLF, the head at CRLF CRLF. */
+	for (size_t i = 0; i + 4 <= scan && !end; i++) {
+		if (!line_end && !memcmp(data + i, "\r\n", 2))
+			line_end = data + i;
 		if (!memcmp(data + i, "\r\n\r\n", 4))
 			end = data + i + 2; /* the last header line's CRLF */
+	}
 	if (!end) {
 		if (len < PROXY_HEAD_MAX)
 			return PROXY_INCOMPLETE;
@@ -231,7 +235,6 @@ int proxy_parse_request(const char *data, size_t len, struct proxy_request *req,
 		*why = "a NUL byte in the request";
 		return 400;
 	}
-	line_end = memmem(data, (size_t)(end - data), "\r\n", 2);
 	sp1 = memchr(data, ' ', (size_t)(line_end - data));
 	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
 	if (!sp2 || !is_visible(data, (size_t)(sp1 - data)) ||

@@ -210,7 +210,8 @@ words = shlex.split(text[text.index("_dp_main() {"):])
 at = words.index("dp_user")
 for w in words[at + 1:at + 9]:
     print(w)
-sys.stdout.write(base64.b64decode(words[at + 10]).decode())
+c = words[at + 10]  # the text after a colon, or base64
+sys.stdout.write(c[1:] if c.startswith(":") else base64.b64decode(c).decode())
 EOF2
 cat >want <<'EOF2'
 dpadmin
@@ -218,7 +219,7 @@ dpadmin
 adm,sudo
 0
 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
-
+:
 1
 /etc/sudoers.d/deploy-dpadmin
 # Written by deploy (playbook users); changes here are overwritten.

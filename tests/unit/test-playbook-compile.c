@@ -125,7 +125,7 @@ static void test_hostile_values_reach_the_shell_as_one_quoted_word(void **s)
 	teardown(&f);
 }
 
-static void test_file_content_travels_in_base64_with_its_digest(void **s)
+static void test_file_content_travels_as_text_with_its_digest(void **s)
 {
 	struct fixture f;
 
@@ -139,11 +139,13 @@ static void test_file_content_travels_in_base64_with_its_digest(void **s)
 	expect_line(&f, "\t_dp_step 1 'p: file /etc/a' '' '0' dp_file "
 			"'/etc/a' 'present' '640' 'root' '0' "
 			"'98ea6e4f216f2fb4b69fff9b3a44842c38686ca685f3f55dc48c"
-			"5d3fb1107be4' 'aGkK' ''");
+			"5d3fb1107be4' ':hi\n' ''");
 	expect_line(&f, "\t_dp_step 2 'p: file /etc/b' '' '0' dp_file "
 			"'/etc/b' 'absent' '' '' '' "
 			"'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495"
-			"991b7852b855' '' ''");
+			"991b7852b855' ':' ''");
+	/* The host reads both files' digests and modes at once. */
+	expect_line(&f, "\t_dp_want 1 sa '/etc/a'");
 	teardown(&f);
 }
 
@@ -225,6 +227,15 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 			       "'' '1' dp_file '/etc/s3cr3t-value'"));
 	teardown(&f);
 
+	/* Content that holds a secret travels in base64, never as text. */
+	setup(&f, "name: p\nsteps:\n"
+		  "  - file: {path: /etc/pw, content: \"{{secrets.pw}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_null(strstr(f.s->text.data, "s3cr3t-value"));
+	assert_non_null(strstr(f.s->text.data, " 'czNjcjN0LXZhbHVl' "));
+	teardown(&f);
+
 	/* An error about a value never quotes what it rendered to. */
 	setup(&f, "name: p\nsteps:\n"
 		  "  - file: {path: /etc/a, content: x, mode: "
@@ -236,6 +247,41 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 		f.err.msg, "steps[0].file.mode '{{vars.mode}}' does not render "
 			   "to "
 			   "an octal mode such as 0644");
+	teardown(&f);
+}
+
+static void test_docker_images_are_pinned(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nsteps:\n"
+		  "  - docker_image: {ref: \"nginx@sha256:0123456789abcdef"
+		  "0123456789abcdef0123456789abcdef0123456789abcdef\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	expect_line(&f, "\t_dp_step 1 'p: docker_image nginx@sha256:0123456789"
+			"abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+			"ef' '' '0' dp_docker_image pull '' 'nginx@sha256:012"
+			"3456789abcdef0123456789abcdef0123456789abcdef012345"
+			"6789abcdef'");
+	teardown(&f);
+
+	/* A tag from a variable: refused at the step, with the hint. */
+	setup(&f, "name: p\nvars: {app_image: \"nginx:1.25\"}\nsteps:\n"
+		  "  - docker_image: {ref: \"{{vars.app_image}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_int_equal(f.err.line, 4);
+	assert_int_equal(f.err.col, 25);
+	assert_string_equal(f.err.msg,
+			    "steps[0].docker_image.ref 'nginx:1.25' is not "
+			    "pinned (a tag can be moved to other content): "
+			    "write it with its digest, 'nginx@sha256:<64 hex "
+			    "digits>' (docker inspect --format '{{index "
+			    ".RepoDigests 0}}' IMAGE prints it), or ship it as "
+			    "a 'docker save' artifact with 'docker_load: true' "
+			    "and its 'image:'");
 	teardown(&f);
 }
 
@@ -480,12 +526,13 @@ int main(void)
 		cmocka_unit_test(
 			test_hostile_values_reach_the_shell_as_one_quoted_word),
 		cmocka_unit_test(
-			test_file_content_travels_in_base64_with_its_digest),
+			test_file_content_travels_as_text_with_its_digest),
 		cmocka_unit_test(test_when_false_compiles_to_a_skip),
 		cmocka_unit_test(test_notify_and_handlers),
 		cmocka_unit_test(
 			test_secrets_stay_out_of_labels_messages_and_errors),
 		cmocka_unit_test(test_template_errors_name_their_position),
+		cmocka_unit_test(test_docker_images_are_pinned),
 		cmocka_unit_test(
 			test_height_checks_compile_with_each_reference),
 		cmocka_unit_test(test_height_check_errors_name_their_position),
