@@ -589,12 +589,28 @@ static void add_sentry_of(cJSON *d, const struct host *h, const cJSON *roles)
 {
 	const char *name = h->role->sentry_of.name;
 	const cJSON *of = NULL;
+	cJSON *copy, *item;
 
 	if (name)
 		of = cJSON_GetObjectItemCaseSensitive(roles, name);
-	cJSON_AddItemToObject(d, "sentry_of",
-			      of ? cJSON_Duplicate(of, true)
-				 : cJSON_CreateNull());
+	if (!of) {
+		cJSON_AddItemToObject(d, "sentry_of", cJSON_CreateNull());
+		return;
+	}
+	/* Each host's private address also as it goes in an URL or an
+	 * nginx server line: [2001:db8::1] for IPv6. */
+	copy = cJSON_Duplicate(of, true);
+	cJSON_ArrayForEach(item,
+			   cJSON_GetObjectItemCaseSensitive(copy, "hosts"))
+	{
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(
+			item, "private_address");
+
+		cJSON_AddItemToObject(
+			item, "private_address_url",
+			url_address(cJSON_IsString(a) ? a->valuestring : NULL));
+	}
+	cJSON_AddItemToObject(d, "sentry_of", copy);
 }
 
 static void add_topology(cJSON *d, const struct topology *t,

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What node-exporter, monitoring, icon-node and near-node add: checked
- * variables, firewall rules. */
+/* What node-exporter, monitoring, icon-node, near-node and sentry add:
+ * checked variables, firewall rules. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +29,10 @@ enum var_kind {
 	VK_HOSTPORT,	/* smtp.example.com:587 */
 	VK_TEXT,	/* one line, no quotes or backslashes */
 	VK_SOURCES,	/* roles and CIDRs, never the world */
+	VK_POSITIVE,	/* an integer from 1 */
+	VK_RATE,	/* nginx's limit_req rate: 100r/s, 600r/m */
+	VK_SIZE,	/* nginx's sizes: 1m, 512k, 1024 */
+	VK_CHAIN,	/* the sentry's profile: icon or near */
 	VK_RPC_SOURCES, /* the same, for a port that serves an admin API */
 	VK_PEERS,	/* roles, CIDRs or world */
 	VK_ICON_ROLE,	/* prep or citizen */
@@ -77,6 +81,16 @@ static const struct var_check {
 	{ "public_rpc_port", VK_PORT, NULL, true },
 	{ "public_rpc_path", VK_PATH, NULL, false },
 	{ "public_rpc_module", VK_WORD, NULL, false },
+	{ "sentry_chain", VK_CHAIN, "sentry", false },
+	{ "sentry_rpc_port", VK_PORT, "sentry", true },
+	{ "sentry_p2p_port", VK_PORT, "sentry", true },
+	{ "sentry_rate", VK_RATE, "sentry", false },
+	{ "sentry_burst", VK_COUNT, "sentry", false },
+	{ "sentry_rpc_conn", VK_POSITIVE, "sentry", false },
+	{ "sentry_p2p_conn", VK_POSITIVE, "sentry", false },
+	{ "sentry_max_body", VK_SIZE, "sentry", false },
+	{ "sentry_ws_timeout", VK_DURATION, "sentry", false },
+	{ "sentry_worker_connections", VK_POSITIVE, "sentry", false },
 	{ "icon_role", VK_ICON_ROLE, "icon-node", false },
 	{ "icon_network", VK_WORD, "icon-node", false },
 	{ "icon_p2p_port", VK_PORT, "icon-node", false },
@@ -179,6 +193,24 @@ static bool is_hostport(const char *s)
 	return all_of(host, ".-") && is_number_in(colon + 1, 1, 65535, true);
 }
 
+/* nginx: 100r/s, 600r/m (a whole number of requests from 1). */
+static bool is_rate(const char *s)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	return digits && s[0] != '0' &&
+	       (!strcmp(s + digits, "r/s") || !strcmp(s + digits, "r/m"));
+}
+
+/* nginx: 1024, 512k, 1m (also K, M, g, G). */
+static bool is_size(const char *s)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	return digits &&
+	       (!s[digits] || (strchr("kKmMgG", s[digits]) && !s[digits + 1]));
+}
+
 static bool is_text(const char *s)
 {
 	if (!*s)
@@ -211,6 +243,15 @@ static const char *what_kind(enum var_kind k)
 		return "HOST:PORT, such as smtp.example.com:587";
 	case VK_TEXT:
 		return "one line without quotes or backslashes";
+	case VK_POSITIVE:
+		return "a whole number from 1";
+	case VK_RATE:
+		return "a rate such as 100r/s or 600r/m";
+	case VK_SIZE:
+		return "a size such as 1m, 512k or 1024";
+	case VK_CHAIN:
+		return "a chain deploy has a sentry profile for: 'icon' or "
+		       "'near'";
 	case VK_ICON_ROLE:
 		return "'prep' or 'citizen'";
 	case VK_URLS:
@@ -244,6 +285,14 @@ static bool scalar_ok(enum var_kind k, const char *s)
 		return is_hostport(s);
 	case VK_TEXT:
 		return is_text(s);
+	case VK_POSITIVE:
+		return is_number_in(s, 1, 1e9, true);
+	case VK_RATE:
+		return is_rate(s);
+	case VK_SIZE:
+		return is_size(s);
+	case VK_CHAIN:
+		return !strcmp(s, "icon") || !strcmp(s, "near");
 	case VK_ICON_ROLE:
 		return !strcmp(s, "prep") || !strcmp(s, "citizen");
 	case VK_URLS:

@@ -157,7 +157,8 @@ static void test_sentry_of_names_the_fronted_hosts(void **state)
 	expect_at(c->data, "sentry_of.hosts",
 		  "[{\"name\":\"v1\",\"role\":\"validator\",\"index\":0,"
 		  "\"address\":\"198.51.100.2\",\"private_address\":"
-		  "\"198.51.100.2\",\"port\":2222}]");
+		  "\"198.51.100.2\",\"port\":2222,\"private_address_url\":"
+		  "\"198.51.100.2\"}]");
 	context_free(c);
 	c = build(t, "v1", NULL);
 	expect_at(c->data, "role.sentry_of", "null");
