@@ -303,6 +303,27 @@ int resource_forget(struct provider_run *run, const char *kind,
 	return run->save(run, err);
 }
 
+int resource_deleting_many(struct provider_run *run, const char *kind,
+			   const char *const *names, size_t n,
+			   struct error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct state_resource *res = find(run, kind, names[i]);
+
+		if (res)
+			res->status = RESOURCE_DELETING;
+	}
+	return run->save(run, err);
+}
+
+int resource_forget_many(struct provider_run *run, const char *kind,
+			 const char *const *names, size_t n, struct error *err)
+{
+	for (size_t i = 0; i < n; i++)
+		drop(run, kind, names[i]);
+	return run->save(run, err);
+}
+
 const char *resource_attr(const struct state_resource *res, const char *key)
 {
 	const cJSON *j = cJSON_GetObjectItemCaseSensitive(res->attributes, key);

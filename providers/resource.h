@@ -174,6 +174,14 @@ int resource_deleting(struct provider_run *run, const char *kind,
 int resource_forget(struct provider_run *run, const char *kind,
 		    const char *name, struct error *err);
 
+/* The same for n resources of one kind, with one save (names not
+ * recorded are skipped); the names must not live in the records. */
+int resource_deleting_many(struct provider_run *run, const char *kind,
+			   const char *const *names, size_t n,
+			   struct error *err);
+int resource_forget_many(struct provider_run *run, const char *kind,
+			 const char *const *names, size_t n, struct error *err);
+
 /* A string attribute of a record (NULL when not set). */
 const char *resource_attr(const struct state_resource *res, const char *key);
 /* Set (or with value NULL remove) a string attribute. */

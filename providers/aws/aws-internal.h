@@ -200,6 +200,8 @@ int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 
 int aws_destroy(struct provider_run *run, struct state_resource *r,
 		struct error *err);
+int aws_destroy_hosts(struct provider_run *run, const char *const *names,
+		      size_t nr, struct error *err);
 int aws_finish_down(struct provider_run *run, struct error *err);
 
 #endif

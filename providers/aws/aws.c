@@ -725,6 +725,7 @@ const struct provider_ops aws_provider = {
 	.hosts_up = aws_hosts_up,
 	.exists = aws_exists,
 	.destroy = aws_destroy,
+	.destroy_hosts = aws_destroy_hosts,
 	.finish_down = aws_finish_down,
 	.list_hosts = aws_list,
 	.release = aws_release,
