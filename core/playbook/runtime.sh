@@ -1398,7 +1398,8 @@ dp_docker_image() {
 		_dp_msg="cannot write a temporary file"
 		return 1
 	fi
-	if [ "$(_dp_sha "$_dp_tmp")" != "$4" ]; then
+	# _dp_sha sets _dp_h (it prints nothing).
+	if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$4" ]; then
 		_dp_msg="the content was damaged on its way"
 		return 1
 	fi

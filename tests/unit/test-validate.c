@@ -749,7 +749,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	     HEAD "providers: {local: {}}\n"
 		  "roles:\n"
 		  "  v:\n"
-		  "    playbooks: [icon-node]\n"
+		  "    playbooks: [docker, icon-node]\n"
 		  "    firewall: [{port: 9000, from: world}]\n"
 		  "    vars: {icon_role: validator, icon_rpc_from: [world], "
 		  "icon_reference: [ftp://x], icon_p2p_from: [world, "
@@ -758,8 +758,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	expect_error(&r, 5, 3,
 		     "roles.v runs icon-node but no image is named: set "
 		     "vars.icon_image to REPO@sha256:DIGEST (or to the "
-		     "REPO:TAG of a docker_load artifact, with "
-		     "icon_image_artifact)");
+		     "image: of a docker_load artifact)");
 	expect_error(&r, 7, 16,
 		     "roles.v.firewall[0]: port 9000 is open to the world, "
 		     "but goloop serves /admin and /metrics there: name the "
@@ -785,7 +784,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	     "providers: {local: {}}\n"
 	     "roles:\n"
 	     "  v:\n"
-	     "    playbooks: [icon-node]\n"
+	     "    playbooks: [docker, icon-node]\n"
 	     "    vars: {icon_image: \"i@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}\n");
 	expect_error(&r, 5, 3,
 		     "roles.v runs icon-node but names no reference endpoints "
@@ -797,7 +796,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	     "providers: {local: {}}\n"
 	     "roles:\n"
 	     "  v:\n"
-	     "    playbooks: [icon-node]\n"
+	     "    playbooks: [docker, icon-node]\n"
 	     "    vars: {icon_image: \"i@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}\n"
 	     "    health: [{name: synced, tcp: 9000}]\n");
 	assert_int_equal(r.dl.errors, 0);
@@ -816,9 +815,9 @@ static void test_icon_node_brings_its_firewall_rules(void **state)
 	     "[\"https://ctz.solidwallet.io/api/v3\"]}\n"
 	     "roles:\n"
 	     "  s: {}\n"
-	     "  v: {playbooks: [icon-node], vars: {icon_rpc_from: "
+	     "  v: {playbooks: [docker, icon-node], vars: {icon_rpc_from: "
 	     "[s]}}\n"
-	     "  c: {playbooks: [icon-node], vars: {icon_p2p_port: "
+	     "  c: {playbooks: [docker, icon-node], vars: {icon_p2p_port: "
 	     "7200, icon_p2p_from: [s, 10.0.0.0/8]}}\n");
 	assert_int_equal(r.rc, 0);
 	/* P2P from the world by default; JSON-RPC only from the roles
