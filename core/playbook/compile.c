@@ -425,6 +425,9 @@ static void summary(const struct step *s, struct buf *out)
 	case STEP_USER:
 		n = ynode_get(a, "name");
 		break;
+	case STEP_DOCKER_IMAGE:
+		n = ynode_get(a, "ref");
+		break;
 	case STEP_APT:
 		n = ynode_get(a, "packages");
 		if (n && n->kind == YNODE_SEQ)

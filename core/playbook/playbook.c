@@ -28,12 +28,19 @@
 #include "util/banned.h"
 
 static const char *const kind_names[STEP_KIND_COUNT + 1] = {
-	[STEP_FILE] = "file",	    [STEP_DIRECTORY] = "directory",
-	[STEP_LINE] = "line",	    [STEP_APT] = "apt",
-	[STEP_SERVICE] = "service", [STEP_USER] = "user",
-	[STEP_SYSCTL] = "sysctl",   [STEP_DOWNLOAD] = "download",
-	[STEP_SHELL] = "shell",	    [STEP_COMMAND] = "command",
-	[STEP_WAIT] = "wait",	    [STEP_ARTIFACT] = "artifact",
+	[STEP_FILE] = "file",
+	[STEP_DIRECTORY] = "directory",
+	[STEP_LINE] = "line",
+	[STEP_APT] = "apt",
+	[STEP_SERVICE] = "service",
+	[STEP_USER] = "user",
+	[STEP_SYSCTL] = "sysctl",
+	[STEP_DOWNLOAD] = "download",
+	[STEP_SHELL] = "shell",
+	[STEP_COMMAND] = "command",
+	[STEP_WAIT] = "wait",
+	[STEP_ARTIFACT] = "artifact",
+	[STEP_DOCKER_IMAGE] = "docker_image",
 	[STEP_KIND_COUNT] = NULL,
 };
 
@@ -646,6 +653,17 @@ static const struct key_spec artifact_keys[] = {
 static const struct vspec vs_artifact = { .type = VT_MAP,
 					  .keys = artifact_keys };
 
+/* docker_image: a pinned image on the host (topology/image.h) */
+
+static const struct key_spec docker_image_keys[] = {
+	{ "ref", &vs_string, KEY_REQUIRED, NULL,
+	  "ref: \"{{vars.icon_image}}\"" },
+	{ 0 },
+};
+
+static const struct vspec vs_docker_image = { .type = VT_MAP,
+					      .keys = docker_image_keys };
+
 /* shell and command: a string, or a mapping with guards */
 
 static const struct vspec vs_dir = { .type = VT_STRING,
@@ -803,6 +821,7 @@ static const struct key_spec step_keys[] = {
 	{ "command", &vs_command, 0, NULL, NULL },
 	{ "wait", &vs_wait, 0, NULL, NULL },
 	{ "artifact", &vs_artifact, 0, NULL, NULL },
+	{ "docker_image", &vs_docker_image, 0, NULL, NULL },
 	{ 0 },
 };
 

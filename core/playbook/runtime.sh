@@ -1277,6 +1277,65 @@ dp_artifact() {
 	fi
 }
 
+# Docker images
+
+# _dp_docker_tail TEXT: its last line, at most 200 characters.
+_dp_docker_tail() {
+	printf '%s' "$1" | tail -n 1 | cut -c1-200
+}
+
+# dp_docker_image pull '' REF
+# dp_docker_image load NAME REF SHA256 BASE64
+# The image REF on the host. pull: REF is pinned by digest; pulled when the
+# host does not have it. load: the artifact NAME is a `docker save`
+# tarball holding REF; it is loaded unless the host loaded this tarball
+# already and REF still names the image it loaded (a marker file under
+# /var/lib/deploy/docker-images holds "SHA256 IMAGE-ID").
+dp_docker_image() {
+	if ! command -v docker >/dev/null 2>&1; then
+		_dp_msg="docker is not installed (run the docker playbook first)"
+		return 1
+	fi
+	if [ "$1" = pull ]; then
+		docker image inspect "$3" >/dev/null 2>&1 && return 0
+		_dp_changed "pulled $3" && return 0
+		_dp_out=$(docker pull -q "$3" 2>&1) || {
+			_dp_msg="docker pull: $(_dp_docker_tail "$_dp_out")"
+			return 1
+		}
+		return 0
+	fi
+	_dp_mk=/var/lib/deploy/docker-images/$2
+	_dp_id=$(docker image inspect -f '{{.Id}}' "$3" 2>/dev/null) || _dp_id=
+	if [ -n "$_dp_id" ] && [ -f "$_dp_mk" ] &&
+		[ "$(cat -- "$_dp_mk")" = "$4 $_dp_id" ]; then
+		return 0
+	fi
+	_dp_changed "loaded $2" && return 0
+	mkdir -p /var/lib/deploy/docker-images || return 1
+	_dp_mktemp "$_dp_mk" || return 1
+	if ! _dp_write "$_dp_tmp" "$5"; then
+		_dp_msg="cannot write a temporary file"
+		return 1
+	fi
+	# _dp_sha sets _dp_h (it prints nothing).
+	if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$4" ]; then
+		_dp_msg="the content was damaged on its way"
+		return 1
+	fi
+	_dp_out=$(docker load -i "$_dp_tmp" 2>&1) || {
+		_dp_msg="docker load: $(_dp_docker_tail "$_dp_out")"
+		return 1
+	}
+	rm -f -- "$_dp_tmp"
+	_dp_tmp=
+	_dp_id=$(docker image inspect -f '{{.Id}}' "$3" 2>/dev/null) || {
+		_dp_msg="the artifact $2 holds no image $3 (docker load said: $(_dp_docker_tail "$_dp_out"))"
+		return 1
+	}
+	printf '%s %s\n' "$4" "$_dp_id" >"$_dp_mk"
+}
+
 # Commands
 
 # _dp_in DIR COMMAND...: COMMAND run in DIR.

@@ -5,8 +5,10 @@
 #include <string.h>
 
 #include "playbook/compile-internal.h"
+#include "playbook/context.h"
 #include "playbook/values.h"
 #include "template/template.h"
+#include "topology/image.h"
 #include "util/strutil.h"
 #include "util/banned.h"
 
@@ -640,11 +642,84 @@ out:
 	return rc;
 }
 
+/*
+ * docker_image: a reference pinned by digest is pulled when the host lacks
+ * it; the image of a docker_load artifact travels as the artifact's bytes
+ * and is loaded unless the host loaded that tarball already.
+ */
+static int c_docker_image(struct cc *c, const struct ynode *a, struct buf *call)
+{
+	const struct ynode *n = ynode_get(a, "ref");
+	const struct topology *t = c->ctx ? c->ctx->t : NULL;
+	const struct artifact *art;
+	const struct artifact_pin *pin = NULL;
+	struct buf v = BUF_INIT, why = BUF_INIT, content = BUF_INIT;
+	int rc;
+
+	rc = cc_render_one_line(c, n, cc_key_what(c, "ref"), &v);
+	if (rc)
+		goto out;
+	if (image_ref_check(t, v.data, &why)) {
+		/* The reference as written when it holds a secret. */
+		rc = cc_fail_at(c, n, DEPLOY_ERR_INVALID, "%s '%s' %s",
+				cc_key_what(c, "ref"),
+				c->quiet ? n->value : v.data, why.data);
+		goto out;
+	}
+	art = image_ref_artifact(t, v.data);
+	if (!art) {
+		buf_adds(call, " dp_docker_image pull");
+		cc_args(call, "");
+		cc_arg(call, v.data, v.len);
+		goto out;
+	}
+	if (c->opts)
+		pin = artifact_pin_find(c->opts->artifacts,
+					c->opts->nr_artifacts, art->name);
+	if (!pin || !pin->path) {
+		rc = cc_fail_at(c, n, DEPLOY_ERR_NOT_FOUND,
+				"%s.docker_image: artifact '%s' is not in "
+				"the cache",
+				c->step->what, art->name);
+		goto out;
+	}
+	buf_init(&content, COMPILE_MAX_ARTIFACT);
+	rc = buf_read_file(&content, pin->path);
+	if (rc == DEPLOY_ERR_TOO_BIG)
+		rc = cc_fail_at(c, n, rc,
+				"%s.docker_image: '%s' is larger than %u MiB, "
+				"the most a step pushes",
+				c->step->what, art->name,
+				COMPILE_MAX_ARTIFACT >> 20);
+	else if (rc)
+		rc = cc_fail_at(c, n, rc,
+				"%s.docker_image: cannot read '%s': %s",
+				c->step->what, pin->path, deploy_strerror(rc));
+	if (rc)
+		goto out;
+	buf_adds(call, " dp_docker_image load");
+	cc_args(call, art->name);
+	cc_arg(call, v.data, v.len);
+	cc_add_content(c, call, &content);
+out:
+	buf_free(&v);
+	buf_free(&why);
+	buf_free(&content);
+	return rc;
+}
+
 const compile_kind_fn compile_kinds[STEP_KIND_COUNT] = {
-	[STEP_FILE] = c_file,	    [STEP_DIRECTORY] = c_directory,
-	[STEP_LINE] = c_line,	    [STEP_APT] = c_apt,
-	[STEP_SERVICE] = c_service, [STEP_USER] = c_user,
-	[STEP_SYSCTL] = c_sysctl,   [STEP_DOWNLOAD] = c_download,
-	[STEP_SHELL] = c_shell,	    [STEP_COMMAND] = c_command,
-	[STEP_WAIT] = c_wait,	    [STEP_ARTIFACT] = c_artifact,
+	[STEP_FILE] = c_file,
+	[STEP_DIRECTORY] = c_directory,
+	[STEP_LINE] = c_line,
+	[STEP_APT] = c_apt,
+	[STEP_SERVICE] = c_service,
+	[STEP_USER] = c_user,
+	[STEP_SYSCTL] = c_sysctl,
+	[STEP_DOWNLOAD] = c_download,
+	[STEP_SHELL] = c_shell,
+	[STEP_COMMAND] = c_command,
+	[STEP_WAIT] = c_wait,
+	[STEP_ARTIFACT] = c_artifact,
+	[STEP_DOCKER_IMAGE] = c_docker_image,
 };

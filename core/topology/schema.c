@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "topology/schema.h"
+#include "topology/image.h"
 #include "providers/provider.h"
 #include "providers/aws/s3.h"
 #include "util/buf.h"
@@ -486,8 +487,20 @@ static void check_sha256(struct vctx *v, const struct ynode *n,
 		       what, len);
 }
 
+static void check_image_tag(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	struct buf why = BUF_INIT;
+
+	if (image_tag_check(n->value, &why))
+		verror(v, n, "%s '%s' %s", what, n->value, why.data);
+	buf_free(&why);
+}
+
 static const struct vspec vs_artifact_url = { .type = VT_STRING,
 					      .check = check_artifact_url };
+static const struct vspec vs_image_tag = { .type = VT_STRING,
+					   .check = check_image_tag };
 static const struct vspec vs_sha256 = { .type = VT_ANY, .check = check_sha256 };
 
 static const struct key_spec artifact_keys[] = {
@@ -496,11 +509,47 @@ static const struct key_spec artifact_keys[] = {
 	{ "sha256", &vs_sha256, KEY_REQUIRED, NULL,
 	  "sha256: 64 hex digits from sha256sum" },
 	{ "unpack", &vs_bool, 0, "false", NULL },
+	{ "docker_load", &vs_bool, 0, "false", NULL },
+	{ "image", &vs_image_tag, 0, "none",
+	  "image: iconloop/icon2-node:v1.4.4" },
 	{ 0 },
 };
 
+/* docker_load: true and image: go together; a loaded image is no tarball
+ * to unpack. */
+static void check_artifact(struct vctx *v, const struct ynode *n,
+			   const char *what)
+{
+	const struct ynode *load = ynode_get(n, "docker_load");
+	const struct ynode *image = ynode_get(n, "image");
+	const struct ynode *unpack = ynode_get(n, "unpack");
+	bool on = false, un = false;
+
+	if (load)
+		ynode_bool(load, &on);
+	if (unpack)
+		ynode_bool(unpack, &un);
+	if (on && !image)
+		verror(v, n,
+		       "%s has docker_load: true but no 'image:' (the "
+		       "REPO:TAG the tarball holds, e.g. 'image: "
+		       "iconloop/icon2-node:v1.4.4')",
+		       what);
+	else if (image && !on)
+		verror(v, image,
+		       "%s.image is for 'docker save' tarballs: add "
+		       "'docker_load: true'",
+		       what);
+	if (on && un)
+		verror(v, unpack,
+		       "%s: docker_load and unpack exclude each other "
+		       "(docker load reads the tarball itself)",
+		       what);
+}
+
 static const struct vspec vs_artifact = { .type = VT_MAP,
-					  .keys = artifact_keys };
+					  .keys = artifact_keys,
+					  .check = check_artifact };
 static const struct vspec vs_artifacts = { .type = VT_DICT,
 					   .items = &vs_artifact,
 					   .check_key = check_dns_label,

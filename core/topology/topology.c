@@ -154,6 +154,8 @@ static void build_artifacts(struct topology *t, const struct ynode *m)
 		if (a->sha256_node && a->sha256_node->kind == YNODE_SCALAR)
 			a->sha256 = a->sha256_node->value;
 		a->unpack = get_bool(v, "unpack", false);
+		a->docker_load = get_bool(v, "docker_load", false);
+		a->image = get_str(v, "image");
 	}
 }
 

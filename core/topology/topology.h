@@ -132,12 +132,19 @@ struct source {
 	const struct ynode *node;
 };
 
-/* artifacts: NAME: {url, sha256, unpack} (docs/topology.md#artifacts). */
+/*
+ * artifacts: NAME: {url, sha256, unpack, docker_load, image}
+ * (docs/topology.md#artifacts).
+ */
 struct artifact {
 	const char *name;
 	const char *url;    /* https://, http:// or file:// */
 	const char *sha256; /* 64 hex digits, as written */
 	bool unpack; /* a tarball, unpacked into a directory on the host */
+	/* A `docker save` tarball the hosts `docker load`; image is the
+	 * REPO:TAG it holds (topology/image.h). */
+	bool docker_load;
+	const char *image;
 	const struct ynode *node; /* the key */
 	const struct ynode *url_node;
 	const struct ynode *sha256_node;

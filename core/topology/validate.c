@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "topology/topology.h"
+#include "topology/image.h"
 #include "graph/graph.h"
 #include "providers/provider.h"
 #include "util/buf.h"
@@ -391,6 +392,62 @@ static void check_secrets(struct topology *t, struct diag_list *dl)
 	}
 }
 
+/*
+ * Variables that name container images (image, *_image) hold pinned
+ * references (topology/image.h), wherever they are set.
+ */
+static void check_image_vars(struct topology *t, struct diag_list *dl,
+			     const char *file, const struct ynode *vars,
+			     const char *where)
+{
+	struct buf why = BUF_INIT;
+
+	for (size_t i = 0; vars && vars->kind == YNODE_MAP && i < vars->nr;
+	     i++) {
+		const char *name = vars->pairs[i].key->value;
+		const struct ynode *v = vars->pairs[i].value;
+
+		if (!image_var_name(name))
+			continue;
+		buf_reset(&why);
+		if (!ynode_is_string(v))
+			diag_add(dl, DIAG_ERROR, file, v->line, v->col,
+				 "%s.%s must be an image reference "
+				 "(REPO@sha256:<64 hex digits>), not %s",
+				 where, name, ynode_describe(v));
+		else if (image_ref_check(t, v->value, &why))
+			diag_add(dl, DIAG_ERROR, file, v->line, v->col,
+				 "%s.%s '%s' %s", where, name, v->value,
+				 why.data);
+	}
+	buf_free(&why);
+}
+
+static void check_images(struct topology *t, struct diag_list *dl)
+{
+	struct buf where = BUF_INIT;
+
+	check_image_vars(t, dl, t->file, t->vars, "vars");
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		const struct role *r = &t->roles[i];
+
+		buf_reset(&where);
+		buf_addf(&where, "roles.%s.vars", r->name);
+		check_image_vars(t, dl, t->file, r->vars, where.data);
+		for (size_t j = 0; j < r->nr_hosts; j++) {
+			const struct host *h = &r->hosts[j];
+
+			if (!h->vars || h->vars == r->vars)
+				continue;
+			buf_reset(&where);
+			buf_addf(&where, "hosts.%s.vars", h->name);
+			check_image_vars(t, dl, h->file ? h->file : t->file,
+					 h->vars, where.data);
+		}
+	}
+	buf_free(&where);
+}
+
 void topology_check(struct topology *t, struct diag_list *dl)
 {
 	topology_check_builtins(t, dl);
@@ -401,4 +458,5 @@ void topology_check(struct topology *t, struct diag_list *dl)
 	check_world_ssh(t, dl);
 	check_playbook_sources(t, dl);
 	check_secrets(t, dl);
+	check_images(t, dl);
 }

@@ -127,6 +127,7 @@ static int create_host(struct provider_run *run, const struct resource_ref *ref,
 	lh.slot = slot_of(
 		state_resource_find(run->state, "local", "host", ref->name));
 	lh.authorized_keys = run->authorized_keys;
+	lh.docker = role_runs_playbook(a->host->role, "docker");
 	provider_unlock(run); /* booting takes a while: others go on */
 	rc = local_host_up(a->net, a->base, &lh, err);
 	provider_lock(run);

@@ -33,6 +33,12 @@ struct local_host {
 	const char *name;
 	int slot;		     /* address = subnet + 2 + slot */
 	const char *authorized_keys; /* public key lines for root */
+	/*
+	 * The host runs Docker (its role runs the docker playbook): all
+	 * capabilities, keyctl and bpf allowed, and /var/lib/docker on this
+	 * machine's file system (docs/providers.md, "Local hosts").
+	 */
+	bool docker;
 	/* out */
 	char address[16];
 	char host_key[512]; /* "ssh-ed25519 AAAA..." */

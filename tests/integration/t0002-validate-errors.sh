@@ -121,12 +121,12 @@ check binary "binary.yml:2:7: error: invalid YAML: invalid leading UTF-8 octet"
 
 # built-in playbook names are checked too: one deploy does not have is an
 # error at its place, with a "did you mean" when a built-in is near
-printf 'version: 1\nname: t\nroles:\n  v: {provider: local, playbooks: [harden, hardne]}\n  w: {provider: local, playbooks: [firewall, docker]}\n' >builtin.yml
+printf 'version: 1\nname: t\nroles:\n  v: {provider: local, playbooks: [harden, hardne]}\n  w: {provider: local, playbooks: [firewall, postgres]}\n' >builtin.yml
 run "$DEPLOY" validate builtin.yml
 expect_rc 1 "unknown built-in playbooks"
 cat >expected <<'EOF'
 builtin.yml:4:44: error: unknown built-in playbook 'hardne' (did you mean 'harden'?)
-builtin.yml:5:46: error: unknown built-in playbook 'docker' (a playbook file of your own needs a path such as './docker.yml')
+builtin.yml:5:46: error: unknown built-in playbook 'postgres' (a playbook file of your own needs a path such as './postgres.yml')
 builtin.yml: 2 errors
 EOF
 expect_same expected "$TMP/err" "unknown built-ins at their places"
@@ -142,4 +142,55 @@ expect_rc 1 "up with a bad threshold"
 expect_line "$TMP/err" "threshold.yml:7:37: error: roles.mon.vars.alert_disk_used_percent: 'abc' is not a percentage (a number from 0 to 100)" "up stops at the bad threshold"
 checks=$((checks + 1))
 [ -d .deploy ] && fail "up made state for a topology with a bad threshold"
+# the sentry playbook's limits too, and sentry_of must name another role
+printf 'version: 1\nname: t\nroles:\n  v: {provider: local}\n  s:\n    provider: local\n    sentry_of: v\n    playbooks: [sentry]\n    vars: {sentry_rate: abc, sentry_burst: -5, sentry_chain: btc}\n' >sentry.yml
+run "$DEPLOY" validate sentry.yml
+expect_rc 1 "validate sentry.yml"
+expect_line "$TMP/err" "sentry.yml:9:25: error: roles.s.vars.sentry_rate: 'abc' is not a rate such as 100r/s or 600r/m" "a rate of abc"
+expect_line "$TMP/err" "sentry.yml:9:44: error: roles.s.vars.sentry_burst: '-5' is not a whole number from 0" "a negative burst"
+expect_line "$TMP/err" "sentry.yml:9:62: error: roles.s.vars.sentry_chain: 'btc' is not a chain deploy has a sentry profile for: 'icon' or 'near'" "an unknown chain"
+printf 'version: 1\nname: t\nroles:\n  s: {provider: local, sentry_of: s, playbooks: [sentry]}\n  t: {provider: local, sentry_of: validator}\n' >sentry-of.yml
+run "$DEPLOY" validate sentry-of.yml
+expect_rc 1 "validate sentry-of.yml"
+expect_line "$TMP/err" "sentry-of.yml:4:35: error: role 's' names itself in 'sentry_of'" "sentry_of itself"
+expect_line "$TMP/err" "sentry-of.yml:5:35: error: unknown role 'validator' in roles.t.sentry_of" "sentry_of an unknown role"
+
+# Container images are pinned: a bare tag or latest is refused, at its
+# place, with the digest form as the hint; 'up' stops before anything is
+# created, contacted or recorded.
+digest=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+cat >images.yml <<EOF
+version: 1
+name: images
+ssh: {admin_cidrs: [127.0.0.1/32]}
+vars:
+  icon_image: iconloop/icon2-node:v1.4.4
+artifacts:
+  node-image: {url: "file://$TMP/nowhere.tar", sha256: $digest, docker_load: true, image: "deploy-test-node:1"}
+roles:
+  node:
+    provider: ssh
+    hosts: [{name: n-1, address: 127.0.0.1, port: 1}]
+    playbooks: [docker]
+    vars:
+      node_image: nginx:latest
+      bare_image: nginx
+      pinned_image: nginx:1.25@sha256:$digest
+      loaded_image: deploy-test-node:1
+EOF
+run "$DEPLOY" validate images.yml
+expect_rc 1 "unpinned images"
+hint="(docker inspect --format '{{index .RepoDigests 0}}' IMAGE prints it), or ship it as a 'docker save' artifact with 'docker_load: true' and its 'image:'"
+cat >expected <<EOF
+images.yml:5:15: error: vars.icon_image 'iconloop/icon2-node:v1.4.4' is not pinned (a tag can be moved to other content): write it with its digest, 'iconloop/icon2-node@sha256:<64 hex digits>' $hint
+images.yml:14:19: error: roles.node.vars.node_image 'nginx:latest' is not pinned ('latest' moves): write it with its digest, 'nginx@sha256:<64 hex digits>' $hint
+images.yml:15:19: error: roles.node.vars.bare_image 'nginx' is not pinned (no tag means 'latest', which moves): write it with its digest, 'nginx@sha256:<64 hex digits>' $hint
+images.yml: 3 errors
+EOF
+expect_same expected "$TMP/err" "bare tags and latest refused, digests and loaded images taken"
+run "$DEPLOY" up --yes images.yml
+expect_rc 1 "up with unpinned images"
+expect_line "$TMP/err" "images.yml: 3 errors" "up gives the same errors"
+checks=$((checks + 1))
+[ -e .deploy ] && fail "up with unpinned images recorded something: $(ls -R .deploy)"
 finish

@@ -146,7 +146,8 @@ cat >want <<'EOF2'
 # changes here are overwritten. Input is refused unless a rule below accepts
 # it; output and forwarding are left alone. Applied with 'nft -f', which
 # replaces the rules in one transaction.
-# This host runs Docker: only deploy's table is replaced, Docker's stay.
+# This host runs Docker: only deploy's table is replaced, Docker's stay; the
+# ports its containers publish obey the same rules (chain published).
 table inet deploy
 delete table inet deploy
 
@@ -178,6 +179,31 @@ table inet deploy {
 		ip saddr { 198.51.100.3, 10.1.0.3, 10.0.0.0/8 } udp dport 30000-30100 accept
 		ip6 saddr { 2001:db8::4 } udp dport 30000-30100 accept
 	}
+
+	# Ports Docker publishes: its NAT (table ip nat) sends a connection
+	# to such a port on to a container, so it is forwarded and never
+	# reaches the input chain above. Each connection Docker's NAT
+	# redirected is held here to the same rules, by the port it was sent
+	# to; a drop in any chain is final, whatever Docker's chains accept.
+	# Containers' own traffic and replies are left to Docker.
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		ct status dnat ct direction original jump published
+	}
+
+	chain published {
+		ct state established,related accept
+		ip saddr { 198.51.100.1, 10.1.0.1 } meta l4proto tcp ct original proto-dst 22 accept
+		# 7100/tcp from sentry
+		ip saddr { 198.51.100.3, 10.1.0.3 } meta l4proto tcp ct original proto-dst 7100 accept
+		ip6 saddr { 2001:db8::4 } meta l4proto tcp ct original proto-dst 7100 accept
+		# 9000/tcp from world
+		meta l4proto tcp ct original proto-dst 9000 accept
+		# 30000-30100/udp from sentry, 10.0.0.0/8
+		ip saddr { 198.51.100.3, 10.1.0.3, 10.0.0.0/8 } meta l4proto udp ct original proto-dst 30000-30100 accept
+		ip6 saddr { 2001:db8::4 } meta l4proto udp ct original proto-dst 30000-30100 accept
+		drop
+	}
 }
 EOF2
 expect_same want validator.nft "the rules of a Docker host behind a bastion"
@@ -186,6 +212,7 @@ expect_line bastion.nft "flush ruleset" "a host without Docker owns the whole ru
 expect_line bastion.nft "		ip saddr { 203.0.113.7/32 } tcp dport 22 accept" "SSH from admin_cidrs (IPv4)"
 expect_line bastion.nft "		ip6 saddr { 2001:db8:1::/48 } tcp dport 22 accept" "SSH from admin_cidrs (IPv6)"
 expect_no_match bastion.nft "dport 9000" "no rule the role did not ask for"
+expect_no_match bastion.nft "chain published" "no forward chain without Docker"
 file_in sentry-1.sh /etc/nftables.conf >sentry.nft
 
 if command -v nft >/dev/null && nft list ruleset >/dev/null 2>&1; then
@@ -213,6 +240,35 @@ echo "nft -c -f /etc/nftables.conf" >want
 expect_same want got "the rules are checked with nft -c before they stay"
 expect_line validator-0.sh "	_dp_handler 1 'harden: reload sshd' 'harden.reload-sshd' '0' dp_service 'ssh' '' 'reloaded' '0'" "sshd reloads when its file changed"
 expect_line validator-0.sh "	_dp_handler 4 'firewall: apply the rules' 'firewall.apply-the-rules' '0' dp_command '' '' '/' '' 'nft' '-f' '/etc/nftables.conf'" "the rules apply with nft -f"
+
+# --- docker ------------------------------------------------------------------
+
+# shellcheck disable=SC2086 # ADDRS is a list of words
+"$TEST_TOOL" playbook-compile --topology topo.yml --host validator-0 \
+	--playbook docker --nonce 1 $ADDRS >docker.sh 2>docker.err
+rc=$?
+checks=$((checks + 1))
+[ $rc -eq 0 ] || fail "the docker playbook does not compile: $(cat docker.err)"
+file_in docker.sh /etc/docker/daemon.json >daemon.json
+cat >want <<'EOF2'
+{
+	"log-driver": "json-file",
+	"log-opts": {
+		"max-size": "10m",
+		"max-file": "3"
+	},
+	"live-restore": true,
+	"iptables": true
+}
+EOF2
+expect_same want daemon.json "daemon.json: log limits, live-restore, Docker's NAT kept"
+run python3 -c 'import json, sys; json.load(open(sys.argv[1]))' daemon.json
+expect_rc 0 "daemon.json is JSON"
+steps docker.sh >docker.steps
+expect_line docker.steps "2 dp_file docker: daemon.json" "daemon.json before the package"
+expect_line docker.steps "3 dp_apt docker: docker.io installed" "docker.io from Debian"
+expect_line docker.steps "4 dp_service docker: docker runs" "the service"
+expect_line docker.sh "	_dp_handler 1 'docker: restart docker' 'docker.restart-docker' '0' dp_service 'docker' '' 'restarted' '0'" "dockerd restarts when daemon.json changed"
 
 # Switches: sysctl settings written but not applied (containers).
 cat >>topo.yml <<'EOF2'

@@ -250,6 +250,41 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 	teardown(&f);
 }
 
+static void test_docker_images_are_pinned(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nsteps:\n"
+		  "  - docker_image: {ref: \"nginx@sha256:0123456789abcdef"
+		  "0123456789abcdef0123456789abcdef0123456789abcdef\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	expect_line(&f, "\t_dp_step 1 'p: docker_image nginx@sha256:0123456789"
+			"abcdef0123456789abcdef0123456789abcdef0123456789abcd"
+			"ef' '' '0' dp_docker_image pull '' 'nginx@sha256:012"
+			"3456789abcdef0123456789abcdef0123456789abcdef012345"
+			"6789abcdef'");
+	teardown(&f);
+
+	/* A tag from a variable: refused at the step, with the hint. */
+	setup(&f, "name: p\nvars: {app_image: \"nginx:1.25\"}\nsteps:\n"
+		  "  - docker_image: {ref: \"{{vars.app_image}}\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_int_equal(f.err.line, 4);
+	assert_int_equal(f.err.col, 25);
+	assert_string_equal(f.err.msg,
+			    "steps[0].docker_image.ref 'nginx:1.25' is not "
+			    "pinned (a tag can be moved to other content): "
+			    "write it with its digest, 'nginx@sha256:<64 hex "
+			    "digits>' (docker inspect --format '{{index "
+			    ".RepoDigests 0}}' IMAGE prints it), or ship it as "
+			    "a 'docker save' artifact with 'docker_load: true' "
+			    "and its 'image:'");
+	teardown(&f);
+}
+
 static void test_template_errors_name_their_position(void **s)
 {
 	struct fixture f;
@@ -497,6 +532,7 @@ int main(void)
 		cmocka_unit_test(
 			test_secrets_stay_out_of_labels_messages_and_errors),
 		cmocka_unit_test(test_template_errors_name_their_position),
+		cmocka_unit_test(test_docker_images_are_pinned),
 		cmocka_unit_test(
 			test_height_checks_compile_with_each_reference),
 		cmocka_unit_test(test_height_check_errors_name_their_position),

@@ -749,7 +749,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	     HEAD "providers: {local: {}}\n"
 		  "roles:\n"
 		  "  v:\n"
-		  "    playbooks: [icon-node]\n"
+		  "    playbooks: [docker, icon-node]\n"
 		  "    firewall: [{port: 9000, from: world}]\n"
 		  "    vars: {icon_role: validator, icon_rpc_from: [world], "
 		  "icon_reference: [ftp://x], icon_p2p_from: [world, "
@@ -758,8 +758,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	expect_error(&r, 5, 3,
 		     "roles.v runs icon-node but no image is named: set "
 		     "vars.icon_image to REPO@sha256:DIGEST (or to the "
-		     "REPO:TAG of a docker_load artifact, with "
-		     "icon_image_artifact)");
+		     "image: of a docker_load artifact)");
 	expect_error(&r, 7, 16,
 		     "roles.v.firewall[0]: port 9000 is open to the world, "
 		     "but goloop serves /admin and /metrics there: name the "
@@ -781,23 +780,25 @@ static void test_icon_node_roles_are_checked(void **state)
 	done(&r);
 
 	/* No reference: an error unless the role gives its own 'synced'. */
-	load(&r, HEAD "providers: {local: {}}\n"
-		      "roles:\n"
-		      "  v:\n"
-		      "    playbooks: [icon-node]\n"
-		      "    vars: {icon_image: \"i@sha256:0\"}\n");
+	load(&r, HEAD
+	     "providers: {local: {}}\n"
+	     "roles:\n"
+	     "  v:\n"
+	     "    playbooks: [docker, icon-node]\n"
+	     "    vars: {icon_image: \"i@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}\n");
 	expect_error(&r, 5, 3,
 		     "roles.v runs icon-node but names no reference endpoints "
 		     "for its height gate: set vars.icon_reference (e.g. "
 		     "[https://ctz.solidwallet.io/api/v3]), or give a health "
 		     "check named 'synced'");
 	done(&r);
-	load(&r, HEAD "providers: {local: {}}\n"
-		      "roles:\n"
-		      "  v:\n"
-		      "    playbooks: [icon-node]\n"
-		      "    vars: {icon_image: \"i@sha256:0\"}\n"
-		      "    health: [{name: synced, tcp: 9000}]\n");
+	load(&r, HEAD
+	     "providers: {local: {}}\n"
+	     "roles:\n"
+	     "  v:\n"
+	     "    playbooks: [docker, icon-node]\n"
+	     "    vars: {icon_image: \"i@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}\n"
+	     "    health: [{name: synced, tcp: 9000}]\n");
 	assert_int_equal(r.dl.errors, 0);
 	done(&r);
 }
@@ -808,15 +809,16 @@ static void test_icon_node_brings_its_firewall_rules(void **state)
 	const struct role *v;
 
 	(void)state;
-	load(&r, HEAD "providers: {local: {}}\n"
-		      "vars: {icon_image: \"i@sha256:0\", icon_reference: "
-		      "[\"https://ctz.solidwallet.io/api/v3\"]}\n"
-		      "roles:\n"
-		      "  s: {}\n"
-		      "  v: {playbooks: [icon-node], vars: {icon_rpc_from: "
-		      "[s]}}\n"
-		      "  c: {playbooks: [icon-node], vars: {icon_p2p_port: "
-		      "7200, icon_p2p_from: [s, 10.0.0.0/8]}}\n");
+	load(&r, HEAD
+	     "providers: {local: {}}\n"
+	     "vars: {icon_image: \"i@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\", icon_reference: "
+	     "[\"https://ctz.solidwallet.io/api/v3\"]}\n"
+	     "roles:\n"
+	     "  s: {}\n"
+	     "  v: {playbooks: [docker, icon-node], vars: {icon_rpc_from: "
+	     "[s]}}\n"
+	     "  c: {playbooks: [docker, icon-node], vars: {icon_p2p_port: "
+	     "7200, icon_p2p_from: [s, 10.0.0.0/8]}}\n");
 	assert_int_equal(r.rc, 0);
 	/* P2P from the world by default; JSON-RPC only from the roles
 	 * named. */
@@ -834,6 +836,117 @@ static void test_icon_node_brings_its_firewall_rules(void **state)
 	assert_int_equal(v->firewall[0].port_lo, 7200);
 	assert_int_equal(v->firewall[0].nr_from, 2);
 	assert_int_equal(v->firewall[0].from[1].kind, FW_FROM_CIDR);
+	done(&r);
+}
+
+#define DIGEST \
+	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+#define IMAGE_HINT                                                          \
+	"(docker inspect --format '{{index .RepoDigests 0}}' IMAGE prints " \
+	"it), or ship it as a 'docker save' artifact with 'docker_load: "   \
+	"true' and its 'image:'"
+
+static void test_image_vars_need_a_digest(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r,
+	     HEAD "providers: {local: {}}\n"
+		  "vars:\n"
+		  "  icon_image: iconloop/icon2-node:v1.4.4\n"
+		  "roles:\n"
+		  "  node:\n"
+		  "    vars:\n"
+		  "      image: nginx\n"
+		  "      node_image: nginx:latest\n"
+		  "      ok_image: reg.example:5000/a/b:1@sha256:" DIGEST "\n"
+		  "      short_image: nginx@sha256:0123\n"
+		  "      list_image: [a]\n"
+		  "      imagery: nginx\n");
+	assert_int_equal(r.rc, DEPLOY_ERR_INVALID);
+	expect_error(&r, 5, 15,
+		     "vars.icon_image 'iconloop/icon2-node:v1.4.4' is not "
+		     "pinned (a tag can be moved to other content): write it "
+		     "with its digest, 'iconloop/icon2-node@sha256:<64 hex "
+		     "digits>' " IMAGE_HINT);
+	expect_error(&r, 9, 14,
+		     "roles.node.vars.image 'nginx' is not pinned (no tag "
+		     "means 'latest', which moves): write it with its digest, "
+		     "'nginx@sha256:<64 hex digits>' " IMAGE_HINT);
+	expect_error(&r, 10, 19,
+		     "roles.node.vars.node_image 'nginx:latest' is not pinned "
+		     "('latest' moves): write it with its digest, "
+		     "'nginx@sha256:<64 hex digits>' " IMAGE_HINT);
+	expect_error(&r, 12, 20,
+		     "roles.node.vars.short_image 'nginx@sha256:0123' has a "
+		     "digest of 4 hex digits, not 64");
+	expect_error(&r, 13, 19,
+		     "roles.node.vars.list_image must be an image reference "
+		     "(REPO@sha256:<64 hex digits>), not a list");
+	assert_int_equal(r.dl.nr, 5); /* ok_image and imagery are fine */
+	done(&r);
+}
+
+static void test_image_of_a_docker_load_artifact_is_pinned(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "artifacts:\n"
+		      "  node-image:\n"
+		      "    url: file:///srv/node.tar\n"
+		      "    sha256: " DIGEST "\n"
+		      "    docker_load: true\n"
+		      "    image: deploy-test-node:1\n"
+		      "roles:\n"
+		      "  node: {vars: {node_image: deploy-test-node:1}}\n");
+	assert_int_equal(r.rc, 0);
+	assert_int_equal(r.dl.nr, 0);
+	assert_true(r.t->artifacts[0].docker_load);
+	assert_string_equal(r.t->artifacts[0].image, "deploy-test-node:1");
+	done(&r);
+}
+
+static void test_docker_load_artifacts_need_a_version_tag(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "artifacts:\n"
+		      "  a: {url: file:///a.tar, sha256: " DIGEST
+		      ", docker_load: true, image: foo}\n"
+		      "  b: {url: file:///b.tar, sha256: " DIGEST
+		      ", docker_load: true, image: \"foo:latest\"}\n"
+		      "  c: {url: file:///c.tar, sha256: " DIGEST
+		      ", image: \"foo:1\"}\n"
+		      "  d: {url: file:///d.tar, sha256: " DIGEST
+		      ", docker_load: true}\n"
+		      "  e: {url: file:///e.tar, sha256: " DIGEST
+		      ", docker_load: true, unpack: true, image: \"e:1\"}\n"
+		      "roles:\n"
+		      "  node: {}\n");
+	assert_int_equal(r.rc, DEPLOY_ERR_INVALID);
+	expect_error(&r, 5, 127,
+		     "artifacts.a.image 'foo' has no tag (docker save records "
+		     "'latest'): tag the image with its version (docker tag "
+		     "IMAGE foo:v1.2.3) before 'docker save'");
+	expect_error(&r, 6, 127,
+		     "artifacts.b.image 'foo:latest' has the tag 'latest': tag "
+		     "the image with its version (docker tag IMAGE "
+		     "foo:v1.2.3) before 'docker save'");
+	expect_error(&r, 7, 108,
+		     "artifacts.c.image is for 'docker save' tarballs: add "
+		     "'docker_load: true'");
+	expect_error(&r, 8, 6,
+		     "artifacts.d has docker_load: true but no 'image:' (the "
+		     "REPO:TAG the tarball holds, e.g. 'image: "
+		     "iconloop/icon2-node:v1.4.4')");
+	expect_error(&r, 9, 128,
+		     "artifacts.e: docker_load and unpack exclude each other "
+		     "(docker load reads the tarball itself)");
 	done(&r);
 }
 
@@ -883,6 +996,10 @@ int main(void)
 		cmocka_unit_test(
 			test_secret_with_both_sources_gives_one_error_only),
 		cmocka_unit_test(test_builtin_playbook_variables_are_checked),
+		cmocka_unit_test(test_image_vars_need_a_digest),
+		cmocka_unit_test(
+			test_image_of_a_docker_load_artifact_is_pinned),
+		cmocka_unit_test(test_docker_load_artifacts_need_a_version_tag),
 		cmocka_unit_test(
 			test_builtin_playbooks_bring_their_firewall_rules),
 	};
