@@ -218,6 +218,8 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 					 "host '%s': %s", role->hosts[j].name,
 					 msg);
 			}
+			/* From here on the context only redacts. */
+			context_drop_data(jb->ctx);
 			jb->hr->nr_steps =
 				jb->script ? jb->script->nr_steps : 0;
 			if (jb->script)
