@@ -28,6 +28,7 @@ struct cc {
 	struct buf *want;   /* the _dp_want list (cc_want) */
 	bool quiet;	    /* a rendered value of this step holds a secret */
 	const char *secret; /* quiet: the first such secret's name */
+	struct script *script; /* being compiled (its artifacts list) */
 };
 
 /*

@@ -648,6 +648,24 @@ static void add_health(struct script *s, size_t *nr_items, char *label)
 	(*nr_items)++;
 }
 
+/*
+ * on_failure: rollback runs again, without markers, the handlers that the
+ * artifact steps which changed notify: a copy of each handler's call
+ * (which may span lines: a quoted value holds newlines), made to
+ * _dp_rb_handler, for _dp_rollback.
+ */
+static void rollback_line(struct buf *rb, const char *line, size_t len)
+{
+	static const char h[] = "\t_dp_handler ";
+
+	if (len < sizeof(h) || strncmp(line, h, sizeof(h) - 1) ||
+	    line[len - 1] != '\n')
+		return;
+	buf_adds(rb, "\t_dp_rb_handler ");
+	buf_add(rb, line + sizeof(h) - 1, len - sizeof(h));
+	buf_adds(rb, " || _dp_rbf=1\n");
+}
+
 int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		   size_t nr, const struct compile_opts *opts,
 		   struct script **out, struct error *err)
@@ -655,7 +673,10 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	struct script *s = xcalloc(1, sizeof(*s));
 	struct buf steps = BUF_INIT, handlers = BUF_INIT, names = BUF_INIT;
 	struct buf want = BUF_INIT;
-	struct cc c = { .ctx = ctx, .opts = opts, .err = err, .want = &want };
+	struct cc c = {
+		.ctx = ctx, .opts = opts, .err = err, .want = &want, .script = s
+	};
+	struct buf rb = BUF_INIT;
 	const char *dir = opts && opts->notify_dir ? opts->notify_dir
 						   : COMPILE_DEFAULT_NOTIFY_DIR;
 	const struct ynode *health =
@@ -715,11 +736,16 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		c.pb = pbs[i];
 		c.data = context_playbook_data(ctx, pbs[i]);
 		for (size_t j = 0; j < pbs[i]->nr_handlers && !rc; j++) {
+			size_t at = handlers.len;
+
 			rc = compile_step(&c, &pbs[i]->handlers[j], true,
 					  ++n_handler, &handlers, &label);
 			if (!rc)
 				add_item(s, &nr_items, label, &c,
 					 &pbs[i]->handlers[j], true);
+			if (!rc)
+				rollback_line(&rb, handlers.data + at,
+					      handlers.len - at);
 		}
 		context_data_free(c.data);
 		c.data = NULL;
@@ -771,9 +797,14 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		 nr ? names.data : "no playbook", s->nonce, s->nr_steps,
 		 s->nr_handlers, opts && opts->check ? 1 : 0);
 	template_shell_quote(&s->text, dir, strlen(dir));
+	buf_addf(&s->text, "\nDP_DIFF=%d\nDP_ROLLBACK=%d\n\n%s\n",
+		 opts && opts->diff ? 1 : 0,
+		 ctx->host->role && ctx->host->role->rollback ? 1 : 0,
+		 playbook_runtime);
 	buf_addf(&s->text,
-		 "\nDP_DIFF=%d\n\n%s\n_dp_main() {\n\t_dp_begin \"$@\"\n",
-		 opts && opts->diff ? 1 : 0, playbook_runtime);
+		 "_dp_rb_handlers() {\n\t_dp_rbf=0\n%s\treturn "
+		 "\"$_dp_rbf\"\n}\n\n_dp_main() {\n\t_dp_begin \"$@\"\n",
+		 rb.data ? rb.data : "");
 	if (want.len)
 		buf_addf(&s->text, "\t_dp_want%s\n", want.data);
 	buf_add(&s->text, steps.data, steps.len);
@@ -790,6 +821,7 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	s = NULL;
 out:
 	context_data_free(c.data);
+	buf_free_secret(&rb);
 	buf_free_secret(&steps);
 	buf_free_secret(&handlers);
 	buf_free_secret(&want);
@@ -808,5 +840,6 @@ void script_free(struct script *s)
 		free(s->items[i].secret);
 	}
 	free(s->items);
+	free(s->artifacts);
 	free(s);
 }

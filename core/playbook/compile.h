@@ -52,12 +52,21 @@ struct script_item {
 	bool handler;
 };
 
+/* An artifact an artifact: step of the script puts on the host. */
+struct script_artifact {
+	const struct artifact *a; /* the topology's */
+	const char *playbook;	  /* the step's playbook's name */
+	bool restart;		  /* the step notifies a handler */
+};
+
 struct script {
 	struct buf text; /* may hold secrets: script_free() wipes it */
 	char nonce[33];
 	size_t nr_steps;
 	size_t nr_handlers;
-	struct script_item *items; /* steps, then handlers */
+	struct script_item *items;	   /* steps, then handlers */
+	struct script_artifact *artifacts; /* steps that run, in order */
+	size_t nr_artifacts;
 };
 
 /*

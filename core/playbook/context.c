@@ -745,6 +745,14 @@ void context_free(struct host_context *c)
 	free(c);
 }
 
+void context_drop_data(struct host_context *c)
+{
+	if (!c)
+		return;
+	context_data_free(c->data);
+	c->data = NULL;
+}
+
 cJSON *context_playbook_data(const struct host_context *c,
 			     const struct playbook *pb)
 {

@@ -218,6 +218,8 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 					 "host '%s': %s", role->hosts[j].name,
 					 msg);
 			}
+			/* From here on the context only redacts. */
+			context_drop_data(jb->ctx);
 			jb->hr->nr_steps =
 				jb->script ? jb->script->nr_steps : 0;
 			if (jb->script)
@@ -710,6 +712,38 @@ static void file_digest(const char *path, char *out, size_t size)
 	buf_free(&text);
 }
 
+/* What the host's artifact steps put there, for plan's "~" lines. */
+static void record_artifacts(struct state_host *sh, const struct script *sc)
+{
+	cJSON_Delete(sh->artifacts);
+	sh->artifacts = NULL;
+	if (!sc || !sc->nr_artifacts)
+		return;
+	sh->artifacts = cJSON_CreateObject();
+	for (size_t i = 0; i < sc->nr_artifacts; i++) {
+		const struct script_artifact *sa = &sc->artifacts[i];
+		cJSON *o = cJSON_CreateObject();
+		char sum[65];
+		size_t j;
+
+		for (j = 0; j < 64 && sa->a->sha256[j]; j++)
+			sum[j] = (char)(sa->a->sha256[j] >= 'A' &&
+							sa->a->sha256[j] <= 'F'
+						? sa->a->sha256[j] - 'A' + 'a'
+						: sa->a->sha256[j]);
+		sum[j] = '\0';
+		cJSON_AddStringToObject(o, "sha256", sum);
+		if (sa->a->version)
+			cJSON_AddStringToObject(o, "version", sa->a->version);
+		if (sa->playbook)
+			cJSON_AddStringToObject(o, "playbook", sa->playbook);
+		cJSON_AddBoolToObject(o, "restart", sa->restart);
+		cJSON_DeleteItemFromObjectCaseSensitive(sh->artifacts,
+							sa->a->name);
+		cJSON_AddItemToObject(sh->artifacts, sa->a->name, o);
+	}
+}
+
 static void record(struct runner *r)
 {
 	char when[32];
@@ -732,6 +766,7 @@ static void record(struct runner *r)
 		if (jb->hr->status != HOST_OK)
 			continue;
 		state_host_set(&sh->applied_at, when);
+		record_artifacts(sh, jb->script);
 		cJSON_Delete(sh->playbooks);
 		sh->playbooks = cJSON_CreateObject();
 		for (size_t j = 0; j < jb->hr->host->role->nr_playbooks; j++) {

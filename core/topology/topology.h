@@ -95,6 +95,9 @@ struct role {
 	struct role_ref *after;
 	size_t nr_after;
 	int serial; /* 0: all at once */
+	/* on_failure: rollback: a host whose gate fails after a new artifact
+	 * gets the previous one back, restarted. */
+	bool rollback;
 	const char **playbooks;
 	const struct ynode **playbook_nodes;
 	size_t nr_playbooks;
@@ -145,6 +148,8 @@ struct artifact {
 	 * REPO:TAG it holds (topology/image.h). */
 	bool docker_load;
 	const char *image;
+	const char *version; /* as written; NULL: none (plan shows digests) */
+	bool fetch_host;     /* fetch: host: the host downloads it itself */
 	const struct ynode *node; /* the key */
 	const struct ynode *url_node;
 	const struct ynode *sha256_node;

@@ -17,9 +17,11 @@
  * validator key on it); SIGINT and SIGTERM stop it.
  *
  * Defaults may also come from a line appended to the binary itself,
- *   DEPLOY_TEST_NODE name=2.4.0 syncing=-1 height=500
+ *   DEPLOY_TEST_NODE name=2.4.0 syncing=-1 height=500 stuck_on=rpc-1
  * so tests make two "releases" with different digests and behaviour by
- * appending such a line to copies (the options above override it).
+ * appending such a line to copies (the options above override it);
+ * stuck_on=SUFFIX: on a machine whose host name ends with SUFFIX this
+ * build never syncs (a release that fails on one host of a rollout).
  *
  * Serves, on the RPC address (default 127.0.0.1:3030):
  *   GET /health    200 "null" once synced, 503 while syncing (NEAR)
@@ -232,6 +234,19 @@ static void usage(void)
 	exit(2);
 }
 
+/* stuck_on=SUFFIX: never sync on a host whose name ends with it. */
+static void stuck_on(const char *suffix)
+{
+	char host[256] = "";
+	size_t hl, sl = strlen(suffix);
+
+	if (gethostname(host, sizeof(host) - 1))
+		return;
+	hl = strlen(host);
+	if (sl && hl >= sl && !strcmp(host + hl - sl, suffix))
+		syncing_for = -1;
+}
+
 /* Defaults from "DEPLOY_TEST_NODE k=v ..." at the end of the binary. */
 static void read_trailer(void)
 {
@@ -264,6 +279,8 @@ static void read_trailer(void)
 			syncing_for = atol(w + 8);
 		else if (!strncmp(w, "height=", 7))
 			top_height = atol(w + 7);
+		else if (!strncmp(w, "stuck_on=", 9))
+			stuck_on(w + 9);
 	}
 }
 
