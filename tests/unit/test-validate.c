@@ -676,6 +676,46 @@ static void test_builtin_playbook_variables_are_checked(void **state)
 	done(&r);
 }
 
+static void test_sentry_variables_are_checked(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "roles:\n"
+		      "  v: {}\n"
+		      "  s:\n"
+		      "    vars: {sentry_rate: 0r/s, sentry_max_body: 1x, "
+		      "sentry_rpc_conn: 0, sentry_rpc_port: 70000}\n"
+		      "    sentry_of: v\n"
+		      "    playbooks: [sentry]\n");
+	expect_error(&r, 7, 25,
+		     "roles.s.vars.sentry_rate: '0r/s' is not a rate such as "
+		     "100r/s or 600r/m");
+	expect_error(&r, 7, 48,
+		     "roles.s.vars.sentry_max_body: '1x' is not a size such "
+		     "as 1m, 512k or 1024");
+	expect_error(&r, 7, 69,
+		     "roles.s.vars.sentry_rpc_conn: '0' is not a whole number "
+		     "from 1");
+	expect_error(&r, 7, 89,
+		     "roles.s.vars.sentry_rpc_port: '70000' is not a port (1 "
+		     "to 65535)");
+	assert_int_equal(r.dl.errors, 4);
+	done(&r);
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "roles:\n"
+		      "  v: {}\n"
+		      "  s:\n"
+		      "    vars: {sentry_rate: 600r/m, sentry_max_body: 512k, "
+		      "sentry_rpc_conn: 1, sentry_rpc_port: null, "
+		      "sentry_chain: near, sentry_ws_timeout: 1h30m}\n"
+		      "    sentry_of: v\n"
+		      "    playbooks: [sentry]\n");
+	assert_int_equal(r.rc, 0);
+	done(&r);
+}
+
 static void test_builtin_playbooks_bring_their_firewall_rules(void **state)
 {
 	struct result r;
@@ -992,6 +1032,7 @@ int main(void)
 		cmocka_unit_test(test_icon_node_roles_are_checked),
 		cmocka_unit_test(test_icon_node_brings_its_firewall_rules),
 		cmocka_unit_test(test_sentry_of_must_name_another_role),
+		cmocka_unit_test(test_sentry_variables_are_checked),
 		cmocka_unit_test(test_listed_hosts_count_toward_the_host_limit),
 		cmocka_unit_test(
 			test_secret_with_both_sources_gives_one_error_only),
