@@ -4,7 +4,9 @@
 # firewalled with their packages through deploy's own apt proxy; the
 # quickstart's "where to look" lines work: Prometheus, through an ssh -L
 # forward via the bastion (the only way in), reports every host's
-# node_exporter up, and so does its API through deploy run; a second up
+# node_exporter up and probes each sentry's RPC, and its API through
+# deploy run agrees; the sentries pass ICON's RPC to the validator and
+# refuse /admin, and the validator's RPC drops this machine; a second up
 # changes nothing; nothing listens on the proxy's port after either run.
 . "$TESTLIB"
 
@@ -80,7 +82,7 @@ import json, sys
 ts = json.load(open(sys.argv[1]))["data"]["activeTargets"]
 print(" ".join(sorted("%s/%s:%s" % (t["labels"].get("host", "?"), t["labels"]["job"], t["health"]) for t in ts)))
 ' "$TMP/targets" 2>&1)
-[ "$health" = "bastion-0/node:up monitoring-0/node:up monitoring-0/prometheus:up sentry-0/node:up sentry-1/node:up validator-0/node:up" ] ||
+[ "$health" = "bastion-0/node:up monitoring-0/node:up monitoring-0/prometheus:up sentry-0/blackbox:up sentry-0/node:up sentry-1/blackbox:up sentry-1/node:up validator-0/node:up" ] ||
 	fail "the targets page through the bastion: $health $(cat "$TMP/fwd.err")"
 kill "$fwd_pid"
 wait "$fwd_pid" 2>/dev/null
@@ -90,6 +92,25 @@ fwd_pid=
 checks=$((checks + 1))
 ! curl -s -m 3 -o /dev/null "http://$monitoring:9090/" ||
 	fail "Prometheus answers this machine directly"
+
+# The sentries are the validator's public face: ICON's RPC passes through
+# nginx to the validator (no node runs there: 502), /admin is refused
+# (403); the validator's RPC port drops this machine (a timeout, not a
+# refusal).
+state=".deploy/$name.state.json"
+sentry=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["sentry-1"]["address"])' "$state")
+validator=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["validator-0"]["address"])' "$state")
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+	-d '{"jsonrpc":"2.0","method":"icx_getLastBlock","id":1}' "http://$sentry:9000/api/v3")
+checks=$((checks + 1))
+[ "$code" = 502 ] || fail "RPC through the sentry: $code, expected 502 from the validator with no node"
+code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://$sentry:9000/admin/chain")
+checks=$((checks + 1))
+[ "$code" = 403 ] || fail "/admin through the sentry: $code, expected 403"
+curl -s -m 3 -o /dev/null "http://$validator:9000/api/v3"
+code=$?
+checks=$((checks + 1))
+[ "$code" = 28 ] || fail "the validator's RPC from this machine: curl exit $code, expected 28 (dropped)"
 
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "second up"
