@@ -368,14 +368,13 @@ void cc_add_int(struct buf *call, long v)
  * it holds a NUL byte (which no shell variable can) or a secret (which no
  * line of the script shows as it is).
  */
-void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
+/* Content as one word: text as it is (after ':'), else base64. */
+static void content_word(struct buf *call, const struct buf *content,
+			 bool quiet)
 {
 	struct buf word = BUF_INIT;
-	char sum[65];
 
-	sha256_hex(content->data, content->len, sum);
-	cc_args(call, sum);
-	if (!c->quiet && !memchr(content->data, '\0', content->len)) {
+	if (!quiet && !memchr(content->data, '\0', content->len)) {
 		buf_addch(&word, ':');
 		buf_add(&word, content->data, content->len);
 	} else {
@@ -384,6 +383,88 @@ void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
 	}
 	cc_arg(call, word.data, word.len);
 	buf_free_secret(&word);
+}
+
+void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
+{
+	char sum[65];
+
+	sha256_hex(content->data, content->len, sum);
+	cc_args(call, sum);
+	content_word(call, content, c->quiet);
+}
+
+void cc_add_push(struct cc *c, struct buf *call, const char *dest,
+		 const char *path, const char *sha256)
+{
+	struct script *s = c->script;
+	struct script_push *p;
+	struct buf ph = BUF_INIT;
+
+	s->pushes = xrealloc(s->pushes, (s->nr_pushes + 1) * sizeof(*p));
+	p = &s->pushes[s->nr_pushes];
+	buf_addf(&ph, "@@deploy-artifact-%s-%zu@@", s->nonce, s->nr_pushes);
+	s->nr_pushes++;
+	p->dest = xstrdup(dest);
+	p->path = xstrdup(path);
+	snprintf(p->sha256, sizeof(p->sha256), "%s", sha256);
+	p->placeholder = buf_release(&ph);
+	cc_args(call, sha256);
+	cc_args(call, p->placeholder);
+}
+
+int script_expand(const struct script *s, char *const *host_sha256,
+		  struct buf *out, struct error *err)
+{
+	const char *at = s->text.data, *end = s->text.data + s->text.len;
+	int rc = 0;
+
+	buf_init(out, COMPILE_MAX_SCRIPT);
+	for (size_t i = 0; i < s->nr_pushes && !rc; i++) {
+		const struct script_push *p = &s->pushes[i];
+		struct buf word = BUF_INIT, content = BUF_INIT;
+		size_t n = strlen(p->placeholder);
+		const char *hit =
+			memmem(at, (size_t)(end - at), p->placeholder, n);
+
+		/* The placeholder stands inside its quotes: 'PLACEHOLDER'. */
+		if (!hit || hit == s->text.data || hit[n] != '\'') {
+			rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+				       "the script lost the place of artifact "
+				       "'%s'",
+				       p->dest);
+			break;
+		}
+		buf_add(out, at, (size_t)(hit - 1 - at));
+		if (host_sha256 && host_sha256[i] &&
+		    !strcmp(host_sha256[i], p->sha256)) {
+			cc_arg(&word, "", 0);
+		} else {
+			buf_init(&content, COMPILE_MAX_ARTIFACT);
+			rc = buf_read_file(&content, p->path);
+			if (rc)
+				rc = error_set(err, rc, p->path, 0, 0,
+					       "cannot read: %s",
+					       deploy_strerror(rc));
+			else
+				content_word(&word, &content, false);
+		}
+		/* cc_arg adds a space before the word: the call has one. */
+		if (!rc)
+			rc = buf_add(out, word.data + 1, word.len - 1);
+		at = hit + n + 1;
+		buf_free(&word);
+		buf_free(&content);
+	}
+	if (!rc)
+		rc = buf_add(out, at, (size_t)(end - at));
+	if (rc == DEPLOY_ERR_TOO_BIG)
+		rc = error_set(err, rc, NULL, 0, 0,
+			       "the script is larger than %u bytes",
+			       COMPILE_MAX_SCRIPT);
+	if (rc)
+		buf_free_secret(out);
+	return rc;
 }
 
 /*
@@ -841,5 +922,11 @@ void script_free(struct script *s)
 	}
 	free(s->items);
 	free(s->artifacts);
+	for (size_t i = 0; i < s->nr_pushes; i++) {
+		free(s->pushes[i].dest);
+		free(s->pushes[i].path);
+		free(s->pushes[i].placeholder);
+	}
+	free(s->pushes);
 	free(s);
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The step kinds, each compiled into one call of the runtime (runtime.sh). */
 #include <regex.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -653,6 +654,37 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 		cc_args(call, pin->sha256);
 		cc_args(call, "");
 		cc_args(call, pin->a->url);
+		goto out;
+	}
+	if (!unpack && c->opts && c->opts->defer_artifacts && c->script) {
+		/* The bytes are added when the host's copy is known. */
+		struct stat st;
+
+		if (stat(pin->path, &st) || st.st_size > COMPILE_MAX_ARTIFACT) {
+			rc = cc_fail_at(c, n, DEPLOY_ERR_TOO_BIG,
+					"%s.artifact: '%s' is larger than %u "
+					"MiB, the most a step pushes (fetch: "
+					"host has no limit)",
+					c->step->what, pin->a->name,
+					COMPILE_MAX_ARTIFACT >> 20);
+			goto out;
+		}
+		buf_adds(call, " dp_artifact");
+		cc_args(call, pin->a->name);
+		rc = cc_render_path(c, a, "dest", &v);
+		if (rc)
+			goto out;
+		cc_arg(call, v.data, v.len);
+		cc_args(call, "");
+		{
+			char *dest = xstrdup(v.data);
+
+			rc = add_mode_owner_group(c, a, call, &v);
+			if (!rc)
+				cc_add_push(c, call, dest, pin->path,
+					    pin->sha256);
+			free(dest);
+		}
 		goto out;
 	}
 	buf_init(&content, COMPILE_MAX_ARTIFACT);

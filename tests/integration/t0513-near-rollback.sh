@@ -153,6 +153,24 @@ run "$DEPLOY" plan --no-steps topo.yml
 expect_no_match "$TMP/out" "~ rpc-0:" "rpc-0 has 2.4.0"
 expect_line "$TMP/out" "~ rpc-1: near-node: neard 2.3.0 → 2.4.0, restart" "rpc-1 still to upgrade"
 
+# Bad values, at their place.
+cat >bad.yml <<'EOF'
+version: 1
+name: bad
+artifacts:
+  a: {url: "file:///x", sha256: 0000000000000000000000000000000000000000000000000000000000000000, fetch: hots, version: "2 4"}
+roles:
+  r:
+    provider: ssh
+    hosts: [{name: x, address: 192.0.2.1}]
+    on_failure: rolback
+EOF
+run "$DEPLOY" validate bad.yml
+expect_rc 1 "validate bad values"
+expect_line "$TMP/err" "bad.yml:4:106: error: artifacts.a.fetch 'hots' is not one of operator, host (did you mean 'host'?)" "fetch"
+expect_line "$TMP/err" "bad.yml:4:121: error: artifacts.a.version must be a version without blanks, at most 64 characters (2.4.0)" "version"
+expect_line "$TMP/err" "bad.yml:9:17: error: roles.r.on_failure 'rolback' is not one of stop, rollback (did you mean 'rollback'?)" "on_failure"
+
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
 finish
