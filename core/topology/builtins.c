@@ -673,6 +673,18 @@ void topology_check_builtins(struct topology *t, struct diag_list *dl)
 
 		buf_addf(&prefix, "roles.%s.", r->name);
 		check_vars_in(t, dl, prefix.data, r->vars, r);
+		/* Hosts listed in the topology itself (an inventory's
+		 * variables are its own file's). */
+		for (size_t j = 0; j < r->nr_hosts; j++) {
+			const struct host *h = &r->hosts[j];
+
+			if (!h->vars || !h->file || strcmp(h->file, t->file))
+				continue;
+			buf_reset(&prefix);
+			buf_addf(&prefix, "roles.%s.hosts[%d].", r->name,
+				 h->index);
+			check_vars_in(t, dl, prefix.data, h->vars, r);
+		}
 		buf_free(&prefix);
 		if (role_runs_playbook(r, "icon-node"))
 			check_icon_role(t, dl, r);

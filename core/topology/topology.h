@@ -232,10 +232,11 @@ bool role_runs_playbook(const struct role *r, const char *name);
 void topology_build(struct topology *t, struct diag_list *dl);
 void topology_check(struct topology *t, struct diag_list *dl);
 /*
- * builtins.c: the variables of the built-in node-exporter and monitoring
- * playbooks (and the metrics_* and public_rpc_* role variables they read)
- * checked where the topology sets them, then the firewall rules they
- * bring added to the roles: 9100 to node-exporter's roles from
+ * builtins.c: the variables of the built-in node-exporter, monitoring,
+ * icon-node, near-node and sentry playbooks (and the metrics_* and
+ * public_rpc_* role variables they read) checked where the topology sets
+ * them (its vars, the roles' and the listed hosts'), then the firewall rules
+ * they bring added to the roles: 9100 to node-exporter's roles from
  * node_exporter_from (default: the roles running monitoring), a role's
  * metrics_port from the roles running monitoring, 9090 and 9093 to
  * monitoring's roles from monitoring_ui_from (default: the role's bastion,

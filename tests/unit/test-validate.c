@@ -703,6 +703,23 @@ static void test_sentry_variables_are_checked(void **state)
 		     "to 65535)");
 	assert_int_equal(r.dl.errors, 4);
 	done(&r);
+	/* A listed host's own vars too. */
+	load(&r,
+	     HEAD "providers: {ssh: {}}\n"
+		  "roles:\n"
+		  "  v: {hosts: [{name: v1, address: 10.0.0.1}]}\n"
+		  "  s:\n"
+		  "    sentry_of: v\n"
+		  "    playbooks: [sentry]\n"
+		  "    hosts:\n"
+		  "      - {name: s1, address: 10.0.0.2}\n"
+		  "      - {name: s2, address: 10.0.0.3, vars: {sentry_burst: "
+		  "lots}}\n");
+	expect_error(&r, 11, 60,
+		     "roles.s.hosts[1].vars.sentry_burst: 'lots' is not a "
+		     "whole number from 0");
+	assert_int_equal(r.dl.errors, 1);
+	done(&r);
 	load(&r, HEAD "providers: {local: {}}\n"
 		      "roles:\n"
 		      "  v: {}\n"
