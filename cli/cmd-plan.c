@@ -65,6 +65,9 @@ static int plan_exec(const struct command *cmd, struct args *a)
 	rc = p->creates || p->destroys || p->unrecorded || p->syncs
 		     ? EXIT_CHANGES
 		     : EXIT_OK;
+	if (!a->opt[OPT_JSON].set &&
+	    print_artifact_changes(r.t, r.state, r.limit, r.nr_limit))
+		rc = EXIT_CHANGES;
 	if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set &&
 	    (p->creates || p->unrecorded)) {
 		if (cli_has_playbooks(r.t))

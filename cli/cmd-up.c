@@ -191,6 +191,9 @@ static int up_exec(const struct command *cmd, struct args *a)
 		goto fail;
 	if (check) {
 		print_plan(p, r.pins, r.nr_sources, events_on());
+		if (!events_on())
+			print_artifact_changes(r.t, r.state, r.limit,
+					       r.nr_limit);
 		if (p->creates || p->destroys)
 			printf("(--check: nothing is created or destroyed; "
 			       "hosts not created yet are not checked)\n");
@@ -198,6 +201,8 @@ static int up_exec(const struct command *cmd, struct args *a)
 		goto out;
 	}
 	print_plan(p, r.pins, r.nr_sources, events_on());
+	if (!events_on())
+		print_artifact_changes(r.t, r.state, r.limit, r.nr_limit);
 	if (p->unrecorded) {
 		print_message("hosts exist at a provider but not in the "
 			      "state (the '!' lines): run 'deploy up --adopt' "

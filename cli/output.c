@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cjson/cJSON.h>
 
@@ -258,4 +259,82 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 		printf("%zu host%s at a provider %s not in the state.\n",
 		       p->unrecorded, p->unrecorded == 1 ? "" : "s",
 		       p->unrecorded == 1 ? "is" : "are");
+}
+
+/* A version as the plan shows it: as written, else the digest's start. */
+static void shown_version(const char *version, const char *sha256, char *out,
+			  size_t size)
+{
+	if (version)
+		snprintf(out, size, "%s", version);
+	else
+		snprintf(out, size, "%.12s", sha256 ? sha256 : "?");
+}
+
+static bool in_limit(const struct host *h, struct host *const *limit, size_t nr)
+{
+	if (!limit)
+		return true;
+	for (size_t i = 0; i < nr; i++)
+		if (limit[i] == h)
+			return true;
+	return false;
+}
+
+size_t print_artifact_changes(const struct topology *t, const struct state *s,
+			      struct host *const *limit, size_t nr_limit)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->nr_roles; i++) {
+		const struct role *r = &t->roles[i];
+
+		for (size_t j = 0; j < r->nr_hosts; j++) {
+			const struct host *h = &r->hosts[j];
+			const struct state_host *sh = state_host_get(
+				(struct state *)s, h->name, false);
+			const cJSON *it;
+
+			if (!sh || !sh->artifacts ||
+			    !in_limit(h, limit, nr_limit))
+				continue;
+			cJSON_ArrayForEach(it, sh->artifacts)
+			{
+				const struct artifact *a =
+					topology_find_artifact(t, it->string);
+				const cJSON *sum =
+					cJSON_GetObjectItemCaseSensitive(
+						it, "sha256");
+				const cJSON *ver =
+					cJSON_GetObjectItemCaseSensitive(
+						it, "version");
+				const cJSON *pb =
+					cJSON_GetObjectItemCaseSensitive(
+						it, "playbook");
+				const cJSON *rs =
+					cJSON_GetObjectItemCaseSensitive(
+						it, "restart");
+				char was[80], now[80];
+
+				if (!a || !cJSON_IsString(sum) ||
+				    !strcasecmp(sum->valuestring, a->sha256))
+					continue;
+				shown_version(
+					cJSON_IsString(ver) ? ver->valuestring
+							    : NULL,
+					sum->valuestring, was, sizeof(was));
+				shown_version(a->version, a->sha256, now,
+					      sizeof(now));
+				printf("~ %s: %s%s%s %s \xe2\x86\x92 %s%s\n",
+				       h->name,
+				       cJSON_IsString(pb) ? pb->valuestring
+							  : "",
+				       cJSON_IsString(pb) ? ": " : "",
+				       it->string, was, now,
+				       cJSON_IsTrue(rs) ? ", restart" : "");
+				n++;
+			}
+		}
+	}
+	return n;
 }

@@ -4,7 +4,7 @@
 # examples/local.yml` makes five Debian hosts on this machine in the shape
 # of a real validator deployment (a bastion; monitoring with Prometheus,
 # Alertmanager and the blackbox exporter; a validator behind the bastion;
-# two sentries in front of it; node_exporter everywhere), hardens and
+# two nginx sentries in front of it; node_exporter everywhere), hardens and
 # firewalls them, then shows their status and where to look. The hosts
 # have no route out: their packages come through the apt proxy deploy runs
 # for the run. Run it again: nothing changes. Remove them with:
@@ -62,6 +62,9 @@ Where to look:
     ssh -F examples/.deploy/local-rehearsal.ssh_config -N -L 9090:$monitoring:9090 bastion-0
   Prometheus' API from the command line:
     build/cli/deploy run --limit monitoring $topo -- $query
+  A sentry, the validator's public face (no node runs behind it here:
+  ICON's RPC answers 502, /admin 403):
+    curl -s -X POST http://$(address sentry-0):9000/api/v3
   A shell on a host (through the bastion when its role has 'via'):
     build/cli/deploy ssh validator-0 $topo
   Remove the hosts:

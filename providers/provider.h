@@ -95,6 +95,15 @@ struct provider_ops {
 	 * provider removes it from the state and saves. */
 	int (*destroy)(struct provider_run *run, struct state_resource *r,
 		       struct error *err);
+	/*
+	 * MAY: delete the recorded hosts named names[] at once, each as
+	 * destroy() would (gone already is fine), removing each from the
+	 * state and saving. Returns the first error; the hosts deleted beside
+	 * it are removed from the state all the same. Without it, down calls
+	 * destroy() for each host in turn.
+	 */
+	int (*destroy_hosts)(struct provider_run *run, const char *const *names,
+			     size_t nr, struct error *err);
 	/* MAY: remove what the provider shares between resources (a
 	 * bridge, a VPC) once none of its resources is left. */
 	int (*finish_down)(struct provider_run *run, struct error *err);
@@ -162,6 +171,10 @@ int provider_exists(struct provider_run *run, const struct state_resource *r,
 		    bool *exists, struct error *err);
 int provider_destroy(struct provider_run *run, struct state_resource *r,
 		     struct error *err);
+/* Whether it deletes several hosts at once (has destroy_hosts). */
+bool provider_destroys_hosts_at_once(const struct provider_ops *p);
+int provider_destroy_hosts(struct provider_run *run, const char *const *names,
+			   size_t nr, struct error *err);
 int provider_finish_down(struct provider_run *run, struct error *err);
 /* 0 with *nr 0 for a provider that cannot list. */
 int provider_list_hosts(struct provider_run *run, char ***names, size_t *nr,

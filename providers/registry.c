@@ -154,6 +154,25 @@ int provider_exists(struct provider_run *run, const struct state_resource *r,
 	return rc;
 }
 
+bool provider_destroys_hosts_at_once(const struct provider_ops *p)
+{
+	return p->destroy_hosts != NULL;
+}
+
+int provider_destroy_hosts(struct provider_run *run, const char *const *hosts,
+			   size_t nr, struct error *err)
+{
+	int rc;
+
+	if (!run->provider->destroy_hosts)
+		return not_supported(run->provider, "delete hosts at once",
+				     err);
+	provider_lock(run);
+	rc = run->provider->destroy_hosts(run, hosts, nr, err);
+	provider_unlock(run);
+	return rc;
+}
+
 int provider_destroy(struct provider_run *run, struct state_resource *r,
 		     struct error *err)
 {

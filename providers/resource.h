@@ -91,6 +91,16 @@ struct resource_kind {
 	 */
 	int (*create)(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err);
+	/*
+	 * MAY: make the n resources refs[] at once (resource_ensure_many()),
+	 * each as create() would; the id of each one made in ids[i]
+	 * (malloc'd), NULL for one not made. Returns the first error: the
+	 * ones made beside it are recorded all the same. Without it,
+	 * resource_ensure_many() calls create() for each in turn.
+	 */
+	int (*create_many)(struct provider_run *run,
+			   const struct resource_ref *const *refs, size_t n,
+			   char **ids, struct error *err);
 	/* MAY: make again the calls that follow a create (settings, an
 	 * attachment) on a resource found instead of made: the run that
 	 * made it may have stopped before them. Runs before the id is
@@ -124,6 +134,28 @@ int resource_ensure(struct provider_run *run, const struct resource_kind *k,
 		    const char *name, const char *role, void *arg, char **id,
 		    enum resource_outcome *outcome, struct error *err);
 
+/* One resource of resource_ensure_many(). */
+struct resource_want {
+	const char *name; /* in */
+	const char *role; /* in: may be NULL */
+	void *arg;	  /* in: handed to the hooks */
+	char *id;	  /* out: malloc'd; NULL when it was not made */
+	enum resource_outcome outcome; /* out, with id */
+};
+
+/*
+ * resource_ensure() for n resources of one kind, their creates at once:
+ * each is kept, adopted, or recorded as pending, as above; then the state
+ * is saved ONCE, before any create; then the pending ones are made
+ * together (create_many(), else create() in turn), and each id recorded
+ * and the state saved again (the ids of those made are recorded even when
+ * another failed). A run killed at any instant leaves each resource as
+ * resource_ensure() would. Returns the first error.
+ */
+int resource_ensure_many(struct provider_run *run,
+			 const struct resource_kind *k, struct resource_want *v,
+			 size_t n, struct error *err);
+
 /* Record a resource found to exist already (not made by this protocol: a
  * key pair holding the operator's key) as created with id, its id as its
  * key; the caller sets its attributes and saves. */
@@ -141,6 +173,14 @@ int resource_deleting(struct provider_run *run, const char *kind,
 		      const char *name, struct error *err);
 int resource_forget(struct provider_run *run, const char *kind,
 		    const char *name, struct error *err);
+
+/* The same for n resources of one kind, with one save (names not
+ * recorded are skipped); the names must not live in the records. */
+int resource_deleting_many(struct provider_run *run, const char *kind,
+			   const char *const *names, size_t n,
+			   struct error *err);
+int resource_forget_many(struct provider_run *run, const char *kind,
+			 const char *const *names, size_t n, struct error *err);
 
 /* A string attribute of a record (NULL when not set). */
 const char *resource_attr(const struct state_resource *res, const char *key);

@@ -297,6 +297,9 @@ int artifact_use(const struct topology *t, const struct artifact_options *o,
 						       a->sha256[j] <= 'F'
 					       ? a->sha256[j] - 'A' + 'a'
 					       : a->sha256[j]);
+		/* fetch: host: the hosts download it; nothing here. */
+		if (a->fetch_host)
+			continue;
 		buf_addf(&path, "%s/%s", cache, p[i].sha256);
 		p[i].path = buf_release(&path);
 		if (!cached(&p[i]))

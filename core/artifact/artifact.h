@@ -43,8 +43,8 @@ struct artifact_options {
 struct artifact_pin {
 	const struct artifact *a;
 	char sha256[65]; /* lower case */
-	char *path;
-	bool fetched; /* this run fetched it */
+	char *path;	 /* NULL for fetch: host (the hosts download it) */
+	bool fetched;	 /* this run fetched it */
 };
 
 /* The cache directory (above), malloc'd. */

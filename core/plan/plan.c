@@ -514,16 +514,96 @@ static int stopped(const struct lifecycle *lc, struct error *err)
 			 "recorded; run again to go on");
 }
 
+/* The hosts of one level at a provider that deletes them at once: one
+ * provider_destroy_hosts() for them all. */
+static int destroy_hosts_at_once(struct lifecycle *lc, struct plan *p,
+				 size_t level, const struct provider_ops *prov,
+				 plan_progress_fn *progress, void *ctx,
+				 struct error *err)
+{
+	const char **names = xcalloc(p->nr + 1, sizeof(*names));
+	struct plan_item **items = xcalloc(p->nr + 1, sizeof(*items));
+	size_t nr = 0;
+	int rc;
+
+	for (size_t i = 0; i < p->nr; i++) {
+		struct plan_item *it = &p->items[i];
+
+		if (it->op != PLAN_DESTROY || it->level != level ||
+		    it->provider != prov || strcmp(it->kind, "host"))
+			continue;
+		it->res = NULL;
+		if (progress)
+			progress(ctx, it, PLAN_ITEM_START);
+		items[nr] = it;
+		if (state_resource_find(lc->state, prov->name, it->kind,
+					it->name))
+			names[nr] = it->name;
+		nr++;
+	}
+	/* Those with no record any more are done already. */
+	{
+		const char **v = xcalloc(nr + 1, sizeof(*v));
+		size_t n = 0;
+
+		for (size_t i = 0; i < nr; i++)
+			if (names[i])
+				v[n++] = names[i];
+		rc = n ? provider_destroy_hosts(lifecycle_run(lc, prov), v, n,
+						err)
+		       : 0;
+		free(v);
+	}
+	for (size_t i = 0; progress && i < nr; i++)
+		progress(ctx, items[i],
+			 rc && names[i] &&
+					 state_resource_find(lc->state,
+							     prov->name, "host",
+							     names[i])
+				 ? PLAN_ITEM_FAILED
+				 : PLAN_ITEM_DONE);
+	free(names);
+	free(items);
+	return rc;
+}
+
 static int destroy_level(struct lifecycle *lc, struct plan *p, size_t level,
 			 plan_progress_fn *progress, void *ctx,
 			 struct error *err)
 {
+	size_t nr_providers;
+	const struct provider_ops *const *all = provider_all(&nr_providers);
+
+	/* Hosts at providers that delete them at once, then the rest. */
+	for (size_t k = 0; k < nr_providers; k++) {
+		bool any = false;
+		int rc;
+
+		if (!provider_destroys_hosts_at_once(all[k]))
+			continue;
+		for (size_t i = 0; !any && i < p->nr; i++)
+			any = p->items[i].op == PLAN_DESTROY &&
+			      p->items[i].level == level &&
+			      p->items[i].provider == all[k] &&
+			      !strcmp(p->items[i].kind, "host");
+		if (!any)
+			continue;
+		rc = stopped(lc, err);
+		if (!rc)
+			rc = destroy_hosts_at_once(lc, p, level, all[k],
+						   progress, ctx, err);
+		if (rc)
+			return rc;
+	}
 	for (size_t i = 0; i < p->nr; i++) {
 		struct plan_item *it = &p->items[i];
 		struct state_resource *r;
 		int rc;
 
 		if (it->op != PLAN_DESTROY || it->level != level)
+			continue;
+		if (provider_destroys_hosts_at_once(it->provider) &&
+		    !strcmp(it->kind, "host"))
 			continue;
 		rc = stopped(lc, err);
 		if (rc)

@@ -368,14 +368,13 @@ void cc_add_int(struct buf *call, long v)
  * it holds a NUL byte (which no shell variable can) or a secret (which no
  * line of the script shows as it is).
  */
-void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
+/* Content as one word: text as it is (after ':'), else base64. */
+static void content_word(struct buf *call, const struct buf *content,
+			 bool quiet)
 {
 	struct buf word = BUF_INIT;
-	char sum[65];
 
-	sha256_hex(content->data, content->len, sum);
-	cc_args(call, sum);
-	if (!c->quiet && !memchr(content->data, '\0', content->len)) {
+	if (!quiet && !memchr(content->data, '\0', content->len)) {
 		buf_addch(&word, ':');
 		buf_add(&word, content->data, content->len);
 	} else {
@@ -384,6 +383,88 @@ void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
 	}
 	cc_arg(call, word.data, word.len);
 	buf_free_secret(&word);
+}
+
+void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
+{
+	char sum[65];
+
+	sha256_hex(content->data, content->len, sum);
+	cc_args(call, sum);
+	content_word(call, content, c->quiet);
+}
+
+void cc_add_push(struct cc *c, struct buf *call, const char *dest,
+		 const char *path, const char *sha256)
+{
+	struct script *s = c->script;
+	struct script_push *p;
+	struct buf ph = BUF_INIT;
+
+	s->pushes = xrealloc(s->pushes, (s->nr_pushes + 1) * sizeof(*p));
+	p = &s->pushes[s->nr_pushes];
+	buf_addf(&ph, "@@deploy-artifact-%s-%zu@@", s->nonce, s->nr_pushes);
+	s->nr_pushes++;
+	p->dest = xstrdup(dest);
+	p->path = xstrdup(path);
+	snprintf(p->sha256, sizeof(p->sha256), "%s", sha256);
+	p->placeholder = buf_release(&ph);
+	cc_args(call, sha256);
+	cc_args(call, p->placeholder);
+}
+
+int script_expand(const struct script *s, char *const *host_sha256,
+		  struct buf *out, struct error *err)
+{
+	const char *at = s->text.data, *end = s->text.data + s->text.len;
+	int rc = 0;
+
+	buf_init(out, COMPILE_MAX_SCRIPT);
+	for (size_t i = 0; i < s->nr_pushes && !rc; i++) {
+		const struct script_push *p = &s->pushes[i];
+		struct buf word = BUF_INIT, content = BUF_INIT;
+		size_t n = strlen(p->placeholder);
+		const char *hit =
+			memmem(at, (size_t)(end - at), p->placeholder, n);
+
+		/* The placeholder stands inside its quotes: 'PLACEHOLDER'. */
+		if (!hit || hit == s->text.data || hit[n] != '\'') {
+			rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
+				       "the script lost the place of artifact "
+				       "'%s'",
+				       p->dest);
+			break;
+		}
+		buf_add(out, at, (size_t)(hit - 1 - at));
+		if (host_sha256 && host_sha256[i] &&
+		    !strcmp(host_sha256[i], p->sha256)) {
+			cc_arg(&word, "", 0);
+		} else {
+			buf_init(&content, COMPILE_MAX_ARTIFACT);
+			rc = buf_read_file(&content, p->path);
+			if (rc)
+				rc = error_set(err, rc, p->path, 0, 0,
+					       "cannot read: %s",
+					       deploy_strerror(rc));
+			else
+				content_word(&word, &content, false);
+		}
+		/* cc_arg adds a space before the word: the call has one. */
+		if (!rc)
+			rc = buf_add(out, word.data + 1, word.len - 1);
+		at = hit + n + 1;
+		buf_free(&word);
+		buf_free(&content);
+	}
+	if (!rc)
+		rc = buf_add(out, at, (size_t)(end - at));
+	if (rc == DEPLOY_ERR_TOO_BIG)
+		rc = error_set(err, rc, NULL, 0, 0,
+			       "the script is larger than %u bytes",
+			       COMPILE_MAX_SCRIPT);
+	if (rc)
+		buf_free_secret(out);
+	return rc;
 }
 
 /*
@@ -648,6 +729,24 @@ static void add_health(struct script *s, size_t *nr_items, char *label)
 	(*nr_items)++;
 }
 
+/*
+ * on_failure: rollback runs again, without markers, the handlers that the
+ * artifact steps which changed notify: a copy of each handler's call
+ * (which may span lines: a quoted value holds newlines), made to
+ * _dp_rb_handler, for _dp_rollback.
+ */
+static void rollback_line(struct buf *rb, const char *line, size_t len)
+{
+	static const char h[] = "\t_dp_handler ";
+
+	if (len < sizeof(h) || strncmp(line, h, sizeof(h) - 1) ||
+	    line[len - 1] != '\n')
+		return;
+	buf_adds(rb, "\t_dp_rb_handler ");
+	buf_add(rb, line + sizeof(h) - 1, len - sizeof(h));
+	buf_adds(rb, " || _dp_rbf=1\n");
+}
+
 int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		   size_t nr, const struct compile_opts *opts,
 		   struct script **out, struct error *err)
@@ -655,7 +754,10 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	struct script *s = xcalloc(1, sizeof(*s));
 	struct buf steps = BUF_INIT, handlers = BUF_INIT, names = BUF_INIT;
 	struct buf want = BUF_INIT;
-	struct cc c = { .ctx = ctx, .opts = opts, .err = err, .want = &want };
+	struct cc c = {
+		.ctx = ctx, .opts = opts, .err = err, .want = &want, .script = s
+	};
+	struct buf rb = BUF_INIT;
 	const char *dir = opts && opts->notify_dir ? opts->notify_dir
 						   : COMPILE_DEFAULT_NOTIFY_DIR;
 	const struct ynode *health =
@@ -715,11 +817,16 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		c.pb = pbs[i];
 		c.data = context_playbook_data(ctx, pbs[i]);
 		for (size_t j = 0; j < pbs[i]->nr_handlers && !rc; j++) {
+			size_t at = handlers.len;
+
 			rc = compile_step(&c, &pbs[i]->handlers[j], true,
 					  ++n_handler, &handlers, &label);
 			if (!rc)
 				add_item(s, &nr_items, label, &c,
 					 &pbs[i]->handlers[j], true);
+			if (!rc)
+				rollback_line(&rb, handlers.data + at,
+					      handlers.len - at);
 		}
 		context_data_free(c.data);
 		c.data = NULL;
@@ -771,9 +878,14 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		 nr ? names.data : "no playbook", s->nonce, s->nr_steps,
 		 s->nr_handlers, opts && opts->check ? 1 : 0);
 	template_shell_quote(&s->text, dir, strlen(dir));
+	buf_addf(&s->text, "\nDP_DIFF=%d\nDP_ROLLBACK=%d\n\n%s\n",
+		 opts && opts->diff ? 1 : 0,
+		 ctx->host->role && ctx->host->role->rollback ? 1 : 0,
+		 playbook_runtime);
 	buf_addf(&s->text,
-		 "\nDP_DIFF=%d\n\n%s\n_dp_main() {\n\t_dp_begin \"$@\"\n",
-		 opts && opts->diff ? 1 : 0, playbook_runtime);
+		 "_dp_rb_handlers() {\n\t_dp_rbf=0\n%s\treturn "
+		 "\"$_dp_rbf\"\n}\n\n_dp_main() {\n\t_dp_begin \"$@\"\n",
+		 rb.data ? rb.data : "");
 	if (want.len)
 		buf_addf(&s->text, "\t_dp_want%s\n", want.data);
 	buf_add(&s->text, steps.data, steps.len);
@@ -790,6 +902,7 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	s = NULL;
 out:
 	context_data_free(c.data);
+	buf_free_secret(&rb);
 	buf_free_secret(&steps);
 	buf_free_secret(&handlers);
 	buf_free_secret(&want);
@@ -808,5 +921,12 @@ void script_free(struct script *s)
 		free(s->items[i].secret);
 	}
 	free(s->items);
+	free(s->artifacts);
+	for (size_t i = 0; i < s->nr_pushes; i++) {
+		free(s->pushes[i].dest);
+		free(s->pushes[i].path);
+		free(s->pushes[i].placeholder);
+	}
+	free(s->pushes);
 	free(s);
 }

@@ -42,6 +42,10 @@ struct compile_opts {
 	/* The topology's artifacts in the cache, for step artifact:. */
 	const struct artifact_pin *artifacts;
 	size_t nr_artifacts;
+	/* A file artifact's bytes are left out of the text: a placeholder
+	 * stands for them until script_expand() (which sends them only to
+	 * hosts whose copy differs). Off: the text is complete. */
+	bool defer_artifacts;
 };
 
 /* One line of progress for the runner: a step or a handler. */
@@ -52,12 +56,32 @@ struct script_item {
 	bool handler;
 };
 
+/* An artifact an artifact: step of the script puts on the host. */
+struct script_artifact {
+	const struct artifact *a; /* the topology's */
+	const char *playbook;	  /* the step's playbook's name */
+	bool restart;		  /* the step notifies a handler */
+};
+
+/* With defer_artifacts: a file artifact whose bytes wait for
+ * script_expand(). */
+struct script_push {
+	char *dest;	   /* the file on the host */
+	char *path;	   /* the operator's cached copy */
+	char sha256[65];   /* its digest */
+	char *placeholder; /* the word in text that stands for the bytes */
+};
+
 struct script {
 	struct buf text; /* may hold secrets: script_free() wipes it */
+	struct script_push *pushes;
+	size_t nr_pushes;
 	char nonce[33];
 	size_t nr_steps;
 	size_t nr_handlers;
-	struct script_item *items; /* steps, then handlers */
+	struct script_item *items;	   /* steps, then handlers */
+	struct script_artifact *artifacts; /* steps that run, in order */
+	size_t nr_artifacts;
 };
 
 /*
@@ -69,5 +93,14 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 		   size_t nr, const struct compile_opts *opts,
 		   struct script **out, struct error *err);
 void script_free(struct script *s);
+
+/*
+ * The text to send to a host, into out: each push's placeholder becomes
+ * the file's bytes, or nothing where host_sha256[i] (what the host's file
+ * has, NULL: unknown) is already the push's digest: the host's step then
+ * finds its file in place and needs no bytes. host_sha256 may be NULL.
+ */
+int script_expand(const struct script *s, char *const *host_sha256,
+		  struct buf *out, struct error *err);
 
 #endif

@@ -384,6 +384,59 @@ static void add_sd_text(cJSON *o, const char *key, cJSON *groups)
 	cJSON_Delete(groups);
 }
 
+/* What the blackbox exporter asks a role's hosts, on their public
+ * address. */
+struct probe {
+	const char *port;
+	const char *path;
+	const char *module;
+};
+
+/*
+ * A role with public_rpc_port is probed there; a sentry (sentry_of) is
+ * probed on its RPC port (the sentry playbook's sentry_rpc_port, else its
+ * chain's) with a real question of its chain's, unless public_rpc_*
+ * say otherwise. false: the role is not probed.
+ */
+static bool role_probe(const struct topology *t, const struct role *r,
+		       struct probe *p)
+{
+	const char *chain = role_var_or(t, r, "sentry_chain", "icon");
+	bool near = !strcmp(chain, "near");
+
+	p->port = own_var(r, "public_rpc_port");
+	p->path = "/";
+	p->module = "http_2xx";
+	if (r->sentry_of.name) {
+		if (!p->port)
+			p->port = own_var(r, "sentry_rpc_port");
+		if (!p->port)
+			p->port = near ? "3030" : "9000";
+		p->path = near ? "/status" : "/api/v3";
+		p->module = near ? "near_rpc" : "icon_rpc";
+	}
+	p->path = role_var_or(t, r, "public_rpc_path", p->path);
+	p->module = role_var_or(t, r, "public_rpc_module", p->module);
+	return p->port != NULL;
+}
+
+static void add_probe(cJSON *probes, const struct host *h, const char *addr,
+		      const struct probe *p)
+{
+	cJSON *url = url_address(addr);
+	struct buf b = BUF_INIT;
+
+	/* tcp_connect takes HOST:PORT, the others an URL. */
+	if (!strcmp(p->module, "tcp_connect"))
+		buf_addf(&b, "%s:%s", url->valuestring, p->port);
+	else
+		buf_addf(&b, "http://%s:%s%s", url->valuestring, p->port,
+			 p->path);
+	add_target(probes, h, b.data, "__param_module", p->module);
+	buf_free(&b);
+	cJSON_Delete(url);
+}
+
 /* Every role's hosts as targets of the three jobs; hosts whose address
  * is not known yet are left out. */
 static void add_targets(cJSON *o, const struct topology *t,
@@ -396,8 +449,10 @@ static void add_targets(cJSON *o, const struct topology *t,
 	for (size_t i = 0; i < t->nr_roles; i++) {
 		const struct role *r = &t->roles[i];
 		const char *mport = own_var(r, "metrics_port");
-		const char *pport = own_var(r, "public_rpc_port");
 		bool exporter = role_runs_playbook(r, "node-exporter");
+		struct probe probe;
+		bool probed = role_probe(t, r, &probe);
+
 		for (size_t j = 0; j < r->nr_hosts; j++) {
 			const struct host *h = &r->hosts[j];
 			const char *priv = private_address_of(in, h);
@@ -421,19 +476,8 @@ static void add_targets(cJSON *o, const struct topology *t,
 						       "/metrics"));
 			}
 			cJSON_Delete(url);
-			if (pport) {
-				url = url_address(pub);
-				buf_reset(&b);
-				buf_addf(&b, "http://%s:%s%s", url->valuestring,
-					 pport,
-					 role_var_or(t, r, "public_rpc_path",
-						     "/"));
-				add_target(probes, h, b.data, "__param_module",
-					   role_var_or(t, r,
-						       "public_rpc_module",
-						       "http_2xx"));
-				cJSON_Delete(url);
-			}
+			if (probed)
+				add_probe(probes, h, pub, &probe);
 		}
 	}
 	buf_free(&b);
@@ -545,12 +589,28 @@ static void add_sentry_of(cJSON *d, const struct host *h, const cJSON *roles)
 {
 	const char *name = h->role->sentry_of.name;
 	const cJSON *of = NULL;
+	cJSON *copy, *item;
 
 	if (name)
 		of = cJSON_GetObjectItemCaseSensitive(roles, name);
-	cJSON_AddItemToObject(d, "sentry_of",
-			      of ? cJSON_Duplicate(of, true)
-				 : cJSON_CreateNull());
+	if (!of) {
+		cJSON_AddItemToObject(d, "sentry_of", cJSON_CreateNull());
+		return;
+	}
+	/* Each host's private address also as it goes in an URL or an
+	 * nginx server line: [2001:db8::1] for IPv6. */
+	copy = cJSON_Duplicate(of, true);
+	cJSON_ArrayForEach(item,
+			   cJSON_GetObjectItemCaseSensitive(copy, "hosts"))
+	{
+		const cJSON *a = cJSON_GetObjectItemCaseSensitive(
+			item, "private_address");
+
+		cJSON_AddItemToObject(
+			item, "private_address_url",
+			url_address(cJSON_IsString(a) ? a->valuestring : NULL));
+	}
+	cJSON_AddItemToObject(d, "sentry_of", copy);
 }
 
 static void add_topology(cJSON *d, const struct topology *t,
@@ -683,6 +743,14 @@ void context_free(struct host_context *c)
 	secrets_free(c->secrets, c->nr_secrets);
 	free(c->firewall_error);
 	free(c);
+}
+
+void context_drop_data(struct host_context *c)
+{
+	if (!c)
+		return;
+	context_data_free(c->data);
+	c->data = NULL;
 }
 
 cJSON *context_playbook_data(const struct host_context *c,

@@ -68,6 +68,13 @@ int context_build(const struct topology *t, const struct host *h,
 		  const struct context_input *in, struct host_context **out,
 		  struct error *err);
 void context_free(struct host_context *c);
+/*
+ * Free (and wipe) the template data, which holds every host of the
+ * topology: a context kept once its script is compiled needs only its
+ * secrets, for context_redact(). Kept for each of N hosts, the data would
+ * be N times N hosts.
+ */
+void context_drop_data(struct host_context *c);
 
 /*
  * The data playbook pb sees on this host: the host's data with pb's

@@ -70,6 +70,8 @@ _dp_begin() {
 	if [ "${1-}" = --check ]; then
 		DP_CHECK=1
 	fi
+	_dp_rb_files=
+	_dp_rb_ntf=
 	exec 3>&1 1>&2
 	trap '_dp_cleanup; _dp_rmdirs' EXIT
 	trap '_dp_cleanup; _dp_rmdirs; trap - EXIT; exit 129' HUP
@@ -1215,19 +1217,94 @@ _dp_unpacked() {
 		[ "$(cat -- "$1/.deploy-artifact")" = "$2 $3" ]
 }
 
-# dp_artifact NAME DEST UNPACK MODE OWNER GROUP SHA256 BASE64
-# Without UNPACK, DEST is a file holding the artifact (as dp_file). With
-# it, DEST is a directory holding the tarball's files: a new one is
-# unpacked beside it and swapped in whole, and a marker file in it names
-# the digest, so the same artifact is never unpacked twice.
+# _dp_keep_prev DEST SHA256: before a file artifact replaces DEST (one
+# with another digest), its copy DEST.prev: what on_failure: rollback
+# restores, and what an operator can go back to by hand.
+_dp_keep_prev() {
+	_dp_kp=
+	[ "$DP_CHECK" = 1 ] && return 0
+	[ -f "$1" ] || return 0
+	_dp_sha "$1" || return 1
+	[ "$_dp_h" = "$2" ] && return 0
+	if ! cp -p -- "$1" "$1.prev"; then
+		_dp_msg="cannot keep the previous file as $1.prev"
+		return 1
+	fi
+	_dp_kp=1
+}
+
+# _dp_rb_note DEST: artifact DEST changed this run and has DEST.prev; the
+# handlers its step notifies restart what uses it.
+_dp_rb_note() {
+	_dp_rb_files="$_dp_rb_files$1
+"
+	_dp_rb_ntf="$_dp_rb_ntf $_dp_ntf"
+}
+
+# _dp_rollback: put back every artifact this run replaced (DEST.prev)
+# and run the handlers their steps notify, quietly (no markers: the gate
+# that failed reports it). Sets _dp_rb_msg.
+_dp_rollback() {
+	_dp_rb_msg=
+	_dp_rb_ok=1
+	_dp_rb_n=0
+	while IFS= read -r _dp_f; do
+		[ -n "$_dp_f" ] || continue
+		if [ -d "$_dp_f.prev" ]; then
+			rm -rf -- "$_dp_f" && cp -a -- "$_dp_f.prev" "$_dp_f"
+		else
+			cp -p -- "$_dp_f.prev" "$_dp_f.deploy-rb" &&
+				mv -f -- "$_dp_f.deploy-rb" "$_dp_f"
+		fi || _dp_rb_ok=0
+		_dp_rb_n=$((_dp_rb_n + 1))
+	done <<EOF
+$_dp_rb_files
+EOF
+	_dp_rb_handlers || _dp_rb_ok=0
+	if [ "$_dp_rb_ok" = 1 ]; then
+		_dp_rb_msg="rolled back: the previous artifact is back ($_dp_rb_n file(s)) and restarted"
+	else
+		_dp_rb_msg="the rollback failed: see the host's log"
+	fi
+}
+
+# _dp_rb_handler N NAME KEY QUIET CMD...: during a rollback, a handler that
+# an artifact step which changed notifies, run again without markers.
+_dp_rb_handler() {
+	_dp_k=$3
+	shift 4
+	case " $_dp_rb_ntf " in
+	*" $_dp_k "*) ;;
+	*) return 0 ;;
+	esac
+	"$@" 3>&- </dev/null >&2
+}
+
+# dp_artifact NAME DEST UNPACK MODE OWNER GROUP SHA256 CONTENT [URL]
+# Without UNPACK, DEST is a file holding the artifact (as dp_file); the
+# file it replaces is kept as DEST.prev. With URL (fetch: host) the host
+# downloads it and checks its digest before it is used. With UNPACK,
+# DEST is a directory holding the tarball's files: a new one is
+# unpacked beside it and swapped in whole (the old one kept as
+# DEST.prev), and a marker file in it names the digest, so the same
+# artifact is never unpacked twice.
 dp_artifact() {
 	if [ "$3" != unpack ]; then
+		_dp_keep_prev "$2" "$7" || return 1
 		# No diff of an artifact: a binary, or too large to show.
 		_dp_d=${DP_DIFF-}
 		DP_DIFF=0
-		_dp_put "$2" "$4" "$5" "$6" "$7" "$8"
+		if [ -n "${9-}" ]; then
+			dp_download "$9" "$7" "$2" "$4" "$5" "$6"
+		else
+			_dp_put "$2" "$4" "$5" "$6" "$7" "$8"
+		fi
 		_dp_rc=$?
 		DP_DIFF=$_dp_d
+		if [ "$_dp_rc" = 0 ] && [ -n "$_dp_kp" ] &&
+			[ "$_dp_st" = changed ]; then
+			_dp_rb_note "$2"
+		fi
 		return "$_dp_rc"
 	fi
 	_dp_p=${2%/}
@@ -1271,6 +1348,9 @@ dp_artifact() {
 			mv -f -- "$_dp_old/${_dp_p##*/}" "$_dp_p"
 			return 1
 		}
+		rm -rf -- "$_dp_p.prev" &&
+			mv -f -- "$_dp_old/${_dp_p##*/}" "$_dp_p.prev" &&
+			_dp_rb_note "$_dp_p"
 		rm -rf -- "$_dp_old"
 	else
 		mv -f -- "$_dp_new" "$_dp_p" || return 1
@@ -1318,6 +1398,7 @@ dp_docker_image() {
 		_dp_msg="cannot write a temporary file"
 		return 1
 	fi
+	# _dp_sha sets _dp_h (it prints nothing).
 	if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$4" ]; then
 		_dp_msg="the content was damaged on its way"
 		return 1
@@ -1495,6 +1576,16 @@ _dp_gate() {
 	if [ "$_dp_rc" -ne 0 ]; then
 		_dp_st=failed
 		_dp_msg=${_dp_msg:-exit status $_dp_rc}
+	fi
+	if [ "$_dp_st" = failed ] && [ "$DP_ROLLBACK" = 1 ] &&
+		[ "$DP_CHECK" != 1 ] && [ -n "$_dp_rb_files" ]; then
+		# The handlers it runs set their own status and message.
+		_dp_gmsg=$_dp_msg
+		_dp_gn=$_dp_n
+		_dp_rollback
+		_dp_n=$_dp_gn
+		_dp_st=failed
+		_dp_msg="$_dp_gmsg; $_dp_rb_msg"
 	fi
 	_dp_mark "handler $_dp_n/$DP_HANDLERS $_dp_st${_dp_msg:+ $_dp_msg}"
 	if [ "$_dp_st" = failed ]; then

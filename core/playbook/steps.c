@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The step kinds, each compiled into one call of the runtime (runtime.sh). */
 #include <regex.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,7 @@
 #include "template/template.h"
 #include "topology/image.h"
 #include "util/strutil.h"
+#include "util/xalloc.h"
 #include "util/banned.h"
 
 /* The step's mode, owner and group rendered (in v, the caller's scratch
@@ -589,6 +591,22 @@ out:
  * artifact: the file from the operator's cache (core/artifact) travels in
  * the script as file contents do; the host compares digests first.
  */
+/* The script records what its artifact steps put on the host (state). */
+static void script_add_artifact(struct cc *c, const struct artifact *a)
+{
+	struct script *s = c->script;
+	struct script_artifact *sa;
+
+	if (!s || c->handler)
+		return;
+	s->artifacts = xrealloc(s->artifacts,
+				(s->nr_artifacts + 1) * sizeof(*s->artifacts));
+	sa = &s->artifacts[s->nr_artifacts++];
+	sa->a = a;
+	sa->playbook = c->pb ? c->pb->name : NULL;
+	sa->restart = c->step && c->step->nr_notify > 0;
+}
+
 static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 {
 	const struct ynode *n = ynode_get(a, "name");
@@ -604,7 +622,7 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 	if (c->opts)
 		pin = artifact_pin_find(c->opts->artifacts,
 					c->opts->nr_artifacts, v.data);
-	if (!pin || !pin->path) {
+	if (!pin || (!pin->path && !pin->a->fetch_host)) {
 		rc = cc_fail_at(c, n, DEPLOY_ERR_NOT_FOUND,
 				"%s.artifact.name: the topology has no "
 				"artifact '%s' (add it under 'artifacts:')",
@@ -612,6 +630,63 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 		goto out;
 	}
 	unpack = cc_get_bool(a, "unpack", pin->a->unpack);
+	if (pin->a->fetch_host && unpack) {
+		rc = cc_fail_at(c, n, DEPLOY_ERR_INVALID,
+				"%s.artifact: '%s' is fetched by the host "
+				"(fetch: host), which unpacks nothing yet: "
+				"fetch it from the operator's cache instead",
+				c->step->what, pin->a->name);
+		goto out;
+	}
+	script_add_artifact(c, pin->a);
+	if (pin->a->fetch_host) {
+		/* The host downloads it and checks the digest itself. */
+		buf_adds(call, " dp_artifact");
+		cc_args(call, pin->a->name);
+		rc = cc_render_path(c, a, "dest", &v);
+		if (rc)
+			goto out;
+		cc_arg(call, v.data, v.len);
+		cc_args(call, "");
+		rc = add_mode_owner_group(c, a, call, &v);
+		if (rc)
+			goto out;
+		cc_args(call, pin->sha256);
+		cc_args(call, "");
+		cc_args(call, pin->a->url);
+		goto out;
+	}
+	if (!unpack && c->opts && c->opts->defer_artifacts && c->script) {
+		/* The bytes are added when the host's copy is known. */
+		struct stat st;
+
+		if (stat(pin->path, &st) || st.st_size > COMPILE_MAX_ARTIFACT) {
+			rc = cc_fail_at(c, n, DEPLOY_ERR_TOO_BIG,
+					"%s.artifact: '%s' is larger than %u "
+					"MiB, the most a step pushes (fetch: "
+					"host has no limit)",
+					c->step->what, pin->a->name,
+					COMPILE_MAX_ARTIFACT >> 20);
+			goto out;
+		}
+		buf_adds(call, " dp_artifact");
+		cc_args(call, pin->a->name);
+		rc = cc_render_path(c, a, "dest", &v);
+		if (rc)
+			goto out;
+		cc_arg(call, v.data, v.len);
+		cc_args(call, "");
+		{
+			char *dest = xstrdup(v.data);
+
+			rc = add_mode_owner_group(c, a, call, &v);
+			if (!rc)
+				cc_add_push(c, call, dest, pin->path,
+					    pin->sha256);
+			free(dest);
+		}
+		goto out;
+	}
 	buf_init(&content, COMPILE_MAX_ARTIFACT);
 	rc = buf_read_file(&content, pin->path);
 	if (rc == DEPLOY_ERR_TOO_BIG)

@@ -14,6 +14,7 @@
 #include "run/configure.h"
 #include "ssh/fleet.h"
 #include "run/progress.h"
+#include "template/template.h"
 #include "util/buf.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -183,6 +184,7 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 				.diff = r->o->diff,
 				.artifacts = r->o->artifacts,
 				.nr_artifacts = r->o->nr_artifacts,
+				.defer_artifacts = true,
 			};
 			struct job *jb;
 			struct error e;
@@ -218,6 +220,8 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 					 "host '%s': %s", role->hosts[j].name,
 					 msg);
 			}
+			/* From here on the context only redacts. */
+			context_drop_data(jb->ctx);
 			jb->hr->nr_steps =
 				jb->script ? jb->script->nr_steps : 0;
 			if (jb->script)
@@ -544,10 +548,76 @@ static const struct ssh_exec_ops exec_ops = {
 	.done = on_done,
 };
 
+/* Send the script, with the bytes of the artifacts the host lacks. */
+static void send_script(struct job *jb, char *const *host_sha256, bool later)
+{
+	const struct configure_opts *o = jb->r->o;
+	struct buf text = BUF_INIT;
+	struct error e;
+
+	error_init(&e);
+	/* The script goes on stdin: as an argument, any user of the host
+	 * could read it (and the secrets in it) in the process list. */
+	if (script_expand(jb->script, host_sha256, &text, &e) ||
+	    ssh_exec_input(jb->sh, o->check ? "sh -s -- --check" : "sh -s --",
+			   SSH_EXEC_ROOT, text.data, text.len, &exec_ops, jb,
+			   &e)) {
+		set_message(jb, e.msg, strlen(e.msg));
+		finish(jb, HOST_UNREACHABLE);
+		if (later) /* from a callback, not from pump() */
+			pump(jb->r);
+	}
+	buf_free_secret(&text);
+	error_clear(&e);
+}
+
+/*
+ * The digests of the host's copies of the script's file artifacts, read
+ * first on the same session (one sha256sum): an artifact the host has
+ * already is not sent again.
+ */
+static void on_probe_done(void *data, struct ssh_host *h,
+			  const struct ssh_result *res)
+{
+	struct job *jb = data;
+	const struct script *sc = jb->script;
+	char **sums = xcalloc(sc->nr_pushes + 1, sizeof(*sums));
+
+	(void)h;
+	if (res->status == SSH_UNREACHABLE) {
+		set_message(jb, res->err.msg, strlen(res->err.msg));
+		finish(jb, HOST_UNREACHABLE);
+		free(sums);
+		pump(jb->r);
+		return;
+	}
+	/* "DIGEST  PATH" lines; anything else leaves the digest unknown. */
+	for (const char *l = res->out.data; l && *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+
+		for (size_t i = 0; len > 66 && i < sc->nr_pushes; i++)
+			if (!sums[i] && l[64] == ' ' && l[65] == ' ' &&
+			    len - 66 == strlen(sc->pushes[i].dest) &&
+			    !memcmp(l + 66, sc->pushes[i].dest, len - 66))
+				sums[i] = xstrndup(l, 64);
+		l += len + (nl != NULL);
+	}
+	send_script(jb, sums, true);
+	for (size_t i = 0; i < sc->nr_pushes; i++)
+		free(sums[i]);
+	free(sums);
+}
+
+static const struct ssh_exec_ops probe_ops = {
+	.done = on_probe_done,
+};
+
 static void start(struct job *jb)
 {
 	const struct configure_opts *o = jb->r->o;
 	struct role_run *rr = &jb->r->roles[jb->role];
+	struct buf cmd = BUF_INIT;
 	struct error e;
 
 	error_init(&e);
@@ -556,14 +626,22 @@ static void start(struct job *jb)
 	rr->running++;
 	if (o->ops && o->ops->host_start)
 		o->ops->host_start(o->data, jb->hr);
-	/* The script goes on stdin: as an argument, any user of the host
-	 * could read it (and the secrets in it) in the process list. */
-	if (ssh_exec_input(jb->sh, o->check ? "sh -s -- --check" : "sh -s --",
-			   SSH_EXEC_ROOT, jb->script->text.data,
-			   jb->script->text.len, &exec_ops, jb, &e)) {
+	if (!jb->script->nr_pushes) {
+		send_script(jb, NULL, false);
+		return;
+	}
+	buf_adds(&cmd, "sha256sum --");
+	for (size_t i = 0; i < jb->script->nr_pushes; i++) {
+		buf_addch(&cmd, ' ');
+		template_shell_quote(&cmd, jb->script->pushes[i].dest,
+				     strlen(jb->script->pushes[i].dest));
+	}
+	buf_adds(&cmd, " 2>/dev/null; true");
+	if (ssh_exec(jb->sh, cmd.data, SSH_EXEC_ROOT, &probe_ops, jb, &e)) {
 		set_message(jb, e.msg, strlen(e.msg));
 		finish(jb, HOST_UNREACHABLE);
 	}
+	buf_free(&cmd);
 	error_clear(&e);
 }
 
@@ -710,6 +788,38 @@ static void file_digest(const char *path, char *out, size_t size)
 	buf_free(&text);
 }
 
+/* What the host's artifact steps put there, for plan's "~" lines. */
+static void record_artifacts(struct state_host *sh, const struct script *sc)
+{
+	cJSON_Delete(sh->artifacts);
+	sh->artifacts = NULL;
+	if (!sc || !sc->nr_artifacts)
+		return;
+	sh->artifacts = cJSON_CreateObject();
+	for (size_t i = 0; i < sc->nr_artifacts; i++) {
+		const struct script_artifact *sa = &sc->artifacts[i];
+		cJSON *o = cJSON_CreateObject();
+		char sum[65];
+		size_t j;
+
+		for (j = 0; j < 64 && sa->a->sha256[j]; j++)
+			sum[j] = (char)(sa->a->sha256[j] >= 'A' &&
+							sa->a->sha256[j] <= 'F'
+						? sa->a->sha256[j] - 'A' + 'a'
+						: sa->a->sha256[j]);
+		sum[j] = '\0';
+		cJSON_AddStringToObject(o, "sha256", sum);
+		if (sa->a->version)
+			cJSON_AddStringToObject(o, "version", sa->a->version);
+		if (sa->playbook)
+			cJSON_AddStringToObject(o, "playbook", sa->playbook);
+		cJSON_AddBoolToObject(o, "restart", sa->restart);
+		cJSON_DeleteItemFromObjectCaseSensitive(sh->artifacts,
+							sa->a->name);
+		cJSON_AddItemToObject(sh->artifacts, sa->a->name, o);
+	}
+}
+
 static void record(struct runner *r)
 {
 	char when[32];
@@ -732,6 +842,7 @@ static void record(struct runner *r)
 		if (jb->hr->status != HOST_OK)
 			continue;
 		state_host_set(&sh->applied_at, when);
+		record_artifacts(sh, jb->script);
 		cJSON_Delete(sh->playbooks);
 		sh->playbooks = cJSON_CreateObject();
 		for (size_t j = 0; j < jb->hr->host->role->nr_playbooks; j++) {

@@ -140,6 +140,8 @@ static int read_host(struct state *s, const cJSON *j, struct error *err)
 	h->last_message = dup_str(j, "last_message");
 	h->playbooks = cJSON_Duplicate(
 		cJSON_GetObjectItemCaseSensitive(j, "playbooks"), true);
+	h->artifacts = cJSON_Duplicate(
+		cJSON_GetObjectItemCaseSensitive(j, "artifacts"), true);
 	cJSON_ArrayForEach(it, pending)
 	{
 		if (!cJSON_IsString(it))
@@ -338,6 +340,10 @@ static cJSON *to_json(const struct state *s)
 			cJSON_AddItemToObject(
 				o, "playbooks",
 				cJSON_Duplicate(h->playbooks, true));
+		if (h->artifacts)
+			cJSON_AddItemToObject(
+				o, "artifacts",
+				cJSON_Duplicate(h->artifacts, true));
 		if (h->nr_pending) {
 			cJSON *p = cJSON_CreateArray();
 
@@ -414,6 +420,7 @@ static void free_host(struct state_host *h)
 	free(h->last_status);
 	free(h->last_message);
 	cJSON_Delete(h->playbooks);
+	cJSON_Delete(h->artifacts);
 	for (size_t i = 0; i < h->nr_pending; i++)
 		free(h->pending[i]);
 	free(h->pending);

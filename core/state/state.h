@@ -55,7 +55,12 @@ struct state_host {
 	char *last_status;
 	char *last_message;
 	cJSON *playbooks; /* {"harden": "sha256 of what was applied"} */
-	char **pending;	  /* handler notifications not yet run */
+	/* The artifacts its steps put there, as of its last good run:
+	 * {"neard": {"sha256": "...", "version": "2.4.0" (when the topology
+	 * names one), "playbook": "near-node", "restart": true (the step
+	 * notifies a handler)}}. plan compares them with the topology's. */
+	cJSON *artifacts;
+	char **pending; /* handler notifications not yet run */
 	size_t nr_pending;
 };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What node-exporter, monitoring and icon-node add: checked variables, firewall
- * rules. */
+/* What node-exporter, monitoring, icon-node, near-node and sentry add:
+ * checked variables, firewall rules. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +15,8 @@
 #define ALERTMANAGER_PORT  9093
 #define ICON_P2P_PORT	   7100
 #define ICON_RPC_PORT	   9000
+#define NEAR_P2P_PORT	   24567
+#define NEAR_RPC_PORT	   3030
 
 enum var_kind {
 	VK_DURATION, /* Prometheus' 30s, 5m, 1h30m */
@@ -27,6 +29,10 @@ enum var_kind {
 	VK_HOSTPORT,	/* smtp.example.com:587 */
 	VK_TEXT,	/* one line, no quotes or backslashes */
 	VK_SOURCES,	/* roles and CIDRs, never the world */
+	VK_POSITIVE,	/* an integer from 1 */
+	VK_RATE,	/* nginx's limit_req rate: 100r/s, 600r/m */
+	VK_SIZE,	/* nginx's sizes: 1m, 512k, 1024 */
+	VK_CHAIN,	/* the sentry's profile: icon or near */
 	VK_RPC_SOURCES, /* the same, for a port that serves an admin API */
 	VK_PEERS,	/* roles, CIDRs or world */
 	VK_ICON_ROLE,	/* prep or citizen */
@@ -67,11 +73,24 @@ static const struct var_check {
 	{ "alert_slack_channel", VK_TEXT, "monitoring", true },
 	{ "monitoring_ui_from", VK_SOURCES, "monitoring", true },
 	{ "node_exporter_from", VK_SOURCES, "node-exporter", true },
+	{ "near_rpc_from", VK_SOURCES, "near-node", true },
+	{ "near_p2p_port", VK_PORT, "near-node", false },
+	{ "near_rpc_port", VK_PORT, "near-node", false },
 	{ "metrics_port", VK_PORT, NULL, true },
 	{ "metrics_path", VK_PATH, NULL, false },
 	{ "public_rpc_port", VK_PORT, NULL, true },
 	{ "public_rpc_path", VK_PATH, NULL, false },
 	{ "public_rpc_module", VK_WORD, NULL, false },
+	{ "sentry_chain", VK_CHAIN, "sentry", false },
+	{ "sentry_rpc_port", VK_PORT, "sentry", true },
+	{ "sentry_p2p_port", VK_PORT, "sentry", true },
+	{ "sentry_rate", VK_RATE, "sentry", false },
+	{ "sentry_burst", VK_COUNT, "sentry", false },
+	{ "sentry_rpc_conn", VK_POSITIVE, "sentry", false },
+	{ "sentry_p2p_conn", VK_POSITIVE, "sentry", false },
+	{ "sentry_max_body", VK_SIZE, "sentry", false },
+	{ "sentry_ws_timeout", VK_DURATION, "sentry", false },
+	{ "sentry_worker_connections", VK_POSITIVE, "sentry", false },
 	{ "icon_role", VK_ICON_ROLE, "icon-node", false },
 	{ "icon_network", VK_WORD, "icon-node", false },
 	{ "icon_p2p_port", VK_PORT, "icon-node", false },
@@ -174,6 +193,24 @@ static bool is_hostport(const char *s)
 	return all_of(host, ".-") && is_number_in(colon + 1, 1, 65535, true);
 }
 
+/* nginx: 100r/s, 600r/m (a whole number of requests from 1). */
+static bool is_rate(const char *s)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	return digits && s[0] != '0' &&
+	       (!strcmp(s + digits, "r/s") || !strcmp(s + digits, "r/m"));
+}
+
+/* nginx: 1024, 512k, 1m (also K, M, g, G). */
+static bool is_size(const char *s)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	return digits &&
+	       (!s[digits] || (strchr("kKmMgG", s[digits]) && !s[digits + 1]));
+}
+
 static bool is_text(const char *s)
 {
 	if (!*s)
@@ -206,6 +243,15 @@ static const char *what_kind(enum var_kind k)
 		return "HOST:PORT, such as smtp.example.com:587";
 	case VK_TEXT:
 		return "one line without quotes or backslashes";
+	case VK_POSITIVE:
+		return "a whole number from 1";
+	case VK_RATE:
+		return "a rate such as 100r/s or 600r/m";
+	case VK_SIZE:
+		return "a size such as 1m, 512k or 1024";
+	case VK_CHAIN:
+		return "a chain deploy has a sentry profile for: 'icon' or "
+		       "'near'";
 	case VK_ICON_ROLE:
 		return "'prep' or 'citizen'";
 	case VK_URLS:
@@ -239,6 +285,14 @@ static bool scalar_ok(enum var_kind k, const char *s)
 		return is_hostport(s);
 	case VK_TEXT:
 		return is_text(s);
+	case VK_POSITIVE:
+		return is_number_in(s, 1, 1e9, true);
+	case VK_RATE:
+		return is_rate(s);
+	case VK_SIZE:
+		return is_size(s);
+	case VK_CHAIN:
+		return !strcmp(s, "icon") || !strcmp(s, "near");
 	case VK_ICON_ROLE:
 		return !strcmp(s, "prep") || !strcmp(s, "citizen");
 	case VK_URLS:
@@ -497,10 +551,22 @@ static void icon_rules(struct topology *t, struct role *r)
 			      v);
 }
 
+/* Whether the role's playbooks list docker before pb. */
+static bool role_runs_docker_before(const struct role *r, const char *pb)
+{
+	for (size_t i = 0; i < r->nr_playbooks; i++) {
+		if (!strcmp(r->playbooks[i], "docker"))
+			return true;
+		if (!strcmp(r->playbooks[i], pb))
+			return false;
+	}
+	return false;
+}
+
 /*
- * A role that runs icon-node: its image and reference endpoints are named,
- * and none of its own firewall rules opens the JSON-RPC port (with /admin
- * and /metrics) to the world.
+ * A role that runs icon-node: Docker before it, its image and reference
+ * endpoints are named, and none of its own firewall rules opens the JSON-RPC
+ * port (with /admin and /metrics) to the world.
  */
 static void check_icon_role(struct topology *t, struct diag_list *dl,
 			    const struct role *r)
@@ -509,12 +575,16 @@ static void check_icon_role(struct topology *t, struct diag_list *dl,
 	const struct ynode *ref = role_var(t, r, "icon_reference");
 	bool synced = false;
 
+	if (!role_runs_docker_before(r, "icon-node"))
+		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
+			 "roles.%s runs icon-node, which needs Docker: list "
+			 "'docker' before it in playbooks",
+			 r->name);
 	if (!role_var(t, r, "icon_image"))
 		diag_add(dl, DIAG_ERROR, t->file, r->node->line, r->node->col,
 			 "roles.%s runs icon-node but no image is named: set "
 			 "vars.icon_image to REPO@sha256:DIGEST (or to the "
-			 "REPO:TAG of a docker_load artifact, with "
-			 "icon_image_artifact)",
+			 "image: of a docker_load artifact)",
 			 r->name);
 	for (size_t i = 0; r->health && i < r->health->nr; i++) {
 		const struct ynode *n = ynode_get(r->health->items[i], "name");
@@ -547,6 +617,24 @@ static void check_icon_role(struct topology *t, struct diag_list *dl,
 	}
 }
 
+/* near-node: P2P from the world (state sync peers connect back to it),
+ * RPC only from near_rpc_from (no rule without it: RPC stays local). */
+static void near_rules(struct topology *t, struct role *r)
+{
+	const struct ynode *v = role_var(t, r, "near_rpc_from");
+	struct fw_rule *fw;
+
+	fw = new_rule(r, port_var(t, r, "near_p2p_port", NEAR_P2P_PORT),
+		      r->node, 1);
+	fw->from[0].kind = FW_FROM_WORLD;
+	fw->from[0].text = "world";
+	fw->from[0].node = r->node;
+	fw->nr_from = 1;
+	if (v && (v->kind != YNODE_SEQ || v->nr))
+		rule_from_var(r, port_var(t, r, "near_rpc_port", NEAR_RPC_PORT),
+			      v);
+}
+
 static void add_rules(struct topology *t, struct role *r)
 {
 	const struct ynode *v;
@@ -570,6 +658,8 @@ static void add_rules(struct topology *t, struct role *r)
 		monitoring_ui_rules(t, r);
 	if (role_runs_playbook(r, "icon-node"))
 		icon_rules(t, r);
+	if (role_runs_playbook(r, "near-node"))
+		near_rules(t, r);
 }
 
 void topology_check_builtins(struct topology *t, struct diag_list *dl)
@@ -583,6 +673,18 @@ void topology_check_builtins(struct topology *t, struct diag_list *dl)
 
 		buf_addf(&prefix, "roles.%s.", r->name);
 		check_vars_in(t, dl, prefix.data, r->vars, r);
+		/* Hosts listed in the topology itself (an inventory's
+		 * variables are its own file's). */
+		for (size_t j = 0; j < r->nr_hosts; j++) {
+			const struct host *h = &r->hosts[j];
+
+			if (!h->vars || !h->file || strcmp(h->file, t->file))
+				continue;
+			buf_reset(&prefix);
+			buf_addf(&prefix, "roles.%s.hosts[%d].", r->name,
+				 h->index);
+			check_vars_in(t, dl, prefix.data, h->vars, r);
+		}
 		buf_free(&prefix);
 		if (role_runs_playbook(r, "icon-node"))
 			check_icon_role(t, dl, r);

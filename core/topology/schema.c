@@ -502,6 +502,23 @@ static const struct vspec vs_artifact_url = { .type = VT_STRING,
 static const struct vspec vs_image_tag = { .type = VT_STRING,
 					   .check = check_image_tag };
 static const struct vspec vs_sha256 = { .type = VT_ANY, .check = check_sha256 };
+static const char *const artifact_fetches[] = { "operator", "host", NULL };
+static const struct vspec vs_artifact_fetch = { .type = VT_STRING,
+						.choices = artifact_fetches };
+static void check_artifact_version(struct vctx *v, const struct ynode *n,
+				   const char *what)
+{
+	/* Any scalar: 2.4 reads as a number in YAML. */
+	if (n->kind != YNODE_SCALAR || !n->value || !n->value[0] ||
+	    strlen(n->value) > 64 || strpbrk(n->value, " \t\r\n"))
+		verror(v, n,
+		       "%s must be a version without blanks, at most 64 "
+		       "characters (2.4.0)",
+		       what);
+}
+static const struct vspec vs_artifact_version = {
+	.type = VT_ANY, .check = check_artifact_version
+};
 
 static const struct key_spec artifact_keys[] = {
 	{ "url", &vs_artifact_url, KEY_REQUIRED, NULL,
@@ -512,6 +529,8 @@ static const struct key_spec artifact_keys[] = {
 	{ "docker_load", &vs_bool, 0, "false", NULL },
 	{ "image", &vs_image_tag, 0, "none",
 	  "image: iconloop/icon2-node:v1.4.4" },
+	{ "version", &vs_artifact_version, 0, "none", "version: 2.4.0" },
+	{ "fetch", &vs_artifact_fetch, 0, "operator", "fetch: host" },
 	{ 0 },
 };
 
@@ -559,6 +578,9 @@ static const struct vspec vs_artifacts = { .type = VT_DICT,
 
 static const struct vspec vs_count = { .type = VT_INT, .min = 0, .max = 1000 };
 static const struct vspec vs_serial = { .type = VT_INT, .min = 1, .max = 1000 };
+static const char *const on_failures[] = { "stop", "rollback", NULL };
+static const struct vspec vs_on_failure = { .type = VT_STRING,
+					    .choices = on_failures };
 static const struct vspec vs_port = { .type = VT_INT, .min = 1, .max = 65535 };
 static const struct vspec vs_address = { .type = VT_STRING,
 					 .check = check_address };
@@ -845,6 +867,7 @@ static const struct key_spec role_keys[] = {
 	{ "after", &vs_string_list, 0, "[]", "after: [validator]" },
 	{ "sentry_of", &vs_dns_label, 0, NULL, "sentry_of: validator" },
 	{ "serial", &vs_serial, 0, "all hosts at once", NULL },
+	{ "on_failure", &vs_on_failure, 0, "stop", "on_failure: rollback" },
 	{ "playbooks", &vs_playbooks, 0, "[]", "playbooks: [harden]" },
 	{ "health", &vs_health, 0, "[]", NULL },
 	{ "firewall", &vs_firewall, 0, "[]", NULL },

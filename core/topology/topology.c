@@ -156,6 +156,13 @@ static void build_artifacts(struct topology *t, const struct ynode *m)
 		a->unpack = get_bool(v, "unpack", false);
 		a->docker_load = get_bool(v, "docker_load", false);
 		a->image = get_str(v, "image");
+		a->version = ynode_get(v, "version") &&
+					     ynode_get(v, "version")->kind ==
+						     YNODE_SCALAR
+				     ? ynode_get(v, "version")->value
+				     : NULL;
+		a->fetch_host = get_str(v, "fetch") &&
+				!strcmp(get_str(v, "fetch"), "host");
 	}
 }
 
@@ -546,6 +553,8 @@ static void build_role(struct topology *t, struct role *r,
 		       const struct ynode *m, struct diag_list *dl)
 {
 	r->serial = (int)get_int(m, "serial", 0);
+	r->rollback = get_str(m, "on_failure") &&
+		      !strcmp(get_str(m, "on_failure"), "rollback");
 	r->size = get_str(m, "size");
 	r->image = get_str(m, "image");
 	r->region = get_str(m, "region");

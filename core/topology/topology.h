@@ -95,6 +95,9 @@ struct role {
 	struct role_ref *after;
 	size_t nr_after;
 	int serial; /* 0: all at once */
+	/* on_failure: rollback: a host whose gate fails after a new artifact
+	 * gets the previous one back, restarted. */
+	bool rollback;
 	const char **playbooks;
 	const struct ynode **playbook_nodes;
 	size_t nr_playbooks;
@@ -145,6 +148,8 @@ struct artifact {
 	 * REPO:TAG it holds (topology/image.h). */
 	bool docker_load;
 	const char *image;
+	const char *version; /* as written; NULL: none (plan shows digests) */
+	bool fetch_host;     /* fetch: host: the host downloads it itself */
 	const struct ynode *node; /* the key */
 	const struct ynode *url_node;
 	const struct ynode *sha256_node;
@@ -227,10 +232,11 @@ bool role_runs_playbook(const struct role *r, const char *name);
 void topology_build(struct topology *t, struct diag_list *dl);
 void topology_check(struct topology *t, struct diag_list *dl);
 /*
- * builtins.c: the variables of the built-in node-exporter and monitoring
- * playbooks (and the metrics_* and public_rpc_* role variables they read)
- * checked where the topology sets them, then the firewall rules they
- * bring added to the roles: 9100 to node-exporter's roles from
+ * builtins.c: the variables of the built-in node-exporter, monitoring,
+ * icon-node, near-node and sentry playbooks (and the metrics_* and
+ * public_rpc_* role variables they read) checked where the topology sets
+ * them (its vars, the roles' and the listed hosts'), then the firewall rules
+ * they bring added to the roles: 9100 to node-exporter's roles from
  * node_exporter_from (default: the roles running monitoring), a role's
  * metrics_port from the roles running monitoring, 9090 and 9093 to
  * monitoring's roles from monitoring_ui_from (default: the role's bastion,

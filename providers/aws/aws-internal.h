@@ -15,6 +15,7 @@
 /* An instance of the topology as DescribeInstances showed it. */
 struct seen_inst {
 	char *id;
+	char *host; /* its deploy:host tag, or NULL */
 	char *state;
 	char *type;
 	char *zone;
@@ -106,6 +107,10 @@ int regions_used(struct provider_run *run, char ***out, size_t *nr,
  * the topology's instances per run (NULL: none such). */
 int seen_instance(struct provider_run *run, struct region *rg, const char *id,
 		  const struct seen_inst **out, struct error *err);
+/* The live instance tagged as the topology's host, from the same one
+ * DescribeInstances (*id malloc'd, NULL: none). */
+int cached_tagged_instance(struct provider_run *run, struct region *rg,
+			   const char *host, char **id, struct error *err);
 
 /* aws.c: tags, found ids, kinds ------------------------------------------ */
 
@@ -195,6 +200,8 @@ int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 
 int aws_destroy(struct provider_run *run, struct state_resource *r,
 		struct error *err);
+int aws_destroy_hosts(struct provider_run *run, const char *const *names,
+		      size_t nr, struct error *err);
 int aws_finish_down(struct provider_run *run, struct error *err);
 
 #endif

@@ -53,6 +53,7 @@ static void seen_free(struct region *rg)
 		struct seen_inst *s = &rg->inst[i];
 
 		free(s->id);
+		free(s->host);
 		free(s->state);
 		free(s->type);
 		free(s->zone);
@@ -488,6 +489,7 @@ static int collect_states(xmlNodePtr root, void *ud)
 		s = &rg->inst[rg->nr_inst++];
 		memset(s, 0, sizeof(*s));
 		s->id = id;
+		s->host = x_tag(it, "deploy:host");
 		s->state = st;
 		s->type = x_text(it, "instanceType");
 		s->zone = x_text(it, "placement/availabilityZone");
@@ -522,6 +524,19 @@ int seen_instance(struct provider_run *run, struct region *rg, const char *id,
 	for (size_t i = 0; !rc && i < rg->nr_inst; i++)
 		if (!strcmp(rg->inst[i].id, id))
 			*out = &rg->inst[i];
+	return rc;
+}
+
+int cached_tagged_instance(struct provider_run *run, struct region *rg,
+			   const char *host, char **id, struct error *err)
+{
+	int rc = topology_instances(run, rg, err);
+
+	*id = NULL;
+	for (size_t i = 0; !rc && !*id && i < rg->nr_inst; i++)
+		if (rg->inst[i].host && !strcmp(rg->inst[i].host, host) &&
+		    live_state(rg->inst[i].state))
+			*id = xstrdup(rg->inst[i].id);
 	return rc;
 }
 
@@ -710,6 +725,7 @@ const struct provider_ops aws_provider = {
 	.hosts_up = aws_hosts_up,
 	.exists = aws_exists,
 	.destroy = aws_destroy,
+	.destroy_hosts = aws_destroy_hosts,
 	.finish_down = aws_finish_down,
 	.list_hosts = aws_list,
 	.release = aws_release,

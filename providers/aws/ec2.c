@@ -21,11 +21,15 @@
 #define DEFAULT_CAP_MS	   20000
 #define DEFAULT_ATTEMPTS   8
 #define DEFAULT_TIMEOUT_MS 30000
-/* Within EC2's own request token buckets (AWS documents, per account and
- * region, buckets of 50 to 100 requests refilled at 5 to 20 per second for
- * most actions): a burst of 50, then 10 per second. */
-#define DEFAULT_RATE  10.0
-#define DEFAULT_BURST 50.0
+/* EC2's own request token buckets, per account and region (AWS's "Request
+ * throttling for the Amazon EC2 API"): non-mutating actions a bucket of
+ * 100 refilled at 20 a second, mutating ones 200 at 5 (RunInstances has a
+ * resource bucket of 1000 instances at 2 a second besides). deploy keeps
+ * to them. */
+#define READ_RATE   20.0
+#define READ_BURST  100.0
+#define WRITE_RATE  5.0
+#define WRITE_BURST 200.0
 
 void ec2_params_init(struct ec2_params *p)
 {
@@ -80,23 +84,29 @@ void ec2_filter(struct ec2_params *p, int n, const char *name,
 	ec2_paramf(p, value, "Filter.%d.Value.1", n);
 }
 
-/* Take one token, waiting for it when the bucket is empty. */
-static void take_token(struct ec2 *c)
+/* Take one token from b and say how long to wait before the request it
+ * pays for may go: the bucket may go below zero, a request booked for
+ * when the tokens it lacks have come. */
+static long bucket_take(struct ec2_bucket *b)
 {
 	double t = (double)now_ms() / 1000;
 
-	c->tokens += (t - c->filled_at) * c->rate;
-	if (c->tokens > c->burst)
-		c->tokens = c->burst;
-	c->filled_at = t;
-	if (c->tokens < 1.0) {
-		long wait = (long)((1.0 - c->tokens) / c->rate * 1000.0) + 1;
+	b->tokens += (t - b->filled_at) * b->rate;
+	if (b->tokens > b->burst)
+		b->tokens = b->burst;
+	b->filled_at = t;
+	b->tokens -= 1.0;
+	if (b->tokens >= 0)
+		return 0;
+	return (long)(-b->tokens / b->rate * 1000.0) + 1;
+}
 
-		pause_ms(wait, c->stop);
-		c->tokens = 1.0;
-		c->filled_at = (double)now_ms() / 1000;
-	}
-	c->tokens -= 1.0;
+static void bucket_init(struct ec2_bucket *b, double rate, double burst)
+{
+	b->rate = rate;
+	b->burst = burst;
+	b->tokens = burst;
+	b->filled_at = (double)now_ms() / 1000;
 }
 
 int ec2_open(struct ec2 **out, const char *endpoint, const char *region,
@@ -132,10 +142,8 @@ int ec2_open(struct ec2 **out, const char *endpoint, const char *region,
 			: 1000;
 	if (c->page_size < 5 || c->page_size > 1000)
 		c->page_size = 1000;
-	c->rate = DEFAULT_RATE;
-	c->burst = DEFAULT_BURST;
-	c->tokens = c->burst;
-	c->filled_at = (double)now_ms() / 1000;
+	bucket_init(&c->reads, READ_RATE, READ_BURST);
+	bucket_init(&c->writes, WRITE_RATE, WRITE_BURST);
 	*out = c;
 	return 0;
 }
@@ -369,34 +377,55 @@ static bool retryable(const char *code, long status)
 	       code_in(code, server_codes);
 }
 
-/* One signed attempt. */
-static int attempt(struct ec2 *c, const char *body, size_t len,
-		   struct http_response *resp, struct error *err)
-{
-	char date[17], hdr_date[64], hdr_host[300], *hdr_auth = NULL,
-						    *hdr_token = NULL;
+/* One signed attempt of a call: the request and what it owns. */
+struct signed_req {
+	struct http_request hr;
 	const char *lines[6];
-	size_t nl = 0;
+	char date[17];
+	char hdr_date[64];
+	char hdr_host[300];
+	char *hdr_auth;
+	char *hdr_token;
+	struct buf url;
+};
+
+static void signed_req_free(struct signed_req *s)
+{
+	if (s->hdr_auth) {
+		explicit_bzero(s->hdr_auth, strlen(s->hdr_auth));
+		free(s->hdr_auth);
+	}
+	if (s->hdr_token) {
+		explicit_bzero(s->hdr_token, strlen(s->hdr_token));
+		free(s->hdr_token);
+	}
+	buf_free(&s->url);
+	memset(s, 0, sizeof(*s));
+}
+
+/* Sign body for one attempt into s (the caller frees it). */
+static int sign(struct ec2 *c, const struct buf *body, struct signed_req *s,
+		struct error *err)
+{
 	struct sigv4_header sh[4];
-	size_t nh = 0;
+	size_t nh = 0, nl = 0, n;
 	struct sigv4_request req = { 0 };
 	struct sigv4_key key = { 0 };
 	struct sigv4_result sig = { 0 };
-	struct http_request hr = { 0 };
-	struct buf url = BUF_INIT;
-	size_t n;
 	int rc;
 
+	memset(s, 0, sizeof(*s));
+	buf_init(&s->url, 4096);
 	rc = aws_creds_refresh(&c->creds, err);
 	if (rc)
 		return rc;
-	sigv4_amz_date((long long)time(NULL), date);
+	sigv4_amz_date((long long)time(NULL), s->date);
 	sh[nh++] = (struct sigv4_header){ "Host", c->host };
 	sh[nh++] = (struct sigv4_header){
 		"Content-Type",
 		"application/x-www-form-urlencoded; charset=utf-8"
 	};
-	sh[nh++] = (struct sigv4_header){ "X-Amz-Date", date };
+	sh[nh++] = (struct sigv4_header){ "X-Amz-Date", s->date };
 	if (c->creds.token)
 		sh[nh++] = (struct sigv4_header){ "X-Amz-Security-Token",
 						  c->creds.token };
@@ -404,115 +433,215 @@ static int attempt(struct ec2 *c, const char *body, size_t len,
 	req.target = "/";
 	req.headers = sh;
 	req.nr_headers = nh;
-	req.payload = body;
-	req.payload_len = len;
+	req.payload = body->data;
+	req.payload_len = body->len;
 	key.access_key = c->creds.access_key;
 	key.secret_key = c->creds.secret_key;
 	key.region = c->region;
 	key.service = "ec2";
-	key.amz_date = date;
+	key.amz_date = s->date;
 	rc = sigv4_sign(&req, &key, &sig, err);
 	if (rc)
 		return rc;
 
-	snprintf(hdr_host, sizeof(hdr_host), "Host: %s", c->host);
-	snprintf(hdr_date, sizeof(hdr_date), "X-Amz-Date: %s", date);
+	snprintf(s->hdr_host, sizeof(s->hdr_host), "Host: %s", c->host);
+	snprintf(s->hdr_date, sizeof(s->hdr_date), "X-Amz-Date: %s", s->date);
 	n = strlen(sig.authorization) + 32;
-	hdr_auth = xmalloc(n);
-	snprintf(hdr_auth, n, "Authorization: %s", sig.authorization);
-	lines[nl++] = hdr_host;
-	lines[nl++] = "Content-Type: application/x-www-form-urlencoded; "
-		      "charset=utf-8";
-	lines[nl++] = hdr_date;
-	lines[nl++] = hdr_auth;
+	s->hdr_auth = xmalloc(n);
+	snprintf(s->hdr_auth, n, "Authorization: %s", sig.authorization);
+	sigv4_result_free(&sig);
+	s->lines[nl++] = s->hdr_host;
+	s->lines[nl++] = "Content-Type: application/x-www-form-urlencoded; "
+			 "charset=utf-8";
+	s->lines[nl++] = s->hdr_date;
+	s->lines[nl++] = s->hdr_auth;
 	if (c->creds.token) {
 		n = strlen(c->creds.token) + 32;
-		hdr_token = xmalloc(n);
-		snprintf(hdr_token, n, "X-Amz-Security-Token: %s",
+		s->hdr_token = xmalloc(n);
+		snprintf(s->hdr_token, n, "X-Amz-Security-Token: %s",
 			 c->creds.token);
-		lines[nl++] = hdr_token;
+		s->lines[nl++] = s->hdr_token;
 	}
-	buf_addf(&url, "%s/", c->endpoint);
-	hr.method = "POST";
-	hr.url = url.data;
-	hr.headers = lines;
-	hr.nr_headers = nl;
-	hr.body = body;
-	hr.body_len = len;
-	hr.connect_timeout_ms = 10000;
-	hr.timeout_ms = c->timeout_ms;
-	rc = http_do(&hr, resp, err);
-	sigv4_result_free(&sig);
-	explicit_bzero(hdr_auth, strlen(hdr_auth));
-	free(hdr_auth);
-	if (hdr_token) {
-		explicit_bzero(hdr_token, strlen(hdr_token));
-		free(hdr_token);
-	}
-	buf_free(&url);
-	return rc;
+	buf_addf(&s->url, "%s/", c->endpoint);
+	s->hr.method = "POST";
+	s->hr.url = s->url.data;
+	s->hr.headers = s->lines;
+	s->hr.nr_headers = nl;
+	s->hr.body = body->data;
+	s->hr.body_len = body->len;
+	s->hr.connect_timeout_ms = 10000;
+	s->hr.timeout_ms = c->timeout_ms;
+	return 0;
 }
 
-int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
-	     xmlDocPtr *doc, struct error *err)
-{
-	struct buf body = BUF_INIT;
+/* A call of ec2_call_many() under way. */
+struct call_state {
+	struct ec2_call *call;
+	struct buf body;
+	bool mutating, safe;
+	bool paid;	      /* its token for the next attempt is taken */
+	int tries;	      /* attempts made */
+	long long not_before; /* monotonic ms */
+	bool done;
+	struct signed_req sr;
 	struct http_response resp;
-	bool mutating = is_mutating(action);
-	bool safe = !mutating || (p && p->mutating_safe);
-	int rc = 0;
+};
 
-	*doc = NULL;
+/* Judge the answer (or its absence, rc) to call s's last attempt: done,
+ * or to be asked again after a pause. */
+static void judge(struct ec2 *c, struct call_state *s, int rc)
+{
+	struct ec2_call *v = s->call;
+	bool again = false;
+
 	c->last_code[0] = '\0';
-	buf_addf(&body, "Action=%s&Version=%s", action, EC2_API_VERSION);
-	if (p && p->body.len) {
-		buf_addch(&body, '&');
-		buf_add(&body, p->body.data, p->body.len);
-	}
-	http_response_init(&resp);
-	for (int n = 0;; n++) {
-		char *code = NULL;
-		bool again;
-
-		take_token(c);
-		c->stats.calls++;
-		if (mutating)
-			c->stats.mutating++;
-		rc = attempt(c, body.data, body.len, &resp, err);
+	if (rc) {
+		/* No answer: repeat only what is safe to repeat. */
+		again = s->safe && (rc == DEPLOY_ERR_UNREACHABLE ||
+				    rc == DEPLOY_ERR_TIMEOUT);
+	} else {
+		rc = ec2_answer(c, v->action, s->resp.status, s->resp.body.data,
+				s->resp.body.len, &v->doc, &v->err);
 		if (rc) {
-			/* No answer: repeat only what is safe to repeat. */
-			again = safe && (rc == DEPLOY_ERR_UNREACHABLE ||
-					 rc == DEPLOY_ERR_TIMEOUT);
-		} else if (resp.status >= 200 && resp.status < 300) {
-			rc = ec2_answer(c, action, resp.status, resp.body.data,
-					resp.body.len, doc, err);
-			break;
-		} else {
-			rc = ec2_answer(c, action, resp.status, resp.body.data,
-					resp.body.len, doc, err);
-			code = c->last_code;
+			const char *code = c->last_code;
+
 			/* A write EC2 may have done already (a 5xx) is not
 			 * asked again unless it carries a ClientToken: the
 			 * next run finds what it made by its tags. A
 			 * throttled request was refused, and is. */
 			again = code_in(code, throttle_codes) ||
-				(safe && retryable(code, resp.status));
+				(s->safe && retryable(code, s->resp.status));
 			if (again && (code_in(code, throttle_codes) ||
-				      resp.status == 503))
+				      s->resp.status == 503))
 				c->stats.throttled++;
 		}
-		if (!again || n + 1 >= c->attempts || (c->stop && *c->stop)) {
-			if (again && n + 1 >= c->attempts)
-				error_append(err, " (after %d attempts)",
-					     n + 1);
-			break;
-		}
-		c->stats.retries++;
-		pause_ms(backoff_ms(c->base_ms, c->cap_ms, n), c->stop);
 	}
-	http_response_free(&resp);
-	buf_free_secret(&body);
-	return rc;
+	snprintf(v->code, sizeof(v->code), "%s", c->last_code);
+	v->rc = rc;
+	if (!rc)
+		error_clear(&v->err);
+	if (!again || s->tries >= c->attempts || (c->stop && *c->stop)) {
+		if (again && s->tries >= c->attempts)
+			error_append(&v->err, " (after %d attempts)", s->tries);
+		s->done = true;
+		return;
+	}
+	c->stats.retries++;
+	s->not_before =
+		now_ms() + backoff_ms(c->base_ms, c->cap_ms, s->tries - 1);
+}
+
+size_t ec2_call_many(struct ec2 *c, struct ec2_call *v, size_t n)
+{
+	struct call_state *st = xcalloc(n + 1, sizeof(*st));
+	struct http_exchange *x = xcalloc(n + 1, sizeof(*x));
+	struct call_state **sent = xcalloc(n + 1, sizeof(*sent));
+	size_t left = n, failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct call_state *s = &st[i];
+
+		v[i].doc = NULL;
+		v[i].rc = 0;
+		v[i].code[0] = '\0';
+		error_init(&v[i].err);
+		s->call = &v[i];
+		s->mutating = is_mutating(v[i].action);
+		s->safe = !s->mutating || (v[i].p && v[i].p->mutating_safe);
+		buf_init(&s->body, 2u << 20);
+		buf_addf(&s->body, "Action=%s&Version=%s", v[i].action,
+			 EC2_API_VERSION);
+		if (v[i].p && v[i].p->body.len) {
+			buf_addch(&s->body, '&');
+			buf_add(&s->body, v[i].p->body.data, v[i].p->body.len);
+		}
+		http_response_init(&s->resp);
+	}
+	while (left) {
+		long long now = now_ms(), wake = -1;
+		size_t nr = 0;
+
+		/* What may go now: its pause over, its token paid. */
+		for (size_t i = 0; i < n; i++) {
+			struct call_state *s = &st[i];
+			int rc;
+
+			if (s->done || s->not_before > now)
+				goto next;
+			if (!s->paid) {
+				long wait = bucket_take(
+					s->mutating ? &c->writes : &c->reads);
+
+				s->paid = true;
+				s->not_before = now + wait;
+				if (wait)
+					goto next;
+			}
+			rc = sign(c, &s->body, &s->sr, &v[i].err);
+			if (rc) {
+				v[i].rc = rc;
+				s->done = true;
+				signed_req_free(&s->sr);
+				left--;
+				continue;
+			}
+			s->paid = false;
+			s->tries++;
+			c->stats.calls++;
+			if (s->mutating)
+				c->stats.mutating++;
+			x[nr].req = &s->sr.hr;
+			x[nr].resp = &s->resp;
+			sent[nr++] = s;
+			continue;
+next:
+			if (!s->done && (wake < 0 || s->not_before < wake))
+				wake = s->not_before;
+		}
+		if (!nr) {
+			if (wake > now)
+				pause_ms(wake - now, c->stop);
+			continue;
+		}
+		http_do_many(x, nr, EC2_PARALLEL);
+		for (size_t k = 0; k < nr; k++) {
+			struct call_state *s = sent[k];
+
+			error_clear(&s->call->err);
+			if (x[k].rc)
+				error_set(&s->call->err, x[k].rc, NULL, 0, 0,
+					  "%s", x[k].err.msg);
+			error_clear(&x[k].err);
+			signed_req_free(&s->sr);
+			judge(c, s, x[k].rc);
+			if (s->done)
+				left--;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].rc)
+			failed++;
+		http_response_free(&st[i].resp);
+		buf_free_secret(&st[i].body);
+	}
+	free(st);
+	free(x);
+	free(sent);
+	return failed;
+}
+
+int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
+	     xmlDocPtr *doc, struct error *err)
+{
+	struct ec2_call call = { .action = action, .p = p };
+
+	ec2_call_many(c, &call, 1);
+	*doc = call.doc;
+	snprintf(c->last_code, sizeof(c->last_code), "%s", call.code);
+	if (call.rc)
+		error_set(err, call.rc, NULL, 0, 0, "%s", call.err.msg);
+	error_clear(&call.err);
+	return call.rc;
 }
 
 int ec2_call_pages(struct ec2 *c, const char *action, struct ec2_params *p,

@@ -24,10 +24,16 @@
  * caller at once. A connection that fails is retried only for calls that
  * are safe to repeat (reads, and writes that carry a ClientToken).
  *
- * A client-side token bucket per client (one client per region) keeps the
- * request rate under EC2's own limits, so that a large fleet spends its
- * time waiting here rather than being throttled there.
+ * Client-side token buckets per client (one client per region), one for
+ * reads and one for writes, keep the request rate under EC2's own limits,
+ * so that a large fleet spends its time waiting here rather than being
+ * throttled there.
+ *
+ * ec2_call_many() asks several calls at once (at most EC2_PARALLEL in
+ * flight, over kept-alive connections), each retried as ec2_call() is.
  */
+
+#define EC2_PARALLEL 16
 
 #define EC2_API_VERSION "2016-11-15"
 
@@ -36,6 +42,14 @@ struct ec2_stats {
 	unsigned mutating; /* actions that are not Describe* */
 	unsigned retries;
 	unsigned throttled; /* answers that said to slow down */
+};
+
+/* A token bucket: rate tokens a second, at most burst. */
+struct ec2_bucket {
+	double rate;
+	double burst;
+	double tokens;
+	double filled_at; /* monotonic seconds */
 };
 
 struct ec2 {
@@ -48,11 +62,8 @@ struct ec2 {
 	long cap_ms;	 /* 20000 */
 	int attempts;	 /* 8 */
 	long timeout_ms; /* per request: 30000 */
-	/* Client-side rate limit: a token bucket. */
-	double rate;  /* tokens per second */
-	double burst; /* bucket size */
-	double tokens;
-	double filled_at; /* monotonic seconds */
+	/* Client-side rate limits: Describe* calls, the others. */
+	struct ec2_bucket reads, writes;
 	/* MaxResults for the Describe calls that take it (1000; tests make
 	 * it small to walk pages: DEPLOY_AWS_PAGE_SIZE). */
 	int page_size;
@@ -97,6 +108,24 @@ void ec2_close(struct ec2 *c);
  */
 int ec2_call(struct ec2 *c, const char *action, struct ec2_params *p,
 	     xmlDocPtr *doc, struct error *err);
+
+/* One call of ec2_call_many(). */
+struct ec2_call {
+	const char *action;   /* in */
+	struct ec2_params *p; /* in: may be NULL */
+	xmlDocPtr doc;	      /* out: the answer (the caller frees it) */
+	int rc;		      /* out: as ec2_call() returns */
+	struct error err;     /* out: initialised here, cleared by the caller */
+	char code[96];	      /* out: EC2's error code, "" when none */
+};
+
+/*
+ * The n calls at once, each as ec2_call() makes it (retries, rate
+ * limits); returns once each has its answer or error, with the number that
+ * failed. ec2_error_code() is not set: each call's code is in its own
+ * code.
+ */
+size_t ec2_call_many(struct ec2 *c, struct ec2_call *v, size_t n);
 
 /*
  * For Describe* calls: call, then again with NextToken for as long as the

@@ -243,8 +243,10 @@ const char *role_size(const struct role *role)
 	return role->size ? role->size : "t3.micro";
 }
 
-static int run_instance(struct provider_run *run, struct inst *in,
-			const char *token, struct error *err)
+/* RunInstances' parameters for one instance, added to p. */
+static int instance_params(struct provider_run *run, struct inst *in,
+			   const char *token, struct ec2_params *p,
+			   struct error *err)
 {
 	const struct role *role = in->host->role;
 	struct region *rg = in->rg;
@@ -252,7 +254,6 @@ static int run_instance(struct provider_run *run, struct inst *in,
 	struct tags t = { "host", in->host->name, role->name, in->host->name };
 	const char *image;
 	char *group;
-	struct ec2_params p;
 	int rc = 0;
 
 	zone = role->zone ? role->zone : rg->zones[0];
@@ -268,32 +269,31 @@ static int run_instance(struct provider_run *run, struct inst *in,
 	}
 	group = (char *)group_of(run, role->name);
 	image = in->image;
-	ec2_params_init(&p);
-	p.mutating_safe = true; /* ClientToken */
-	ec2_param(&p, "ImageId", image);
-	ec2_param(&p, "InstanceType", role_size(role));
-	ec2_param(&p, "MinCount", "1");
-	ec2_param(&p, "MaxCount", "1");
-	ec2_param(&p, "ClientToken", token);
-	ec2_param(&p, "KeyName", rg->key_name);
-	ec2_param(&p, "SubnetId", subnet);
-	ec2_param(&p, "SecurityGroupId.1", group);
+	p->mutating_safe = true; /* ClientToken */
+	ec2_param(p, "ImageId", image);
+	ec2_param(p, "InstanceType", role_size(role));
+	ec2_param(p, "MinCount", "1");
+	ec2_param(p, "MaxCount", "1");
+	ec2_param(p, "ClientToken", token);
+	ec2_param(p, "KeyName", rg->key_name);
+	ec2_param(p, "SubnetId", subnet);
+	ec2_param(p, "SecurityGroupId.1", group);
 	/* IMDSv2 only: no token-less metadata requests from the host. */
-	ec2_param(&p, "MetadataOptions.HttpTokens", "required");
-	ec2_param(&p, "MetadataOptions.HttpEndpoint", "enabled");
-	add_tags(&p, run, 1, "instance", &t);
-	add_tags(&p, run, 2, "volume", &t);
+	ec2_param(p, "MetadataOptions.HttpTokens", "required");
+	ec2_param(p, "MetadataOptions.HttpEndpoint", "enabled");
+	add_tags(p, run, 1, "instance", &t);
+	add_tags(p, run, 2, "volume", &t);
 	if (role->disk_size) {
 		char size[16];
 
 		snprintf(size, sizeof(size), "%d", role->disk_size);
-		ec2_param(&p, "BlockDeviceMapping.1.DeviceName", "/dev/sdf");
-		ec2_param(&p, "BlockDeviceMapping.1.Ebs.VolumeSize", size);
-		ec2_param(&p, "BlockDeviceMapping.1.Ebs.VolumeType",
+		ec2_param(p, "BlockDeviceMapping.1.DeviceName", "/dev/sdf");
+		ec2_param(p, "BlockDeviceMapping.1.Ebs.VolumeSize", size);
+		ec2_param(p, "BlockDeviceMapping.1.Ebs.VolumeType",
 			  role->disk_type ? role->disk_type : "gp3");
-		ec2_param(&p, "BlockDeviceMapping.1.Ebs.DeleteOnTermination",
+		ec2_param(p, "BlockDeviceMapping.1.Ebs.DeleteOnTermination",
 			  "true");
-		ec2_param(&p, "BlockDeviceMapping.1.Ebs.Encrypted", "true");
+		ec2_param(p, "BlockDeviceMapping.1.Ebs.Encrypted", "true");
 	}
 	if (role->user_data) {
 		struct buf text, b64 = BUF_INIT;
@@ -312,21 +312,25 @@ static int run_instance(struct provider_run *run, struct inst *in,
 		else
 			base64_encode(&b64, text.data, text.len, true);
 		if (!rc)
-			ec2_param(&p, "UserData", b64.data);
+			ec2_param(p, "UserData", b64.data);
 		buf_free(&text);
 		buf_free(&b64);
 	}
-	if (!rc)
-		rc = call_for_id(rg, "RunInstances", &p,
-				 "instancesSet/item/instanceId", &in->id, err);
-	ec2_params_free(&p);
-	if (rc &&
-	    !strcmp(ec2_error_code(rg->ec2), "IdempotentParameterMismatch"))
+	return rc;
+}
+
+/* The error of one RunInstances, with a hint for a token reused with
+ * other settings. */
+static int run_failed(struct inst *in, const struct ec2_call *call,
+		      struct error *err)
+{
+	error_set(err, call->rc, NULL, 0, 0, "%s", call->err.msg);
+	if (!strcmp(call->code, "IdempotentParameterMismatch"))
 		error_append(err,
 			     "; a run that stopped asked for '%s' with other "
 			     "settings: deploy down --limit %s, then up",
 			     in->host->name, in->host->name);
-	return rc;
+	return call->rc;
 }
 
 /* The provider kit's hooks for an instance (resource.h). */
@@ -336,24 +340,88 @@ static int inst_find_by_tags(struct provider_run *run,
 {
 	const struct inst *in = ref->arg;
 
-	return tagged_instance(run, in->rg, ref->name, id, err);
+	return cached_tagged_instance(run, in->rg, ref->name, id, err);
 }
 
-/* RunInstances with the record's key as its ClientToken: asked again
- * (a run stopped before the answer was recorded), EC2 answers with the
- * same instance. */
+/*
+ * RunInstances for each, at once (per region), with the record's key as
+ * its ClientToken: asked again (a run stopped before the answer was
+ * recorded), EC2 answers with the same instance.
+ */
+static int inst_create_many(struct provider_run *run,
+			    const struct resource_ref *const *refs, size_t n,
+			    char **ids, struct error *err)
+{
+	struct ec2_call *calls = xcalloc(n + 1, sizeof(*calls));
+	struct ec2_params *p = xcalloc(n + 1, sizeof(*p));
+	size_t *which = xcalloc(n + 1, sizeof(*which));
+	bool *asked = xcalloc(n + 1, sizeof(*asked));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ec2_params_init(&p[i]);
+	/* Each region's instances together. */
+	for (size_t first = 0; !rc && first < n; first++) {
+		struct region *rg = ((struct inst *)refs[first]->arg)->rg;
+		size_t nr = 0;
+
+		if (asked[first])
+			continue;
+		for (size_t i = first; !rc && i < n; i++) {
+			struct inst *in = refs[i]->arg;
+
+			if (asked[i] || in->rg != rg)
+				continue;
+			asked[i] = true;
+			rc = instance_params(run, in, refs[i]->key, &p[i], err);
+			calls[nr] = (struct ec2_call){ .action = "RunInstances",
+						       .p = &p[i] };
+			which[nr++] = i;
+		}
+		if (rc)
+			break;
+		ec2_call_many(rg->ec2, calls, nr);
+		for (size_t k = 0; k < nr; k++) {
+			struct inst *in = refs[which[k]]->arg;
+			xmlNodePtr root =
+				calls[k].doc
+					? xmlDocGetRootElement(calls[k].doc)
+					: NULL;
+			char *id = root ? x_text(root,
+						 "instancesSet/item/instanceId")
+					: NULL;
+
+			if (id && *id) {
+				free(in->id);
+				in->id = xstrdup(id);
+				ids[which[k]] = id;
+				id = NULL;
+			} else if (!rc && calls[k].rc) {
+				rc = run_failed(in, &calls[k], err);
+			} else if (!rc) {
+				rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0,
+					       0,
+					       "aws RunInstances: the answer "
+					       "has no instance id");
+			}
+			free(id);
+			xmlFreeDoc(calls[k].doc);
+			error_clear(&calls[k].err);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		ec2_params_free(&p[i]);
+	free(calls);
+	free(p);
+	free(which);
+	free(asked);
+	return rc;
+}
+
 static int inst_create(struct provider_run *run, const struct resource_ref *ref,
 		       char **id, struct error *err)
 {
-	struct inst *in = ref->arg;
-	char token[64];
-	int rc;
-
-	snprintf(token, sizeof(token), "%s", ref->key);
-	rc = run_instance(run, in, token, err);
-	if (!rc)
-		*id = xstrdup(in->id);
-	return rc;
+	return inst_create_many(run, &ref, 1, id, err);
 }
 
 static void inst_attributes(struct provider_run *run,
@@ -377,21 +445,34 @@ static const struct resource_kind aws_instance = {
 	.flags = RESOURCE_NEW_KEY,
 	.find_by_tags = inst_find_by_tags,
 	.create = inst_create,
+	.create_many = inst_create_many,
 	.attributes = inst_attributes,
 };
 
-/* Make (or adopt) one instance; its id recorded before returning. */
-static int instance_up(struct provider_run *run, struct inst *in,
-		       struct error *err)
+/* Make (or adopt) the instances, their RunInstances at once; each id
+ * recorded before returning. */
+static int instances_up(struct provider_run *run, struct inst *v, size_t nr,
+			struct error *err)
 {
-	char *id = NULL;
-	int rc = resource_ensure(run, &aws_instance, in->host->name,
-				 in->host->role->name, in, &id, NULL, err);
+	struct resource_want *w = xcalloc(nr + 1, sizeof(*w));
+	int rc;
 
-	if (!rc) {
-		free(in->id);
-		in->id = id;
+	for (size_t i = 0; i < nr; i++) {
+		/* What the topology has in the region is read once for all
+		 * of them (inst_find_by_tags). */
+		v[i].rg->inst_known = false;
+		w[i] = (struct resource_want){ .name = v[i].host->name,
+					       .role = v[i].host->role->name,
+					       .arg = &v[i] };
 	}
+	rc = resource_ensure_many(run, &aws_instance, w, nr, err);
+	for (size_t i = 0; i < nr; i++) {
+		if (w[i].id) {
+			free(v[i].id);
+			v[i].id = w[i].id;
+		}
+	}
+	free(w);
 	return rc;
 }
 
@@ -599,10 +680,8 @@ int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 	}
 	for (size_t i = 0; !rc && i < nr; i++)
 		rc = network_up(run, v[i].rg, err);
-	for (size_t i = 0; !rc && i < nr; i++) {
-		v[i].rg->inst_known = false;
-		rc = instance_up(run, &v[i], err);
-	}
+	if (!rc)
+		rc = instances_up(run, v, nr, err);
 	if (!rc)
 		rc = wait_instances(run, v, nr, "running", WAIT_RUNNING_S, err);
 	for (size_t i = 0; !rc && i < nr; i++) {

@@ -105,6 +105,140 @@ out:
 	return rc;
 }
 
+/* TerminateInstances for the ids at once; an id EC2 does not know (gone
+ * already) is fine: then each is asked alone, at once. */
+static int terminate(struct region *rg, char **ids, size_t n, struct error *err)
+{
+	struct ec2_params p;
+	struct ec2_call *calls;
+	struct ec2_params *one;
+	int rc;
+
+	if (!n)
+		return 0;
+	ec2_params_init(&p);
+	for (size_t i = 0; i < n; i++)
+		ec2_paramf(&p, ids[i], "InstanceId.%zu", i + 1);
+	rc = simple_call(rg, "TerminateInstances", &p, err);
+	ec2_params_free(&p);
+	if (rc != DEPLOY_ERR_NOT_FOUND || n == 1)
+		return gone_is_fine(rc, err);
+	error_clear(err);
+	calls = xcalloc(n, sizeof(*calls));
+	one = xcalloc(n, sizeof(*one));
+	for (size_t i = 0; i < n; i++) {
+		ec2_params_init(&one[i]);
+		ec2_param(&one[i], "InstanceId.1", ids[i]);
+		calls[i] = (struct ec2_call){ .action = "TerminateInstances",
+					      .p = &one[i] };
+	}
+	ec2_call_many(rg->ec2, calls, n);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc && calls[i].rc && calls[i].rc != DEPLOY_ERR_NOT_FOUND)
+			rc = error_set(err, calls[i].rc, NULL, 0, 0, "%s",
+				       calls[i].err.msg);
+		xmlFreeDoc(calls[i].doc);
+		error_clear(&calls[i].err);
+		ec2_params_free(&one[i]);
+	}
+	free(calls);
+	free(one);
+	return gone_is_fine(rc, err);
+}
+
+/*
+ * The hosts at once: each recorded as deleting (one save), one
+ * TerminateInstances per region (up to 1000 ids) for them all, one wait
+ * (one DescribeInstances a round) until each is terminated, then their
+ * Elastic IPs released and the hosts forgotten (one save).
+ */
+int aws_destroy_hosts(struct provider_run *run, const char *const *names,
+		      size_t nr, struct error *err)
+{
+	struct inst *v = xcalloc(nr + 1, sizeof(*v));
+	struct host *h = xcalloc(nr + 1, sizeof(*h));
+	size_t nv = 0;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < nr; i++) {
+		struct state_resource *r = state_resource_find(
+			run->state, "aws", "host", names[i]);
+		const char *region = r ? res_region(r) : NULL;
+		struct region *rg;
+		char *id = NULL;
+
+		if (!r)
+			continue;
+		if (!region) {
+			rc = error_set(err, DEPLOY_ERR_INVALID,
+				       run->state->path, 0, 0,
+				       "aws resource '%s' has no region in "
+				       "the state",
+				       names[i]);
+			break;
+		}
+		id = r->id ? xstrdup(r->id) : NULL;
+		rc = open_region(run, region, &rg, err);
+		if (!rc && !id) /* pending: it may exist all the same */
+			rc = cached_tagged_instance(run, rg, names[i], &id,
+						    err);
+		h[i].name = (char *)names[i];
+		if (!rc && id) {
+			v[nv].host = &h[i];
+			v[nv].rg = rg;
+			v[nv++].id = id;
+			id = NULL;
+		}
+		free(id);
+	}
+	if (!rc)
+		rc = resource_deleting_many(run, "host", names, nr, err);
+	/* Each region's instances in one call (1000 ids at most). */
+	for (size_t i = 0; !rc && i < nv; i++) {
+		char **ids = xcalloc(nv + 1, sizeof(*ids));
+		size_t n = 0;
+
+		if (v[i].done)
+			continue;
+		for (size_t j = i; j < nv && n < 1000; j++)
+			if (!v[j].done && v[j].rg == v[i].rg) {
+				ids[n++] = v[j].id;
+				v[j].done = true; /* asked */
+			}
+		rc = terminate(v[i].rg, ids, n, err);
+		free(ids);
+	}
+	for (size_t i = 0; i < nv; i++)
+		v[i].done = false;
+	if (!rc && nv)
+		rc = wait_instances(run, v, nv, "terminated", WAIT_TERMINATED_S,
+				    err);
+	for (size_t i = 0; !rc && i < nr; i++) {
+		const char *region;
+		struct state_resource *r = state_resource_find(
+			run->state, "aws", "host", names[i]);
+		struct region *rg;
+
+		region = r ? res_region(r) : NULL;
+		if (!region)
+			continue;
+		rc = open_region(run, region, &rg, err);
+		if (!rc)
+			rc = release_eip(run, rg, names[i], err);
+		if (!rc)
+			rg->inst_known = false;
+	}
+	if (!rc)
+		rc = resource_forget_many(run, "host", names, nr, err);
+	for (size_t i = 0; i < nv; i++) {
+		v[i].host = NULL;
+		inst_free(&v[i]);
+	}
+	free(v);
+	free(h);
+	return rc;
+}
+
 /* Down: the shared network ------------------------------------------------ */
 
 static long long backoff_ms(int n)

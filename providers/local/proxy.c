@@ -210,7 +210,7 @@ static int parse_absolute(const char *t, size_t n, struct proxy_request *req,
 int proxy_parse_request(const char *data, size_t len, struct proxy_request *req,
 			const char **why)
 {
-	const char *end = NULL, *line_end, *sp1, *sp2;
+	const char *end = NULL, *line_end = NULL, *sp1, *sp2;
 	size_t scan = len < PROXY_HEAD_MAX ? len : PROXY_HEAD_MAX;
 	struct buf path = BUF_INIT;
 	int rc;
@@ -218,9 +218,13 @@ int proxy_parse_request(const char *data, size_t len, struct proxy_request *req,
 	memset(req, 0, sizeof(*req));
 	req->upstream = (struct buf)BUF_INIT;
 	*why = "";
-	for (size_t i = 0; i + 4 <= scan && !end; i++)
+	/* The request line ends at the first CRLF, the head at CRLF CRLF. */
+	for (size_t i = 0; i + 4 <= scan && !end; i++) {
+		if (!line_end && !memcmp(data + i, "\r\n", 2))
+			line_end = data + i;
 		if (!memcmp(data + i, "\r\n\r\n", 4))
 			end = data + i + 2; /* the last header line's CRLF */
+	}
 	if (!end) {
 		if (len < PROXY_HEAD_MAX)
 			return PROXY_INCOMPLETE;
@@ -231,7 +235,6 @@ int proxy_parse_request(const char *data, size_t len, struct proxy_request *req,
 		*why = "a NUL byte in the request";
 		return 400;
 	}
-	line_end = memmem(data, (size_t)(end - data), "\r\n", 2);
 	sp1 = memchr(data, ' ', (size_t)(line_end - data));
 	sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(line_end - sp1 - 1)) : NULL;
 	if (!sp2 || !is_visible(data, (size_t)(sp1 - data)) ||
@@ -425,7 +428,38 @@ static bool address_refused(const struct local_proxy *p,
 	return true;
 }
 
-/* Connect to the request's host; the socket, or -1 with *status set. */
+/* One of the host's addresses; the socket, or -1 with *status set. */
+static int try_connect(struct local_proxy *p, const struct addrinfo *ai,
+		       int *status)
+{
+	int fd, e = 0;
+	socklen_t el = sizeof(e);
+
+	if (address_refused(p, ai->ai_addr)) {
+		*status = 403;
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+		    0);
+	if (fd < 0)
+		return -1;
+	if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
+		return fd;
+	if (errno == EINPROGRESS) {
+		if (!wait_fd(p, fd, POLLOUT, CONNECT_TIMEOUT_MS))
+			*status = 504;
+		else if (!getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &el) && !e)
+			return fd;
+	}
+	close(fd);
+	return -1;
+}
+
+/*
+ * Connect to the request's host; the socket, or -1 with *status set. Its
+ * IPv4 addresses first: a machine with IPv6 addresses but no route out
+ * over IPv6 would make every request wait for the connect timeout.
+ */
 static int connect_upstream(struct local_proxy *p,
 			    const struct proxy_request *req, int *status)
 {
@@ -440,31 +474,10 @@ static int connect_upstream(struct local_proxy *p,
 	*status = 502;
 	if (getaddrinfo(req->host, port, &hints, &res))
 		return -1;
-	for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
-		int e = 0;
-		socklen_t el = sizeof(e);
-
-		if (address_refused(p, ai->ai_addr)) {
-			*status = 403;
-			continue;
-		}
-		fd = socket(ai->ai_family,
-			    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (fd < 0)
-			continue;
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen))
-			break;
-		if (errno == EINPROGRESS) {
-			if (!wait_fd(p, fd, POLLOUT, CONNECT_TIMEOUT_MS))
-				*status = 504;
-			else if (!getsockopt(fd, SOL_SOCKET, SO_ERROR, &e,
-					     &el) &&
-				 !e)
-				break;
-		}
-		close(fd);
-		fd = -1;
-	}
+	for (int pass = 0; pass < 2 && fd < 0; pass++)
+		for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next)
+			if ((ai->ai_family == AF_INET) == (pass == 0))
+				fd = try_connect(p, ai, status);
 	freeaddrinfo(res);
 	return fd;
 }

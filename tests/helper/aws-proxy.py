@@ -231,14 +231,21 @@ def main():
             self.record(action + (" NextToken" if "NextToken" in form
                                   else ""), resp.status)
             if (args.kill_after == action and resp.status == 200 and
-                    not state["killed"] and args.kill_pid_file):
-                state["killed"] = True
-                with open(args.kill_pid_file) as f:
-                    pid = int(f.read().strip())
-                os.kill(pid, signal.SIGKILL)
-                with lock, open(args.log, "a") as f:
-                    f.write("KILLED %d\n" % pid)
-                return
+                    args.kill_pid_file):
+                # Logged before the kill, once, under the lock: the
+                # client's requests run at once, and the test reads the
+                # log as soon as the client is dead.
+                with lock:
+                    first = not state["killed"]
+                    state["killed"] = True
+                    if first:
+                        with open(args.kill_pid_file) as f:
+                            pid = int(f.read().strip())
+                        with open(args.log, "a") as f:
+                            f.write("KILLED %d\n" % pid)
+                        os.kill(pid, signal.SIGKILL)
+                if first:
+                    return
             self.answer(resp.status, resp.getheaders(), data)
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -142,6 +142,18 @@ expect_rc 1 "up with a bad threshold"
 expect_line "$TMP/err" "threshold.yml:7:37: error: roles.mon.vars.alert_disk_used_percent: 'abc' is not a percentage (a number from 0 to 100)" "up stops at the bad threshold"
 checks=$((checks + 1))
 [ -d .deploy ] && fail "up made state for a topology with a bad threshold"
+# the sentry playbook's limits too, and sentry_of must name another role
+printf 'version: 1\nname: t\nroles:\n  v: {provider: local}\n  s:\n    provider: local\n    sentry_of: v\n    playbooks: [sentry]\n    vars: {sentry_rate: abc, sentry_burst: -5, sentry_chain: btc}\n' >sentry.yml
+run "$DEPLOY" validate sentry.yml
+expect_rc 1 "validate sentry.yml"
+expect_line "$TMP/err" "sentry.yml:9:25: error: roles.s.vars.sentry_rate: 'abc' is not a rate such as 100r/s or 600r/m" "a rate of abc"
+expect_line "$TMP/err" "sentry.yml:9:44: error: roles.s.vars.sentry_burst: '-5' is not a whole number from 0" "a negative burst"
+expect_line "$TMP/err" "sentry.yml:9:62: error: roles.s.vars.sentry_chain: 'btc' is not a chain deploy has a sentry profile for: 'icon' or 'near'" "an unknown chain"
+printf 'version: 1\nname: t\nroles:\n  s: {provider: local, sentry_of: s, playbooks: [sentry]}\n  t: {provider: local, sentry_of: validator}\n' >sentry-of.yml
+run "$DEPLOY" validate sentry-of.yml
+expect_rc 1 "validate sentry-of.yml"
+expect_line "$TMP/err" "sentry-of.yml:4:35: error: role 's' names itself in 'sentry_of'" "sentry_of itself"
+expect_line "$TMP/err" "sentry-of.yml:5:35: error: unknown role 'validator' in roles.t.sentry_of" "sentry_of an unknown role"
 
 # Container images are pinned: a bare tag or latest is refused, at its
 # place, with the digest form as the hint; 'up' stops before anything is

@@ -153,4 +153,24 @@ changed.yml:15:14: error: steps[3].changed must be true or false, not a string (
 EOF2
 expect_same expected "$TMP/err" "changed: false where it means nothing"
 
+# A playbook's health: checks are checked as a role's are.
+cat >health.yml <<'EOF2'
+name: p
+steps: []
+health:
+  - {height: {rpc: ftp://x, field: h}}
+  - {tcp: 1, command: x}
+  - name: synced
+    height: {rpc: "http://127.0.0.1:9000/api/v3", field: result.height, reference: "{{vars.refs}}", within: many}
+EOF2
+run "$TEST_TOOL" playbook-validate health.yml
+expect_rc 1 "health: bad checks"
+cat >expected <<'EOF2'
+health.yml:4:14: error: missing key 'reference' in health[0].height (e.g. 'reference: [https://ctz.solidwallet.io/api/v3]')
+health.yml:4:20: error: health[0].height.rpc 'ftp://x' is not an http:// or https:// URL
+health.yml:5:5: error: health[1] needs exactly one of 'http: URL', 'tcp: HOST:PORT', 'command: CODE' or 'height: {...}'
+health.yml:7:109: error: health[2].height.within must be a number of blocks, 0 to 1000000000
+EOF2
+expect_same expected "$TMP/err" "a playbook's health checks, at their place"
+
 finish

@@ -37,7 +37,7 @@ vars:
 roles:
   prep:
     hosts: [{name: p1, address: 198.51.100.2}]
-    playbooks: [harden, firewall, icon-node]
+    playbooks: [harden, firewall, docker, icon-node]
     vars:
       icon_image: "$DIGEST"
       icon_role: prep
@@ -45,10 +45,9 @@ roles:
       icon_rpc_from: [sentry]
   citizen:
     hosts: [{name: c1, address: 198.51.100.3}]
-    playbooks: [firewall, icon-node]
+    playbooks: [firewall, docker, icon-node]
     vars:
       icon_image: iconloop/icon2-node:v1.4.4
-      icon_image_artifact: icon2-node
       icon_p2p_address: 203.0.113.50:7100
       icon_network: LisbonNet
     health:
@@ -136,7 +135,7 @@ expect_line p1.unit "	$DIGEST /init" "the image by digest"
 # Progress labels: the step lines hold no password.
 checks=$((checks + 1))
 grep "_dp_step\|_dp_gate" p1.sh | grep -q "s3cr3t" && fail "a step line holds the password"
-expect_has p1.sh "'docker' 'pull' '$DIGEST'" "pulled by digest"
+expect_has p1.sh "dp_docker_image pull '' '$DIGEST'" "pulled by digest"
 expect_has p1.sh "'health: synced' dp_health 'height' '21600' '10' 'http://127.0.0.1:9000/api/v3' 'icx_getLastBlock' 'result.height' '30' 'https://ctz.solidwallet.io/api/v3' 'https://api.icon.community/api/v3'" "the height gate against the references"
 file_in p1.sh /etc/nftables.conf >p1.nft
 expect_line p1.nft "		tcp dport 7100 accept" "P2P from the world"
@@ -153,8 +152,7 @@ expect_line c1.env "GOLOOP_P2P=203.0.113.50:7100" "GOLOOP_P2P as the topology sa
 expect_line c1.env "GOLOOP_RPC_ADDR=127.0.0.1:9000" "JSON-RPC on loopback when no role may reach it"
 expect_line c1.env "SERVICE=LisbonNet" "the network"
 expect_no_match c1.nft "dport 9000" "no firewall rule for JSON-RPC"
-expect_has c1.sh "dp_artifact 'icon2-node' '/etc/icon2-node/image.tar'" "the docker save tarball is pushed"
-expect_has c1.sh "'docker' 'load' '--input' '/etc/icon2-node/image.tar'" "and loaded"
+expect_has c1.sh "dp_docker_image load 'icon2-node' 'iconloop/icon2-node:v1.4.4'" "the docker save tarball is pushed and loaded"
 expect_has c1.sh "'health: synced' dp_health 'height' '600' '5' 'http://127.0.0.1:9000/api/v3' 'icx_getLastBlock' 'result.height' '5' 'https://lisbon.net.solidwallet.io/api/v3'" "the role's synced check replaces the playbook's"
 checks=$((checks + 1))
 [ "$(grep -c "^	_dp_gate " c1.sh)" -eq 1 ] || fail "one gate on c1"

@@ -103,6 +103,7 @@ roles:
       metrics_port: 3030
       public_rpc_port: 3030
       public_rpc_path: /status
+      public_rpc_module: near_rpc
   plain:
     count: $1
     playbooks: [firewall, node-exporter]
@@ -154,6 +155,11 @@ wait_targets() {
 		i=$((i + 1))
 	done
 	expect_same "$1" "$TMP/targets" "$2"
+	if ! cmp -s "$1" "$TMP/targets"; then
+		"$DEPLOY" run --limit monitoring topo.yml -- \
+			"systemctl status prometheus --no-pager; journalctl -u prometheus -n 40 --no-pager" |
+			sed 's/^/  prometheus: /' >&2
+	fi
 }
 cat >want <<'EOF'
 blackbox chain-0 up
@@ -164,6 +170,29 @@ node plain-0 up
 prometheus monitoring-0 up
 EOF
 wait_targets want "every generated target is up"
+
+# The blackbox probe asked the node's RPC a real question (near_rpc: a
+# sync_info in the answer to GET /status) and got its answer.
+probe_success() {
+	python3 - "http://$mon:9090/api/v1/query?query=probe_success" <<'EOF'
+import json, sys, urllib.request
+try:
+    d = json.load(urllib.request.urlopen(sys.argv[1], timeout=5))
+except Exception as e:
+    sys.exit(0)
+for r in d["data"]["result"]:
+    print(r["metric"].get("host"), r["metric"].get("instance"), r["value"][1])
+EOF
+}
+want_probe="chain-0 http://$(addr chain-0):3030/status 1"
+i=0
+while [ "$(probe_success)" != "$want_probe" ] && [ $i -lt 60 ]; do
+	sleep 1
+	i=$((i + 1))
+done
+checks=$((checks + 1))
+[ "$(probe_success)" = "$want_probe" ] ||
+	fail "the probe of chain-0's RPC: $(probe_success)"
 
 # The files on the monitoring host: the receiver's secret is 0640
 # root:prometheus; Alertmanager gossips nowhere.

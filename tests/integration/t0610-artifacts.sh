@@ -116,6 +116,29 @@ expect_line "$TMP/out" "2 hosts: 2 ok, 0 failed, 0 skipped; 0 steps changed" "se
 run "$DEPLOY" up --yes --check topo.yml
 expect_line "$TMP/out" "2 hosts: 2 ok, 0 failed, 0 skipped; 0 steps would change" "--check sees nothing to change"
 
+# The hosts are asked for their copies' digests first (one sha256sum on
+# the same session): a file artifact a host has is not sent again. The
+# cached file is read once (its check), never to send it; after h1's copy
+# is damaged, once more, for h1 alone.
+if command -v strace >/dev/null 2>&1; then
+	strace -f -qq -e trace=openat -o "$TMP/trace" "$DEPLOY" up --yes topo.yml >"$TMP/out" 2>&1
+	expect_line "$TMP/out" "2 hosts: 2 ok, 0 failed, 0 skipped; 0 steps changed" "up under strace changes nothing"
+	checks=$((checks + 1))
+	n=$(grep -c "artifacts/$NODE_SHA\"" "$TMP/trace")
+	[ "$n" = 1 ] || fail "matching copies: the cached node is read once (its check), not sent; read $n times"
+	echo damaged >"$ROOT/h1/deploy-test-node"
+	strace -f -qq -e trace=openat -o "$TMP/trace" "$DEPLOY" up --yes topo.yml >"$TMP/out" 2>&1
+	expect_line "$TMP/out" "2 hosts: 2 ok, 0 failed, 0 skipped; 1 step changed" "h1's copy is replaced"
+	checks=$((checks + 1))
+	n=$(grep -c "artifacts/$NODE_SHA\"" "$TMP/trace")
+	[ "$n" = 2 ] || fail "one damaged copy: the node is read for h1 alone; read $n times"
+	checks=$((checks + 1))
+	cmp -s "$TEST_NODE" "$ROOT/h1/deploy-test-node" || fail "h1 has the node again"
+	checks=$((checks + 1))
+	[ "$(cat "$ROOT/h1/deploy-test-node.prev")" = damaged ] || fail "h1 kept what it replaced as .prev"
+	stat -c '%Y %i' "$ROOT/h1/deploy-test-node" "$ROOT/h2/bundle/README" >before
+fi
+
 # A digest mismatch: the error names the artifact, the URL and both
 # digests, at the sha256's place; no host is touched.
 topology "$WRONG_SHA"

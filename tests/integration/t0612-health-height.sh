@@ -6,7 +6,8 @@
 # ignored, ICON's JSON-RPC and NEAR's GET /status alike, the check given by
 # the playbook itself), and a second up changes nothing; a node that never
 # catches up fails with the host, the check and the last values; with no
-# reference answering the check never passes.
+# reference answering (one refused, one silent until the request's 10 s
+# timeout) the check never passes.
 . "$TESTLIB"
 . "$SSHDLIB"
 : "${TEST_NODE:?}"
@@ -14,7 +15,7 @@ unset XDG_CACHE_HOME
 
 ROOT=$TMP/root
 stop_nodes() {
-	for _p in "$ROOT"/*/pid; do
+	for _p in "$ROOT"/*/pid "$ROOT/ref/hang-pid"; do
 		[ -f "$_p" ] && kill "$(cat "$_p")" 2>/dev/null
 	done
 	sshd_cleanup
@@ -45,6 +46,18 @@ while True:
         time.sleep(0.05)
 PY
 DEAD=$(free_port 127.80.0.9)
+# A reference that takes the connection and never answers: the request's
+# 10 s timeout ends it.
+HANG=$(free_port 127.80.0.9)
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.80.0.9", int(sys.argv[1]))); s.listen(8)
+open(sys.argv[2], "w").write("ready")
+conns = []
+while True:
+    conns.append(s.accept()[0])' "$HANG" "$ROOT/ref/hang-ready" &
+echo $! >"$ROOT/ref/hang-pid"
+i=0
+while [ ! -s "$ROOT/ref/hang-ready" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 RPC=$(free_port 127.80.0.1)
 P2P=$(free_port 127.80.0.1)
 while [ "$P2P" = "$RPC" ]; do P2P=$(free_port 127.80.0.1); done
@@ -110,7 +123,7 @@ roles:
   orphan:
     hosts: [{name: h3, address: 127.80.0.3, port: $SSHD_PORT}]
     playbooks: [./node.yml]
-    vars: {references: ['http://127.80.0.9:$DEAD/api/v3']}
+    vars: {references: ['http://127.80.0.9:$DEAD/api/v3', 'http://127.80.0.9:$HANG/api/v3']}
     health:
       - name: synced
         height:
@@ -140,8 +153,8 @@ grep -q "^h2: failed: health: synced: still failing after [0-9]*s: last height 1
 	fail "h2 fails with the check and the last heights"
 # h3: no reference answers; the check does not pass on its own height.
 checks=$((checks + 1))
-grep -q "^h3: failed: health: synced: still failing after [0-9]*s: last height [0-9]* vs no reference (http://127.80.0.9:$DEAD/api/v3: .*)$" "$TMP/out" ||
-	fail "h3 fails: no reference answered"
+grep -q "^h3: failed: health: synced: still failing after [0-9]*s: last height [0-9]* vs no reference (http://127.80.0.9:$DEAD/api/v3: .*; http://127.80.0.9:$HANG/api/v3: timed out)$" "$TMP/out" ||
+	{ fail "h3 fails: no reference answered (one refused, one timed out)"; grep "^h3:" "$TMP/out" >&2; }
 
 # A second up: h1 changes nothing and passes again.
 cat >one.yml <<YAML

@@ -157,7 +157,8 @@ static void test_sentry_of_names_the_fronted_hosts(void **state)
 	expect_at(c->data, "sentry_of.hosts",
 		  "[{\"name\":\"v1\",\"role\":\"validator\",\"index\":0,"
 		  "\"address\":\"198.51.100.2\",\"private_address\":"
-		  "\"198.51.100.2\",\"port\":2222}]");
+		  "\"198.51.100.2\",\"port\":2222,\"private_address_url\":"
+		  "\"198.51.100.2\"}]");
 	context_free(c);
 	c = build(t, "v1", NULL);
 	expect_at(c->data, "role.sentry_of", "null");
@@ -382,7 +383,11 @@ static void test_secrets_load_from_env_and_files(void **state)
 	"           public_rpc_path: /status}\n"                  \
 	"    hosts:\n"                                            \
 	"      - {name: n1, address: 198.51.100.2}\n"             \
-	"      - {name: n2, address: \"2001:db8::2\"}\n"
+	"      - {name: n2, address: \"2001:db8::2\"}\n"          \
+	"  sentry:\n"                                             \
+	"    sentry_of: node\n"                                   \
+	"    vars: {sentry_chain: near}\n"                        \
+	"    hosts: [{name: s1, address: 198.51.100.5}]\n"
 
 static void test_monitoring_targets_from_the_topology(void **state)
 {
@@ -425,6 +430,10 @@ static void test_monitoring_targets_from_the_topology(void **state)
 	/* Probes go to the public address. */
 	expect_at(sd, "0.targets", "[\"http://198.51.100.2:8080/status\"]");
 	expect_at(sd, "0.labels.__param_module", "\"http_2xx\"");
+	/* A sentry: its chain's RPC port and question. */
+	expect_at(sd, "2.targets", "[\"http://198.51.100.5:3030/status\"]");
+	expect_at(sd, "2.labels.__param_module", "\"near_rpc\"");
+	expect_at(sd, "2.labels.host", "\"s1\"");
 	cJSON_Delete(sd);
 	/* 9090 and 9093 from admin_cidrs. */
 	expect_at(c->data, "firewall.rules.0.dport", "\"9090\"");

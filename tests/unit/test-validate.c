@@ -676,6 +676,63 @@ static void test_builtin_playbook_variables_are_checked(void **state)
 	done(&r);
 }
 
+static void test_sentry_variables_are_checked(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "roles:\n"
+		      "  v: {}\n"
+		      "  s:\n"
+		      "    vars: {sentry_rate: 0r/s, sentry_max_body: 1x, "
+		      "sentry_rpc_conn: 0, sentry_rpc_port: 70000}\n"
+		      "    sentry_of: v\n"
+		      "    playbooks: [sentry]\n");
+	expect_error(&r, 7, 25,
+		     "roles.s.vars.sentry_rate: '0r/s' is not a rate such as "
+		     "100r/s or 600r/m");
+	expect_error(&r, 7, 48,
+		     "roles.s.vars.sentry_max_body: '1x' is not a size such "
+		     "as 1m, 512k or 1024");
+	expect_error(&r, 7, 69,
+		     "roles.s.vars.sentry_rpc_conn: '0' is not a whole number "
+		     "from 1");
+	expect_error(&r, 7, 89,
+		     "roles.s.vars.sentry_rpc_port: '70000' is not a port (1 "
+		     "to 65535)");
+	assert_int_equal(r.dl.errors, 4);
+	done(&r);
+	/* A listed host's own vars too. */
+	load(&r,
+	     HEAD "providers: {ssh: {}}\n"
+		  "roles:\n"
+		  "  v: {hosts: [{name: v1, address: 10.0.0.1}]}\n"
+		  "  s:\n"
+		  "    sentry_of: v\n"
+		  "    playbooks: [sentry]\n"
+		  "    hosts:\n"
+		  "      - {name: s1, address: 10.0.0.2}\n"
+		  "      - {name: s2, address: 10.0.0.3, vars: {sentry_burst: "
+		  "lots}}\n");
+	expect_error(&r, 11, 60,
+		     "roles.s.hosts[1].vars.sentry_burst: 'lots' is not a "
+		     "whole number from 0");
+	assert_int_equal(r.dl.errors, 1);
+	done(&r);
+	load(&r, HEAD "providers: {local: {}}\n"
+		      "roles:\n"
+		      "  v: {}\n"
+		      "  s:\n"
+		      "    vars: {sentry_rate: 600r/m, sentry_max_body: 512k, "
+		      "sentry_rpc_conn: 1, sentry_rpc_port: null, "
+		      "sentry_chain: near, sentry_ws_timeout: 1h30m}\n"
+		      "    sentry_of: v\n"
+		      "    playbooks: [sentry]\n");
+	assert_int_equal(r.rc, 0);
+	done(&r);
+}
+
 static void test_builtin_playbooks_bring_their_firewall_rules(void **state)
 {
 	struct result r;
@@ -749,7 +806,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	     HEAD "providers: {local: {}}\n"
 		  "roles:\n"
 		  "  v:\n"
-		  "    playbooks: [icon-node]\n"
+		  "    playbooks: [docker, icon-node]\n"
 		  "    firewall: [{port: 9000, from: world}]\n"
 		  "    vars: {icon_role: validator, icon_rpc_from: [world], "
 		  "icon_reference: [ftp://x], icon_p2p_from: [world, "
@@ -758,8 +815,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	expect_error(&r, 5, 3,
 		     "roles.v runs icon-node but no image is named: set "
 		     "vars.icon_image to REPO@sha256:DIGEST (or to the "
-		     "REPO:TAG of a docker_load artifact, with "
-		     "icon_image_artifact)");
+		     "image: of a docker_load artifact)");
 	expect_error(&r, 7, 16,
 		     "roles.v.firewall[0]: port 9000 is open to the world, "
 		     "but goloop serves /admin and /metrics there: name the "
@@ -785,7 +841,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	     "providers: {local: {}}\n"
 	     "roles:\n"
 	     "  v:\n"
-	     "    playbooks: [icon-node]\n"
+	     "    playbooks: [docker, icon-node]\n"
 	     "    vars: {icon_image: \"i@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}\n");
 	expect_error(&r, 5, 3,
 		     "roles.v runs icon-node but names no reference endpoints "
@@ -797,7 +853,7 @@ static void test_icon_node_roles_are_checked(void **state)
 	     "providers: {local: {}}\n"
 	     "roles:\n"
 	     "  v:\n"
-	     "    playbooks: [icon-node]\n"
+	     "    playbooks: [docker, icon-node]\n"
 	     "    vars: {icon_image: \"i@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"}\n"
 	     "    health: [{name: synced, tcp: 9000}]\n");
 	assert_int_equal(r.dl.errors, 0);
@@ -816,9 +872,9 @@ static void test_icon_node_brings_its_firewall_rules(void **state)
 	     "[\"https://ctz.solidwallet.io/api/v3\"]}\n"
 	     "roles:\n"
 	     "  s: {}\n"
-	     "  v: {playbooks: [icon-node], vars: {icon_rpc_from: "
+	     "  v: {playbooks: [docker, icon-node], vars: {icon_rpc_from: "
 	     "[s]}}\n"
-	     "  c: {playbooks: [icon-node], vars: {icon_p2p_port: "
+	     "  c: {playbooks: [docker, icon-node], vars: {icon_p2p_port: "
 	     "7200, icon_p2p_from: [s, 10.0.0.0/8]}}\n");
 	assert_int_equal(r.rc, 0);
 	/* P2P from the world by default; JSON-RPC only from the roles
@@ -993,6 +1049,7 @@ int main(void)
 		cmocka_unit_test(test_icon_node_roles_are_checked),
 		cmocka_unit_test(test_icon_node_brings_its_firewall_rules),
 		cmocka_unit_test(test_sentry_of_must_name_another_role),
+		cmocka_unit_test(test_sentry_variables_are_checked),
 		cmocka_unit_test(test_listed_hosts_count_toward_the_host_limit),
 		cmocka_unit_test(
 			test_secret_with_both_sources_gives_one_error_only),
