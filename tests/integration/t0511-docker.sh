@@ -16,7 +16,7 @@ HOME=$TMP/home
 export HOME
 mkdir -p "$HOME"
 
-name="t0512-$$"
+name="t0511-$$"
 subnet=10.231.230.0/24
 bridge=10.231.230.1
 cleanup() {
@@ -66,7 +66,7 @@ checks=$((checks + 1))
 [ -s "$TMP/image.tar" ] || fail "no image tarball"
 IMAGE_SHA=$(sha256sum <"$TMP/image.tar" | cut -d' ' -f1)
 
-ssh-keygen -q -t ed25519 -N "" -C t0512 -f "$TMP/id" || fail "ssh-keygen"
+ssh-keygen -q -t ed25519 -N "" -C t0511 -f "$TMP/id" || fail "ssh-keygen"
 mkdir -p pb
 cat >pb/containers.yml <<'EOF'
 name: containers
