@@ -880,6 +880,30 @@ static bool wait_stopped(const char *dir, int timeout_ms)
  * reap late (seconds on some machines): wait for that, bounded; it has
  * exited either way.
  */
+/*
+ * SIGKILL the children of pid: the container's init. The kernel then kills
+ * every process of its PID namespace and of the namespaces below it, such
+ * as Docker's containers, which a container still shutting down may not
+ * have stopped (a process that is PID 1 of its own namespace ignores the
+ * SIGTERM it gets). Killing systemd-nspawn alone would leave them running.
+ */
+static void kill_children(pid_t pid)
+{
+	char path[64], line[4096], *p, *end;
+	FILE *f;
+	long c;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+		 (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f))
+		for (p = line; (c = strtol(p, &end, 10)) > 0; p = end)
+			kill((pid_t)c, SIGKILL);
+	fclose(f);
+}
+
 static int stop_container(const char *dir, struct error *err)
 {
 	pid_t pid;
@@ -891,8 +915,10 @@ static int stop_container(const char *dir, struct error *err)
 		usleep(50000);
 	if (pid > 0) {
 		kill(pid, SIGTERM);
-		if (!wait_stopped(dir, 20000))
+		if (!wait_stopped(dir, 20000)) {
+			kill_children(pid);
 			kill(pid, SIGKILL);
+		}
 	}
 	if (!wait_stopped(dir, 10000))
 		return error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
