@@ -132,29 +132,61 @@ static void wanted_rules(struct provider_run *run, const struct role *role,
 	rules_wanted(run, role, &s);
 }
 
-/* Authorize or revoke (action) the one rule r of the group. */
-static int rule_call(struct region *rg, const char *action, const char *group,
-		     const struct rule *r, struct error *err)
+/* The parameters to authorize or revoke the one rule r of the group. */
+static void rule_params(struct ec2_params *p, const char *group,
+			const struct rule *r)
 {
-	struct ec2_params p;
 	char lo[16], hi[16];
-	int rc;
 
 	snprintf(lo, sizeof(lo), "%d", r->lo);
 	snprintf(hi, sizeof(hi), "%d", r->hi);
-	ec2_params_init(&p);
-	ec2_param(&p, "GroupId", group);
-	ec2_param(&p, "IpPermissions.1.IpProtocol", r->proto);
-	ec2_param(&p, "IpPermissions.1.FromPort", lo);
-	ec2_param(&p, "IpPermissions.1.ToPort", hi);
+	ec2_params_init(p);
+	ec2_param(p, "GroupId", group);
+	ec2_param(p, "IpPermissions.1.IpProtocol", r->proto);
+	ec2_param(p, "IpPermissions.1.FromPort", lo);
+	ec2_param(p, "IpPermissions.1.ToPort", hi);
 	if (!strncmp(r->src, "sg-", 3))
-		ec2_param(&p, "IpPermissions.1.Groups.1.GroupId", r->src);
+		ec2_param(p, "IpPermissions.1.Groups.1.GroupId", r->src);
 	else if (r->v6)
-		ec2_param(&p, "IpPermissions.1.Ipv6Ranges.1.CidrIpv6", r->src);
+		ec2_param(p, "IpPermissions.1.Ipv6Ranges.1.CidrIpv6", r->src);
 	else
-		ec2_param(&p, "IpPermissions.1.IpRanges.1.CidrIp", r->src);
-	rc = simple_call(rg, action, &p, err);
-	ec2_params_free(&p);
+		ec2_param(p, "IpPermissions.1.IpRanges.1.CidrIp", r->src);
+}
+
+/*
+ * Authorize or revoke (action) each rule of v not seen (seen == skip), all
+ * at once; a rule there already (InvalidPermission.Duplicate) is fine.
+ * Returns the first error.
+ */
+static int rule_calls(struct region *rg, const char *action, const char *group,
+		      const struct rule *v, size_t nr, bool skip,
+		      struct error *err)
+{
+	struct ec2_call *calls = xcalloc(nr + 1, sizeof(*calls));
+	struct ec2_params *p = xcalloc(nr + 1, sizeof(*p));
+	size_t n = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < nr; i++) {
+		if (v[i].seen == skip)
+			continue;
+		rule_params(&p[n], group, &v[i]);
+		calls[n] = (struct ec2_call){ .action = action, .p = &p[n] };
+		n++;
+	}
+	if (n)
+		ec2_call_many(rg->ec2, calls, n);
+	for (size_t i = 0; i < n; i++) {
+		if (!rc && calls[i].rc &&
+		    strcmp(calls[i].code, "InvalidPermission.Duplicate"))
+			rc = error_set(err, calls[i].rc, NULL, 0, 0, "%s",
+				       calls[i].err.msg);
+		xmlFreeDoc(calls[i].doc);
+		error_clear(&calls[i].err);
+		ec2_params_free(&p[i]);
+	}
+	free(calls);
+	free(p);
 	return rc;
 }
 
@@ -254,23 +286,13 @@ int sync_rules(struct provider_run *run, struct region *rg,
 			describe_rule(run, dry, role->name,
 				      i < want.nr ? '+' : '-', r);
 	}
-	for (size_t i = 0; !dry && !rc && i < want.nr; i++) {
-		if (want.v[i].seen)
-			continue;
-		rc = rule_call(rg, "AuthorizeSecurityGroupIngress", group,
-			       &want.v[i], err);
-		if (rc && !strcmp(ec2_error_code(rg->ec2),
-				  "InvalidPermission.Duplicate")) {
-			error_clear(err);
-			rc = 0;
-		}
-	}
-	for (size_t i = 0; !dry && !rc && i < have.nr; i++) {
-		if (have.v[i].seen)
-			continue;
-		rc = rule_call(rg, "RevokeSecurityGroupIngress", group,
-			       &have.v[i], err);
-	}
+	/* The missing rules at once, then the extra ones at once. */
+	if (!dry)
+		rc = rule_calls(rg, "AuthorizeSecurityGroupIngress", group,
+				want.v, want.nr, true, err);
+	if (!dry && !rc)
+		rc = rule_calls(rg, "RevokeSecurityGroupIngress", group, have.v,
+				have.nr, true, err);
 	free(want.v);
 	free(have.v);
 	return rc;
@@ -327,12 +349,12 @@ int unlink_group(struct region *rg, const char *group, struct error *err)
 	int rc;
 
 	rc = group_rules(rg, group, &have, err);
-	for (size_t i = 0; !rc && i < have.nr; i++) {
-		if (strncmp(have.v[i].src, "sg-", 3))
-			continue;
-		rc = rule_call(rg, "RevokeSecurityGroupIngress", group,
-			       &have.v[i], err);
-	}
+	/* Those naming a group, at once (the others marked to skip). */
+	for (size_t i = 0; !rc && i < have.nr; i++)
+		have.v[i].seen = strncmp(have.v[i].src, "sg-", 3) != 0;
+	if (!rc)
+		rc = rule_calls(rg, "RevokeSecurityGroupIngress", group, have.v,
+				have.nr, true, err);
 	free(have.v);
 	return rc;
 }
