@@ -195,11 +195,12 @@ int aws_destroy_hosts(struct provider_run *run, const char *const *names,
 		rc = resource_deleting_many(run, "host", names, nr, err);
 	/* Each region's instances in one call (1000 ids at most). */
 	for (size_t i = 0; !rc && i < nv; i++) {
-		char **ids = xcalloc(nv + 1, sizeof(*ids));
+		char **ids;
 		size_t n = 0;
 
 		if (v[i].done)
 			continue;
+		ids = xcalloc(nv + 1, sizeof(*ids));
 		for (size_t j = i; j < nv && n < 1000; j++)
 			if (!v[j].done && v[j].rg == v[i].rg) {
 				ids[n++] = v[j].id;
