@@ -11,8 +11,8 @@
 . "$TESTLIB"
 
 name="t0519-$$"
-subnet=10.231.240.0/24
-bridge=10.231.240.1
+subnet=10.231.238.0/24
+bridge=10.231.238.1
 fwd_pid=
 cleanup() {
 	if [ -n "$fwd_pid" ]; then
