@@ -1167,7 +1167,8 @@ dp_sysctl() {
 # _dp_fetch URL FILE
 _dp_fetch() {
 	if command -v curl >/dev/null 2>&1; then
-		curl -fsSL --retry 3 --connect-timeout 30 -o "$2" "$1"
+		curl -fsSL --retry 3 --connect-timeout 30 --speed-limit 1 \
+			--speed-time 30 -o "$2" "$1"
 	elif command -v wget >/dev/null 2>&1; then
 		wget -q -t 3 -T 30 -O "$2" "$1"
 	else
