@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The `when:` language: conditions parsed, checked and evaluated. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -185,7 +186,8 @@ int when_eval(const struct when_expr *w, const cJSON *data, bool *out,
 	if (cJSON_IsString(v)) {
 		s = v->valuestring ? v->valuestring : "";
 	} else if (cJSON_IsNumber(v)) {
-		if (v->valuedouble == (double)(long long)v->valuedouble)
+		if (fabs(v->valuedouble) < 9007199254740992.0 &&
+		    v->valuedouble == (double)(long long)v->valuedouble)
 			snprintf(num, sizeof(num), "%lld",
 				 (long long)v->valuedouble);
 		else

@@ -12,6 +12,9 @@
 
 #include "state/backend.h"
 #include "state/state.h"
+
+/* Past 2^53 a double no longer holds every whole number. */
+#define STATE_SERIAL_MAX 9007199254740992.0
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/path.h"
@@ -195,7 +198,17 @@ static int parse_state(struct state *s, const char *text, const char *topology,
 		goto out;
 	}
 	v = cJSON_GetObjectItemCaseSensitive(root, "serial");
-	s->serial = cJSON_IsNumber(v) ? (long)v->valuedouble : 0;
+	if (v && (!cJSON_IsNumber(v) || v->valuedouble < 0 ||
+		  v->valuedouble > STATE_SERIAL_MAX ||
+		  v->valuedouble != (double)(long)v->valuedouble)) {
+		rc = error_set(err, DEPLOY_ERR_INVALID, s->path, 0, 0,
+			       "state file has a serial that is not a whole "
+			       "number from 0 to %.0f; restore the file from "
+			       "its backup or the state bucket's versions",
+			       STATE_SERIAL_MAX);
+		goto out;
+	}
+	s->serial = v ? (long)v->valuedouble : 0;
 	cJSON_ArrayForEach(it,
 			   cJSON_GetObjectItemCaseSensitive(root, "resources"))
 	{

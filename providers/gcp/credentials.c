@@ -35,6 +35,8 @@
 #define METADATA_TIMEOUT_MS  2000L
 #define JWT_LIFETIME_S	     3600
 #define REFRESH_BEFORE_END_S 300
+/* Google issues tokens for an hour; a day is more than any issuer grants. */
+#define TOKEN_LIFE_MAX_S 86400
 
 static const char *env(const char *name)
 {
@@ -384,11 +386,12 @@ static int take_token(struct gcp_creds *c, const struct http_response *resp,
 	long long life, now = now_ms();
 	int rc = 0;
 
-	if (!tok || !cJSON_IsNumber(exp) || exp->valuedouble <= 0) {
+	if (!tok || !cJSON_IsNumber(exp) || exp->valuedouble <= 0 ||
+	    exp->valuedouble > TOKEN_LIFE_MAX_S) {
 		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
 			       "%s: %s answered without access_token and "
-			       "expires_in",
-			       c->source, where);
+			       "an expires_in from 1 to %d seconds",
+			       c->source, where, TOKEN_LIFE_MAX_S);
 		goto out;
 	}
 	for (const char *p = tok; *p; p++)

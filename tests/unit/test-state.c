@@ -206,6 +206,31 @@ static void test_newer_version_is_refused(void **state)
 	error_clear(&err);
 }
 
+static void test_serial_out_of_range_is_refused(void **state)
+{
+	static const char *const bad[] = { "2.5e63", "-1", "1.5", "\"3\"" };
+	struct state *s;
+	struct error err;
+	char text[256];
+
+	(void)state;
+	mkdir(path(".deploy"), 0700);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		error_init(&err);
+		snprintf(text, sizeof(text),
+			 "{\"version\": 1, \"lineage\": "
+			 "\"00000000-0000-4000-8000-000000000000\", "
+			 "\"topology\": \"t\", \"serial\": %s}",
+			 bad[i]);
+		write_text(path(".deploy/t.state.json"), text);
+		assert_int_equal(
+			state_load(path(".deploy/t.state.json"), "t", &s, &err),
+			DEPLOY_ERR_INVALID);
+		assert_non_null(strstr(err.msg, "serial that is not a whole"));
+		error_clear(&err);
+	}
+}
+
 static void test_state_of_another_topology_is_refused(void **state)
 {
 	struct state *s;
@@ -426,6 +451,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_corrupt_state_is_refused_and_left_alone, setup,
 			teardown),
+		cmocka_unit_test_setup_teardown(
+			test_serial_out_of_range_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_version_is_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
