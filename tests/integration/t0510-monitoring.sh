@@ -1,7 +1,7 @@
 #!/bin/sh
 # The built-in monitoring and node-exporter playbooks on real local hosts
 # (systemd-nspawn Debian), with Debian's prometheus, alertmanager,
-# blackbox and node_exporter through a tinyproxy apt proxy started here:
+# blackbox and node_exporter through deploy's own apt proxy:
 # Prometheus' API reports every generated target up (node_exporter on the
 # three hosts, the stand-in node's /metrics, a blackbox probe of its RPC);
 # 9100 and 9090 answer only the roles allowed; stopping node_exporter on a
@@ -20,47 +20,20 @@ mkdir -p "$HOME"
 name="t0510-$$"
 subnet=10.231.237.0/24
 bridge=10.231.237.1
-proxy_pid=
 hook_pid=
 cleanup() {
 	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	for p in "$proxy_pid" "$hook_pid"; do
-		if [ -n "$p" ]; then
-			kill "$p" 2>/dev/null
-			wait "$p" 2>/dev/null
-		fi
-	done
+	if [ -n "$hook_pid" ]; then
+		kill "$hook_pid" 2>/dev/null
+		wait "$hook_pid" 2>/dev/null
+	fi
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-if ! command -v tinyproxy >/dev/null; then
-	echo "tinyproxy is missing: run tests/deps.sh" >&2
-	exit 1
-fi
-
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])'
 }
-
-# The apt proxy (as t0504 starts it), only the test subnet allowed in.
-port=$(free_port)
-cat >"$TMP/tinyproxy.conf" <<EOF
-Port $port
-Timeout 120
-MaxClients 40
-LogFile "$TMP/tinyproxy.log"
-LogLevel Info
-PidFile "$TMP/tinyproxy.pid"
-Allow $subnet
-EOF
-tinyproxy -d -c "$TMP/tinyproxy.conf" >"$TMP/tinyproxy.out" 2>&1 &
-proxy_pid=$!
-i=0
-while ! ss -ltnH "sport = :$port" | grep -q LISTEN && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
 
 # The webhook receiver's URL is a secret: its token must never show.
 token="hook-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -76,7 +49,7 @@ version: 1
 name: $name
 ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
 providers:
-  local: {subnet: $subnet, apt_proxy: "http://$bridge:$port"}
+  local: {subnet: $subnet}
 secrets:
   alertmanager_webhook_url: {env: T0510_HOOK}
 artifacts:

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The built-in playbook sentry on real local hosts (systemd-nspawn Debian,
-# nginx and libnginx-mod-stream from Debian through a tinyproxy apt proxy
-# started here): a validator runs the stand-in node (the node built-in
+# nginx and libnginx-mod-stream from Debian through deploy's own apt
+# proxy): a validator runs the stand-in node (the node built-in
 # with deploy-test-node as an artifact), two NEAR sentries and one ICON
 # sentry front it (sentry_of: validator). A request through a sentry
 # reaches the validator's RPC and the answer comes back (NEAR /status,
@@ -22,45 +22,11 @@ mkdir -p "$HOME"
 name="t0515-$$"
 subnet=10.231.234.0/24
 bridge=10.231.234.1
-proxy_pid=
 cleanup() {
 	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	if [ -n "$proxy_pid" ]; then
-		kill "$proxy_pid" 2>/dev/null
-		wait "$proxy_pid" 2>/dev/null
-	fi
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-
-if ! command -v tinyproxy >/dev/null; then
-	echo "tinyproxy is missing: run tests/deps.sh" >&2
-	exit 1
-fi
-
-# The apt proxy, as t0504 starts it.
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
-cat >"$TMP/tinyproxy.conf" <<EOF
-Port $port
-Timeout 120
-MaxClients 40
-LogFile "$TMP/tinyproxy.log"
-LogLevel Info
-PidFile "$TMP/tinyproxy.pid"
-Allow $subnet
-EOF
-tinyproxy -d -c "$TMP/tinyproxy.conf" >"$TMP/tinyproxy.out" 2>&1 &
-proxy_pid=$!
-i=0
-while ! ss -ltnH "sport = :$port" | grep -q LISTEN && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-checks=$((checks + 1))
-if ! ss -ltnH "sport = :$port" | grep -q LISTEN; then
-	fail "tinyproxy does not listen on $port"
-	finish
-fi
 
 # req.py METHOD URL [BODY] [COUNT]: one line per request, "STATUS BODY"
 # (or "ERROR WHAT" when there is no answer).
@@ -99,7 +65,7 @@ version: 1
 name: $name
 ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
 providers:
-  local: {subnet: $subnet, apt_proxy: "http://$bridge:$port"}
+  local: {subnet: $subnet}
 artifacts:
   testnode: {url: "file://$TEST_NODE", sha256: $SHA}
 roles:
@@ -298,7 +264,4 @@ expect_line "$TMP/out" "sentry-0: 1" "the sentries' configuration is untouched"
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
-kill "$proxy_pid"
-wait "$proxy_pid" 2>/dev/null
-proxy_pid=
 finish
