@@ -82,3 +82,76 @@ finish() {
 	echo "$checks checks passed"
 	exit 0
 }
+
+# stop_pids PID...: end each process named (an empty word is skipped) and
+# reap it. Only for the test's own children, before they have been waited
+# for: a reaped PID may name someone else's process.
+stop_pids() {
+	for p in "$@"; do
+		[ -n "$p" ] || continue
+		kill "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+}
+
+# --- local hosts (the t05xx tests: systemd-nspawn, as root) ------------------
+#
+#   local_setup TEST OCTET  this test's topology name, subnet, SSH key and
+#                           cleanup (below)
+#   local_home              an empty HOME and no XDG_CACHE_HOME: deploy's
+#                           artifact cache is the test's own
+#   local_address HOST      HOST's address, from the state
+#   expect_local_gone       after down: no namespace, bridge, mount or
+#                           container of the topology is left
+
+# local_setup TEST OCTET: a test of the local provider on its own subnet,
+# 10.231.OCTET.0/24 (every test has its own: see PROTOCOL.md). Sets $name
+# (TEST-PID, the topology's name), $subnet, $bridge (the subnet's first
+# address: deploy reaches the hosts from it, its apt proxy listens on it)
+# and $local_dir (where the hosts' files are), and makes the SSH key
+# $TMP/id. On exit, whatever happens: the test's own cleanup_first if it
+# defines one (processes it started, other topologies), then
+# `deploy down topo.yml`, then $TMP is removed.
+local_setup() {
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "$1 runs local hosts: it needs root (namespaces, mounts, systemd-nspawn)" >&2
+		exit 1
+	fi
+	name="$1-$$"
+	subnet=10.231.$2.0/24
+	bridge=10.231.$2.1
+	local_dir=${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}
+	trap local_cleanup EXIT
+	ssh-keygen -q -t ed25519 -N "" -C "$1" -f "$TMP/id" || fail "ssh-keygen"
+}
+
+local_cleanup() {
+	if command -v cleanup_first >/dev/null; then
+		cleanup_first
+	fi
+	"$DEPLOY" down --yes "$TMP/topo.yml" >/dev/null 2>&1
+	rm -rf "$TMP"
+}
+
+local_home() {
+	unset XDG_CACHE_HOME
+	HOME=$TMP/home
+	export HOME
+	mkdir -p "$HOME"
+}
+
+local_address() {
+	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"][sys.argv[2]]["address"])' \
+		"$TMP/.deploy/$name.state.json" "$1"
+}
+
+expect_local_gone() {
+	ip netns list >"$TMP/gone.ns"
+	expect_no_match "$TMP/gone.ns" "deploy-$name-" "no namespace left"
+	ip -o addr show >"$TMP/gone.addrs"
+	expect_no_match "$TMP/gone.addrs" "$bridge/24" "no bridge left"
+	mount >"$TMP/gone.mounts"
+	expect_no_match "$TMP/gone.mounts" "/$name/" "no mount left"
+	ps -eo args >"$TMP/gone.procs"
+	expect_no_match "$TMP/gone.procs" "/$name/" "no container left"
+}

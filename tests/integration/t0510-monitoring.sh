@@ -12,24 +12,12 @@
 # fails the step; the webhook's URL never shows in output or state.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0510-$$"
-subnet=10.231.237.0/24
-bridge=10.231.237.1
+local_setup t0510 237
+local_home
 hook_pid=
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	if [ -n "$hook_pid" ]; then
-		kill "$hook_pid" 2>/dev/null
-		wait "$hook_pid" 2>/dev/null
-	fi
-	rm -rf "$TMP"
+cleanup_first() {
+	stop_pids "$hook_pid"
 }
-trap cleanup EXIT
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])'
@@ -41,7 +29,6 @@ hook_port=$(free_port)
 T0510_HOOK="http://$bridge:$hook_port/$token"
 export T0510_HOOK
 
-ssh-keygen -q -t ed25519 -N "" -C t0510 -f "$TMP/id" || fail "ssh-keygen"
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 topology() { # topology PLAIN_COUNT [EMAIL_TO]
 	cat >topo.yml <<EOF
@@ -99,11 +86,7 @@ checks=$((checks + 1))
 grep -q "^4 hosts: 4 ok, 0 failed, 0 skipped; " "$TMP/out" ||
 	fail "first up summary: $(tail -n 3 "$TMP/out")"
 
-addr() { # addr HOST
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"][sys.argv[2]]["address"])' \
-		".deploy/$name.state.json" "$1"
-}
-mon=$(addr monitoring-0)
+mon=$(local_address monitoring-0)
 
 # targets: "JOB HOST HEALTH" for every active target, sorted
 targets() {
@@ -157,7 +140,7 @@ for r in d["data"]["result"]:
     print(r["metric"].get("host"), r["metric"].get("instance"), r["value"][1])
 EOF
 }
-want_probe="chain-0 http://$(addr chain-0):3030/status 1"
+want_probe="chain-0 http://$(local_address chain-0):3030/status 1"
 i=0
 while [ "$(probe_success)" != "$want_probe" ] && [ $i -lt 60 ]; do
 	sleep 1
@@ -183,7 +166,7 @@ probe() {
 		"timeout 3 bash -c '</dev/tcp/$2/$3' && echo open || echo closed" |
 		sed 's/^[a-z-]*-0: //'
 }
-plain=$(addr plain-0)
+plain=$(local_address plain-0)
 checks=$((checks + 1))
 [ "$(probe monitoring "$plain" 9100)" = open ] || fail "9100 should answer monitoring"
 checks=$((checks + 1))

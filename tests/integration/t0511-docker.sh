@@ -11,19 +11,8 @@
 # itself. A second up changes nothing; down leaves nothing behind.
 . "$TESTLIB"
 : "${TEST_NODE_STATIC:?TEST_NODE_STATIC must name the static stand-in node}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0511-$$"
-subnet=10.231.230.0/24
-bridge=10.231.230.1
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+local_setup t0511 230
+local_home
 
 # expect_match FILE REGEX what: a line of FILE matches the extended REGEX.
 expect_match() {
@@ -66,7 +55,6 @@ checks=$((checks + 1))
 [ -s "$TMP/image.tar" ] || fail "no image tarball"
 IMAGE_SHA=$(sha256sum <"$TMP/image.tar" | cut -d' ' -f1)
 
-ssh-keygen -q -t ed25519 -N "" -C t0511 -f "$TMP/id" || fail "ssh-keygen"
 mkdir -p pb
 cat >pb/containers.yml <<'EOF'
 name: containers
@@ -116,7 +104,7 @@ fi
 expect_match "$TMP/out" "app-0: \[[0-9]*/[0-9]*\] docker: docker.io installed: changed" "docker.io installed"
 expect_match "$TMP/out" "app-0: \[[0-9]*/[0-9]*\] containers: the image: changed" "the image loaded from its artifact"
 
-app=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["app-0"]["address"])' ".deploy/$name.state.json")
+app=$(local_address app-0)
 
 # From the other host: the allowed port answers, the other does not.
 run "$DEPLOY" run --limit client topo.yml -- \
@@ -171,5 +159,5 @@ ps -eo args >procs
 expect_no_match procs "/$name/" "no container left"
 expect_no_match procs "$name-allowed" "no node process left"
 checks=$((checks + 1))
-[ -e "/var/lib/deploy/local/$name" ] && fail "the hosts' directory (with /var/lib/docker) is left"
+[ -e "$local_dir/$name" ] && fail "the hosts' directory (with /var/lib/docker) is left"
 finish

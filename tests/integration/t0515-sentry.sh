@@ -14,19 +14,8 @@
 # validate and up at its file:line:col and changes nothing.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0515-$$"
-subnet=10.231.234.0/24
-bridge=10.231.234.1
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+local_setup t0515 234
+local_home
 
 # req.py METHOD URL [BODY] [COUNT]: one line per request, "STATUS BODY"
 # (or "ERROR WHAT" when there is no answer).
@@ -56,7 +45,6 @@ except Exception as e:
     print("ERROR", type(e).__name__)
 EOF
 
-ssh-keygen -q -t ed25519 -N "" -C t0515 -f "$TMP/id" || fail "ssh-keygen"
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 # topology VALIDATORS SENTRIES RATE ICON_BODY
 topology() {
@@ -100,9 +88,6 @@ roles:
   client: {}
 EOF
 }
-address() {
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"][sys.argv[2]]["address"])' ".deploy/$name.state.json" "$1"
-}
 # expect_summary N: the last up configured N hosts, all ok (client-0 runs
 # no playbook and is not counted)
 expect_summary() {
@@ -121,10 +106,10 @@ topology 1 2 1r/m 1m
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "first up"
 expect_summary 4
-V0=$(address validator-0)
-S0=$(address sentry-0)
-S1=$(address sentry-1)
-I0=$(address isentry-0)
+V0=$(local_address validator-0)
+S0=$(local_address sentry-0)
+S1=$(local_address sentry-1)
+I0=$(local_address isentry-0)
 
 # Through a sentry to the validator's RPC, and back.
 run python3 req.py GET "http://$S0:3030/status"
@@ -190,8 +175,8 @@ topology 2 3 1r/m 1m
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up with two validators and three sentries"
 expect_summary 6
-V1=$(address validator-1)
-S2=$(address sentry-2)
+V1=$(local_address validator-1)
+S2=$(local_address sentry-2)
 for h in sentry-0 sentry-1 sentry-2 isentry-0; do
 	run "$DEPLOY" run --limit "$h" topo.yml -- "grep -c -e 'server $V0:' -e 'server $V1:' /etc/nginx/deploy/sentry-http.conf /etc/nginx/deploy/sentry-stream.conf"
 	expect_line "$TMP/out" "$h: /etc/nginx/deploy/sentry-http.conf:2" "$h proxies RPC to both validators"
