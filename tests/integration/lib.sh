@@ -83,6 +83,31 @@ finish() {
 	exit 0
 }
 
+# compiled_file SCRIPT PATH [WHAT]: the file step for PATH in a script
+# deploy compiled (deploy-test-tool playbook-compile), read from its words:
+# WHAT is content (what it would write; the default), mode ("MODE OWNER
+# GROUP") or validate (the check it runs before the file is moved in).
+compiled_file() {
+	python3 - "$1" "$2" "${3:-content}" <<'EOF2'
+import base64, shlex, sys
+text = open(sys.argv[1]).read()
+words = shlex.split(text[text.index("_dp_main() {"):])
+for i, w in enumerate(words):
+    if w == "dp_file" and words[i + 1] == sys.argv[2]:
+        if sys.argv[3] == "content":
+            # The text after a colon, or base64 (content with a NUL byte).
+            c = words[i + 7]
+            sys.stdout.write(c[1:] if c.startswith(":") else
+                             base64.b64decode(c).decode())
+        elif sys.argv[3] == "mode":
+            print(words[i + 3], words[i + 4], words[i + 5])
+        elif sys.argv[3] == "validate":
+            print(words[i + 8])
+        else:
+            sys.exit("compiled_file: no field " + sys.argv[3])
+EOF2
+}
+
 # stop_pids PID...: end each process named (an empty word is skipped) and
 # reap it. Only for the test's own children, before they have been waited
 # for: a reaped PID may name someone else's process.
