@@ -125,6 +125,8 @@ stop_pids() {
 #                           cleanup (below)
 #   local_home              an empty HOME and no XDG_CACHE_HOME: deploy's
 #                           artifact cache is the test's own
+#   local_topology [admin] <REST   topo.yml: the lines every local
+#                           topology starts with, then REST
 #   local_address HOST      HOST's address, from the state
 #   expect_local_gone       after down: no namespace, bridge, mount or
 #                           container of the topology is left
@@ -163,6 +165,25 @@ local_home() {
 	HOME=$TMP/home
 	export HOME
 	mkdir -p "$HOME"
+}
+
+# local_topology [admin] <REST: writes topo.yml: version 1, name $name, SSH
+# with the key $TMP/id (and admin_cidrs: [$bridge/32] with "admin": this
+# machine is where deploy reaches the hosts from once the firewall
+# playbook runs), the local provider on $subnet; then REST from stdin
+# (roles: and whatever else the test's topology has).
+local_topology() {
+	{
+		echo "version: 1"
+		echo "name: $name"
+		if [ "${1:-}" = admin ]; then
+			echo "ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}"
+		else
+			echo "ssh: {key: $TMP/id}"
+		fi
+		echo "providers: {local: {subnet: $subnet}}"
+		cat
+	} >"$TMP/topo.yml"
 }
 
 local_address() {

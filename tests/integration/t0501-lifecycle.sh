@@ -20,11 +20,7 @@ cleanup_first() {
 	"$TEST_TOOL" local down "$name" "$subnet" web-0 web-1 web-2 db-0 >/dev/null 2>&1
 }
 topology() { # topology WEB_COUNT [with-db]
-	cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
+	local_topology <<EOF
 roles:
   web: {count: $1${2:+, after: [db]}}
 EOF

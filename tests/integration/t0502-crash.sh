@@ -13,11 +13,7 @@ dir="$local_dir/$name"
 cleanup_first() {
 	"$TEST_TOOL" local down "$name" "$subnet" a-0 a-1 b-0 c-0 >/dev/null 2>&1
 }
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
+local_topology <<EOF
 roles:
   a: {count: 2}
   b: {after: [a]}

@@ -30,11 +30,7 @@ handlers:
     service: {name: t0503, state: restarted, daemon_reload: true}
 EOF
 topology() { # topology [with-broken]
-	cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers: {local: {subnet: $subnet}}
+	local_topology admin <<EOF
 roles:
   bastion: {playbooks: [harden, firewall]}
   monitoring: {via: bastion, playbooks: [harden, firewall]}

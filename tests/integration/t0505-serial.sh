@@ -14,11 +14,7 @@ steps:
   - name: record start and end
     shell: "date +%s.%N >/root/start; sleep 2; date +%s.%N >/root/end"
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
+local_topology <<EOF
 roles:
   rolling: {count: 4, serial: 2, playbooks: [./pb/timed.yml]}
   parallel: {count: 3, playbooks: [./pb/timed.yml]}

@@ -28,11 +28,7 @@ steps:
   - name: fails with the secret in its command
     shell: {cmd: "echo {{secrets.token}} >&2; exit 3"}
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 secrets: {token: {env: T0506_TOKEN}}
 roles:
   good: {playbooks: [./pb/good.yml]}

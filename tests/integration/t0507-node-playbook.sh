@@ -10,11 +10,7 @@
 local_setup t0507 247
 local_home
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 artifacts:
   testnode: {url: "file://$TEST_NODE", sha256: $SHA}
 roles:

@@ -50,11 +50,7 @@ steps:
   - name: mark
     shell: "touch /root/later-done"
 PB
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
+local_topology <<EOF
 roles:
   first: {playbooks: [./pb/hold.yml]}
   later: {after: [first], playbooks: [./pb/later.yml]}

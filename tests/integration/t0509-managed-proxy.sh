@@ -43,12 +43,7 @@ steps:
     shell: test "\$(curl -s -o /dev/null -w '%{http_code}' -x http://$bridge:$port http://deb.debian.org:8080/)" = 403
     changed: false
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers:
-  local: {subnet: $subnet}
+local_topology <<EOF
 roles:
   tools: {playbooks: [./pb/tools.yml]}
 EOF

@@ -31,12 +31,7 @@ export T0510_HOOK
 
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 topology() { # topology PLAIN_COUNT [EMAIL_TO]
-	cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers:
-  local: {subnet: $subnet}
+	local_topology admin <<EOF
 secrets:
   alertmanager_webhook_url: {env: T0510_HOOK}
 artifacts:

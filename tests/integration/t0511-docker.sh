@@ -76,11 +76,7 @@ steps:
              --name, "{{vars.tag}}-refused"]
       unless: docker container inspect refused >/dev/null 2>&1
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 artifacts:
   node-image:
     url: "file://$TMP/image.tar"

@@ -45,12 +45,8 @@ printf '%s\n' "$NODE_KEY" >node_key.json
 printf '%s\n' "$VAL_KEY" >validator_key.json
 chmod 600 node_key.json validator_key.json
 
-cat >topo.yml <<EOF
-version: 1
-name: $name
+local_topology admin <<EOF
 network: testnet
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers: {local: {subnet: $subnet}}
 secrets:
   near_node_key: {file: ./node_key.json}
   near_validator_key: {file: ./validator_key.json}

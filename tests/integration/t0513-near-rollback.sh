@@ -50,12 +50,8 @@ serve srv 127.0.0.1
 OLD_URL=http://127.0.0.1:$PORT/neard-2.3.0
 
 topology() { # topology NEARD_ENTRY
-	cat >topo.yml <<EOF
-version: 1
-name: $name
+	local_topology <<EOF
 network: localnet
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
 artifacts:
   neard: $1
 roles:

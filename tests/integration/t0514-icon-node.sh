@@ -86,11 +86,7 @@ PY
 IMAGE_SHA=$(sha256sum <image.tar | cut -d' ' -f1)
 NODE_SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 artifacts:
   testnode: {url: "file://$TEST_NODE", sha256: $NODE_SHA}
   icon2-node:
