@@ -48,12 +48,7 @@ EOF
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 # topology VALIDATORS SENTRIES RATE ICON_BODY
 topology() {
-	cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers:
-  local: {subnet: $subnet}
+	local_topology admin <<EOF
 artifacts:
   testnode: {url: "file://$TEST_NODE", sha256: $SHA}
 roles:
