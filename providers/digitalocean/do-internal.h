@@ -29,6 +29,8 @@ struct dorun {
 	char **listed;
 	size_t nr_listed;
 	bool listed_valid;
+	/* The firewalls as do_firewalls() listed them, while it runs. */
+	cJSON *firewalls;
 };
 
 /* digitalocean.c */
