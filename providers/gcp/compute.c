@@ -551,68 +551,125 @@ int gcp_op_result(struct gcp *c, const cJSON *op, const char *what,
 			 msg ? msg : "(no message)");
 }
 
-int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
-	     struct error *err)
+int gcp_wait_many(struct gcp *c, struct gcp_op *v, size_t n)
 {
-	struct buf path = BUF_INIT;
+	struct gcp_req *r = xcalloc(n + 1, sizeof(*r));
+	struct buf *paths = xcalloc(n + 1, sizeof(*paths));
+	size_t *which = xcalloc(n + 1, sizeof(*which));
+	bool *over = xcalloc(n + 1, sizeof(bool));
 	long long deadline = now_ms() + c->op_deadline_ms;
-	cJSON *cur = NULL;
-	int quick = 0;
-	int rc;
+	int quick = 0, first = 0;
 
-	if (done)
-		*done = NULL;
-	rc = gcp_op_path(op, &path, what, err);
-	if (rc)
-		goto out;
-	cur = cJSON_Duplicate(op, true);
+	for (size_t i = 0; i < n; i++) {
+		v[i].rc = 0;
+		v[i].done = NULL;
+		error_init(&v[i].err);
+		buf_init(&paths[i], 0);
+		v[i].rc = gcp_op_path(v[i].op, &paths[i], v[i].what, &v[i].err);
+		over[i] = v[i].rc != 0;
+		if (!over[i])
+			v[i].done = cJSON_Duplicate(v[i].op, true);
+	}
 	for (;;) {
-		const char *status = json_str(cur, "status");
-		long long started;
+		long long started = now_ms();
+		bool pending = false;
+		size_t nr = 0;
 
-		if (status && !strcmp(status, "DONE")) {
-			rc = gcp_op_result(c, cur, what, err);
-			break;
+		for (size_t i = 0; i < n; i++) {
+			const char *status = json_str(v[i].done, "status");
+
+			if (over[i])
+				continue;
+			if (status && !strcmp(status, "DONE")) {
+				v[i].rc = gcp_op_result(c, v[i].done, v[i].what,
+							&v[i].err);
+				over[i] = true;
+			} else if (now_ms() >= deadline) {
+				v[i].rc = error_set(
+					&v[i].err, DEPLOY_ERR_TIMEOUT, NULL, 0,
+					0,
+					"gcp %s: operation %s not done after "
+					"%ld s",
+					v[i].what, json_str(v[i].done, "name"),
+					c->op_deadline_ms / 1000);
+				over[i] = true;
+			} else if (c->stop && *c->stop) {
+				v[i].rc = error_set(&v[i].err,
+						    DEPLOY_ERR_INTERRUPTED,
+						    NULL, 0, 0,
+						    "gcp %s: stopped while "
+						    "waiting",
+						    v[i].what);
+				over[i] = true;
+			} else {
+				memset(&r[nr], 0, sizeof(r[nr]));
+				r[nr].method = "POST";
+				r[nr].path = paths[i].data;
+				r[nr].safe = true;
+				r[nr].what = v[i].what;
+				r[nr].answer = true;
+				which[nr++] = i;
+			}
 		}
-		if (now_ms() >= deadline) {
-			rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
-				       "gcp %s: operation %s not done after "
-				       "%ld s",
-				       what, json_str(cur, "name"),
-				       c->op_deadline_ms / 1000);
+		if (!nr)
 			break;
+		gcp_call_many(c, r, nr);
+		for (size_t k = 0; k < nr; k++) {
+			struct gcp_op *o = &v[which[k]];
+
+			if (r[k].rc) {
+				o->rc = error_set(&o->err, r[k].rc, NULL, 0, 0,
+						  "%s", r[k].err.msg);
+				over[which[k]] = true;
+			} else {
+				cJSON_Delete(o->done);
+				o->done = r[k].out;
+				r[k].out = NULL;
+				pending |= !json_str(o->done, "status") ||
+					   strcmp(json_str(o->done, "status"),
+						  "DONE");
+			}
+			error_clear(&r[k].err);
+			cJSON_Delete(r[k].out);
 		}
-		if (c->stop && *c->stop) {
-			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
-				       "gcp %s: stopped while waiting", what);
-			break;
-		}
-		started = now_ms();
-		cJSON_Delete(cur);
-		cur = NULL;
-		rc = gcp_call(c, "POST", path.data, NULL, NULL, true, what,
-			      &cur, err);
-		if (rc)
-			break;
 		/* wait may answer at once, not done: pause a little, more
 		 * each time, so as not to spin on it. */
-		if (now_ms() - started < 200 &&
-		    strcmp(json_str(cur, "status") ? json_str(cur, "status")
-						   : "",
-			   "DONE")) {
+		if (pending && now_ms() - started < 200) {
 			long p = 50L << (quick < 6 ? quick : 6);
 
 			pause_ms(p > 2000 ? 2000 : p, c->stop);
 			quick++;
 		}
 	}
-	if (!rc && done) {
-		*done = cur;
-		cur = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].rc) {
+			cJSON_Delete(v[i].done);
+			v[i].done = NULL;
+			if (!first)
+				first = v[i].rc;
+		}
+		buf_free(&paths[i]);
 	}
-out:
-	cJSON_Delete(cur);
-	buf_free(&path);
+	free(r);
+	free(paths);
+	free(which);
+	free(over);
+	return first;
+}
+
+int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
+	     struct error *err)
+{
+	struct gcp_op o = { .op = op, .what = what };
+	int rc = gcp_wait_many(c, &o, 1);
+
+	if (rc)
+		error_set(err, rc, NULL, 0, 0, "%s", o.err.msg);
+	error_clear(&o.err);
+	if (done)
+		*done = o.done;
+	else
+		cJSON_Delete(o.done);
 	return rc;
 }
 

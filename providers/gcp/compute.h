@@ -120,6 +120,21 @@ int gcp_list(struct gcp *c, const char *path, const char *filter,
 int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
 	     struct error *err);
 
+/* One operation of gcp_wait_many(). */
+struct gcp_op {
+	const cJSON *op;  /* in: as an insert or delete answered it */
+	const char *what; /* in */
+	int rc;		  /* out: as gcp_wait() returns */
+	struct error err; /* out: initialised here, cleared by the caller */
+	cJSON *done;	  /* out: the final operation when rc is 0 (the
+			     caller frees it) */
+};
+
+/* gcp_wait() for the n operations at once: one operations.wait in flight
+ * for each not done, round after round; returns the first error (each
+ * one's own in v[i]). */
+int gcp_wait_many(struct gcp *c, struct gcp_op *v, size_t n);
+
 /* A mutation with a requestId (a UUID, or NULL), then its operation
  * waited for. */
 int gcp_mutate(struct gcp *c, const char *method, const char *path,
