@@ -91,19 +91,25 @@ const char *cc_key_what(struct cc *c, const char *key)
 	return what;
 }
 
-/* Errors, at the node they come from; never with a rendered value. */
+/*
+ * Errors, at the node they come from; never with a rendered value. One
+ * that names what a value rendered to has the secrets in it redacted
+ * (the artifact a topology lacks, named by a secret).
+ */
 int cc_fail_at(struct cc *c, const struct ynode *n, int code, const char *fmt,
 	       ...)
 {
-	struct buf msg = BUF_INIT;
+	struct buf msg = BUF_INIT, clean = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
+	context_redact(c->ctx, msg.data, msg.len, &clean);
 	error_set(c->err, code, c->pb->file, n ? n->line : 0, n ? n->col : 0,
-		  "%s", msg.data);
-	buf_free(&msg);
+		  "%s", clean.data);
+	buf_free_secret(&msg);
+	buf_free(&clean);
 	return code;
 }
 
@@ -183,11 +189,17 @@ int cc_render_text(struct cc *c, const char *name, const char *text, size_t len,
 				what, COMPILE_MAX_FILE);
 	} else if (rc) {
 		add_hint(c, &terr);
-		if (terr.file && strcmp(terr.file, c->pb->file) && terr.line)
+		if (terr.file && strcmp(terr.file, c->pb->file) && terr.line) {
+			struct buf clean = BUF_INIT;
+
+			context_redact(c->ctx, terr.msg, strlen(terr.msg),
+				       &clean);
 			error_set(c->err, rc, terr.file, terr.line, terr.col,
-				  "%s", terr.msg);
-		else
+				  "%s", clean.data);
+			buf_free(&clean);
+		} else {
 			cc_fail_at(c, at, rc, "%s: %s", what, terr.msg);
+		}
 	}
 	error_clear(&terr);
 	if (!rc && !c->quiet) {

@@ -1164,13 +1164,21 @@ dp_sysctl() {
 
 # Downloads
 
+# A URL may hold a secret (a token in its query): curl and wget read it
+# on stdin, never as an argument, which any user of the host can read.
+
+# _dp_curl_url URL: URL as curl's config file (curl -K -) gives it.
+_dp_curl_url() {
+	printf '%s\n' "$1" | sed 's/[\\"]/\\&/g; s/^/url = "/; s/$/"/'
+}
+
 # _dp_fetch URL FILE
 _dp_fetch() {
 	if command -v curl >/dev/null 2>&1; then
-		curl -fsSL --retry 3 --connect-timeout 30 --speed-limit 1 \
-			--speed-time 30 -o "$2" "$1"
+		_dp_curl_url "$1" | curl -fsSL --retry 3 --connect-timeout 30 \
+			--speed-limit 1 --speed-time 30 -o "$2" -K -
 	elif command -v wget >/dev/null 2>&1; then
-		wget -q -t 3 -T 30 -O "$2" "$1"
+		printf '%s\n' "$1" | wget -q -t 3 -T 30 -O "$2" -i -
 	else
 		_dp_msg="neither curl nor wget is installed"
 		return 127
@@ -1530,10 +1538,11 @@ socket.create_connection((sys.argv[1], int(sys.argv[2])), 5).close()' \
 # _dp_probe_http URL STATUS
 _dp_probe_http() {
 	if command -v curl >/dev/null 2>&1; then
-		_dp_code=$(curl -s -o /dev/null -w '%{http_code}' \
-			--max-time 10 "$1")
+		_dp_code=$(_dp_curl_url "$1" | curl -s -o /dev/null \
+			-w '%{http_code}' --max-time 10 -K -)
 	elif command -v wget >/dev/null 2>&1; then
-		_dp_code=$(wget -q -S -O /dev/null -T 10 -t 1 "$1" 2>&1 |
+		_dp_code=$(printf '%s\n' "$1" |
+			wget -q -S -O /dev/null -T 10 -t 1 -i - 2>&1 |
 			awk '/^ *HTTP\// { c = $2 } END { print c }')
 	else
 		_dp_msg="cannot probe a URL: install curl or wget"

@@ -248,6 +248,16 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 			   "to "
 			   "an octal mode such as 0644");
 	teardown(&f);
+
+	/* Nor does one that names what the value rendered to: the name of
+	 * an artifact the topology lacks is redacted when it is a secret. */
+	setup(&f, "name: p\nsteps:\n"
+		  "  - artifact: {name: \"{{secrets.pw}}\", dest: /opt/a}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_NOT_FOUND);
+	assert_null(strstr(f.err.msg, "s3cr3t"));
+	assert_non_null(strstr(f.err.msg, "'[secret pw]'"));
+	teardown(&f);
 }
 
 static void test_docker_images_are_pinned(void **s)
