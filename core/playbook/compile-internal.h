@@ -98,6 +98,19 @@ const char *cc_src_text(const struct ynode *a, const char *key);
 bool cc_get_bool(const struct ynode *a, const char *key, bool def);
 
 /*
+ * A step's loop (loop.c), with c->step set to it: its items for the host
+ * at hand, in *items (a JSON array, the caller's), each with the defaults
+ * of the step's `item:` added (rendered with the host's data) and its
+ * `files` keys made absolute from the directory of the file the item is
+ * written in. An error names the item where it is written (the topology
+ * for a variable of it).
+ */
+int loop_items(struct cc *c, const struct step *s, cJSON **items);
+/* What names item i in its step's label: a scalar item itself, else the
+ * value of its first required key, else "item N"; malloc'd. */
+char *loop_label(const struct step *s, const cJSON *item, size_t i);
+
+/*
  * Health checks (health.c), the role's and its playbooks': a check's
  * label, and its line, its templates rendered with data; messages name
  * the check as `what` ("roles.validator.health") at its place in file.

@@ -109,7 +109,8 @@ struct script {
 	char nonce[33];
 	size_t nr_steps;
 	size_t nr_handlers;
-	struct script_item *items;	   /* steps, then handlers */
+	struct script_item *items; /* steps, then handlers */
+	size_t alloc_items;
 	struct script_artifact *artifacts; /* steps that run, in order */
 	size_t nr_artifacts;
 };

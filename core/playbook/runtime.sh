@@ -668,7 +668,7 @@ _dp_put() {
 		# A runtime function (_dp_*) runs here; other code in its own sh.
 		case $8 in
 		_dp_*) "$8" "$_dp_p" ;;
-		*) sh -c "$8" "$_dp_p" ;;
+		*) _dp_code "$8" sh -c "$_dp_eval" "$_dp_p" ;;
 		esac
 		_dp_rc=$?
 		if [ "$_dp_rc" = 0 ]; then
@@ -1179,13 +1179,21 @@ dp_sysctl() {
 
 # Downloads
 
+# A URL may hold a secret (a token in its query): curl and wget read it
+# on stdin, never as an argument, which any user of the host can read.
+
+# _dp_curl_url URL: URL as curl's config file (curl -K -) gives it.
+_dp_curl_url() {
+	printf '%s\n' "$1" | sed 's/[\\"]/\\&/g; s/^/url = "/; s/$/"/'
+}
+
 # _dp_fetch URL FILE
 _dp_fetch() {
 	if command -v curl >/dev/null 2>&1; then
-		curl -fsSL --retry 3 --connect-timeout 30 --speed-limit 1 \
-			--speed-time 30 -o "$2" "$1"
+		_dp_curl_url "$1" | curl -fsSL --retry 3 --connect-timeout 30 \
+			--speed-limit 1 --speed-time 30 -o "$2" -K -
 	elif command -v wget >/dev/null 2>&1; then
-		wget -q -t 3 -T 30 -O "$2" "$1"
+		printf '%s\n' "$1" | wget -q -t 3 -T 30 -O "$2" -i -
 	else
 		_dp_msg="neither curl nor wget is installed"
 		return 127
@@ -1463,6 +1471,22 @@ dp_docker_image() {
 
 # Commands
 
+# Shell code (shell:, unless:, validate:, wait's and health's command:)
+# may hold a secret: it reaches the sh that runs it on fd 4, never as an
+# argument, which any user of the host can read (ps, /proc/PID/cmdline).
+# _dp_eval is that sh's whole command line.
+# shellcheck disable=SC2016 # the sh that runs the code expands it
+_dp_eval='eval "$(cat <&4)" 4<&-'
+
+# _dp_code CODE COMMAND...: COMMAND, with CODE to read on fd 4.
+_dp_code() {
+	_dp_code_text=$1
+	shift
+	"$@" 4<<_DP_CODE_END
+$_dp_code_text
+_DP_CODE_END
+}
+
 # _dp_in DIR COMMAND...: COMMAND run in DIR.
 _dp_in() {
 	_dp_fresh=
@@ -1478,7 +1502,7 @@ _dp_guard() {
 	if [ -n "$1" ] && { [ -e "$1" ] || [ -L "$1" ]; }; then
 		return 0
 	fi
-	if [ -n "$2" ] && _dp_in "$3" sh -c "$2"; then
+	if [ -n "$2" ] && _dp_code "$2" _dp_in "$3" sh -c "$_dp_eval"; then
 		return 0
 	fi
 	return 1
@@ -1504,7 +1528,7 @@ dp_shell() {
 		return 0
 	fi
 	_dp_ran "$5" || return 0
-	_dp_in "$4" sh -c "$1" || {
+	_dp_code "$1" _dp_in "$4" sh -c "$_dp_eval" || {
 		_dp_msg="exit status $?"
 		return 1
 	}
@@ -1558,10 +1582,11 @@ socket.create_connection((sys.argv[1], int(sys.argv[2])), 5).close()' \
 # _dp_probe_http URL STATUS
 _dp_probe_http() {
 	if command -v curl >/dev/null 2>&1; then
-		_dp_code=$(curl -s -o /dev/null -w '%{http_code}' \
-			--max-time 10 "$1")
+		_dp_code=$(_dp_curl_url "$1" | curl -s -o /dev/null \
+			-w '%{http_code}' --max-time 10 -K -)
 	elif command -v wget >/dev/null 2>&1; then
-		_dp_code=$(wget -q -S -O /dev/null -T 10 -t 1 "$1" 2>&1 |
+		_dp_code=$(printf '%s\n' "$1" |
+			wget -q -S -O /dev/null -T 10 -t 1 -i - 2>&1 |
 			awk '/^ *HTTP\// { c = $2 } END { print c }')
 	else
 		_dp_msg="cannot probe a URL: install curl or wget"
@@ -1582,7 +1607,7 @@ dp_wait() {
 		case $_dp_wkind in
 		tcp) _dp_probe_tcp "$4" "$5" ;;
 		http) _dp_probe_http "$4" "$5" ;;
-		*) _dp_bounded "$_dp_wto" sh -c "$4" ;;
+		*) _dp_code "$4" _dp_bounded "$_dp_wto" sh -c "$_dp_eval" ;;
 		esac
 		_dp_wrc=$?
 		if [ "$_dp_wrc" -eq 0 ]; then
@@ -1803,7 +1828,8 @@ dp_health() {
 			;;
 		*)
 			_dp_out=$(
-				_dp_bounded "$_dp_hto" sh -c "$1" 2>&1 3>&-
+				_dp_code "$1" _dp_bounded "$_dp_hto" sh -c "$_dp_eval" \
+					2>&1 3>&-
 				echo "@$?"
 			)
 			_dp_hrc=${_dp_out##*@}

@@ -34,6 +34,32 @@ static int add_mode_owner_group(struct cc *c, const struct ynode *a,
 	return rc;
 }
 
+/* secret: NAME, a secret of the topology's: the step is quiet. */
+static int file_secret(struct cc *c, const struct ynode *n, struct buf *content)
+{
+	struct buf name = BUF_INIT;
+	const struct secret_value *v = NULL;
+	int rc;
+
+	rc = cc_render_one_line(c, n, cc_key_what(c, "secret"), &name);
+	for (size_t i = 0; !rc && i < c->ctx->nr_secrets; i++)
+		if (!strcmp(c->ctx->secrets[i].name, name.data))
+			v = &c->ctx->secrets[i];
+	if (!rc && !v)
+		rc = cc_fail_at(c, n, DEPLOY_ERR_NOT_FOUND,
+				"%s: no secret '%s' (is it under 'secrets' in "
+				"the topology, with its variable set or its "
+				"file readable?)",
+				cc_key_what(c, "secret"), name.data);
+	if (!rc) {
+		rc = buf_add(content, v->value, v->len);
+		c->quiet = true;
+		c->secret = v->name;
+	}
+	buf_free(&name);
+	return rc;
+}
+
 static int file_content(struct cc *c, const struct ynode *a,
 			struct buf *content)
 {
@@ -45,6 +71,8 @@ static int file_content(struct cc *c, const struct ynode *a,
 	if ((n = ynode_get(a, "content")))
 		return cc_render(c, a, "content", TEMPLATE_ESCAPE_NONE,
 				 content);
+	if ((n = ynode_get(a, "secret")))
+		return file_secret(c, n, content);
 	buf_init(&text, COMPILE_MAX_FILE);
 	n = ynode_get(a, "template");
 	if (!n)

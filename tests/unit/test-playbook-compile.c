@@ -248,6 +248,16 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 			   "to "
 			   "an octal mode such as 0644");
 	teardown(&f);
+
+	/* Nor does one that names what the value rendered to: the name of
+	 * an artifact the topology lacks is redacted when it is a secret. */
+	setup(&f, "name: p\nsteps:\n"
+		  "  - artifact: {name: \"{{secrets.pw}}\", dest: /opt/a}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_NOT_FOUND);
+	assert_null(strstr(f.err.msg, "s3cr3t"));
+	assert_non_null(strstr(f.err.msg, "'[secret pw]'"));
+	teardown(&f);
 }
 
 static void test_docker_images_are_pinned(void **s)
@@ -667,6 +677,164 @@ static void test_artifacts_travel_beside_the_script(void **s)
 	assert_int_equal(system(topo), 0);
 }
 
+#define LOOP_TOPO                                                      \
+	"version: 1\nname: t\nproviders: {ssh: {}}\n"                  \
+	"ssh: {admin_cidrs: [203.0.113.7/32]}\n"                       \
+	"vars:\n"                                                      \
+	"  user: app\n"                                                \
+	"  files:\n"                                                   \
+	"    - {path: /etc/a, text: one}\n"                            \
+	"    - {path: /etc/b, text: two, mode: \"0600\"}\n"            \
+	"  bad: [{path: /etc/c, txet: x}]\n"                           \
+	"  short: [{text: x}]\n"                                       \
+	"  str: not a list\n"                                          \
+	"  none: null\n"                                               \
+	"  keys: [{path: /etc/k, secret: pw}, {path: /etc/m, secret: " \
+	"nope}]\n"                                                     \
+	"roles:\n  n: {hosts: [{name: h, address: 192.0.2.1}]}\n"
+
+#define LOOP_STEP(LIST)                                                    \
+	"name: p\nsteps:\n"                                                \
+	"  - name: conf\n"                                                 \
+	"    loop: \"{{vars." LIST "}}\"\n"                                \
+	"    item:\n"                                                      \
+	"      required: [path, text]\n"                                   \
+	"      defaults: {mode: \"0644\", owner: \"{{vars.user}}\"}\n"     \
+	"    file: {path: \"{{item.path}}\", content: \"{{item.text}}\", " \
+	"mode: \"{{item.mode}}\", owner: \"{{item.owner}}\"}\n"            \
+	"    notify: again\n"                                              \
+	"  - name: after\n    shell: x\n"                                  \
+	"handlers:\n  - name: again\n    shell: y\n"
+
+static void test_a_loop_makes_one_step_per_item(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup_topo(&f, LOOP_TOPO, LOOP_STEP("files"));
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	/* Each item its own step, numbered on, labelled with its first
+	 * required key; the defaults fill what an item leaves out. */
+	expect_line(&f, "\t_dp_step 1 'p: conf (/etc/a)' 'p.again' '0' "
+			"dp_file '/etc/a' 'present' '644' 'app' '' "
+			"'7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0"
+			"add73ff431ed' ':one' ''");
+	expect_line(&f, "\t_dp_step 2 'p: conf (/etc/b)' 'p.again' '0' "
+			"dp_file '/etc/b' 'present' '600' 'app' '' "
+			"'3fc4ccfe745870e2c0d99f71f30ff0656c8dedd41cc1d7d3d376"
+			"b0dbe685e2f3' ':two' ''");
+	expect_line(&f, "\t_dp_step 3 'p: after' '' '0' dp_shell 'x' '' '' "
+			"'/' ''");
+	expect_line(&f, "\t_dp_want 1 sa '/etc/a' 2 sa '/etc/b'");
+	assert_int_equal(f.s->nr_steps, 3);
+	assert_int_equal(f.s->nr_handlers, 1);
+	assert_string_equal(f.s->items[1].label, "p: conf (/etc/b)");
+	assert_string_equal(f.s->items[3].label, "p: again");
+	assert_non_null(strstr(f.s->text.data, "\nDP_STEPS=3\n"));
+	teardown(&f);
+
+	/* null (and []) make no step; the rest are numbered on. */
+	setup_topo(&f, LOOP_TOPO, LOOP_STEP("none"));
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_int_equal(f.s->nr_steps, 1);
+	expect_line(&f, "\t_dp_step 1 'p: after' '' '0' dp_shell 'x' '' '' "
+			"'/' ''");
+	teardown(&f);
+}
+
+static void test_a_loop_over_a_written_list_with_when_per_item(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nsteps:\n"
+		  "  - shell: echo {{item}}\n"
+		  "    loop: [a, \"b c\", d]\n"
+		  "    when: \"item != 'd'\"\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	expect_line(&f, "\t_dp_step 1 'p: shell (a)' '' '0' dp_shell "
+			"'echo '\\''a'\\''' '' '' '/' ''");
+	expect_line(&f, "\t_dp_step 2 'p: shell (b c)' '' '0' dp_shell "
+			"'echo '\\''b c'\\''' '' '' '/' ''");
+	expect_line(&f, "\t_dp_skip 3 'p: shell (d)' 'when: item != '\\''d"
+			"'\\'''");
+	teardown(&f);
+}
+
+/* Errors name the item where it is written: the topology here. */
+static void expect_loop_error(const char *pb, const char *file, int line,
+			      int col, const char *msg)
+{
+	struct fixture f;
+
+	setup_topo(&f, LOOP_TOPO, pb);
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_null(f.s);
+	assert_string_equal(f.err.msg, msg);
+	assert_string_equal(f.err.file, file);
+	assert_int_equal(f.err.line, line);
+	assert_int_equal(f.err.col, col);
+	teardown(&f);
+}
+
+static void test_loop_errors_name_the_item_where_it_is_written(void **s)
+{
+	(void)s;
+	expect_loop_error(LOOP_STEP("bad"), "t.yml", 10, 24,
+			  "unknown key 'txet' in vars.bad[0] (did you mean "
+			  "'text'?) (steps[0] loops over it)");
+	expect_loop_error(LOOP_STEP("short"), "t.yml", 11, 11,
+			  "missing key 'path' in vars.short[0] (steps[0] loops "
+			  "over it and needs path)");
+	expect_loop_error(LOOP_STEP("str"), "t.yml", 12, 8,
+			  "vars.str is a string, not a list (steps[0] loops "
+			  "over it)");
+	expect_loop_error(LOOP_STEP("nothere"), "pb.yml", 4, 11,
+			  "steps[0].loop: 'vars.nothere' is not defined (give "
+			  "it a default under the playbook's 'vars')");
+}
+
+static void test_a_secret_file_is_quiet_and_never_in_the_text(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup_topo(&f, LOOP_TOPO,
+		   "name: p\nsteps:\n"
+		   "  - name: key\n"
+		   "    loop: \"{{vars.keys}}\"\n"
+		   "    item: {required: [path, secret]}\n"
+		   "    file: {path: \"{{item.path}}\", secret: "
+		   "\"{{item.secret}}\", mode: \"0600\"}\n");
+	compile(&f);
+	/* The second item names a secret the topology does not have. */
+	assert_int_equal(f.rc, DEPLOY_ERR_NOT_FOUND);
+	assert_string_equal(f.err.msg,
+			    "steps[0].loop[1].file.secret: no secret 'nope' "
+			    "(is it under 'secrets' in the topology, with its "
+			    "variable set or its file readable?)");
+	assert_int_equal(f.err.line, 6);
+	teardown(&f);
+
+	setup_topo(&f, LOOP_TOPO,
+		   "name: p\nsteps:\n"
+		   "  - file: {path: /etc/k, secret: pw, mode: \"0600\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	/* Quiet, in base64, under its name alone. */
+	assert_non_null(strstr(f.s->text.data,
+			       "\t_dp_step 1 'p: file /etc/k' '' '1' dp_file "
+			       "'/etc/k' 'present' '600' '' '' "));
+	assert_null(strstr(f.s->text.data, "s3cr3t-value"));
+	assert_non_null(strstr(f.s->text.data, "'czNjcjN0LXZhbHVl'"));
+	assert_string_equal(f.s->items[0].secret, "pw");
+	teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -687,6 +855,13 @@ int main(void)
 		cmocka_unit_test(test_two_playbooks_with_one_name_are_refused),
 		cmocka_unit_test(test_markers_parse),
 		cmocka_unit_test(test_random_nonces_differ),
+		cmocka_unit_test(test_a_loop_makes_one_step_per_item),
+		cmocka_unit_test(
+			test_a_loop_over_a_written_list_with_when_per_item),
+		cmocka_unit_test(
+			test_loop_errors_name_the_item_where_it_is_written),
+		cmocka_unit_test(
+			test_a_secret_file_is_quiet_and_never_in_the_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
