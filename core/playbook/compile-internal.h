@@ -49,10 +49,12 @@ void cc_add_int(struct buf *call, long v);
 /* Content: its SHA-256 and the content (":TEXT", or base64 when it holds a
  * NUL byte or the step a secret), two words. */
 void cc_add_content(struct cc *c, struct buf *call, const struct buf *content);
-/* Its digest and a placeholder for a cached file's bytes: the script
- * records the push (compile.h, script_expand()). */
-void cc_add_push(struct cc *c, struct buf *call, const char *dest,
-		 const char *path, const char *sha256);
+/* Its digest and a placeholder for a cached file's bytes, two words: the
+ * script records the push (compile.h, script_expand()); image_ids for
+ * PUSH_DOCKER, else NULL. */
+void cc_add_push(struct cc *c, struct buf *call, enum script_push_kind kind,
+		 const char *name, const char *dest, const char *path,
+		 const char *sha256, const char *image_ids);
 /* The step looks at the file or directory path: "s" its digest, "a" its
  * mode and owner (listed for the host to read them all at once). */
 void cc_want(struct cc *c, const char *flags, const struct buf *path);

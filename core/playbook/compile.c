@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -406,26 +407,52 @@ void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
 	content_word(call, content, c->quiet);
 }
 
-void cc_add_push(struct cc *c, struct buf *call, const char *dest,
-		 const char *path, const char *sha256)
+void cc_add_push(struct cc *c, struct buf *call, enum script_push_kind kind,
+		 const char *name, const char *dest, const char *path,
+		 const char *sha256, const char *image_ids)
 {
 	struct script *s = c->script;
 	struct script_push *p;
 	struct buf ph = BUF_INIT;
+	const char *host;
+	struct stat st;
 
 	s->pushes = xrealloc(s->pushes, (s->nr_pushes + 1) * sizeof(*p));
 	p = &s->pushes[s->nr_pushes];
-	buf_addf(&ph, "@@deploy-artifact-%s-%zu@@", s->nonce, s->nr_pushes);
 	s->nr_pushes++;
+	p->kind = kind;
+	p->name = xstrdup(name);
 	p->dest = xstrdup(dest);
 	p->path = xstrdup(path);
+	p->size = stat(path, &st) ? 0 : (uint64_t)st.st_size;
 	snprintf(p->sha256, sizeof(p->sha256), "%s", sha256);
+	p->image_ids = image_ids ? xstrdup(image_ids) : NULL;
+	buf_adds(&ph, COMPILE_STAGE_DIR "/");
+	host = c->ctx && c->ctx->host ? c->ctx->host->name : NULL;
+	if (host && host[0] != '.' && strlen(host) < 200 &&
+	    strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._-") == strlen(host))
+		buf_addf(&ph, "%s/", host);
+	buf_adds(&ph, sha256);
+	p->staged = buf_release(&ph);
+	buf_addf(&ph, "@@deploy-artifact-%s-%zu@@", s->nonce, s->nr_pushes - 1);
 	p->placeholder = buf_release(&ph);
 	cc_args(call, sha256);
 	cc_args(call, p->placeholder);
 }
 
-int script_expand(const struct script *s, char *const *host_sha256,
+/* A later step takes the same artifact's copy too: this one copies it. */
+static bool needed_later(const struct script *s, const enum script_have *have,
+			 size_t i)
+{
+	for (size_t j = i + 1; j < s->nr_pushes; j++)
+		if (!strcmp(s->pushes[j].sha256, s->pushes[i].sha256) &&
+		    (!have || have[j] != HAVE_DEST))
+			return true;
+	return false;
+}
+
+int script_expand(const struct script *s, const enum script_have *have,
 		  struct buf *out, struct error *err)
 {
 	const char *at = s->text.data, *end = s->text.data + s->text.len;
@@ -434,7 +461,7 @@ int script_expand(const struct script *s, char *const *host_sha256,
 	buf_init(out, COMPILE_MAX_SCRIPT);
 	for (size_t i = 0; i < s->nr_pushes && !rc; i++) {
 		const struct script_push *p = &s->pushes[i];
-		struct buf word = BUF_INIT, content = BUF_INIT;
+		struct buf word = BUF_INIT;
 		size_t n = strlen(p->placeholder);
 		const char *hit =
 			memmem(at, (size_t)(end - at), p->placeholder, n);
@@ -444,29 +471,20 @@ int script_expand(const struct script *s, char *const *host_sha256,
 			rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
 				       "the script lost the place of artifact "
 				       "'%s'",
-				       p->dest);
+				       p->name);
 			break;
 		}
 		buf_add(out, at, (size_t)(hit - 1 - at));
-		if (host_sha256 && host_sha256[i] &&
-		    !strcmp(host_sha256[i], p->sha256)) {
+		if (have && have[i] == HAVE_DEST)
 			cc_arg(&word, "", 0);
-		} else {
-			buf_init(&content, COMPILE_MAX_ARTIFACT);
-			rc = buf_read_file(&content, p->path);
-			if (rc)
-				rc = error_set(err, rc, p->path, 0, 0,
-					       "cannot read: %s",
-					       deploy_strerror(rc));
-			else
-				content_word(&word, &content, false);
-		}
+		else
+			buf_addf(&word, " '@%s%s'",
+				 needed_later(s, have, i) ? "=" : "",
+				 p->staged);
 		/* cc_arg adds a space before the word: the call has one. */
-		if (!rc)
-			rc = buf_add(out, word.data + 1, word.len - 1);
+		rc = buf_add(out, word.data + 1, word.len - 1);
 		at = hit + n + 1;
 		buf_free(&word);
-		buf_free(&content);
 	}
 	if (!rc)
 		rc = buf_add(out, at, (size_t)(end - at));
@@ -993,6 +1011,9 @@ void script_free(struct script *s)
 	free(s->items);
 	free(s->artifacts);
 	for (size_t i = 0; i < s->nr_pushes; i++) {
+		free(s->pushes[i].name);
+		free(s->pushes[i].image_ids);
+		free(s->pushes[i].staged);
 		free(s->pushes[i].dest);
 		free(s->pushes[i].path);
 		free(s->pushes[i].placeholder);
