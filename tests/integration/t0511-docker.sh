@@ -4,7 +4,9 @@
 # that run docker). docker.io comes from Debian through the apt proxy; the
 # image is made here without a registry: a `docker save` tarball whose
 # whole root file system is the statically linked stand-in node, shipped
-# as a docker_load artifact and loaded once. Two containers publish ports;
+# as a docker_load artifact and loaded once (the tarball travels beside
+# the script; a second up finds the image's ID on the host and sends
+# nothing). Two containers publish ports;
 # the role's firewall allows one of them from the other host only: that
 # one answers from there, the other does not (Docker's NAT would let it
 # through any input-chain firewall), and both still answer on the host
@@ -25,7 +27,7 @@ expect_match() {
 
 # The image: `docker save` format (manifest.json, the config, one layer
 # holding /node), made byte for byte here: no engine, no registry.
-python3 - "$TMP/image.tar" deploy-test-node:1 "$TEST_NODE_STATIC" <<'EOF'
+IMAGE_ID=$(python3 - "$TMP/image.tar" deploy-test-node:1 "$TEST_NODE_STATIC" <<'EOF'
 import hashlib, io, json, sys, tarfile
 out, ref, binary = sys.argv[1:4]
 def tar(members):
@@ -51,6 +53,7 @@ open(out, "wb").write(tar([(config_id + ".json", config, 0o644),
                            ("manifest.json", manifest, 0o644)]))
 print("sha256:" + config_id)
 EOF
+)
 checks=$((checks + 1))
 [ -s "$TMP/image.tar" ] || fail "no image tarball"
 IMAGE_SHA=$(sha256sum <"$TMP/image.tar" | cut -d' ' -f1)
@@ -99,6 +102,7 @@ if [ "$rc" -ne 0 ]; then
 fi
 expect_match "$TMP/out" "app-0: \[[0-9]*/[0-9]*\] docker: docker.io installed: changed" "docker.io installed"
 expect_match "$TMP/out" "app-0: \[[0-9]*/[0-9]*\] containers: the image: changed" "the image loaded from its artifact"
+expect_match "$TMP/out" "^  sent 1 artifact beside the script: [0-9.]* MiB in " "the tarball sent once, beside the script"
 
 app=$(local_address app-0)
 
@@ -134,16 +138,24 @@ expect_match "$TMP/out" "app-0: .*meta l4proto tcp ct original proto-dst 9001 ac
 
 # daemon.json as the playbook wrote it, and what dockerd made of it.
 run "$DEPLOY" run --limit app topo.yml -- \
-	"docker info --format '{{.LoggingDriver}} {{.LiveRestoreEnabled}} {{.Driver}}'; cat /var/lib/deploy/docker-images/node-image"
+	"docker info --format '{{.LoggingDriver}} {{.LiveRestoreEnabled}} {{.Driver}}'; docker image inspect -f '{{.Id}}' deploy-test-node:1; ls -A /var/lib/deploy/artifacts; echo listed"
 expect_rc 0 "docker info"
 expect_match "$TMP/out" "app-0: json-file true [a-z0-9]*" "log driver and live-restore in force"
-expect_match "$TMP/out" "app-0: $IMAGE_SHA sha256:[0-9a-f]*" "the load is recorded with the tarball's digest"
+expect_line "$TMP/out" "app-0: $IMAGE_ID" "the image loaded has the ID of the tarball's manifest"
+expect_line "$TMP/out" "app-0: listed" "the host's listing ran"
+expect_no_match "$TMP/out" "app-0: app-0" "the tarball's copy is gone once loaded"
 
-# Second up: nothing changes, the image is not loaded again.
+# Second up: nothing changes; the host's docker has the image's ID, so
+# the tarball is not sent (no transfer command on the session) nor loaded.
+rm -f .deploy/logs/app-0.log
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "second up"
 expect_line "$TMP/out" "1 host: 1 ok, 0 failed, 0 skipped; 0 steps changed" "second up changes nothing"
 expect_match "$TMP/out" "^app-0: ok \(11 ok, 0 changed\)" "every step ok, the image not loaded again"
+expect_no_match "$TMP/out" "sent 1 artifact" "the tarball is not sent again"
+checks=$((checks + 1))
+[ -s .deploy/logs/app-0.log ] || fail "the host's log of the second up"
+expect_no_match .deploy/logs/app-0.log ".part" "no transfer command ran on the second up"
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
