@@ -49,7 +49,7 @@ assert lines[0]["type"] == "version" and lines[0]["ui"] == 1, lines[0]
 changes = [l for l in lines if l["type"] == "planned_change"]
 assert [c["name"] for c in changes] == ["web-0", "web-1", "db-0"], changes
 assert all(c["action"] == "create" and c["provider"] == "local" for c in changes)
-assert lines[-1] == {"type": "change_summary", "create": 3, "destroy": 0, "keep": 0, "unrecorded": 0, "shared": 0, "drift": 0}, lines[-1]
+assert lines[-1] == {"type": "change_summary", "create": 3, "destroy": 0, "keep": 0, "unrecorded": 0, "shared": 0, "drift": 0, "artifacts": 0}, lines[-1]
 EOF
 
 # --limit: only the hosts named (roles stand for all their hosts).
