@@ -84,13 +84,13 @@ static int down_exec(const struct command *cmd, struct args *a)
 	}
 	if (!p->destroys) {
 		if (p->keeps)
-			print_plan(p, NULL, 0, events_on());
+			print_plan(p, NULL, 0, NULL, 0, events_on());
 		printf("Nothing to destroy: the state of '%s' holds no "
 		       "resource%s.\n",
 		       r.t->name, p->keeps ? " that is not protected" : "");
 		goto out;
 	}
-	print_plan(p, NULL, 0, events_on());
+	print_plan(p, NULL, 0, NULL, 0, events_on());
 	rc = confirm(&r, "Destroy every resource of", a->opt[LC_OPT_YES].set);
 	if (rc)
 		goto out;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* deploy plan: what up would create, keep or destroy; step changes. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/cli.h"
 #include "cli/events.h"
@@ -38,6 +39,8 @@ static int plan_exec(const struct command *cmd, struct args *a)
 {
 	struct cli_run r;
 	struct plan *p = NULL;
+	struct artifact_change *changes = NULL;
+	size_t nr_changes;
 	struct error err;
 	int rc;
 
@@ -61,27 +64,29 @@ static int plan_exec(const struct command *cmd, struct args *a)
 		rc = EXIT_FAIL;
 		goto out;
 	}
-	print_plan(p, r.pins, r.nr_sources, a->opt[OPT_JSON].set);
-	rc = p->creates || p->destroys || p->unrecorded || p->syncs
+	nr_changes =
+		artifact_changes(r.t, r.state, r.limit, r.nr_limit, &changes);
+	print_plan(p, r.pins, r.nr_sources, changes, nr_changes,
+		   a->opt[OPT_JSON].set);
+	rc = p->creates || p->destroys || p->unrecorded || p->syncs ||
+			     nr_changes
 		     ? EXIT_CHANGES
 		     : EXIT_OK;
-	if (!a->opt[OPT_JSON].set &&
-	    print_artifact_changes(r.t, r.state, r.limit, r.nr_limit))
-		rc = EXIT_CHANGES;
 	if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set &&
 	    (p->creates || p->unrecorded)) {
 		if (cli_has_playbooks(r.t))
 			printf("(the hosts' steps are checked once every host "
 			       "exists)\n");
 	} else if (!a->opt[OPT_NO_STEPS].set && !a->opt[OPT_JSON].set) {
-		size_t changes = 0;
+		size_t steps = 0;
 
-		if (cli_check_steps(&r, &changes, a->opt[OPT_DIFF].set))
+		if (cli_check_steps(&r, &steps, a->opt[OPT_DIFF].set))
 			rc = EXIT_FAIL;
-		else if (changes)
+		else if (steps)
 			rc = EXIT_CHANGES;
 	}
 out:
+	free(changes);
 	plan_free(p);
 	error_clear(&err);
 	cli_run_close(&r);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* deploy up: create what is missing, then configure every host. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli/cli.h"
 #include "cli/configure-ui.h"
@@ -161,6 +162,17 @@ static int preflight(struct cli_run *r)
 	return rc;
 }
 
+/* The plan, then the artifact changes up is about to apply. */
+static void print_up_plan(struct cli_run *r, const struct plan *p)
+{
+	struct artifact_change *changes = NULL;
+	size_t n = artifact_changes(r->t, r->state, r->limit, r->nr_limit,
+				    &changes);
+
+	print_plan(p, r->pins, r->nr_sources, changes, n, events_on());
+	free(changes);
+}
+
 static int up_exec(const struct command *cmd, struct args *a)
 {
 	bool check = a->opt[OPT_CHECK].set;
@@ -190,19 +202,14 @@ static int up_exec(const struct command *cmd, struct args *a)
 	if (plan_build(&r.lc, false, true, &p, &err))
 		goto fail;
 	if (check) {
-		print_plan(p, r.pins, r.nr_sources, events_on());
-		if (!events_on())
-			print_artifact_changes(r.t, r.state, r.limit,
-					       r.nr_limit);
+		print_up_plan(&r, p);
 		if (p->creates || p->destroys)
 			printf("(--check: nothing is created or destroyed; "
 			       "hosts not created yet are not checked)\n");
 		rc = configure(&r, a, true, &sum);
 		goto out;
 	}
-	print_plan(p, r.pins, r.nr_sources, events_on());
-	if (!events_on())
-		print_artifact_changes(r.t, r.state, r.limit, r.nr_limit);
+	print_up_plan(&r, p);
 	if (p->unrecorded) {
 		print_message("hosts exist at a provider but not in the "
 			      "state (the '!' lines): run 'deploy up --adopt' "

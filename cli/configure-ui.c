@@ -104,6 +104,15 @@ static void on_done(void *data, const struct host_run *hr)
 		printf("%s: %s: %s\n", hr->host->name,
 		       host_run_status_name(hr->status),
 		       hr->message ? hr->message : "");
+	if (hr->sent)
+		printf("  sent %zu artifact%s beside the script: %.1f MiB in "
+		       "%.1fs (%.1f MiB/s)\n",
+		       hr->sent, hr->sent == 1 ? "" : "s",
+		       (double)hr->sent_bytes / 1048576.0,
+		       (double)hr->sent_ms / 1000.0,
+		       hr->sent_ms ? (double)hr->sent_bytes / 1048576.0 /
+					     ((double)hr->sent_ms / 1000.0)
+				   : 0.0);
 	print_host_diffs(hr);
 	draw_live();
 	fflush(stdout);

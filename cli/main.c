@@ -2,6 +2,7 @@
 /* deploy's entry point: the command table, help and dispatch. */
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 
 #include "config.h"
 #include "cli/cli.h"
@@ -117,12 +118,25 @@ static bool wants_help(int argc, char **argv)
 	return false;
 }
 
+/*
+ * deploy holds secrets (the topology's, cloud credentials, passphrases):
+ * as ssh-agent does, it is not dumpable, so no core file holds them and no
+ * other process of the operator's may read its memory or environment
+ * (ptrace, /proc/PID/mem, /proc/PID/environ). What it runs (ssh, ip,
+ * systemd-nspawn) is dumpable again after exec, as the kernel makes it.
+ */
+static void protect_memory(void)
+{
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
 	struct args a;
 	int rc;
 
+	protect_memory();
 	if (argc < 2) {
 		print_main_help(stderr);
 		return EXIT_USAGE;

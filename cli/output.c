@@ -201,7 +201,8 @@ static void print_lines(const char *text, const char *type, bool json)
 }
 
 void print_plan(const struct plan *p, const struct source_pin *pins,
-		size_t nr_pins, bool json)
+		size_t nr_pins, const struct artifact_change *changes,
+		size_t nr_changes, bool json)
 {
 	cJSON *o;
 
@@ -234,6 +235,8 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 	}
 	print_lines(p->drift_lines, "drift", json);
 	print_lines(p->sync_lines, "shared_change", json);
+	for (size_t i = 0; json && i < nr_changes; i++)
+		json_line(artifact_change_json(&changes[i]));
 	if (json) {
 		o = cJSON_CreateObject();
 		cJSON_AddStringToObject(o, "type", "change_summary");
@@ -243,6 +246,7 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 		cJSON_AddNumberToObject(o, "unrecorded", (double)p->unrecorded);
 		cJSON_AddNumberToObject(o, "shared", (double)p->syncs);
 		cJSON_AddNumberToObject(o, "drift", (double)p->drifts);
+		cJSON_AddNumberToObject(o, "artifacts", (double)nr_changes);
 		json_line(o);
 		return;
 	}
@@ -259,82 +263,11 @@ void print_plan(const struct plan *p, const struct source_pin *pins,
 		printf("%zu host%s at a provider %s not in the state.\n",
 		       p->unrecorded, p->unrecorded == 1 ? "" : "s",
 		       p->unrecorded == 1 ? "is" : "are");
-}
+	for (size_t i = 0; i < nr_changes; i++) {
+		struct buf line = BUF_INIT;
 
-/* A version as the plan shows it: as written, else the digest's start. */
-static void shown_version(const char *version, const char *sha256, char *out,
-			  size_t size)
-{
-	if (version)
-		snprintf(out, size, "%s", version);
-	else
-		snprintf(out, size, "%.12s", sha256 ? sha256 : "?");
-}
-
-static bool in_limit(const struct host *h, struct host *const *limit, size_t nr)
-{
-	if (!limit)
-		return true;
-	for (size_t i = 0; i < nr; i++)
-		if (limit[i] == h)
-			return true;
-	return false;
-}
-
-size_t print_artifact_changes(const struct topology *t, const struct state *s,
-			      struct host *const *limit, size_t nr_limit)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < t->nr_roles; i++) {
-		const struct role *r = &t->roles[i];
-
-		for (size_t j = 0; j < r->nr_hosts; j++) {
-			const struct host *h = &r->hosts[j];
-			const struct state_host *sh = state_host_get(
-				(struct state *)s, h->name, false);
-			const cJSON *it;
-
-			if (!sh || !sh->artifacts ||
-			    !in_limit(h, limit, nr_limit))
-				continue;
-			cJSON_ArrayForEach(it, sh->artifacts)
-			{
-				const struct artifact *a =
-					topology_find_artifact(t, it->string);
-				const cJSON *sum =
-					cJSON_GetObjectItemCaseSensitive(
-						it, "sha256");
-				const cJSON *ver =
-					cJSON_GetObjectItemCaseSensitive(
-						it, "version");
-				const cJSON *pb =
-					cJSON_GetObjectItemCaseSensitive(
-						it, "playbook");
-				const cJSON *rs =
-					cJSON_GetObjectItemCaseSensitive(
-						it, "restart");
-				char was[80], now[80];
-
-				if (!a || !cJSON_IsString(sum) ||
-				    !strcasecmp(sum->valuestring, a->sha256))
-					continue;
-				shown_version(
-					cJSON_IsString(ver) ? ver->valuestring
-							    : NULL,
-					sum->valuestring, was, sizeof(was));
-				shown_version(a->version, a->sha256, now,
-					      sizeof(now));
-				printf("~ %s: %s%s%s %s \xe2\x86\x92 %s%s\n",
-				       h->name,
-				       cJSON_IsString(pb) ? pb->valuestring
-							  : "",
-				       cJSON_IsString(pb) ? ": " : "",
-				       it->string, was, now,
-				       cJSON_IsTrue(rs) ? ", restart" : "");
-				n++;
-			}
-		}
+		artifact_change_text(&changes[i], &line);
+		printf("%s\n", line.data);
+		buf_free(&line);
 	}
-	return n;
 }

@@ -181,6 +181,19 @@ static void check_src_ref(struct vctx *v, const struct ynode *n,
 	check_file_ref(v, n, what, false);
 }
 
+/* A secret of the topology's by its name: the file's content. */
+static void check_secret_ref(struct vctx *v, const struct ynode *n,
+			     const char *what)
+{
+	if (!n->len)
+		verror(v, n, "%s is empty", what);
+	else if (!has_tag(n) && !is_identifier(n->value))
+		verror(v, n,
+		       "%s '%s' is not a secret's name (a key of the "
+		       "topology's 'secrets')",
+		       what, n->value);
+}
+
 static void check_regexp(struct vctx *v, const struct ynode *n,
 			 const char *what)
 {
@@ -389,6 +402,8 @@ static const struct vspec vs_template = { .type = VT_STRING,
 					  .check = check_template_ref };
 static const struct vspec vs_src = { .type = VT_STRING,
 				     .check = check_src_ref };
+static const struct vspec vs_secret_ref = { .type = VT_STRING,
+					    .check = check_secret_ref };
 static const struct vspec vs_shell_code = { .type = VT_STRING,
 					    .check = check_shell_code };
 static const char *const present_absent[] = { "present", "absent", NULL };
@@ -415,6 +430,7 @@ static const struct key_spec file_keys[] = {
 	{ "content", &vs_str, 0, NULL, "content: \"key = value\\n\"" },
 	{ "template", &vs_template, 0, NULL, "template: app.conf.mustache" },
 	{ "src", &vs_src, 0, NULL, "src: files/app.conf" },
+	{ "secret", &vs_secret_ref, 0, NULL, "secret: node_key" },
 	{ "mode", &vs_mode, 0, "0644 for a new file, else kept", NULL },
 	{ "owner", &vs_owner, 0, "root for a new file, else kept", NULL },
 	{ "group", &vs_owner, 0, "root for a new file, else kept", NULL },
@@ -425,13 +441,14 @@ static const struct key_spec file_keys[] = {
 
 static void check_file(struct vctx *v, const struct ynode *n, const char *what)
 {
-	static const char *const sources[] = { "content", "template", "src" };
+	static const char *const sources[] = { "content", "template", "src",
+					       "secret" };
 	const struct ynode *state = ynode_get(n, "state");
 	bool absent = ynode_is_string(state) && !strcmp(state->value, "absent");
 	const struct ynode *first = NULL;
 	size_t nr = 0;
 
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < 4; i++) {
 		const struct ypair *p = ynode_get_pair(n, sources[i]);
 
 		if (!p)
@@ -443,7 +460,7 @@ static void check_file(struct vctx *v, const struct ynode *n, const char *what)
 		} else if (first) {
 			verror(v, p->key,
 			       "%s has both '%s' and '%s': give exactly one of "
-			       "content, template and src",
+			       "content, template, src and secret",
 			       what, first->value, sources[i]);
 		}
 		if (!first)
@@ -452,8 +469,8 @@ static void check_file(struct vctx *v, const struct ynode *n, const char *what)
 	}
 	if (!nr && !absent && !has_unknown_key(n, file_keys))
 		verror(v, n,
-		       "%s needs one of 'content', 'template' or 'src' (or "
-		       "'state: absent')",
+		       "%s needs one of 'content', 'template', 'src' or "
+		       "'secret' (or 'state: absent')",
 		       what);
 }
 
@@ -779,6 +796,115 @@ static const struct vspec vs_wait = { .type = VT_MAP,
 				      .keys = wait_keys,
 				      .check = check_wait };
 
+/* loop and item: a step run once per item of a list */
+
+char *loop_var_path(const char *text)
+{
+	const char *p = text, *end;
+	size_t n;
+
+	if (strncmp(p, "{{", 2))
+		return NULL;
+	p += 2;
+	while (*p == ' ')
+		p++;
+	end = p;
+	while ((*end >= 'a' && *end <= 'z') || (*end >= 'A' && *end <= 'Z') ||
+	       (*end >= '0' && *end <= '9') || *end == '_' || *end == '-' ||
+	       *end == '.')
+		end++;
+	n = (size_t)(end - p);
+	if (!n || p[0] == '.' || p[n - 1] == '.')
+		return NULL;
+	for (size_t i = 1; i < n; i++)
+		if (p[i] == '.' && p[i - 1] == '.')
+			return NULL;
+	while (*end == ' ')
+		end++;
+	if (strcmp(end, "}}"))
+		return NULL;
+	return xstrndup(p, n);
+}
+
+static void check_loop(struct vctx *v, const struct ynode *n, const char *what)
+{
+	char *path;
+
+	if (n->kind == YNODE_SEQ) {
+		if (n->nr > PLAYBOOK_MAX_LOOP)
+			verror(v, n, "%s has more than %d items", what,
+			       PLAYBOOK_MAX_LOOP);
+		return;
+	}
+	path = ynode_is_string(n) ? loop_var_path(n->value) : NULL;
+	if (!path)
+		verror(v, n,
+		       "%s must be a list or one variable such as "
+		       "\"{{vars.files}}\" (nothing around it), not %s",
+		       what, ynode_describe(n));
+	free(path);
+}
+
+static bool in_names(const struct ynode *seq, const char *name)
+{
+	for (size_t i = 0; seq && seq->kind == YNODE_SEQ && i < seq->nr; i++)
+		if (ynode_is_string(seq->items[i]) &&
+		    !strcmp(seq->items[i]->value, name))
+			return true;
+	return false;
+}
+
+/* Each of files: is a key an item has (required or with a default); a
+ * key is not both required and defaulted. */
+static void check_item(struct vctx *v, const struct ynode *n, const char *what)
+{
+	const struct ynode *req = ynode_get(n, "required");
+	const struct ynode *def = ynode_get(n, "defaults");
+	const struct ynode *files = ynode_get(n, "files");
+
+	for (size_t i = 0; files && files->kind == YNODE_SEQ && i < files->nr;
+	     i++) {
+		const struct ynode *f = files->items[i];
+
+		if (ynode_is_string(f) && !in_names(req, f->value) &&
+		    !ynode_get(def, f->value))
+			verror(v, f,
+			       "%s.files: '%s' is not a key of the item: name "
+			       "it under 'required' or 'defaults'",
+			       what, f->value);
+	}
+	for (size_t i = 0; req && req->kind == YNODE_SEQ && i < req->nr; i++)
+		if (ynode_is_string(req->items[i]) &&
+		    ynode_get(def, req->items[i]->value))
+			verror(v, req->items[i],
+			       "%s: '%s' is both required and given a "
+			       "default; keep one",
+			       what, req->items[i]->value);
+}
+
+static const struct vspec vs_loop = { .type = VT_ANY, .check = check_loop };
+static const struct vspec vs_item_key = { .type = VT_STRING,
+					  .check = check_identifier };
+static const struct vspec vs_item_keys = { .type = VT_SEQ,
+					   .min = 1,
+					   .items = &vs_item_key };
+static const struct vspec vs_item_defaults = { .type = VT_DICT,
+					       .items = &vs_any,
+					       .check_key = check_identifier,
+					       .key_what = "item key" };
+
+static const struct key_spec item_keys[] = {
+	{ "required", &vs_item_keys, 0, "[]", "required: [path, template]" },
+	{ "defaults", &vs_item_defaults, 0, "{}",
+	  "defaults: {mode: \"0640\"}" },
+	{ "files", &vs_item_keys, 0, "[]", "files: [template]" },
+	{ 0 },
+};
+
+static const struct vspec vs_item = { .type = VT_MAP,
+				      .keys = item_keys,
+				      .check = check_item };
+
 /* steps and handlers */
 
 static const struct vspec vs_shell = { .type = VT_ANY, .check = check_shell };
@@ -795,6 +921,8 @@ static const struct key_spec step_keys[] = {
 	{ "when", &vs_when, 0, NULL, NULL },
 	{ "notify", &vs_notify, 0, NULL, NULL },
 	{ "changed", &vs_bool, 0, "true", NULL },
+	{ "loop", &vs_loop, 0, NULL, NULL },
+	{ "item", &vs_item, 0, NULL, NULL },
 	{ "file", &vs_file, 0, NULL, NULL },
 	{ "directory", &vs_directory, 0, NULL, NULL },
 	{ "line", &vs_line, 0, NULL, NULL },
@@ -885,6 +1013,11 @@ static void check_step(struct vctx *v, const struct ynode *n, const char *what)
 	schema_check(v, n, &vs_step_map, what);
 	check_kinds(v, n, what, step_keys);
 	check_changed(v, n, what);
+	if (ynode_get(n, "item") && !ynode_get(n, "loop"))
+		verror(v, ynode_get_pair(n, "item")->key,
+		       "%s: 'item' describes the items of a 'loop'; the step "
+		       "has none",
+		       what);
 }
 
 static void check_handler(struct vctx *v, const struct ynode *n,
@@ -906,6 +1039,13 @@ static void check_handler(struct vctx *v, const struct ynode *n,
 		verror(v, n,
 		       "missing key 'name' in %s (e.g. 'name: reload "
 		       "nginx'): steps notify a handler by its name",
+		       what);
+	if (ynode_get(n, "loop") || ynode_get(n, "item"))
+		verror(v,
+		       ynode_get_pair(n, ynode_get(n, "loop") ? "loop" : "item")
+			       ->key,
+		       "%s: a handler runs once; loop in the step that "
+		       "notifies it",
 		       what);
 	schema_check(v, n, &vs_step_map, what);
 	check_kinds(v, n, what, step_keys);

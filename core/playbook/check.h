@@ -21,4 +21,11 @@ extern const struct vspec playbook_schema;
 /* The step kind a step key names, or -1. */
 int step_kind_of(const char *key);
 
+/*
+ * The variable a `loop:` string names: "{{ vars.files }}" (one tag, a
+ * dotted path of letters, digits, '_' and '-', nothing around it) gives
+ * "vars.files", malloc'd; anything else NULL.
+ */
+char *loop_var_path(const char *text);
+
 #endif

@@ -49,10 +49,12 @@ void cc_add_int(struct buf *call, long v);
 /* Content: its SHA-256 and the content (":TEXT", or base64 when it holds a
  * NUL byte or the step a secret), two words. */
 void cc_add_content(struct cc *c, struct buf *call, const struct buf *content);
-/* Its digest and a placeholder for a cached file's bytes: the script
- * records the push (compile.h, script_expand()). */
-void cc_add_push(struct cc *c, struct buf *call, const char *dest,
-		 const char *path, const char *sha256);
+/* Its digest and a placeholder for a cached file's bytes, two words: the
+ * script records the push (compile.h, script_expand()); image_ids for
+ * PUSH_DOCKER, else NULL. */
+void cc_add_push(struct cc *c, struct buf *call, enum script_push_kind kind,
+		 const char *name, const char *dest, const char *path,
+		 const char *sha256, const char *image_ids);
 /* The step looks at the file or directory path: "s" its digest, "a" its
  * mode and owner (listed for the host to read them all at once). */
 void cc_want(struct cc *c, const char *flags, const struct buf *path);
@@ -94,6 +96,19 @@ int cc_render_int(struct cc *c, const struct ynode *a, const char *key,
 /* The value as written ("" when absent or not a scalar). */
 const char *cc_src_text(const struct ynode *a, const char *key);
 bool cc_get_bool(const struct ynode *a, const char *key, bool def);
+
+/*
+ * A step's loop (loop.c), with c->step set to it: its items for the host
+ * at hand, in *items (a JSON array, the caller's), each with the defaults
+ * of the step's `item:` added (rendered with the host's data) and its
+ * `files` keys made absolute from the directory of the file the item is
+ * written in. An error names the item where it is written (the topology
+ * for a variable of it).
+ */
+int loop_items(struct cc *c, const struct step *s, cJSON **items);
+/* What names item i in its step's label: a scalar item itself, else the
+ * value of its first required key, else "item N"; malloc'd. */
+char *loop_label(const struct step *s, const cJSON *item, size_t i);
 
 /*
  * Health checks (health.c), the role's and its playbooks': a check's

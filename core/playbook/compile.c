@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -91,19 +92,25 @@ const char *cc_key_what(struct cc *c, const char *key)
 	return what;
 }
 
-/* Errors, at the node they come from; never with a rendered value. */
+/*
+ * Errors, at the node they come from; never with a rendered value. One
+ * that names what a value rendered to has the secrets in it redacted
+ * (the artifact a topology lacks, named by a secret).
+ */
 int cc_fail_at(struct cc *c, const struct ynode *n, int code, const char *fmt,
 	       ...)
 {
-	struct buf msg = BUF_INIT;
+	struct buf msg = BUF_INIT, clean = BUF_INIT;
 	va_list ap;
 
 	va_start(ap, fmt);
 	buf_vaddf(&msg, fmt, ap);
 	va_end(ap);
+	context_redact(c->ctx, msg.data, msg.len, &clean);
 	error_set(c->err, code, c->pb->file, n ? n->line : 0, n ? n->col : 0,
-		  "%s", msg.data);
-	buf_free(&msg);
+		  "%s", clean.data);
+	buf_free_secret(&msg);
+	buf_free(&clean);
 	return code;
 }
 
@@ -183,11 +190,17 @@ int cc_render_text(struct cc *c, const char *name, const char *text, size_t len,
 				what, COMPILE_MAX_FILE);
 	} else if (rc) {
 		add_hint(c, &terr);
-		if (terr.file && strcmp(terr.file, c->pb->file) && terr.line)
+		if (terr.file && strcmp(terr.file, c->pb->file) && terr.line) {
+			struct buf clean = BUF_INIT;
+
+			context_redact(c->ctx, terr.msg, strlen(terr.msg),
+				       &clean);
 			error_set(c->err, rc, terr.file, terr.line, terr.col,
-				  "%s", terr.msg);
-		else
+				  "%s", clean.data);
+			buf_free(&clean);
+		} else {
 			cc_fail_at(c, at, rc, "%s: %s", what, terr.msg);
+		}
 	}
 	error_clear(&terr);
 	if (!rc && !c->quiet) {
@@ -394,26 +407,52 @@ void cc_add_content(struct cc *c, struct buf *call, const struct buf *content)
 	content_word(call, content, c->quiet);
 }
 
-void cc_add_push(struct cc *c, struct buf *call, const char *dest,
-		 const char *path, const char *sha256)
+void cc_add_push(struct cc *c, struct buf *call, enum script_push_kind kind,
+		 const char *name, const char *dest, const char *path,
+		 const char *sha256, const char *image_ids)
 {
 	struct script *s = c->script;
 	struct script_push *p;
 	struct buf ph = BUF_INIT;
+	const char *host;
+	struct stat st;
 
 	s->pushes = xrealloc(s->pushes, (s->nr_pushes + 1) * sizeof(*p));
 	p = &s->pushes[s->nr_pushes];
-	buf_addf(&ph, "@@deploy-artifact-%s-%zu@@", s->nonce, s->nr_pushes);
 	s->nr_pushes++;
+	p->kind = kind;
+	p->name = xstrdup(name);
 	p->dest = xstrdup(dest);
 	p->path = xstrdup(path);
+	p->size = stat(path, &st) ? 0 : (uint64_t)st.st_size;
 	snprintf(p->sha256, sizeof(p->sha256), "%s", sha256);
+	p->image_ids = image_ids ? xstrdup(image_ids) : NULL;
+	buf_adds(&ph, COMPILE_STAGE_DIR "/");
+	host = c->ctx && c->ctx->host ? c->ctx->host->name : NULL;
+	if (host && host[0] != '.' && strlen(host) < 200 &&
+	    strspn(host, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+			 "0123456789._-") == strlen(host))
+		buf_addf(&ph, "%s/", host);
+	buf_adds(&ph, sha256);
+	p->staged = buf_release(&ph);
+	buf_addf(&ph, "@@deploy-artifact-%s-%zu@@", s->nonce, s->nr_pushes - 1);
 	p->placeholder = buf_release(&ph);
 	cc_args(call, sha256);
 	cc_args(call, p->placeholder);
 }
 
-int script_expand(const struct script *s, char *const *host_sha256,
+/* A later step takes the same artifact's copy too: this one copies it. */
+static bool needed_later(const struct script *s, const enum script_have *have,
+			 size_t i)
+{
+	for (size_t j = i + 1; j < s->nr_pushes; j++)
+		if (!strcmp(s->pushes[j].sha256, s->pushes[i].sha256) &&
+		    (!have || have[j] != HAVE_DEST))
+			return true;
+	return false;
+}
+
+int script_expand(const struct script *s, const enum script_have *have,
 		  struct buf *out, struct error *err)
 {
 	const char *at = s->text.data, *end = s->text.data + s->text.len;
@@ -422,7 +461,7 @@ int script_expand(const struct script *s, char *const *host_sha256,
 	buf_init(out, COMPILE_MAX_SCRIPT);
 	for (size_t i = 0; i < s->nr_pushes && !rc; i++) {
 		const struct script_push *p = &s->pushes[i];
-		struct buf word = BUF_INIT, content = BUF_INIT;
+		struct buf word = BUF_INIT;
 		size_t n = strlen(p->placeholder);
 		const char *hit =
 			memmem(at, (size_t)(end - at), p->placeholder, n);
@@ -432,29 +471,20 @@ int script_expand(const struct script *s, char *const *host_sha256,
 			rc = error_set(err, DEPLOY_ERR_INVALID, NULL, 0, 0,
 				       "the script lost the place of artifact "
 				       "'%s'",
-				       p->dest);
+				       p->name);
 			break;
 		}
 		buf_add(out, at, (size_t)(hit - 1 - at));
-		if (host_sha256 && host_sha256[i] &&
-		    !strcmp(host_sha256[i], p->sha256)) {
+		if (have && have[i] == HAVE_DEST)
 			cc_arg(&word, "", 0);
-		} else {
-			buf_init(&content, COMPILE_MAX_ARTIFACT);
-			rc = buf_read_file(&content, p->path);
-			if (rc)
-				rc = error_set(err, rc, p->path, 0, 0,
-					       "cannot read: %s",
-					       deploy_strerror(rc));
-			else
-				content_word(&word, &content, false);
-		}
+		else
+			buf_addf(&word, " '@%s%s'",
+				 needed_later(s, have, i) ? "=" : "",
+				 p->staged);
 		/* cc_arg adds a space before the word: the call has one. */
-		if (!rc)
-			rc = buf_add(out, word.data + 1, word.len - 1);
+		rc = buf_add(out, word.data + 1, word.len - 1);
 		at = hit + n + 1;
 		buf_free(&word);
-		buf_free(&content);
 	}
 	if (!rc)
 		rc = buf_add(out, at, (size_t)(end - at));
@@ -528,7 +558,8 @@ static void summary(const struct step *s, struct buf *out)
 		buf_addf(out, " %s", n->value);
 }
 
-static char *make_label(struct cc *c, const struct step *s)
+/* "node: config file (/etc/node.conf)": item names a loop's item. */
+static char *make_label(struct cc *c, const struct step *s, const char *item)
 {
 	struct buf raw = BUF_INIT, out = BUF_INIT;
 
@@ -537,6 +568,8 @@ static char *make_label(struct cc *c, const struct step *s)
 		buf_adds(&raw, s->name);
 	else
 		summary(s, &raw);
+	if (item)
+		buf_addf(&raw, " (%s)", item);
 	context_redact(c->ctx, raw.data, raw.len, &out);
 	for (size_t i = 0; i < out.len; i++)
 		if ((unsigned char)out.data[i] < 0x20 || out.data[i] == 0x7f)
@@ -589,9 +622,11 @@ static void when_reason(struct cc *c, const struct when_expr *w,
 	buf_free(&out);
 }
 
-/* One step or handler as a line of _dp_main; *label for the runner. */
+/* One step or handler as a line of _dp_main; *label for the runner;
+ * item names the item of a loop (NULL: none). */
 static int compile_step(struct cc *c, const struct step *s, bool handler,
-			size_t n, struct buf *body, char **label)
+			size_t n, const char *item, struct buf *body,
+			char **label)
 {
 	struct buf line = BUF_INIT, kind = BUF_INIT, flags = BUF_INIT;
 	const struct when_expr *failed;
@@ -602,7 +637,7 @@ static int compile_step(struct cc *c, const struct step *s, bool handler,
 	c->handler = handler;
 	c->quiet = false;
 	c->secret = NULL;
-	*label = make_label(c, s);
+	*label = make_label(c, s, item);
 	rc = check_when(c, s, &failed);
 	if (rc)
 		goto out;
@@ -682,6 +717,7 @@ static int make_nonce(const struct compile_opts *o, char *out, size_t size,
 static void add_item(struct script *s, size_t *nr_items, char *label,
 		     const struct cc *c, const struct step *step, bool handler)
 {
+	XGROW(s->items, s->alloc_items, *nr_items + 1);
 	s->items[*nr_items].label = label;
 	s->items[*nr_items].kind = step_kind_name(step->kind);
 	s->items[*nr_items].secret = c->secret ? xstrdup(c->secret) : NULL;
@@ -723,8 +759,10 @@ static size_t count_health(struct playbook *const *pbs, size_t nr,
 
 static void add_health(struct script *s, size_t *nr_items, char *label)
 {
+	XGROW(s->items, s->alloc_items, *nr_items + 1);
 	s->items[*nr_items].label = label;
 	s->items[*nr_items].kind = "health";
+	s->items[*nr_items].secret = NULL;
 	s->items[*nr_items].handler = true;
 	(*nr_items)++;
 }
@@ -745,6 +783,46 @@ static void rollback_line(struct buf *rb, const char *line, size_t len)
 	buf_adds(rb, "\t_dp_rb_handler ");
 	buf_add(rb, line + sizeof(h) - 1, len - sizeof(h));
 	buf_adds(rb, " || _dp_rbf=1\n");
+}
+
+/*
+ * A step with a loop: one step per item, the item in the data as `item`
+ * while it compiles, numbered on from *n_step, labelled with the item.
+ */
+static int compile_loop(struct cc *c, const struct step *s, size_t *n_step,
+			struct buf *body, struct script *script,
+			size_t *nr_items)
+{
+	struct buf what = BUF_INIT;
+	cJSON *items = NULL, *item;
+	size_t i = 0;
+	int rc;
+
+	c->step = s;
+	rc = loop_items(c, s, &items);
+	cJSON_ArrayForEach(item, items)
+	{
+		struct step one = *s;
+		char *label, *name = loop_label(s, item, i);
+
+		buf_reset(&what);
+		buf_addf(&what, "%s.loop[%zu]", s->what, i);
+		one.what = what.data;
+		cJSON_AddItemToObject(c->data, "item",
+				      cJSON_Duplicate(item, true));
+		rc = compile_step(c, &one, false, ++*n_step, name, body,
+				  &label);
+		cJSON_DeleteItemFromObjectCaseSensitive(c->data, "item");
+		free(name);
+		if (rc)
+			break;
+		add_item(script, nr_items, label, c, s, false);
+		i++;
+	}
+	c->step = NULL;
+	cJSON_Delete(items);
+	buf_free(&what);
+	return rc;
 }
 
 int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
@@ -786,7 +864,6 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 				       pbs[j]->file, pbs[i]->file);
 			goto out;
 		}
-		s->nr_steps += pbs[i]->nr_steps;
 		s->nr_handlers += pbs[i]->nr_handlers;
 		buf_addf(&names, "%s%s", i ? ", " : "", pbs[i]->name);
 	}
@@ -798,20 +875,27 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	}
 	/* The health gate: checks run after the handlers. */
 	s->nr_handlers += count_health(pbs, nr, health);
-	s->items = xcalloc(s->nr_steps + s->nr_handlers + 1, sizeof(*s->items));
 	for (size_t i = 0; i < nr && !rc; i++) {
 		c.pb = pbs[i];
 		c.data = context_playbook_data(ctx, pbs[i]);
 		for (size_t j = 0; j < pbs[i]->nr_steps && !rc; j++) {
-			rc = compile_step(&c, &pbs[i]->steps[j], false,
-					  ++n_step, &steps, &label);
+			const struct step *st = &pbs[i]->steps[j];
+
+			if (st->loop) {
+				rc = compile_loop(&c, st, &n_step, &steps, s,
+						  &nr_items);
+				continue;
+			}
+			rc = compile_step(&c, st, false, ++n_step, NULL, &steps,
+					  &label);
 			if (!rc)
-				add_item(s, &nr_items, label, &c,
-					 &pbs[i]->steps[j], false);
+				add_item(s, &nr_items, label, &c, st, false);
 		}
 		context_data_free(c.data);
 		c.data = NULL;
 	}
+	/* A loop makes as many steps as its list has items. */
+	s->nr_steps = n_step;
 	/* Handlers after every step, in playbook then handler order. */
 	for (size_t i = 0; i < nr && !rc; i++) {
 		c.pb = pbs[i];
@@ -820,7 +904,7 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 			size_t at = handlers.len;
 
 			rc = compile_step(&c, &pbs[i]->handlers[j], true,
-					  ++n_handler, &handlers, &label);
+					  ++n_handler, NULL, &handlers, &label);
 			if (!rc)
 				add_item(s, &nr_items, label, &c,
 					 &pbs[i]->handlers[j], true);
@@ -901,6 +985,10 @@ int compile_script(const struct host_context *ctx, struct playbook *const *pbs,
 	*out = s;
 	s = NULL;
 out:
+	if (s) { /* script_free() frees the items made so far */
+		s->nr_steps = nr_items;
+		s->nr_handlers = 0;
+	}
 	context_data_free(c.data);
 	buf_free_secret(&rb);
 	buf_free_secret(&steps);
@@ -923,6 +1011,9 @@ void script_free(struct script *s)
 	free(s->items);
 	free(s->artifacts);
 	for (size_t i = 0; i < s->nr_pushes; i++) {
+		free(s->pushes[i].name);
+		free(s->pushes[i].image_ids);
+		free(s->pushes[i].staged);
 		free(s->pushes[i].dest);
 		free(s->pushes[i].path);
 		free(s->pushes[i].placeholder);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "artifact/artifact.h"
 #include "playbook/context.h"
@@ -63,13 +64,42 @@ struct script_artifact {
 	bool restart;		  /* the step notifies a handler */
 };
 
-/* With defer_artifacts: a file artifact whose bytes wait for
- * script_expand(). */
+/*
+ * With defer_artifacts: an artifact whose bytes travel beside the script
+ * (push.c): an artifact step's file (to put at dest, or to unpack there),
+ * or a docker_image's `docker save` tarball (to load as dest, the image
+ * reference). Before the script, the host is asked what it has
+ * (script_probe()); what it lacks is sent on its own channel into
+ * COMPILE_STAGE_DIR/SHA256, checked there against the digest and renamed
+ * (script_transfer()); the script's step then takes it from there.
+ */
+#define COMPILE_STAGE_DIR "/var/lib/deploy/artifacts"
+
+enum script_push_kind {
+	PUSH_FILE,   /* dest: the file */
+	PUSH_UNPACK, /* dest: the directory it is unpacked into */
+	PUSH_DOCKER, /* dest: the image reference */
+};
+
 struct script_push {
-	char *dest;	   /* the file on the host */
-	char *path;	   /* the operator's cached copy */
-	char sha256[65];   /* its digest */
+	enum script_push_kind kind;
+	char *name;	 /* the artifact's */
+	char *dest;	 /* see the kinds */
+	char *path;	 /* the operator's cached copy */
+	uint64_t size;	 /* its size */
+	char sha256[65]; /* its digest */
+	char *image_ids; /* PUSH_DOCKER: the IDs it holds, space-separated */
+	/* Where its checked copy waits on the host: COMPILE_STAGE_DIR/HOST/
+	 * SHA256 (a directory per host: hosts may share a file system). */
+	char *staged;
 	char *placeholder; /* the word in text that stands for the bytes */
+};
+
+/* What the host has of a push (script_probe_parse()). */
+enum script_have {
+	HAVE_NOTHING, /* it must be sent */
+	HAVE_DEST,    /* in place already: nothing to send or change */
+	HAVE_STAGED,  /* a checked copy waits in COMPILE_STAGE_DIR */
 };
 
 struct script {
@@ -79,7 +109,8 @@ struct script {
 	char nonce[33];
 	size_t nr_steps;
 	size_t nr_handlers;
-	struct script_item *items;	   /* steps, then handlers */
+	struct script_item *items; /* steps, then handlers */
+	size_t alloc_items;
 	struct script_artifact *artifacts; /* steps that run, in order */
 	size_t nr_artifacts;
 };
@@ -96,11 +127,40 @@ void script_free(struct script *s);
 
 /*
  * The text to send to a host, into out: each push's placeholder becomes
- * the file's bytes, or nothing where host_sha256[i] (what the host's file
- * has, NULL: unknown) is already the push's digest: the host's step then
- * finds its file in place and needs no bytes. host_sha256 may be NULL.
+ * '' where have[i] is HAVE_DEST (the step finds its file or image in
+ * place), else the word '@STAGED' (push.staged: the step takes the
+ * copy sent there: moves it into place, or removes it once loaded), or
+ * '@=STAGED' when a later push of the script takes the
+ * same copy (this one copies it). have may be NULL (nothing in place).
  */
-int script_expand(const struct script *s, char *const *host_sha256,
+int script_expand(const struct script *s, const enum script_have *have,
 		  struct buf *out, struct error *err);
+
+/*
+ * push.c. The command that asks the host what it has of every push: one
+ * line "N present" or "N staged" per push N (from 0) it has; read with
+ * script_probe_parse() into have[0..nr_pushes).
+ */
+void script_probe(const struct script *s, struct buf *cmd);
+void script_probe_parse(const struct script *s, const char *out,
+			enum script_have *have);
+/*
+ * The command that receives push p on its standard input: into
+ * STAGED.part, its digest checked, then renamed to STAGED (p->staged); a
+ * copy that does not match the digest (cut
+ * short, damaged) is removed and the command fails saying so.
+ */
+void script_transfer(const struct script_push *p, struct buf *cmd);
+
+/*
+ * The image IDs a `docker save` tarball holds for reference ref, as
+ * `docker image inspect -f '{{.Id}}'` reports them ("sha256:HEX", the
+ * config's digest, from manifest.json; with an OCI index.json, its
+ * manifests' digests too), space-separated, into out. Reads the tar's
+ * headers and those two files only. An error when the tarball has no
+ * manifest naming an image.
+ */
+int docker_tar_image_ids(const char *path, const char *ref, struct buf *out,
+			 struct error *err);
 
 #endif

@@ -128,6 +128,12 @@ static void build_step(struct playbook *pb, struct step *s,
 	}
 	if (when)
 		build_when(s, when);
+	s->loop = ynode_get(n, "loop");
+	if (s->loop && ynode_is_string(s->loop))
+		s->loop_path = loop_var_path(s->loop->value);
+	s->item = ynode_get(n, "item");
+	if (s->item && s->item->kind != YNODE_MAP)
+		s->item = NULL;
 }
 
 static void build_list(struct playbook *pb, const struct ynode *seq,
@@ -151,6 +157,7 @@ static void build_list(struct playbook *pb, const struct ynode *seq,
 			for (size_t j = 0; j < (*out)[*nr].nr_when; j++)
 				when_clear(&(*out)[*nr].when[j]);
 			free((*out)[*nr].when);
+			free((*out)[*nr].loop_path);
 			memset(&(*out)[*nr], 0, sizeof(**out));
 			continue;
 		}
@@ -294,6 +301,7 @@ static void free_steps(struct step *steps, size_t nr)
 		free(steps[i].notify);
 		free(steps[i].what);
 		free(steps[i].flag);
+		free(steps[i].loop_path);
 	}
 	free(steps);
 }

@@ -52,6 +52,10 @@ struct step {
 	size_t *notify; /* indexes into playbook.handlers */
 	size_t nr_notify;
 	char *flag; /* handlers: the notification's file name */
+	/* loop: the step runs once per item (loop.c); NULL: once */
+	const struct ynode *loop; /* a list, or "{{PATH}}" */
+	char *loop_path;	  /* PATH ("vars.files"); NULL: a list */
+	const struct ynode *item; /* item: what an item holds; NULL: any */
 };
 
 struct playbook {
@@ -71,6 +75,7 @@ struct playbook {
 };
 
 #define PLAYBOOK_MAX_STEPS 10000
+#define PLAYBOOK_MAX_LOOP  1000 /* items of one step's loop */
 
 /* A source from `sources:` as a run has it: the files of its locked
  * commit, at its `path:` (core/source/source.h). */

@@ -477,6 +477,8 @@ _dp_write() {
 	umask "${_dp_um:-077}"
 	case $2 in
 	:*) printf '%s' "${2#:}" >"$1" ;;
+	@=*) cp -- "${2#@=}" "$1" ;;
+	@*) mv -f -- "${2#@}" "$1" && _dp_unstage "${2#@}" ;;
 	*) printf '%s' "$2" | base64 -d >"$1" ;;
 	esac
 	_dp_x=$?
@@ -579,6 +581,18 @@ _dp_nodir() {
 	return 0
 }
 
+# Content words: ":TEXT" (as it is), base64, or an artifact sent beside the
+# script into /var/lib/deploy/artifacts and checked against its digest
+# there (core/playbook/push.c): "@PATH" is taken (moved), "@=PATH" copied
+# (a later step takes it).
+
+# _dp_unstage PATH: the copy sent beside the script is taken; its
+# directory goes when nothing else waits there.
+_dp_unstage() {
+	rmdir -- "${1%/*}" 2>/dev/null
+	return 0
+}
+
 # _dp_content CONTENT: CONTENT (":TEXT", or base64) on stdout.
 _dp_content() {
 	case $1 in
@@ -614,18 +628,25 @@ _dp_put() {
 	fi
 	_dp_st0=$_dp_st
 	_dp_changed content && return 0
-	if [ -e "$_dp_p" ] && [ -z "$2" ]; then
+	# A new file whose step holds a secret is 0600 unless a mode is
+	# given: other users of the host do not read it.
+	_dp_m=$2
+	if [ -z "$_dp_m" ] && [ "$_dp_quiet" = 1 ] && ! [ -e "$_dp_p" ]; then
+		_dp_m=600
+	fi
+	if [ -e "$_dp_p" ] && [ -z "$_dp_m" ]; then
 		_dp_mktemp "$_dp_p" || return 1
 	else
-		_dp_mktemp "$_dp_p" "$2" || return 1
+		_dp_mktemp "$_dp_p" "$_dp_m" || return 1
 	fi
 	if ! _dp_write "$_dp_tmp" "$6"; then
 		_dp_msg="cannot write a temporary file"
 		return 1
 	fi
-	# Text arrives as it is, in the script; base64 is checked once decoded.
+	# Text arrives as it is, in the script; base64 is checked once decoded;
+	# a copy sent beside the script was checked when it arrived.
 	case $6 in
-	:*) ;;
+	:* | @*) ;;
 	*)
 		if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$5" ]; then
 			_dp_msg="the content was damaged on its way"
@@ -633,7 +654,7 @@ _dp_put() {
 		fi
 		;;
 	esac
-	_dp_newattrs "$_dp_tmp" "$_dp_p" "$2" "$3" "$4" || return 1
+	_dp_newattrs "$_dp_tmp" "$_dp_p" "$_dp_m" "$3" "$4" || return 1
 	if [ -n "${7-}" ] && ! "$7" "$_dp_tmp"; then
 		_dp_st=$_dp_st0
 		_dp_msg="the new content did not pass its check; nothing changed"
@@ -653,7 +674,7 @@ _dp_put() {
 		# A runtime function (_dp_*) runs here; other code in its own sh.
 		case $8 in
 		_dp_*) "$8" "$_dp_p" ;;
-		*) sh -c "$8" "$_dp_p" ;;
+		*) _dp_code "$8" sh -c "$_dp_eval" "$_dp_p" ;;
 		esac
 		_dp_rc=$?
 		if [ "$_dp_rc" = 0 ]; then
@@ -825,9 +846,14 @@ dp_line() {
 			return "$_dp_nodir_failed"
 		fi
 		_dp_changed created && return 0
-		_dp_mktemp "$_dp_p" "" || return 1
+		# A new file with a line that holds a secret: 0600 (_dp_put).
+		_dp_m=
+		if [ "$_dp_quiet" = 1 ]; then
+			_dp_m=600
+		fi
+		_dp_mktemp "$_dp_p" "$_dp_m" || return 1
 		_dp_write "$_dp_tmp" ":$3$_dp_nl" &&
-			_dp_newattrs "$_dp_tmp" "" "" "" "" &&
+			_dp_newattrs "$_dp_tmp" "" "$_dp_m" "" "" &&
 			mv -f -- "$_dp_tmp" "$_dp_p" || return 1
 		_dp_tmp=
 		return 0
@@ -1164,13 +1190,21 @@ dp_sysctl() {
 
 # Downloads
 
+# A URL may hold a secret (a token in its query): curl and wget read it
+# on stdin, never as an argument, which any user of the host can read.
+
+# _dp_curl_url URL: URL as curl's config file (curl -K -) gives it.
+_dp_curl_url() {
+	printf '%s\n' "$1" | sed 's/[\\"]/\\&/g; s/^/url = "/; s/$/"/'
+}
+
 # _dp_fetch URL FILE
 _dp_fetch() {
 	if command -v curl >/dev/null 2>&1; then
-		curl -fsSL --retry 3 --connect-timeout 30 --speed-limit 1 \
-			--speed-time 30 -o "$2" "$1"
+		_dp_curl_url "$1" | curl -fsSL --retry 3 --connect-timeout 30 \
+			--speed-limit 1 --speed-time 30 -o "$2" -K -
 	elif command -v wget >/dev/null 2>&1; then
-		wget -q -t 3 -T 30 -O "$2" "$1"
+		printf '%s\n' "$1" | wget -q -t 3 -T 30 -O "$2" -i -
 	else
 		_dp_msg="neither curl nor wget is installed"
 		return 127
@@ -1327,10 +1361,15 @@ dp_artifact() {
 		_dp_msg="cannot write a temporary file"
 		return 1
 	fi
-	if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$7" ]; then
-		_dp_msg="the content was damaged on its way"
-		return 1
-	fi
+	case $8 in
+	@*) ;;
+	*)
+		if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$7" ]; then
+			_dp_msg="the content was damaged on its way"
+			return 1
+		fi
+		;;
+	esac
 	_dp_new=$(mktemp -d "$_dp_p.deploy.XXXXXXXX") || return 1
 	if ! tar -xf "$_dp_tmp" -C "$_dp_new" --no-same-owner; then
 		rm -rf -- "$_dp_new"
@@ -1366,12 +1405,14 @@ _dp_docker_tail() {
 }
 
 # dp_docker_image pull '' REF
-# dp_docker_image load NAME REF SHA256 BASE64
+# dp_docker_image load NAME REF IDS SHA256 CONTENT
 # The image REF on the host. pull: REF is pinned by digest; pulled when the
 # host does not have it. load: the artifact NAME is a `docker save`
-# tarball holding REF; it is loaded unless the host loaded this tarball
-# already and REF still names the image it loaded (a marker file under
-# /var/lib/deploy/docker-images holds "SHA256 IMAGE-ID").
+# tarball holding REF, whose image ID is one of IDS (space-separated, as
+# `docker image inspect` reports them: deploy read them from the
+# tarball's manifest); it is loaded unless REF names such an image on the
+# host already. CONTENT is the tarball (base64, or a copy sent beside the
+# script), or empty when deploy found the image in place (nothing sent).
 dp_docker_image() {
 	if ! command -v docker >/dev/null 2>&1; then
 		_dp_msg="docker is not installed (run the docker playbook first)"
@@ -1386,38 +1427,76 @@ dp_docker_image() {
 		}
 		return 0
 	fi
-	_dp_mk=/var/lib/deploy/docker-images/$2
 	_dp_id=$(docker image inspect -f '{{.Id}}' "$3" 2>/dev/null) || _dp_id=
-	if [ -n "$_dp_id" ] && [ -f "$_dp_mk" ] &&
-		[ "$(cat -- "$_dp_mk")" = "$4 $_dp_id" ]; then
-		return 0
+	if [ -n "$_dp_id" ]; then
+		case " $4 " in
+		*" $_dp_id "*) return 0 ;;
+		esac
 	fi
 	_dp_changed "loaded $2" && return 0
-	mkdir -p /var/lib/deploy/docker-images || return 1
-	_dp_mktemp "$_dp_mk" || return 1
-	if ! _dp_write "$_dp_tmp" "$5"; then
-		_dp_msg="cannot write a temporary file"
+	case $6 in
+	'')
+		_dp_msg="$3 is not on the host any more, and its tarball was not sent: run again"
 		return 1
-	fi
-	# _dp_sha sets _dp_h (it prints nothing).
-	if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$4" ]; then
-		_dp_msg="the content was damaged on its way"
-		return 1
-	fi
-	_dp_out=$(docker load -i "$_dp_tmp" 2>&1) || {
+		;;
+	@=*) _dp_src=${6#@=} ;;
+	@*) _dp_src=${6#@} ;;
+	*)
+		mkdir -p /var/lib/deploy || return 1
+		_dp_mktemp /var/lib/deploy/docker-image || return 1
+		if ! _dp_write "$_dp_tmp" "$6"; then
+			_dp_msg="cannot write a temporary file"
+			return 1
+		fi
+		# _dp_sha sets _dp_h (it prints nothing).
+		if ! _dp_sha "$_dp_tmp" || [ "$_dp_h" != "$5" ]; then
+			_dp_msg="the content was damaged on its way"
+			return 1
+		fi
+		_dp_src=$_dp_tmp
+		;;
+	esac
+	_dp_out=$(docker load -i "$_dp_src" 2>&1) || {
 		_dp_msg="docker load: $(_dp_docker_tail "$_dp_out")"
 		return 1
 	}
-	rm -f -- "$_dp_tmp"
-	_dp_tmp=
+	case $6 in
+	@/*) rm -f -- "$_dp_src" && _dp_unstage "$_dp_src" ;;
+	esac
+	if [ -n "$_dp_tmp" ]; then
+		rm -f -- "$_dp_tmp"
+		_dp_tmp=
+	fi
 	_dp_id=$(docker image inspect -f '{{.Id}}' "$3" 2>/dev/null) || {
 		_dp_msg="the artifact $2 holds no image $3 (docker load said: $(_dp_docker_tail "$_dp_out"))"
 		return 1
 	}
-	printf '%s %s\n' "$4" "$_dp_id" >"$_dp_mk"
+	case " $4 " in
+	*" $_dp_id "*) ;;
+	*)
+		_dp_msg="after loading $2, $3 is image $_dp_id, not the artifact's ($4)"
+		return 1
+		;;
+	esac
 }
 
 # Commands
+
+# Shell code (shell:, unless:, validate:, wait's and health's command:)
+# may hold a secret: it reaches the sh that runs it on fd 4, never as an
+# argument, which any user of the host can read (ps, /proc/PID/cmdline).
+# _dp_eval is that sh's whole command line.
+# shellcheck disable=SC2016 # the sh that runs the code expands it
+_dp_eval='eval "$(cat <&4)" 4<&-'
+
+# _dp_code CODE COMMAND...: COMMAND, with CODE to read on fd 4.
+_dp_code() {
+	_dp_code_text=$1
+	shift
+	"$@" 4<<_DP_CODE_END
+$_dp_code_text
+_DP_CODE_END
+}
 
 # _dp_in DIR COMMAND...: COMMAND run in DIR.
 _dp_in() {
@@ -1434,7 +1513,7 @@ _dp_guard() {
 	if [ -n "$1" ] && { [ -e "$1" ] || [ -L "$1" ]; }; then
 		return 0
 	fi
-	if [ -n "$2" ] && _dp_in "$3" sh -c "$2"; then
+	if [ -n "$2" ] && _dp_code "$2" _dp_in "$3" sh -c "$_dp_eval"; then
 		return 0
 	fi
 	return 1
@@ -1460,7 +1539,7 @@ dp_shell() {
 		return 0
 	fi
 	_dp_ran "$5" || return 0
-	_dp_in "$4" sh -c "$1" || {
+	_dp_code "$1" _dp_in "$4" sh -c "$_dp_eval" || {
 		_dp_msg="exit status $?"
 		return 1
 	}
@@ -1514,10 +1593,11 @@ socket.create_connection((sys.argv[1], int(sys.argv[2])), 5).close()' \
 # _dp_probe_http URL STATUS
 _dp_probe_http() {
 	if command -v curl >/dev/null 2>&1; then
-		_dp_code=$(curl -s -o /dev/null -w '%{http_code}' \
-			--max-time 10 "$1")
+		_dp_code=$(_dp_curl_url "$1" | curl -s -o /dev/null \
+			-w '%{http_code}' --max-time 10 -K -)
 	elif command -v wget >/dev/null 2>&1; then
-		_dp_code=$(wget -q -S -O /dev/null -T 10 -t 1 "$1" 2>&1 |
+		_dp_code=$(printf '%s\n' "$1" |
+			wget -q -S -O /dev/null -T 10 -t 1 -i - 2>&1 |
 			awk '/^ *HTTP\// { c = $2 } END { print c }')
 	else
 		_dp_msg="cannot probe a URL: install curl or wget"
@@ -1538,7 +1618,7 @@ dp_wait() {
 		case $_dp_wkind in
 		tcp) _dp_probe_tcp "$4" "$5" ;;
 		http) _dp_probe_http "$4" "$5" ;;
-		*) _dp_bounded "$_dp_wto" sh -c "$4" ;;
+		*) _dp_code "$4" _dp_bounded "$_dp_wto" sh -c "$_dp_eval" ;;
 		esac
 		_dp_wrc=$?
 		if [ "$_dp_wrc" -eq 0 ]; then
@@ -1759,7 +1839,8 @@ dp_health() {
 			;;
 		*)
 			_dp_out=$(
-				_dp_bounded "$_dp_hto" sh -c "$1" 2>&1 3>&-
+				_dp_code "$1" _dp_bounded "$_dp_hto" sh -c "$_dp_eval" \
+					2>&1 3>&-
 				echo "@$?"
 			)
 			_dp_hrc=${_dp_out##*@}

@@ -34,6 +34,32 @@ static int add_mode_owner_group(struct cc *c, const struct ynode *a,
 	return rc;
 }
 
+/* secret: NAME, a secret of the topology's: the step is quiet. */
+static int file_secret(struct cc *c, const struct ynode *n, struct buf *content)
+{
+	struct buf name = BUF_INIT;
+	const struct secret_value *v = NULL;
+	int rc;
+
+	rc = cc_render_one_line(c, n, cc_key_what(c, "secret"), &name);
+	for (size_t i = 0; !rc && i < c->ctx->nr_secrets; i++)
+		if (!strcmp(c->ctx->secrets[i].name, name.data))
+			v = &c->ctx->secrets[i];
+	if (!rc && !v)
+		rc = cc_fail_at(c, n, DEPLOY_ERR_NOT_FOUND,
+				"%s: no secret '%s' (is it under 'secrets' in "
+				"the topology, with its variable set or its "
+				"file readable?)",
+				cc_key_what(c, "secret"), name.data);
+	if (!rc) {
+		rc = buf_add(content, v->value, v->len);
+		c->quiet = true;
+		c->secret = v->name;
+	}
+	buf_free(&name);
+	return rc;
+}
+
 static int file_content(struct cc *c, const struct ynode *a,
 			struct buf *content)
 {
@@ -45,6 +71,8 @@ static int file_content(struct cc *c, const struct ynode *a,
 	if ((n = ynode_get(a, "content")))
 		return cc_render(c, a, "content", TEMPLATE_ESCAPE_NONE,
 				 content);
+	if ((n = ynode_get(a, "secret")))
+		return file_secret(c, n, content);
 	buf_init(&text, COMPILE_MAX_FILE);
 	n = ynode_get(a, "template");
 	if (!n)
@@ -656,33 +684,25 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 		cc_args(call, pin->a->url);
 		goto out;
 	}
-	if (!unpack && c->opts && c->opts->defer_artifacts && c->script) {
-		/* The bytes are added when the host's copy is known. */
-		struct stat st;
-
-		if (stat(pin->path, &st) || st.st_size > COMPILE_MAX_ARTIFACT) {
-			rc = cc_fail_at(c, n, DEPLOY_ERR_TOO_BIG,
-					"%s.artifact: '%s' is larger than %u "
-					"MiB, the most a step pushes (fetch: "
-					"host has no limit)",
-					c->step->what, pin->a->name,
-					COMPILE_MAX_ARTIFACT >> 20);
-			goto out;
-		}
+	if (c->opts && c->opts->defer_artifacts && c->script) {
+		/* The bytes travel beside the script, when the host's copy
+		 * is not the artifact (push.c): no size limit. */
 		buf_adds(call, " dp_artifact");
 		cc_args(call, pin->a->name);
 		rc = cc_render_path(c, a, "dest", &v);
 		if (rc)
 			goto out;
 		cc_arg(call, v.data, v.len);
-		cc_args(call, "");
+		cc_args(call, unpack ? "unpack" : "");
 		{
 			char *dest = xstrdup(v.data);
 
 			rc = add_mode_owner_group(c, a, call, &v);
 			if (!rc)
-				cc_add_push(c, call, dest, pin->path,
-					    pin->sha256);
+				cc_add_push(c, call,
+					    unpack ? PUSH_UNPACK : PUSH_FILE,
+					    pin->a->name, dest, pin->path,
+					    pin->sha256, NULL);
 			free(dest);
 		}
 		goto out;
@@ -692,7 +712,7 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 	if (rc == DEPLOY_ERR_TOO_BIG)
 		rc = cc_fail_at(c, n, rc,
 				"%s.artifact: '%s' is larger than %u MiB, "
-				"the most a step pushes",
+				"the most a step embeds in the script",
 				c->step->what, pin->a->name,
 				COMPILE_MAX_ARTIFACT >> 20);
 	else if (rc)
@@ -729,6 +749,7 @@ static int c_docker_image(struct cc *c, const struct ynode *a, struct buf *call)
 	const struct artifact *art;
 	const struct artifact_pin *pin = NULL;
 	struct buf v = BUF_INIT, why = BUF_INIT, content = BUF_INIT;
+	struct buf ids = BUF_INIT;
 	int rc;
 
 	rc = cc_render_one_line(c, n, cc_key_what(c, "ref"), &v);
@@ -758,12 +779,29 @@ static int c_docker_image(struct cc *c, const struct ynode *a, struct buf *call)
 				c->step->what, art->name);
 		goto out;
 	}
+	rc = docker_tar_image_ids(pin->path, v.data, &ids, c->err);
+	if (rc) {
+		rc = cc_fail_at(c, n, rc, "%s.docker_image: artifact '%s': %s",
+				c->step->what, art->name, c->err->msg);
+		goto out;
+	}
+	buf_adds(call, " dp_docker_image load");
+	cc_args(call, art->name);
+	cc_arg(call, v.data, v.len);
+	cc_arg(call, ids.data, ids.len);
+	if (c->opts->defer_artifacts && c->script) {
+		/* The tarball travels beside the script, when the host's
+		 * docker lacks the image (push.c). */
+		cc_add_push(c, call, PUSH_DOCKER, art->name, v.data, pin->path,
+			    pin->sha256, ids.data);
+		goto out;
+	}
 	buf_init(&content, COMPILE_MAX_ARTIFACT);
 	rc = buf_read_file(&content, pin->path);
 	if (rc == DEPLOY_ERR_TOO_BIG)
 		rc = cc_fail_at(c, n, rc,
 				"%s.docker_image: '%s' is larger than %u MiB, "
-				"the most a step pushes",
+				"the most a step embeds in the script",
 				c->step->what, art->name,
 				COMPILE_MAX_ARTIFACT >> 20);
 	else if (rc)
@@ -772,13 +810,11 @@ static int c_docker_image(struct cc *c, const struct ynode *a, struct buf *call)
 				c->step->what, pin->path, deploy_strerror(rc));
 	if (rc)
 		goto out;
-	buf_adds(call, " dp_docker_image load");
-	cc_args(call, art->name);
-	cc_arg(call, v.data, v.len);
 	cc_add_content(c, call, &content);
 out:
 	buf_free(&v);
 	buf_free(&why);
+	buf_free(&ids);
 	buf_free(&content);
 	return rc;
 }

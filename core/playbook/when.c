@@ -99,7 +99,8 @@ int when_parse(const char *text, struct when_expr *out, const char **why)
 		       "all of which must hold)";
 		goto fail;
 	}
-	out->path = strchr(name, '.') ? name : NULL;
+	/* item: the item of the step's loop, not a variable */
+	out->path = strchr(name, '.') || !strcmp(name, "item") ? name : NULL;
 	if (!out->path) {
 		struct buf b = BUF_INIT;
 

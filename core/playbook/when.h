@@ -18,7 +18,8 @@ struct ynode;
  *   NAME == 'x'     the value as text equals x
  *   NAME != 'x'     it does not
  * NAME is a variable (`docker`) or, with a dot, a path from the root of the
- * template data (`role.name`, `vars.node.kind`). Literals are quoted with
+ * template data (`role.name`, `vars.node.kind`, `item.path`; `item` alone
+ * is the item of a step's loop). Literals are quoted with
  * ' or ", or bare words of letters, digits and _ . : / -.
  */
 enum when_op {

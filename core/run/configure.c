@@ -31,6 +31,18 @@ struct job {
 	struct ssh_host *sh;
 	struct progress progress; /* its stdout: markers, in order */
 	bool started;
+	/* Artifacts sent beside the script (playbook/push.c): what the host
+	 * has of each push, and the transfers under way. */
+	enum script_have *have;
+	struct transfer *transfers;
+	size_t sending;
+	bool send_failed;
+};
+
+/* One artifact on its way to a host, before the script. */
+struct transfer {
+	struct job *jb;
+	size_t push; /* index in the script's pushes */
 };
 
 struct role_run {
@@ -548,8 +560,8 @@ static const struct ssh_exec_ops exec_ops = {
 	.done = on_done,
 };
 
-/* Send the script, with the bytes of the artifacts the host lacks. */
-static void send_script(struct job *jb, char *const *host_sha256, bool later)
+/* Send the script; the artifacts the host lacked are on it already. */
+static void send_script(struct job *jb, bool later)
 {
 	const struct configure_opts *o = jb->r->o;
 	struct buf text = BUF_INIT;
@@ -558,7 +570,7 @@ static void send_script(struct job *jb, char *const *host_sha256, bool later)
 	error_init(&e);
 	/* The script goes on stdin: as an argument, any user of the host
 	 * could read it (and the secrets in it) in the process list. */
-	if (script_expand(jb->script, host_sha256, &text, &e) ||
+	if (script_expand(jb->script, jb->have, &text, &e) ||
 	    ssh_exec_input(jb->sh, o->check ? "sh -s -- --check" : "sh -s --",
 			   SSH_EXEC_ROOT, text.data, text.len, &exec_ops, jb,
 			   &e)) {
@@ -571,42 +583,107 @@ static void send_script(struct job *jb, char *const *host_sha256, bool later)
 	error_clear(&e);
 }
 
+/* An artifact's transfer ended; after the last, the script goes. */
+static void on_transfer_done(void *data, struct ssh_host *h,
+			     const struct ssh_result *res)
+{
+	struct transfer *tr = data;
+	struct job *jb = tr->jb;
+	const struct script_push *p = &jb->script->pushes[tr->push];
+
+	(void)h;
+	jb->sending--;
+	if (res->status == SSH_OK) {
+		jb->hr->sent_bytes += p->size;
+		jb->hr->sent_ms += res->elapsed_ms;
+		jb->hr->sent++;
+	} else if (!jb->send_failed) {
+		struct buf msg = BUF_INIT;
+
+		jb->send_failed = true;
+		buf_addf(&msg, "artifact '%s' was not sent: %s", p->name,
+			 res->err.msg);
+		if (res->errout.len)
+			buf_addf(&msg, ": %s", res->errout.data);
+		/* Its half copy is gone; nothing on the host changed. */
+		set_message(jb, msg.data, msg.len);
+		buf_free(&msg);
+		finish(jb, res->status == SSH_UNREACHABLE ? HOST_UNREACHABLE
+							  : HOST_FAILED);
+	}
+	if (jb->sending)
+		return;
+	if (jb->send_failed)
+		pump(jb->r);
+	else
+		send_script(jb, true);
+}
+
+static const struct ssh_exec_ops transfer_ops = {
+	.done = on_transfer_done,
+};
+
 /*
- * The digests of the host's copies of the script's file artifacts, read
- * first on the same session (one sha256sum): an artifact the host has
- * already is not sent again.
+ * What the host has of the script's artifacts, asked first on the same
+ * session: those it lacks are sent, each once, before the script, on
+ * channels of their own (never inside the script, which is read whole);
+ * a check sends nothing.
  */
 static void on_probe_done(void *data, struct ssh_host *h,
 			  const struct ssh_result *res)
 {
 	struct job *jb = data;
 	const struct script *sc = jb->script;
-	char **sums = xcalloc(sc->nr_pushes + 1, sizeof(*sums));
+	struct error e;
 
 	(void)h;
 	if (res->status == SSH_UNREACHABLE) {
 		set_message(jb, res->err.msg, strlen(res->err.msg));
 		finish(jb, HOST_UNREACHABLE);
-		free(sums);
 		pump(jb->r);
 		return;
 	}
-	/* "DIGEST  PATH" lines; anything else leaves the digest unknown. */
-	for (const char *l = res->out.data; l && *l;) {
-		const char *nl = strchr(l, '\n');
-		size_t len = nl ? (size_t)(nl - l) : strlen(l);
+	jb->have = xcalloc(sc->nr_pushes + 1, sizeof(*jb->have));
+	jb->transfers = xcalloc(sc->nr_pushes + 1, sizeof(*jb->transfers));
+	script_probe_parse(sc, res->out.data, jb->have);
+	error_init(&e);
+	for (size_t i = 0; !jb->r->o->check && i < sc->nr_pushes; i++) {
+		const struct script_push *p = &sc->pushes[i];
+		struct transfer *tr = &jb->transfers[i];
+		struct buf cmd = BUF_INIT;
+		bool sent = false;
 
-		for (size_t i = 0; len > 66 && i < sc->nr_pushes; i++)
-			if (!sums[i] && l[64] == ' ' && l[65] == ' ' &&
-			    len - 66 == strlen(sc->pushes[i].dest) &&
-			    !memcmp(l + 66, sc->pushes[i].dest, len - 66))
-				sums[i] = xstrndup(l, 64);
-		l += len + (nl != NULL);
+		if (jb->have[i] != HAVE_NOTHING)
+			continue;
+		for (size_t j = 0; j < i && !sent; j++)
+			sent = jb->have[j] == HAVE_NOTHING &&
+			       !strcmp(sc->pushes[j].sha256, p->sha256);
+		if (sent)
+			continue;
+		tr->jb = jb;
+		tr->push = i;
+		script_transfer(p, &cmd);
+		if (ssh_exec_file(jb->sh, cmd.data, SSH_EXEC_ROOT, p->path,
+				  CONFIGURE_TRANSFER_IDLE_MS, &transfer_ops, tr,
+				  &e)) {
+			buf_free(&cmd);
+			if (!jb->send_failed) {
+				jb->send_failed = true;
+				set_message(jb, e.msg, strlen(e.msg));
+				finish(jb, HOST_FAILED);
+			}
+			break;
+		}
+		buf_free(&cmd);
+		jb->sending++;
 	}
-	send_script(jb, sums, true);
-	for (size_t i = 0; i < sc->nr_pushes; i++)
-		free(sums[i]);
-	free(sums);
+	error_clear(&e);
+	if (jb->sending)
+		return;
+	if (jb->send_failed)
+		pump(jb->r);
+	else
+		send_script(jb, true);
 }
 
 static const struct ssh_exec_ops probe_ops = {
@@ -627,16 +704,10 @@ static void start(struct job *jb)
 	if (o->ops && o->ops->host_start)
 		o->ops->host_start(o->data, jb->hr);
 	if (!jb->script->nr_pushes) {
-		send_script(jb, NULL, false);
+		send_script(jb, false);
 		return;
 	}
-	buf_adds(&cmd, "sha256sum --");
-	for (size_t i = 0; i < jb->script->nr_pushes; i++) {
-		buf_addch(&cmd, ' ');
-		template_shell_quote(&cmd, jb->script->pushes[i].dest,
-				     strlen(jb->script->pushes[i].dest));
-	}
-	buf_adds(&cmd, " 2>/dev/null; true");
+	script_probe(jb->script, &cmd);
 	if (ssh_exec(jb->sh, cmd.data, SSH_EXEC_ROOT, &probe_ops, jb, &e)) {
 		set_message(jb, e.msg, strlen(e.msg));
 		finish(jb, HOST_UNREACHABLE);
@@ -947,6 +1018,8 @@ out:
 	free(red);
 	for (size_t i = 0; i < r.nr_jobs; i++) {
 		script_free(r.jobs[i].script);
+		free(r.jobs[i].have);
+		free(r.jobs[i].transfers);
 		context_free(r.jobs[i].ctx);
 		progress_free(&r.jobs[i].progress);
 	}

@@ -60,7 +60,15 @@ struct host_run {
 	char *waiting; /* a health check still failing: what it saw */
 	struct step_diff *diffs; /* configure_opts.diff, in step order */
 	size_t nr_diffs;
+	/* Artifacts sent beside its script (the host lacked them). */
+	size_t sent;
+	uint64_t sent_bytes;
+	uint64_t sent_ms; /* their transfers' time, digest checks included */
 };
+
+/* An artifact's transfer that sends nothing for this long fails its host
+ * (the copy on its way is removed; nothing else changed). */
+#define CONFIGURE_TRANSFER_IDLE_MS 60000
 
 struct configure_ops {
 	/* MAY: a host started, a step began, a step ended, a host ended. */

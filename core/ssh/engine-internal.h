@@ -45,6 +45,7 @@
 
 #define TUNNEL_BUF	  (16u << 10)
 #define READ_CHUNK	  (16u << 10)
+#define FILE_CHUNK	  (64u << 10) /* ssh_exec_file(): read at a time */
 #define ERR_HEAD	  256
 #define BACKOFF_BASE_MS	  250
 #define BACKOFF_MAX_MS	  4000
@@ -113,6 +114,17 @@ struct job {
 	char *input;   /* for its stdin; may hold secrets: wiped */
 	size_t input_len;
 	size_t input_off;
+	/* ssh_exec_file(): stdin is this file, FILE_CHUNK bytes at a time
+	 * in chunk; -1 for every other job. */
+	int input_fd;
+	char *chunk;
+	size_t chunk_len;
+	size_t chunk_off;
+	bool input_eof;
+	int input_errno;   /* reading it failed: the rest was not sent */
+	unsigned idle_ms;  /* while sending it: the deadline after progress */
+	uint64_t sent;	   /* bytes of it that went out */
+	uint64_t in_total; /* its size when opened */
 	bool sudo;
 	const struct ssh_exec_ops *ops;
 	void *data;

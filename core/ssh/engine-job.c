@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* SSH engine: commands, each on its own channel; output and outcome. */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -90,6 +93,9 @@ void job_free(struct job *j)
 	free(j->command);
 	free(j->wire);
 	freezero(j->input, j->input_len);
+	if (j->input_fd >= 0)
+		close(j->input_fd);
+	free(j->chunk);
 	tail_free(&j->out);
 	tail_free(&j->err);
 	redactor_free(&j->redact[0]);
@@ -270,7 +276,13 @@ static void job_conclude(struct ssh_host *h, struct job *j)
 		job_report(h, j, SSH_FAILED, -1, j->signal, &why);
 		return;
 	}
-	if (j->sudo && code == 1 && sudo_said(j, "password is required"))
+	if (j->input_errno)
+		error_set(&why, DEPLOY_ERR_IO, NULL, 0, 0,
+			  "host '%s': reading the file sent failed after "
+			  "%llu bytes: %s",
+			  h->name, (unsigned long long)j->sent,
+			  strerror(j->input_errno));
+	else if (j->sudo && code == 1 && sudo_said(j, "password is required"))
 		error_set(&why, DEPLOY_ERR_REMOTE, NULL, 0, 0,
 			  "sudo on '%s' needs a password: give '%s' "
 			  "passwordless sudo (NOPASSWD) or connect as root",
@@ -285,6 +297,8 @@ static void job_conclude(struct ssh_host *h, struct job *j)
 		error_set(&why, DEPLOY_ERR_REMOTE, NULL, 0, 0,
 			  "host '%s': command exited with code %d", h->name,
 			  code);
+	if (j->input_errno && !code)
+		code = -1;
 	job_report(h, j, code ? SSH_FAILED : SSH_OK, code, NULL,
 		   code ? &why : NULL);
 }
@@ -336,6 +350,64 @@ static bool job_read(struct ssh_host *h, struct job *j)
 	return progress;
 }
 
+/* A file's bytes went out: its deadline moves (ssh_exec_file()). */
+static void file_moved(struct ssh_host *h, struct job *j)
+{
+	h->deadline = engine_now(h->e) + j->idle_ms;
+	timer_at(h, h->deadline);
+}
+
+/*
+ * The next bytes of the file for the channel, in j->chunk; false at its
+ * end (or when it cannot be read: j->input_errno says so).
+ */
+static bool file_next(struct job *j)
+{
+	ssize_t n;
+
+	if (j->chunk_off < j->chunk_len)
+		return true;
+	if (j->input_eof)
+		return false;
+	do
+		n = read(j->input_fd, j->chunk, FILE_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0) {
+		if (n < 0)
+			j->input_errno = errno;
+		j->input_eof = true;
+		return false;
+	}
+	j->chunk_len = (size_t)n;
+	j->chunk_off = 0;
+	return true;
+}
+
+/* What is left to send: the input's bytes, or the file's next chunk. */
+static bool input_left(struct job *j, const char **p, size_t *len)
+{
+	if (j->input_fd >= 0) {
+		if (!file_next(j))
+			return false;
+		*p = j->chunk + j->chunk_off;
+		*len = j->chunk_len - j->chunk_off;
+		return true;
+	}
+	*p = j->input + j->input_off;
+	*len = j->input_len - j->input_off;
+	return j->input_off < j->input_len;
+}
+
+static void input_sent(struct job *j, size_t n)
+{
+	if (j->input_fd >= 0) {
+		j->chunk_off += n;
+		j->sent += n;
+	} else {
+		j->input_off += n;
+	}
+}
+
 /*
  * Send the command its input, then EOF. When the channel's window is full
  * the far side may be waiting for us to read what it wrote: read what is
@@ -343,24 +415,26 @@ static bool job_read(struct ssh_host *h, struct job *j)
  */
 static bool job_write(struct ssh_host *h, struct job *j)
 {
-	bool progress = false;
+	bool progress = false, moved = false;
+	const char *p;
+	size_t len;
 	int rc;
 
-	while (j->input_off < j->input_len) {
-		ssize_t n =
-			libssh2_channel_write(j->ch, j->input + j->input_off,
-					      j->input_len - j->input_off);
+	while (input_left(j, &p, &len)) {
+		ssize_t n = libssh2_channel_write(j->ch, p, len);
 
 		if (n > 0) {
 			unblock(h, j);
-			j->input_off += (size_t)n;
-			progress = true;
+			input_sent(j, (size_t)n);
+			progress = moved = true;
 			continue;
 		}
 		if (n != LIBSSH2_ERROR_EAGAIN) {
 			job_broke(h, "sending the command its input");
 			return true;
 		}
+		if (moved && j->idle_ms)
+			file_moved(h, j);
 		progress |= job_read(h, j);
 		if (j->state != JS_WRITE)
 			return true; /* it ended, or the channel broke */
@@ -374,6 +448,11 @@ static bool job_write(struct ssh_host *h, struct job *j)
 	if (rc) {
 		job_broke(h, "closing the command's input");
 		return true;
+	}
+	if (j->idle_ms) {
+		/* The rest (checking what was sent) has the command's time. */
+		h->deadline = engine_now(h->e) + h->e->opts.command_timeout_ms;
+		timer_at(h, h->deadline);
 	}
 	j->state = JS_READ;
 	return true;
@@ -411,7 +490,9 @@ bool job_step(struct ssh_host *h)
 			job_broke(h, "starting the command");
 			return true;
 		}
-		j->state = j->input ? JS_WRITE : JS_READ;
+		j->state = j->input || j->input_fd >= 0 ? JS_WRITE : JS_READ;
+		if (j->idle_ms)
+			file_moved(h, j);
 		return true;
 	case JS_WRITE:
 		return job_write(h, j);
@@ -532,6 +613,7 @@ bool job_kill_hung(struct ssh_host *h, const char *why)
 		 "kill -KILL \"${d#/proc/}\" 2>/dev/null; done; exit 0",
 		 j->tag);
 	k = xcalloc(1, sizeof(*k));
+	k->input_fd = -1;
 	k->kill = true;
 	k->sudo = j->sudo;
 	k->command = xstrdup("(kill the timed-out command's processes)");
@@ -557,25 +639,23 @@ bool job_kill_hung(struct ssh_host *h, const char *why)
 	return true;
 }
 
-int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
-		   const char *input, size_t input_len,
-		   const struct ssh_exec_ops *ops, void *data,
-		   struct error *err)
+/* A new job for h, or an error when h's session is over for good. */
+static struct job *job_new(struct ssh_host *h, const char *command,
+			   unsigned flags, const struct ssh_exec_ops *ops,
+			   void *data, struct error *err)
 {
 	struct ssh_engine *e = h->e;
 	struct job *j;
 
-	if (h->state == HS_DONE)
-		return error_set(err, DEPLOY_ERR_UNREACHABLE, NULL, 0, 0, "%s",
-				 h->failed ? h->err.msg
-					   : "the host's session is closed");
-	j = xcalloc(1, sizeof(*j));
-	j->command = xstrdup(command);
-	if (input) {
-		j->input = xmalloc(input_len + 1);
-		memcpy(j->input, input, input_len);
-		j->input_len = input_len;
+	if (h->state == HS_DONE) {
+		error_set(err, DEPLOY_ERR_UNREACHABLE, NULL, 0, 0, "%s",
+			  h->failed ? h->err.msg
+				    : "the host's session is closed");
+		return NULL;
 	}
+	j = xcalloc(1, sizeof(*j));
+	j->input_fd = -1;
+	j->command = xstrdup(command);
 	j->sudo = (flags & SSH_EXEC_ROOT) && strcmp(h->user, "root");
 	job_wire(j, command);
 	j->ops = ops;
@@ -589,6 +669,14 @@ int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
 				     e->opts.secrets[i].value,
 				     e->opts.secrets[i].len);
 	}
+	return j;
+}
+
+/* Queue j on h and get it going when the engine runs. */
+static void job_queue(struct ssh_host *h, struct job *j)
+{
+	struct ssh_engine *e = h->e;
+
 	*h->jobs_tail = j;
 	h->jobs_tail = &j->next;
 	host_need(h);
@@ -603,5 +691,50 @@ int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
 		else
 			start_more(e);
 	}
+}
+
+int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
+		   const char *input, size_t input_len,
+		   const struct ssh_exec_ops *ops, void *data,
+		   struct error *err)
+{
+	struct job *j = job_new(h, command, flags, ops, data, err);
+
+	if (!j)
+		return err->code;
+	if (input) {
+		j->input = xmalloc(input_len + 1);
+		memcpy(j->input, input, input_len);
+		j->input_len = input_len;
+	}
+	job_queue(h, j);
+	return 0;
+}
+
+int ssh_exec_file(struct ssh_host *h, const char *command, unsigned flags,
+		  const char *path, unsigned idle_ms,
+		  const struct ssh_exec_ops *ops, void *data, struct error *err)
+{
+	struct job *j;
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, &st)) {
+		error_set(err, DEPLOY_ERR_IO, path, 0, 0, "cannot read: %s",
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return err->code;
+	}
+	j = job_new(h, command, flags, ops, data, err);
+	if (!j) {
+		close(fd);
+		return err->code;
+	}
+	j->input_fd = fd;
+	j->chunk = xmalloc(FILE_CHUNK);
+	j->idle_ms = idle_ms ? idle_ms : h->e->opts.command_timeout_ms;
+	j->in_total = (uint64_t)st.st_size;
+	job_queue(h, j);
 	return 0;
 }

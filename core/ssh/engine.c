@@ -542,9 +542,21 @@ void timer_cb(uv_timer_t *timer)
 		{
 			char why[sizeof(h->err.msg)];
 
-			snprintf(why, sizeof(why),
-				 "host '%s': command timed out after %s",
-				 h->name, secs);
+			if (h->cur->idle_ms && h->cur->state <= JS_WRITE) {
+				fmt_secs(secs, sizeof(secs), h->cur->idle_ms);
+				snprintf(why, sizeof(why),
+					 "host '%s': the transfer stalled: "
+					 "nothing went out for %s (%llu of "
+					 "%llu bytes sent)",
+					 h->name, secs,
+					 (unsigned long long)h->cur->sent,
+					 (unsigned long long)h->cur->in_total);
+			} else {
+				snprintf(why, sizeof(why),
+					 "host '%s': command timed out after "
+					 "%s",
+					 h->name, secs);
+			}
 			/* Its processes go first; then the host fails. */
 			if (!job_kill_hung(h, why))
 				host_fail(h, SSH_FAILED, DEPLOY_ERR_TIMEOUT,

@@ -179,6 +179,22 @@ int ssh_exec_input(struct ssh_host *h, const char *command, unsigned flags,
 		   struct error *err);
 
 /*
+ * The same, with the file at `path` as the command's standard input, then
+ * end-of-file: read FILE_CHUNK (64 KiB) at a time as the channel's window
+ * takes it, so that a file of any size costs one chunk of memory. While the
+ * file goes out, the command's deadline is idle_ms after the last byte
+ * sent (a transfer that stalls fails; one that moves is never cut short);
+ * after its end, the command timeout. The file is opened here (an error
+ * when it cannot be) and closed when the command is done. A file that
+ * cannot be read to its end has its end-of-file sent early: the command
+ * must check what it got (a digest), and the result's error says why.
+ */
+int ssh_exec_file(struct ssh_host *h, const char *command, unsigned flags,
+		  const char *path, unsigned idle_ms,
+		  const struct ssh_exec_ops *ops, void *data,
+		  struct error *err);
+
+/*
  * Work until every queued command is done, the hosts' sessions closed and
  * new host keys written to known_hosts. Per-host failures go to the
  * callbacks; this fails only for the run as a whole (known_hosts could not
@@ -188,12 +204,13 @@ int ssh_engine_run(struct ssh_engine *e, struct error *err);
 
 /*
  * File descriptors: each host worked on holds at most SSH_FDS_PER_HOST
- * (socket, log file, agent, the bastion's end of its tunnel).
+ * (socket, log file, agent, the bastion's end of its tunnel, the file an
+ * ssh_exec_file() command reads).
  * ssh_fit_open_files() raises the soft RLIMIT_NOFILE up to the hard limit
  * to make room for `want` hosts at once plus `extra` bastions, and returns
  * how many hosts fit (at least 1, at most want).
  */
-#define SSH_FDS_PER_HOST 4
+#define SSH_FDS_PER_HOST 5
 unsigned ssh_fit_open_files(unsigned want, unsigned extra);
 
 /* `sh -c` quoting: "it's" becomes 'it'\''s', appended to out. */

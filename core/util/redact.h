@@ -10,9 +10,14 @@
 /*
  * Secret values taken out of a byte stream that arrives in pieces (a
  * host's output, as SSH delivers it). Each secret is looked for as it is,
- * base64-encoded (as `base64` prints it, padding or not) and URL-encoded
- * (%XX in either case, and '+' for a space), and each found form becomes
- * "[secret NAME]". A secret split across two pieces is found: the end of
+ * base64-encoded (as `base64` prints it, padding or not), URL-encoded
+ * (%XX in either case, and '+' for a space), in hex (`xxd -p`, either
+ * case), as the inside of a JSON string (as cJSON, Python, PHP and Go
+ * write it) and shell-quoted (inside '...' with '\'' or '"'"', and as
+ * bash's printf %q without control characters); a value that ends with
+ * newlines is also looked for without them (`$(cat FILE)` drops them).
+ * Each found form becomes "[secret NAME]". A secret split across two
+ * pieces is found: the end of
  * a piece that could be the start of a secret is held back until the next
  * piece (or the flush) says. The longest match wins. Values shorter than
  * REDACT_MIN_LEN are not looked for (they would eat ordinary text); the
@@ -47,7 +52,7 @@ struct redactor {
 
 void redactor_init(struct redactor *r);
 /* Look for the value (len bytes) of secret `name` (kept by the caller for
- * the redactor's life) in its three forms. */
+ * the redactor's life) in every form above. */
 void redactor_add(struct redactor *r, const char *name, const char *value,
 		  size_t len);
 /* Pass len bytes on to out, secrets replaced; some may be held back. */
@@ -56,5 +61,14 @@ void redactor_feed(struct redactor *r, const char *in, size_t len,
 /* The end of the stream: pass on what was held back. */
 void redactor_flush(struct redactor *r, struct buf *out);
 void redactor_free(struct redactor *r);
+
+/*
+ * Replace every form of value (len bytes) in msg, a NUL-terminated text
+ * in size bytes (an error message), with "[secret NAME]", in place; the
+ * result is cut to fit. For what a server said, which may quote the
+ * credential it was sent.
+ */
+void redact_message(char *msg, size_t size, const char *name, const char *value,
+		    size_t len);
 
 #endif

@@ -1,7 +1,8 @@
 #!/bin/sh
 # No secret anywhere deploy leaves (docs/security.md). A real sshd host
 # runs a step that prints each of the topology's secrets raw, base64- and
-# URL-encoded, on its stdout and its stderr, each value split across two
+# URL-encoded, in hex, JSON-escaped and shell-quoted (one from a file, as
+# `$(cat FILE)` gives it: without its newline), on its stdout and its stderr, each value split across two
 # writes (a pause between the halves), then fails quoting one; the same
 # goes through `deploy run` (plain and --group). Afterwards every file
 # deploy wrote (its output, the state, the logs, the lock, the cache) is
@@ -15,22 +16,32 @@ sshd_start h 127.42.0.1
 export XDG_CACHE_HOME="$TMP/cache"
 
 mkdir -p secrets
-# A value with blanks and URL-reserved bytes, and a token from a file.
+# A value with blanks and URL-reserved bytes, a token from a file, and a
+# key from a file with quotes, a backslash and the newline a file ends
+# with (which `$(cat FILE)` on the host drops).
 T0321_PW='Kx9-pass word/+%=&secret'
 export T0321_PW
 printf '%s' "$T0321_PW" >secrets/pw
 printf '%s' 'tok_Zq81a7c3d9e0f4b2' >secrets/tok
+printf '%s\n' 'K3y "q" \b'"'"'s' >secrets/key
 
-# Every form of every secret, one per line, for the step and the search.
-python3 - secrets/pw secrets/tok >secrets/forms <<'PY'
-import base64, re, sys, urllib.parse
+# Every form of every secret, one per line, for the step and the search:
+# raw, base64, URL-encoded, hex, inside a JSON string, shell-quoted.
+python3 - secrets/pw secrets/tok secrets/key >secrets/forms <<'PY'
+import base64, json, re, shlex, sys, urllib.parse
 for path in sys.argv[1:]:
-    v = open(path, "rb").read()
+    v = open(path, "rb").read().rstrip(b"\n")
     q = urllib.parse.quote(v, safe="")
+    s = v.decode()
+    percent_q = re.sub(r"""([ \t'"\\|&;()<>!{}*\[?\]^$`])""", r"\\\1", s)
     forms = [v, base64.b64encode(v).rstrip(b"="), q.encode(),
              re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(),
                     q).encode(),
-             urllib.parse.quote_plus(v, safe="").encode()]
+             urllib.parse.quote_plus(v, safe="").encode(),
+             v.hex().encode(), v.hex().upper().encode(),
+             json.dumps(s)[1:-1].encode(),
+             shlex.quote(s).strip("'").encode(),
+             s.replace("'", "'\\''").encode(), percent_q.encode()]
     for f in dict.fromkeys(forms):
         sys.stdout.buffer.write(f + b"\n")
 PY
@@ -62,6 +73,7 @@ providers: {ssh: {}}
 secrets:
   pw: {env: T0321_PW}
   tok: {file: ./secrets/tok}
+  key: {file: ./secrets/key}
 roles:
   web: {hosts: [{name: web-1, address: 127.42.0.1, port: $SSHD_PORT}], playbooks: [./leak.yml]}
 YAML

@@ -18,7 +18,19 @@ export XDG_CACHE_HOME
 PW='pw-t0407-s3cr3t-$(id)'
 export ICON_PW="$PW"
 printf '{"address": "hx0000000000000000000000000000000000000001"}\n' >keystore.json
-head -c 2048 /dev/urandom >image.tar
+# A `docker save` tarball as far as compiling needs: its manifest.json
+# names the image's config, whose digest is the image ID the step checks.
+CONFIG_ID=$(printf 'config' | sha256sum | cut -d' ' -f1)
+python3 - "$CONFIG_ID" <<'PY' || fail "the image tarball"
+import io, json, sys, tarfile
+m = json.dumps([{"Config": sys.argv[1] + ".json",
+                 "RepoTags": ["iconloop/icon2-node:v1.4.4"], "Layers": []}])
+with tarfile.open("image.tar", "w") as t:
+    for name, data in (("manifest.json", m.encode()),):
+        i = tarfile.TarInfo(name)
+        i.size = len(data)
+        t.addfile(i, io.BytesIO(data))
+PY
 IMAGE_SHA=$(sha256sum <image.tar | cut -d' ' -f1)
 DIGEST=iconloop/icon2-node@sha256:$(printf 'x' | sha256sum | cut -d' ' -f1)
 
@@ -76,47 +88,20 @@ compile() {
 	rc=$?
 }
 
-# file_in SCRIPT PATH: the content the script would write to PATH.
-file_in() {
-	python3 - "$1" "$2" <<'EOF2'
-import base64, shlex, sys
-text = open(sys.argv[1]).read()
-words = shlex.split(text[text.index("_dp_main() {"):])
-for i, w in enumerate(words):
-    if w == "dp_file" and words[i + 1] == sys.argv[2]:
-        # The text after a colon, or base64 (content with a NUL byte).
-        c = words[i + 7]
-        sys.stdout.write(c[1:] if c.startswith(":") else
-                         base64.b64decode(c).decode())
-EOF2
-}
-
-# mode_of SCRIPT PATH: the mode the file step for PATH sets.
-mode_of() {
-	python3 - "$1" "$2" <<'EOF2'
-import shlex, sys
-text = open(sys.argv[1]).read()
-words = shlex.split(text[text.index("_dp_main() {"):])
-for i, w in enumerate(words):
-    if w == "dp_file" and words[i + 1] == sys.argv[2]:
-        print(words[i + 3], words[i + 4], words[i + 5])
-EOF2
-}
-
 compile p1
 checks=$((checks + 1))
 [ "$rc" -eq 0 ] || fail "p1 compiles: $(cat p1.err)"
-file_in p1.sh /etc/icon2-node/keysecret >p1.keysecret
+compiled_file p1.sh /etc/icon2-node/keysecret >p1.keysecret
 checks=$((checks + 1))
 [ "$(cat p1.keysecret)" = "$PW" ] || fail "the password file holds the password"
-mode_of p1.sh /etc/icon2-node/keysecret >p1.mode
+compiled_file p1.sh /etc/icon2-node/keysecret mode >p1.mode
 expect_line p1.mode "600 root root" "the password file is 0600 root"
-mode_of p1.sh /etc/icon2-node/keystore.json >p1.mode
+compiled_file p1.sh /etc/icon2-node/keystore.json mode >p1.mode
 expect_line p1.mode "600 root root" "the keystore is 0600 root"
-file_in p1.sh /etc/icon2-node/env >p1.env
-file_in p1.sh /etc/systemd/system/icon2-node.service >p1.unit
-file_in p1.sh /etc/icon2-node/role.env >p1.role
-file_in p1.sh /etc/icon2-node/entry >p1.entry
+compiled_file p1.sh /etc/icon2-node/env >p1.env
+compiled_file p1.sh /etc/systemd/system/icon2-node.service >p1.unit
+compiled_file p1.sh /etc/icon2-node/role.env >p1.role
+compiled_file p1.sh /etc/icon2-node/entry >p1.entry
 for f in p1.env p1.unit p1.role p1.entry; do
 	expect_no_match "$f" "s3cr3t" "$f holds no password"
 done
@@ -137,22 +122,22 @@ checks=$((checks + 1))
 grep "_dp_step\|_dp_gate" p1.sh | grep -q "s3cr3t" && fail "a step line holds the password"
 expect_has p1.sh "dp_docker_image pull '' '$DIGEST'" "pulled by digest"
 expect_has p1.sh "'health: synced' dp_health 'height' '21600' '10' 'http://127.0.0.1:9000/api/v3' 'icx_getLastBlock' 'result.height' '30' 'https://ctz.solidwallet.io/api/v3' 'https://api.icon.community/api/v3'" "the height gate against the references"
-file_in p1.sh /etc/nftables.conf >p1.nft
+compiled_file p1.sh /etc/nftables.conf >p1.nft
 expect_line p1.nft "		tcp dport 7100 accept" "P2P from the world"
 expect_line p1.nft "		ip saddr { 198.51.100.4 } tcp dport 9000 accept" "JSON-RPC from the sentry only"
 
 compile c1
 checks=$((checks + 1))
 [ "$rc" -eq 0 ] || fail "c1 compiles: $(cat c1.err)"
-file_in c1.sh /etc/icon2-node/env >c1.env
-file_in c1.sh /etc/icon2-node/role.env >c1.role
-file_in c1.sh /etc/nftables.conf >c1.nft
+compiled_file c1.sh /etc/icon2-node/env >c1.env
+compiled_file c1.sh /etc/icon2-node/role.env >c1.role
+compiled_file c1.sh /etc/nftables.conf >c1.nft
 expect_line c1.role "ROLE=0" "a citizen"
 expect_line c1.env "GOLOOP_P2P=203.0.113.50:7100" "GOLOOP_P2P as the topology says"
 expect_line c1.env "GOLOOP_RPC_ADDR=127.0.0.1:9000" "JSON-RPC on loopback when no role may reach it"
 expect_line c1.env "SERVICE=LisbonNet" "the network"
 expect_no_match c1.nft "dport 9000" "no firewall rule for JSON-RPC"
-expect_has c1.sh "dp_docker_image load 'icon2-node' 'iconloop/icon2-node:v1.4.4'" "the docker save tarball is pushed and loaded"
+expect_has c1.sh "dp_docker_image load 'icon2-node' 'iconloop/icon2-node:v1.4.4' 'sha256:$CONFIG_ID'" "the docker save tarball is pushed and loaded, unless its image ID is there"
 expect_has c1.sh "'health: synced' dp_health 'height' '600' '5' 'http://127.0.0.1:9000/api/v3' 'icx_getLastBlock' 'result.height' '5' 'https://lisbon.net.solidwallet.io/api/v3'" "the role's synced check replaces the playbook's"
 checks=$((checks + 1))
 [ "$(grep -c "^	_dp_gate " c1.sh)" -eq 1 ] || fail "one gate on c1"

@@ -4,26 +4,17 @@
 # that run docker). docker.io comes from Debian through the apt proxy; the
 # image is made here without a registry: a `docker save` tarball whose
 # whole root file system is the statically linked stand-in node, shipped
-# as a docker_load artifact and loaded once. Two containers publish ports;
+# as a docker_load artifact and loaded once (the tarball travels beside
+# the script; a second up finds the image's ID on the host and sends
+# nothing). Two containers publish ports;
 # the role's firewall allows one of them from the other host only: that
 # one answers from there, the other does not (Docker's NAT would let it
 # through any input-chain firewall), and both still answer on the host
 # itself. A second up changes nothing; down leaves nothing behind.
 . "$TESTLIB"
 : "${TEST_NODE_STATIC:?TEST_NODE_STATIC must name the static stand-in node}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0511-$$"
-subnet=10.231.230.0/24
-bridge=10.231.230.1
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+local_setup t0511 230
+local_home
 
 # expect_match FILE REGEX what: a line of FILE matches the extended REGEX.
 expect_match() {
@@ -36,7 +27,7 @@ expect_match() {
 
 # The image: `docker save` format (manifest.json, the config, one layer
 # holding /node), made byte for byte here: no engine, no registry.
-python3 - "$TMP/image.tar" deploy-test-node:1 "$TEST_NODE_STATIC" <<'EOF'
+IMAGE_ID=$(python3 - "$TMP/image.tar" deploy-test-node:1 "$TEST_NODE_STATIC" <<'EOF'
 import hashlib, io, json, sys, tarfile
 out, ref, binary = sys.argv[1:4]
 def tar(members):
@@ -62,11 +53,11 @@ open(out, "wb").write(tar([(config_id + ".json", config, 0o644),
                            ("manifest.json", manifest, 0o644)]))
 print("sha256:" + config_id)
 EOF
+)
 checks=$((checks + 1))
 [ -s "$TMP/image.tar" ] || fail "no image tarball"
 IMAGE_SHA=$(sha256sum <"$TMP/image.tar" | cut -d' ' -f1)
 
-ssh-keygen -q -t ed25519 -N "" -C t0511 -f "$TMP/id" || fail "ssh-keygen"
 mkdir -p pb
 cat >pb/containers.yml <<'EOF'
 name: containers
@@ -88,11 +79,7 @@ steps:
              --name, "{{vars.tag}}-refused"]
       unless: docker container inspect refused >/dev/null 2>&1
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 artifacts:
   node-image:
     url: "file://$TMP/image.tar"
@@ -115,8 +102,9 @@ if [ "$rc" -ne 0 ]; then
 fi
 expect_match "$TMP/out" "app-0: \[[0-9]*/[0-9]*\] docker: docker.io installed: changed" "docker.io installed"
 expect_match "$TMP/out" "app-0: \[[0-9]*/[0-9]*\] containers: the image: changed" "the image loaded from its artifact"
+expect_match "$TMP/out" "^  sent 1 artifact beside the script: [0-9.]* MiB in " "the tarball sent once, beside the script"
 
-app=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["app-0"]["address"])' ".deploy/$name.state.json")
+app=$(local_address app-0)
 
 # From the other host: the allowed port answers, the other does not.
 run "$DEPLOY" run --limit client topo.yml -- \
@@ -150,16 +138,24 @@ expect_match "$TMP/out" "app-0: .*meta l4proto tcp ct original proto-dst 9001 ac
 
 # daemon.json as the playbook wrote it, and what dockerd made of it.
 run "$DEPLOY" run --limit app topo.yml -- \
-	"docker info --format '{{.LoggingDriver}} {{.LiveRestoreEnabled}} {{.Driver}}'; cat /var/lib/deploy/docker-images/node-image"
+	"docker info --format '{{.LoggingDriver}} {{.LiveRestoreEnabled}} {{.Driver}}'; docker image inspect -f '{{.Id}}' deploy-test-node:1; ls -A /var/lib/deploy/artifacts; echo listed"
 expect_rc 0 "docker info"
 expect_match "$TMP/out" "app-0: json-file true [a-z0-9]*" "log driver and live-restore in force"
-expect_match "$TMP/out" "app-0: $IMAGE_SHA sha256:[0-9a-f]*" "the load is recorded with the tarball's digest"
+expect_line "$TMP/out" "app-0: $IMAGE_ID" "the image loaded has the ID of the tarball's manifest"
+expect_line "$TMP/out" "app-0: listed" "the host's listing ran"
+expect_no_match "$TMP/out" "app-0: app-0" "the tarball's copy is gone once loaded"
 
-# Second up: nothing changes, the image is not loaded again.
+# Second up: nothing changes; the host's docker has the image's ID, so
+# the tarball is not sent (no transfer command on the session) nor loaded.
+rm -f .deploy/logs/app-0.log
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "second up"
 expect_line "$TMP/out" "1 host: 1 ok, 0 failed, 0 skipped; 0 steps changed" "second up changes nothing"
 expect_match "$TMP/out" "^app-0: ok \(11 ok, 0 changed\)" "every step ok, the image not loaded again"
+expect_no_match "$TMP/out" "sent 1 artifact" "the tarball is not sent again"
+checks=$((checks + 1))
+[ -s .deploy/logs/app-0.log ] || fail "the host's log of the second up"
+expect_no_match .deploy/logs/app-0.log ".part" "no transfer command ran on the second up"
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
@@ -171,5 +167,5 @@ ps -eo args >procs
 expect_no_match procs "/$name/" "no container left"
 expect_no_match procs "$name-allowed" "no node process left"
 checks=$((checks + 1))
-[ -e "/var/lib/deploy/local/$name" ] && fail "the hosts' directory (with /var/lib/docker) is left"
+[ -e "$local_dir/$name" ] && fail "the hosts' directory (with /var/lib/docker) is left"
 finish

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "graph/graph.h"
+#include "plan/artifact-changes.h"
 #include "plan/plan.h"
 #include "providers/fake/fake.h"
 #include "providers/provider.h"
@@ -583,6 +584,73 @@ static void test_registry_lists_the_fakes_in_test_builds(void **state)
 	free(all);
 }
 
+#define NEW_SHA \
+	"3b1f6e0c9d2a4f8b7e6d5c4b3a29181706f5e4d3c2b1a09f8e7d6c5b4a392817"
+#define OLD_SHA \
+	"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+
+/* plan --json: one artifact_change event per host whose recorded artifact
+ * the topology now pins at another digest, with the text line's facts. */
+static void test_artifact_changes_as_json_events(void **state)
+{
+	struct world w;
+	struct artifact_change *c = NULL;
+	struct state_host *sh;
+	char *line;
+	cJSON *o;
+	struct host *limit;
+	size_t n;
+
+	(void)state;
+	open_world(&w, "version: 1\nname: p\nproviders: {fake: {}}\n"
+		       "artifacts:\n"
+		       "  neard: {url: 'file:///n', sha256: " NEW_SHA
+		       ", version: 2.4.0}\n"
+		       "  cfg: {url: 'file:///c', sha256: " NEW_SHA "}\n"
+		       "roles:\n  validator: {count: 3}\n");
+	/* validator-0 had 2.3.0 (and cfg at the pinned digest already);
+	 * validator-1 an unversioned one; validator-2 nothing recorded. */
+	sh = state_host_get(w.s, "validator-0", true);
+	sh->artifacts = cJSON_Parse(
+		"{\"neard\":{\"sha256\":\"" OLD_SHA "\",\"version\":\"2.3.0\","
+		"\"playbook\":\"near-node\",\"restart\":true},"
+		"\"cfg\":{\"sha256\":\"" NEW_SHA "\"}}");
+	sh = state_host_get(w.s, "validator-1", true);
+	sh->artifacts = cJSON_Parse("{\"neard\":{\"sha256\":\"" OLD_SHA "\"}}");
+	n = artifact_changes(w.t, w.s, NULL, 0, &c);
+	assert_int_equal(n, 2);
+	o = artifact_change_json(&c[0]);
+	line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	assert_string_equal(
+		line,
+		"{\"type\":\"artifact_change\",\"host\":\"validator-0\","
+		"\"role\":\"validator\",\"playbook\":\"near-node\","
+		"\"artifact\":\"neard\",\"from\":\"2.3.0\",\"to\":\"2.4.0\","
+		"\"from_sha256\":\"" OLD_SHA "\",\"to_sha256\":\"" NEW_SHA
+		"\",\"restart\":true,\"text\":\"~ validator-0: near-node: "
+		"neard 2.3.0 \xe2\x86\x92 2.4.0, restart\"}");
+	cJSON_free(line);
+	/* No playbook recorded: no key (not null); short digest as from. */
+	o = artifact_change_json(&c[1]);
+	line = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	assert_null(strstr(line, "\"playbook\""));
+	assert_non_null(strstr(line, "\"from\":\"9f86d081884c\""));
+	assert_non_null(strstr(line, "\"restart\":false"));
+	assert_non_null(strstr(line, "\"text\":\"~ validator-1: neard "
+				     "9f86d081884c \xe2\x86\x92 2.4.0\""));
+	cJSON_free(line);
+	free(c);
+	/* --limit: only the hosts named. */
+	limit = &w.t->roles[0].hosts[1];
+	n = artifact_changes(w.t, w.s, &limit, 1, &c);
+	assert_int_equal(n, 1);
+	assert_string_equal(c[0].host, "validator-1");
+	free(c);
+	close_world(&w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -619,6 +687,8 @@ int main(void)
 			test_runner_waits_for_ssh_of_configured_hosts, setup,
 			teardown),
 		cmocka_unit_test(test_registry_lists_the_fakes_in_test_builds),
+		cmocka_unit_test_setup_teardown(
+			test_artifact_changes_as_json_events, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

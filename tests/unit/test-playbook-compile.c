@@ -248,6 +248,16 @@ static void test_secrets_stay_out_of_labels_messages_and_errors(void **s)
 			   "to "
 			   "an octal mode such as 0644");
 	teardown(&f);
+
+	/* Nor does one that names what the value rendered to: the name of
+	 * an artifact the topology lacks is redacted when it is a secret. */
+	setup(&f, "name: p\nsteps:\n"
+		  "  - artifact: {name: \"{{secrets.pw}}\", dest: /opt/a}\n");
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_NOT_FOUND);
+	assert_null(strstr(f.err.msg, "s3cr3t"));
+	assert_non_null(strstr(f.err.msg, "'[secret pw]'"));
+	teardown(&f);
 }
 
 static void test_docker_images_are_pinned(void **s)
@@ -520,6 +530,311 @@ static void test_random_nonces_differ(void **s)
 	teardown(&f);
 }
 
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_D "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+#define CFG   "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* A tar with one file, as docker save writes its manifest.json. */
+static void write_tar(const char *path, const char *name, const char *data)
+{
+	char h[512] = { 0 };
+	size_t len = strlen(data);
+	FILE *fp = fopen(path, "wb");
+	static const char zero[1536];
+
+	assert_non_null(fp);
+	snprintf(h, 100, "%s", name);
+	snprintf(h + 124, 12, "%011o", (unsigned)(len & 07777777));
+	h[156] = '0';
+	memcpy(h + 257, "ustar", 6);
+	assert_int_equal(fwrite(h, 1, 512, fp), 512);
+	assert_int_equal(fwrite(data, 1, len, fp), len);
+	assert_int_equal(fwrite(zero, 1, 512 - len % 512 + 1024, fp),
+			 512 - len % 512 + 1024);
+	fclose(fp);
+}
+
+/*
+ * With defer_artifacts, a file artifact and a docker_load tarball are
+ * pushes: placeholders in the text; the probe asks the host what it has
+ * (the file's digest, the image's ID from the tarball's manifest); the
+ * text sent has '' for what the host has and '@STAGED' (or '@=STAGED'
+ * when a later step takes the same copy) for what is sent beside it.
+ */
+static void test_artifacts_travel_beside_the_script(void **s)
+{
+	char dir[] = "/tmp/deploy-test-push.XXXXXX", bin[64], tarball[64];
+	char topo[2048];
+	struct artifact_pin pins[2];
+	enum script_have have[3];
+	struct buf cmd = BUF_INIT, text = BUF_INIT;
+	struct compile_opts o = { .nonce = "0123abcd",
+				  .defer_artifacts = true };
+	struct fixture f;
+
+	(void)s;
+	assert_non_null(mkdtemp(dir));
+	snprintf(bin, sizeof(bin), "%s/bin", dir);
+	snprintf(tarball, sizeof(tarball), "%s/image.tar", dir);
+	write_tar(bin, "x", "a binary");
+	write_tar(tarball, "manifest.json",
+		  "[{\"Config\":\"blobs/sha256/" CFG "\","
+		  "\"RepoTags\":[\"node:1\"],\"Layers\":[]}]");
+	snprintf(topo, sizeof(topo),
+		 "version: 1\nname: t\nproviders: {ssh: {}}\n"
+		 "artifacts:\n"
+		 "  bin: {url: 'file://%s', sha256: " SHA_A "}\n"
+		 "  img: {url: 'file://%s', sha256: " SHA_D
+		 ", docker_load: true, image: 'node:1'}\n"
+		 "roles:\n  n: {hosts: [{name: h, address: 192.0.2.1}]}\n",
+		 bin, tarball);
+	setup_topo(&f, topo,
+		   "name: p\nsteps:\n"
+		   "  - artifact: {name: bin, dest: /usr/local/bin/a}\n"
+		   "  - artifact: {name: bin, dest: /opt/b, mode: '0700'}\n"
+		   "  - docker_image: {ref: 'node:1'}\n");
+	pins[0] =
+		(struct artifact_pin){ &f.t->artifacts[0], SHA_A, bin, false };
+	pins[1] = (struct artifact_pin){ &f.t->artifacts[1], SHA_D, tarball,
+					 false };
+	o.artifacts = pins;
+	o.nr_artifacts = 2;
+	f.rc = compile_script(f.ctx, f.pb, f.nr, &o, &f.s, &f.err);
+	assert_int_equal(f.rc, 0);
+	assert_int_equal(f.s->nr_pushes, 3);
+	assert_int_equal(f.s->pushes[2].kind, PUSH_DOCKER);
+	assert_string_equal(f.s->pushes[2].image_ids, "sha256:" CFG);
+	assert_string_equal(f.s->pushes[0].staged,
+			    "/var/lib/deploy/artifacts/h/" SHA_A);
+	assert_int_equal(f.s->pushes[0].size, 2048);
+
+	script_probe(f.s, &cmd);
+	assert_non_null(strstr(cmd.data,
+			       "h=$(sha256sum <'/usr/local/bin/a' "
+			       "2>/dev/null) && [ \"${h%% *}\" = " SHA_A
+			       " ] && echo '0 present' || { [ -f "
+			       "'/var/lib/deploy/artifacts/h/" SHA_A
+			       "' ] && echo '0 staged'; }; "));
+	assert_non_null(strstr(cmd.data,
+			       "h=$(docker image inspect -f '{{.Id}}' 'node:1' "
+			       "2>/dev/null) && case ' sha256:" CFG " ' in "));
+	buf_free(&cmd);
+
+	/* The host has /opt/b and the image; /usr/local/bin/a is staged. */
+	script_probe_parse(f.s, "1 present\n0 staged\n2 present\n9 present\n",
+			   have);
+	assert_int_equal(have[0], HAVE_STAGED);
+	assert_int_equal(have[1], HAVE_DEST);
+	assert_int_equal(have[2], HAVE_DEST);
+	assert_int_equal(script_expand(f.s, have, &text, &f.err), 0);
+	assert_non_null(strstr(text.data,
+			       " dp_artifact 'bin' '/usr/local/bin/a' "
+			       "'' '' '' '' '" SHA_A
+			       "' '@/var/lib/deploy/artifacts/h/" SHA_A "'\n"));
+	assert_non_null(strstr(text.data,
+			       " dp_docker_image load 'img' 'node:1' "
+			       "'sha256:" CFG "' '" SHA_D "' ''\n"));
+	assert_null(strstr(text.data, "@@deploy-artifact"));
+	buf_free_secret(&text);
+	/* Nothing in place: the first of two steps with one copy copies it. */
+	assert_int_equal(script_expand(f.s, NULL, &text, &f.err), 0);
+	assert_non_null(strstr(text.data,
+			       "'@=/var/lib/deploy/artifacts/h/" SHA_A "'\n"));
+	assert_non_null(strstr(text.data,
+			       "'700' '' '' '" SHA_A
+			       "' '@/var/lib/deploy/artifacts/h/" SHA_A "'\n"));
+	buf_free_secret(&text);
+
+	/* The transfer: into a part file, checked, renamed. */
+	script_transfer(&f.s->pushes[0], &cmd);
+	assert_non_null(strstr(cmd.data,
+			       "f='/var/lib/deploy/artifacts/h/" SHA_A "'; "
+			       "d='/var/lib/deploy/artifacts/h'; "));
+	assert_non_null(strstr(cmd.data, "cat >\"$f.part\" || exit 1; "));
+	assert_non_null(strstr(cmd.data, "if [ \"$h\" != " SHA_A " ]; then "));
+	assert_non_null(strstr(cmd.data, "mv -f \"$f.part\" \"$f\""));
+	buf_free(&cmd);
+	teardown(&f);
+
+	/* A tarball without a manifest naming the image: at the step. */
+	write_tar(tarball, "manifest.json",
+		  "[{\"Config\":\"" CFG ".json\",\"RepoTags\":[\"a:1\"]},"
+		  "{\"Config\":\"" CFG ".json\",\"RepoTags\":[\"b:1\"]}]");
+	setup_topo(&f, topo,
+		   "name: p\nsteps:\n"
+		   "  - docker_image: {ref: 'node:1'}\n");
+	pins[0].a = &f.t->artifacts[0];
+	pins[1].a = &f.t->artifacts[1];
+	f.rc = compile_script(f.ctx, f.pb, f.nr, &o, &f.s, &f.err);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_non_null(strstr(f.err.msg, "steps[0].docker_image: artifact "
+					  "'img': "));
+	assert_non_null(strstr(f.err.msg, "not a 'docker save' tarball "
+					  "holding 'node:1' (its manifest.json "
+					  "names no such image)"));
+	teardown(&f);
+	snprintf(topo, sizeof(topo), "rm -rf '%s'", dir);
+	assert_int_equal(system(topo), 0);
+}
+
+#define LOOP_TOPO                                                      \
+	"version: 1\nname: t\nproviders: {ssh: {}}\n"                  \
+	"ssh: {admin_cidrs: [203.0.113.7/32]}\n"                       \
+	"vars:\n"                                                      \
+	"  user: app\n"                                                \
+	"  files:\n"                                                   \
+	"    - {path: /etc/a, text: one}\n"                            \
+	"    - {path: /etc/b, text: two, mode: \"0600\"}\n"            \
+	"  bad: [{path: /etc/c, txet: x}]\n"                           \
+	"  short: [{text: x}]\n"                                       \
+	"  str: not a list\n"                                          \
+	"  none: null\n"                                               \
+	"  keys: [{path: /etc/k, secret: pw}, {path: /etc/m, secret: " \
+	"nope}]\n"                                                     \
+	"roles:\n  n: {hosts: [{name: h, address: 192.0.2.1}]}\n"
+
+#define LOOP_STEP(LIST)                                                    \
+	"name: p\nsteps:\n"                                                \
+	"  - name: conf\n"                                                 \
+	"    loop: \"{{vars." LIST "}}\"\n"                                \
+	"    item:\n"                                                      \
+	"      required: [path, text]\n"                                   \
+	"      defaults: {mode: \"0644\", owner: \"{{vars.user}}\"}\n"     \
+	"    file: {path: \"{{item.path}}\", content: \"{{item.text}}\", " \
+	"mode: \"{{item.mode}}\", owner: \"{{item.owner}}\"}\n"            \
+	"    notify: again\n"                                              \
+	"  - name: after\n    shell: x\n"                                  \
+	"handlers:\n  - name: again\n    shell: y\n"
+
+static void test_a_loop_makes_one_step_per_item(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup_topo(&f, LOOP_TOPO, LOOP_STEP("files"));
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	/* Each item its own step, numbered on, labelled with its first
+	 * required key; the defaults fill what an item leaves out. */
+	expect_line(&f, "\t_dp_step 1 'p: conf (/etc/a)' 'p.again' '0' "
+			"dp_file '/etc/a' 'present' '644' 'app' '' "
+			"'7692c3ad3540bb803c020b3aee66cd8887123234ea0c6e7143c0"
+			"add73ff431ed' ':one' ''");
+	expect_line(&f, "\t_dp_step 2 'p: conf (/etc/b)' 'p.again' '0' "
+			"dp_file '/etc/b' 'present' '600' 'app' '' "
+			"'3fc4ccfe745870e2c0d99f71f30ff0656c8dedd41cc1d7d3d376"
+			"b0dbe685e2f3' ':two' ''");
+	expect_line(&f, "\t_dp_step 3 'p: after' '' '0' dp_shell 'x' '' '' "
+			"'/' ''");
+	expect_line(&f, "\t_dp_want 1 sa '/etc/a' 2 sa '/etc/b'");
+	assert_int_equal(f.s->nr_steps, 3);
+	assert_int_equal(f.s->nr_handlers, 1);
+	assert_string_equal(f.s->items[1].label, "p: conf (/etc/b)");
+	assert_string_equal(f.s->items[3].label, "p: again");
+	assert_non_null(strstr(f.s->text.data, "\nDP_STEPS=3\n"));
+	teardown(&f);
+
+	/* null (and []) make no step; the rest are numbered on. */
+	setup_topo(&f, LOOP_TOPO, LOOP_STEP("none"));
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	assert_int_equal(f.s->nr_steps, 1);
+	expect_line(&f, "\t_dp_step 1 'p: after' '' '0' dp_shell 'x' '' '' "
+			"'/' ''");
+	teardown(&f);
+}
+
+static void test_a_loop_over_a_written_list_with_when_per_item(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup(&f, "name: p\nsteps:\n"
+		  "  - shell: echo {{item}}\n"
+		  "    loop: [a, \"b c\", d]\n"
+		  "    when: \"item != 'd'\"\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	expect_line(&f, "\t_dp_step 1 'p: shell (a)' '' '0' dp_shell "
+			"'echo '\\''a'\\''' '' '' '/' ''");
+	expect_line(&f, "\t_dp_step 2 'p: shell (b c)' '' '0' dp_shell "
+			"'echo '\\''b c'\\''' '' '' '/' ''");
+	expect_line(&f, "\t_dp_skip 3 'p: shell (d)' 'when: item != '\\''d"
+			"'\\'''");
+	teardown(&f);
+}
+
+/* Errors name the item where it is written: the topology here. */
+static void expect_loop_error(const char *pb, const char *file, int line,
+			      int col, const char *msg)
+{
+	struct fixture f;
+
+	setup_topo(&f, LOOP_TOPO, pb);
+	compile(&f);
+	assert_int_equal(f.rc, DEPLOY_ERR_INVALID);
+	assert_null(f.s);
+	assert_string_equal(f.err.msg, msg);
+	assert_string_equal(f.err.file, file);
+	assert_int_equal(f.err.line, line);
+	assert_int_equal(f.err.col, col);
+	teardown(&f);
+}
+
+static void test_loop_errors_name_the_item_where_it_is_written(void **s)
+{
+	(void)s;
+	expect_loop_error(LOOP_STEP("bad"), "t.yml", 10, 24,
+			  "unknown key 'txet' in vars.bad[0] (did you mean "
+			  "'text'?) (steps[0] loops over it)");
+	expect_loop_error(LOOP_STEP("short"), "t.yml", 11, 11,
+			  "missing key 'path' in vars.short[0] (steps[0] loops "
+			  "over it and needs path)");
+	expect_loop_error(LOOP_STEP("str"), "t.yml", 12, 8,
+			  "vars.str is a string, not a list (steps[0] loops "
+			  "over it)");
+	expect_loop_error(LOOP_STEP("nothere"), "pb.yml", 4, 11,
+			  "steps[0].loop: 'vars.nothere' is not defined (give "
+			  "it a default under the playbook's 'vars')");
+}
+
+static void test_a_secret_file_is_quiet_and_never_in_the_text(void **s)
+{
+	struct fixture f;
+
+	(void)s;
+	setup_topo(&f, LOOP_TOPO,
+		   "name: p\nsteps:\n"
+		   "  - name: key\n"
+		   "    loop: \"{{vars.keys}}\"\n"
+		   "    item: {required: [path, secret]}\n"
+		   "    file: {path: \"{{item.path}}\", secret: "
+		   "\"{{item.secret}}\", mode: \"0600\"}\n");
+	compile(&f);
+	/* The second item names a secret the topology does not have. */
+	assert_int_equal(f.rc, DEPLOY_ERR_NOT_FOUND);
+	assert_string_equal(f.err.msg,
+			    "steps[0].loop[1].file.secret: no secret 'nope' "
+			    "(is it under 'secrets' in the topology, with its "
+			    "variable set or its file readable?)");
+	assert_int_equal(f.err.line, 6);
+	teardown(&f);
+
+	setup_topo(&f, LOOP_TOPO,
+		   "name: p\nsteps:\n"
+		   "  - file: {path: /etc/k, secret: pw, mode: \"0600\"}\n");
+	compile(&f);
+	assert_int_equal(f.rc, 0);
+	/* Quiet, in base64, under its name alone. */
+	assert_non_null(strstr(f.s->text.data,
+			       "\t_dp_step 1 'p: file /etc/k' '' '1' dp_file "
+			       "'/etc/k' 'present' '600' '' '' "));
+	assert_null(strstr(f.s->text.data, "s3cr3t-value"));
+	assert_non_null(strstr(f.s->text.data, "'czNjcjN0LXZhbHVl'"));
+	assert_string_equal(f.s->items[0].secret, "pw");
+	teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -533,12 +848,20 @@ int main(void)
 			test_secrets_stay_out_of_labels_messages_and_errors),
 		cmocka_unit_test(test_template_errors_name_their_position),
 		cmocka_unit_test(test_docker_images_are_pinned),
+		cmocka_unit_test(test_artifacts_travel_beside_the_script),
 		cmocka_unit_test(
 			test_height_checks_compile_with_each_reference),
 		cmocka_unit_test(test_height_check_errors_name_their_position),
 		cmocka_unit_test(test_two_playbooks_with_one_name_are_refused),
 		cmocka_unit_test(test_markers_parse),
 		cmocka_unit_test(test_random_nonces_differ),
+		cmocka_unit_test(test_a_loop_makes_one_step_per_item),
+		cmocka_unit_test(
+			test_a_loop_over_a_written_list_with_when_per_item),
+		cmocka_unit_test(
+			test_loop_errors_name_the_item_where_it_is_written),
+		cmocka_unit_test(
+			test_a_secret_file_is_quiet_and_never_in_the_text),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

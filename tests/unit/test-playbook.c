@@ -282,16 +282,74 @@ static void test_file_needs_exactly_one_source(void **state)
 		 "  - file: {path: /z, state: absent, content: a}\n");
 	expect_error(&r, 3, 34,
 		     "steps[0].file has both 'content' and 'src': give exactly "
-		     "one of content, template and src");
+		     "one of content, template, src and secret");
 	expect_error(&r, 3, 39,
 		     "steps[0].file.src: no such file 'b' (paths are relative "
 		     "to the playbook)");
 	expect_error(&r, 4, 11,
-		     "steps[1].file needs one of 'content', 'template' or "
-		     "'src' (or 'state: absent')");
+		     "steps[1].file needs one of 'content', 'template', 'src' "
+		     "or 'secret' (or 'state: absent')");
 	expect_error(&r, 5, 37,
 		     "steps[2].file: 'content' makes no sense with 'state: "
 		     "absent'");
+	done(&r);
+}
+
+static void test_loop_and_item_are_checked_at_load(void **state)
+{
+	struct result r;
+
+	(void)state;
+	load(&r, "name: web\n"
+		 "steps:\n"
+		 "  - shell: x\n"
+		 "    loop: 3\n"
+		 "  - shell: x\n"
+		 "    loop: \"files: {{vars.files}}\"\n"
+		 "  - shell: x\n"
+		 "    item: {required: [path]}\n"
+		 "  - shell: x\n"
+		 "    loop: \"{{ vars.files }}\"\n"
+		 "    item: {required: [path], defaults: {path: /x},\n"
+		 "           files: [tempalte], reqired: [a]}\n"
+		 "handlers:\n"
+		 "  - name: h\n"
+		 "    shell: y\n"
+		 "    loop: [a]\n");
+	expect_error(&r, 4, 11,
+		     "steps[0].loop must be a list or one variable such as "
+		     "\"{{vars.files}}\" (nothing around it), not a number");
+	expect_error(&r, 6, 11,
+		     "steps[1].loop must be a list or one variable such as "
+		     "\"{{vars.files}}\" (nothing around it), not a string");
+	expect_error(&r, 8, 5,
+		     "steps[2]: 'item' describes the items of a 'loop'; the "
+		     "step has none");
+	expect_error(&r, 11, 23,
+		     "steps[3].item: 'path' is both required and given a "
+		     "default; keep one");
+	expect_error(&r, 12, 20,
+		     "steps[3].item.files: 'tempalte' is not a key of the "
+		     "item: name it under 'required' or 'defaults'");
+	expect_error(&r, 12, 31,
+		     "unknown key 'reqired' in steps[3].item (did you mean "
+		     "'required'?)");
+	expect_error(&r, 16, 5,
+		     "handlers[0]: a handler runs once; loop in the step that "
+		     "notifies it");
+	assert_int_equal(r.rc, DEPLOY_ERR_INVALID);
+	done(&r);
+
+	load(&r, "name: web\n"
+		 "steps:\n"
+		 "  - shell: x\n"
+		 "    loop: \"{{ vars.files }}\"\n"
+		 "  - shell: x\n"
+		 "    loop: [a, b]\n");
+	assert_int_equal(r.rc, 0);
+	assert_string_equal(r.pb->steps[0].loop_path, "vars.files");
+	assert_null(r.pb->steps[1].loop_path);
+	assert_int_equal(r.pb->steps[1].loop->nr, 2);
 	done(&r);
 }
 
@@ -748,6 +806,7 @@ int main(void)
 		cmocka_unit_test(test_notify_names_an_existing_handler),
 		cmocka_unit_test(test_values_without_tags_are_checked_at_load),
 		cmocka_unit_test(test_file_needs_exactly_one_source),
+		cmocka_unit_test(test_loop_and_item_are_checked_at_load),
 		cmocka_unit_test(test_templates_are_found_and_parsed_at_load),
 		cmocka_unit_test(
 			test_template_tags_in_shell_code_must_stand_as_words),
