@@ -9,7 +9,8 @@
 # the state file or deploy's logs. A second up changes nothing; a changed
 # template changes that one file's step and restarts the node (a new PID);
 # a topology entry with an unknown key is an error at its file:line:col,
-# with nothing changed on the host.
+# with nothing changed on the host. The unit has the role's journald rate
+# limit.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
 unset XDG_CACHE_HOME
@@ -74,6 +75,7 @@ $1
       node_secret_files:
         - {path: $M2/identity.key, secret: factomd_identity_key}
       node_args: [--rpc, "127.0.0.1:8088", --p2p, "0.0.0.0:8108"]
+      node_log_rate_burst: 2000
     health:
       - {tcp: "8108", timeout: 60}
 EOF2
@@ -113,8 +115,10 @@ grep -Eq '^factomd-0: 10\.231\.242\.[0-9]+:8108$' "$TMP/out" ||
 want=$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)
 run "$DEPLOY" run topo.yml -- sha256sum $M2/identity.key
 expect_line "$TMP/out" "factomd-0: $want  $M2/identity.key" "the secret file holds the secret exactly"
-run "$DEPLOY" run topo.yml -- systemctl is-active factomd
-expect_line "$TMP/out" "factomd-0: active" "the node runs"
+run "$DEPLOY" run topo.yml -- systemctl show factomd -p ActiveState -p LogRateLimitIntervalUSec -p LogRateLimitBurst
+expect_line "$TMP/out" "factomd-0: ActiveState=active" "the node runs"
+expect_line "$TMP/out" "factomd-0: LogRateLimitIntervalUSec=30s" "journald's rate limit: the interval"
+expect_line "$TMP/out" "factomd-0: LogRateLimitBurst=2000" "journald's rate limit: the role's burst"
 
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "second up"
