@@ -13,24 +13,12 @@
 # limit.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0520-$$"
-subnet=10.231.242.0/24
+local_setup t0520 242
+local_home
 KEY="t0520-identity-$$-Xk7Q2pW9"
 KEY64=$(printf '%s' "$KEY" | base64)
 T0520_KEY=$KEY
 export T0520_KEY
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -C t0520 -f "$TMP/id" || fail "ssh-keygen"
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 mkdir -p conf
 cat >conf/factomd.conf.mustache <<'EOF2'
@@ -47,11 +35,7 @@ EOF2
 M2=/var/lib/factomd/.factom/m2
 # topology [EXTRA]: topo.yml; EXTRA is one more line of node_config_files.
 topology() {
-	cat >topo.yml <<EOF2
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [10.231.242.1/32]}
-providers: {local: {subnet: $subnet}}
+	local_topology admin <<EOF2
 artifacts:
   factomd: {url: "file://$TEST_NODE", sha256: $SHA}
 secrets:
@@ -189,4 +173,5 @@ checks=$((checks + 1))
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
+expect_local_gone
 finish
