@@ -11,6 +11,7 @@
  * topology for a variable of its (host, role or topology vars), else in
  * the playbook.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -235,6 +236,18 @@ static int add_defaults(struct cc *c, cJSON *item)
 	return rc;
 }
 
+/* A relative path made absolute from the working directory: the
+ * compiler takes a relative name as the playbook's. */
+static void absolute(char **path)
+{
+	char *abs = realpath(*path, NULL);
+
+	if (abs) {
+		free(*path);
+		*path = abs;
+	}
+}
+
 /* The keys of files: made absolute from the item's file's directory. */
 static int resolve_files(struct cc *c, const struct list_src *src, size_t i,
 			 cJSON *item, const struct ynode *n)
@@ -260,6 +273,8 @@ static int resolve_files(struct cc *c, const struct list_src *src, size_t i,
 		if (v->valuestring[0] == '/' || v->valuestring[0] == '~')
 			continue;
 		path = path_expand(v->valuestring, src->dir);
+		if (!stat(path, &st) && S_ISREG(st.st_mode) && path[0] != '/')
+			absolute(&path);
 		if (stat(path, &st) || !S_ISREG(st.st_mode)) {
 			fail_in(c, src->file, at,
 				"%s[%zu].%s: no such file '%s' (relative to "

@@ -13,6 +13,7 @@
 #include "util/file.h"
 #include "util/xalloc.h"
 #include "util/pause.h"
+#include "util/redact.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS 200
@@ -139,40 +140,35 @@ static long long sent_at(const struct do_api *c, size_t i)
 	return c->sent[(c->head + n - 1 - i) % n];
 }
 
-/* Wait until one more request keeps within both windows, and the
- * server's own count, then count it; returns its slot, which
- * slot_done() stamps again once the answer is in (the server counted the
- * request somewhere between the two). */
-static size_t take_slot(struct do_api *c)
+/* How long to wait (ms, at most MAX_PAUSE_MS) before one more request
+ * keeps within both windows and the server's own count; 0: it may go. */
+static long long slot_wait(struct do_api *c)
 {
-	long long hour_ms = c->window_ms * 60;
-	size_t slot;
+	long long hour_ms = c->window_ms * 60, t = now_ms(), wait = 0;
+	size_t in_minute = 0;
 
-	for (;;) {
-		long long t = now_ms(), wait = 0;
-		size_t in_minute = 0;
+	while (c->count && sent_at(c, c->count - 1) <= t - hour_ms)
+		c->count--;
+	if (c->count >= (size_t)c->per_hour)
+		wait = sent_at(c, c->count - 1) + hour_ms - t;
+	while (in_minute < c->count && sent_at(c, in_minute) > t - c->window_ms)
+		in_minute++;
+	if (!wait && in_minute >= (size_t)c->per_minute)
+		wait = sent_at(c, (size_t)c->per_minute - 1) + c->window_ms - t;
+	if (!wait && c->remaining == 0 && c->reset_at_ms > t)
+		wait = c->reset_at_ms - t;
+	if (wait <= 0)
+		return 0;
+	return wait > MAX_PAUSE_MS ? MAX_PAUSE_MS : wait;
+}
 
-		while (c->count && sent_at(c, c->count - 1) <= t - hour_ms)
-			c->count--;
-		if (c->count >= (size_t)c->per_hour)
-			wait = sent_at(c, c->count - 1) + hour_ms - t;
-		while (in_minute < c->count &&
-		       sent_at(c, in_minute) > t - c->window_ms)
-			in_minute++;
-		if (!wait && in_minute >= (size_t)c->per_minute)
-			wait = sent_at(c, (size_t)c->per_minute - 1) +
-			       c->window_ms - t;
-		if (!wait && c->remaining == 0 && c->reset_at_ms > t)
-			wait = c->reset_at_ms - t;
-		if (wait <= 0 || stopped(c))
-			break;
-		if (wait > MAX_PAUSE_MS)
-			wait = MAX_PAUSE_MS;
-		c->stats.waited_ms += (unsigned)wait;
-		pause_ms(wait, c->stop);
-		c->remaining = -1; /* waited for it: ask again */
-	}
-	slot = c->head;
+/* Count one request now; returns its slot, which slot_done() stamps again
+ * once the answer is in (the server counted the request somewhere between
+ * the two). */
+static size_t slot_take(struct do_api *c)
+{
+	size_t slot = c->head;
+
 	c->sent[slot] = now_ms();
 	c->head = (c->head + 1) % (size_t)c->per_hour;
 	if (c->count < (size_t)c->per_hour)
@@ -246,6 +242,7 @@ static int answer_error(struct do_api *c, const char *method, const char *path,
 	const char *rid = cJSON_IsString(req) && *req->valuestring
 				  ? req->valuestring
 				  : hreq;
+	const char *header_value = c->auth + strlen("Authorization: ");
 	char where[256];
 	int rc;
 
@@ -273,6 +270,12 @@ static int answer_error(struct do_api *c, const char *method, const char *path,
 		error_set(err, rc, NULL, 0, 0,
 			  "digitalocean %s %s: HTTP %ld without an API error",
 			  method, where, r->status);
+	/* A broken server or proxy may quote what it was sent: the header's
+	 * value ("Bearer TOKEN"), or the token. */
+	redact_message(err->msg, sizeof(err->msg), "digitalocean token",
+		       header_value, strlen(header_value));
+	redact_message(err->msg, sizeof(err->msg), "digitalocean token",
+		       header_value + 7, strlen(header_value + 7));
 	if (rc == DEPLOY_ERR_AUTH && c->source)
 		error_append(err, "; the token came from %s", c->source);
 	free(hreq);
@@ -297,30 +300,6 @@ int do_answer(struct do_api *c, const char *method, const char *path,
 	return 0;
 }
 
-static int attempt(struct do_api *c, const char *method, const char *url,
-		   const char *body, struct http_response *resp,
-		   struct error *err)
-{
-	const char *lines[3];
-	struct http_request hr = { 0 };
-	size_t nl = 0;
-
-	lines[nl++] = c->auth;
-	lines[nl++] = "Accept: application/json";
-	if (body)
-		lines[nl++] = "Content-Type: application/json";
-	hr.method = method;
-	hr.url = url;
-	hr.headers = lines;
-	hr.nr_headers = nl;
-	hr.body = body;
-	hr.body_len = body ? strlen(body) : 0;
-	hr.connect_timeout_ms = 10000;
-	hr.timeout_ms = TIMEOUT_MS;
-	hr.max_body = MAX_ANSWER;
-	return http_do(&hr, resp, err);
-}
-
 /* Whether url (absolute) is on the API: the token may go there. */
 static bool on_api(const struct do_api *c, const char *url)
 {
@@ -330,93 +309,250 @@ static bool on_api(const struct do_api *c, const char *url)
 	       (url[n] == '/' || url[n] == '?' || !url[n]);
 }
 
+/* A call of do_call_many() under way. */
+struct call_state {
+	struct do_req *req;
+	char *url;
+	char *text; /* the body as JSON: wiped */
+	bool mutating, safe;
+	int tries;	      /* attempts made */
+	long long not_before; /* monotonic ms */
+	bool done;
+	size_t slot;
+	const char *lines[3];
+	struct http_request hr;
+	struct http_response resp;
+};
+
+static void request_of(struct do_api *c, struct call_state *s)
+{
+	size_t nl = 0;
+
+	s->lines[nl++] = c->auth;
+	s->lines[nl++] = "Accept: application/json";
+	if (s->text)
+		s->lines[nl++] = "Content-Type: application/json";
+	memset(&s->hr, 0, sizeof(s->hr));
+	s->hr.method = s->req->method;
+	s->hr.url = s->url;
+	s->hr.headers = s->lines;
+	s->hr.nr_headers = nl;
+	s->hr.body = s->text;
+	s->hr.body_len = s->text ? strlen(s->text) : 0;
+	s->hr.connect_timeout_ms = 10000;
+	s->hr.timeout_ms = TIMEOUT_MS;
+	s->hr.max_body = MAX_ANSWER;
+}
+
+/* Judge the answer (or its absence, rc) to s's last attempt: done, or to
+ * be asked again after a pause. */
+static void judge(struct do_api *c, struct call_state *s, int rc)
+{
+	struct do_req *v = s->req;
+	long long wait = -1;
+	bool again;
+
+	c->last_id[0] = '\0';
+	if (rc) {
+		/* No answer: repeat only what is safe to repeat. */
+		again = s->safe && (rc == DEPLOY_ERR_UNREACHABLE ||
+				    rc == DEPLOY_ERR_TIMEOUT);
+		if (!again) {
+			char where[256];
+
+			path_for_humans(v->path, where, sizeof(where));
+			error_append(&v->err,
+				     " (digitalocean %s %s not repeated: it "
+				     "may have been carried out)",
+				     v->method, where);
+		}
+	} else {
+		note_limits(c, &s->resp);
+		v->status = s->resp.status;
+		rc = do_answer(c, v->method, v->path, &s->resp,
+			       v->answer ? &v->out : NULL, &v->err);
+		if (s->resp.status == 429) {
+			c->stats.throttled++;
+			wait = throttle_wait(&s->resp);
+		}
+		/* A 5xx may come after the API did the work: a create is not
+		 * asked twice (the caller finds it by its tag). A 429 was
+		 * refused, and is asked again. */
+		again = s->resp.status == 429 ||
+			(s->safe && s->resp.status >= 500);
+	}
+	v->rc = rc;
+	snprintf(v->id, sizeof(v->id), "%s", c->last_id);
+	if (!again || s->tries >= ATTEMPTS || stopped(c)) {
+		if (again && s->tries >= ATTEMPTS)
+			error_append(&v->err, " (after %d attempts)", s->tries);
+		s->done = true;
+		return;
+	}
+	if (wait < 0) {
+		wait = backoff_ms(c->base_ms, CAP_MS, s->tries - 1);
+	} else {
+		/* Spread the calls that were told the same moment: up to
+		 * base more. */
+		wait += (long long)random_below((unsigned long)c->base_ms);
+	}
+	c->stats.retries++;
+	s->not_before = now_ms() + wait;
+}
+
+size_t do_call_many(struct do_api *c, struct do_req *v, size_t n)
+{
+	struct call_state *st = xcalloc(n + 1, sizeof(*st));
+	struct http_exchange *x = xcalloc(n + 1, sizeof(*x));
+	struct call_state **sent = xcalloc(n + 1, sizeof(*sent));
+	size_t left = n, failed = 0;
+
+	c->last_id[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		struct call_state *s = &st[i];
+		struct buf url = BUF_INIT;
+
+		v[i].out = NULL;
+		v[i].status = 0;
+		v[i].rc = 0;
+		v[i].id[0] = '\0';
+		error_init(&v[i].err);
+		s->req = &v[i];
+		s->mutating = strcmp(v[i].method, "GET") != 0;
+		s->safe = strcmp(v[i].method, "POST") || (v[i].flags & DO_SAFE);
+		if (v[i].url)
+			buf_adds(&url, v[i].url);
+		else
+			buf_addf(&url, "%s%s", c->base, v[i].path);
+		s->url = buf_release(&url);
+		http_response_init(&s->resp);
+		if (v[i].body) {
+			s->text = cJSON_PrintUnformatted(v[i].body);
+			if (!s->text) {
+				v[i].rc =
+					error_set(&v[i].err, DEPLOY_ERR_NOMEM,
+						  NULL, 0, 0, "out of memory");
+				s->done = true;
+				left--;
+			}
+		}
+	}
+	while (left) {
+		long long now = now_ms(), wake = -1, limit = 0;
+		size_t nr = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			struct call_state *s = &st[i];
+
+			if (s->done)
+				continue;
+			if (stopped(c)) {
+				/* A call asked before keeps its last answer. */
+				if (!s->tries)
+					v[i].rc = error_set(
+						&v[i].err,
+						DEPLOY_ERR_INTERRUPTED, NULL, 0,
+						0,
+						"digitalocean %s: interrupted",
+						v[i].method);
+				s->done = true;
+				left--;
+				continue;
+			}
+			if (s->not_before <= now && !limit)
+				limit = slot_wait(c);
+			if (s->not_before > now || limit) {
+				long long at = s->not_before > now
+						       ? s->not_before
+						       : now + limit;
+
+				if (wake < 0 || at < wake)
+					wake = at;
+				continue;
+			}
+			error_clear(&v[i].err);
+			cJSON_Delete(v[i].out);
+			v[i].out = NULL;
+			http_response_free(&s->resp);
+			http_response_init(&s->resp);
+			request_of(c, s);
+			s->slot = slot_take(c);
+			s->tries++;
+			c->stats.calls++;
+			if (s->mutating)
+				c->stats.mutating++;
+			x[nr].req = &s->hr;
+			x[nr].resp = &s->resp;
+			sent[nr++] = s;
+		}
+		if (!nr) {
+			if (left && wake > now) {
+				if (limit)
+					c->stats.waited_ms +=
+						(unsigned)(wake - now);
+				pause_ms(wake - now, c->stop);
+				if (limit)
+					c->remaining = -1; /* ask again */
+			}
+			continue;
+		}
+		http_do_many(x, nr, DO_PARALLEL);
+		for (size_t k = 0; k < nr; k++) {
+			struct call_state *s = sent[k];
+
+			slot_done(c, s->slot);
+			if (x[k].rc)
+				error_set(&s->req->err, x[k].rc, NULL, 0, 0,
+					  "%s", x[k].err.msg);
+			error_clear(&x[k].err);
+			judge(c, s, x[k].rc);
+			if (s->done)
+				left--;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].rc)
+			failed++;
+		if (v[i].rc && !v[i].id[0])
+			continue;
+		if (v[i].rc)
+			snprintf(c->last_id, sizeof(c->last_id), "%s", v[i].id);
+	}
+	for (size_t i = 0; i < n; i++) {
+		http_response_free(&st[i].resp);
+		free(st[i].url);
+		if (st[i].text) /* user_data may matter */
+			freezero(st[i].text, strlen(st[i].text) + 1);
+	}
+	free(st);
+	free(x);
+	free(sent);
+	return failed;
+}
+
+/* One call, as do_call_many() makes it; *out and *status when not NULL. */
 static int call_url(struct do_api *c, const char *method, const char *url,
 		    const char *path, const cJSON *body, unsigned flags,
 		    cJSON **out, long *status, struct error *err)
 {
-	bool mutating = strcmp(method, "GET") != 0;
-	bool safe = strcmp(method, "POST") || (flags & DO_SAFE);
-	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-	struct http_response resp;
-	int rc = 0;
+	struct do_req r = { .method = method,
+			    .path = path,
+			    .url = url,
+			    .body = body,
+			    .flags = flags,
+			    .answer = out != NULL };
 
+	do_call_many(c, &r, 1);
 	if (out)
-		*out = NULL;
+		*out = r.out;
+	else
+		cJSON_Delete(r.out);
 	if (status)
-		*status = 0;
-	c->last_id[0] = '\0';
-	if (body && !text)
-		return error_set(err, DEPLOY_ERR_NOMEM, NULL, 0, 0,
-				 "out of memory");
-	http_response_init(&resp);
-	for (int n = 0;; n++) {
-		long long wait = -1;
-		size_t slot;
-		bool again;
-
-		if (stopped(c)) {
-			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
-				       "digitalocean %s: interrupted", method);
-			break;
-		}
-		slot = take_slot(c);
-		c->stats.calls++;
-		if (mutating)
-			c->stats.mutating++;
-		rc = attempt(c, method, url, text, &resp, err);
-		slot_done(c, slot);
-		if (rc) {
-			/* No answer: repeat only what is safe to repeat. */
-			again = safe && (rc == DEPLOY_ERR_UNREACHABLE ||
-					 rc == DEPLOY_ERR_TIMEOUT);
-			if (!again) {
-				char where[256];
-
-				path_for_humans(path, where, sizeof(where));
-				error_append(
-					err,
-					" (digitalocean %s %s not repeated: "
-					"it may have been carried out)",
-					method, where);
-			}
-		} else {
-			note_limits(c, &resp);
-			if (status)
-				*status = resp.status;
-			rc = do_answer(c, method, path, &resp, out, err);
-			if (resp.status >= 200 && resp.status < 300)
-				break;
-			if (resp.status == 429) {
-				c->stats.throttled++;
-				wait = throttle_wait(&resp);
-			}
-			/* A 5xx may come after the API did the work: a
-			 * create is not asked twice (the caller finds it by
-			 * its tag). A 429 was refused, and is asked again. */
-			again = resp.status == 429 ||
-				(safe && resp.status >= 500);
-		}
-		if (!again || n + 1 >= ATTEMPTS || stopped(c)) {
-			if (again && n + 1 >= ATTEMPTS)
-				error_append(err, " (after %d attempts)",
-					     n + 1);
-			break;
-		}
-		if (wait < 0) {
-			wait = backoff_ms(c->base_ms, CAP_MS, n);
-		} else {
-			/* Spread the clients that were told the same
-			 * moment: up to base more. */
-			wait += (long long)random_below(
-				(unsigned long)c->base_ms);
-		}
-		c->stats.retries++;
-		pause_ms(wait, c->stop);
-	}
-	http_response_free(&resp);
-	if (text)
-		freezero(text, strlen(text) + 1); /* user_data may matter */
-	return rc;
+		*status = r.status;
+	if (r.rc)
+		error_set(err, r.rc, NULL, 0, 0, "%s", r.err.msg);
+	error_clear(&r.err);
+	return r.rc;
 }
 
 int do_call(struct do_api *c, const char *method, const char *path,

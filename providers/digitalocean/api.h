@@ -37,12 +37,20 @@
  * retries, the network), DEPLOY_ERR_TIMEOUT, or DEPLOY_ERR_INVALID (any
  * other refusal); do_error_id() gives DigitalOcean's id of the last error.
  *
+ * do_call_many() asks several calls at once (at most DO_PARALLEL in
+ * flight, over kept-alive connections), each retried as do_call() is and
+ * each counted by the same limiter: a 429 or a ratelimit-remaining of 0
+ * holds every call of the batch until the reset, not only the refused
+ * one.
+ *
  * Test knobs (environment): DEPLOY_DO_RETRY_BASE_MS (200),
  * DEPLOY_DO_PAGE_SIZE (200), DEPLOY_DO_RATE_PER_MIN (250),
  * DEPLOY_DO_RATE_WINDOW_S (the "minute": 60).
  */
 
 #define DO_SAFE 0x1 /* a POST that may be sent twice without harm */
+
+#define DO_PARALLEL 16
 
 struct do_stats {
 	unsigned calls;	   /* requests sent, every attempt counted */
@@ -77,6 +85,28 @@ int do_page_size(const struct do_api *c);
 int do_call(struct do_api *c, const char *method, const char *path,
 	    const cJSON *body, unsigned flags, cJSON **out, long *status,
 	    struct error *err);
+
+/* One call of do_call_many(). */
+struct do_req {
+	const char *method; /* in */
+	const char *path;   /* in: as for do_call() */
+	const char *url;    /* in: NULL, or the absolute URL of path */
+	const cJSON *body;  /* in: may be NULL */
+	unsigned flags;	    /* in: DO_SAFE */
+	bool answer;	    /* in: parse the answer into out */
+	cJSON *out;	    /* out: the answer or NULL (the caller frees) */
+	long status;	    /* out: the HTTP status, 0 when none */
+	int rc;		    /* out: as do_call() returns */
+	struct error err;   /* out: initialised here, cleared by the caller */
+	char id[64];	    /* out: DigitalOcean's error id, "" when none */
+};
+
+/*
+ * The n calls at once, each as do_call() makes it (retries, the limiter);
+ * returns once each has its answer or error, with the number that failed.
+ * do_error_id() is that of the last call that failed with one.
+ */
+size_t do_call_many(struct do_api *c, struct do_req *v, size_t n);
 
 /*
  * GET path, page after page (per_page added, links.pages.next followed),

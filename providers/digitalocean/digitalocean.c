@@ -90,6 +90,9 @@ static void do_release(struct provider_run *run)
 	}
 	free(d->vpc_regions);
 	free(d->vpc_ids);
+	for (size_t i = 0; i < d->nr_listed; i++)
+		free(d->listed[i]);
+	free(d->listed);
 	cJSON_Delete(d->seen);
 	free(d);
 }
@@ -308,6 +311,7 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 		       size_t nr, struct error *err)
 {
 	bool *fresh = xcalloc(nr + 1, sizeof(bool));
+	const char **vpcs = xcalloc(nr + 1, sizeof(*vpcs));
 	struct dorun *d;
 	int rc = prepare(run, &d, err);
 
@@ -319,21 +323,18 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 	 * first boot by its role's tag. */
 	if (!rc)
 		rc = do_firewalls(run, d, NULL, err);
-	for (size_t i = 0; !rc && i < nr; i++) {
-		const char *vpc = NULL;
-
+	for (size_t i = 0; !rc && i < nr; i++)
 		rc = do_vpc_of(run, d, do_role_region(run, hosts[i]->role),
-			       &vpc, err);
-		if (!rc)
-			rc = do_droplet_ensure(run, hosts[i], vpc, &fresh[i],
-					       err);
-	}
+			       &vpcs[i], err);
+	if (!rc)
+		rc = do_droplets_ensure(run, hosts, vpcs, nr, fresh, err);
 	if (!rc)
 		rc = do_wait_active(run, d, hosts, nr, err);
 	/* Volumes and reserved IPs once their droplets are active. */
 	if (!rc)
 		rc = do_hosts_extras(run, d, (const struct host *const *)hosts,
 				     fresh, nr, err);
+	free(vpcs);
 	free(fresh);
 	return rc;
 }
@@ -478,6 +479,120 @@ static int do_destroy(struct provider_run *run, struct state_resource *r,
 	return rc;
 }
 
+/*
+ * The hosts names[] at once, each as do_destroy() deletes one: what a
+ * stopped run left pending resolved, each recorded as deleting (one
+ * save), every droplet's DELETE in flight together, each droplet deleted
+ * recorded (one save, also when another failed), then each host's volume
+ * and reserved IP, and the hosts whose droplet went forgotten (one save).
+ */
+static int do_destroy_hosts(struct provider_run *run, const char *const *names,
+			    size_t nr, struct error *err)
+{
+	char **ids = xcalloc(nr + 1, sizeof(*ids));
+	bool *gone = xcalloc(nr + 1, sizeof(bool));
+	struct do_req *v = xcalloc(nr + 1, sizeof(*v));
+	struct buf *paths = xcalloc(nr + 1, sizeof(*paths));
+	size_t *which = xcalloc(nr + 1, sizeof(*which));
+	const char **done = xcalloc(nr + 1, sizeof(*done));
+	size_t nv = 0, nd = 0;
+	struct dorun *d;
+	int rc = do_run(run, &d, err);
+
+	for (size_t i = 0; !rc && i < nr; i++) {
+		const struct state_resource *r = state_resource_find(
+			run->state, "digitalocean", "host", names[i]);
+		const char *st = r ? resource_attr(r, "droplet") : NULL;
+
+		/* A run stopped after the droplet went deletes only what is
+		 * left. */
+		gone[i] = !r || (st && !strcmp(st, "deleted"));
+		if (!gone[i])
+			rc = do_extras_resolve(run, d, names[i], err);
+	}
+	if (!rc) {
+		forget_seen(d);
+		rc = resource_deleting_many(run, "host", names, nr, err);
+	}
+	for (size_t i = 0; !rc && i < nr; i++) {
+		const struct state_resource *r = state_resource_find(
+			run->state, "digitalocean", "host", names[i]);
+
+		if (gone[i] || !r)
+			continue;
+		if (r->id) {
+			ids[i] = xstrdup(r->id);
+		} else if (r->key) { /* pending: found by its tag */
+			char *key = xstrdup(r->key);
+			struct resource_ref ref = { "host", names[i], NULL,
+						    key,    NULL,     NULL };
+
+			rc = do_droplet_by_key(run, &ref, &ids[i], err);
+			free(key);
+		}
+		if (!ids[i])
+			continue;
+		buf_init(&paths[nv], 0);
+		buf_addf(&paths[nv], "/v2/droplets/%s", ids[i]);
+		v[nv].method = "DELETE";
+		v[nv].path = paths[nv].data;
+		which[nv++] = i;
+	}
+	if (!rc && nv)
+		do_call_many(d->api, v, nv);
+	for (size_t k = 0; k < nv; k++) {
+		struct state_resource *r;
+
+		if (v[k].rc == DEPLOY_ERR_NOT_FOUND)
+			v[k].rc = 0; /* gone already */
+		if (v[k].rc && !rc)
+			rc = error_set(err, v[k].rc, NULL, 0, 0, "%s",
+				       v[k].err.msg);
+		error_clear(&v[k].err);
+		cJSON_Delete(v[k].out);
+		if (v[k].rc)
+			continue;
+		r = state_resource_find(run->state, "digitalocean", "host",
+					names[which[k]]);
+		if (r)
+			resource_set_attr(r, "droplet", "deleted");
+	}
+	if (nv) {
+		struct error e2;
+
+		error_init(&e2);
+		if (run->save(run, rc ? &e2 : err) && !rc)
+			rc = err->code;
+		error_clear(&e2);
+	}
+	/* Then each host's volume and reserved IP; a host's record goes
+	 * last, so a run stopped before finds them through it. */
+	for (size_t i = 0; !rc && i < nr; i++) {
+		const struct state_resource *r = state_resource_find(
+			run->state, "digitalocean", "host", names[i]);
+		const char *st = r ? resource_attr(r, "droplet") : NULL;
+
+		if (r && !gone[i] && r->id && !(st && !strcmp(st, "deleted")))
+			continue; /* its delete failed */
+		rc = do_extras_delete(run, d, names[i], err);
+		if (!rc)
+			done[nd++] = names[i];
+	}
+	if (!rc && nd)
+		rc = resource_forget_many(run, "host", done, nd, err);
+	for (size_t i = 0; i < nr; i++) {
+		free(ids[i]);
+		buf_free(&paths[i]);
+	}
+	free(ids);
+	free(gone);
+	free(v);
+	free(paths);
+	free(which);
+	free(done);
+	return rc;
+}
+
 /* Volume and reserved-IP records whose host record is gone (a state
  * edited by hand, an older run): deleted as their host's would be. */
 static int extras_left(struct provider_run *run, struct dorun *d,
@@ -561,7 +676,16 @@ struct names {
 	char **v;
 	size_t nr;
 	const struct state *state;
+	struct dorun *d;
 };
+
+bool do_listed(const struct dorun *d, const char *name)
+{
+	for (size_t i = 0; i < d->nr_listed; i++)
+		if (!strcmp(d->listed[i], name))
+			return true;
+	return false;
+}
 
 /* A droplet's host name: the one recorded for its id (an imported droplet
  * keeps its own name), else its name. */
@@ -572,6 +696,11 @@ static int collect_name(const cJSON *item, void *ud)
 	char *id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
 	const char *host = cJSON_IsString(name) ? name->valuestring : NULL;
 
+	if (host) {
+		n->d->listed = xrealloc(n->d->listed,
+					(n->d->nr_listed + 1) * sizeof(char *));
+		n->d->listed[n->d->nr_listed++] = xstrdup(host);
+	}
 	for (size_t i = 0; id && i < n->state->nr_resources; i++) {
 		const struct state_resource *r = &n->state->resources[i];
 
@@ -590,7 +719,7 @@ static int collect_name(const cJSON *item, void *ud)
 static int do_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 			 struct error *err)
 {
-	struct names n = { NULL, 0, run->state };
+	struct names n = { NULL, 0, run->state, NULL };
 	struct buf path = BUF_INIT;
 	struct dorun *d;
 	char *t;
@@ -598,10 +727,15 @@ static int do_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 
 	if (rc)
 		return rc;
+	for (size_t i = 0; i < d->nr_listed; i++)
+		free(d->listed[i]);
+	d->nr_listed = 0;
+	n.d = d;
 	t = do_topology_tag(run);
 	buf_adds(&path, "/v2/droplets?tag_name=");
 	do_query_value(&path, t);
 	rc = do_list(d->api, path.data, "droplets", collect_name, &n, err);
+	d->listed_valid = !rc;
 	buf_free(&path);
 	free(t);
 	*out = n.v;
@@ -833,6 +967,7 @@ const struct provider_ops digitalocean_provider = {
 	.hosts_up = do_hosts_up,
 	.exists = do_exists,
 	.destroy = do_destroy,
+	.destroy_hosts = do_destroy_hosts,
 	.finish_down = do_finish_down,
 	.list_hosts = do_list_hosts,
 	.sync = do_sync,

@@ -24,6 +24,13 @@ struct dorun {
 	size_t nr_vpcs;
 	/* Droplets read by the refresh (exists): id -> droplet. */
 	cJSON *seen;
+	/* The names of the topology's droplets as list_hosts saw them in
+	 * this run's plan: a host not there is not looked for again. */
+	char **listed;
+	size_t nr_listed;
+	bool listed_valid;
+	/* The firewalls as do_firewalls() listed them, while it runs. */
+	cJSON *firewalls;
 };
 
 /* digitalocean.c */
@@ -50,6 +57,8 @@ int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err);
 /* A GET's return code rc as a find-by-id hook answers: *exists, and a 404
  * (its error cleared) is no error. */
 int do_found(int rc, bool *exists, struct error *err);
+/* Whether list_hosts saw a droplet named name in this run. */
+bool do_listed(const struct dorun *d, const char *name);
 /* GET path, answered as do_found() answers. */
 int do_get_exists(struct dorun *d, const char *path, bool *exists,
 		  struct error *err);
@@ -75,10 +84,11 @@ int do_droplet_get(struct dorun *d, const char *id, cJSON **doc,
 /* The droplet carrying a pending record's unique tag (NULL: none). */
 int do_droplet_by_key(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err);
-/* Make (or adopt) the host's droplet in the VPC vpc; *made says this run
- * made it. */
-int do_droplet_ensure(struct provider_run *run, const struct host *h,
-		      const char *vpc, bool *made, struct error *err);
+/* Make (or adopt) each host's droplet in its VPC vpcs[i], the creates at
+ * once (resource_ensure_many()); made[i] says this run made it. */
+int do_droplets_ensure(struct provider_run *run, struct host *const *hosts,
+		       const char *const *vpcs, size_t nr, bool *made,
+		       struct error *err);
 /* Until every host's droplet is active with its addresses recorded
  * (bounded). */
 int do_wait_active(struct provider_run *run, struct dorun *d,

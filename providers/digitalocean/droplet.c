@@ -95,8 +95,15 @@ static int droplet_by_tags(struct provider_run *run,
 			   const struct resource_ref *ref, char **id,
 			   struct error *err)
 {
-	char *t = do_topology_tag(run);
-	int rc = droplets_tagged(run->priv, t, ref->name, id, err);
+	struct dorun *d = run->priv;
+	char *t;
+	int rc;
+
+	*id = NULL;
+	if (d->listed_valid && !do_listed(d, ref->name))
+		return 0; /* not there when the plan listed them */
+	t = do_topology_tag(run);
+	rc = droplets_tagged(d, t, ref->name, id, err);
 
 	free(t);
 	return rc;
@@ -132,16 +139,17 @@ static int add_user_data(struct provider_run *run, const struct role *role,
 	return rc;
 }
 
-/* POST /v2/droplets; the key goes on the droplet as a unique tag, so that
- * a run stopped before the answer finds it by that tag. */
-static int droplet_create(struct provider_run *run,
-			  const struct resource_ref *ref, char **id,
-			  struct error *err)
+/* The body of POST /v2/droplets for ref; the key goes on the droplet as a
+ * unique tag, so that a run stopped before the answer finds it by that
+ * tag. */
+static int droplet_body(struct provider_run *run,
+			const struct resource_ref *ref, cJSON **out,
+			struct error *err)
 {
 	const struct host_arg *a = ref->arg;
 	const struct role *role = a->host->role;
 	struct dorun *d = run->priv;
-	cJSON *body = cJSON_CreateObject(), *doc = NULL, *tags, *keys;
+	cJSON *body = cJSON_CreateObject(), *tags, *keys;
 	char *t[4] = { do_topology_tag(run), do_role_tag(run, role->name),
 		       do_fw_tag(run, role->name), key_tag(ref->key) };
 	int rc;
@@ -158,23 +166,75 @@ static int droplet_create(struct provider_run *run,
 		cJSON_AddItemToArray(tags, cJSON_CreateString(t[i]));
 	cJSON_AddBoolToObject(body, "monitoring", true);
 	rc = add_user_data(run, role, body, err);
-	if (!rc)
-		rc = do_call(d->api, "POST", "/v2/droplets", body, 0, &doc,
-			     NULL, err);
-	if (!rc) {
-		*id = do_id_text(cJSON_GetObjectItemCaseSensitive(
-			cJSON_GetObjectItemCaseSensitive(doc, "droplet"),
-			"id"));
-		if (!*id)
-			rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-				       "digitalocean POST /v2/droplets: no "
-				       "id in the answer");
-	}
 	for (size_t i = 0; i < 4; i++)
 		free(t[i]);
-	cJSON_Delete(body);
-	cJSON_Delete(doc);
+	if (rc) {
+		cJSON_Delete(body);
+		body = NULL;
+	}
+	*out = body;
 	return rc;
+}
+
+/*
+ * The droplets refs[] at once: one POST /v2/droplets each (not one with
+ * names[]: each droplet carries its own key tag), all in flight together
+ * within the API's limits. The id of each one made in ids[]; the first
+ * error is returned, the others' ids all the same.
+ */
+static int droplet_create_many(struct provider_run *run,
+			       const struct resource_ref *const *refs, size_t n,
+			       char **ids, struct error *err)
+{
+	struct do_req *v = xcalloc(n + 1, sizeof(*v));
+	cJSON **bodies = xcalloc(n + 1, sizeof(*bodies));
+	struct dorun *d = run->priv;
+	size_t nr = 0;
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < n; i++)
+		rc = droplet_body(run, refs[i], &bodies[i], err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		v[nr].method = "POST";
+		v[nr].path = "/v2/droplets";
+		v[nr].body = bodies[i];
+		v[nr++].answer = true;
+	}
+	if (nr)
+		do_call_many(d->api, v, nr);
+	for (size_t i = 0; i < nr; i++) {
+		int r = v[i].rc;
+
+		ids[i] = NULL;
+		if (!r) {
+			ids[i] = do_id_text(cJSON_GetObjectItemCaseSensitive(
+				cJSON_GetObjectItemCaseSensitive(v[i].out,
+								 "droplet"),
+				"id"));
+			if (!ids[i])
+				r = error_set(&v[i].err, DEPLOY_ERR_SYNTAX,
+					      NULL, 0, 0,
+					      "digitalocean POST "
+					      "/v2/droplets: no id in the "
+					      "answer");
+		}
+		if (r && !rc)
+			rc = error_set(err, r, NULL, 0, 0, "%s", v[i].err.msg);
+		error_clear(&v[i].err);
+		cJSON_Delete(v[i].out);
+	}
+	for (size_t i = 0; i < n; i++)
+		cJSON_Delete(bodies[i]);
+	free(bodies);
+	free(v);
+	return rc;
+}
+
+static int droplet_create(struct provider_run *run,
+			  const struct resource_ref *ref, char **id,
+			  struct error *err)
+{
+	return droplet_create_many(run, &ref, 1, id, err);
 }
 
 static void droplet_attributes(struct provider_run *run,
@@ -195,6 +255,7 @@ static const struct resource_kind do_droplet = {
 	.find_by_key = do_droplet_by_key,
 	.find_by_tags = droplet_by_tags,
 	.create = droplet_create,
+	.create_many = droplet_create_many,
 	.attributes = droplet_attributes,
 };
 
@@ -308,18 +369,27 @@ int do_wait_active(struct provider_run *run, struct dorun *d,
 	return rc;
 }
 
-/* Make (or adopt) the host's droplet in the VPC vpc; *made says this run
- * made it. */
-int do_droplet_ensure(struct provider_run *run, const struct host *h,
-		      const char *vpc, bool *made, struct error *err)
+int do_droplets_ensure(struct provider_run *run, struct host *const *hosts,
+		       const char *const *vpcs, size_t nr, bool *made,
+		       struct error *err)
 {
-	struct host_arg a = { h, vpc };
-	enum resource_outcome how = RESOURCE_KEPT;
-	char *id = NULL;
-	int rc = resource_ensure(run, &do_droplet, h->name, h->role->name, &a,
-				 &id, &how, err);
+	struct host_arg *a = xcalloc(nr + 1, sizeof(*a));
+	struct resource_want *w = xcalloc(nr + 1, sizeof(*w));
+	int rc;
 
-	*made = !rc && how == RESOURCE_MADE;
-	free(id);
+	for (size_t i = 0; i < nr; i++) {
+		a[i].host = hosts[i];
+		a[i].vpc = vpcs[i];
+		w[i].name = hosts[i]->name;
+		w[i].role = hosts[i]->role->name;
+		w[i].arg = &a[i];
+	}
+	rc = resource_ensure_many(run, &do_droplet, w, nr, err);
+	for (size_t i = 0; i < nr; i++) {
+		made[i] = w[i].id && w[i].outcome == RESOURCE_MADE;
+		free(w[i].id);
+	}
+	free(w);
+	free(a);
 	return rc;
 }

@@ -216,31 +216,43 @@ static int match_fw(const cJSON *item, void *ud)
 	return 0;
 }
 
-/* deploy's firewall names are its key: deploy-NAME-ROLE. */
+/* deploy's firewall names are its key: deploy-NAME-ROLE. Read from the
+ * list do_firewalls() took once for all roles, when it took one. */
 static int fw_by_name(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err)
 {
 	struct fw_find f = { do_fw_name(run, ref->name), NULL };
 	struct dorun *d = run->priv;
-	int rc = do_list(d->api, "/v2/firewalls", "firewalls", match_fw, &f,
-			 err);
+	const cJSON *it;
+	int rc = 0;
 
+	if (d->firewalls) {
+		cJSON_ArrayForEach(it, d->firewalls)
+		{
+			if (match_fw(it, &f))
+				break;
+		}
+	} else {
+		rc = do_list(d->api, "/v2/firewalls", "firewalls", match_fw, &f,
+			     err);
+	}
 	free((char *)f.name);
 	*id = f.id;
 	return rc < 0 ? rc : 0;
 }
 
-static int fw_create(struct provider_run *run, const struct resource_ref *ref,
-		     char **id, struct error *err)
+static int keep_fw(const cJSON *item, void *ud)
 {
-	const struct role *role = ref->arg;
-	struct dorun *d = run->priv;
+	cJSON_AddItemToArray(ud, cJSON_Duplicate(item, true));
+	return 0;
+}
+
+static cJSON *fw_body(struct provider_run *run, const struct role *role)
+{
 	struct rules want = { 0 };
-	cJSON *body = cJSON_CreateObject(), *in, *tags, *doc = NULL;
+	cJSON *body = cJSON_CreateObject(), *in, *tags;
 	char *name = do_fw_name(run, role->name),
 	     *t = do_fw_tag(run, role->name);
-	const cJSON *fid;
-	int rc;
 
 	wanted_rules(run, role, &want);
 	cJSON_AddStringToObject(body, "name", name);
@@ -250,21 +262,54 @@ static int fw_create(struct provider_run *run, const struct resource_ref *ref,
 	cJSON_AddItemToObject(body, "outbound_rules", outbound());
 	tags = cJSON_AddArrayToObject(body, "tags");
 	cJSON_AddItemToArray(tags, cJSON_CreateString(t));
-	rc = do_call(d->api, "POST", "/v2/firewalls", body, 0, &doc, NULL, err);
-	fid = cJSON_GetObjectItemCaseSensitive(
-		cJSON_GetObjectItemCaseSensitive(doc, "firewall"), "id");
-	if (!rc && !cJSON_IsString(fid))
-		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-			       "digitalocean POST /v2/firewalls: no id in "
-			       "the answer");
-	if (!rc)
-		*id = xstrdup(fid->valuestring);
-	cJSON_Delete(body);
-	cJSON_Delete(doc);
 	free(want.v);
 	free(name);
 	free(t);
+	return body;
+}
+
+/* The firewalls refs[] made at once, each with its rules. */
+static int fw_create_many(struct provider_run *run,
+			  const struct resource_ref *const *refs, size_t n,
+			  char **ids, struct error *err)
+{
+	struct do_req *v = xcalloc(n + 1, sizeof(*v));
+	struct dorun *d = run->priv;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		v[i].method = "POST";
+		v[i].path = "/v2/firewalls";
+		v[i].body = fw_body(run, refs[i]->arg);
+		v[i].answer = true;
+	}
+	do_call_many(d->api, v, n);
+	for (size_t i = 0; i < n; i++) {
+		const cJSON *fid = cJSON_GetObjectItemCaseSensitive(
+			cJSON_GetObjectItemCaseSensitive(v[i].out, "firewall"),
+			"id");
+		int r = v[i].rc;
+
+		if (!r && !cJSON_IsString(fid))
+			r = error_set(&v[i].err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+				      "digitalocean POST /v2/firewalls: no id "
+				      "in the answer");
+		if (!r)
+			ids[i] = xstrdup(fid->valuestring);
+		if (r && !rc)
+			rc = error_set(err, r, NULL, 0, 0, "%s", v[i].err.msg);
+		error_clear(&v[i].err);
+		cJSON_Delete(v[i].out);
+		cJSON_Delete((cJSON *)v[i].body);
+	}
+	free(v);
 	return rc;
+}
+
+static int fw_create(struct provider_run *run, const struct resource_ref *ref,
+		     char **id, struct error *err)
+{
+	return fw_create_many(run, &ref, 1, id, err);
 }
 
 static const struct resource_kind do_fw = {
@@ -273,22 +318,59 @@ static const struct resource_kind do_fw = {
 	.find_by_key = fw_by_name,
 	.find_by_tags = fw_by_name,
 	.create = fw_create,
+	.create_many = fw_create_many,
 };
 
-/* Add or remove (method) one inbound rule. */
-static int rule_call(struct dorun *d, const char *method, const char *id,
-		     const struct rule *r, struct error *err)
+/* The request adding or removing (method) one inbound rule; path and
+ * the body are the caller's to free. */
+static void rule_req(struct do_req *v, struct buf *path, const char *method,
+		     const char *id, const struct rule *r)
 {
 	cJSON *body = cJSON_CreateObject(), *in;
-	struct buf path = BUF_INIT;
-	int rc;
 
 	in = cJSON_AddArrayToObject(body, "inbound_rules");
 	cJSON_AddItemToArray(in, rule_json(r, "sources"));
-	buf_addf(&path, "/v2/firewalls/%s/rules", id);
-	rc = do_call(d->api, method, path.data, body, DO_SAFE, NULL, NULL, err);
-	buf_free(&path);
-	cJSON_Delete(body);
+	buf_addf(path, "/v2/firewalls/%s/rules", id);
+	v->method = method;
+	v->path = path->data;
+	v->body = body;
+	v->flags = DO_SAFE;
+}
+
+/* The rules missing from want (added) and those of have not wanted
+ * (removed), at once. */
+static int rule_calls(struct dorun *d, const char *id, const struct rules *want,
+		      const struct rules *have, struct error *err)
+{
+	size_t n = want->nr + have->nr, nv = 0;
+	struct do_req *v = xcalloc(n + 1, sizeof(*v));
+	struct buf *paths = xcalloc(n + 1, sizeof(*paths));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool add = i < want->nr;
+		const struct rule *r =
+			add ? &want->v[i] : &have->v[i - want->nr];
+
+		if (r->seen)
+			continue;
+		buf_init(&paths[nv], 0);
+		rule_req(&v[nv], &paths[nv], add ? "POST" : "DELETE", id, r);
+		nv++;
+	}
+	if (nv)
+		do_call_many(d->api, v, nv);
+	for (size_t i = 0; i < nv; i++) {
+		if (v[i].rc && !rc)
+			rc = error_set(err, v[i].rc, NULL, 0, 0, "%s",
+				       v[i].err.msg);
+		error_clear(&v[i].err);
+		cJSON_Delete(v[i].out);
+		cJSON_Delete((cJSON *)v[i].body);
+		buf_free(&paths[i]);
+	}
+	free(v);
+	free(paths);
 	return rc;
 }
 
@@ -327,29 +409,30 @@ static int sync_rules(struct provider_run *run, struct dorun *d,
 				 role->name, i < want.nr ? '+' : '-', r->proto,
 				 r->ports, r->src);
 	}
-	for (size_t i = 0; !dry && !rc && i < want.nr; i++)
-		if (!want.v[i].seen)
-			rc = rule_call(d, "POST", id, &want.v[i], err);
-	for (size_t i = 0; !dry && !rc && i < have.nr; i++)
-		if (!have.v[i].seen)
-			rc = rule_call(d, "DELETE", id, &have.v[i], err);
+	if (!dry)
+		rc = rule_calls(d, id, &want, &have, err);
 	free(want.v);
 	free(have.v);
 	return rc;
 }
 
-/* Every role of ours gets its firewall (made with its rules), then each
- * firewall's rules are synced. With dry: only recorded firewalls are
- * compared, nothing changes. */
+/* Every role of ours gets its firewall (made with its rules: the creates
+ * at once, after one list of the firewalls when one is to be looked for),
+ * then the rules of each firewall not made now are synced. With dry: only
+ * recorded firewalls are compared, nothing changes. */
 int do_firewalls(struct provider_run *run, struct dorun *d, struct buf *dry,
 		 struct error *err)
 {
+	struct resource_want *w = xcalloc(run->t->nr_roles + 1, sizeof(*w));
+	const struct role **roles =
+		xcalloc(run->t->nr_roles + 1, sizeof(*roles));
+	bool look = false;
+	size_t n = 0;
 	int rc = 0;
 
 	for (size_t i = 0; !rc && i < run->t->nr_roles; i++) {
 		const struct role *role = &run->t->roles[i];
 		struct state_resource *res;
-		char *id = NULL;
 
 		if (!do_role_is_ours(role))
 			continue;
@@ -364,54 +447,109 @@ int do_firewalls(struct provider_run *run, struct dorun *d, struct buf *dry,
 						err);
 			continue;
 		}
-		rc = resource_ensure(run, &do_fw, role->name, role->name,
-				     (void *)role, &id, NULL, err);
-		if (!rc)
-			rc = sync_rules(run, d, role, id, NULL, err);
-		free(id);
+		look |= !res || !res->id;
+		roles[n] = role;
+		w[n].name = role->name;
+		w[n].role = role->name;
+		w[n++].arg = (void *)role;
 	}
+	if (!rc && look) {
+		d->firewalls = cJSON_CreateArray();
+		rc = do_list(d->api, "/v2/firewalls", "firewalls", keep_fw,
+			     d->firewalls, err);
+	}
+	if (!rc && n)
+		rc = resource_ensure_many(run, &do_fw, w, n, err);
+	cJSON_Delete(d->firewalls);
+	d->firewalls = NULL;
+	for (size_t i = 0; !rc && i < n; i++)
+		if (w[i].id && w[i].outcome != RESOURCE_MADE)
+			rc = sync_rules(run, d, roles[i], w[i].id, NULL, err);
+	for (size_t i = 0; i < n; i++)
+		free(w[i].id);
+	free(w);
+	free(roles);
 	return rc;
 }
 
-/* Delete the firewalls recorded (and a pending one, by its name). */
+/* Delete the firewalls recorded (and a pending one, by its name), the
+ * deletes at once; those deleted are forgotten even when another fails. */
 int do_firewalls_down(struct provider_run *run, struct dorun *d,
 		      struct error *err)
 {
+	size_t max = run->state->nr_resources, n = 0, nv = 0, nd = 0;
+	char **names = xcalloc(max + 1, sizeof(*names));
+	char **ids = xcalloc(max + 1, sizeof(*ids));
+	struct do_req *v = xcalloc(max + 1, sizeof(*v));
+	struct buf *paths = xcalloc(max + 1, sizeof(*paths));
+	const char **done = xcalloc(max + 1, sizeof(*done));
+	size_t *which = xcalloc(max + 1, sizeof(*which));
 	int rc = 0;
 
-	for (size_t i = 0; !rc && i < run->state->nr_resources; i++) {
-		struct state_resource *r = &run->state->resources[i];
-		char *name, *id;
+	for (size_t i = 0; i < max; i++) {
+		const struct state_resource *r = &run->state->resources[i];
 
 		if (strcmp(r->provider, "digitalocean") ||
 		    strcmp(r->kind, "firewall"))
 			continue;
-		name = xstrdup(r->name);
-		id = r->id ? xstrdup(r->id) : NULL;
-		rc = resource_deleting(run, "firewall", name, err);
-		if (!rc && !id)
-			rc = fw_by_name(
-				run,
-				&(struct resource_ref){ "firewall", name, NULL,
-							NULL, NULL, NULL },
-				&id, err);
-		if (!rc && id) {
-			struct buf path = BUF_INIT;
-
-			buf_addf(&path, "/v2/firewalls/%s", id);
-			rc = do_call(d->api, "DELETE", path.data, NULL, 0, NULL,
-				     NULL, err);
-			if (rc == DEPLOY_ERR_NOT_FOUND) {
-				error_clear(err);
-				rc = 0;
-			}
-			buf_free(&path);
-		}
-		if (!rc)
-			rc = resource_forget(run, "firewall", name, err);
-		free(name);
-		free(id);
-		i = (size_t)-1; /* the records moved: from the start */
+		names[n] = xstrdup(r->name);
+		ids[n++] = r->id ? xstrdup(r->id) : NULL;
 	}
+	if (n)
+		rc = resource_deleting_many(run, "firewall",
+					    (const char *const *)names, n, err);
+	for (size_t i = 0; !rc && i < n; i++) {
+		if (!ids[i])
+			rc = fw_by_name(run,
+					&(struct resource_ref){
+						"firewall", names[i], NULL,
+						NULL, NULL, NULL },
+					&ids[i], err);
+		if (rc)
+			break;
+		if (!ids[i]) {
+			done[nd++] = names[i]; /* nothing was made */
+			continue;
+		}
+		buf_init(&paths[nv], 0);
+		buf_addf(&paths[nv], "/v2/firewalls/%s", ids[i]);
+		v[nv].method = "DELETE";
+		v[nv].path = paths[nv].data;
+		which[nv++] = i;
+	}
+	if (!rc && nv)
+		do_call_many(d->api, v, nv);
+	for (size_t k = 0; k < nv; k++) {
+		if (v[k].rc == DEPLOY_ERR_NOT_FOUND)
+			v[k].rc = 0; /* gone already */
+		if (v[k].rc && !rc)
+			rc = error_set(err, v[k].rc, NULL, 0, 0, "%s",
+				       v[k].err.msg);
+		if (!v[k].rc)
+			done[nd++] = names[which[k]];
+		error_clear(&v[k].err);
+		cJSON_Delete(v[k].out);
+		buf_free(&paths[k]);
+	}
+	if (nd) {
+		struct error e2;
+
+		error_init(&e2);
+		if (resource_forget_many(run, "firewall", done, nd,
+					 rc ? &e2 : err) &&
+		    !rc)
+			rc = err->code;
+		error_clear(&e2);
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(names[i]);
+		free(ids[i]);
+	}
+	free(names);
+	free(ids);
+	free(v);
+	free(paths);
+	free(done);
+	free(which);
 	return rc;
 }

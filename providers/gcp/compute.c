@@ -13,6 +13,7 @@
 #include "util/file.h"
 #include "util/xalloc.h"
 #include "util/pause.h"
+#include "util/redact.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS	       200
@@ -22,6 +23,10 @@
 #define WAIT_TIMEOUT_MS	       150000L /* operations.wait: up to 2 min */
 #define DEFAULT_OP_DEADLINE_MS 600000L
 #define DEFAULT_PAGE_SIZE      500
+/* Compute's rate quotas are per project, per group of methods, per minute
+ * (1,500 a group by default): one window for all of deploy's calls keeps
+ * under each. */
+#define DEFAULT_PER_MINUTE 1500
 
 static long env_long(const char *name, long def, long min, long max)
 {
@@ -61,6 +66,10 @@ int gcp_open(struct gcp **out, const char *base, const char *project,
 				     DEFAULT_OP_DEADLINE_MS, 100, 3600000);
 	c->page_size = (int)env_long("DEPLOY_GCP_PAGE_SIZE", DEFAULT_PAGE_SIZE,
 				     1, 500);
+	c->per_minute =
+		(int)env_long("DEPLOY_GCP_RATE_PER_MIN", DEFAULT_PER_MINUTE, 1,
+			      DEFAULT_PER_MINUTE);
+	c->sent = xcalloc((size_t)c->per_minute, sizeof(*c->sent));
 	*out = c;
 	return 0;
 }
@@ -70,6 +79,7 @@ void gcp_close(struct gcp *c)
 	if (!c)
 		return;
 	gcp_creds_free(&c->creds);
+	free(c->sent);
 	free(c->base);
 	free(c->project);
 	free(c);
@@ -145,6 +155,10 @@ static int answer_error(struct gcp *c, const char *what, long status,
 		error_set(err, rc, NULL, 0, 0,
 			  "gcp %s: HTTP %ld without a Google error", what,
 			  status);
+	/* A broken server or proxy may quote the token it was sent. */
+	if (c->creds.token)
+		redact_message(err->msg, sizeof(err->msg), "gcp access token",
+			       c->creds.token, strlen(c->creds.token));
 	if (rc == DEPLOY_ERR_AUTH)
 		error_append(err, "; credentials from %s", c->creds.source);
 	cJSON_Delete(doc);
@@ -181,121 +195,274 @@ static bool throttled(long status, const char *reason)
 				  !strcmp(reason, "userRateLimitExceeded")));
 }
 
-static int attempt(struct gcp *c, const char *method, const char *url,
-		   const char *body, bool is_wait, bool *token_failed,
-		   struct http_response *resp, struct error *err)
-{
-	const char *token;
-	char *auth = NULL;
+/* A call of gcp_call_many() under way. */
+struct call_state {
+	struct gcp_req *req;
+	char *url;
+	char *text; /* the body as JSON: wiped */
+	bool is_get, is_wait, safe;
+	bool refreshed;	      /* its token was fetched anew after a 401 */
+	bool again_401;	      /* answered 401: asked again with a new token */
+	int tries;	      /* attempts made, a 401's repeat not counted */
+	long long not_before; /* monotonic ms */
+	bool done;
 	const char *lines[2];
-	struct http_request hr = { 0 };
-	size_t n;
-	int rc;
+	struct http_request hr;
+	struct http_response resp;
+};
 
-	*token_failed = false;
-	resp->status = 0;
-	rc = gcp_creds_token(&c->creds, false, &token, err);
+/* Wait until one more request keeps within the per-minute limit (rolling
+ * window), then count it. */
+static long long slot_wait(struct gcp *c)
+{
+	long long t = now_ms();
+	size_t n = (size_t)c->per_minute, in_minute = 0;
+
+	while (in_minute < c->count &&
+	       c->sent[(c->head + n - 1 - in_minute) % n] > t - 60000)
+		in_minute++;
+	c->count = in_minute;
+	if (in_minute < n)
+		return 0;
+	return c->sent[c->head] + 60000 - t; /* the oldest */
+}
+
+static void slot_take(struct gcp *c)
+{
+	c->sent[c->head] = now_ms();
+	c->head = (c->head + 1) % (size_t)c->per_minute;
+	if (c->count < (size_t)c->per_minute)
+		c->count++;
+}
+
+/* Judge the answer (or its absence, rc) to s's last attempt: done, or to
+ * be asked again (after a pause, or at once with a new token). */
+static void judge(struct gcp *c, struct call_state *s, int rc)
+{
+	struct gcp_req *v = s->req;
+	bool again;
+
+	c->reason[0] = '\0';
 	if (rc) {
-		*token_failed = true;
-		return rc;
+		again = s->safe && (rc == DEPLOY_ERR_UNREACHABLE ||
+				    rc == DEPLOY_ERR_TIMEOUT);
+	} else if (s->resp.status >= 200 && s->resp.status < 300) {
+		rc = gcp_answer(c, v->what, s->resp.status, &s->resp.body,
+				v->answer ? &v->out : NULL, &v->err);
+		again = false;
+	} else if (s->resp.status == 401 && !s->refreshed) {
+		/* The token ended sooner than said (revoked, or the clock):
+		 * a new one, once. */
+		s->again_401 = true;
+		s->tries--;
+		return;
+	} else {
+		rc = gcp_answer(c, v->what, s->resp.status, &s->resp.body, NULL,
+				&v->err);
+		if (throttled(s->resp.status, c->reason)) {
+			c->stats.throttled++;
+			again = true;
+		} else {
+			again = s->safe && s->resp.status >= 500;
+		}
 	}
-	n = strlen(token) + 32;
-	auth = xmalloc(n);
-	snprintf(auth, n, "Authorization: Bearer %s", token);
-	lines[0] = auth;
-	lines[1] = "Content-Type: application/json";
-	hr.method = method;
-	hr.url = url;
-	hr.headers = lines;
-	hr.nr_headers = body ? 2 : 1;
-	hr.body = body;
-	hr.body_len = body ? strlen(body) : 0;
-	hr.connect_timeout_ms = 10000;
-	hr.timeout_ms = is_wait ? WAIT_TIMEOUT_MS : c->timeout_ms;
-	rc = http_do(&hr, resp, err);
-	freezero(auth, n);
-	return rc;
+	v->rc = rc;
+	snprintf(v->reason, sizeof(v->reason), "%s", c->reason);
+	if (!again || s->tries >= c->attempts || (c->stop && *c->stop)) {
+		if (again && s->tries >= c->attempts)
+			error_append(&v->err, " (after %d attempts)", s->tries);
+		s->done = true;
+		return;
+	}
+	c->stats.retries++;
+	s->not_before =
+		now_ms() + backoff_ms(c->base_ms, c->cap_ms, s->tries - 1);
+}
+
+/* Fail s with the error of its token's fetch. */
+static void token_failed(struct call_state *s, int rc, const struct error *e)
+{
+	s->req->rc = error_set(&s->req->err, rc, NULL, 0, 0, "%s", e->msg);
+	s->done = true;
+}
+
+size_t gcp_call_many(struct gcp *c, struct gcp_req *v, size_t n)
+{
+	struct call_state *st = xcalloc(n + 1, sizeof(*st));
+	struct http_exchange *x = xcalloc(n + 1, sizeof(*x));
+	struct call_state **sent = xcalloc(n + 1, sizeof(*sent));
+	size_t left = n, failed = 0;
+
+	c->reason[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		struct call_state *s = &st[i];
+		struct buf url = BUF_INIT;
+
+		v[i].out = NULL;
+		v[i].rc = 0;
+		v[i].reason[0] = '\0';
+		error_init(&v[i].err);
+		s->req = &v[i];
+		s->is_get = !strcmp(v[i].method, "GET");
+		s->is_wait = strstr(v[i].path, "/operations/") &&
+			     !strcmp(v[i].method, "POST");
+		s->safe = v[i].safe || s->is_get || s->is_wait;
+		if (!strncmp(v[i].path, "projects/", 9))
+			buf_addf(&url, "%s%s", c->base, v[i].path);
+		else
+			buf_addf(&url, "%sprojects/%s/%s", c->base, c->project,
+				 v[i].path);
+		if (v[i].query && *v[i].query)
+			buf_addf(&url, "%c%s",
+				 strchr(v[i].path, '?') ? '&' : '?',
+				 v[i].query);
+		s->url = buf_release(&url);
+		s->text = v[i].body ? cJSON_PrintUnformatted(v[i].body) : NULL;
+		http_response_init(&s->resp);
+	}
+	while (left) {
+		long long now = now_ms(), wake = -1, limit = 0;
+		const char *token = NULL;
+		char *auth = NULL;
+		size_t nr = 0, alen = 0;
+		struct error e;
+		int rc;
+
+		/* One token for the batch (fetched when it is getting old). */
+		error_init(&e);
+		rc = gcp_creds_token(&c->creds, false, &token, &e);
+		for (size_t i = 0; i < n; i++) {
+			struct call_state *s = &st[i];
+
+			if (s->done)
+				continue;
+			if (rc) {
+				token_failed(s, rc, &e);
+				left--;
+				continue;
+			}
+			if (s->not_before <= now && !limit)
+				limit = slot_wait(c);
+			if (s->not_before > now || limit) {
+				long long at = s->not_before > now
+						       ? s->not_before
+						       : now + limit;
+
+				if (wake < 0 || at < wake)
+					wake = at;
+				continue;
+			}
+			if (!auth) {
+				alen = strlen(token) + 32;
+				auth = xmalloc(alen);
+				snprintf(auth, alen, "Authorization: Bearer %s",
+					 token);
+			}
+			error_clear(&v[i].err);
+			cJSON_Delete(v[i].out);
+			v[i].out = NULL;
+			http_response_free(&s->resp);
+			http_response_init(&s->resp);
+			s->lines[0] = auth;
+			s->lines[1] = "Content-Type: application/json";
+			memset(&s->hr, 0, sizeof(s->hr));
+			s->hr.method = v[i].method;
+			s->hr.url = s->url;
+			s->hr.headers = s->lines;
+			s->hr.nr_headers = s->text ? 2 : 1;
+			s->hr.body = s->text;
+			s->hr.body_len = s->text ? strlen(s->text) : 0;
+			s->hr.connect_timeout_ms = 10000;
+			s->hr.timeout_ms =
+				s->is_wait ? WAIT_TIMEOUT_MS : c->timeout_ms;
+			slot_take(c);
+			s->tries++;
+			c->stats.calls++;
+			if (s->is_wait)
+				c->stats.waits++;
+			else if (!s->is_get)
+				c->stats.mutating++;
+			x[nr].req = &s->hr;
+			x[nr].resp = &s->resp;
+			sent[nr++] = s;
+		}
+		error_clear(&e);
+		if (!nr) {
+			if (left && wake > now)
+				pause_ms(wake - now, c->stop);
+			continue;
+		}
+		http_do_many(x, nr, GCP_PARALLEL);
+		freezero(auth, alen);
+		for (size_t k = 0; k < nr; k++) {
+			struct call_state *s = sent[k];
+
+			if (x[k].rc)
+				error_set(&s->req->err, x[k].rc, NULL, 0, 0,
+					  "%s", x[k].err.msg);
+			error_clear(&x[k].err);
+			judge(c, s, x[k].rc);
+		}
+		/* Those refused with a 401: one new token for them all. */
+		rc = 0;
+		error_init(&e);
+		for (size_t k = 0; k < nr; k++) {
+			struct call_state *s = sent[k];
+
+			if (s->again_401 && !rc) {
+				const char *tok;
+
+				rc = gcp_creds_token(&c->creds, true, &tok, &e);
+				for (size_t j = k; j < nr; j++)
+					sent[j]->refreshed |=
+						sent[j]->again_401;
+			}
+			if (s->again_401 && rc)
+				token_failed(s, rc, &e);
+			s->again_401 = false;
+			if (s->done)
+				left--;
+		}
+		error_clear(&e);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].rc)
+			failed++;
+		if (v[i].rc && v[i].reason[0])
+			snprintf(c->reason, sizeof(c->reason), "%s",
+				 v[i].reason);
+		http_response_free(&st[i].resp);
+		free(st[i].url);
+		if (st[i].text)
+			freezero(st[i].text, strlen(st[i].text) + 1);
+	}
+	free(st);
+	free(x);
+	free(sent);
+	return failed;
 }
 
 int gcp_call(struct gcp *c, const char *method, const char *path,
 	     const char *query, const cJSON *body, bool safe, const char *what,
 	     cJSON **out, struct error *err)
 {
-	struct buf url = BUF_INIT;
-	struct http_response resp;
-	char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-	bool is_get = !strcmp(method, "GET");
-	bool is_wait = strstr(path, "/operations/") && !strcmp(method, "POST");
-	bool refreshed = false;
-	int rc = 0;
+	struct gcp_req r = { .method = method,
+			     .path = path,
+			     .query = query,
+			     .body = body,
+			     .safe = safe,
+			     .what = what,
+			     .answer = out != NULL };
 
+	gcp_call_many(c, &r, 1);
 	if (out)
-		*out = NULL;
-	safe = safe || is_get || is_wait;
-	c->reason[0] = '\0';
-	if (!strncmp(path, "projects/", 9))
-		buf_addf(&url, "%s%s", c->base, path);
+		*out = r.out;
 	else
-		buf_addf(&url, "%sprojects/%s/%s", c->base, c->project, path);
-	if (query && *query)
-		buf_addf(&url, "%c%s", strchr(path, '?') ? '&' : '?', query);
-	http_response_init(&resp);
-	for (int n = 0;; n++) {
-		bool again, token_failed;
-
-		c->stats.calls++;
-		if (is_wait)
-			c->stats.waits++;
-		else if (!is_get)
-			c->stats.mutating++;
-		rc = attempt(c, method, url.data, text, is_wait, &token_failed,
-			     &resp, err);
-		if (rc) {
-			/* A token that could not be had is not retried here:
-			 * its own fetch has retried what it could. */
-			if (token_failed)
-				break;
-			again = safe && (rc == DEPLOY_ERR_UNREACHABLE ||
-					 rc == DEPLOY_ERR_TIMEOUT);
-		} else if (resp.status >= 200 && resp.status < 300) {
-			rc = gcp_answer(c, what, resp.status, &resp.body, out,
-					err);
-			break;
-		} else if (resp.status == 401 && !refreshed) {
-			/* The token ended sooner than said (revoked, or the
-			 * clock): a new one, once. */
-			const char *tok;
-
-			refreshed = true;
-			rc = gcp_creds_token(&c->creds, true, &tok, err);
-			if (rc)
-				break;
-			n--;
-			continue;
-		} else {
-			rc = gcp_answer(c, what, resp.status, &resp.body, NULL,
-					err);
-			if (throttled(resp.status, c->reason)) {
-				c->stats.throttled++;
-				again = true;
-			} else {
-				again = safe && resp.status >= 500;
-			}
-		}
-		if (!again || n + 1 >= c->attempts || (c->stop && *c->stop)) {
-			if (again && n + 1 >= c->attempts)
-				error_append(err, " (after %d attempts)",
-					     n + 1);
-			break;
-		}
-		c->stats.retries++;
-		pause_ms(backoff_ms(c->base_ms, c->cap_ms, n), c->stop);
-	}
-	http_response_free(&resp);
-	buf_free(&url);
-	if (text)
-		freezero(text, strlen(text) + 1);
-	return rc;
+		cJSON_Delete(r.out);
+	if (r.rc)
+		error_set(err, r.rc, NULL, 0, 0, "%s", r.err.msg);
+	error_clear(&r.err);
+	return r.rc;
 }
 
 int gcp_list(struct gcp *c, const char *path, const char *filter,
@@ -389,68 +556,125 @@ int gcp_op_result(struct gcp *c, const cJSON *op, const char *what,
 			 msg ? msg : "(no message)");
 }
 
-int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
-	     struct error *err)
+int gcp_wait_many(struct gcp *c, struct gcp_op *v, size_t n)
 {
-	struct buf path = BUF_INIT;
+	struct gcp_req *r = xcalloc(n + 1, sizeof(*r));
+	struct buf *paths = xcalloc(n + 1, sizeof(*paths));
+	size_t *which = xcalloc(n + 1, sizeof(*which));
+	bool *over = xcalloc(n + 1, sizeof(bool));
 	long long deadline = now_ms() + c->op_deadline_ms;
-	cJSON *cur = NULL;
-	int quick = 0;
-	int rc;
+	int quick = 0, first = 0;
 
-	if (done)
-		*done = NULL;
-	rc = gcp_op_path(op, &path, what, err);
-	if (rc)
-		goto out;
-	cur = cJSON_Duplicate(op, true);
+	for (size_t i = 0; i < n; i++) {
+		v[i].rc = 0;
+		v[i].done = NULL;
+		error_init(&v[i].err);
+		buf_init(&paths[i], 0);
+		v[i].rc = gcp_op_path(v[i].op, &paths[i], v[i].what, &v[i].err);
+		over[i] = v[i].rc != 0;
+		if (!over[i])
+			v[i].done = cJSON_Duplicate(v[i].op, true);
+	}
 	for (;;) {
-		const char *status = json_str(cur, "status");
-		long long started;
+		long long started = now_ms();
+		bool pending = false;
+		size_t nr = 0;
 
-		if (status && !strcmp(status, "DONE")) {
-			rc = gcp_op_result(c, cur, what, err);
-			break;
+		for (size_t i = 0; i < n; i++) {
+			const char *status = json_str(v[i].done, "status");
+
+			if (over[i])
+				continue;
+			if (status && !strcmp(status, "DONE")) {
+				v[i].rc = gcp_op_result(c, v[i].done, v[i].what,
+							&v[i].err);
+				over[i] = true;
+			} else if (now_ms() >= deadline) {
+				v[i].rc = error_set(
+					&v[i].err, DEPLOY_ERR_TIMEOUT, NULL, 0,
+					0,
+					"gcp %s: operation %s not done after "
+					"%ld s",
+					v[i].what, json_str(v[i].done, "name"),
+					c->op_deadline_ms / 1000);
+				over[i] = true;
+			} else if (c->stop && *c->stop) {
+				v[i].rc = error_set(&v[i].err,
+						    DEPLOY_ERR_INTERRUPTED,
+						    NULL, 0, 0,
+						    "gcp %s: stopped while "
+						    "waiting",
+						    v[i].what);
+				over[i] = true;
+			} else {
+				memset(&r[nr], 0, sizeof(r[nr]));
+				r[nr].method = "POST";
+				r[nr].path = paths[i].data;
+				r[nr].safe = true;
+				r[nr].what = v[i].what;
+				r[nr].answer = true;
+				which[nr++] = i;
+			}
 		}
-		if (now_ms() >= deadline) {
-			rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
-				       "gcp %s: operation %s not done after "
-				       "%ld s",
-				       what, json_str(cur, "name"),
-				       c->op_deadline_ms / 1000);
+		if (!nr)
 			break;
+		gcp_call_many(c, r, nr);
+		for (size_t k = 0; k < nr; k++) {
+			struct gcp_op *o = &v[which[k]];
+
+			if (r[k].rc) {
+				o->rc = error_set(&o->err, r[k].rc, NULL, 0, 0,
+						  "%s", r[k].err.msg);
+				over[which[k]] = true;
+			} else {
+				cJSON_Delete(o->done);
+				o->done = r[k].out;
+				r[k].out = NULL;
+				pending |= !json_str(o->done, "status") ||
+					   strcmp(json_str(o->done, "status"),
+						  "DONE");
+			}
+			error_clear(&r[k].err);
+			cJSON_Delete(r[k].out);
 		}
-		if (c->stop && *c->stop) {
-			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
-				       "gcp %s: stopped while waiting", what);
-			break;
-		}
-		started = now_ms();
-		cJSON_Delete(cur);
-		cur = NULL;
-		rc = gcp_call(c, "POST", path.data, NULL, NULL, true, what,
-			      &cur, err);
-		if (rc)
-			break;
 		/* wait may answer at once, not done: pause a little, more
 		 * each time, so as not to spin on it. */
-		if (now_ms() - started < 200 &&
-		    strcmp(json_str(cur, "status") ? json_str(cur, "status")
-						   : "",
-			   "DONE")) {
+		if (pending && now_ms() - started < 200) {
 			long p = 50L << (quick < 6 ? quick : 6);
 
 			pause_ms(p > 2000 ? 2000 : p, c->stop);
 			quick++;
 		}
 	}
-	if (!rc && done) {
-		*done = cur;
-		cur = NULL;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].rc) {
+			cJSON_Delete(v[i].done);
+			v[i].done = NULL;
+			if (!first)
+				first = v[i].rc;
+		}
+		buf_free(&paths[i]);
 	}
-out:
-	cJSON_Delete(cur);
-	buf_free(&path);
+	free(r);
+	free(paths);
+	free(which);
+	free(over);
+	return first;
+}
+
+int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
+	     struct error *err)
+{
+	struct gcp_op o = { .op = op, .what = what };
+	int rc = gcp_wait_many(c, &o, 1);
+
+	if (rc)
+		error_set(err, rc, NULL, 0, 0, "%s", o.err.msg);
+	error_clear(&o.err);
+	if (done)
+		*done = o.done;
+	else
+		cJSON_Delete(o.done);
 	return rc;
 }
 

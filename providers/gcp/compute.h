@@ -20,6 +20,12 @@
  * to repeat (reads, and writes carrying a requestId, which Compute
  * deduplicates). Nothing else is retried.
  *
+ * gcp_call_many() asks several calls at once (at most GCP_PARALLEL in
+ * flight, over kept-alive connections, one token for each batch), each
+ * retried as gcp_call() is; a client-side rolling window keeps all calls
+ * under DEFAULT_PER_MINUTE (1,500) a minute, Compute's per-project default
+ * rate quota of a group of methods (DEPLOY_GCP_RATE_PER_MIN lowers it).
+ *
  * Errors say "gcp WHAT: REASON: MESSAGE", WHAT being the caller's words
  * ("instances.insert validator-0"), REASON Google's (alreadyExists,
  * notFound, QUOTA_EXCEEDED …); the code is DEPLOY_ERR_NOT_FOUND for 404,
@@ -48,6 +54,11 @@ struct gcp {
 	int page_size;	     /* maxResults: 500 (DEPLOY_GCP_PAGE_SIZE) */
 	struct gcp_stats stats;
 	char reason[96]; /* Google's reason of the last error, or "" */
+	/* The limiter: when the last requests left (monotonic ms), a ring
+	 * of per_minute entries. */
+	long long *sent;
+	size_t head, count;
+	int per_minute;
 	/* Set by a signal handler: backoff waits end early. */
 	const volatile int *stop;
 };
@@ -70,6 +81,28 @@ int gcp_call(struct gcp *c, const char *method, const char *path,
 	     const char *query, const cJSON *body, bool safe, const char *what,
 	     cJSON **out, struct error *err);
 
+#define GCP_PARALLEL 16
+
+/* One call of gcp_call_many(). */
+struct gcp_req {
+	const char *method; /* in: as for gcp_call() */
+	const char *path;   /* in */
+	const char *query;  /* in: may be NULL */
+	const cJSON *body;  /* in: may be NULL */
+	bool safe;	    /* in */
+	const char *what;   /* in */
+	bool answer;	    /* in: parse the answer into out */
+	cJSON *out;	    /* out: the answer or NULL (the caller frees) */
+	int rc;		    /* out: as gcp_call() returns */
+	struct error err;   /* out: initialised here, cleared by the caller */
+	char reason[96];    /* out: Google's reason, "" when none */
+};
+
+/* The n calls at once, each as gcp_call() makes it; returns once each has
+ * its answer or error, with the number that failed. gcp_reason() is that
+ * of the last call that failed with one. */
+size_t gcp_call_many(struct gcp *c, struct gcp_req *v, size_t n);
+
 /* GET path (a list method) page after page with maxResults and, when not
  * NULL, filter; fn gets each item and may stop the walk with a non-zero
  * return, passed back. */
@@ -86,6 +119,21 @@ int gcp_list(struct gcp *c, const char *path, const char *filter,
  */
 int gcp_wait(struct gcp *c, const cJSON *op, const char *what, cJSON **done,
 	     struct error *err);
+
+/* One operation of gcp_wait_many(). */
+struct gcp_op {
+	const cJSON *op;  /* in: as an insert or delete answered it */
+	const char *what; /* in */
+	int rc;		  /* out: as gcp_wait() returns */
+	struct error err; /* out: initialised here, cleared by the caller */
+	cJSON *done;	  /* out: the final operation when rc is 0 (the
+			     caller frees it) */
+};
+
+/* gcp_wait() for the n operations at once: one operations.wait in flight
+ * for each not done, round after round; returns the first error (each
+ * one's own in v[i]). */
+int gcp_wait_many(struct gcp *c, struct gcp_op *v, size_t n);
 
 /* A mutation with a requestId (a UUID, or NULL), then its operation
  * waited for. */

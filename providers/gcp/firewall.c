@@ -169,32 +169,43 @@ static int fw_by_id(struct provider_run *run, const struct resource_ref *ref,
 	return rc;
 }
 
-/* deploy's firewall names are their own key. */
+/* deploy's firewall names are their own key. One not in the list
+ * gcp_firewalls() took is not asked for. */
 static int fw_by_name(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err)
 {
+	struct gcprun *g = run->priv;
 	bool exists = false;
-	int rc = fw_get(run, ref->name, &exists, err);
+	int rc;
+
+	*id = NULL;
+	if (g->fw_held &&
+	    !gcp_strings_have(g->fw_held, g->nr_fw_held, ref->name))
+		return 0;
+	rc = fw_get(run, ref->name, &exists, err);
 
 	*id = !rc && exists ? xstrdup(ref->name) : NULL;
 	return rc;
 }
 
-static int fw_create(struct provider_run *run, const struct resource_ref *ref,
-		     char **id, struct error *err)
+static int fw_insert(struct provider_run *run, const struct resource_ref *ref,
+		     struct gcp_insert_of *o, struct error *err)
 {
 	const struct rule *r = ref->arg;
 	struct gcprun *g = run->priv;
 	cJSON *body = cJSON_CreateObject(), *allowed, *a, *ports, *src, *tgt;
 	char *tag = gcp_role_tag(run, r->role->name);
-	struct buf desc = BUF_INIT, net = BUF_INIT, what = BUF_INIT;
-	int rc;
+	struct buf desc = BUF_INIT, net = BUF_INIT;
+
+	(void)err;
 
 	buf_addf(&desc, "deploy-topology=%s deploy-role=%s: %s %s from %s",
 		 run->t->name, r->role->name, r->proto, r->ports, r->from);
 	buf_addf(&net, "projects/%s/global/networks/%s", g->c->project,
 		 g->network);
-	buf_addf(&what, "firewalls.insert %s", r->name);
+	buf_addf(&o->what, "firewalls.insert %s", r->name);
+	buf_adds(&o->path, "global/firewalls");
+	o->name = xstrdup(r->name);
 	cJSON_AddStringToObject(body, "name", r->name);
 	cJSON_AddStringToObject(body, "description", desc.data);
 	cJSON_AddStringToObject(body, "network", net.data);
@@ -215,14 +226,25 @@ static int fw_create(struct provider_run *run, const struct resource_ref *ref,
 	}
 	tgt = cJSON_AddArrayToObject(body, "targetTags");
 	cJSON_AddItemToArray(tgt, cJSON_CreateString(tag));
-	rc = gcp_insert_async(run, ref, "global/firewalls", body, what.data,
-			      r->name, false, id, err);
-	cJSON_Delete(body);
+	o->body = body;
 	free(tag);
 	buf_free(&desc);
 	buf_free(&net);
-	buf_free(&what);
-	return rc;
+	return 0;
+}
+
+/* The rules' firewalls refs[] at once. */
+static int fw_create_many(struct provider_run *run,
+			  const struct resource_ref *const *refs, size_t n,
+			  char **ids, struct error *err)
+{
+	return gcp_inserts(run, refs, n, fw_insert, ids, err);
+}
+
+static int fw_create(struct provider_run *run, const struct resource_ref *ref,
+		     char **id, struct error *err)
+{
+	return fw_create_many(run, &ref, 1, id, err);
 }
 
 static void fw_attributes(struct provider_run *run,
@@ -246,6 +268,7 @@ static const struct resource_kind gcp_fw = {
 	.find_by_id = fw_by_id,
 	.find_by_tags = fw_by_name,
 	.create = fw_create,
+	.create_many = fw_create_many,
 	.attributes = fw_attributes,
 };
 
@@ -359,19 +382,20 @@ static int remove_fw(struct provider_run *run, struct gcprun *g,
 	return rc;
 }
 
-/* The firewall inserts this run sent, waited for together (they run at
+/* The firewall inserts this run sent, waited for at once (they run at
  * the same time at Google); the first error is the run's. */
 static int wait_inserts(struct provider_run *run, struct gcprun *g,
 			struct error *err)
 {
-	int first = 0;
+	size_t max = run->state->nr_resources, n = 0;
+	struct gcp_op *v = xcalloc(max + 1, sizeof(*v));
+	struct buf *what = xcalloc(max + 1, sizeof(*what));
+	char **names = xcalloc(max + 1, sizeof(*names));
+	int first = 0, fatal = 0;
 
-	for (size_t i = 0; i < run->state->nr_resources; i++) {
+	for (size_t i = 0; i < max; i++) {
 		struct state_resource *res = &run->state->resources[i];
 		cJSON *op;
-		struct buf what = BUF_INIT;
-		struct error e;
-		int rc;
 
 		if (strcmp(res->provider, "gcp") ||
 		    strcmp(res->kind, "firewall") ||
@@ -380,29 +404,54 @@ static int wait_inserts(struct provider_run *run, struct gcprun *g,
 		op = cJSON_CreateObject();
 		cJSON_AddStringToObject(op, "name",
 					resource_attr(res, "operation"));
-		buf_addf(&what, "firewalls.insert %s", res->name);
-		error_init(&e);
-		rc = gcp_wait(g->c, op, what.data, NULL, &e);
-		cJSON_Delete(op);
-		buf_free(&what);
+		buf_init(&what[n], 0);
+		buf_addf(&what[n], "firewalls.insert %s", res->name);
+		names[n] = xstrdup(res->name);
+		v[n].op = op;
+		v[n].what = what[n].data;
+		n++;
+	}
+	if (n)
+		gcp_wait_many(g->c, v, n);
+	for (size_t k = 0; k < n; k++) {
+		int rc = v[k].rc;
+		struct state_resource *res;
+
 		if (rc == DEPLOY_ERR_INTERRUPTED || rc == DEPLOY_ERR_TIMEOUT ||
 		    rc == DEPLOY_ERR_UNREACHABLE) {
-			*err = e;
-			return rc;
+			if (!fatal)
+				error_set(err, rc, NULL, 0, 0, "%s",
+					  v[k].err.msg);
+			fatal = fatal ? fatal : rc;
+		} else {
+			/* Done: the firewall is there, or the next run makes
+			 * it. */
+			res = state_resource_find(run->state, "gcp", "firewall",
+						  names[k]);
+			if (res)
+				resource_set_attr(res, "operation", NULL);
+			if (rc && !first && !fatal)
+				error_set(err, rc, NULL, 0, 0, "%s",
+					  v[k].err.msg);
+			if (rc && !first)
+				first = rc;
 		}
-		/* Done: the firewall is there, or the next run makes it. */
-		resource_set_attr(res, "operation", NULL);
-		if (rc && !first) {
-			first = rc;
-			*err = e;
-		}
+		error_clear(&v[k].err);
+		cJSON_Delete(v[k].done);
+		cJSON_Delete((cJSON *)v[k].op);
+		buf_free(&what[k]);
+		free(names[k]);
 	}
-	if (first) {
+	free(v);
+	free(what);
+	free(names);
+	if (fatal || first) {
 		struct error e;
 
 		error_init(&e);
 		run->save(run, &e);
-		return first;
+		error_clear(&e);
+		return fatal ? fatal : first;
 	}
 	return run->save(run, err);
 }
@@ -414,15 +463,18 @@ int gcp_firewalls(struct provider_run *run, struct gcprun *g, struct buf *dry,
 	struct held h = { run, NULL, NULL, NULL, 0 };
 	int rc;
 
+	struct resource_want *w;
+	size_t nw = 0;
+
 	all_wanted(run, &want);
+	w = xcalloc(want.nr + 1, sizeof(*w));
 	rc = held_list(run, g, &h, err);
-	/* The rules wanted: made when the project lacks them. */
+	/* The rules wanted: made when the project lacks them, at once. */
 	for (size_t i = 0; !rc && i < want.nr; i++) {
 		struct rule *r = &want.v[i];
 		const struct state_resource *res = state_resource_find(
 			run->state, "gcp", "firewall", r->name);
 		int at = held_index(&h, r->name);
-		char *id = NULL;
 
 		if (at >= 0)
 			h.seen[at] = true;
@@ -437,10 +489,19 @@ int gcp_firewalls(struct provider_run *run, struct gcprun *g, struct buf *dry,
 					 r->from);
 			continue;
 		}
-		rc = resource_ensure(run, &gcp_fw, r->name, r->role->name, r,
-				     &id, NULL, err);
-		free(id);
+		w[nw].name = r->name;
+		w[nw].role = r->role->name;
+		w[nw++].arg = r;
 	}
+	if (!rc && nw) {
+		g->fw_held = h.names;
+		g->nr_fw_held = h.nr;
+		rc = resource_ensure_many(run, &gcp_fw, w, nw, err);
+		g->fw_held = NULL;
+	}
+	for (size_t i = 0; i < nw; i++)
+		free(w[i].id);
+	free(w);
 	if (!rc && !dry)
 		rc = wait_inserts(run, g, err);
 	/* Recorded ones no role wants any more. */

@@ -38,6 +38,10 @@ struct gcprun {
 	 * finish_down waits for them before what they hold. */
 	char **deletes;
 	size_t nr_deletes;
+	/* While gcp_firewalls() runs: the topology's firewalls it listed (a
+	 * rule's firewall not there is not asked for). */
+	char **fw_held;
+	size_t nr_fw_held;
 };
 
 /* gcp.c ----------------------------------------------------------------- */
@@ -78,14 +82,25 @@ int gcp_get(struct gcp *c, const char *path, const char *what, bool *exists,
 int gcp_delete(struct provider_run *run, struct gcp *c, const char *path,
 	       const char *what, struct error *err);
 const char *gcp_json_str(const cJSON *doc, const char *key);
-/* POST path with the record's (ref's) key as its requestId, not waited
- * for: the operation's name is recorded with the record ("operation") for
- * the caller to wait for with the others; *id is name, or the operation's
- * targetId when id_from_op. */
-int gcp_insert_async(struct provider_run *run, const struct resource_ref *ref,
-		     const char *path, const cJSON *body, const char *what,
-		     const char *name, bool id_from_op, char **id,
-		     struct error *err);
+/* One insert, as a kind's builder writes it for gcp_inserts(). */
+struct gcp_insert_of {
+	struct buf path; /* "zones/Z/instances" */
+	struct buf what; /* "instances.insert HOST" */
+	char *name;	 /* malloc'd: the resource's name, its id */
+	cJSON *body;
+	bool id_from_op; /* the id is the operation's targetId instead */
+};
+typedef int gcp_insert_fn(struct provider_run *run,
+			  const struct resource_ref *ref,
+			  struct gcp_insert_of *o, struct error *err);
+/* A create_many hook: build() writes the insert of each refs[i], then each
+ * is POSTed with its ref's key as its requestId, all at once, not waited
+ * for: each operation's name is recorded with its record ("operation") for
+ * the caller to wait for with the others; ids[i] of each one accepted
+ * (malloc'd). Returns the first error. */
+int gcp_inserts(struct provider_run *run,
+		const struct resource_ref *const *refs, size_t n,
+		gcp_insert_fn *build, char **ids, struct error *err);
 /* The resource at path exists, or the insert recorded with ref's record
  * still runs (scope: "zones/Z", "regions/R" or "global"). */
 int gcp_exists_or_running(struct provider_run *run,

@@ -614,33 +614,94 @@ int gcp_delete(struct provider_run *run, struct gcp *c, const char *path,
  * for with the others of its kind (by the caller), so that the inserts of a
  * fleet run at the same time at Google. The id is name, or the
  * operation's targetId when id_from_op. */
-int gcp_insert_async(struct provider_run *run, const struct resource_ref *ref,
-		     const char *path, const cJSON *body, const char *what,
-		     const char *name, bool id_from_op, char **id,
-		     struct error *err)
+/* One insert of insert_many(). */
+struct gcp_insert {
+	const char *path;
+	const cJSON *body;
+	const char *what;
+	const char *name;
+	bool id_from_op;
+};
+
+static int insert_many(struct provider_run *run,
+		       const struct resource_ref *const *refs,
+		       const struct gcp_insert *ins, size_t n, char **ids,
+		       struct error *err)
 {
 	struct gcprun *g = run->priv;
-	struct buf q = BUF_INIT;
-	cJSON *op = NULL;
-	const char *tid, *opname;
-	int rc;
+	struct gcp_req *v = xcalloc(n + 1, sizeof(*v));
+	struct buf *q = xcalloc(n + 1, sizeof(*q));
+	int rc = 0;
 
-	buf_addf(&q, "requestId=%s", ref->key);
-	rc = gcp_call(g->c, "POST", path, q.data, body, true, what, &op, err);
-	tid = gcp_json_str(op, "targetId");
-	opname = gcp_json_str(op, "name");
-	if (!rc && !opname)
-		rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
-			       "gcp %s: the answer is not an operation", what);
-	if (!rc) {
-		struct state_resource *res = state_resource_find(
-			run->state, "gcp", ref->kind, ref->name);
-
-		resource_set_attr(res, "operation", opname);
-		*id = xstrdup(id_from_op && tid ? tid : name);
+	for (size_t i = 0; i < n; i++) {
+		buf_init(&q[i], 0);
+		buf_addf(&q[i], "requestId=%s", refs[i]->key);
+		v[i].method = "POST";
+		v[i].path = ins[i].path;
+		v[i].query = q[i].data;
+		v[i].body = ins[i].body;
+		v[i].safe = true;
+		v[i].what = ins[i].what;
+		v[i].answer = true;
 	}
-	cJSON_Delete(op);
-	buf_free(&q);
+	gcp_call_many(g->c, v, n);
+	for (size_t i = 0; i < n; i++) {
+		const char *tid = gcp_json_str(v[i].out, "targetId");
+		const char *opname = gcp_json_str(v[i].out, "name");
+		int r = v[i].rc;
+
+		if (!r && !opname)
+			r = error_set(&v[i].err, DEPLOY_ERR_SYNTAX, NULL, 0, 0,
+				      "gcp %s: the answer is not an operation",
+				      ins[i].what);
+		if (!r) {
+			struct state_resource *res = state_resource_find(
+				run->state, "gcp", refs[i]->kind,
+				refs[i]->name);
+
+			resource_set_attr(res, "operation", opname);
+			ids[i] = xstrdup(
+				ins[i].id_from_op && tid ? tid : ins[i].name);
+		}
+		if (r && !rc)
+			rc = error_set(err, r, NULL, 0, 0, "%s", v[i].err.msg);
+		error_clear(&v[i].err);
+		cJSON_Delete(v[i].out);
+		buf_free(&q[i]);
+	}
+	free(v);
+	free(q);
+	return rc;
+}
+
+int gcp_inserts(struct provider_run *run,
+		const struct resource_ref *const *refs, size_t n,
+		gcp_insert_fn *build, char **ids, struct error *err)
+{
+	struct gcp_insert_of *o = xcalloc(n + 1, sizeof(*o));
+	struct gcp_insert *ins = xcalloc(n + 1, sizeof(*ins));
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		buf_init(&o[i].path, 0);
+		buf_init(&o[i].what, 0);
+	}
+	for (size_t i = 0; !rc && i < n; i++) {
+		rc = build(run, refs[i], &o[i], err);
+		ins[i] = (struct gcp_insert){ o[i].path.data, o[i].body,
+					      o[i].what.data, o[i].name,
+					      o[i].id_from_op };
+	}
+	if (!rc)
+		rc = insert_many(run, refs, ins, n, ids, err);
+	for (size_t i = 0; i < n; i++) {
+		buf_free(&o[i].path);
+		buf_free(&o[i].what);
+		free(o[i].name);
+		cJSON_Delete(o[i].body);
+	}
+	free(o);
+	free(ins);
 	return rc;
 }
 

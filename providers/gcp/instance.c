@@ -127,36 +127,43 @@ static int disk_by_name(struct provider_run *run,
 	return rc;
 }
 
-static int disk_create(struct provider_run *run, const struct resource_ref *ref,
-		       char **id, struct error *err)
+static int disk_insert(struct provider_run *run, const struct resource_ref *ref,
+		       struct gcp_insert_of *o, struct error *err)
 {
 	const struct host_arg *a = ref->arg;
 	const struct role *role = a->host->role;
 	struct gcprun *g = run->priv;
-	cJSON *body = cJSON_CreateObject();
-	char *name = disk_name(run, ref->name);
-	struct buf path = BUF_INIT, what = BUF_INIT, type = BUF_INIT;
+	struct buf type = BUF_INIT;
 	char size[24];
-	int rc;
 
-	buf_addf(&path, "zones/%s/disks", a->zone);
-	buf_addf(&what, "disks.insert %s", ref->name);
+	(void)err;
+	o->name = disk_name(run, ref->name);
+	o->body = cJSON_CreateObject();
+	buf_addf(&o->path, "zones/%s/disks", a->zone);
+	buf_addf(&o->what, "disks.insert %s", ref->name);
 	buf_addf(&type, "projects/%s/zones/%s/diskTypes/%s", g->c->project,
 		 a->zone,
 		 role->disk_type ? role->disk_type : DEFAULT_DISK_TYPE);
 	snprintf(size, sizeof(size), "%d", role->disk_size);
-	cJSON_AddStringToObject(body, "name", name);
-	cJSON_AddStringToObject(body, "sizeGb", size);
-	cJSON_AddStringToObject(body, "type", type.data);
-	gcp_add_labels(run, body, role->name, ref->name);
-	rc = gcp_insert_async(run, ref, path.data, body, what.data, name, false,
-			      id, err);
-	free(name);
-	cJSON_Delete(body);
-	buf_free(&path);
-	buf_free(&what);
+	cJSON_AddStringToObject(o->body, "name", o->name);
+	cJSON_AddStringToObject(o->body, "sizeGb", size);
+	cJSON_AddStringToObject(o->body, "type", type.data);
+	gcp_add_labels(run, o->body, role->name, ref->name);
 	buf_free(&type);
-	return rc;
+	return 0;
+}
+
+static int disk_create_many(struct provider_run *run,
+			    const struct resource_ref *const *refs, size_t n,
+			    char **ids, struct error *err)
+{
+	return gcp_inserts(run, refs, n, disk_insert, ids, err);
+}
+
+static int disk_create(struct provider_run *run, const struct resource_ref *ref,
+		       char **id, struct error *err)
+{
+	return disk_create_many(run, &ref, 1, id, err);
 }
 
 static const struct resource_kind gcp_disk = {
@@ -165,6 +172,7 @@ static const struct resource_kind gcp_disk = {
 	.find_by_id = disk_by_id,
 	.find_by_tags = disk_by_name,
 	.create = disk_create,
+	.create_many = disk_create_many,
 	.attributes = zone_attributes,
 };
 
@@ -222,28 +230,35 @@ static int address_by_name(struct provider_run *run,
 	return found_name(rc, exists, name, id);
 }
 
+static int address_insert(struct provider_run *run,
+			  const struct resource_ref *ref,
+			  struct gcp_insert_of *o, struct error *err)
+{
+	const struct host_arg *a = ref->arg;
+
+	(void)err;
+	o->name = instance_name(run, ref->name);
+	o->body = cJSON_CreateObject();
+	buf_addf(&o->path, "regions/%s/addresses", a->region);
+	buf_addf(&o->what, "addresses.insert %s", ref->name);
+	cJSON_AddStringToObject(o->body, "name", o->name);
+	cJSON_AddStringToObject(o->body, "addressType", "EXTERNAL");
+	gcp_add_labels(run, o->body, a->host->role->name, ref->name);
+	return 0;
+}
+
+static int address_create_many(struct provider_run *run,
+			       const struct resource_ref *const *refs, size_t n,
+			       char **ids, struct error *err)
+{
+	return gcp_inserts(run, refs, n, address_insert, ids, err);
+}
+
 static int address_create(struct provider_run *run,
 			  const struct resource_ref *ref, char **id,
 			  struct error *err)
 {
-	const struct host_arg *a = ref->arg;
-	cJSON *body = cJSON_CreateObject();
-	char *name = instance_name(run, ref->name);
-	struct buf path = BUF_INIT, what = BUF_INIT;
-	int rc;
-
-	buf_addf(&path, "regions/%s/addresses", a->region);
-	buf_addf(&what, "addresses.insert %s", ref->name);
-	cJSON_AddStringToObject(body, "name", name);
-	cJSON_AddStringToObject(body, "addressType", "EXTERNAL");
-	gcp_add_labels(run, body, a->host->role->name, ref->name);
-	rc = gcp_insert_async(run, ref, path.data, body, what.data, name, false,
-			      id, err);
-	free(name);
-	cJSON_Delete(body);
-	buf_free(&path);
-	buf_free(&what);
-	return rc;
+	return address_create_many(run, &ref, 1, id, err);
 }
 
 static const struct resource_kind gcp_address = {
@@ -252,6 +267,7 @@ static const struct resource_kind gcp_address = {
 	.find_by_id = address_by_id,
 	.find_by_tags = address_by_name,
 	.create = address_create,
+	.create_many = address_create_many,
 	.attributes = zone_attributes,
 };
 
@@ -484,27 +500,34 @@ static cJSON *instance_body(struct provider_run *run, const struct host_arg *a,
 	return body;
 }
 
+static int instance_insert(struct provider_run *run,
+			   const struct resource_ref *ref,
+			   struct gcp_insert_of *o, struct error *err)
+{
+	const struct host_arg *a = ref->arg;
+	int rc;
+
+	o->name = instance_name(run, ref->name);
+	o->body = instance_body(run, a, err, &rc);
+	o->id_from_op = true;
+	buf_addf(&o->path, "zones/%s/instances", a->zone);
+	buf_addf(&o->what, "instances.insert %s", ref->name);
+	return rc;
+}
+
+/* The instances refs[] at once (their inserts in flight together). */
+static int instance_create_many(struct provider_run *run,
+				const struct resource_ref *const *refs,
+				size_t n, char **ids, struct error *err)
+{
+	return gcp_inserts(run, refs, n, instance_insert, ids, err);
+}
+
 static int instance_create(struct provider_run *run,
 			   const struct resource_ref *ref, char **id,
 			   struct error *err)
 {
-	const struct host_arg *a = ref->arg;
-	char *name = instance_name(run, ref->name);
-	struct buf path = BUF_INIT, what = BUF_INIT;
-	cJSON *body;
-	int rc;
-
-	body = instance_body(run, a, err, &rc);
-	buf_addf(&path, "zones/%s/instances", a->zone);
-	buf_addf(&what, "instances.insert %s", ref->name);
-	if (!rc)
-		rc = gcp_insert_async(run, ref, path.data, body, what.data,
-				      name, true, id, err);
-	cJSON_Delete(body);
-	buf_free(&path);
-	buf_free(&what);
-	free(name);
-	return rc;
+	return instance_create_many(run, &ref, 1, id, err);
 }
 
 static const struct resource_kind gcp_instance = {
@@ -513,6 +536,7 @@ static const struct resource_kind gcp_instance = {
 	.find_by_id = instance_by_id,
 	.find_by_tags = instance_by_name,
 	.create = instance_create,
+	.create_many = instance_create_many,
 	.attributes = zone_attributes,
 };
 
@@ -532,23 +556,24 @@ int gcp_instance_exists(struct provider_run *run,
 /* --- waiting ------------------------------------------------------------- */
 
 /* The insert operations recorded with the hosts' resources of kind
- * (coll: "instances", "disks", "addresses"), each waited for (they run at
- * the same time at Google); the first error is the run's, after all were
- * waited for. */
+ * (coll: "instances", "disks", "addresses"), waited for at once (they run
+ * at the same time at Google); the first error is the run's, after all
+ * were waited for. */
 static int wait_ops(struct provider_run *run, struct gcprun *g,
 		    const char *kind, const char *coll,
 		    struct host *const *hosts, size_t nr, struct error *err)
 {
 	const char *scope = strcmp(kind, "address") ? "zone" : "region";
-	int first = 0;
+	struct gcp_op *v = xcalloc(nr + 1, sizeof(*v));
+	struct buf *what = xcalloc(nr + 1, sizeof(*what));
+	size_t *which = xcalloc(nr + 1, sizeof(*which));
+	size_t n = 0;
+	int first = 0, fatal = 0;
 
 	for (size_t i = 0; i < nr; i++) {
 		struct state_resource *res = state_resource_find(
 			run->state, "gcp", kind, hosts[i]->name);
-		struct buf what = BUF_INIT;
-		struct error e;
 		cJSON *op;
-		int rc;
 
 		if (!res || !resource_attr(res, "operation") ||
 		    !resource_attr(res, scope))
@@ -557,33 +582,54 @@ static int wait_ops(struct provider_run *run, struct gcprun *g,
 		cJSON_AddStringToObject(op, "name",
 					resource_attr(res, "operation"));
 		cJSON_AddStringToObject(op, scope, resource_attr(res, scope));
-		buf_addf(&what, "%s.insert %s", coll, hosts[i]->name);
-		error_init(&e);
-		rc = gcp_wait(g->c, op, what.data, NULL, &e);
-		cJSON_Delete(op);
-		buf_free(&what);
+		buf_init(&what[n], 0);
+		buf_addf(&what[n], "%s.insert %s", coll, hosts[i]->name);
+		v[n].op = op;
+		v[n].what = what[n].data;
+		which[n++] = i;
+	}
+	if (n)
+		gcp_wait_many(g->c, v, n);
+	for (size_t k = 0; k < n; k++) {
+		int rc = v[k].rc;
+
 		if (rc == DEPLOY_ERR_INTERRUPTED || rc == DEPLOY_ERR_TIMEOUT ||
 		    rc == DEPLOY_ERR_UNREACHABLE) {
-			*err = e;
-			return rc;
+			/* Not known to be done: waited for again next run. */
+			if (!fatal) {
+				fatal = rc;
+				error_set(err, rc, NULL, 0, 0, "%s",
+					  v[k].err.msg);
+			}
+		} else {
+			/* Done: with its resource, or with the reason it
+			 * has none (then the next run makes it anew). */
+			struct state_resource *res = state_resource_find(
+				run->state, "gcp", kind, hosts[which[k]]->name);
+
+			if (res)
+				resource_set_attr(res, "operation", NULL);
+			if (rc && !first && !fatal) {
+				first = rc;
+				error_set(err, rc, NULL, 0, 0, "%s",
+					  v[k].err.msg);
+			}
 		}
-		/* Done: with its instance, or with the reason it has none
-		 * (then the next run makes it anew). */
-		res = state_resource_find(run->state, "gcp", kind,
-					  hosts[i]->name);
-		if (res)
-			resource_set_attr(res, "operation", NULL);
-		if (rc && !first) {
-			first = rc;
-			*err = e;
-		}
+		error_clear(&v[k].err);
+		cJSON_Delete(v[k].done);
+		cJSON_Delete((cJSON *)v[k].op);
+		buf_free(&what[k]);
 	}
-	if (first) {
+	free(v);
+	free(what);
+	free(which);
+	if (fatal || first) {
 		struct error e;
 
 		error_init(&e);
 		run->save(run, &e);
-		return first;
+		error_clear(&e);
+		return fatal ? fatal : first;
 	}
 	return run->save(run, err);
 }
@@ -767,24 +813,28 @@ static char *host_zone(struct provider_run *run, const struct host *h)
 	return xstrdup(z ? z : gcp_host_zone(run, h));
 }
 
-/* Each host's resources of kind k (when want says so) made or kept,
- * their inserts sent one after the other and not waited for here. */
+/* Each host's resources of kind k (when want says so) made or kept, their
+ * inserts sent at once (resource_ensure_many()) and not waited for here. */
 static int ensure_all(struct provider_run *run, const struct resource_kind *k,
 		      struct host_arg *a, struct host *const *hosts, size_t nr,
 		      bool (*want)(const struct role *), struct error *err)
 {
+	struct resource_want *w = xcalloc(nr + 1, sizeof(*w));
+	size_t n = 0;
 	int rc = 0;
 
-	for (size_t i = 0; !rc && i < nr; i++) {
-		char *id = NULL;
-
+	for (size_t i = 0; i < nr; i++) {
 		if (want && !want(hosts[i]->role))
 			continue;
-		rc = resource_ensure(run, k, hosts[i]->name,
-				     hosts[i]->role->name, &a[i], &id, NULL,
-				     err);
-		free(id);
+		w[n].name = hosts[i]->name;
+		w[n].role = hosts[i]->role->name;
+		w[n++].arg = &a[i];
 	}
+	if (n)
+		rc = resource_ensure_many(run, k, w, n, err);
+	for (size_t i = 0; i < n; i++)
+		free(w[i].id);
+	free(w);
 	return rc;
 }
 

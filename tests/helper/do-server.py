@@ -69,6 +69,9 @@ What the real API does and this server does too:
 Faults for tests (METHOD PATH matches by prefix, e.g. "POST /v2/droplets"):
   --throttle N [--throttle-match M]   the first N matching requests: 429
   --throttle-forever                  every request: 429
+  --throttle-reset S                  a throttled answer says no
+                                      Retry-After, but ratelimit-remaining
+                                      0 and a ratelimit-reset S seconds on
   --fail N [--fail-match M] [--fail-status S]   the first N: 5xx (500)
   --kill-after M[,M...] --kill-pid-file F
       once a request matching M has been carried out, SIGKILL the PID in F
@@ -78,8 +81,13 @@ Faults for tests (METHOD PATH matches by prefix, e.g. "POST /v2/droplets"):
   --links-base URL                    links (pages, actions) point there
 
 --log FILE appends one JSON object per request: method, path, query,
-body (parsed), status, and with --log-responses the answer's body. The
-token is never logged. Listens on 127.0.0.1 port 0, writes the port to
+body (parsed), status, and with --log-responses the answer's body; "t0"
+and "t1" (epoch seconds: the request read, the answer about to go) and
+"in_flight" (the requests under way, this one counted, when it was read:
+the largest over a run is how many deploy had in flight). --latency-ms N
+holds each request N ms before it is carried out (outside the server's
+lock), as the network and the real API take time. The token is never
+logged. Listens on 127.0.0.1 port 0, writes the port to
 --port-file. --public-ips A,B,... are handed out to droplets in order
 (default 192.0.2.1 and up).
 """
@@ -635,9 +643,14 @@ def main():
     ap.add_argument("--throttle", type=int, default=0)
     ap.add_argument("--throttle-match", default="")
     ap.add_argument("--throttle-forever", action="store_true")
+    ap.add_argument("--throttle-reset", type=int, default=0)
+    ap.add_argument("--latency-ms", type=int, default=0)
     ap.add_argument("--fail", type=int, default=0)
     ap.add_argument("--fail-match", default="")
     ap.add_argument("--fail-status", type=int, default=500)
+    # A broken server (or a proxy before it) that quotes the request's
+    # Authorization header in its error message, as sent and in base64.
+    ap.add_argument("--fail-echo", action="store_true")
     ap.add_argument("--kill-after", default=None)
     ap.add_argument("--kill-pid-file", default=None)
     ap.add_argument("--seed-droplets", type=int, default=0)
@@ -648,6 +661,7 @@ def main():
         ap.error("--token (or DO_SERVER_TOKEN) is required")
     store = Store(args)
     faults = {"throttled": 0, "failed": 0, "killed": set()}
+    flight = {"now": 0}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -674,7 +688,9 @@ def main():
                                  "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("x-request-id", rid)
-            for k, v in list(extra) + store.limit_headers():
+            mine = {k.lower() for k, v in extra}
+            for k, v in list(extra) + [h for h in store.limit_headers()
+                                       if h[0] not in mine]:
                 self.send_header(k, v)
             self.end_headers()
             self.wfile.write(body)
@@ -686,10 +702,15 @@ def main():
             query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
             n = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(n) if n else b""
-            entry = {"method": method, "path": path,
-                     "query": {k: v[0] for k, v in query.items()},
-                     "body": None, "request_id": rid}
+            with store.lock:
+                flight["now"] += 1
+                entry = {"method": method, "path": path,
+                         "query": {k: v[0] for k, v in query.items()},
+                         "body": None, "request_id": rid,
+                         "t0": time.time(), "in_flight": flight["now"]}
             extra = []
+            if args.latency_ms:
+                time.sleep(args.latency_ms / 1000.0)
             try:
                 if raw:
                     try:
@@ -707,6 +728,9 @@ def main():
             entry["status"] = status
             if args.log_responses:
                 entry["response"] = obj
+            with store.lock:
+                flight["now"] -= 1
+            entry["t1"] = time.time()
             self.record(entry)
             if entry.get("kill"):
                 with open(args.kill_pid_file) as f:
@@ -728,14 +752,22 @@ def main():
                         faults["throttled"] < args.throttle and
                         what.startswith(args.throttle_match)):
                     faults["throttled"] += 1
-                    extra.append(("Retry-After", "1"))
+                    if args.throttle_reset:
+                        extra.append(("ratelimit-remaining", "0"))
+                        extra.append(("ratelimit-reset", str(
+                            int(time.time()) + args.throttle_reset)))
+                    else:
+                        extra.append(("Retry-After", "1"))
                     raise Fail(429, "too_many_requests",
                                "API rate limit exceeded.")
                 if faults["failed"] < args.fail and \
                         what.startswith(args.fail_match):
                     faults["failed"] += 1
-                    raise Fail(args.fail_status, "server_error",
-                               "Server was unable to give you a response.")
+                    msg = "Server was unable to give you a response."
+                    if args.fail_echo:
+                        msg += " You sent: %s (%s)" % (
+                            auth, base64.b64encode(auth.encode()).decode())
+                    raise Fail(args.fail_status, "server_error", msg)
                 over = store.admit(path, method)
                 if over:
                     if over[1]:

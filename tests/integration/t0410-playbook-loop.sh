@@ -63,6 +63,16 @@ EOF2
 
 pb_compile "$TMP/loop.yml"
 expect_no_match "$TMP/script.sh" "$KEY" "the secret travels in base64 only"
+# A relative topology path, the playbook elsewhere: the templates are
+# still the topology's.
+mkdir -p "$TMP/pb"
+cp "$TMP/loop.yml" "$TMP/pb/loop.yml"
+(cd "$TMP" && "$TEST_TOOL" playbook-compile --topology topo.yml --host h \
+	--playbook ./pb/loop.yml --nonce "$NONCE" --notify-dir "$NOTIFY" \
+	>"$TMP/script2.sh" 2>"$TMP/err")
+rc=$?
+expect_rc 0 "compiled with a relative topology path"
+expect_same "$TMP/script.sh" "$TMP/script2.sh" "the same script"
 for shell in sh "bash --posix"; do
 	rm -rf "$ROOT" "$NOTIFY"
 	mkdir -p "$ROOT"
