@@ -11,21 +11,13 @@
 # records where the rollout stopped and what each host runs.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0513-$$"
-subnet=10.231.233.0/24
-bridge=10.231.233.1
+local_setup t0513 233
+local_home
 PIDS=
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	rm -rf "$TMP"
+cleanup_first() {
+	# shellcheck disable=SC2086 # a list of PIDs
+	stop_pids $PIDS
 }
-trap cleanup EXIT
 
 # serve DIR ADDR: an HTTP server for DIR on ADDR; its port in $PORT.
 serve() {
@@ -57,14 +49,9 @@ NEW=$(sha256sum <newsrv/neard-2.4.0 | cut -d' ' -f1)
 serve srv 127.0.0.1
 OLD_URL=http://127.0.0.1:$PORT/neard-2.3.0
 
-ssh-keygen -q -t ed25519 -N "" -C t0513 -f "$TMP/id" || fail "ssh-keygen"
 topology() { # topology NEARD_ENTRY
-	cat >topo.yml <<EOF
-version: 1
-name: $name
+	local_topology <<EOF
 network: localnet
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
 artifacts:
   neard: $1
 roles:
