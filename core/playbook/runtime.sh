@@ -628,10 +628,16 @@ _dp_put() {
 	fi
 	_dp_st0=$_dp_st
 	_dp_changed content && return 0
-	if [ -e "$_dp_p" ] && [ -z "$2" ]; then
+	# A new file whose step holds a secret is 0600 unless a mode is
+	# given: other users of the host do not read it.
+	_dp_m=$2
+	if [ -z "$_dp_m" ] && [ "$_dp_quiet" = 1 ] && ! [ -e "$_dp_p" ]; then
+		_dp_m=600
+	fi
+	if [ -e "$_dp_p" ] && [ -z "$_dp_m" ]; then
 		_dp_mktemp "$_dp_p" || return 1
 	else
-		_dp_mktemp "$_dp_p" "$2" || return 1
+		_dp_mktemp "$_dp_p" "$_dp_m" || return 1
 	fi
 	if ! _dp_write "$_dp_tmp" "$6"; then
 		_dp_msg="cannot write a temporary file"
@@ -648,7 +654,7 @@ _dp_put() {
 		fi
 		;;
 	esac
-	_dp_newattrs "$_dp_tmp" "$_dp_p" "$2" "$3" "$4" || return 1
+	_dp_newattrs "$_dp_tmp" "$_dp_p" "$_dp_m" "$3" "$4" || return 1
 	if [ -n "${7-}" ] && ! "$7" "$_dp_tmp"; then
 		_dp_st=$_dp_st0
 		_dp_msg="the new content did not pass its check; nothing changed"
@@ -840,9 +846,14 @@ dp_line() {
 			return "$_dp_nodir_failed"
 		fi
 		_dp_changed created && return 0
-		_dp_mktemp "$_dp_p" "" || return 1
+		# A new file with a line that holds a secret: 0600 (_dp_put).
+		_dp_m=
+		if [ "$_dp_quiet" = 1 ]; then
+			_dp_m=600
+		fi
+		_dp_mktemp "$_dp_p" "$_dp_m" || return 1
 		_dp_write "$_dp_tmp" ":$3$_dp_nl" &&
-			_dp_newattrs "$_dp_tmp" "" "" "" "" &&
+			_dp_newattrs "$_dp_tmp" "" "$_dp_m" "" "" &&
 			mv -f -- "$_dp_tmp" "$_dp_p" || return 1
 		_dp_tmp=
 		return 0

@@ -2,6 +2,7 @@
 /* Secret values cut out of a stream: raw, base64, URL, hex, JSON, shell. */
 #include "util/redact.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,4 +324,21 @@ void redactor_free(struct redactor *r)
 	buf_free_secret(&r->held);
 	memset(r, 0, sizeof(*r));
 	buf_init(&r->held, 0);
+}
+
+void redact_message(char *msg, size_t size, const char *name, const char *value,
+		    size_t len)
+{
+	struct redactor r;
+	struct buf out = BUF_INIT;
+
+	if (!msg || !size || !value || len < REDACT_MIN_LEN)
+		return;
+	redactor_init(&r);
+	redactor_add(&r, name, value, len);
+	redactor_feed(&r, msg, strnlen(msg, size - 1), &out);
+	redactor_flush(&r, &out);
+	redactor_free(&r);
+	snprintf(msg, size, "%s", out.data ? out.data : "");
+	buf_free_secret(&out);
 }

@@ -62,4 +62,13 @@ void redactor_feed(struct redactor *r, const char *in, size_t len,
 void redactor_flush(struct redactor *r, struct buf *out);
 void redactor_free(struct redactor *r);
 
+/*
+ * Replace every form of value (len bytes) in msg, a NUL-terminated text
+ * in size bytes (an error message), with "[secret NAME]", in place; the
+ * result is cut to fit. For what a server said, which may quote the
+ * credential it was sent.
+ */
+void redact_message(char *msg, size_t size, const char *name, const char *value,
+		    size_t len);
+
 #endif

@@ -16,6 +16,7 @@
 #include "providers/aws/profile.h"
 #include "util/buf.h"
 #include "util/path.h"
+#include "util/redact.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -41,6 +42,16 @@ void aws_creds_free(struct aws_creds *c)
 		freezero(c->token, strlen(c->token) + 1);
 	free(c->source);
 	memset(c, 0, sizeof(*c));
+}
+
+void aws_creds_redact(const struct aws_creds *c, char *msg, size_t size)
+{
+	if (c->secret_key)
+		redact_message(msg, size, "aws secret key", c->secret_key,
+			       strlen(c->secret_key));
+	if (c->token)
+		redact_message(msg, size, "aws session token", c->token,
+			       strlen(c->token));
 }
 
 /* An environment variable, NULL when unset or empty (as the SDKs read). */

@@ -44,6 +44,10 @@ struct aws_creds {
 /* Wipes and frees every member. */
 void aws_creds_free(struct aws_creds *c);
 
+/* The secret key and session token, in any form, out of msg (size bytes):
+ * what a server said may quote what it was sent. */
+void aws_creds_redact(const struct aws_creds *c, char *msg, size_t size);
+
 /* profile: from the provider block, or NULL. On failure *out is empty and
  * err says why: DEPLOY_ERR_AUTH when no source gave credentials (the message
  * lists where it looked and what to set), DEPLOY_ERR_NOT_FOUND for a named

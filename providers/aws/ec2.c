@@ -341,6 +341,7 @@ static int answer_error(struct ec2 *c, const char *action, long status,
 	if (code && !strcmp(code, "InsufficientInstanceCapacity"))
 		error_append(err, "; try another zone (zone:) or instance size "
 				  "(size:)");
+	aws_creds_redact(&c->creds, err->msg, sizeof(err->msg));
 	if (code && code_in(code, auth_codes) && c->creds.source)
 		error_append(err, "; credentials from %s", c->creds.source);
 	free(code);

@@ -331,6 +331,7 @@ static int call(struct s3 *c, const struct s3_req *q, struct s3_result *r,
 	} else {
 		xml_field(resp.body.data, "Code", r->code, sizeof(r->code));
 		xml_field(resp.body.data, "Message", r->msg, sizeof(r->msg));
+		aws_creds_redact(&c->creds, r->msg, sizeof(r->msg));
 	}
 out:
 	http_response_free(&resp);

@@ -13,6 +13,7 @@
 #include "util/file.h"
 #include "util/xalloc.h"
 #include "util/pause.h"
+#include "util/redact.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS 200
@@ -241,6 +242,7 @@ static int answer_error(struct do_api *c, const char *method, const char *path,
 	const char *rid = cJSON_IsString(req) && *req->valuestring
 				  ? req->valuestring
 				  : hreq;
+	const char *header_value = c->auth + strlen("Authorization: ");
 	char where[256];
 	int rc;
 
@@ -268,6 +270,12 @@ static int answer_error(struct do_api *c, const char *method, const char *path,
 		error_set(err, rc, NULL, 0, 0,
 			  "digitalocean %s %s: HTTP %ld without an API error",
 			  method, where, r->status);
+	/* A broken server or proxy may quote what it was sent: the header's
+	 * value ("Bearer TOKEN"), or the token. */
+	redact_message(err->msg, sizeof(err->msg), "digitalocean token",
+		       header_value, strlen(header_value));
+	redact_message(err->msg, sizeof(err->msg), "digitalocean token",
+		       header_value + 7, strlen(header_value + 7));
 	if (rc == DEPLOY_ERR_AUTH && c->source)
 		error_append(err, "; the token came from %s", c->source);
 	free(hreq);

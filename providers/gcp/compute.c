@@ -13,6 +13,7 @@
 #include "util/file.h"
 #include "util/xalloc.h"
 #include "util/pause.h"
+#include "util/redact.h"
 #include "util/banned.h"
 
 #define DEFAULT_BASE_MS	       200
@@ -154,6 +155,10 @@ static int answer_error(struct gcp *c, const char *what, long status,
 		error_set(err, rc, NULL, 0, 0,
 			  "gcp %s: HTTP %ld without a Google error", what,
 			  status);
+	/* A broken server or proxy may quote the token it was sent. */
+	if (c->creds.token)
+		redact_message(err->msg, sizeof(err->msg), "gcp access token",
+			       c->creds.token, strlen(c->creds.token));
 	if (rc == DEPLOY_ERR_AUTH)
 		error_append(err, "; credentials from %s", c->creds.source);
 	cJSON_Delete(doc);

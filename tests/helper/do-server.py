@@ -648,6 +648,9 @@ def main():
     ap.add_argument("--fail", type=int, default=0)
     ap.add_argument("--fail-match", default="")
     ap.add_argument("--fail-status", type=int, default=500)
+    # A broken server (or a proxy before it) that quotes the request's
+    # Authorization header in its error message, as sent and in base64.
+    ap.add_argument("--fail-echo", action="store_true")
     ap.add_argument("--kill-after", default=None)
     ap.add_argument("--kill-pid-file", default=None)
     ap.add_argument("--seed-droplets", type=int, default=0)
@@ -760,8 +763,11 @@ def main():
                 if faults["failed"] < args.fail and \
                         what.startswith(args.fail_match):
                     faults["failed"] += 1
-                    raise Fail(args.fail_status, "server_error",
-                               "Server was unable to give you a response.")
+                    msg = "Server was unable to give you a response."
+                    if args.fail_echo:
+                        msg += " You sent: %s (%s)" % (
+                            auth, base64.b64encode(auth.encode()).decode())
+                    raise Fail(args.fail_status, "server_error", msg)
                 over = store.admit(path, method)
                 if over:
                     if over[1]:

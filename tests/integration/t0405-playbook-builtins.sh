@@ -42,33 +42,6 @@ compile() {
 	rc=$?
 }
 
-# file_in SCRIPT PATH: the content the script would write to PATH.
-file_in() {
-	python3 - "$1" "$2" <<'EOF2'
-import base64, shlex, sys
-text = open(sys.argv[1]).read()
-words = shlex.split(text[text.index("_dp_main() {"):])
-for i, w in enumerate(words):
-    if w == "dp_file" and words[i + 1] == sys.argv[2]:
-        # The text after a colon, or base64 (content with a NUL byte).
-        c = words[i + 7]
-        sys.stdout.write(c[1:] if c.startswith(":") else
-                         base64.b64decode(c).decode())
-EOF2
-}
-
-# validate_of SCRIPT PATH: the check the file step for PATH runs.
-validate_of() {
-	python3 - "$1" "$2" <<'EOF2'
-import shlex, sys
-text = open(sys.argv[1]).read()
-words = shlex.split(text[text.index("_dp_main() {"):])
-for i, w in enumerate(words):
-    if w == "dp_file" and words[i + 1] == sys.argv[2]:
-        print(words[i + 8])
-EOF2
-}
-
 # steps SCRIPT: "N KIND LABEL" for every step ("skip" for a when: false).
 steps() {
 	python3 - "$1" <<'EOF2'
@@ -93,7 +66,7 @@ done
 # --- the sshd drop-in ------------------------------------------------------
 
 D=/etc/ssh/sshd_config.d/01-deploy-hardening.conf
-file_in validator-0.sh "$D" >validator.sshd
+compiled_file validator-0.sh "$D" >validator.sshd
 cat >want <<'EOF2'
 # Written by deploy (playbook harden) for validator-0; changes here are
 # overwritten. sshd keeps the first value it reads for a keyword, and this
@@ -116,14 +89,14 @@ Ciphers chacha20-poly1305@openssh.com,aes256-gcm@openssh.com,aes128-gcm@openssh.
 MACs hmac-sha2-512-etm@openssh.com,hmac-sha2-256-etm@openssh.com,umac-128-etm@openssh.com,hmac-sha2-512,hmac-sha2-256
 EOF2
 expect_same want validator.sshd "the sshd drop-in of a host behind a bastion"
-file_in bastion-0.sh "$D" >bastion.sshd
+compiled_file bastion-0.sh "$D" >bastion.sshd
 expect_line bastion.sshd "AllowTcpForwarding local" "a bastion forwards for ProxyJump"
 
 # A host deploy reaches as root keeps root logins, with keys only.
 sed 's/user: admin, //' topo.yml >topo-root.yml
 "$TEST_TOOL" playbook-compile --topology topo-root.yml --host sentry-0 \
 	--playbook harden --nonce 1 >root.sh
-file_in root.sh "$D" >root.sshd
+compiled_file root.sh "$D" >root.sshd
 expect_line root.sshd "PermitRootLogin prohibit-password" "root logs in with keys only"
 
 if [ -x /usr/sbin/sshd ]; then
@@ -139,7 +112,7 @@ fi
 
 # --- the nftables rules ----------------------------------------------------
 
-file_in validator-0.sh /etc/nftables.conf >validator.nft
+compiled_file validator-0.sh /etc/nftables.conf >validator.nft
 cat >want <<'EOF2'
 #!/usr/sbin/nft -f
 # Written by deploy (playbook firewall) for validator-0 (role validator);
@@ -207,13 +180,13 @@ table inet deploy {
 }
 EOF2
 expect_same want validator.nft "the rules of a Docker host behind a bastion"
-file_in bastion-0.sh /etc/nftables.conf >bastion.nft
+compiled_file bastion-0.sh /etc/nftables.conf >bastion.nft
 expect_line bastion.nft "flush ruleset" "a host without Docker owns the whole ruleset"
 expect_line bastion.nft "		ip saddr { 203.0.113.7/32 } tcp dport 22 accept" "SSH from admin_cidrs (IPv4)"
 expect_line bastion.nft "		ip6 saddr { 2001:db8:1::/48 } tcp dport 22 accept" "SSH from admin_cidrs (IPv6)"
 expect_no_match bastion.nft "dport 9000" "no rule the role did not ask for"
 expect_no_match bastion.nft "chain published" "no forward chain without Docker"
-file_in sentry-1.sh /etc/nftables.conf >sentry.nft
+compiled_file sentry-1.sh /etc/nftables.conf >sentry.nft
 
 if command -v nft >/dev/null && nft list ruleset >/dev/null 2>&1; then
 	for f in validator.nft bastion.nft sentry.nft; do
@@ -232,10 +205,10 @@ expect_line validator.steps "23 dp_file firewall: the rules" "the rules"
 steps bastion-0.sh >bastion.steps
 expect_line bastion.steps "6 dp_sysctl harden: no forwarding (Docker's hosts keep theirs)" "a host without Docker forwards nothing"
 expect_line bastion.steps "8 skip harden: forwarding left to Docker" "and keeps no Docker exception"
-validate_of validator-0.sh "$D" >got
+compiled_file validator-0.sh "$D" validate >got
 echo "sshd -t" >want
 expect_same want got "the drop-in is checked with sshd -t before it stays"
-validate_of validator-0.sh /etc/nftables.conf >got
+compiled_file validator-0.sh /etc/nftables.conf validate >got
 echo "nft -c -f /etc/nftables.conf" >want
 expect_same want got "the rules are checked with nft -c before they stay"
 expect_line validator-0.sh "	_dp_handler 1 'harden: reload sshd' 'harden.reload-sshd' '0' dp_service 'ssh' '' 'reloaded' '0'" "sshd reloads when its file changed"
@@ -249,7 +222,7 @@ expect_line validator-0.sh "	_dp_handler 4 'firewall: apply the rules' 'firewall
 rc=$?
 checks=$((checks + 1))
 [ $rc -eq 0 ] || fail "the docker playbook does not compile: $(cat docker.err)"
-file_in docker.sh /etc/docker/daemon.json >daemon.json
+compiled_file docker.sh /etc/docker/daemon.json >daemon.json
 cat >want <<'EOF2'
 {
 	"log-driver": "json-file",

@@ -88,47 +88,20 @@ compile() {
 	rc=$?
 }
 
-# file_in SCRIPT PATH: the content the script would write to PATH.
-file_in() {
-	python3 - "$1" "$2" <<'EOF2'
-import base64, shlex, sys
-text = open(sys.argv[1]).read()
-words = shlex.split(text[text.index("_dp_main() {"):])
-for i, w in enumerate(words):
-    if w == "dp_file" and words[i + 1] == sys.argv[2]:
-        # The text after a colon, or base64 (content with a NUL byte).
-        c = words[i + 7]
-        sys.stdout.write(c[1:] if c.startswith(":") else
-                         base64.b64decode(c).decode())
-EOF2
-}
-
-# mode_of SCRIPT PATH: the mode the file step for PATH sets.
-mode_of() {
-	python3 - "$1" "$2" <<'EOF2'
-import shlex, sys
-text = open(sys.argv[1]).read()
-words = shlex.split(text[text.index("_dp_main() {"):])
-for i, w in enumerate(words):
-    if w == "dp_file" and words[i + 1] == sys.argv[2]:
-        print(words[i + 3], words[i + 4], words[i + 5])
-EOF2
-}
-
 compile p1
 checks=$((checks + 1))
 [ "$rc" -eq 0 ] || fail "p1 compiles: $(cat p1.err)"
-file_in p1.sh /etc/icon2-node/keysecret >p1.keysecret
+compiled_file p1.sh /etc/icon2-node/keysecret >p1.keysecret
 checks=$((checks + 1))
 [ "$(cat p1.keysecret)" = "$PW" ] || fail "the password file holds the password"
-mode_of p1.sh /etc/icon2-node/keysecret >p1.mode
+compiled_file p1.sh /etc/icon2-node/keysecret mode >p1.mode
 expect_line p1.mode "600 root root" "the password file is 0600 root"
-mode_of p1.sh /etc/icon2-node/keystore.json >p1.mode
+compiled_file p1.sh /etc/icon2-node/keystore.json mode >p1.mode
 expect_line p1.mode "600 root root" "the keystore is 0600 root"
-file_in p1.sh /etc/icon2-node/env >p1.env
-file_in p1.sh /etc/systemd/system/icon2-node.service >p1.unit
-file_in p1.sh /etc/icon2-node/role.env >p1.role
-file_in p1.sh /etc/icon2-node/entry >p1.entry
+compiled_file p1.sh /etc/icon2-node/env >p1.env
+compiled_file p1.sh /etc/systemd/system/icon2-node.service >p1.unit
+compiled_file p1.sh /etc/icon2-node/role.env >p1.role
+compiled_file p1.sh /etc/icon2-node/entry >p1.entry
 for f in p1.env p1.unit p1.role p1.entry; do
 	expect_no_match "$f" "s3cr3t" "$f holds no password"
 done
@@ -149,16 +122,16 @@ checks=$((checks + 1))
 grep "_dp_step\|_dp_gate" p1.sh | grep -q "s3cr3t" && fail "a step line holds the password"
 expect_has p1.sh "dp_docker_image pull '' '$DIGEST'" "pulled by digest"
 expect_has p1.sh "'health: synced' dp_health 'height' '21600' '10' 'http://127.0.0.1:9000/api/v3' 'icx_getLastBlock' 'result.height' '30' 'https://ctz.solidwallet.io/api/v3' 'https://api.icon.community/api/v3'" "the height gate against the references"
-file_in p1.sh /etc/nftables.conf >p1.nft
+compiled_file p1.sh /etc/nftables.conf >p1.nft
 expect_line p1.nft "		tcp dport 7100 accept" "P2P from the world"
 expect_line p1.nft "		ip saddr { 198.51.100.4 } tcp dport 9000 accept" "JSON-RPC from the sentry only"
 
 compile c1
 checks=$((checks + 1))
 [ "$rc" -eq 0 ] || fail "c1 compiles: $(cat c1.err)"
-file_in c1.sh /etc/icon2-node/env >c1.env
-file_in c1.sh /etc/icon2-node/role.env >c1.role
-file_in c1.sh /etc/nftables.conf >c1.nft
+compiled_file c1.sh /etc/icon2-node/env >c1.env
+compiled_file c1.sh /etc/icon2-node/role.env >c1.role
+compiled_file c1.sh /etc/nftables.conf >c1.nft
 expect_line c1.role "ROLE=0" "a citizen"
 expect_line c1.env "GOLOOP_P2P=203.0.113.50:7100" "GOLOOP_P2P as the topology says"
 expect_line c1.env "GOLOOP_RPC_ADDR=127.0.0.1:9000" "JSON-RPC on loopback when no role may reach it"

@@ -6,7 +6,9 @@
 # process there while it runs (so while the processes that run it are
 # alive), and so does the web server while it answers a request (so while
 # curl is alive); the lists must not hold a secret, raw or in any form,
-# under dash and bash; the code and the server did see the secrets.
+# under dash and bash; the code and the server did see the secrets. A new
+# file whose content holds a secret is made 0600, not 0644, when the step
+# gives no mode: other users of the host cannot read it.
 . "$TESTLIB"
 . "$(dirname "$TESTLIB")/playbook-lib.sh"
 
@@ -76,6 +78,16 @@ steps:
       validate: sh $TMP/psdump.sh {{vars.root}}/ps && [ -n {{secrets.pw}} ]
   - name: a wait on code that uses a secret
     wait: {command: "sh $TMP/psdump.sh {{vars.root}}/ps && [ -n {{secrets.pw}} ]", timeout: 30}
+  - name: a new file that holds a secret, no mode given
+    file: {path: "{{vars.root}}/secret.conf", content: "pw={{secrets.pw}}\\n"}
+  - name: a new file from a secret, no mode given
+    file: {path: "{{vars.root}}/tok", secret: tok}
+  - name: a new file with a line that holds a secret, no mode given
+    line: {path: "{{vars.root}}/line.conf", line: "tok={{secrets.tok}}", create: true}
+  - name: a new file that holds a secret, its mode given
+    file: {path: "{{vars.root}}/shared.conf", content: "pw={{secrets.pw}}\\n", mode: "0644"}
+  - name: a new file without a secret, no mode given
+    file: {path: "{{vars.root}}/plain.conf", content: "x\\n"}
   - name: a download from a URL with a token
     download:
       url: "http://127.0.0.1:$port/tool?token={{secrets.tok}}"
@@ -108,6 +120,12 @@ for shell in sh "bash --posix"; do
 	checks=$((checks + 1))
 	n=$(grep -c psdump "$ROOT/ps" 2>/dev/null)
 	[ "${n:-0}" -ge 4 ] || fail "$shell: the code ran $n times, not 4"
+	# A new file that holds a secret is 0600 unless its mode is given.
+	checks=$((checks + 1))
+	modes=$(cd "$ROOT" && stat -c '%n %a' secret.conf tok line.conf \
+		shared.conf plain.conf | tr '\n' ' ')
+	[ "$modes" = "secret.conf 600 tok 600 line.conf 600 shared.conf 644 plain.conf 644 " ] ||
+		fail "$shell: modes of new files: $modes"
 	# The download and the wait asked for their URLs, with the token.
 	checks=$((checks + 1))
 	n=$(grep -c "token=$T0409_TOK\$" "$ROOT/urls" 2>/dev/null)

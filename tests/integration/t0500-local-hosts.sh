@@ -5,18 +5,14 @@
 . "$TESTLIB"
 : "${TEST_TOOL:?}"
 
-topo="t0500-$$"
-subnet=10.231.250.0/24
+local_setup t0500 250
 hosts="alpha beta"
-cleanup() {
-	"$TEST_TOOL" local down "$topo" "$subnet" $hosts >/dev/null 2>&1
-	rm -rf "$TMP"
+cleanup_first() {
+	# shellcheck disable=SC2086 # a list of hosts
+	"$TEST_TOOL" local down "$name" "$subnet" $hosts >/dev/null 2>&1
 }
-trap cleanup EXIT
 
-ssh-keygen -q -t ed25519 -N "" -C t0500 -f "$TMP/id" || fail "ssh-keygen"
-
-run "$TEST_TOOL" local up "$topo" "$subnet" "$TMP/id.pub" $hosts
+run "$TEST_TOOL" local up "$name" "$subnet" "$TMP/id.pub" $hosts
 expect_rc 0 "local up"
 cp "$TMP/out" "$TMP/up1"
 expect_line "$TMP/up1" "alpha 10.231.250.2 $(awk '$1 == "alpha" {print $3 " " $4 " " $5}' "$TMP/up1")" "alpha's address"
@@ -43,11 +39,11 @@ for h in $hosts; do
 done
 
 # The hosts see each other on the bridge, and nothing routes them out.
-run ip netns exec "deploy-$topo-alpha" ip route show
+run ip netns exec "deploy-$name-alpha" ip route show
 expect_line "$TMP/out" "default via 10.231.250.1 dev eth0 " "default route to the bridge only"
 
 # Up again: nothing changes, same addresses and keys.
-run "$TEST_TOOL" local up "$topo" "$subnet" "$TMP/id.pub" $hosts
+run "$TEST_TOOL" local up "$name" "$subnet" "$TMP/id.pub" $hosts
 expect_rc 0 "local up again"
 expect_same "$TMP/up1" "$TMP/out" "second up is a no-op"
 
@@ -56,10 +52,10 @@ expect_same "$TMP/up1" "$TMP/out" "second up is a no-op"
 # host's lock go: checked by the containers' pids, right after down
 # returned. kill -0 sees a zombie too (ps and pgrep list it), and this
 # machine's init reaps orphans seconds late, so down waits for that.
-pids=$(for h in $hosts; do cat "${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}/$topo/$h/pid"; done)
+pids=$(for h in $hosts; do cat "$local_dir/$name/$h/pid"; done)
 checks=$((checks + 1))
 [ "$(echo $pids | wc -w)" -eq 2 ] || fail "a pid per host: $pids"
-run "$TEST_TOOL" local down "$topo" "$subnet" $hosts
+run "$TEST_TOOL" local down "$name" "$subnet" $hosts
 expect_rc 0 "local down"
 for p in $pids; do
 	checks=$((checks + 1))
@@ -68,22 +64,22 @@ for p in $pids; do
 	fi
 done
 ip netns list >"$TMP/ns"
-expect_no_match "$TMP/ns" "deploy-$topo-" "no namespace left"
+expect_no_match "$TMP/ns" "deploy-$name-" "no namespace left"
 mount >"$TMP/mounts"
-expect_no_match "$TMP/mounts" "/$topo/" "no mount left"
+expect_no_match "$TMP/mounts" "/$name/" "no mount left"
 ps -eo args >"$TMP/ps"
-expect_no_match "$TMP/ps" "/$topo/" "no nspawn left"
+expect_no_match "$TMP/ps" "/$name/" "no nspawn left"
 checks=$((checks + 1))
-[ -e "${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}/$topo" ] && fail "host files left"
+[ -e "$local_dir/$name" ] && fail "host files left"
 ip -o addr show >"$TMP/addrs"
 expect_no_match "$TMP/addrs" "10.231.250.1/24" "no bridge address left"
 
 # Down again is fine: already gone.
-run "$TEST_TOOL" local down "$topo" "$subnet" $hosts
+run "$TEST_TOOL" local down "$name" "$subnet" $hosts
 expect_rc 0 "local down again"
 
 # Not root: a clear message, nothing made.
-run setpriv --reuid=65534 --regid=65534 --clear-groups "$TEST_TOOL" local up "$topo" "$subnet" "$TMP/id.pub" alpha
+run setpriv --reuid=65534 --regid=65534 --clear-groups "$TEST_TOOL" local up "$name" "$subnet" "$TMP/id.pub" alpha
 expect_rc 1 "not root"
 expect_line "$TMP/err" "deploy-test-tool: the local provider needs root: it makes network namespaces, mounts and containers (run deploy as root, e.g. with sudo)" "root message"
 finish

@@ -5,8 +5,7 @@
 . "$TESTLIB"
 : "${TEST_TOOL:?}"
 
-name="t0501-$$"
-subnet=10.231.251.0/24
+local_setup t0501 251
 # stop_holder: end the flock and the sleep that holds the lock, by PID.
 stop_holder() {
 	[ -n "${holder:-}" ] || return 0
@@ -16,21 +15,12 @@ stop_holder() {
 	wait "$holder" 2>/dev/null
 	holder=
 }
-cleanup() {
+cleanup_first() {
 	stop_holder
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
 	"$TEST_TOOL" local down "$name" "$subnet" web-0 web-1 web-2 db-0 >/dev/null 2>&1
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -C t0501 -f "$TMP/id" || fail "ssh-keygen"
 topology() { # topology WEB_COUNT [with-db]
-	cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
+	local_topology <<EOF
 roles:
   web: {count: $1${2:+, after: [db]}}
 EOF
@@ -114,7 +104,7 @@ assert all(h["address"].startswith("10.231.251.") for r in o["roles"].values() f
 ' "$TMP/out" || fail "output --json"
 
 # The hosts are real: log in with the key and the host key deploy pinned.
-addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["web-0"]["address"])' ".deploy/$name.state.json")
+addr=$(local_address web-0)
 python3 -c 'import json,sys; h=json.load(open(sys.argv[1]))["hosts"]["web-0"]; print(h["address"], " ".join(h["host_key"].split()[:2]))' ".deploy/$name.state.json" >known_hosts
 run ssh -i "$TMP/id" -o UserKnownHostsFile=known_hosts -o StrictHostKeyChecking=yes -o BatchMode=yes "root@$addr" hostname
 expect_rc 0 "ssh with the pinned key"
@@ -205,7 +195,7 @@ run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down of a protected role"
 expect_line "$TMP/out" "= keep local host web-0 (role 'web' is protected (protect or static_ip): kept unless --include-protected)" "the protected host is kept"
 expect_line "$TMP/out" "Nothing to destroy: the state of '$name' holds no resource that is not protected." "nothing else to destroy"
-pid=$(cat "${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}/$name/web-0/pid")
+pid=$(cat "$local_dir/$name/web-0/pid")
 run "$DEPLOY" down --yes --include-protected topo.yml
 expect_rc 0 "down --include-protected"
 # Down returned once web-0's systemd-nspawn was gone (by its pid; kill -0
@@ -218,12 +208,5 @@ expect_line "$TMP/out" "Destroyed 1 resource of '$name'." "down summary"
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down again"
 expect_line "$TMP/out" "Nothing to destroy: the state of '$name' holds no resource." "down again says so"
-ip netns list >ns
-expect_no_match ns "deploy-$name-" "no namespace left"
-ip -o addr show >addrs
-expect_no_match addrs "10.231.251.1/24" "no bridge left"
-mount >mounts
-expect_no_match mounts "/$name/" "no mount left"
-ps -eo args >procs
-expect_no_match procs "/$name/" "no container left"
+expect_local_gone
 finish

@@ -7,23 +7,13 @@
 . "$TESTLIB"
 : "${TEST_TOOL:?}"
 
-name="t0502-$$"
-subnet=10.231.252.0/24
+local_setup t0502 252
 trials=${CRASH_TRIALS:-20}
-dir="${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}/$name"
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
+dir="$local_dir/$name"
+cleanup_first() {
 	"$TEST_TOOL" local down "$name" "$subnet" a-0 a-1 b-0 c-0 >/dev/null 2>&1
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -C t0502 -f "$TMP/id" || fail "ssh-keygen"
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
+local_topology <<EOF
 roles:
   a: {count: 2}
   b: {after: [a]}

@@ -7,15 +7,7 @@
 . "$TESTLIB"
 : "${TEST_TOOL:?}"
 
-name="t0503-$$"
-subnet=10.231.253.0/24
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -C t0503 -f "$TMP/id" || fail "ssh-keygen"
+local_setup t0503 253
 mkdir -p pb
 cat >pb/broken.yml <<'EOF'
 name: broken
@@ -38,11 +30,7 @@ handlers:
     service: {name: t0503, state: restarted, daemon_reload: true}
 EOF
 topology() { # topology [with-broken]
-	cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [10.231.253.1/32]}
-providers: {local: {subnet: $subnet}}
+	local_topology admin <<EOF
 roles:
   bastion: {playbooks: [harden, firewall]}
   monitoring: {via: bastion, playbooks: [harden, firewall]}
@@ -87,7 +75,7 @@ grep -q "tcp dport 9000" "$TMP/out" || fail "the 9000 rule is there"
 
 # The firewall: 9000 answers monitoring, not the bastion; 9001 answers
 # nobody. A refused probe is dropped: it times out.
-addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["validator-0"]["address"])' ".deploy/$name.state.json")
+addr=$(local_address validator-0)
 probe() { # probe ROLE PORT: "open" or "closed", seen from ROLE's host
 	"$DEPLOY" run --limit "$1" topo.yml -- \
 		"timeout 3 bash -c '</dev/tcp/$addr/$2' && echo open || echo closed" |
@@ -111,7 +99,7 @@ drop=/etc/ssh/sshd_config.d/01-deploy-hardening.conf
 "$DEPLOY" run --limit validator topo.yml -- "echo '# drift' >>$drop" >/dev/null
 tree() { # tree: every file of validator-0's overlay, with mode and sha256, but
 # what services write as they run (logs, journals, fail2ban's database)
-	d=${DEPLOY_LOCAL_DIR:-/var/lib/deploy/local}/$name/validator-0/upper
+	d=$local_dir/$name/validator-0/upper
 	(cd "$d" && find . -path ./var/log -prune -o -path ./var/lib/systemd -prune \
 		-o -path ./var/lib/fail2ban -prune \
 		-o -path ./run -prune -o -path ./tmp -prune -o -type f -print |
@@ -139,12 +127,5 @@ expect_line "$TMP/out" "5 hosts: 3 ok, 1 failed, 1 skipped; 0 steps changed" "th
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
-ip netns list >ns
-expect_no_match ns "deploy-$name-" "no namespace left"
-ip -o addr show >addrs
-expect_no_match addrs "10.231.253.1/24" "no bridge left"
-mount >mounts
-expect_no_match mounts "/$name/" "no mount left"
-ps -eo args >procs
-expect_no_match procs "/$name/" "no container left"
+expect_local_gone
 finish

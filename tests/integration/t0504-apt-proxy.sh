@@ -8,19 +8,11 @@
 # the hosts and the proxy: only the proxy talks to Debian's mirror.
 . "$TESTLIB"
 
-name="t0504-$$"
-subnet=10.231.254.0/24
-bridge=10.231.254.1
+local_setup t0504 254
 proxy_pid=
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	if [ -n "$proxy_pid" ]; then
-		kill "$proxy_pid" 2>/dev/null
-		wait "$proxy_pid" 2>/dev/null
-	fi
-	rm -rf "$TMP"
+cleanup_first() {
+	stop_pids "$proxy_pid"
 }
-trap cleanup EXIT
 
 if ! command -v tinyproxy >/dev/null; then
 	echo "tinyproxy is missing: run tests/deps.sh" >&2
@@ -56,7 +48,6 @@ checks=$((checks + 1))
 [ "$(cat "$TMP/tinyproxy.pid" 2>/dev/null)" = "$proxy_pid" ] ||
 	fail "tinyproxy's pid file names $proxy_pid"
 
-ssh-keygen -q -t ed25519 -N "" -C t0504 -f "$TMP/id" || fail "ssh-keygen"
 mkdir -p pb
 cat >pb/tools.yml <<'EOF'
 name: tools
@@ -86,7 +77,7 @@ expect_rc 0 "dpkg-query jq"
 expect_line "$TMP/out" "tools-0: jq install ok installed" "jq installed"
 
 # The fetches went through the proxy, from the host's address.
-addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["tools-0"]["address"])' ".deploy/$name.state.json")
+addr=$(local_address tools-0)
 checks=$((checks + 1))
 grep -q "Connect (file descriptor [0-9]*): $addr" "$TMP/tinyproxy.log" ||
 	fail "no connection from $addr in tinyproxy's log"
@@ -120,14 +111,7 @@ expect_no_match "$TMP/log2" "Request (" "the second up fetched nothing"
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
-ip netns list >ns
-expect_no_match ns "deploy-$name-" "no namespace left"
-ip -o addr show >addrs
-expect_no_match addrs "$bridge/24" "no bridge left"
-mount >mounts
-expect_no_match mounts "/$name/" "no mount left"
-ps -eo args >procs
-expect_no_match procs "/$name/" "no container left"
+expect_local_gone
 
 # The proxy stops, and is gone.
 kill "$proxy_pid"

@@ -6,15 +6,7 @@
 # run at once.
 . "$TESTLIB"
 
-name="t0505-$$"
-subnet=10.231.249.0/24
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -C t0505 -f "$TMP/id" || fail "ssh-keygen"
+local_setup t0505 249
 mkdir -p pb
 cat >pb/timed.yml <<'EOF'
 name: timed
@@ -22,11 +14,7 @@ steps:
   - name: record start and end
     shell: "date +%s.%N >/root/start; sleep 2; date +%s.%N >/root/end"
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
+local_topology <<EOF
 roles:
   rolling: {count: 4, serial: 2, playbooks: [./pb/timed.yml]}
   parallel: {count: 3, playbooks: [./pb/timed.yml]}
@@ -72,12 +60,5 @@ fi
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
-ip netns list >ns
-expect_no_match ns "deploy-$name-" "no namespace left"
-ip -o addr show >addrs
-expect_no_match addrs "10.231.249.1/24" "no bridge left"
-mount >mounts
-expect_no_match mounts "/$name/" "no mount left"
-ps -eo args >procs
-expect_no_match procs "/$name/" "no container left"
+expect_local_gone
 finish

@@ -6,17 +6,10 @@
 . "$TESTLIB"
 : "${TEST_TOOL:?}"
 
-name="t0506-$$"
-subnet=10.231.248.0/24
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+local_setup t0506 248
 
 T0506_TOKEN=tok_t0506_Vd93kq0Zr81
 export T0506_TOKEN
-ssh-keygen -q -t ed25519 -N "" -C t0506 -f "$TMP/id" || fail "ssh-keygen"
 mkdir -p pb
 cat >pb/good.yml <<'EOF'
 name: good
@@ -35,11 +28,7 @@ steps:
   - name: fails with the secret in its command
     shell: {cmd: "echo {{secrets.token}} >&2; exit 3"}
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [10.231.248.1/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 secrets: {token: {env: T0506_TOKEN}}
 roles:
   good: {playbooks: [./pb/good.yml]}

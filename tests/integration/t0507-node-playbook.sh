@@ -7,26 +7,10 @@
 # killed by SIGKILL is started again by systemd.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0507-$$"
-subnet=10.231.247.0/24
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -C t0507 -f "$TMP/id" || fail "ssh-keygen"
+local_setup t0507 247
+local_home
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [10.231.247.1/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 artifacts:
   testnode: {url: "file://$TEST_NODE", sha256: $SHA}
 roles:

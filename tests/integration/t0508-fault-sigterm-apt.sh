@@ -15,20 +15,15 @@
 # No timing is asserted: the test releases the lock itself.
 . "$TESTLIB"
 
-name="t0508-$$"
-subnet=10.231.236.0/24
+local_setup t0508 236
 up_pid=
-cleanup() {
+# deploy up waits out its grace on SIGTERM: at exit it is killed outright.
+cleanup_first() {
 	if [ -n "$up_pid" ]; then
 		kill -KILL "$up_pid" 2>/dev/null
 		wait "$up_pid" 2>/dev/null
 	fi
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
 }
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -C t0508 -f "$TMP/id" || fail "ssh-keygen"
 mkdir -p pb
 cat >pb/hold.yml <<'PB'
 name: hold
@@ -55,11 +50,7 @@ steps:
   - name: mark
     shell: "touch /root/later-done"
 PB
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
+local_topology <<EOF
 roles:
   first: {playbooks: [./pb/hold.yml]}
   later: {after: [first], playbooks: [./pb/later.yml]}

@@ -11,31 +11,22 @@
 # proxy talks to Debian's mirror.
 . "$TESTLIB"
 
-name="t0509-$$"
-subnet=10.231.239.0/24
-bridge=10.231.239.1
+local_setup t0509 239
 name2="t0509b-$$"
 subnet2=10.231.240.0/24
 bridge2=10.231.240.1
 port=8642
 up_pid=
-cleanup() {
-	if [ -n "$up_pid" ]; then
-		kill "$up_pid" 2>/dev/null
-		wait "$up_pid" 2>/dev/null
-	fi
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	"$DEPLOY" down --yes topo2.yml >/dev/null 2>&1
-	rm -rf "$TMP"
+cleanup_first() {
+	stop_pids "$up_pid"
+	"$DEPLOY" down --yes "$TMP/topo2.yml" >/dev/null 2>&1
 }
-trap cleanup EXIT
 
 # listening ADDRESS: whether something listens on ADDRESS:$port.
 listening() {
 	ss -ltnH "src $1 and sport = :$port" | grep -q LISTEN
 }
 
-ssh-keygen -q -t ed25519 -N "" -C t0509 -f "$TMP/id" || fail "ssh-keygen"
 mkdir -p pb
 cat >pb/tools.yml <<EOF
 name: tools
@@ -52,12 +43,7 @@ steps:
     shell: test "\$(curl -s -o /dev/null -w '%{http_code}' -x http://$bridge:$port http://deb.debian.org:8080/)" = 403
     changed: false
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id}
-providers:
-  local: {subnet: $subnet}
+local_topology <<EOF
 roles:
   tools: {playbooks: [./pb/tools.yml]}
 EOF
@@ -78,7 +64,7 @@ expect_line "$TMP/out" "tools-0: jq install ok installed" "jq installed"
 
 # Still no route out: the default route to the bridge and the subnet's
 # own, nothing else (and no traffic is sent to find out).
-addr=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["tools-0"]["address"])' ".deploy/$name.state.json")
+addr=$(local_address tools-0)
 run "$DEPLOY" run topo.yml -- ip route show
 expect_rc 0 "ip route"
 expect_line "$TMP/out" "tools-0: default via $bridge dev eth0 " "the default route goes to the bridge"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # The built-in monitoring and node-exporter playbooks on real local hosts
 # (systemd-nspawn Debian), with Debian's prometheus, alertmanager,
-# blackbox and node_exporter through a tinyproxy apt proxy started here:
+# blackbox and node_exporter through deploy's own apt proxy:
 # Prometheus' API reports every generated target up (node_exporter on the
 # three hosts, the stand-in node's /metrics, a blackbox probe of its RPC);
 # 9100 and 9090 answer only the roles allowed; stopping node_exporter on a
@@ -12,55 +12,16 @@
 # fails the step; the webhook's URL never shows in output or state.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0510-$$"
-subnet=10.231.237.0/24
-bridge=10.231.237.1
-proxy_pid=
+local_setup t0510 237
+local_home
 hook_pid=
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	for p in "$proxy_pid" "$hook_pid"; do
-		if [ -n "$p" ]; then
-			kill "$p" 2>/dev/null
-			wait "$p" 2>/dev/null
-		fi
-	done
-	rm -rf "$TMP"
+cleanup_first() {
+	stop_pids "$hook_pid"
 }
-trap cleanup EXIT
-
-if ! command -v tinyproxy >/dev/null; then
-	echo "tinyproxy is missing: run tests/deps.sh" >&2
-	exit 1
-fi
 
 free_port() {
 	python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])'
 }
-
-# The apt proxy (as t0504 starts it), only the test subnet allowed in.
-port=$(free_port)
-cat >"$TMP/tinyproxy.conf" <<EOF
-Port $port
-Timeout 120
-MaxClients 40
-LogFile "$TMP/tinyproxy.log"
-LogLevel Info
-PidFile "$TMP/tinyproxy.pid"
-Allow $subnet
-EOF
-tinyproxy -d -c "$TMP/tinyproxy.conf" >"$TMP/tinyproxy.out" 2>&1 &
-proxy_pid=$!
-i=0
-while ! ss -ltnH "sport = :$port" | grep -q LISTEN && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
 
 # The webhook receiver's URL is a secret: its token must never show.
 token="hook-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
@@ -68,15 +29,9 @@ hook_port=$(free_port)
 T0510_HOOK="http://$bridge:$hook_port/$token"
 export T0510_HOOK
 
-ssh-keygen -q -t ed25519 -N "" -C t0510 -f "$TMP/id" || fail "ssh-keygen"
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 topology() { # topology PLAIN_COUNT [EMAIL_TO]
-	cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers:
-  local: {subnet: $subnet, apt_proxy: "http://$bridge:$port"}
+	local_topology admin <<EOF
 secrets:
   alertmanager_webhook_url: {env: T0510_HOOK}
 artifacts:
@@ -126,11 +81,7 @@ checks=$((checks + 1))
 grep -q "^4 hosts: 4 ok, 0 failed, 0 skipped; " "$TMP/out" ||
 	fail "first up summary: $(tail -n 3 "$TMP/out")"
 
-addr() { # addr HOST
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"][sys.argv[2]]["address"])' \
-		".deploy/$name.state.json" "$1"
-}
-mon=$(addr monitoring-0)
+mon=$(local_address monitoring-0)
 
 # targets: "JOB HOST HEALTH" for every active target, sorted
 targets() {
@@ -184,7 +135,7 @@ for r in d["data"]["result"]:
     print(r["metric"].get("host"), r["metric"].get("instance"), r["value"][1])
 EOF
 }
-want_probe="chain-0 http://$(addr chain-0):3030/status 1"
+want_probe="chain-0 http://$(local_address chain-0):3030/status 1"
 i=0
 while [ "$(probe_success)" != "$want_probe" ] && [ $i -lt 60 ]; do
 	sleep 1
@@ -210,7 +161,7 @@ probe() {
 		"timeout 3 bash -c '</dev/tcp/$2/$3' && echo open || echo closed" |
 		sed 's/^[a-z-]*-0: //'
 }
-plain=$(addr plain-0)
+plain=$(local_address plain-0)
 checks=$((checks + 1))
 [ "$(probe monitoring "$plain" 9100)" = open ] || fail "9100 should answer monitoring"
 checks=$((checks + 1))

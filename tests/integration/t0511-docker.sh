@@ -13,19 +13,8 @@
 # itself. A second up changes nothing; down leaves nothing behind.
 . "$TESTLIB"
 : "${TEST_NODE_STATIC:?TEST_NODE_STATIC must name the static stand-in node}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0511-$$"
-subnet=10.231.230.0/24
-bridge=10.231.230.1
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+local_setup t0511 230
+local_home
 
 # expect_match FILE REGEX what: a line of FILE matches the extended REGEX.
 expect_match() {
@@ -69,7 +58,6 @@ checks=$((checks + 1))
 [ -s "$TMP/image.tar" ] || fail "no image tarball"
 IMAGE_SHA=$(sha256sum <"$TMP/image.tar" | cut -d' ' -f1)
 
-ssh-keygen -q -t ed25519 -N "" -C t0511 -f "$TMP/id" || fail "ssh-keygen"
 mkdir -p pb
 cat >pb/containers.yml <<'EOF'
 name: containers
@@ -91,11 +79,7 @@ steps:
              --name, "{{vars.tag}}-refused"]
       unless: docker container inspect refused >/dev/null 2>&1
 EOF
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 artifacts:
   node-image:
     url: "file://$TMP/image.tar"
@@ -120,7 +104,7 @@ expect_match "$TMP/out" "app-0: \[[0-9]*/[0-9]*\] docker: docker.io installed: c
 expect_match "$TMP/out" "app-0: \[[0-9]*/[0-9]*\] containers: the image: changed" "the image loaded from its artifact"
 expect_match "$TMP/out" "^  sent 1 artifact beside the script: [0-9.]* MiB in " "the tarball sent once, beside the script"
 
-app=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["app-0"]["address"])' ".deploy/$name.state.json")
+app=$(local_address app-0)
 
 # From the other host: the allowed port answers, the other does not.
 run "$DEPLOY" run --limit client topo.yml -- \
@@ -183,5 +167,5 @@ ps -eo args >procs
 expect_no_match procs "/$name/" "no container left"
 expect_no_match procs "$name-allowed" "no node process left"
 checks=$((checks + 1))
-[ -e "/var/lib/deploy/local/$name" ] && fail "the hosts' directory (with /var/lib/docker) is left"
+[ -e "$local_dir/$name" ] && fail "the hosts' directory (with /var/lib/docker) is left"
 finish

@@ -11,20 +11,12 @@
 # nothing.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0512-$$"
-subnet=10.231.232.0/24
+local_setup t0512 232
+local_home
 HTTP_PID=
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	[ -n "$HTTP_PID" ] && kill "$HTTP_PID" 2>/dev/null
-	rm -rf "$TMP"
+cleanup_first() {
+	stop_pids "$HTTP_PID"
 }
-trap cleanup EXIT
 
 mkdir -p srv
 HTTP_PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -53,13 +45,8 @@ printf '%s\n' "$NODE_KEY" >node_key.json
 printf '%s\n' "$VAL_KEY" >validator_key.json
 chmod 600 node_key.json validator_key.json
 
-ssh-keygen -q -t ed25519 -N "" -C t0512 -f "$TMP/id" || fail "ssh-keygen"
-cat >topo.yml <<EOF
-version: 1
-name: $name
+local_topology admin <<EOF
 network: testnet
-ssh: {key: $TMP/id, admin_cidrs: [10.231.232.1/32]}
-providers: {local: {subnet: $subnet}}
 secrets:
   near_node_key: {file: ./node_key.json}
   near_validator_key: {file: ./validator_key.json}
@@ -120,7 +107,7 @@ try:
 except OSError as e:
     print(\"closed\")'"
 }
-VALIDATOR=$(python3 -c 'import json; print(json.load(open(".deploy/'"$name"'.state.json"))["hosts"]["validator-0"]["address"])')
+VALIDATOR=$(local_address validator-0)
 probe proxy-0 3030 >"$TMP/p"
 expect_line "$TMP/p" "proxy-0: open" "RPC open to a role in near_rpc_from"
 probe other-0 3030 >"$TMP/p"

@@ -11,21 +11,13 @@
 # records where the rollout stopped and what each host runs.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0513-$$"
-subnet=10.231.233.0/24
-bridge=10.231.233.1
+local_setup t0513 233
+local_home
 PIDS=
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	for p in $PIDS; do kill "$p" 2>/dev/null; done
-	rm -rf "$TMP"
+cleanup_first() {
+	# shellcheck disable=SC2086 # a list of PIDs
+	stop_pids $PIDS
 }
-trap cleanup EXIT
 
 # serve DIR ADDR: an HTTP server for DIR on ADDR; its port in $PORT.
 serve() {
@@ -57,14 +49,9 @@ NEW=$(sha256sum <newsrv/neard-2.4.0 | cut -d' ' -f1)
 serve srv 127.0.0.1
 OLD_URL=http://127.0.0.1:$PORT/neard-2.3.0
 
-ssh-keygen -q -t ed25519 -N "" -C t0513 -f "$TMP/id" || fail "ssh-keygen"
 topology() { # topology NEARD_ENTRY
-	cat >topo.yml <<EOF
-version: 1
-name: $name
+	local_topology <<EOF
 network: localnet
-ssh: {key: $TMP/id}
-providers: {local: {subnet: $subnet}}
 artifacts:
   neard: $1
 roles:
@@ -100,6 +87,22 @@ run "$DEPLOY" plan --no-steps topo.yml
 expect_rc 2 "plan sees the artifact change"
 for h in rpc-0 rpc-1 rpc-2; do
 	expect_line "$TMP/out" "~ $h: near-node: neard 2.3.0 → 2.4.0, restart" "plan: $h's artifact change"
+done
+run "$DEPLOY" plan --json --no-steps topo.yml
+expect_rc 2 "plan --json sees the artifact change"
+for h in rpc-0 rpc-1 rpc-2; do
+	checks=$((checks + 1))
+	python3 - "$TMP/out" "$h" "$OLD" "$NEW" <<'PY' || fail "plan --json: $h's artifact_change event"
+import json, sys
+path, host, old, new = sys.argv[1:]
+events = [json.loads(l) for l in open(path)]
+want = {"type": "artifact_change", "host": host, "role": "rpc",
+        "playbook": "near-node", "artifact": "neard", "from": "2.3.0",
+        "to": "2.4.0", "from_sha256": old, "to_sha256": new, "restart": True,
+        "text": "~ %s: near-node: neard 2.3.0 \u2192 2.4.0, restart" % host}
+assert want in events, events
+assert events[-1]["type"] == "change_summary" and events[-1]["artifacts"] == 3, events[-1]
+PY
 done
 checks=$((checks + 1))
 [ ! -e "$HOME/.cache/deploy/artifacts/$NEW" ] || fail "fetch: host: the operator's cache does not hold it"

@@ -12,18 +12,8 @@
 # process's argv on the host; a second up changes nothing.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0514-$$"
-subnet=10.231.241.0/24
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
+local_setup t0514 241
+local_home
 
 PW="pw-t0514-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 ICON_PW=$PW
@@ -96,12 +86,7 @@ PY
 IMAGE_SHA=$(sha256sum <image.tar | cut -d' ' -f1)
 NODE_SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 
-ssh-keygen -q -t ed25519 -N "" -C t0514 -f "$TMP/id" || fail "ssh-keygen"
-cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [10.231.241.1/32]}
-providers: {local: {subnet: $subnet}}
+local_topology admin <<EOF
 artifacts:
   testnode: {url: "file://$TEST_NODE", sha256: $NODE_SHA}
   icon2-node:

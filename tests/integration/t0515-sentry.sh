@@ -1,7 +1,7 @@
 #!/bin/sh
 # The built-in playbook sentry on real local hosts (systemd-nspawn Debian,
-# nginx and libnginx-mod-stream from Debian through a tinyproxy apt proxy
-# started here): a validator runs the stand-in node (the node built-in
+# nginx and libnginx-mod-stream from Debian through deploy's own apt
+# proxy): a validator runs the stand-in node (the node built-in
 # with deploy-test-node as an artifact), two NEAR sentries and one ICON
 # sentry front it (sentry_of: validator). A request through a sentry
 # reaches the validator's RPC and the answer comes back (NEAR /status,
@@ -14,53 +14,8 @@
 # validate and up at its file:line:col and changes nothing.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0515-$$"
-subnet=10.231.234.0/24
-bridge=10.231.234.1
-proxy_pid=
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	if [ -n "$proxy_pid" ]; then
-		kill "$proxy_pid" 2>/dev/null
-		wait "$proxy_pid" 2>/dev/null
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-if ! command -v tinyproxy >/dev/null; then
-	echo "tinyproxy is missing: run tests/deps.sh" >&2
-	exit 1
-fi
-
-# The apt proxy, as t0504 starts it.
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("", 0)); print(s.getsockname()[1])')
-cat >"$TMP/tinyproxy.conf" <<EOF
-Port $port
-Timeout 120
-MaxClients 40
-LogFile "$TMP/tinyproxy.log"
-LogLevel Info
-PidFile "$TMP/tinyproxy.pid"
-Allow $subnet
-EOF
-tinyproxy -d -c "$TMP/tinyproxy.conf" >"$TMP/tinyproxy.out" 2>&1 &
-proxy_pid=$!
-i=0
-while ! ss -ltnH "sport = :$port" | grep -q LISTEN && [ $i -lt 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-checks=$((checks + 1))
-if ! ss -ltnH "sport = :$port" | grep -q LISTEN; then
-	fail "tinyproxy does not listen on $port"
-	finish
-fi
+local_setup t0515 234
+local_home
 
 # req.py METHOD URL [BODY] [COUNT]: one line per request, "STATUS BODY"
 # (or "ERROR WHAT" when there is no answer).
@@ -90,16 +45,10 @@ except Exception as e:
     print("ERROR", type(e).__name__)
 EOF
 
-ssh-keygen -q -t ed25519 -N "" -C t0515 -f "$TMP/id" || fail "ssh-keygen"
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 # topology VALIDATORS SENTRIES RATE ICON_BODY
 topology() {
-	cat >topo.yml <<EOF
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [$bridge/32]}
-providers:
-  local: {subnet: $subnet, apt_proxy: "http://$bridge:$port"}
+	local_topology admin <<EOF
 artifacts:
   testnode: {url: "file://$TEST_NODE", sha256: $SHA}
 roles:
@@ -134,9 +83,6 @@ roles:
   client: {}
 EOF
 }
-address() {
-	python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"][sys.argv[2]]["address"])' ".deploy/$name.state.json" "$1"
-}
 # expect_summary N: the last up configured N hosts, all ok (client-0 runs
 # no playbook and is not counted)
 expect_summary() {
@@ -155,10 +101,10 @@ topology 1 2 1r/m 1m
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "first up"
 expect_summary 4
-V0=$(address validator-0)
-S0=$(address sentry-0)
-S1=$(address sentry-1)
-I0=$(address isentry-0)
+V0=$(local_address validator-0)
+S0=$(local_address sentry-0)
+S1=$(local_address sentry-1)
+I0=$(local_address isentry-0)
 
 # Through a sentry to the validator's RPC, and back.
 run python3 req.py GET "http://$S0:3030/status"
@@ -224,8 +170,8 @@ topology 2 3 1r/m 1m
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up with two validators and three sentries"
 expect_summary 6
-V1=$(address validator-1)
-S2=$(address sentry-2)
+V1=$(local_address validator-1)
+S2=$(local_address sentry-2)
 for h in sentry-0 sentry-1 sentry-2 isentry-0; do
 	run "$DEPLOY" run --limit "$h" topo.yml -- "grep -c -e 'server $V0:' -e 'server $V1:' /etc/nginx/deploy/sentry-http.conf /etc/nginx/deploy/sentry-stream.conf"
 	expect_line "$TMP/out" "$h: /etc/nginx/deploy/sentry-http.conf:2" "$h proxies RPC to both validators"
@@ -298,7 +244,4 @@ expect_line "$TMP/out" "sentry-0: 1" "the sentries' configuration is untouched"
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
-kill "$proxy_pid"
-wait "$proxy_pid" 2>/dev/null
-proxy_pid=
 finish

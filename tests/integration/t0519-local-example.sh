@@ -10,19 +10,11 @@
 # changes nothing; nothing listens on the proxy's port after either run.
 . "$TESTLIB"
 
-name="t0519-$$"
-subnet=10.231.238.0/24
-bridge=10.231.238.1
+local_setup t0519 238
 fwd_pid=
-cleanup() {
-	if [ -n "$fwd_pid" ]; then
-		kill "$fwd_pid" 2>/dev/null
-		wait "$fwd_pid" 2>/dev/null
-	fi
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
+cleanup_first() {
+	stop_pids "$fwd_pid"
 }
-trap cleanup EXIT
 
 sed -e "s|10\.231\.0\.0/24|$subnet|" -e "s|10\.231\.0\.1/32|$bridge/32|" \
 	-e "s|^name: local-rehearsal|name: $name|" \
@@ -63,7 +55,7 @@ for h in bastion-0 monitoring-0 validator-0 sentry-0 sentry-1; do
 done
 
 # The targets page through the bastion, as the quickstart prints it.
-monitoring=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["monitoring-0"]["address"])' ".deploy/$name.state.json")
+monitoring=$(local_address monitoring-0)
 run "$DEPLOY" ssh-config --output fleet.conf topo.yml
 expect_rc 0 "ssh-config"
 lport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -97,9 +89,8 @@ checks=$((checks + 1))
 # nginx to the validator (no node runs there: 502), /admin is refused
 # (403); the validator's RPC port drops this machine (a timeout, not a
 # refusal).
-state=".deploy/$name.state.json"
-sentry=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["sentry-1"]["address"])' "$state")
-validator=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hosts"]["validator-0"]["address"])' "$state")
+sentry=$(local_address sentry-1)
+validator=$(local_address validator-0)
 code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
 	-d '{"jsonrpc":"2.0","method":"icx_getLastBlock","id":1}' "http://$sentry:9000/api/v3")
 checks=$((checks + 1))

@@ -2,7 +2,8 @@
 # DigitalOcean errors at the level of deploy up: a wrong token is a clear
 # error and nothing is made; a burst of 429s on the droplet creates is
 # survived; an endless 429 stops with the code named; lists walk every page
-# (a page size of 1: the topology's three droplets over three pages).
+# (a page size of 1: the topology's three droplets over three pages); an
+# error message that quotes the token shows it nowhere.
 . "$TESTLIB"
 . "$SRCDIR/tests/integration/do-lib.sh"
 
@@ -81,5 +82,35 @@ expect_rc 1 "endless 429"
 grep -q "digitalocean GET /v2/[a-z]*: too_many_requests: API rate limit exceeded. (request [0-9a-f-]*) (after 8 attempts)" "$TMP/err" ||
 	fail "endless 429: $(cat "$TMP/err")"
 checks=$((checks + 1))
+
+# --- an error that quotes the token -----------------------------------------
+
+# A broken server (or proxy) quotes the Authorization header it got in
+# its error message, as it is and in base64: neither reaches the error,
+# plan's --json or the state.
+# token_forms: the token of this server start, raw and as it echoes it.
+token_forms() {
+	forms="$forms $DO_TOKEN $(printf 'Bearer %s' "$DO_TOKEN" | base64 -w0)"
+}
+forms=
+do_start --fail 1 --fail-match "GET /v2/" --fail-status 400 --fail-echo
+token_forms
+run "$DEPLOY" plan --json topo.yml
+expect_rc 1 "an echoed token: plan --json"
+cp "$TMP/out" "$TMP/echo-plan.out"
+cp "$TMP/err" "$TMP/echo-plan.err"
+do_start --fail 1 --fail-match "GET /v2/" --fail-status 400 --fail-echo
+token_forms
+run "$DEPLOY" up --yes topo.yml
+expect_rc 1 "an echoed token: up"
+checks=$((checks + 1))
+grep -q "server_error: Server was unable to give you a response. You sent: \[secret digitalocean token\] (\[secret digitalocean token\])" "$TMP/err" ||
+	fail "an echoed token: up's error: $(cat "$TMP/err")"
+for form in $forms; do
+	checks=$((checks + 1))
+	hits=$(grep -rlF -e "$form" "$TMP/out" "$TMP/err" "$TMP/echo-plan.out" \
+		"$TMP/echo-plan.err" .deploy 2>/dev/null)
+	[ -z "$hits" ] || fail "an echoed token in: $(echo $hits)"
+done
 
 finish

@@ -110,6 +110,21 @@ static void test_a_file_value_without_its_newline_is_replaced(void **state)
 	expect_forms_replaced("s3cret-tok\n", file_forms);
 }
 
+static void test_a_message_quoting_a_credential_is_redacted(void **state)
+{
+	char msg[64] = "401: you sent Bearer dop_v1_abc (ZG9wX3YxX2FiYw==)";
+	char tiny[24] = "bad token dop_v1_abc!";
+
+	(void)state;
+	redact_message(msg, sizeof(msg), "tok", "dop_v1_abc", 10);
+	assert_string_equal(msg,
+			    "401: you sent Bearer [secret tok] ([secret tok])");
+	/* Cut to fit, never past its room. */
+	redact_message(tiny, sizeof(tiny), "digitalocean token", "dop_v1_abc",
+		       10);
+	assert_string_equal(tiny, "bad token [secret digit");
+}
+
 static void test_other_bytes_pass_unchanged(void **state)
 {
 	static const char text[] = "abc hunter2 p@ss/w0r\0\xff\xfe h";
@@ -149,6 +164,8 @@ int main(void)
 		cmocka_unit_test(test_json_shell_and_hex_forms_are_replaced),
 		cmocka_unit_test(
 			test_a_file_value_without_its_newline_is_replaced),
+		cmocka_unit_test(
+			test_a_message_quoting_a_credential_is_redacted),
 		cmocka_unit_test(test_other_bytes_pass_unchanged),
 		cmocka_unit_test(test_without_secrets_nothing_is_held),
 	};
