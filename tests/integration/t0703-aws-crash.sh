@@ -8,7 +8,8 @@
 # three, not yet tagged as their hosts; each is found by its launch index,
 # tagged and adopted, none made twice. Then killed after the first
 # CreateTags (some tagged as their hosts, some not): found by tags or by
-# key, none made again. Then a kill after the first CreateVpc: the network
+# key, none made again. Killed after RunInstances, then down: the
+# untagged instances are terminated. Then a kill after the first CreateVpc: the network
 # is adopted by its tags, not duplicated.
 . "$TESTLIB"
 . "$SRCDIR/tests/integration/aws-lib.sh"
@@ -96,6 +97,18 @@ printf 'running web-0\nrunning web-1\nrunning web-2\n' >"$TMP/want"
 expect_same "$TMP/want" "$TMP/have" "each instance tagged as its host, no duplicate"
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
+
+# Killed after RunInstances again, then down: the launch's instances, not
+# tagged as their hosts, are found by their launch index and terminated.
+aws_proxy_start --kill-after RunInstances --kill-pid-file "$TMP/deploy.pid"
+killed_up
+expect_rc 137 "deploy killed after RunInstances, before down"
+aws_proxy_start
+run "$DEPLOY" down --yes topo.yml
+expect_rc 0 "down after a kill after RunInstances"
+checks=$((checks + 1))
+[ "$(aws_query "$name" | awk '$1 == "instance" && $3 != "terminated"' | wc -l)" = 0 ] ||
+	fail "the launch's untagged instances terminated by down: $(aws_query "$name")"
 
 # Killed right after CreateVpc: the VPC is found by its tags next time.
 aws_proxy_start --kill-after CreateVpc --kill-pid-file "$TMP/deploy.pid"
