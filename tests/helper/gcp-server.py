@@ -1381,6 +1381,9 @@ def main():
                     "selfLink": f"projects/{args.project}/global/networks/"
                                 f"default"}
     W.coll("networks", "global")["default"] = base_default
+    # A client with many requests in flight opens as many connections at
+    # once: a listen backlog of 5 (the default) resets some.
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     threading.Thread(target=ticker, daemon=True).start()
