@@ -860,6 +860,7 @@ const struct provider_ops gcp_provider = {
 	.hosts_up = gcp_hosts_up,
 	.exists = gcp_exists,
 	.destroy = gcp_destroy,
+	.destroy_hosts = gcp_destroy_hosts,
 	.finish_down = gcp_finish_down,
 	.list_hosts = gcp_list_hosts,
 	.sync = gcp_sync,
