@@ -1051,6 +1051,14 @@ def do_token(form, base, log):
                          "error_description": "The OAuth client was not "
                          "found."}
         if form.get("client_secret", [""])[0] != user[0]:
+            # A broken server: a secret starting "echo-" is quoted back,
+            # with the refresh token.
+            secret = form.get("client_secret", [""])[0]
+            if secret.startswith("echo-"):
+                return 401, {"error": "invalid_client",
+                             "error_description": "Unauthorized: %s %s" % (
+                                 secret,
+                                 form.get("refresh_token", [""])[0])}
             return 401, {"error": "invalid_client",
                          "error_description": "Unauthorized"}
         if form.get("refresh_token", [""])[0] != user[1]:
