@@ -624,15 +624,7 @@ static int wait_ops(struct provider_run *run, struct gcprun *g,
 	free(v);
 	free(what);
 	free(which);
-	if (fatal || first) {
-		struct error e;
-
-		error_init(&e);
-		run->save(run, &e);
-		error_clear(&e);
-		return fatal ? fatal : first;
-	}
-	return run->save(run, err);
+	return resource_save_after(run, fatal ? fatal : first, err);
 }
 
 struct wait {
