@@ -339,8 +339,22 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 	return rc;
 }
 
+/* Keeps a listed droplet in d->seen under its id. */
+static int keep_seen(const cJSON *item, void *ud)
+{
+	cJSON *seen = ud;
+	char *id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+
+	if (id && !cJSON_GetObjectItemCaseSensitive(seen, id))
+		cJSON_AddItemToObject(seen, id, cJSON_Duplicate(item, true));
+	free(id);
+	return 0;
+}
+
 /* The droplet id as the refresh read it (kept for drift), or NULL when
- * it is gone. */
+ * it is gone. The first look-up of a run lists the topology's droplets
+ * (one call a page of 200, whatever the number of hosts); a droplet the
+ * list lacks (gone, or its tag removed) is asked for by id. */
 static int droplet_seen(struct provider_run *run, const char *id,
 			const cJSON **out, struct error *err)
 {
@@ -351,8 +365,22 @@ static int droplet_seen(struct provider_run *run, const char *id,
 	*out = NULL;
 	if (rc)
 		return rc;
-	if (!d->seen)
+	if (!d->seen) {
+		struct buf path = BUF_INIT;
+		char *t = do_topology_tag(run);
+
 		d->seen = cJSON_CreateObject();
+		buf_adds(&path, "/v2/droplets?tag_name=");
+		do_query_value(&path, t);
+		rc = do_list(d->api, path.data, "droplets", keep_seen, d->seen,
+			     err);
+		buf_free(&path);
+		free(t);
+		if (rc) {
+			forget_seen(d);
+			return rc;
+		}
+	}
 	dr = cJSON_GetObjectItemCaseSensitive(d->seen, id);
 	if (dr) {
 		*out = cJSON_IsObject(dr) ? dr : NULL;

@@ -327,10 +327,18 @@ static int instance_by_id(struct provider_run *run,
 		state_resource_find(run->state, "gcp", "host", ref->name);
 	const char *zone = r ? resource_attr(r, "zone") : NULL;
 	char *name = instance_name(run, ref->name);
+	struct gcprun *g = run->priv;
 	int rc = 0;
 
 	*exists = false;
-	if (zone)
+	if (zone && g->listed_valid) {
+		struct buf key = BUF_INIT;
+
+		buf_addf(&key, "%s/%s", zone, name);
+		*exists = gcp_strings_have(g->listed, g->nr_listed, key.data);
+		buf_free(&key);
+	}
+	if (zone && !*exists) /* gone, or its labels changed: ask */
 		rc = scoped_exists(run, ref, "zones", zone, "instances", name,
 				   exists, err);
 	free(name);

@@ -57,6 +57,16 @@ set -- $(stat compute.zoneOperations.wait)
 expect_eq "$(gcp_count compute.instances.get)" 0 "up: no GET an instance"
 checks=$((checks + 3))
 
+# plan reads the 7 recorded instances with one list, not a GET each.
+: >"$GCP_LOG"
+run "$DEPLOY" plan topo.yml
+expect_rc 0 "plan"
+expect_eq "$(gcp_count compute.instances.get)" 0 "plan: no GET an instance"
+[ "$(gcp_count compute.instances.list)" -ge 1 ] ||
+	[ "$(gcp_count compute.instances.aggregatedList)" -ge 1 ] ||
+	fail "plan: the instances were not listed"
+checks=$((checks + 1))
+
 : >"$GCP_LOG"
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
