@@ -16,6 +16,7 @@
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/path.h"
+#include "util/proc.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -350,6 +351,7 @@ static int run_foreground(char *const argv[])
 	if (pid < 0)
 		return -1;
 	if (!pid) {
+		proc_env_scrub(); /* ssh gets no secret of deploy's */
 		execvp(argv[0], argv);
 		fprintf(stderr, "deploy: cannot run '%s': %s\n", argv[0],
 			strerror(errno));

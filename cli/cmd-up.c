@@ -16,6 +16,7 @@ enum {
 	OPT_PARALLEL,
 	OPT_TIMEOUT,
 	OPT_CONNECT_TIMEOUT,
+	OPT_TRANSFER_TIMEOUT,
 	OPT_LIMIT,
 	OPT_ADOPT,
 	OPT_DIFF,
@@ -38,6 +39,10 @@ static const struct opt_spec up_opts[] = {
 				  "reaching a host may take this long "
 				  "(default 10)",
 				  NULL },
+	[OPT_TRANSFER_TIMEOUT] = { "transfer-timeout", 0, OPT_INT, "SECONDS",
+				   "an artifact's transfer that sends nothing "
+				   "this long fails its host (default 60)",
+				   NULL },
 	[OPT_LIMIT] = { "limit", 'l', OPT_STRING, "LIST",
 			"only these roles and hosts (comma-separated); hosts "
 			"they depend on must be configured already",
@@ -104,6 +109,8 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 		(unsigned)opt_or(a, OPT_TIMEOUT, 1800) * 1000u;
 	o.ssh.connect_timeout_ms =
 		(unsigned)opt_or(a, OPT_CONNECT_TIMEOUT, 10) * 1000u;
+	o.transfer_idle_ms =
+		(unsigned)opt_or(a, OPT_TRANSFER_TIMEOUT, 60) * 1000u;
 	o.ops = configure_ui(check);
 	o.limit = r->limit;
 	o.nr_limit = r->nr_limit;
@@ -183,6 +190,13 @@ static int up_exec(const struct command *cmd, struct args *a)
 	int rc;
 
 	error_init(&err);
+	if (a->opt[OPT_TRANSFER_TIMEOUT].set &&
+	    (a->opt[OPT_TRANSFER_TIMEOUT].num < 1 ||
+	     a->opt[OPT_TRANSFER_TIMEOUT].num > 86400))
+		return usage_error(cmd,
+				   "--transfer-timeout takes 1 to 86400 "
+				   "seconds, not %ld",
+				   a->opt[OPT_TRANSFER_TIMEOUT].num);
 	if (a->opt[OPT_JSON].set)
 		events_start("up");
 	rc = cli_run_start(&r, a, check ? "deploy up --check" : "deploy up",
@@ -281,6 +295,7 @@ const struct command cmd_up = {
 	.usage = "[--yes] [--check] [--diff] [--json] [--limit LIST] [--adopt] "
 		 "[--parallel N] "
 		 "[--timeout SECONDS] [--connect-timeout SECONDS] "
+		 "[--transfer-timeout SECONDS] "
 		 "[--lock-timeout SECONDS] [--grace SECONDS] [topology.yml]",
 	.description =
 		"Plan as 'deploy plan' does, show the plan, ask (type 'yes'; "

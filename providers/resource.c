@@ -238,7 +238,6 @@ int resource_ensure_many(struct provider_run *run,
 	}
 	/* Every one made is recorded, whatever failed beside it. */
 	if (nr) {
-		struct error e2;
 		bool any = false;
 
 		for (size_t j = 0; j < nr; j++) {
@@ -252,10 +251,8 @@ int resource_ensure_many(struct provider_run *run,
 			made[j] = NULL;
 			any = true;
 		}
-		error_init(&e2);
-		if (any && run->save(run, rc ? &e2 : err) && !rc)
-			rc = err->code;
-		error_clear(&e2);
+		if (any)
+			rc = resource_save_after(run, rc, err);
 	}
 	for (size_t i = 0; i < n; i++)
 		free(keys[i]);
@@ -266,6 +263,18 @@ int resource_ensure_many(struct provider_run *run,
 	free(keys);
 	free(made);
 	free(which);
+	return rc;
+}
+
+int resource_save_after(struct provider_run *run, int rc, struct error *err)
+{
+	struct error e2;
+
+	if (!rc)
+		return run->save(run, err);
+	error_init(&e2);
+	run->save(run, &e2);
+	error_clear(&e2);
 	return rc;
 }
 

@@ -156,6 +156,11 @@ int resource_ensure_many(struct provider_run *run,
 			 const struct resource_kind *k, struct resource_want *v,
 			 size_t n, struct error *err);
 
+/* Save the state after work that returned rc: with rc 0, as run->save();
+ * else err keeps the work's error (a failed save is not told) and rc is
+ * returned. What the work recorded before it failed is saved either way. */
+int resource_save_after(struct provider_run *run, int rc, struct error *err);
+
 /* Record a resource found to exist already (not made by this protocol: a
  * key pair holding the operator's key) as created with id, its id as its
  * key; the caller sets its attributes and saves. */

@@ -8,6 +8,7 @@
 
 #include "playbook/context.h"
 #include "util/path.h"
+#include "util/proc.h"
 #include "util/redact.h"
 #include "util/strutil.h"
 #include "util/xalloc.h"
@@ -867,6 +868,8 @@ void secrets_load(const struct topology *t, struct secret_value **out,
 			v[n].len = strlen(e);
 			v[n].value = xstrndup(e, v[n].len);
 			n++;
+			/* Not passed on to what deploy runs (util/proc.h). */
+			proc_env_hide(s->ref);
 			continue;
 		}
 		buf_init(&b, SECRET_FILE_MAX);

@@ -664,8 +664,10 @@ static void on_probe_done(void *data, struct ssh_host *h,
 		tr->push = i;
 		script_transfer(p, &cmd);
 		if (ssh_exec_file(jb->sh, cmd.data, SSH_EXEC_ROOT, p->path,
-				  CONFIGURE_TRANSFER_IDLE_MS, &transfer_ops, tr,
-				  &e)) {
+				  jb->r->o->transfer_idle_ms
+					  ? jb->r->o->transfer_idle_ms
+					  : CONFIGURE_TRANSFER_IDLE_MS,
+				  &transfer_ops, tr, &e)) {
 			buf_free(&cmd);
 			if (!jb->send_failed) {
 				jb->send_failed = true;

@@ -67,7 +67,7 @@ struct host_run {
 };
 
 /* An artifact's transfer that sends nothing for this long fails its host
- * (the copy on its way is removed; nothing else changed). */
+ * (nothing on the host changed); configure_opts.transfer_idle_ms. */
 #define CONFIGURE_TRANSFER_IDLE_MS 60000
 
 struct configure_ops {
@@ -92,6 +92,9 @@ struct configure_opts {
 	/* The topology's artifacts in the cache (step artifact:). */
 	const struct artifact_pin *artifacts;
 	size_t nr_artifacts;
+	/* A transfer of an artifact that sends nothing this long fails its
+	 * host; 0: CONFIGURE_TRANSFER_IDLE_MS. */
+	unsigned transfer_idle_ms;
 	const struct configure_ops *ops;
 	void *data;
 	/* --limit: only these hosts; NULL: every host. Hosts they depend on

@@ -231,6 +231,9 @@ struct ssh_host {
 
 struct ssh_engine {
 	struct ssh_options opts;
+	/* Every form of every secret, shared by the redactors of every
+	 * command's two streams (util/redact.h). */
+	struct redact_set secrets;
 	uv_loop_t loop;
 	char *known_hosts_path;
 	struct known_hosts *kh;

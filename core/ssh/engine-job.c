@@ -662,13 +662,14 @@ static struct job *job_new(struct ssh_host *h, const char *command,
 	j->data = data;
 	j->out.max = e->opts.capture_max;
 	j->err.max = e->opts.capture_max;
-	for (int s = 0; s < 2; s++) {
-		redactor_init(&j->redact[s]);
+	/* The forms of the secrets are made once, at the first command. */
+	if (e->opts.nr_secrets && !e->secrets.nr)
 		for (size_t i = 0; i < e->opts.nr_secrets; i++)
-			redactor_add(&j->redact[s], e->opts.secrets[i].name,
-				     e->opts.secrets[i].value,
-				     e->opts.secrets[i].len);
-	}
+			redact_set_add(&e->secrets, e->opts.secrets[i].name,
+				       e->opts.secrets[i].value,
+				       e->opts.secrets[i].len);
+	for (int s = 0; s < 2; s++)
+		redactor_init_shared(&j->redact[s], &e->secrets);
 	return j;
 }
 

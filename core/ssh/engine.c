@@ -817,6 +817,7 @@ void ssh_engine_free(struct ssh_engine *e)
 	free(e->log_dir);
 	free(e->fallback_key);
 	free(e->agent_sock);
+	redact_set_free(&e->secrets);
 	libssh2_exit();
 	free(e);
 }

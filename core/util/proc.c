@@ -19,10 +19,52 @@
 
 extern char **environ;
 
-/* environ plus extra "K=V" entries; the array is ours, strings borrowed. */
+/* What is never passed on (proc.h); and the names added. */
+static const char *const secret_vars[] = {
+	"AWS_SECRET_ACCESS_KEY",     "AWS_SESSION_TOKEN",
+	"AWS_SECURITY_TOKEN",	     "DIGITALOCEAN_TOKEN",
+	"DIGITALOCEAN_ACCESS_TOKEN", "DEPLOY_SSH_KEY_PASSPHRASE",
+};
+static char **hidden;
+static size_t nr_hidden;
+
+void proc_env_hide(const char *name)
+{
+	for (size_t i = 0; i < nr_hidden; i++)
+		if (!strcmp(hidden[i], name))
+			return;
+	hidden = xrealloc(hidden, (nr_hidden + 1) * sizeof(*hidden));
+	hidden[nr_hidden++] = xstrdup(name);
+}
+
+void proc_env_scrub(void)
+{
+	for (size_t i = 0; i < sizeof(secret_vars) / sizeof(*secret_vars); i++)
+		unsetenv(secret_vars[i]);
+	for (size_t i = 0; i < nr_hidden; i++)
+		unsetenv(hidden[i]);
+}
+
+/* Whether entry ("K=V") names a variable kept from what deploy runs. */
+static bool is_hidden(const char *entry)
+{
+	size_t n = strcspn(entry, "=");
+
+	for (size_t i = 0; i < sizeof(secret_vars) / sizeof(*secret_vars); i++)
+		if (strlen(secret_vars[i]) == n &&
+		    !strncmp(entry, secret_vars[i], n))
+			return true;
+	for (size_t i = 0; i < nr_hidden; i++)
+		if (strlen(hidden[i]) == n && !strncmp(entry, hidden[i], n))
+			return true;
+	return false;
+}
+
+/* environ without the secrets, plus extra "K=V" entries; the array is
+ * ours, strings borrowed. */
 static char **make_env(char *const extra[])
 {
-	size_t n = 0, m = 0;
+	size_t n = 0, m = 0, k = 0;
 	char **env;
 
 	while (environ[n])
@@ -30,9 +72,11 @@ static char **make_env(char *const extra[])
 	while (extra && extra[m])
 		m++;
 	env = xcalloc(n + m + 1, sizeof(*env));
-	memcpy(env, environ, n * sizeof(*env));
+	for (size_t i = 0; i < n; i++)
+		if (!is_hidden(environ[i]))
+			env[k++] = environ[i];
 	for (size_t i = 0; i < m; i++)
-		env[n + i] = extra[i];
+		env[k++] = extra[i];
 	return env;
 }
 

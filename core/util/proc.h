@@ -14,6 +14,18 @@
  * without a shell: argv is passed as it is, so no value is ever interpreted.
  */
 
+/*
+ * The programs deploy runs do not get the secrets in its environment: the
+ * cloud credentials and the key passphrase it reads (AWS_SECRET_ACCESS_KEY,
+ * AWS_SESSION_TOKEN, AWS_SECURITY_TOKEN, DIGITALOCEAN_TOKEN,
+ * DIGITALOCEAN_ACCESS_TOKEN, DEPLOY_SSH_KEY_PASSPHRASE) and every variable
+ * named here: a topology secret's, once read (systemd-nspawn, which runs
+ * on after deploy, would keep them in its environment).
+ */
+void proc_env_hide(const char *name);
+/* Unset them all here: in a child, before it runs another program. */
+void proc_env_scrub(void);
+
 struct proc_result {
 	int status;	/* exit code, or 128 + signal */
 	struct buf out; /* stdout and stderr together, capped */

@@ -13,11 +13,18 @@
 void redactor_init(struct redactor *r)
 {
 	memset(r, 0, sizeof(*r));
+	r->set = &r->own;
 	buf_init(&r->held, 0);
 }
 
-static void add_pattern(struct redactor *r, const char *name, const char *bytes,
-			size_t len)
+void redactor_init_shared(struct redactor *r, const struct redact_set *set)
+{
+	redactor_init(r);
+	r->set = set;
+}
+
+static void add_pattern(struct redact_set *r, const char *name,
+			const char *bytes, size_t len)
 {
 	struct redact_pattern *p;
 
@@ -185,7 +192,7 @@ static void shell_backslash(struct buf *out, const char *s, size_t len)
 }
 
 /* Every form of value (len bytes) this redactor looks for. */
-static void add_forms(struct redactor *r, const char *name, const char *value,
+static void add_forms(struct redact_set *r, const char *name, const char *value,
 		      size_t len)
 {
 	static const int json[] = { 0, JSON_SLASH, JSON_ASCII, JSON_HTML };
@@ -225,8 +232,8 @@ static void add_forms(struct redactor *r, const char *name, const char *value,
 	buf_free_secret(&b);
 }
 
-void redactor_add(struct redactor *r, const char *name, const char *value,
-		  size_t len)
+void redact_set_add(struct redact_set *r, const char *name, const char *value,
+		    size_t len)
 {
 	size_t trimmed = len;
 
@@ -245,7 +252,7 @@ void redactor_add(struct redactor *r, const char *name, const char *value,
 /* The pattern that matches at s (n bytes there), the longest; NULL. If
  * s could still be the start of one when more comes, *maybe is set. */
 static const struct redact_pattern *
-match_at(const struct redactor *r, const char *s, size_t n, bool *maybe)
+match_at(const struct redact_set *r, const char *s, size_t n, bool *maybe)
 {
 	const struct redact_pattern *best = NULL;
 
@@ -275,11 +282,11 @@ static void drain(struct redactor *r, struct buf *out, bool final)
 		bool maybe = false;
 		const struct redact_pattern *p;
 
-		if (!r->first[(unsigned char)s[i]]) {
+		if (!r->set->first[(unsigned char)s[i]]) {
 			i++;
 			continue;
 		}
-		p = match_at(r, s + i, n - i, &maybe);
+		p = match_at(r->set, s + i, n - i, &maybe);
 
 		if (maybe && !final)
 			break; /* a longer form may complete it: wait */
@@ -303,7 +310,7 @@ static void drain(struct redactor *r, struct buf *out, bool final)
 void redactor_feed(struct redactor *r, const char *in, size_t len,
 		   struct buf *out)
 {
-	if (!r->nr) {
+	if (!r->set->nr) {
 		buf_add(out, in, len);
 		return;
 	}
@@ -316,14 +323,25 @@ void redactor_flush(struct redactor *r, struct buf *out)
 	drain(r, out, true);
 }
 
+void redactor_add(struct redactor *r, const char *name, const char *value,
+		  size_t len)
+{
+	redact_set_add(&r->own, name, value, len);
+}
+
+void redact_set_free(struct redact_set *s)
+{
+	for (size_t i = 0; i < s->nr; i++)
+		freezero(s->patterns[i].bytes, s->patterns[i].len);
+	free(s->patterns);
+	memset(s, 0, sizeof(*s));
+}
+
 void redactor_free(struct redactor *r)
 {
-	for (size_t i = 0; i < r->nr; i++)
-		freezero(r->patterns[i].bytes, r->patterns[i].len);
-	free(r->patterns);
+	redact_set_free(&r->own);
 	buf_free_secret(&r->held);
-	memset(r, 0, sizeof(*r));
-	buf_init(&r->held, 0);
+	redactor_init(r);
 }
 
 void redact_message(char *msg, size_t size, const char *name, const char *value,

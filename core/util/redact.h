@@ -23,8 +23,8 @@
  * REDACT_MIN_LEN are not looked for (they would eat ordinary text); the
  * topology's checks warn about them.
  *
- * The patterns hold the secrets: redactor_free() wipes them, and the bytes
- * held back.
+ * The patterns hold the secrets: redact_set_free() and redactor_free()
+ * wipe them, and redactor_free() the bytes held back.
  */
 
 #define REDACT_MIN_LEN 4
@@ -42,17 +42,36 @@ struct redact_pattern {
 	const char *name; /* the secret's name, not owned */
 };
 
-struct redactor {
+/*
+ * The forms looked for, which many redactors may share: every form of a
+ * large secret is several times its size, and a run has two streams for
+ * each host (the SSH engine makes one set for all of them).
+ */
+struct redact_set {
 	struct redact_pattern *patterns;
 	size_t nr;
 	size_t longest;
 	bool first[256]; /* bytes some pattern starts with */
+};
+
+/* Look for the value (len bytes) of secret `name` (kept by the caller for
+ * the set's life) in every form above. */
+void redact_set_add(struct redact_set *s, const char *name, const char *value,
+		    size_t len);
+/* Wipes the forms. */
+void redact_set_free(struct redact_set *s);
+
+struct redactor {
+	struct redact_set own;	      /* what redactor_add() adds */
+	const struct redact_set *set; /* what is looked for: own, or shared */
 	struct buf held; /* the end of the last piece, not yet passed on */
 };
 
 void redactor_init(struct redactor *r);
+/* A redactor that looks for the forms in set, which outlives it. */
+void redactor_init_shared(struct redactor *r, const struct redact_set *set);
 /* Look for the value (len bytes) of secret `name` (kept by the caller for
- * the redactor's life) in every form above. */
+ * the redactor's life) in every form above; not with a shared set. */
 void redactor_add(struct redactor *r, const char *name, const char *value,
 		  size_t len);
 /* Pass len bytes on to out, secrets replaced; some may be held back. */

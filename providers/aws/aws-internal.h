@@ -16,6 +16,10 @@
 struct seen_inst {
 	char *id;
 	char *host; /* its deploy:host tag, or NULL */
+	/* Made by a RunInstances for several hosts: its deploy:launch tag
+	 * (the call's ClientToken) and amiLaunchIndex; NULL and -1 else. */
+	char *launch;
+	long launch_index;
 	char *state;
 	char *type;
 	char *zone;
@@ -57,8 +61,9 @@ struct aws {
 struct tags {
 	const char *kind;
 	const char *name;
-	const char *role; /* may be NULL */
-	const char *host; /* may be NULL */
+	const char *role;   /* may be NULL */
+	const char *host;   /* may be NULL */
+	const char *launch; /* may be NULL: the deploy:launch tag */
 };
 
 struct idlist {
@@ -87,6 +92,9 @@ struct inst {
 	char *private_ip;
 	char *reason;
 	char *image;
+	/* Its key when it is one of the hosts of a role asked for by one
+	 * RunInstances (launch_key()), else NULL. */
+	char *key;
 	bool done;
 };
 
@@ -111,6 +119,30 @@ int seen_instance(struct provider_run *run, struct region *rg, const char *id,
  * DescribeInstances (*id malloc'd, NULL: none). */
 int cached_tagged_instance(struct provider_run *run, struct region *rg,
 			   const char *host, char **id, struct error *err);
+
+/*
+ * The instance of the topology made as the index-th of the RunInstances
+ * whose ClientToken is token (tagged deploy:launch), from the same one
+ * DescribeInstances (*id malloc'd, NULL: none).
+ */
+int cached_launched_instance(struct provider_run *run, struct region *rg,
+			     const char *token, long index, char **id,
+			     struct error *err);
+
+/* A host's key as one of the `count` hosts one RunInstances makes:
+ * "TOKEN.INDEX.COUNT" (TOKEN, the call's ClientToken, a UUID). Whether
+ * key has that form; its parts in token, *index, *count. */
+#define LAUNCH_TOKEN_MAX 40
+#define LAUNCH_MAX	 64
+bool launch_key(const char *key, char token[LAUNCH_TOKEN_MAX], long *index,
+		long *count);
+/* An instance's amiLaunchIndex: 0 to 999, -1 when absent. */
+long instance_launch_index(xmlNodePtr it);
+/* The pending host's instance: by its deploy:host tag, else by its
+ * launch key (a run stopped before tagging it). */
+int pending_instance(struct provider_run *run, struct region *rg,
+		     const char *host, const char *key, char **id,
+		     struct error *err);
 
 /* aws.c: tags, found ids, kinds ------------------------------------------ */
 
@@ -183,8 +215,6 @@ xmlNodePtr next_instance(xmlNodePtr root, xmlNodePtr it);
 int topology_describe(struct provider_run *run, struct region *rg,
 		      const char *host, int (*fn)(xmlNodePtr root, void *ud),
 		      void *ud, struct error *err);
-int tagged_instance(struct provider_run *run, struct region *rg,
-		    const char *host, char **id, struct error *err);
 int wait_instances(struct provider_run *run, struct inst *v, size_t nr,
 		   const char *want, int deadline_s, struct error *err);
 /* import.c */

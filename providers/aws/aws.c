@@ -54,6 +54,7 @@ static void seen_free(struct region *rg)
 
 		free(s->id);
 		free(s->host);
+		free(s->launch);
 		free(s->state);
 		free(s->type);
 		free(s->zone);
@@ -187,6 +188,8 @@ void add_tags(struct ec2_params *p, const struct provider_run *run, int spec,
 		TAG("deploy:role", t->role);
 	if (t->host)
 		TAG("deploy:host", t->host);
+	if (t->launch)
+		TAG("deploy:launch", t->launch);
 #undef TAG
 }
 
@@ -348,7 +351,7 @@ static int net_create(struct provider_run *run, const struct resource_ref *ref,
 		      char **id, struct error *err)
 {
 	const struct net_arg *a = ref->arg;
-	struct tags t = { a->k->kind, ref->name, ref->role, NULL };
+	struct tags t = { a->k->kind, ref->name, ref->role, NULL, NULL };
 
 	return a->create(run, a->rg, &t, a->arg, id, err);
 }
@@ -469,6 +472,22 @@ static void collect_groups(xmlNodePtr it, struct seen_inst *s)
 	}
 }
 
+/* An instance's amiLaunchIndex (0 to 999: a RunInstances makes at most
+ * 1000), -1 when absent or out of range. */
+long instance_launch_index(xmlNodePtr it)
+{
+	char *text = x_text(it, "amiLaunchIndex"), *end = NULL;
+	long n = -1;
+
+	if (text && *text >= '0' && *text <= '9') {
+		n = strtol(text, &end, 10);
+		if (*end || n > 999)
+			n = -1;
+	}
+	free(text);
+	return n;
+}
+
 static int collect_states(xmlNodePtr root, void *ud)
 {
 	struct region *rg = ud;
@@ -490,6 +509,8 @@ static int collect_states(xmlNodePtr root, void *ud)
 		memset(s, 0, sizeof(*s));
 		s->id = id;
 		s->host = x_tag(it, "deploy:host");
+		s->launch = x_tag(it, "deploy:launch");
+		s->launch_index = instance_launch_index(it);
 		s->state = st;
 		s->type = x_text(it, "instanceType");
 		s->zone = x_text(it, "placement/availabilityZone");
@@ -537,6 +558,56 @@ int cached_tagged_instance(struct provider_run *run, struct region *rg,
 		if (rg->inst[i].host && !strcmp(rg->inst[i].host, host) &&
 		    live_state(rg->inst[i].state))
 			*id = xstrdup(rg->inst[i].id);
+	return rc;
+}
+
+int cached_launched_instance(struct provider_run *run, struct region *rg,
+			     const char *token, long index, char **id,
+			     struct error *err)
+{
+	int rc = topology_instances(run, rg, err);
+
+	*id = NULL;
+	for (size_t i = 0; !rc && !*id && i < rg->nr_inst; i++) {
+		const struct seen_inst *s = &rg->inst[i];
+
+		if (s->launch && !strcmp(s->launch, token) &&
+		    s->launch_index == index && live_state(s->state))
+			*id = xstrdup(s->id);
+	}
+	return rc;
+}
+
+bool launch_key(const char *key, char token[LAUNCH_TOKEN_MAX], long *index,
+		long *count)
+{
+	const char *dot = key ? strchr(key, '.') : NULL;
+	char *end = NULL;
+
+	if (!dot || dot == key || dot - key >= LAUNCH_TOKEN_MAX ||
+	    !strchr("0123456789", dot[1]) || !dot[1])
+		return false;
+	*index = strtol(dot + 1, &end, 10);
+	if (*end != '.' || !strchr("0123456789", end[1]) || !end[1])
+		return false;
+	*count = strtol(end + 1, &end, 10);
+	if (*end || *count < 1 || *count > LAUNCH_MAX || *index >= *count)
+		return false;
+	memcpy(token, key, (size_t)(dot - key));
+	token[dot - key] = '\0';
+	return true;
+}
+
+int pending_instance(struct provider_run *run, struct region *rg,
+		     const char *host, const char *key, char **id,
+		     struct error *err)
+{
+	char token[LAUNCH_TOKEN_MAX];
+	long index, count;
+	int rc = cached_tagged_instance(run, rg, host, id, err);
+
+	if (!rc && !*id && launch_key(key, token, &index, &count))
+		rc = cached_launched_instance(run, rg, token, index, id, err);
 	return rc;
 }
 

@@ -153,6 +153,7 @@ static int resolve_image(struct provider_run *run, struct region *rg,
 
 void inst_free(struct inst *in)
 {
+	free(in->key);
 	free(in->id);
 	free(in->state);
 	free(in->public_ip);
@@ -160,11 +161,6 @@ void inst_free(struct inst *in)
 	free(in->reason);
 	free(in->image);
 }
-
-struct found_inst {
-	const char *host; /* look for this deploy:host tag */
-	char *id;
-};
 
 bool live_state(const char *s)
 {
@@ -191,23 +187,6 @@ xmlNodePtr next_instance(xmlNodePtr root, xmlNodePtr it)
 	return NULL;
 }
 
-static int find_host_instance(xmlNodePtr root, void *ud)
-{
-	struct found_inst *f = ud;
-
-	for (xmlNodePtr it = next_instance(root, NULL); it;
-	     it = next_instance(root, it)) {
-		char *host = x_tag(it, "deploy:host");
-		char *st = x_text(it, "instanceState/name");
-
-		if (!f->id && host && !strcmp(host, f->host) && live_state(st))
-			f->id = x_text(it, "instanceId");
-		free(host);
-		free(st);
-	}
-	return 0;
-}
-
 /* DescribeInstances for the topology's instances in the region (with
  * host, only those tagged as that host), each page handed to fn. */
 int topology_describe(struct provider_run *run, struct region *rg,
@@ -227,33 +206,27 @@ int topology_describe(struct provider_run *run, struct region *rg,
 	return rc;
 }
 
-/* The live instance tagged as this topology's host, if any. */
-int tagged_instance(struct provider_run *run, struct region *rg,
-		    const char *host, char **id, struct error *err)
-{
-	struct found_inst f = { host, NULL };
-	int rc = topology_describe(run, rg, host, find_host_instance, &f, err);
-
-	*id = f.id;
-	return rc;
-}
-
 const char *role_size(const struct role *role)
 {
 	return role->size ? role->size : "t3.micro";
 }
 
-/* RunInstances' parameters for one instance, added to p. */
+/* RunInstances' parameters for `count` instances of in's role, added to
+ * p: with count 1 tagged as in's host; else as a launch, tagged with its
+ * token (each tagged as its host once made: host_tag_params()). */
 static int instance_params(struct provider_run *run, struct inst *in,
-			   const char *token, struct ec2_params *p,
+			   const char *token, long count, struct ec2_params *p,
 			   struct error *err)
 {
 	const struct role *role = in->host->role;
 	struct region *rg = in->rg;
 	const char *zone, *subnet;
-	struct tags t = { "host", in->host->name, role->name, in->host->name };
+	struct tags host = { "host", in->host->name, role->name, in->host->name,
+			     NULL };
+	struct tags launch = { "launch", token, role->name, NULL, token };
+	const struct tags *t = count > 1 ? &launch : &host;
 	const char *image;
-	char *group;
+	char *group, n[24];
 	int rc = 0;
 
 	zone = role->zone ? role->zone : rg->zones[0];
@@ -272,8 +245,9 @@ static int instance_params(struct provider_run *run, struct inst *in,
 	p->mutating_safe = true; /* ClientToken */
 	ec2_param(p, "ImageId", image);
 	ec2_param(p, "InstanceType", role_size(role));
-	ec2_param(p, "MinCount", "1");
-	ec2_param(p, "MaxCount", "1");
+	snprintf(n, sizeof(n), "%ld", count);
+	ec2_param(p, "MinCount", n);
+	ec2_param(p, "MaxCount", n);
 	ec2_param(p, "ClientToken", token);
 	ec2_param(p, "KeyName", rg->key_name);
 	ec2_param(p, "SubnetId", subnet);
@@ -281,8 +255,8 @@ static int instance_params(struct provider_run *run, struct inst *in,
 	/* IMDSv2 only: no token-less metadata requests from the host. */
 	ec2_param(p, "MetadataOptions.HttpTokens", "required");
 	ec2_param(p, "MetadataOptions.HttpEndpoint", "enabled");
-	add_tags(p, run, 1, "instance", &t);
-	add_tags(p, run, 2, "volume", &t);
+	add_tags(p, run, 1, "instance", t);
+	add_tags(p, run, 2, "volume", t);
 	if (role->disk_size) {
 		char size[16];
 
@@ -333,6 +307,26 @@ static int run_failed(struct inst *in, const struct ec2_call *call,
 	return call->rc;
 }
 
+/* CreateTags' parameters naming instance id as in's host, as a
+ * RunInstances for it alone would have (add_tags()). */
+static void host_tag_params(const struct provider_run *run,
+			    const struct inst *in, const char *id,
+			    struct ec2_params *p)
+{
+	char res[256];
+
+	(void)run;
+	snprintf(res, sizeof(res), "host/%s", in->host->name);
+	p->mutating_safe = true; /* the same tags again */
+	ec2_param(p, "ResourceId.1", id);
+	ec2_param(p, "Tag.1.Key", "Name");
+	ec2_param(p, "Tag.1.Value", in->host->name);
+	ec2_param(p, "Tag.2.Key", "deploy:resource");
+	ec2_param(p, "Tag.2.Value", res);
+	ec2_param(p, "Tag.3.Key", "deploy:host");
+	ec2_param(p, "Tag.3.Value", in->host->name);
+}
+
 /* The provider kit's hooks for an instance (resource.h). */
 static int inst_find_by_tags(struct provider_run *run,
 			     const struct resource_ref *ref, char **id,
@@ -343,77 +337,264 @@ static int inst_find_by_tags(struct provider_run *run,
 	return cached_tagged_instance(run, in->rg, ref->name, id, err);
 }
 
+/* One of a launch's hosts: the instance at its index in the launch (a run
+ * stopped before tagging it as its host). */
+static int inst_find_by_key(struct provider_run *run,
+			    const struct resource_ref *ref, char **id,
+			    struct error *err)
+{
+	const struct inst *in = ref->arg;
+	char token[LAUNCH_TOKEN_MAX];
+	long index, count;
+
+	*id = NULL;
+	if (!launch_key(ref->key, token, &index, &count))
+		return 0;
+	return cached_launched_instance(run, in->rg, token, index, id, err);
+}
+
+/* An instance found and not tagged as its host yet (found by its launch
+ * key) is tagged now, before its id is recorded. */
+static int inst_adopted(struct provider_run *run,
+			const struct resource_ref *ref, const char *id,
+			struct error *err)
+{
+	const struct inst *in = ref->arg;
+	const struct seen_inst *s;
+	struct ec2_params p;
+	int rc = seen_instance(run, in->rg, id, &s, err);
+
+	if (rc || (s && s->host && !strcmp(s->host, ref->name)))
+		return rc;
+	ec2_params_init(&p);
+	host_tag_params(run, in, id, &p);
+	rc = simple_call(in->rg, "CreateTags", &p, err);
+	ec2_params_free(&p);
+	return rc;
+}
+
+/* A new host's key: its launch key when instances_up() gave it one. */
+static char *inst_new_key(struct provider_run *run,
+			  const struct resource_ref *ref)
+{
+	const struct inst *in = ref->arg;
+	char fresh[37];
+
+	(void)run;
+	if (in->key)
+		return xstrdup(in->key);
+	uuid4(fresh);
+	return xstrdup(fresh);
+}
+
+/* The id of the instance at launch index `index` in a RunInstances
+ * answer, malloc'd (NULL: none). */
+static char *launched_id(xmlDocPtr doc, long index)
+{
+	xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+
+	for (xmlNodePtr it = x_child(x_child(root, "instancesSet"), "item"); it;
+	     it = x_next(it, "item"))
+		if (instance_launch_index(it) == index)
+			return x_text(it, "instanceId");
+	return NULL;
+}
+
 /*
- * RunInstances for each, at once (per region), with the record's key as
- * its ClientToken: asked again (a run stopped before the answer was
- * recorded), EC2 answers with the same instance.
+ * Which of refs[] go together: refs[i] is made by RunInstances call[i]
+ * (of `count[call[i]]` instances) as its instance at index[i]. A launch
+ * (hosts keyed by launch_key() with one token) is one call when all its
+ * hosts are asked for; one asked for without the others (the rest were
+ * found) is made alone, under its own key as its token.
+ */
+static size_t plan_calls(const struct resource_ref *const *refs, size_t n,
+			 const bool *round, size_t *call, long *index,
+			 long *count, const char **token,
+			 char (*tokens)[LAUNCH_TOKEN_MAX])
+{
+	size_t nr = 0;
+
+	for (size_t i = 0; i < n; i++)
+		call[i] = SIZE_MAX;
+	for (size_t i = 0; i < n; i++) {
+		long idx, k, have = 0;
+		unsigned long long seen = 0;
+		bool whole = true;
+
+		if (!round[i] || call[i] != SIZE_MAX)
+			continue;
+		if (launch_key(refs[i]->key, tokens[nr], &idx, &k) && k > 1) {
+			/* All k of its launch, each index once? */
+			for (size_t j = i; whole && j < n; j++) {
+				char t[LAUNCH_TOKEN_MAX];
+				long jdx, jk;
+
+				if (!round[j] ||
+				    !launch_key(refs[j]->key, t, &jdx, &jk) ||
+				    strcmp(t, tokens[nr]))
+					continue;
+				/* launch_key(): below LAUNCH_MAX (64) */
+				whole = jk == k && !(seen & (1ULL << jdx));
+				seen |= 1ULL << jdx;
+				have++;
+			}
+			if (whole && have == k) {
+				for (size_t j = i; j < n; j++) {
+					char t[LAUNCH_TOKEN_MAX];
+					long jk;
+
+					if (round[j] &&
+					    launch_key(refs[j]->key, t,
+						       &index[j], &jk) &&
+					    !strcmp(t, tokens[nr]))
+						call[j] = nr;
+				}
+				token[nr] = tokens[nr];
+				count[nr++] = k;
+				continue;
+			}
+		}
+		call[i] = nr;
+		index[i] = 0;
+		token[nr] = refs[i]->key;
+		count[nr++] = 1;
+	}
+	return nr;
+}
+
+/*
+ * RunInstances for each host (per region, the calls at once): a launch's
+ * hosts in one call whose ClientToken is the launch's token, tagged with
+ * it, then each instance tagged as its host (CreateTags, at once); a host
+ * alone with its key as ClientToken, tagged as itself. Asked again (a run
+ * stopped before the answer was recorded), EC2 answers with the same
+ * instances. A launch's instance is recorded once tagged: one whose
+ * CreateTags failed stays pending, found by its key next time
+ * (inst_find_by_key()) and tagged then (inst_adopted()).
  */
 static int inst_create_many(struct provider_run *run,
 			    const struct resource_ref *const *refs, size_t n,
 			    char **ids, struct error *err)
 {
 	struct ec2_call *calls = xcalloc(n + 1, sizeof(*calls));
+	struct ec2_call *tags = xcalloc(n + 1, sizeof(*tags));
 	struct ec2_params *p = xcalloc(n + 1, sizeof(*p));
-	size_t *which = xcalloc(n + 1, sizeof(*which));
+	struct ec2_params *tp = xcalloc(n + 1, sizeof(*tp));
+	size_t *call = xcalloc(n + 1, sizeof(*call));
+	size_t *tagged = xcalloc(n + 1, sizeof(*tagged));
+	long *index = xcalloc(n + 1, sizeof(*index));
+	long *count = xcalloc(n + 1, sizeof(*count));
+	const char **token = xcalloc(n + 1, sizeof(*token));
+	char(*tokens)[LAUNCH_TOKEN_MAX] = xcalloc(n + 1, sizeof(*tokens));
+	bool *round = xcalloc(n + 1, sizeof(*round));
 	bool *asked = xcalloc(n + 1, sizeof(*asked));
 	int rc = 0;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		ec2_params_init(&p[i]);
+		ec2_params_init(&tp[i]);
+	}
 	/* Each region's instances together. */
 	for (size_t first = 0; !rc && first < n; first++) {
 		struct region *rg = ((struct inst *)refs[first]->arg)->rg;
-		size_t nr = 0;
+		size_t nr, nt = 0;
 
 		if (asked[first])
 			continue;
-		for (size_t i = first; !rc && i < n; i++) {
-			struct inst *in = refs[i]->arg;
+		for (size_t i = 0; i < n; i++) {
+			round[i] = !asked[i] &&
+				   ((struct inst *)refs[i]->arg)->rg == rg;
+			asked[i] = asked[i] || round[i];
+		}
+		nr = plan_calls(refs, n, round, call, index, count, token,
+				tokens);
+		for (size_t k = 0; !rc && k < nr; k++) {
+			size_t i = 0;
 
-			if (asked[i] || in->rg != rg)
-				continue;
-			asked[i] = true;
-			rc = instance_params(run, in, refs[i]->key, &p[i], err);
-			calls[nr] = (struct ec2_call){ .action = "RunInstances",
-						       .p = &p[i] };
-			which[nr++] = i;
+			while (call[i] != k) /* the call's first host */
+				i++;
+			rc = instance_params(run, refs[i]->arg, token[k],
+					     count[k], &p[i], err);
+			calls[k] = (struct ec2_call){ .action = "RunInstances",
+						      .p = &p[i] };
 		}
 		if (rc)
 			break;
 		ec2_call_many(rg->ec2, calls, nr);
-		for (size_t k = 0; k < nr; k++) {
-			struct inst *in = refs[which[k]]->arg;
-			xmlNodePtr root =
-				calls[k].doc
-					? xmlDocGetRootElement(calls[k].doc)
-					: NULL;
-			char *id = root ? x_text(root,
-						 "instancesSet/item/instanceId")
-					: NULL;
+		for (size_t i = 0; i < n; i++) {
+			struct inst *in = refs[i]->arg;
+			const struct ec2_call *c;
+			char *id;
 
+			if (!round[i])
+				continue;
+			c = &calls[call[i]];
+			id = count[call[i]] > 1
+				     ? launched_id(c->doc, index[i])
+				     : (c->doc ? x_text(xmlDocGetRootElement(
+								c->doc),
+							"instancesSet/item/"
+							"instanceId")
+					       : NULL);
 			if (id && *id) {
 				free(in->id);
-				in->id = xstrdup(id);
-				ids[which[k]] = id;
-				id = NULL;
-			} else if (!rc && calls[k].rc) {
-				rc = run_failed(in, &calls[k], err);
-			} else if (!rc) {
+				in->id = id;
+				if (count[call[i]] > 1) {
+					host_tag_params(run, in, id, &tp[i]);
+					tags[nt] = (struct ec2_call){
+						.action = "CreateTags",
+						.p = &tp[i]
+					};
+					tagged[nt++] = i;
+				} else {
+					ids[i] = xstrdup(id);
+				}
+				continue;
+			}
+			free(id);
+			if (!rc && c->rc)
+				rc = run_failed(in, c, err);
+			else if (!rc)
 				rc = error_set(err, DEPLOY_ERR_SYNTAX, NULL, 0,
 					       0,
 					       "aws RunInstances: the answer "
-					       "has no instance id");
-			}
-			free(id);
+					       "has no instance for '%s'",
+					       in->host->name);
+		}
+		for (size_t k = 0; k < nr; k++) {
 			xmlFreeDoc(calls[k].doc);
+			calls[k].doc = NULL;
 			error_clear(&calls[k].err);
 		}
+		if (nt)
+			ec2_call_many(rg->ec2, tags, nt);
+		for (size_t t = 0; t < nt; t++) {
+			struct inst *in = refs[tagged[t]]->arg;
+
+			if (!tags[t].rc)
+				ids[tagged[t]] = xstrdup(in->id);
+			else if (!rc)
+				rc = error_set(err, tags[t].rc, NULL, 0, 0,
+					       "%s", tags[t].err.msg);
+			xmlFreeDoc(tags[t].doc);
+			error_clear(&tags[t].err);
+		}
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		ec2_params_free(&p[i]);
+		ec2_params_free(&tp[i]);
+	}
 	free(calls);
+	free(tags);
 	free(p);
-	free(which);
+	free(tp);
+	free(call);
+	free(tagged);
+	free(index);
+	free(count);
+	free(token);
+	free(tokens);
+	free(round);
 	free(asked);
 	return rc;
 }
@@ -436,18 +617,66 @@ static void inst_attributes(struct provider_run *run,
 
 /*
  * An instance: found by its tags (a run stopped after asking for it, or
- * --adopt), else run. A host recorded as made is gone (the plan asks only
- * for missing hosts): it is made anew under a new token, as EC2 would
- * answer an old one with the terminated instance.
+ * --adopt) or, one of a launch, by its launch key; else run. A host
+ * recorded as made is gone (the plan asks only for missing hosts): it is
+ * made anew under a new token, as EC2 would answer an old one with the
+ * terminated instance.
  */
 static const struct resource_kind aws_instance = {
 	.kind = "host",
 	.flags = RESOURCE_NEW_KEY,
+	.find_by_key = inst_find_by_key,
 	.find_by_tags = inst_find_by_tags,
 	.create = inst_create,
 	.create_many = inst_create_many,
+	.adopted = inst_adopted,
+	.new_key = inst_new_key,
 	.attributes = inst_attributes,
 };
+
+static bool unrecorded(struct provider_run *run, const struct inst *in)
+{
+	return !state_resource_find(run->state, provider_name(run->provider),
+				    "host", in->host->name);
+}
+
+/*
+ * The hosts with no record yet, a role's in a region, are one launch (up
+ * to LAUNCH_MAX each): one RunInstances makes them all. Each is keyed
+ * TOKEN.INDEX.COUNT (launch_key()), INDEX its amiLaunchIndex in the call.
+ */
+static void plan_launches(struct provider_run *run, struct inst *v, size_t nr)
+{
+	bool *in_launch = xcalloc(nr + 1, sizeof(*in_launch));
+
+	for (size_t i = 0; i < nr; i++)
+		in_launch[i] = unrecorded(run, &v[i]);
+	for (size_t i = 0; i < nr; i++) {
+		size_t left = 0, k, idx = 0;
+		char token[37], key[64];
+
+		if (!in_launch[i])
+			continue;
+		for (size_t j = i; j < nr; j++)
+			if (in_launch[j] && v[j].rg == v[i].rg &&
+			    v[j].host->role == v[i].host->role)
+				left++;
+		k = left > LAUNCH_MAX ? LAUNCH_MAX : left;
+		uuid4(token);
+		for (size_t j = i; k > 1 && idx < k && j < nr; j++) {
+			if (!in_launch[j] || v[j].rg != v[i].rg ||
+			    v[j].host->role != v[i].host->role)
+				continue;
+			snprintf(key, sizeof(key), "%s.%zu.%zu", token, idx++,
+				 k);
+			free(v[j].key);
+			v[j].key = xstrdup(key);
+			in_launch[j] = false;
+		}
+		in_launch[i] = false;
+	}
+	free(in_launch);
+}
 
 /* Make (or adopt) the instances, their RunInstances at once; each id
  * recorded before returning. */
@@ -457,6 +686,7 @@ static int instances_up(struct provider_run *run, struct inst *v, size_t nr,
 	struct resource_want *w = xcalloc(nr + 1, sizeof(*w));
 	int rc;
 
+	plan_launches(run, v, nr);
 	for (size_t i = 0; i < nr; i++) {
 		/* What the topology has in the region is read once for all
 		 * of them (inst_find_by_tags). */

@@ -64,8 +64,10 @@ int aws_destroy(struct provider_run *run, struct state_resource *r,
 	if (rc)
 		goto out;
 	id = r->id ? xstrdup(r->id) : NULL;
-	if (!id) /* pending: the instance may exist all the same */
-		rc = tagged_instance(run, rg, name, &id, err);
+	if (!id) { /* pending: the instance may exist all the same */
+		rg->inst_known = false;
+		rc = pending_instance(run, rg, name, r->key, &id, err);
+	}
 	if (!rc) {
 		rc = resource_deleting(run, "host", name, err);
 		if (rc == DEPLOY_ERR_NOT_FOUND)
@@ -180,8 +182,8 @@ int aws_destroy_hosts(struct provider_run *run, const char *const *names,
 		id = r->id ? xstrdup(r->id) : NULL;
 		rc = open_region(run, region, &rg, err);
 		if (!rc && !id) /* pending: it may exist all the same */
-			rc = cached_tagged_instance(run, rg, names[i], &id,
-						    err);
+			rc = pending_instance(run, rg, names[i], r->key, &id,
+					      err);
 		h[i].name = (char *)names[i];
 		if (!rc && id) {
 			v[nv].host = &h[i];

@@ -339,8 +339,22 @@ static int do_hosts_up(struct provider_run *run, struct host *const *hosts,
 	return rc;
 }
 
+/* Keeps a listed droplet in d->seen under its id. */
+static int keep_seen(const cJSON *item, void *ud)
+{
+	cJSON *seen = ud;
+	char *id = do_id_text(cJSON_GetObjectItemCaseSensitive(item, "id"));
+
+	if (id && !cJSON_GetObjectItemCaseSensitive(seen, id))
+		cJSON_AddItemToObject(seen, id, cJSON_Duplicate(item, true));
+	free(id);
+	return 0;
+}
+
 /* The droplet id as the refresh read it (kept for drift), or NULL when
- * it is gone. */
+ * it is gone. The first look-up of a run lists the topology's droplets
+ * (one call a page of 200, whatever the number of hosts); a droplet the
+ * list lacks (gone, or its tag removed) is asked for by id. */
 static int droplet_seen(struct provider_run *run, const char *id,
 			const cJSON **out, struct error *err)
 {
@@ -351,8 +365,22 @@ static int droplet_seen(struct provider_run *run, const char *id,
 	*out = NULL;
 	if (rc)
 		return rc;
-	if (!d->seen)
+	if (!d->seen) {
+		struct buf path = BUF_INIT;
+		char *t = do_topology_tag(run);
+
 		d->seen = cJSON_CreateObject();
+		buf_adds(&path, "/v2/droplets?tag_name=");
+		do_query_value(&path, t);
+		rc = do_list(d->api, path.data, "droplets", keep_seen, d->seen,
+			     err);
+		buf_free(&path);
+		free(t);
+		if (rc) {
+			forget_seen(d);
+			return rc;
+		}
+	}
 	dr = cJSON_GetObjectItemCaseSensitive(d->seen, id);
 	if (dr) {
 		*out = cJSON_IsObject(dr) ? dr : NULL;
@@ -402,6 +430,44 @@ int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err)
 		error_clear(err);
 		rc = 0;
 	}
+	return rc;
+}
+
+int do_delete_many(struct dorun *d, const char *coll, char *const *ids,
+		   size_t n, bool *gone, struct error *err)
+{
+	struct do_req *v = xcalloc(n + 1, sizeof(*v));
+	struct buf *paths = xcalloc(n + 1, sizeof(*paths));
+	size_t *which = xcalloc(n + 1, sizeof(*which));
+	size_t nv = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		gone[i] = !ids[i];
+		if (!ids[i])
+			continue;
+		buf_init(&paths[nv], 0);
+		buf_addf(&paths[nv], "%s/%s", coll, ids[i]);
+		v[nv].method = "DELETE";
+		v[nv].path = paths[nv].data;
+		which[nv++] = i;
+	}
+	if (nv)
+		do_call_many(d->api, v, nv);
+	for (size_t k = 0; k < nv; k++) {
+		if (v[k].rc == DEPLOY_ERR_NOT_FOUND)
+			v[k].rc = 0; /* gone already */
+		if (v[k].rc && !rc)
+			rc = error_set(err, v[k].rc, NULL, 0, 0, "%s",
+				       v[k].err.msg);
+		gone[which[k]] = !v[k].rc;
+		error_clear(&v[k].err);
+		cJSON_Delete(v[k].out);
+		buf_free(&paths[k]);
+	}
+	free(v);
+	free(paths);
+	free(which);
 	return rc;
 }
 
@@ -491,11 +557,9 @@ static int do_destroy_hosts(struct provider_run *run, const char *const *names,
 {
 	char **ids = xcalloc(nr + 1, sizeof(*ids));
 	bool *gone = xcalloc(nr + 1, sizeof(bool));
-	struct do_req *v = xcalloc(nr + 1, sizeof(*v));
-	struct buf *paths = xcalloc(nr + 1, sizeof(*paths));
-	size_t *which = xcalloc(nr + 1, sizeof(*which));
+	bool *deleted = xcalloc(nr + 1, sizeof(bool));
 	const char **done = xcalloc(nr + 1, sizeof(*done));
-	size_t nv = 0, nd = 0;
+	size_t nd = 0;
 	struct dorun *d;
 	int rc = do_run(run, &d, err);
 
@@ -530,40 +594,17 @@ static int do_destroy_hosts(struct provider_run *run, const char *const *names,
 			rc = do_droplet_by_key(run, &ref, &ids[i], err);
 			free(key);
 		}
-		if (!ids[i])
-			continue;
-		buf_init(&paths[nv], 0);
-		buf_addf(&paths[nv], "/v2/droplets/%s", ids[i]);
-		v[nv].method = "DELETE";
-		v[nv].path = paths[nv].data;
-		which[nv++] = i;
 	}
-	if (!rc && nv)
-		do_call_many(d->api, v, nv);
-	for (size_t k = 0; k < nv; k++) {
-		struct state_resource *r;
+	if (!rc) {
+		rc = do_delete_many(d, "/v2/droplets", ids, nr, deleted, err);
+		for (size_t i = 0; i < nr; i++) {
+			struct state_resource *r = state_resource_find(
+				run->state, "digitalocean", "host", names[i]);
 
-		if (v[k].rc == DEPLOY_ERR_NOT_FOUND)
-			v[k].rc = 0; /* gone already */
-		if (v[k].rc && !rc)
-			rc = error_set(err, v[k].rc, NULL, 0, 0, "%s",
-				       v[k].err.msg);
-		error_clear(&v[k].err);
-		cJSON_Delete(v[k].out);
-		if (v[k].rc)
-			continue;
-		r = state_resource_find(run->state, "digitalocean", "host",
-					names[which[k]]);
-		if (r)
-			resource_set_attr(r, "droplet", "deleted");
-	}
-	if (nv) {
-		struct error e2;
-
-		error_init(&e2);
-		if (run->save(run, rc ? &e2 : err) && !rc)
-			rc = err->code;
-		error_clear(&e2);
+			if (r && ids[i] && deleted[i])
+				resource_set_attr(r, "droplet", "deleted");
+		}
+		rc = resource_save_after(run, rc, err);
 	}
 	/* Then each host's volume and reserved IP; a host's record goes
 	 * last, so a run stopped before finds them through it. */
@@ -580,15 +621,11 @@ static int do_destroy_hosts(struct provider_run *run, const char *const *names,
 	}
 	if (!rc && nd)
 		rc = resource_forget_many(run, "host", done, nd, err);
-	for (size_t i = 0; i < nr; i++) {
+	for (size_t i = 0; i < nr; i++)
 		free(ids[i]);
-		buf_free(&paths[i]);
-	}
 	free(ids);
 	free(gone);
-	free(v);
-	free(paths);
-	free(which);
+	free(deleted);
 	free(done);
 	return rc;
 }

@@ -54,6 +54,11 @@ const char *do_role_size(const struct role *role);
 const char *do_role_image(const struct role *role);
 /* DELETE path; one already gone (404) is fine. */
 int do_delete_gone_ok(struct dorun *d, const char *path, struct error *err);
+/* DELETE COLL/ID for each of the n ids at once (a NULL id is skipped);
+ * gone[i] says it is gone (deleted now, or already: 404, or no id); the
+ * first other error is returned. */
+int do_delete_many(struct dorun *d, const char *coll, char *const *ids,
+		   size_t n, bool *gone, struct error *err);
 /* A GET's return code rc as a find-by-id hook answers: *exists, and a 404
  * (its error cleared) is no error. */
 int do_found(int rc, bool *exists, struct error *err);

@@ -6,6 +6,7 @@
 
 #include "providers/digitalocean/do-internal.h"
 #include "providers/resource.h"
+#include "providers/wait.h"
 #include "util/file.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -265,7 +266,6 @@ struct wait {
 	size_t nr;
 	bool *done;
 	bool *seen;
-	size_t left;
 };
 
 static int note_droplet(const cJSON *item, void *ud)
@@ -290,7 +290,6 @@ static int note_droplet(const cJSON *item, void *ud)
 		state_host_set(&sh->private_address, priv ? priv : pub);
 		sh->port = w->hosts[i]->port ? w->hosts[i]->port : 22;
 		w->done[i] = true;
-		w->left--;
 		free(pub);
 		free(priv);
 		break;
@@ -299,73 +298,52 @@ static int note_droplet(const cJSON *item, void *ud)
 	return 0;
 }
 
+struct wait_round {
+	struct dorun *d;
+	struct host *const *hosts;
+	size_t nr;
+	const char *path;
+};
+
+/* One list of the topology's droplets (by its tag) for all of them. */
+static int list_round(struct provider_run *run, void *ud, bool *done,
+		      bool *seen, struct error *err)
+{
+	struct wait_round *r = ud;
+	struct wait w = { run, r->hosts, r->nr, done, seen };
+
+	return do_list(r->d->api, r->path, "droplets", note_droplet, &w, err);
+}
+
 /* Until every host's droplet is active with its addresses recorded: one
- * list call a round for all of them (by the topology's tag), jittered
- * pauses, a deadline. A droplet missing from the list twice in a row
- * after its create was accepted failed to be placed. */
+ * list call a round for all of them (provider_wait_hosts()). A droplet
+ * missing from the list twice in a row after its create was accepted
+ * failed to be placed. */
 int do_wait_active(struct provider_run *run, struct dorun *d,
 		   struct host *const *hosts, size_t nr, struct error *err)
 {
-	struct wait w = { run,
-			  hosts,
-			  nr,
-			  xcalloc(nr + 1, sizeof(bool)),
-			  xcalloc(nr + 1, sizeof(bool)),
-			  nr };
-	int *missing = xcalloc(nr + 1, sizeof(int));
-	long long deadline = now_ms() + WAIT_ACTIVE_S * 1000LL;
 	char *t = do_topology_tag(run);
 	struct buf path = BUF_INIT;
-	long pause = 500;
-	int rc = 0;
+	struct wait_round r = { d, hosts, nr, NULL };
+	struct host_wait w = {
+		.noun = "digitalocean droplet",
+		.provider = "digitalocean",
+		.state = "active",
+		.gone_why = "after its create was accepted (DigitalOcean "
+			    "could not place it?)",
+		.max_missing = 2,
+		.deadline_s = WAIT_ACTIVE_S,
+		.round = list_round,
+		.ud = &r,
+	};
+	int rc;
 
 	buf_adds(&path, "/v2/droplets?tag_name=");
 	do_query_value(&path, t);
-	while (w.left) {
-		memset(w.seen, 0, nr * sizeof(bool));
-		rc = do_list(d->api, path.data, "droplets", note_droplet, &w,
-			     err);
-		if (rc)
-			break;
-		rc = run->save(run, err);
-		for (size_t i = 0; !rc && i < nr; i++) {
-			missing[i] =
-				w.done[i] || w.seen[i] ? 0 : missing[i] + 1;
-			if (missing[i] >= 2)
-				rc = error_set(err, DEPLOY_ERR_REMOTE, NULL, 0,
-					       0,
-					       "digitalocean droplet '%s' is "
-					       "gone after its create was "
-					       "accepted (DigitalOcean could "
-					       "not place it?): run again to "
-					       "make it anew",
-					       hosts[i]->name);
-		}
-		if (rc || !w.left)
-			break;
-		if (run->stop && *run->stop) {
-			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
-				       "interrupted while waiting for "
-				       "droplets");
-			break;
-		}
-		if (now_ms() > deadline) {
-			rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
-				       "digitalocean: %zu droplet%s not "
-				       "active after %d s",
-				       w.left, w.left == 1 ? "" : "s",
-				       WAIT_ACTIVE_S);
-			break;
-		}
-		provider_sleep(run, pause / 2 + (long)(now_ms() % (pause / 2)));
-		if (pause < 5000)
-			pause *= 2;
-	}
+	r.path = path.data;
+	rc = provider_wait_hosts(run, hosts, nr, &w, err);
 	buf_free(&path);
 	free(t);
-	free(w.done);
-	free(w.seen);
-	free(missing);
 	return rc;
 }
 

@@ -477,13 +477,11 @@ int do_firewalls(struct provider_run *run, struct dorun *d, struct buf *dry,
 int do_firewalls_down(struct provider_run *run, struct dorun *d,
 		      struct error *err)
 {
-	size_t max = run->state->nr_resources, n = 0, nv = 0, nd = 0;
+	size_t max = run->state->nr_resources, n = 0, nd = 0;
 	char **names = xcalloc(max + 1, sizeof(*names));
 	char **ids = xcalloc(max + 1, sizeof(*ids));
-	struct do_req *v = xcalloc(max + 1, sizeof(*v));
-	struct buf *paths = xcalloc(max + 1, sizeof(*paths));
+	bool *gone = xcalloc(max + 1, sizeof(bool));
 	const char **done = xcalloc(max + 1, sizeof(*done));
-	size_t *which = xcalloc(max + 1, sizeof(*which));
 	int rc = 0;
 
 	for (size_t i = 0; i < max; i++) {
@@ -498,39 +496,18 @@ int do_firewalls_down(struct provider_run *run, struct dorun *d,
 	if (n)
 		rc = resource_deleting_many(run, "firewall",
 					    (const char *const *)names, n, err);
-	for (size_t i = 0; !rc && i < n; i++) {
-		if (!ids[i])
+	for (size_t i = 0; !rc && i < n; i++)
+		if (!ids[i]) /* pending: found by its name, if made */
 			rc = fw_by_name(run,
 					&(struct resource_ref){
 						"firewall", names[i], NULL,
 						NULL, NULL, NULL },
 					&ids[i], err);
-		if (rc)
-			break;
-		if (!ids[i]) {
-			done[nd++] = names[i]; /* nothing was made */
-			continue;
-		}
-		buf_init(&paths[nv], 0);
-		buf_addf(&paths[nv], "/v2/firewalls/%s", ids[i]);
-		v[nv].method = "DELETE";
-		v[nv].path = paths[nv].data;
-		which[nv++] = i;
-	}
-	if (!rc && nv)
-		do_call_many(d->api, v, nv);
-	for (size_t k = 0; k < nv; k++) {
-		if (v[k].rc == DEPLOY_ERR_NOT_FOUND)
-			v[k].rc = 0; /* gone already */
-		if (v[k].rc && !rc)
-			rc = error_set(err, v[k].rc, NULL, 0, 0, "%s",
-				       v[k].err.msg);
-		if (!v[k].rc)
-			done[nd++] = names[which[k]];
-		error_clear(&v[k].err);
-		cJSON_Delete(v[k].out);
-		buf_free(&paths[k]);
-	}
+	if (!rc)
+		rc = do_delete_many(d, "/v2/firewalls", ids, n, gone, err);
+	for (size_t i = 0; i < n; i++)
+		if (gone[i])
+			done[nd++] = names[i];
 	if (nd) {
 		struct error e2;
 
@@ -547,9 +524,7 @@ int do_firewalls_down(struct provider_run *run, struct dorun *d,
 	}
 	free(names);
 	free(ids);
-	free(v);
-	free(paths);
+	free(gone);
 	free(done);
-	free(which);
 	return rc;
 }

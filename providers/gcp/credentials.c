@@ -20,6 +20,7 @@
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/path.h"
+#include "util/redact.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
 
@@ -418,8 +419,17 @@ out:
 
 /* The error of a refusal: OAuth's {"error", "error_description"}. */
 static int refused(struct gcp_creds *c, const struct http_response *resp,
-		   const char *where, struct error *err)
+		   const char *where, const char *assertion, struct error *err)
 {
+	/* A broken server may quote what it was sent. */
+	const struct {
+		const char *name, *value;
+	} sent[] = {
+		{ "gcp client secret", c->client_secret },
+		{ "gcp refresh token", c->refresh_token },
+		{ "gcp assertion", assertion },
+		{ "gcp access token", c->token },
+	};
 	cJSON *doc = cJSON_ParseWithLength(resp->body.data, resp->body.len);
 	const char *e = json_str(doc, "error");
 	const char *d = json_str(doc, "error_description");
@@ -434,6 +444,10 @@ static int refused(struct gcp_creds *c, const struct http_response *resp,
 		       NULL, 0, 0, "%s: %s refused: HTTP %ld%s%.100s%s%.300s",
 		       c->source, where, resp->status, e ? ": " : "",
 		       e ? e : "", d ? ": " : "", d ? d : "");
+	for (size_t i = 0; i < sizeof(sent) / sizeof(*sent); i++)
+		if (sent[i].value)
+			redact_message(err->msg, sizeof(err->msg), sent[i].name,
+				       sent[i].value, strlen(sent[i].value));
 	json_free_secret(doc);
 	return rc;
 }
@@ -519,7 +533,7 @@ static int fetch(struct gcp_creds *c, struct error *err)
 		}
 	}
 	if (resp.status != 200)
-		rc = refused(c, &resp, where, err);
+		rc = refused(c, &resp, where, jwt.len ? jwt.data : NULL, err);
 	else
 		rc = take_token(c, &resp, where, err);
 out:

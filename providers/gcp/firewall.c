@@ -445,15 +445,7 @@ static int wait_inserts(struct provider_run *run, struct gcprun *g,
 	free(v);
 	free(what);
 	free(names);
-	if (fatal || first) {
-		struct error e;
-
-		error_init(&e);
-		run->save(run, &e);
-		error_clear(&e);
-		return fatal ? fatal : first;
-	}
-	return run->save(run, err);
+	return resource_save_after(run, fatal ? fatal : first, err);
 }
 
 int gcp_firewalls(struct provider_run *run, struct gcprun *g, struct buf *dry,

@@ -146,6 +146,9 @@ int gcp_instances_list(struct provider_run *run, struct gcprun *g,
 
 int gcp_destroy(struct provider_run *run, struct state_resource *r,
 		struct error *err);
+/* The hosts names[] at once (provider_destroy_hosts()). */
+int gcp_destroy_hosts(struct provider_run *run, const char *const *names,
+		      size_t nr, struct error *err);
 int gcp_finish_down(struct provider_run *run, struct error *err);
 /* The instance deletes gcp_destroy() sent, waited for. */
 int gcp_wait_deletes(struct gcprun *g, struct error *err);

@@ -769,23 +769,6 @@ static int gcp_hosts_up(struct provider_run *run, struct host *const *hosts,
 	return rc;
 }
 
-static int gcp_exists(struct provider_run *run, const struct state_resource *r,
-		      bool *exists, struct error *err)
-{
-	const struct state_host *sh =
-		state_host_get(run->state, r->name, false);
-
-	*exists = false;
-	if (strcmp(r->kind, "host") || !r->id)
-		return 0;
-	/* A host a stopped run made but did not see running (its insert
-	 * still under way, or its address not recorded) is handed to
-	 * hosts_up again, which adopts it and waits. */
-	if (resource_attr(r, "operation") || !sh || !sh->address)
-		return 0;
-	return gcp_instance_exists(run, r, exists, err);
-}
-
 struct names {
 	char **v;
 	size_t nr;
@@ -811,14 +794,19 @@ static int collect_host(const cJSON *inst, void *ud)
 	return 0;
 }
 
-static int gcp_list_hosts(struct provider_run *run, char ***out, size_t *nr,
+/*
+ * Lists the topology's instances into g->listed (zone/name) and, when out
+ * is not NULL, their host names into *out. With out NULL, a list made
+ * earlier in the run is kept.
+ */
+static int list_instances(struct provider_run *run, char ***out, size_t *nr,
 			  struct error *err)
 {
 	struct names n = { NULL, 0, NULL };
 	struct gcprun *g;
 	int rc = gcp_run(run, &g, err);
 
-	if (!rc) {
+	if (!rc && (out || !g->listed_valid)) {
 		n.g = g;
 		for (size_t i = 0; i < g->nr_listed; i++)
 			free(g->listed[i]);
@@ -826,9 +814,43 @@ static int gcp_list_hosts(struct provider_run *run, char ***out, size_t *nr,
 		rc = gcp_instances_list(run, g, collect_host, &n, err);
 		g->listed_valid = !rc;
 	}
-	*out = n.v;
-	*nr = n.nr;
+	if (out) {
+		*out = n.v;
+		*nr = n.nr;
+	} else {
+		for (size_t i = 0; i < n.nr; i++)
+			free(n.v[i]);
+		free(n.v);
+	}
 	return rc;
+}
+
+static int gcp_list_hosts(struct provider_run *run, char ***out, size_t *nr,
+			  struct error *err)
+{
+	return list_instances(run, out, nr, err);
+}
+
+static int gcp_exists(struct provider_run *run, const struct state_resource *r,
+		      bool *exists, struct error *err)
+{
+	const struct state_host *sh =
+		state_host_get(run->state, r->name, false);
+	int rc;
+
+	*exists = false;
+	if (strcmp(r->kind, "host") || !r->id)
+		return 0;
+	/* A host a stopped run made but did not see running (its insert
+	 * still under way, or its address not recorded) is handed to
+	 * hosts_up again, which adopts it and waits. */
+	if (resource_attr(r, "operation") || !sh || !sh->address)
+		return 0;
+	/* The first look-up of a run lists the topology's instances (one
+	 * call a page, whatever the number of hosts); an instance the list
+	 * has is there, one it lacks is asked for by name. */
+	rc = list_instances(run, NULL, NULL, err);
+	return rc ? rc : gcp_instance_exists(run, r, exists, err);
 }
 
 static int gcp_sync(struct provider_run *run, struct buf *dry,
@@ -860,6 +882,7 @@ const struct provider_ops gcp_provider = {
 	.hosts_up = gcp_hosts_up,
 	.exists = gcp_exists,
 	.destroy = gcp_destroy,
+	.destroy_hosts = gcp_destroy_hosts,
 	.finish_down = gcp_finish_down,
 	.list_hosts = gcp_list_hosts,
 	.sync = gcp_sync,

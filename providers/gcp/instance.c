@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "providers/gcp/gcp-internal.h"
+#include "providers/wait.h"
 #include "util/file.h"
 #include "util/xalloc.h"
 #include "util/banned.h"
@@ -326,10 +327,18 @@ static int instance_by_id(struct provider_run *run,
 		state_resource_find(run->state, "gcp", "host", ref->name);
 	const char *zone = r ? resource_attr(r, "zone") : NULL;
 	char *name = instance_name(run, ref->name);
+	struct gcprun *g = run->priv;
 	int rc = 0;
 
 	*exists = false;
-	if (zone)
+	if (zone && g->listed_valid) {
+		struct buf key = BUF_INIT;
+
+		buf_addf(&key, "%s/%s", zone, name);
+		*exists = gcp_strings_have(g->listed, g->nr_listed, key.data);
+		buf_free(&key);
+	}
+	if (zone && !*exists) /* gone, or its labels changed: ask */
 		rc = scoped_exists(run, ref, "zones", zone, "instances", name,
 				   exists, err);
 	free(name);
@@ -623,15 +632,7 @@ static int wait_ops(struct provider_run *run, struct gcprun *g,
 	free(v);
 	free(what);
 	free(which);
-	if (fatal || first) {
-		struct error e;
-
-		error_init(&e);
-		run->save(run, &e);
-		error_clear(&e);
-		return fatal ? fatal : first;
-	}
-	return run->save(run, err);
+	return resource_save_after(run, fatal ? fatal : first, err);
 }
 
 struct wait {
@@ -642,7 +643,6 @@ struct wait {
 	size_t nr;
 	bool *done;
 	bool *seen;
-	size_t left;
 };
 
 static int each_scoped(const cJSON *scope, void *ud);
@@ -717,15 +717,24 @@ static int note_instance(const cJSON *inst, void *ud)
 		state_host_set(&sh->private_address, priv ? priv : pub);
 		sh->port = w->hosts[i]->port ? w->hosts[i]->port : 22;
 		w->done[i] = true;
-		w->left--;
 		break;
 	}
 	return 0;
 }
 
+/* One aggregatedList (by the topology's label) for all of them. */
+static int list_round(struct provider_run *run, void *ud, bool *done,
+		      bool *seen, struct error *err)
+{
+	struct wait *w = ud;
+
+	w->done = done;
+	w->seen = seen;
+	return gcp_instances_list(run, run->priv, note_instance, w, err);
+}
+
 /* Until every host's instance runs with its addresses recorded: one
- * aggregatedList call a round for all of them (by the topology's label),
- * jittered pauses, a deadline. */
+ * aggregatedList call a round for all of them (provider_wait_hosts()). */
 static int wait_running(struct provider_run *run, struct gcprun *g,
 			struct host *const *hosts, size_t nr, struct error *err)
 {
@@ -734,14 +743,21 @@ static int wait_running(struct provider_run *run, struct gcprun *g,
 			  xcalloc(nr + 1, sizeof(char *)),
 			  xcalloc(nr + 1, sizeof(char *)),
 			  nr,
-			  xcalloc(nr + 1, sizeof(bool)),
-			  xcalloc(nr + 1, sizeof(bool)),
-			  nr };
-	int *missing = xcalloc(nr + 1, sizeof(int));
-	long long deadline = now_ms() + WAIT_RUNNING_S * 1000LL;
-	long pause = 500;
-	int rc = 0;
+			  NULL,
+			  NULL };
+	struct host_wait hw = {
+		.noun = "gcp instance",
+		.provider = "gcp",
+		.state = "running",
+		.gone_why = "after its insert was done (deleted meanwhile?)",
+		.max_missing = 3,
+		.deadline_s = WAIT_RUNNING_S,
+		.round = list_round,
+		.ud = &w,
+	};
+	int rc;
 
+	(void)g;
 	for (size_t i = 0; i < nr; i++) {
 		const struct state_resource *r = state_resource_find(
 			run->state, "gcp", "host", hosts[i]->name);
@@ -751,53 +767,13 @@ static int wait_running(struct provider_run *run, struct gcprun *g,
 				     ? xstrdup(resource_attr(r, "zone"))
 				     : xstrdup("");
 	}
-	while (w.left) {
-		memset(w.seen, 0, nr * sizeof(bool));
-		rc = gcp_instances_list(run, g, note_instance, &w, err);
-		if (rc)
-			break;
-		rc = run->save(run, err);
-		for (size_t i = 0; !rc && i < nr; i++) {
-			missing[i] =
-				w.done[i] || w.seen[i] ? 0 : missing[i] + 1;
-			if (missing[i] >= 3)
-				rc = error_set(err, DEPLOY_ERR_REMOTE, NULL, 0,
-					       0,
-					       "gcp instance '%s' is gone "
-					       "after its insert was done "
-					       "(deleted meanwhile?): run "
-					       "again to make it anew",
-					       hosts[i]->name);
-		}
-		if (rc || !w.left)
-			break;
-		if (run->stop && *run->stop) {
-			rc = error_set(err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
-				       "interrupted while waiting for gcp "
-				       "instances");
-			break;
-		}
-		if (now_ms() > deadline) {
-			rc = error_set(err, DEPLOY_ERR_TIMEOUT, NULL, 0, 0,
-				       "gcp: %zu instance%s not running "
-				       "after %d s",
-				       w.left, w.left == 1 ? "" : "s",
-				       WAIT_RUNNING_S);
-			break;
-		}
-		provider_sleep(run, pause / 2 + (long)(now_ms() % (pause / 2)));
-		if (pause < 5000)
-			pause *= 2;
-	}
+	rc = provider_wait_hosts(run, hosts, nr, &hw, err);
 	for (size_t i = 0; i < nr; i++) {
 		free(w.names[i]);
 		free((char *)w.zones[i]);
 	}
 	free(w.names);
 	free(w.zones);
-	free(w.done);
-	free(w.seen);
-	free(missing);
 	return rc;
 }
 

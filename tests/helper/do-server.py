@@ -800,6 +800,9 @@ def main():
         def do_PATCH(self):
             self.handle_any("PATCH")
 
+    # A client with many requests in flight opens as many connections at
+    # once: a listen backlog of 5 (the default) resets some.
+    http.server.ThreadingHTTPServer.request_queue_size = 128
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     with open(args.port_file + ".tmp", "w") as f:

@@ -45,7 +45,11 @@ with it (--metadata-scopes are the token's scopes; --no-metadata: 404).
 
 Every request is logged to --log as one JSON line: method, path, query,
 body (JSON, or the form's fields with assertion/secrets replaced by their
-claims or "<redacted>"), api (the discovery method id), status. Tokens are
+claims or "<redacted>"), api (the discovery method id), status; t0 and t1
+(epoch seconds: the request read, the answer about to go) and in_flight
+(the requests under way when it was read, itself counted; the largest
+over a run is how many the client had in flight). --latency-ms N holds
+each request N ms first, as the network and the real API take time. Tokens are
 logged by a short hash only.
 
 Test controls (POST /_test/control, a JSON object; or the options of the
@@ -127,6 +131,7 @@ def parse_args():
                    default="https://www.googleapis.com/auth/cloud-platform")
     p.add_argument("--no-metadata", action="store_true")
     p.add_argument("--op-seconds", type=float, default=0.3)
+    p.add_argument("--latency-ms", type=int, default=0)
     p.add_argument("--wait-max", type=float, default=1.0)
     p.add_argument("--throttle", type=int, default=0)
     p.add_argument("--throttle-kind", choices=["429", "403"], default="429")
@@ -326,6 +331,7 @@ class World:
         self.by_request = {}  # requestId -> op key
         self.tokens = {}  # token -> {"exp", "scopes", "who"}
         self.next_id = 1000
+        self.in_flight = 0
         self.ip = 2
         self.ctl = {"throttle": args.throttle,
                     "throttle_kind": args.throttle_kind,
@@ -1045,6 +1051,14 @@ def do_token(form, base, log):
                          "error_description": "The OAuth client was not "
                          "found."}
         if form.get("client_secret", [""])[0] != user[0]:
+            # A broken server: a secret starting "echo-" is quoted back,
+            # with the refresh token.
+            secret = form.get("client_secret", [""])[0]
+            if secret.startswith("echo-"):
+                return 401, {"error": "invalid_client",
+                             "error_description": "Unauthorized: %s %s" % (
+                                 secret,
+                                 form.get("refresh_token", [""])[0])}
             return 401, {"error": "invalid_client",
                          "error_description": "Unauthorized"}
         if form.get("refresh_token", [""])[0] != user[1]:
@@ -1086,10 +1100,6 @@ class Handler(BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def record(self, entry):
-        with W.lock:
-            W.log.write(json.dumps(entry, sort_keys=True) + "\n")
-
     def do_GET(self):
         self.handle_any("GET")
 
@@ -1106,12 +1116,29 @@ class Handler(BaseHTTPRequestHandler):
         self.handle_any("PUT")
 
     def handle_any(self, method):
+        with W.lock:
+            W.in_flight += 1
+            entry = {"t0": time.time(), "in_flight": W.in_flight}
+        try:
+            self.handle_one(method, entry)
+        finally:
+            with W.lock:
+                W.in_flight -= 1
+
+    def record(self, entry):
+        entry["t1"] = time.time()
+        with W.lock:
+            W.log.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    def handle_one(self, method, entry):
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query, keep_blank_values=True)
         raw = self.read_body()
-        entry = {"method": method, "path": url.path,
-                 "query": {k: v[0] if len(v) == 1 else v
-                           for k, v in query.items()}}
+        entry.update({"method": method, "path": url.path,
+                      "query": {k: v[0] if len(v) == 1 else v
+                                for k, v in query.items()}})
+        if W.args.latency_ms and not url.path.startswith("/_test/"):
+            time.sleep(W.args.latency_ms / 1000.0)
         # /o/oauth2/token: the older address, still answering, whose
         # assertions must name /token as their audience all the same.
         if url.path in ("/token", "/o/oauth2/token") and method == "POST":
@@ -1362,6 +1389,9 @@ def main():
                     "selfLink": f"projects/{args.project}/global/networks/"
                                 f"default"}
     W.coll("networks", "global")["default"] = base_default
+    # A client with many requests in flight opens as many connections at
+    # once: a listen backlog of 5 (the default) resets some.
+    ThreadingHTTPServer.request_queue_size = 128
     srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     srv.daemon_threads = True
     threading.Thread(target=ticker, daemon=True).start()

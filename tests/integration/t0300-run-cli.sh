@@ -56,12 +56,12 @@ expect_rc 1 "one host"
 expect_line "$TMP/err" "0 ok, 1 failed, 0 unreachable" "--limit counts one host"
 
 # The open-file limit: the soft limit is raised up to the hard one; past
-# that, --parallel is lowered (4 descriptors a host, 64 kept aside, one
-# bastion here).
+# that, --parallel is lowered (5 descriptors a host, SSH_FDS_PER_HOST; 64 kept
+# aside; one bastion here: (100 - 64) / 5 - 1 = 6).
 run sh -c 'ulimit -Sn 100 && exec "$0" "$@"' "$DEPLOY" run --parallel 500 topology.yml -- uptime
 expect_no_match "$TMP/err" "open-file limit" "soft limit raised"
 run sh -c 'ulimit -n 100 && exec "$0" "$@"' "$DEPLOY" run --parallel 500 topology.yml -- uptime
-expect_line "$TMP/err" "deploy: the open-file limit allows 8 hosts at once: --parallel lowered from 500 to 8" "--parallel lowered"
+expect_line "$TMP/err" "deploy: the open-file limit allows 6 hosts at once: --parallel lowered from 500 to 6" "--parallel lowered"
 expect_line "$TMP/err" "0 ok, 4 failed, 0 unreachable" "still runs"
 
 run "$DEPLOY" help run

@@ -2,9 +2,12 @@
 # No secret anywhere deploy leaves (docs/security.md). A real sshd host
 # runs a step that prints each of the topology's secrets raw, base64- and
 # URL-encoded, in hex, JSON-escaped and shell-quoted (one from a file, as
-# `$(cat FILE)` gives it: without its newline), on its stdout and its stderr, each value split across two
-# writes (a pause between the halves), then fails quoting one; the same
-# goes through `deploy run` (plain and --group). Afterwards every file
+# `$(cat FILE)` gives it: without its newline), on its stdout and its
+# stderr, each value split across two writes (a pause between the
+# halves), then fails quoting one; the same
+# goes through `deploy run` (plain and --group), and `up --json --diff`,
+# `plan --json --diff`, `plan --diff`, `status` and `output --json` are
+# run with a file holding secrets on the host. Afterwards every file
 # deploy wrote (its output, the state, the logs, the lock, the cache) is
 # searched for every form of every secret: none may be there, and the
 # redacted "[secret NAME]" must be (so the output did go through).
@@ -59,9 +62,12 @@ printf 'fatal: wrong password %s\n' "$(cat "$2")" >&2
 exit 3
 EOF2
 
+mkdir -p host
 cat >leak.yml <<YAML
 name: leak
 steps:
+  - name: a file that holds secrets
+    file: {path: $TMP/host/secret.conf, content: "pw={{secrets.pw}}\\nkey={{secrets.key}}"}
   - name: a step that prints secrets
     shell: sh $TMP/secrets/leak.sh $TMP/secrets/forms $TMP/secrets/pw
 YAML
@@ -91,6 +97,26 @@ run "$DEPLOY" run --group topo.yml -- sh "$TMP/secrets/leak.sh" "$TMP/secrets/fo
 expect_rc 1 "run --group"
 cp "$TMP/out" results/group.out
 cp "$TMP/err" results/group.err
+# The same as JSON, with diffs; plan (check mode, diffs); status; output.
+rm -f host/secret.conf
+run "$DEPLOY" up --yes --json --diff topo.yml
+expect_rc 1 "up --json --diff with a failing step"
+cp "$TMP/out" results/up-json.out
+cp "$TMP/err" results/up-json.err
+checks=$((checks + 1))
+grep -q '"diff_hidden": *"pw"' results/up-json.out ||
+	fail "up --json --diff: the file's diff is not said to be hidden"
+checks=$((checks + 1))
+[ "$(cat host/secret.conf)" = "pw=$T0321_PW
+key=K3y \"q\" \\b's" ] || fail "the host's file does not hold the secrets"
+for cmd in "plan --json --diff" "plan --diff" "status" "output --json"; do
+	# shellcheck disable=SC2086 # the command's words
+	run "$DEPLOY" $cmd topo.yml
+	checks=$((checks + 1))
+	[ "$rc" -le 2 ] || fail "$cmd: exit $rc"
+	cp "$TMP/out" "results/$(echo $cmd | tr ' ' _).out"
+	cp "$TMP/err" "results/$(echo $cmd | tr ' ' _).err"
+done
 
 # The output went through: redacted, not dropped.
 checks=$((checks + 1))

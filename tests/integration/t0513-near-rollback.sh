@@ -88,6 +88,22 @@ expect_rc 2 "plan sees the artifact change"
 for h in rpc-0 rpc-1 rpc-2; do
 	expect_line "$TMP/out" "~ $h: near-node: neard 2.3.0 → 2.4.0, restart" "plan: $h's artifact change"
 done
+run "$DEPLOY" plan --json --no-steps topo.yml
+expect_rc 2 "plan --json sees the artifact change"
+for h in rpc-0 rpc-1 rpc-2; do
+	checks=$((checks + 1))
+	python3 - "$TMP/out" "$h" "$OLD" "$NEW" <<'PY' || fail "plan --json: $h's artifact_change event"
+import json, sys
+path, host, old, new = sys.argv[1:]
+events = [json.loads(l) for l in open(path)]
+want = {"type": "artifact_change", "host": host, "role": "rpc",
+        "playbook": "near-node", "artifact": "neard", "from": "2.3.0",
+        "to": "2.4.0", "from_sha256": old, "to_sha256": new, "restart": True,
+        "text": "~ %s: near-node: neard 2.3.0 \u2192 2.4.0, restart" % host}
+assert want in events, events
+assert events[-1]["type"] == "change_summary" and events[-1]["artifacts"] == 3, events[-1]
+PY
+done
 checks=$((checks + 1))
 [ ! -e "$HOME/.cache/deploy/artifacts/$NEW" ] || fail "fetch: host: the operator's cache does not hold it"
 

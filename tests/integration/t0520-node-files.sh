@@ -9,27 +9,16 @@
 # the state file or deploy's logs. A second up changes nothing; a changed
 # template changes that one file's step and restarts the node (a new PID);
 # a topology entry with an unknown key is an error at its file:line:col,
-# with nothing changed on the host.
+# with nothing changed on the host. The unit has the role's journald rate
+# limit.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
-unset XDG_CACHE_HOME
-HOME=$TMP/home
-export HOME
-mkdir -p "$HOME"
-
-name="t0520-$$"
-subnet=10.231.242.0/24
+local_setup t0520 242
+local_home
 KEY="t0520-identity-$$-Xk7Q2pW9"
 KEY64=$(printf '%s' "$KEY" | base64)
 T0520_KEY=$KEY
 export T0520_KEY
-cleanup() {
-	"$DEPLOY" down --yes topo.yml >/dev/null 2>&1
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-ssh-keygen -q -t ed25519 -N "" -C t0520 -f "$TMP/id" || fail "ssh-keygen"
 SHA=$(sha256sum <"$TEST_NODE" | cut -d' ' -f1)
 mkdir -p conf
 cat >conf/factomd.conf.mustache <<'EOF2'
@@ -46,11 +35,7 @@ EOF2
 M2=/var/lib/factomd/.factom/m2
 # topology [EXTRA]: topo.yml; EXTRA is one more line of node_config_files.
 topology() {
-	cat >topo.yml <<EOF2
-version: 1
-name: $name
-ssh: {key: $TMP/id, admin_cidrs: [10.231.242.1/32]}
-providers: {local: {subnet: $subnet}}
+	local_topology admin <<EOF2
 artifacts:
   factomd: {url: "file://$TEST_NODE", sha256: $SHA}
 secrets:
@@ -74,6 +59,7 @@ $1
       node_secret_files:
         - {path: $M2/identity.key, secret: factomd_identity_key}
       node_args: [--rpc, "127.0.0.1:8088", --p2p, "0.0.0.0:8108"]
+      node_log_rate_burst: 2000
     health:
       - {tcp: "8108", timeout: 60}
 EOF2
@@ -113,8 +99,10 @@ grep -Eq '^factomd-0: 10\.231\.242\.[0-9]+:8108$' "$TMP/out" ||
 want=$(printf '%s' "$KEY" | sha256sum | cut -d' ' -f1)
 run "$DEPLOY" run topo.yml -- sha256sum $M2/identity.key
 expect_line "$TMP/out" "factomd-0: $want  $M2/identity.key" "the secret file holds the secret exactly"
-run "$DEPLOY" run topo.yml -- systemctl is-active factomd
-expect_line "$TMP/out" "factomd-0: active" "the node runs"
+run "$DEPLOY" run topo.yml -- systemctl show factomd -p ActiveState -p LogRateLimitIntervalUSec -p LogRateLimitBurst
+expect_line "$TMP/out" "factomd-0: ActiveState=active" "the node runs"
+expect_line "$TMP/out" "factomd-0: LogRateLimitIntervalUSec=30s" "journald's rate limit: the interval"
+expect_line "$TMP/out" "factomd-0: LogRateLimitBurst=2000" "journald's rate limit: the role's burst"
 
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "second up"
@@ -185,4 +173,5 @@ checks=$((checks + 1))
 
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"
+expect_local_gone
 finish

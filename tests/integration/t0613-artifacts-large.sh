@@ -5,7 +5,8 @@
 # checked by SHA-256 on the host and moved into place; a second up sends
 # nothing. A transfer cut short or damaged on its way, and one whose
 # deploy is killed mid-way, leave the host's good copy in place and no
-# part file behind; the next up sends it whole.
+# part file behind; one that stalls past --transfer-timeout fails its
+# host, the good copy in place; the next up sends it whole.
 . "$TESTLIB"
 . "$SSHDLIB"
 
@@ -166,7 +167,21 @@ done
 host_has "$V1" "deploy killed mid-way"
 no_part "deploy killed mid-way"
 
-# Then a whole transfer: v2 in place, once.
+# A transfer that stalls (the host takes 8 MiB, then nothing for 8 s)
+# past --transfer-timeout: the host fails, named, with v1 in place.
+echo stall >"$TMP/mode"
+run "$DEPLOY" up --yes --transfer-timeout 2 topo.yml
+expect_rc 1 "up with a stalled transfer"
+checks=$((checks + 1))
+grep -q "^$HOST: failed: artifact 'node' was not sent: host '$HOST': the transfer stalled: nothing went out for 2 s ([0-9]* of $SIZE bytes sent)" "$TMP/out" ||
+	fail "the stalled transfer is named: $(cat "$TMP/out")"
+host_has "$V1" "stalled"
+run "$DEPLOY" up --yes --transfer-timeout 0 topo.yml
+expect_rc 64 "--transfer-timeout 0"
+expect_line "$TMP/err" "deploy: --transfer-timeout takes 1 to 86400 seconds, not 0" "--transfer-timeout's range"
+
+# Then a whole transfer: v2 in place, once (the part the stalled one's
+# killed processes left is replaced).
 echo pass >"$TMP/mode"
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up after the failed transfers"

@@ -29,8 +29,11 @@ $1"
 ami=$(py "print(ec2.describe_images(Owners=['099720109477'])['Images'][0]['ImageId'])")
 default_vpc=$(py "print(ec2.describe_vpcs(Filters=[{'Name': 'isDefault', 'Values': ['true']}])['Vpcs'][0]['VpcId'])")
 
-# 1. The default VPC, 7 hosts (two pages of 5), an AMI id, user data, a
-# data disk.
+# 1. The default VPC, 7 hosts, an AMI id, user data, a data disk. moto
+# pages DescribeInstances by reservation, and the new hosts of a role are
+# one RunInstances (one reservation): node-0 to node-4 are made one run
+# each (--limit), then node-5 and node-6 by one launch, so that the 6
+# reservations take two pages of 5.
 cat >topo.yml <<TOPO
 version: 1
 name: $name
@@ -44,8 +47,17 @@ roles:
     disk: {size: 50, type: gp3}
 TOPO
 
+for i in 0 1 2 3 4; do
+	run "$DEPLOY" up --yes --limit "node-$i" topo.yml
+	expect_rc 0 "up node-$i in the default VPC"
+done
+: >"$AWS_LOG"
 run "$DEPLOY" up --yes topo.yml
 expect_rc 0 "up in the default VPC"
+checks=$((checks + 1))
+[ "$(grep -c '^RunInstances 200' "$AWS_LOG")" = 1 ] || fail "node-5 and node-6 made by one RunInstances"
+checks=$((checks + 1))
+[ "$(grep -c '^CreateTags 200' "$AWS_LOG")" = 2 ] || fail "each of the launch tagged as its host"
 py "
 r = ec2.describe_instances(Filters=[{'Name': 'tag:deploy:topology', 'Values': ['$name']}])
 for res in r['Reservations']:

@@ -54,6 +54,16 @@ set -- $(stat "POST /v2/firewalls")
 [ "$2" -gt 1 ] || fail "up: firewall creates one at a time"
 checks=$((checks + 4))
 
+# plan reads the 7 recorded droplets with one list, not a GET each.
+: >"$DO_LOG"
+run "$DEPLOY" plan topo.yml
+expect_rc 0 "plan"
+set -- $(stat "GET /v2/droplets/")
+[ "$1" = 0 ] || fail "plan: $1 GETs of one droplet, expected 0 (one list)"
+set -- $(stat "GET /v2/droplets") # the list: no GET of one droplet above
+[ "$1" -ge 1 ] || fail "plan: the droplets were not listed"
+checks=$((checks + 2))
+
 : >"$DO_LOG"
 run "$DEPLOY" down --yes topo.yml
 expect_rc 0 "down"

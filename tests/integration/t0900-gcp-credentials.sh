@@ -143,6 +143,16 @@ tool env -u GOOGLE_APPLICATION_CREDENTIALS "$TT" gcp-creds
 expect_rc 1 "ADC with a wrong secret"
 expect_line "$TMP/err" "authorized_user file $ADC (gcloud application default credentials): $GCP_URL/token refused: HTTP 401: invalid_client: Unauthorized" \
 	"ADC refused"
+# A refusal that quotes the client secret and the refresh token it was
+# sent shows neither.
+jq '.client_secret = "echo-wrong-secret-8c1f"' "$ADC" >"$ADC.new" &&
+	mv "$ADC.new" "$ADC"
+tool env -u GOOGLE_APPLICATION_CREDENTIALS "$TT" gcp-creds
+expect_rc 1 "ADC refused by a server that quotes the secrets"
+expect_line "$TMP/err" "authorized_user file $ADC (gcloud application default credentials): $GCP_URL/token refused: HTTP 401: invalid_client: Unauthorized: [secret gcp client secret] [secret gcp refresh token]" \
+	"ADC refused, quoting the secrets"
+expect_no_match "$TMP/err" "echo-wrong-secret-8c1f" "the client secret is not shown"
+expect_no_match "$TMP/err" "$GCP_USER_REFRESH" "the refresh token is not shown"
 rm -f "$ADC"
 
 # --- the metadata server --------------------------------------------------

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "playbook/context.h"
+#include "util/proc.h"
 #include "playbook/playbook.h"
 #include "topology/topology.h"
 #include "util/buf.h"
@@ -356,6 +357,16 @@ static void test_secrets_load_from_env_and_files(void **state)
 	assert_string_equal(v[0].value, "env-secret");
 	assert_string_equal(v[1].name, "b");
 	assert_string_equal(v[1].value, "file-secret\n");
+	/* Read, the variable is not passed on to what deploy runs. */
+	{
+		char *argv[] = { "env", NULL };
+		struct proc_result res;
+
+		assert_int_equal(
+			proc_run(argv, NULL, 10000, 1 << 20, &res, NULL), 0);
+		assert_null(strstr(res.out.data, "env-secret"));
+		proc_result_free(&res);
+	}
 	assert_int_equal(dl.warnings, 1);
 	assert_string_equal(dl.items[0].msg,
 			    "secret 'c': environment variable "

@@ -125,6 +125,32 @@ static void test_a_message_quoting_a_credential_is_redacted(void **state)
 	assert_string_equal(tiny, "bad token [secret digit");
 }
 
+static void test_redactors_share_one_set(void **state)
+{
+	struct redact_set set = { 0 };
+	struct redactor a, b;
+	struct buf out_a = BUF_INIT, out_b = BUF_INIT;
+
+	(void)state;
+	redact_set_add(&set, "pw", SECRET, strlen(SECRET));
+	redactor_init_shared(&a, &set);
+	redactor_init_shared(&b, &set);
+	/* Each keeps its own held-back bytes. */
+	redactor_feed(&a, "x hunter2 p@", 12, &out_a);
+	redactor_feed(&b, "y 68756e74", 10, &out_b);
+	redactor_feed(&a, "ss/w0rd z", 9, &out_a);
+	redactor_feed(&b, "65723220704073732f77307264", 26, &out_b);
+	redactor_flush(&a, &out_a);
+	redactor_flush(&b, &out_b);
+	assert_string_equal(out_a.data, "x [secret pw] z");
+	assert_string_equal(out_b.data, "y [secret pw]");
+	redactor_free(&a);
+	redactor_free(&b);
+	redact_set_free(&set);
+	buf_free(&out_a);
+	buf_free(&out_b);
+}
+
 static void test_other_bytes_pass_unchanged(void **state)
 {
 	static const char text[] = "abc hunter2 p@ss/w0r\0\xff\xfe h";
@@ -166,6 +192,7 @@ int main(void)
 			test_a_file_value_without_its_newline_is_replaced),
 		cmocka_unit_test(
 			test_a_message_quoting_a_credential_is_redacted),
+		cmocka_unit_test(test_redactors_share_one_set),
 		cmocka_unit_test(test_other_bytes_pass_unchanged),
 		cmocka_unit_test(test_without_secrets_nothing_is_held),
 	};
