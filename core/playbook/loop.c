@@ -31,26 +31,6 @@ struct list_src {
 	char *what; /* "vars.files" or "steps[3].loop"; owned */
 };
 
-static const cJSON *lookup_path(const cJSON *data, const char *path)
-{
-	const cJSON *v = data;
-	const char *p = path;
-
-	while (v && *p) {
-		const char *dot = strchr(p, '.');
-		size_t n = dot ? (size_t)(dot - p) : strlen(p);
-		char key[128];
-
-		if (n >= sizeof(key) || !cJSON_IsObject(v))
-			return NULL;
-		memcpy(key, p, n);
-		key[n] = '\0';
-		v = cJSON_GetObjectItemCaseSensitive(v, key);
-		p += n + (dot ? 1 : 0);
-	}
-	return v;
-}
-
 /* The node of a dotted path below mapping m ("a.b" in {a: {b: ...}}). */
 static const struct ynode *ynode_path(const struct ynode *m, const char *path)
 {
@@ -306,7 +286,7 @@ int loop_items(struct cc *c, const struct step *s, cJSON **out)
 		src.what = xstrdup("loop");
 	} else {
 		src.what = xstrdup(s->loop_path);
-		v = lookup_path(c->data, s->loop_path);
+		v = json_lookup_path(c->data, s->loop_path);
 		if (!v) {
 			rc = fail_in(c, NULL, NULL,
 				     "%s.loop: '%s' is not defined%s", s->what,

@@ -136,7 +136,7 @@ bool json_truthy(const cJSON *v)
 	return true;
 }
 
-static const cJSON *lookup_path(const cJSON *data, const char *path)
+const cJSON *json_lookup_path(const cJSON *data, const char *path)
 {
 	const cJSON *v = data;
 	const char *p = path;
@@ -159,7 +159,7 @@ static const cJSON *lookup_path(const cJSON *data, const char *path)
 int when_eval(const struct when_expr *w, const cJSON *data, bool *out,
 	      struct error *err)
 {
-	const cJSON *v = lookup_path(data, w->path);
+	const cJSON *v = json_lookup_path(data, w->path);
 	char num[64];
 	const char *s;
 

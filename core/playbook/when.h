@@ -48,6 +48,8 @@ int when_eval(const struct when_expr *w, const cJSON *data, bool *out,
 	      struct error *err);
 /* Truthiness: false for null, false, 0, "", [] and {}. */
 bool json_truthy(const cJSON *v);
+/* The value at a dotted path ("vars.files") in data, or NULL. */
+const cJSON *json_lookup_path(const cJSON *data, const char *path);
 
 /*
  * The schema checker for a step's `when:` (core/topology/schema.h): a

@@ -583,6 +583,18 @@ static void send_script(struct job *jb, bool later)
 	error_clear(&e);
 }
 
+/* Once no transfer is in flight: the script goes, or, when one failed,
+ * the host is done (it was finished as failed) and the next job starts. */
+static void after_sends(struct job *jb)
+{
+	if (jb->sending)
+		return;
+	if (jb->send_failed)
+		pump(jb->r);
+	else
+		send_script(jb, true);
+}
+
 /* An artifact's transfer ended; after the last, the script goes. */
 static void on_transfer_done(void *data, struct ssh_host *h,
 			     const struct ssh_result *res)
@@ -611,12 +623,7 @@ static void on_transfer_done(void *data, struct ssh_host *h,
 		finish(jb, res->status == SSH_UNREACHABLE ? HOST_UNREACHABLE
 							  : HOST_FAILED);
 	}
-	if (jb->sending)
-		return;
-	if (jb->send_failed)
-		pump(jb->r);
-	else
-		send_script(jb, true);
+	after_sends(jb);
 }
 
 static const struct ssh_exec_ops transfer_ops = {
@@ -680,12 +687,7 @@ static void on_probe_done(void *data, struct ssh_host *h,
 		jb->sending++;
 	}
 	error_clear(&e);
-	if (jb->sending)
-		return;
-	if (jb->send_failed)
-		pump(jb->r);
-	else
-		send_script(jb, true);
+	after_sends(jb);
 }
 
 static const struct ssh_exec_ops probe_ops = {
