@@ -15,6 +15,8 @@
 #                           NETNS when not empty); waits until it listens
 #   sshd_host_key NAME      the path of NAME's public host key
 #   sshd_user NAME          make a local user that can log in with the key
+#   sshd_free_net PREFIX    a /24 under PREFIX (10.X) that no route here
+#                           covers yet, in $SSHD_FREE_NET (PREFIX.N)
 #   sshd_netns NAME         make a network namespace, removed at exit
 #   sshd_veth ...           a veth pair into it (see below)
 #   sshd_root_cannot_reach ADDR   keep root here from reaching ADDR
@@ -225,6 +227,27 @@ sshd_netns() {
 	ip netns add "$1" || exit 1
 	echo "$1" >>"$SSHD_DIR/netns"
 	ip -n "$1" link set lo up
+}
+
+# sshd_free_net PREFIX: the first PREFIX.N/24 (N from this shell's PID,
+# 20..219, wrapping) that no route in this namespace covers, in
+# $SSHD_FREE_NET. A test killed by SIGKILL cannot undo its veth link; one
+# left with the same subnet would take this test's packets (seen in CI:
+# every connection to the inner hosts refused).
+sshd_free_net() {
+	_n=$(($$ % 200))
+	_tries=0
+	while [ $_tries -lt 200 ]; do
+		_net=$1.$((_n + 20))
+		if ! ip route show to match "$_net.1" | grep -qv '^default '; then
+			SSHD_FREE_NET=$_net
+			return 0
+		fi
+		_n=$(((_n + 1) % 200))
+		_tries=$((_tries + 1))
+	done
+	echo "no free /24 under $1: every one is routed here" >&2
+	exit 1
 }
 
 # sshd_veth HOSTIF HOSTADDR NS NSIF NSADDR PREFIX: a veth pair between

@@ -12,9 +12,9 @@
 . "$SSHDLIB"
 
 sshd_setup 35
-n=$(($$ % 200 + 20))
 inner_ns=dpli$$
-net=10.235.$n
+sshd_free_net 10.235
+net=$SSHD_FREE_NET
 bastion_user=dpb$$
 sshd_netns "$inner_ns"
 sshd_veth "dvh$$" "$net.1" "$inner_ns" "dvi$$" "$net.2" 24

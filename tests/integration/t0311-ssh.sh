@@ -18,9 +18,9 @@ if ! command -v tmux >/dev/null; then
 fi
 
 sshd_setup 41
-n=$(($$ % 200 + 20))
 inner_ns=dpsi$$
-net=10.236.$n
+sshd_free_net 10.236
+net=$SSHD_FREE_NET
 bastion_user=dps$$
 sshd_netns "$inner_ns"
 sshd_veth "dsh$$" "$net.1" "$inner_ns" "dsi$$" "$net.2" 24

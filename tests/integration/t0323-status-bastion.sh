@@ -10,9 +10,9 @@
 . "$SSHDLIB"
 
 sshd_setup 44
-n=$(($$ % 200 + 20))
 inner_ns=dpsi$$
-net=10.244.$n
+sshd_free_net 10.244
+net=$SSHD_FREE_NET
 bastion_user=dps$$
 sshd_netns "$inner_ns"
 sshd_veth "dsh$$" "$net.1" "$inner_ns" "dsi$$" "$net.2" 24

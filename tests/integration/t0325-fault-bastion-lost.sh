@@ -12,9 +12,9 @@
 . "$SSHDLIB"
 
 sshd_setup 46
-n=$(($$ % 200 + 20))
 inner_ns=dpbl$$
-net=10.246.$n
+sshd_free_net 10.246
+net=$SSHD_FREE_NET
 bastion_user=dpl$$
 sshd_netns "$inner_ns"
 sshd_veth "dbh$$" "$net.1" "$inner_ns" "dbi$$" "$net.2" 24

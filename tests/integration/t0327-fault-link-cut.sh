@@ -10,9 +10,9 @@
 . "$SSHDLIB"
 
 sshd_setup 48
-n=$(($$ % 200 + 20))
 ns=dplc$$
-net=10.248.$n
+sshd_free_net 10.248
+net=$SSHD_FREE_NET
 sshd_netns "$ns"
 sshd_veth "dch$$" "$net.1" "$ns" "dci$$" "$net.2" 24
 # Its sshd drops a session whose client went silent (3 s), so that the
