@@ -143,6 +143,16 @@ struct provider_ops {
 	int (*drift)(struct provider_run *run, const struct host *h,
 		     const struct state_resource *r, struct buf *out,
 		     struct error *err);
+	/*
+	 * MAY (MUST for a provider that makes data disks): where host h's
+	 * data disk (roles.NAME.disk) shows on the host: device paths, the
+	 * most stable first, each appended to paths (a JSON array of
+	 * strings); the disk step (playbooks/disk.yml) takes the first that
+	 * appears there. s holds what the provider recorded of h (it is
+	 * not changed). Makes no call.
+	 */
+	void (*disk_devices)(const struct topology *t, struct state *s,
+			     const struct host *h, cJSON *paths);
 };
 
 const struct provider_ops *provider_find(const char *name);
@@ -188,6 +198,12 @@ int provider_import_host(struct provider_run *run, const struct host *h,
 int provider_drift(struct provider_run *run, const struct host *h,
 		   const struct state_resource *r, struct buf *out,
 		   struct error *err);
+
+/* The device paths of h's data disk (disk_devices), appended to paths;
+ * none for a provider without data disks. */
+void provider_disk_devices(const struct provider_ops *p,
+			   const struct topology *t, struct state *s,
+			   const struct host *h, cJSON *paths);
 
 struct objstore;
 /* The object store that holds the topology's state when its state: block

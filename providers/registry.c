@@ -245,6 +245,14 @@ int provider_drift(struct provider_run *run, const struct host *h,
 	return rc;
 }
 
+void provider_disk_devices(const struct provider_ops *p,
+			   const struct topology *t, struct state *s,
+			   const struct host *h, cJSON *paths)
+{
+	if (p && p->disk_devices)
+		p->disk_devices(t, s, h, paths);
+}
+
 int provider_sync(struct provider_run *run, struct buf *dry, struct error *err)
 {
 	if (!run->provider->sync)

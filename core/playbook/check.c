@@ -36,6 +36,7 @@ static const char *const kind_names[STEP_KIND_COUNT + 1] = {
 	[STEP_WAIT] = "wait",
 	[STEP_ARTIFACT] = "artifact",
 	[STEP_DOCKER_IMAGE] = "docker_image",
+	[STEP_MOUNT] = "mount",
 	[STEP_KIND_COUNT] = NULL,
 };
 
@@ -796,6 +797,89 @@ static const struct vspec vs_wait = { .type = VT_MAP,
 				      .keys = wait_keys,
 				      .check = check_wait };
 
+/* mount: a block device's file system, made when it has none, mounted */
+
+/* device: a path, a list of them (the first that appears), or one
+ * variable naming such a list ("{{role.disk.devices}}"). */
+static void check_device(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	char *path;
+
+	if (n->kind == YNODE_SEQ) {
+		if (!n->nr)
+			verror(v, n, "%s is an empty list", what);
+		for (size_t i = 0; i < n->nr; i++)
+			if (!ynode_is_string(n->items[i]))
+				verror(v, n->items[i],
+				       "%s entries are device paths, not %s",
+				       what, ynode_describe(n->items[i]));
+			else
+				check_abs_path(v, n->items[i], what);
+		return;
+	}
+	if (!ynode_is_string(n)) {
+		verror(v, n,
+		       "%s must be a device path or a list of them, not %s",
+		       what, ynode_describe(n));
+		return;
+	}
+	path = loop_var_path(n->value);
+	if (!path)
+		check_abs_path(v, n, what);
+	free(path);
+}
+
+static void check_fstype(struct vctx *v, const struct ynode *n,
+			 const char *what)
+{
+	size_t i = 0;
+
+	if (has_tag(n))
+		return;
+	while (n->value[i] >= 'a' && n->value[i] <= 'z')
+		i++;
+	while ((n->value[i] >= 'a' && n->value[i] <= 'z') ||
+	       (n->value[i] >= '0' && n->value[i] <= '9'))
+		i++;
+	if (!n->len || i != n->len)
+		verror(v, n, "%s '%s' is not a file system type such as ext4",
+		       what, n->value);
+}
+
+static void check_mount_options(struct vctx *v, const struct ynode *n,
+				const char *what)
+{
+	if (has_tag(n))
+		return;
+	for (size_t i = 0; i < n->len; i++)
+		if ((unsigned char)n->value[i] <= ' ' || n->value[i] == '#') {
+			verror(v, n,
+			       "%s '%s' must be options separated by commas, "
+			       "without blanks",
+			       what, n->value);
+			return;
+		}
+}
+
+static const struct vspec vs_device = { .type = VT_ANY, .check = check_device };
+static const struct vspec vs_fstype = { .type = VT_STRING,
+					.check = check_fstype };
+static const struct vspec vs_mount_options = { .type = VT_STRING,
+					       .check = check_mount_options };
+
+static const struct key_spec mount_keys[] = {
+	{ "path", &vs_abs_path, KEY_REQUIRED, NULL, "path: /data" },
+	{ "device", &vs_device, KEY_REQUIRED, NULL,
+	  "device: /dev/disk/by-id/google-data" },
+	{ "fstype", &vs_fstype, 0, "ext4", NULL },
+	{ "options", &vs_mount_options, 0, "defaults", NULL },
+	{ "timeout", &vs_seconds, 0, "120", NULL },
+	{ 0 },
+};
+
+static const struct vspec vs_mount = { .type = VT_MAP, .keys = mount_keys };
+
 /* loop and item: a step run once per item of a list */
 
 char *loop_var_path(const char *text)
@@ -936,6 +1020,7 @@ static const struct key_spec step_keys[] = {
 	{ "wait", &vs_wait, 0, NULL, NULL },
 	{ "artifact", &vs_artifact, 0, NULL, NULL },
 	{ "docker_image", &vs_docker_image, 0, NULL, NULL },
+	{ "mount", &vs_mount, 0, NULL, NULL },
 	{ 0 },
 };
 
@@ -973,7 +1058,8 @@ static void check_kinds(struct vctx *v, const struct ynode *n, const char *what,
 	if (!first && !has_unknown_key(n, keys))
 		verror(v, n,
 		       "%s has no kind: add one of file, directory, line, apt, "
-		       "service, user, sysctl, download, shell, command, wait",
+		       "service, user, sysctl, download, shell, command, wait, "
+		       "artifact, docker_image, mount",
 		       what);
 }
 
@@ -1065,10 +1151,43 @@ static const struct vspec vs_vars = { .type = VT_DICT,
 				      .check_key = check_identifier,
 				      .key_what = "variable name" };
 
+/* disk_vars: a path relative to the data disk's mount, inside it. */
+static void check_disk_path(struct vctx *v, const struct ynode *n,
+			    const char *what)
+{
+	const char *p = n->value;
+	bool bad = !n->len || p[0] == '/' || strlen(p) != n->len ||
+		   strstr(p, "{{");
+
+	for (size_t i = 0; !bad && i < n->len; i++) {
+		size_t len = strcspn(p + i, "/");
+
+		bad = (unsigned char)p[i] < 0x20 || !len ||
+		      (len == 2 && !strncmp(p + i, "..", 2));
+		for (size_t j = i; !bad && j < i + len; j++)
+			bad = (unsigned char)p[j] <= 0x20 || p[j] == 0x7f;
+		i += len;
+	}
+	if (bad)
+		verror(v, n,
+		       "%s '%s' must be a path under the data disk's mount, "
+		       "such as 'node' (relative, no '..', no blanks)",
+		       what, p);
+}
+
+static const struct vspec vs_disk_path = { .type = VT_STRING,
+					   .check = check_disk_path };
+static const struct vspec vs_disk_vars = { .type = VT_DICT,
+					   .items = &vs_disk_path,
+					   .check_key = check_identifier,
+					   .key_what = "variable name" };
+
 static const struct key_spec playbook_keys[] = {
 	{ "name", &vs_pb_name, KEY_REQUIRED, NULL, "name: node" },
 	{ "description", &vs_str, 0, "none", NULL },
 	{ "vars", &vs_vars, 0, "{}", NULL },
+	{ "disk_vars", &vs_disk_vars, 0, "{}",
+	  "disk_vars: {node_data_dir: node}" },
 	{ "steps", &vs_steps, KEY_REQUIRED, NULL,
 	  "steps: [{name: ..., file: {...}}]" },
 	{ "handlers", &vs_handlers, 0, "[]", NULL },

@@ -523,6 +523,7 @@ static void summary(const struct step *s, struct buf *out)
 	case STEP_FILE:
 	case STEP_DIRECTORY:
 	case STEP_LINE:
+	case STEP_MOUNT:
 		n = ynode_get(a, "path");
 		break;
 	case STEP_SYSCTL:

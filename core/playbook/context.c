@@ -572,6 +572,26 @@ static cJSON *role_json(const struct topology *t, const struct role *r)
 	return o;
 }
 
+/* role.disk: the role's data disk as this host has it; null without. */
+static cJSON *disk_json(const struct context_input *in, const struct host *h)
+{
+	const struct role *r = h->role;
+	const struct host_address *a = given_address(in, h);
+	cJSON *o;
+
+	if (r->disk_size <= 0)
+		return cJSON_CreateNull();
+	o = cJSON_CreateObject();
+	cJSON_AddNumberToObject(o, "size", r->disk_size);
+	add_str(o, "type", r->disk_type);
+	add_str(o, "mount", r->disk_mount);
+	cJSON_AddItemToObject(o, "devices",
+			      a && a->disk_devices
+				      ? cJSON_Duplicate(a->disk_devices, true)
+				      : cJSON_CreateArray());
+	return o;
+}
+
 static cJSON *host_json(const struct context_input *in, const struct host *h)
 {
 	cJSON *o = host_summary(in, h);
@@ -668,7 +688,12 @@ int context_build(const struct topology *t, const struct host *h,
 	c->host = h;
 	c->data = d;
 	cJSON_AddItemToObject(d, "host", host_json(in, h));
-	cJSON_AddItemToObject(d, "role", role_json(t, h->role));
+	{
+		cJSON *role = role_json(t, h->role);
+
+		cJSON_AddItemToObject(role, "disk", disk_json(in, h));
+		cJSON_AddItemToObject(d, "role", role);
+	}
 	vars = cJSON_CreateObject();
 	merge_vars(vars, t->vars);
 	merge_vars(vars, h->role->vars);
@@ -759,7 +784,26 @@ cJSON *context_playbook_data(const struct host_context *c,
 {
 	cJSON *d = cJSON_Duplicate(c->data, true);
 	cJSON *vars = vars_json(pb->vars), *p = cJSON_CreateObject();
+	const struct role *r = c->host->role;
 
+	/* On the data disk: its mount before each disk_vars path. */
+	for (size_t i = 0; pb->disk_vars && r->disk_size > 0 && r->disk_mount &&
+			   i < pb->disk_vars->nr;
+	     i++) {
+		const struct ypair *kv = &pb->disk_vars->pairs[i];
+		struct buf b = BUF_INIT;
+		size_t len = strlen(r->disk_mount);
+
+		if (!ynode_is_string(kv->value))
+			continue;
+		while (len > 1 && r->disk_mount[len - 1] == '/')
+			len--;
+		buf_addf(&b, "%.*s/%s", (int)len, r->disk_mount,
+			 kv->value->value);
+		cJSON_DeleteItemFromObjectCaseSensitive(vars, kv->key->value);
+		cJSON_AddStringToObject(vars, kv->key->value, b.data);
+		buf_free(&b);
+	}
 	merge_over(vars, cJSON_GetObjectItemCaseSensitive(c->data, "vars"));
 	cJSON_ReplaceItemInObjectCaseSensitive(d, "vars", vars);
 	add_str(p, "name", pb->name);

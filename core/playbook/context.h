@@ -40,6 +40,9 @@ struct host_address {
 	const char *host;
 	const char *address;
 	const char *private_address;
+	/* Where its data disk shows on it: device paths (JSON strings),
+	 * provider_disk_devices(); NULL: none known. */
+	const cJSON *disk_devices;
 };
 
 struct context_input {
@@ -78,7 +81,9 @@ void context_drop_data(struct host_context *c);
 
 /*
  * The data playbook pb sees on this host: the host's data with pb's
- * defaults below the variables, and playbook.name. Free it with
+ * defaults below the variables (on a host whose role has a data disk,
+ * its disk_vars: MOUNT/PATH in place of those defaults), and
+ * playbook.name. Free it with
  * context_data_free(), which wipes the secrets in it.
  */
 cJSON *context_playbook_data(const struct host_context *c,

@@ -177,6 +177,8 @@ static void build_playbook(struct playbook *pb, struct vctx *v)
 	pb->description = ynode_is_string(n) ? n->value : NULL;
 	n = ynode_get(root, "vars");
 	pb->vars = n && n->kind == YNODE_MAP ? n : NULL;
+	n = ynode_get(root, "disk_vars");
+	pb->disk_vars = n && n->kind == YNODE_MAP && n->nr ? n : NULL;
 	n = ynode_get(root, "health");
 	pb->health = n && n->kind == YNODE_SEQ && n->nr ? n : NULL;
 	n = ynode_get(root, "steps");

@@ -34,6 +34,7 @@ enum step_kind {
 	STEP_WAIT,
 	STEP_ARTIFACT,
 	STEP_DOCKER_IMAGE,
+	STEP_MOUNT,
 	STEP_KIND_COUNT,
 };
 
@@ -66,6 +67,9 @@ struct playbook {
 	const char *name;
 	const char *description;
 	const struct ynode *vars; /* defaults; NULL when none */
+	/* Defaults on a host whose role has a data disk: paths relative to
+	 * its mount (context_playbook_data()); NULL when none. */
+	const struct ynode *disk_vars;
 	struct step *steps;
 	size_t nr_steps;
 	struct step *handlers;

@@ -1640,6 +1640,178 @@ dp_wait() {
 	done
 }
 
+# Data disks
+
+# _dp_devnum PATH: the block device PATH is (links followed), as findmnt's
+# MAJ:MIN says it, in _dp_x; false when PATH is no block device.
+_dp_devnum() {
+	[ -b "$1" ] || return 1
+	_dp_x=$(stat -L -c '%t %T' -- "$1") || return 1
+	_dp_x=$(printf '%d:%d' "0x${_dp_x% *}" "0x${_dp_x#* }")
+}
+
+# _dp_ere TEXT: TEXT as a POSIX extended regular expression that matches
+# it alone.
+_dp_ere() {
+	printf '%s' "$1" | sed 's/[].[^$*+?(){}|\\/]/\\&/g'
+}
+
+# _dp_mopts OPTIONS: the options of the fstab line: OPTIONS with nofail
+# (a disk that is missing at boot does not stop it) and a bound on the
+# wait for the device at boot, unless OPTIONS says them.
+_dp_mopts() {
+	_dp_x=$1
+	case ,$1, in
+	*,nofail,*) ;;
+	*) _dp_x=$_dp_x,nofail ;;
+	esac
+	case ,$1, in
+	*,x-systemd.device-timeout=*) ;;
+	*) _dp_x=$_dp_x,x-systemd.device-timeout=30s ;;
+	esac
+}
+
+# dp_mount PATH FSTYPE OPTIONS TIMEOUT DEVICE...: the first DEVICE that
+# appears within TIMEOUT seconds (a volume shows some time after it is
+# attached) gets a FSTYPE file system when blkid finds nothing on it
+# (never when it finds anything: a disk that holds data keeps it), an
+# /etc/fstab line by UUID, and is mounted at PATH. Mounted elsewhere (as
+# DigitalOcean's images do under /mnt), it is unmounted there and the
+# fstab lines that name its device paths go.
+dp_mount() {
+	_dp_mp=$1
+	_dp_fs=$2
+	_dp_mo=$3
+	_dp_mto=$4
+	shift 4
+	for _dp_x in findmnt blkid mount umount stat; do
+		if ! command -v "$_dp_x" >/dev/null 2>&1; then
+			_dp_msg="no $_dp_x command on the host (util-linux)"
+			return 1
+		fi
+	done
+	_dp_wend=$(($(date +%s) + _dp_mto))
+	_dp_dev=
+	while :; do
+		for _dp_d; do
+			if [ -b "$_dp_d" ]; then
+				_dp_dev=$_dp_d
+				break
+			fi
+		done
+		if [ -n "$_dp_dev" ]; then
+			break
+		fi
+		if [ "$DP_CHECK" = 1 ]; then
+			_dp_st=skipped
+			_dp_msg="no device $* now; would wait up to ${_dp_mto}s"
+			return 0
+		fi
+		if [ "$(date +%s)" -ge "$_dp_wend" ]; then
+			_dp_msg="device $* did not appear after ${_dp_mto}s: is the volume attached to this host? (ls -l /dev/disk/by-id there shows what is)"
+			return 1
+		fi
+		sleep 1
+	done
+	if ! _dp_devnum "$_dp_dev"; then
+		_dp_msg="cannot read the device number of $_dp_dev"
+		return 1
+	fi
+	_dp_num=$_dp_x
+	# What PATH is now: the disk, another file system, or a directory.
+	_dp_cur=$(findmnt -rn -o MAJ:MIN,SOURCE,FSTYPE --mountpoint "$_dp_mp" |
+		tail -n 1)
+	if [ -n "$_dp_cur" ] && [ "${_dp_cur%% *}" != "$_dp_num" ]; then
+		_dp_msg="$_dp_mp is already a different file system (${_dp_cur#* }), not $_dp_dev: unmount it there, or set the role's disk.mount to another path"
+		return 1
+	fi
+	if [ -z "$_dp_cur" ] && [ -d "$_dp_mp" ] &&
+		[ -n "$(ls -A -- "$_dp_mp")" ]; then
+		_dp_msg="$_dp_mp is a directory that holds files, which mounting $_dp_dev there would hide: move them away (or onto the disk) first"
+		return 1
+	fi
+	if [ -e "$_dp_mp" ] && [ ! -d "$_dp_mp" ]; then
+		_dp_msg="$_dp_mp exists and is not a directory"
+		return 1
+	fi
+	# What the device holds: a file system is never made over anything.
+	_dp_x=$(blkid -p -o export -- "$_dp_dev" 2>&1)
+	case $? in
+	0) ;;
+	2) _dp_x= ;;
+	*)
+		_dp_msg="blkid cannot read $_dp_dev: $_dp_x"
+		return 1
+		;;
+	esac
+	_dp_type=$(printf '%s\n' "$_dp_x" | sed -n 's/^TYPE=//p')
+	_dp_uuid=$(printf '%s\n' "$_dp_x" | sed -n 's/^UUID=//p')
+	if [ -z "$_dp_type" ] && [ -n "$_dp_x" ]; then
+		_dp_msg="$_dp_dev is not blank and holds no file system ($(printf '%s' "$_dp_x" | grep -E '^(PTTYPE|USAGE)=' | tr '\n' ' ')): deploy formats only a blank disk; wipe it (wipefs -a) if nothing on it is needed"
+		return 1
+	fi
+	if [ -z "$_dp_type" ]; then
+		if ! command -v "mkfs.$_dp_fs" >/dev/null 2>&1; then
+			_dp_msg="no mkfs.$_dp_fs on the host to format $_dp_dev (ext4: apt-get install e2fsprogs)"
+			return 1
+		fi
+		_dp_changed "formatted $_dp_fs" && {
+			_dp_changed "fstab line" && _dp_changed mounted
+			return 0
+		}
+		"mkfs.$_dp_fs" -q "$_dp_dev" || {
+			_dp_msg="mkfs.$_dp_fs $_dp_dev failed: exit status $?"
+			return 1
+		}
+		_dp_type=$_dp_fs
+		_dp_uuid=$(blkid -p -s UUID -o value -- "$_dp_dev")
+	fi
+	if [ -z "$_dp_uuid" ]; then
+		_dp_msg="the $_dp_type file system on $_dp_dev has no UUID for /etc/fstab"
+		return 1
+	fi
+	# Mounted elsewhere (DigitalOcean: /mnt/VOLUME): there no more.
+	_dp_o=$(findmnt -rn -o MAJ:MIN,TARGET | awk -v n="$_dp_num" '$1 == n { print $2 }')
+	while _dp_pop; do
+		if [ "$_dp_l" = "$_dp_mp" ]; then
+			continue
+		fi
+		_dp_changed "unmounted from $_dp_l" && continue
+		if ! umount -- "$_dp_l"; then
+			_dp_msg="$_dp_dev is mounted at $_dp_l and cannot be unmounted there (in use?): stop what uses it, then run up again"
+			return 1
+		fi
+	done
+	# /etc/fstab: the lines that mount the device by a path go; one by
+	# its UUID at PATH.
+	_dp_m0=$_dp_msg
+	_dp_re=
+	for _dp_d in "$@" "$(readlink -f -- "$_dp_dev")"; do
+		_dp_re=${_dp_re:+$_dp_re|}$(_dp_ere "$_dp_d")
+	done
+	dp_line /etc/fstab absent "" "^($_dp_re)[[:space:]]" 0 || return 1
+	_dp_mopts "$_dp_mo"
+	dp_line /etc/fstab present \
+		"UUID=$_dp_uuid $_dp_mp $_dp_type $_dp_x 0 2" \
+		"^[^#[:space:]]+[[:space:]]+$(_dp_ere "$_dp_mp")[[:space:]]" 1 ||
+		return 1
+	if [ "$_dp_msg" != "$_dp_m0" ]; then
+		_dp_msg=${_dp_m0:+$_dp_m0, }"fstab line"
+		if [ "$DP_CHECK" != 1 ] && [ -d /run/systemd/system ]; then
+			systemctl daemon-reload || true
+		fi
+	fi
+	if [ -n "$_dp_cur" ]; then
+		return 0
+	fi
+	_dp_changed mounted && return 0
+	mkdir -p -- "$_dp_mp" || return 1
+	if ! mount -t "$_dp_type" -o "$_dp_mo" -- "$_dp_dev" "$_dp_mp"; then
+		_dp_msg="mount $_dp_dev at $_dp_mp failed: exit status $? (dmesg says why)"
+		return 1
+	fi
+}
+
 # Health gates (the role's health: checks, after the handlers)
 
 # _dp_gate N NAME KIND ARGS...: a health check; it always runs and is

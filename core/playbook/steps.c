@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "playbook/check.h"
 #include "playbook/compile-internal.h"
 #include "playbook/context.h"
+#include "playbook/when.h"
 #include "playbook/values.h"
 #include "template/template.h"
 #include "topology/image.h"
@@ -819,6 +821,145 @@ out:
 	return rc;
 }
 
+/* ext4, xfs, btrfs: a lowercase word that may end in digits. */
+static bool is_fstype(const char *s)
+{
+	size_t i = 0;
+
+	while (s[i] >= 'a' && s[i] <= 'z')
+		i++;
+	if (!i)
+		return false;
+	while ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9'))
+		i++;
+	return !s[i];
+}
+
+/* One device path of a mount step, checked, as one word of call. */
+static int add_device(struct cc *c, const struct ynode *at, const char *path,
+		      size_t len, struct buf *call)
+{
+	if (path[0] != '/' || cc_has_control(path, len) ||
+	    memchr(path, ' ', len))
+		return cc_fail_at(c, at, DEPLOY_ERR_INVALID,
+				  "%s '%s' does not render to an absolute "
+				  "path without blanks",
+				  cc_key_what(c, "device"), at->value);
+	cc_arg(call, path, len);
+	return 0;
+}
+
+/*
+ * mount: the candidates for the device (a path, a list, or a variable
+ * holding a list of them) become the last words: the runtime takes the
+ * first that appears.
+ */
+static int c_mount(struct cc *c, const struct ynode *a, struct buf *call)
+{
+	const struct ynode *dev = ynode_get(a, "device");
+	struct buf v = BUF_INIT;
+	char *var = NULL;
+	long timeout;
+	int rc;
+
+	rc = cc_render_int(c, a, "timeout", 120, 1, 86400, &timeout);
+	if (!rc)
+		rc = cc_render_path(c, a, "path", &v);
+	if (!rc && memchr(v.data, ' ', v.len))
+		rc = cc_fail_at(c, ynode_get(a, "path"), DEPLOY_ERR_INVALID,
+				"%s '%s' renders to a path with a blank",
+				cc_key_what(c, "path"), cc_src_text(a, "path"));
+	if (rc)
+		goto out;
+	buf_adds(call, " dp_mount");
+	cc_arg(call, v.data, v.len);
+	rc = cc_render(c, a, "fstype", TEMPLATE_ESCAPE_NONE, &v);
+	if (!rc && !v.len)
+		buf_adds(&v, "ext4");
+	if (!rc && !is_fstype(v.data))
+		rc = cc_fail_at(c, ynode_get(a, "fstype"), DEPLOY_ERR_INVALID,
+				"%s '%s' does not render to a file system "
+				"type such as ext4",
+				cc_key_what(c, "fstype"),
+				cc_src_text(a, "fstype"));
+	if (rc)
+		goto out;
+	cc_arg(call, v.data, v.len);
+	rc = cc_render(c, a, "options", TEMPLATE_ESCAPE_NONE, &v);
+	if (!rc && !v.len)
+		buf_adds(&v, "defaults");
+	for (size_t i = 0; !rc && i < v.len; i++)
+		if ((unsigned char)v.data[i] <= ' ' || v.data[i] == '#' ||
+		    v.data[i] == 0x7f)
+			rc = cc_fail_at(c, ynode_get(a, "options"),
+					DEPLOY_ERR_INVALID,
+					"%s '%s' does not render to options "
+					"separated by commas, without blanks",
+					cc_key_what(c, "options"),
+					cc_src_text(a, "options"));
+	if (rc)
+		goto out;
+	cc_arg(call, v.data, v.len);
+	cc_add_int(call, timeout);
+	if (dev->kind == YNODE_SEQ) {
+		for (size_t i = 0; !rc && i < dev->nr; i++) {
+			rc = cc_render_one_line(c, dev->items[i],
+						cc_key_what(c, "device"), &v);
+			if (!rc)
+				rc = add_device(c, dev->items[i], v.data, v.len,
+						call);
+		}
+		goto out;
+	}
+	var = loop_var_path(dev->value);
+	if (var) {
+		const cJSON *list = json_lookup_path(c->data, var);
+		const cJSON *item;
+		size_t nr = 0;
+
+		if (!cJSON_IsArray(list) && !cJSON_IsString(list)) {
+			rc = cc_fail_at(c, dev, DEPLOY_ERR_INVALID,
+					"%s: '%s' is not a device path or a "
+					"list of them on this host",
+					cc_key_what(c, "device"), var);
+			goto out;
+		}
+		if (cJSON_IsString(list)) {
+			rc = add_device(c, dev, list->valuestring,
+					strlen(list->valuestring), call);
+			goto out;
+		}
+		cJSON_ArrayForEach(item, list)
+		{
+			if (rc)
+				break;
+			if (!cJSON_IsString(item))
+				rc = cc_fail_at(c, dev, DEPLOY_ERR_INVALID,
+						"%s: '%s' holds something "
+						"other than device paths",
+						cc_key_what(c, "device"), var);
+			else
+				rc = add_device(c, dev, item->valuestring,
+						strlen(item->valuestring),
+						call);
+			nr++;
+		}
+		if (!rc && !nr)
+			rc = cc_fail_at(c, dev, DEPLOY_ERR_INVALID,
+					"%s: '%s' is an empty list on this "
+					"host",
+					cc_key_what(c, "device"), var);
+		goto out;
+	}
+	rc = cc_render_one_line(c, dev, cc_key_what(c, "device"), &v);
+	if (!rc)
+		rc = add_device(c, dev, v.data, v.len, call);
+out:
+	free(var);
+	buf_free(&v);
+	return rc;
+}
+
 const compile_kind_fn compile_kinds[STEP_KIND_COUNT] = {
 	[STEP_FILE] = c_file,
 	[STEP_DIRECTORY] = c_directory,
@@ -833,4 +974,5 @@ const compile_kind_fn compile_kinds[STEP_KIND_COUNT] = {
 	[STEP_WAIT] = c_wait,
 	[STEP_ARTIFACT] = c_artifact,
 	[STEP_DOCKER_IMAGE] = c_docker_image,
+	[STEP_MOUNT] = c_mount,
 };

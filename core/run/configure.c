@@ -19,6 +19,9 @@
 #include "util/xalloc.h"
 #include "util/banned.h"
 
+/* The built-in playbook that mounts a role's data disk. */
+#define DISK_PLAYBOOK "disk"
+
 struct runner;
 
 /* One host's run: its script, its session, what its markers said. */
@@ -66,6 +69,10 @@ struct runner {
 	size_t nr_jobs;
 	struct role_run *roles;
 	struct playbook ***pbs; /* per role: its loaded playbooks */
+	/* per role: how many (the built-in disk first, for a role with a
+	 * data disk that does not list it), and where its own start */
+	size_t *nr_pbs;
+	size_t *first_pb;
 	struct secret_value *secrets;
 	size_t nr_secrets;
 	struct host_address *addresses;
@@ -104,26 +111,40 @@ static int load_playbooks(struct runner *r, struct diag_list *dl,
 	const struct topology *t = r->t;
 
 	r->pbs = xcalloc(t->nr_roles + 1, sizeof(*r->pbs));
+	r->nr_pbs = xcalloc(t->nr_roles + 1, sizeof(*r->nr_pbs));
+	r->first_pb = xcalloc(t->nr_roles + 1, sizeof(*r->first_pb));
 	for (size_t i = 0; i < t->nr_roles; i++) {
 		const struct role *role = &t->roles[i];
+		size_t first;
 
 		if (!role->nr_playbooks || !role->nr_hosts)
 			continue;
-		r->pbs[i] = xcalloc(role->nr_playbooks + 1, sizeof(**r->pbs));
-		for (size_t j = 0; j < role->nr_playbooks; j++) {
-			const struct ynode *at = role->playbook_nodes[j];
+		/* The data disk is mounted before the role's playbooks run
+		 * (playbooks/disk.yml), unless the role places it itself. */
+		first = role->disk_size > 0 &&
+			!role_runs_playbook(role, DISK_PLAYBOOK);
+		r->first_pb[i] = first;
+		r->nr_pbs[i] = first + role->nr_playbooks;
+		r->pbs[i] = xcalloc(r->nr_pbs[i] + 1, sizeof(**r->pbs));
+		for (size_t k = 0; k < r->nr_pbs[i]; k++) {
+			size_t j = k < first ? 0 : k - first;
+			const char *ref =
+				k < first ? DISK_PLAYBOOK : role->playbooks[j];
+			const struct ynode *at =
+				k < first ? role->node
+					  : role->playbook_nodes[j];
 			size_t before = dl->errors;
 			struct error e;
 			char *path = NULL;
 			int rc;
 
 			error_init(&e);
-			rc = playbook_resolve_in(role->playbooks[j], t->dir,
-						 r->o->datadir, r->o->sources,
+			rc = playbook_resolve_in(ref, t->dir, r->o->datadir,
+						 r->o->sources,
 						 r->o->nr_sources, &path, &e);
 			if (!rc)
 				rc = playbook_load(path, r->o->datadir,
-						   &r->pbs[i][j], dl, &e);
+						   &r->pbs[i][k], dl, &e);
 			/* Every failure leaves an error in dl: the run stops
 			 * before any host, never with a missing playbook. One
 			 * with a place in the playbook (its YAML) is reported
@@ -136,8 +157,7 @@ static int load_playbooks(struct runner *r, struct diag_list *dl,
 					 at->col, "%s", e.msg);
 			else if (rc && dl->errors == before)
 				diag_add(dl, DIAG_ERROR, t->file, at->line,
-					 at->col, "playbook '%s': %s",
-					 role->playbooks[j],
+					 at->col, "playbook '%s': %s", ref,
 					 deploy_strerror(rc));
 			free(path);
 			error_clear(&e);
@@ -162,6 +182,13 @@ static void collect_addresses(struct runner *r)
 
 			a->host = h->name;
 			a->address = h->address;
+			if (t->roles[i].disk_size > 0) {
+				cJSON *paths = cJSON_CreateArray();
+
+				provider_disk_devices(t->roles[i].provider, t,
+						      r->state, h, paths);
+				a->disk_devices = paths;
+			}
 			a->private_address = sh && sh->private_address
 						     ? sh->private_address
 						     : h->address;
@@ -222,9 +249,8 @@ static int compile_all(struct runner *r, struct diag_list *dl)
 			}
 			if (context_build(t, &role->hosts[j], &in, &jb->ctx,
 					  &e) ||
-			    compile_script(jb->ctx, r->pbs[i],
-					   role->nr_playbooks, &co, &jb->script,
-					   &e)) {
+			    compile_script(jb->ctx, r->pbs[i], r->nr_pbs[i],
+					   &co, &jb->script, &e)) {
 				char msg[sizeof(e.msg) + 64];
 
 				error_format(&e, msg, sizeof(msg));
@@ -923,8 +949,9 @@ static void record(struct runner *r)
 		for (size_t j = 0; j < jb->hr->host->role->nr_playbooks; j++) {
 			char digest[80];
 
-			file_digest(r->pbs[jb->role][j]->file, digest,
-				    sizeof(digest));
+			file_digest(r->pbs[jb->role][r->first_pb[jb->role] + j]
+					    ->file,
+				    digest, sizeof(digest));
 			cJSON_AddStringToObject(
 				sh->playbooks, jb->hr->host->role->playbooks[j],
 				digest);
@@ -947,13 +974,16 @@ static void load_secrets(struct runner *r, struct diag_list *dl)
 static void free_playbooks(struct runner *r)
 {
 	for (size_t i = 0; r->pbs && i < r->t->nr_roles; i++) {
-		for (size_t j = 0; r->pbs[i] && j < r->t->roles[i].nr_playbooks;
-		     j++)
+		for (size_t j = 0; r->pbs[i] && j < r->nr_pbs[i]; j++)
 			playbook_free(r->pbs[i][j]);
 		free(r->pbs[i]);
 	}
 	free(r->pbs);
+	free(r->nr_pbs);
+	free(r->first_pb);
 	r->pbs = NULL;
+	r->nr_pbs = NULL;
+	r->first_pb = NULL;
 }
 
 int configure_preflight(const struct topology *t,
@@ -1032,6 +1062,8 @@ out:
 	free_playbooks(&r);
 	free(r.roles);
 	free(r.jobs);
+	for (size_t i = 0; i < r.nr_addresses; i++)
+		cJSON_Delete((cJSON *)r.addresses[i].disk_devices);
 	free(r.addresses);
 	secrets_free(r.secrets, r.nr_secrets);
 	return rc;

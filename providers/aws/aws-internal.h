@@ -92,6 +92,9 @@ struct inst {
 	char *private_ip;
 	char *reason;
 	char *image;
+	/* The EBS volume on DATA_DEVICE (roles.NAME.disk), from its block
+	 * device mapping; NULL: none (yet). */
+	char *data_volume;
 	/* Its key when it is one of the hosts of a role asked for by one
 	 * RunInstances (launch_key()), else NULL. */
 	char *key;
@@ -132,6 +135,9 @@ int cached_launched_instance(struct provider_run *run, struct region *rg,
 /* A host's key as one of the `count` hosts one RunInstances makes:
  * "TOKEN.INDEX.COUNT" (TOKEN, the call's ClientToken, a UUID). Whether
  * key has that form; its parts in token, *index, *count. */
+/* The device name the data disk (roles.NAME.disk) is asked for on. */
+#define AWS_DATA_DEVICE "/dev/sdf"
+
 #define LAUNCH_TOKEN_MAX 40
 #define LAUNCH_MAX	 64
 bool launch_key(const char *key, char token[LAUNCH_TOKEN_MAX], long *index,
@@ -225,6 +231,8 @@ int aws_drift(struct provider_run *run, const struct host *h,
 	      struct error *err);
 int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 		 struct error *err);
+void aws_disk_devices(const struct topology *t, struct state *s,
+		      const struct host *h, cJSON *paths);
 
 /* teardown.c ------------------------------------------------------------ */
 

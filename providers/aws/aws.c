@@ -803,4 +803,5 @@ const struct provider_ops aws_provider = {
 	.sync = aws_sync,
 	.import_host = aws_import_host,
 	.drift = aws_drift,
+	.disk_devices = aws_disk_devices,
 };

@@ -160,6 +160,7 @@ void inst_free(struct inst *in)
 	free(in->private_ip);
 	free(in->reason);
 	free(in->image);
+	free(in->data_volume);
 }
 
 bool live_state(const char *s)
@@ -261,7 +262,8 @@ static int instance_params(struct provider_run *run, struct inst *in,
 		char size[16];
 
 		snprintf(size, sizeof(size), "%d", role->disk_size);
-		ec2_param(p, "BlockDeviceMapping.1.DeviceName", "/dev/sdf");
+		ec2_param(p, "BlockDeviceMapping.1.DeviceName",
+			  AWS_DATA_DEVICE);
 		ec2_param(p, "BlockDeviceMapping.1.Ebs.VolumeSize", size);
 		ec2_param(p, "BlockDeviceMapping.1.Ebs.VolumeType",
 			  role->disk_type ? role->disk_type : "gp3");
@@ -706,6 +708,20 @@ static int instances_up(struct provider_run *run, struct inst *v, size_t nr,
 	return rc;
 }
 
+/* The volume id of the data disk in an instance's block device mapping. */
+static void read_data_volume(xmlNodePtr it, struct inst *in)
+{
+	xmlNodePtr m = x_child(it, "blockDeviceMapping");
+
+	for (xmlNodePtr i = m ? x_child(m, "item") : NULL; i;
+	     i = x_next(i, "item")) {
+		if (!x_text_is(i, "deviceName", AWS_DATA_DEVICE))
+			continue;
+		free(in->data_volume);
+		in->data_volume = x_text(i, "ebs/volumeId");
+	}
+}
+
 struct describe_ctx {
 	struct inst *v;
 	size_t nr;
@@ -732,6 +748,7 @@ static int read_instances(xmlNodePtr root, void *ud)
 			in->public_ip = x_text(it, "ipAddress");
 			in->private_ip = x_text(it, "privateIpAddress");
 			in->reason = x_text(it, "stateReason/message");
+			read_data_volume(it, in);
 		}
 		free(id);
 	}
@@ -930,6 +947,14 @@ int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 		state_host_set(&sh->private_address, v[i].private_ip);
 		sh->port = hosts[i]->port ? hosts[i]->port : 22;
 		free(eip);
+		/* The disk step looks for it by that (aws_disk_devices). */
+		if (v[i].data_volume) {
+			struct state_resource *res = state_resource_find(
+				run->state, "aws", "host", hosts[i]->name);
+
+			if (res)
+				set_attr(res, "data_volume", v[i].data_volume);
+		}
 	}
 	if (!rc)
 		rc = run->save(run, err);
@@ -938,4 +963,33 @@ int aws_hosts_up(struct provider_run *run, struct host *const *hosts, size_t nr,
 		inst_free(&v[i]);
 	free(v);
 	return rc;
+}
+
+/*
+ * The data disk on the host: on Nitro instances an NVMe device, whose
+ * stable name udev makes from the volume id (vol-0abc: ..._vol0abc); on
+ * Xen ones the name asked for, which Linux calls xvdf.
+ */
+void aws_disk_devices(const struct topology *t, struct state *s,
+		      const struct host *h, cJSON *paths)
+{
+	const struct state_resource *r =
+		state_resource_find(s, "aws", "host", h->name);
+	const cJSON *vol = r ? cJSON_GetObjectItemCaseSensitive(r->attributes,
+								"data_volume")
+			     : NULL;
+
+	(void)t;
+	if (cJSON_IsString(vol) && !strncmp(vol->valuestring, "vol-", 4)) {
+		struct buf b = BUF_INIT;
+
+		buf_addf(
+			&b,
+			"/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol%s",
+			vol->valuestring + 4);
+		cJSON_AddItemToArray(paths, cJSON_CreateString(b.data));
+		buf_free(&b);
+	}
+	cJSON_AddItemToArray(paths, cJSON_CreateString(AWS_DATA_DEVICE));
+	cJSON_AddItemToArray(paths, cJSON_CreateString("/dev/xvdf"));
 }

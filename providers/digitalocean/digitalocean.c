@@ -1011,4 +1011,5 @@ const struct provider_ops digitalocean_provider = {
 	.release = do_release,
 	.import_host = do_import_host,
 	.drift = do_drift,
+	.disk_devices = do_disk_devices,
 };

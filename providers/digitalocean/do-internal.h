@@ -126,6 +126,8 @@ int do_extras_delete(struct provider_run *run, struct dorun *d,
 /* Once no host is left: the topology's volumes no record names and no
  * droplet holds (one a lost state left behind), deleted; looked for only
  * when a role of the topology has disk:. */
+void do_disk_devices(const struct topology *t, struct state *s,
+		     const struct host *h, cJSON *paths);
 int do_volumes_orphaned(struct provider_run *run, struct dorun *d,
 			struct error *err);
 

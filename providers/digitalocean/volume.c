@@ -342,12 +342,12 @@ static int batch_wait(struct provider_run *run, struct dorun *d,
 
 /* "deploy-TOPOLOGY-HOST": lowercase letters, digits and '-', at most 64,
  * unique in a region (the API refuses a second one). */
-static char *volume_name(const struct provider_run *run, const char *host)
+static char *volume_name_of(const char *topology, const char *host)
 {
 	struct buf b = BUF_INIT;
 	unsigned long h = 5381;
 
-	buf_addf(&b, "deploy-%s-%s", run->t->name, host);
+	buf_addf(&b, "deploy-%s-%s", topology, host);
 	for (size_t i = 0; i < b.len; i++) {
 		char c = b.data[i];
 
@@ -366,6 +366,31 @@ static char *volume_name(const struct provider_run *run, const char *host)
 		buf_adds(&b, tail);
 	}
 	return buf_release(&b);
+}
+
+static char *volume_name(const struct provider_run *run, const char *host)
+{
+	return volume_name_of(run->t->name, host);
+}
+
+/*
+ * The volume on the droplet: DigitalOcean's images name it by its name
+ * under /dev/disk/by-id (its SCSI serial); the recorded one's name is its
+ * key.
+ */
+void do_disk_devices(const struct topology *t, struct state *s,
+		     const struct host *h, cJSON *paths)
+{
+	const struct state_resource *r =
+		state_resource_find(s, "digitalocean", "volume", h->name);
+	char *name = r && r->key ? xstrdup(r->key)
+				 : volume_name_of(t->name, h->name);
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "/dev/disk/by-id/scsi-0DO_Volume_%s", name);
+	cJSON_AddItemToArray(paths, cJSON_CreateString(b.data));
+	buf_free(&b);
+	free(name);
 }
 
 static char *volume_key(struct provider_run *run,

@@ -871,6 +871,18 @@ static int gcp_sync(struct provider_run *run, struct buf *dry,
 	return rc;
 }
 
+/* The data disk is attached with deviceName "data" (instance.c): GCE's
+ * guest environment names it so under /dev/disk/by-id. */
+static void gcp_disk_devices(const struct topology *t, struct state *s,
+			     const struct host *h, cJSON *paths)
+{
+	(void)t;
+	(void)s;
+	(void)h;
+	cJSON_AddItemToArray(paths,
+			     cJSON_CreateString("/dev/disk/by-id/google-data"));
+}
+
 const struct provider_ops gcp_provider = {
 	.name = "gcp",
 	.summary = "Google Compute Engine instances in a network of their "
@@ -887,4 +899,5 @@ const struct provider_ops gcp_provider = {
 	.list_hosts = gcp_list_hosts,
 	.sync = gcp_sync,
 	.release = gcp_release,
+	.disk_devices = gcp_disk_devices,
 };

@@ -113,6 +113,27 @@ struct up_arg {
 	struct host *host;
 };
 
+/*
+ * The host's data disk in its record: the loop device it is on now (for
+ * the operator; down finds the loop devices by the backing file, which
+ * lives in the host's directory, so a run killed before this is written
+ * leaves nothing down cannot find).
+ */
+static void record_disk(struct provider_run *run, const char *host,
+			const char *loop)
+{
+	struct state_resource *r =
+		state_resource_find(run->state, "local", "host", host);
+
+	if (!r)
+		return;
+	if (!r->attributes)
+		r->attributes = cJSON_CreateObject();
+	cJSON_DeleteItemFromObjectCaseSensitive(r->attributes, "disk_loop");
+	if (loop[0])
+		cJSON_AddStringToObject(r->attributes, "disk_loop", loop);
+}
+
 /* Boot the host (idempotent: one running already is read back) and
  * record its address and key; its id is TOPOLOGY/HOST. */
 static int create_host(struct provider_run *run, const struct resource_ref *ref,
@@ -128,11 +149,13 @@ static int create_host(struct provider_run *run, const struct resource_ref *ref,
 		state_resource_find(run->state, "local", "host", ref->name));
 	lh.authorized_keys = run->authorized_keys;
 	lh.docker = role_runs_playbook(a->host->role, "docker");
+	lh.disk_gib = a->host->role->disk_size;
 	provider_unlock(run); /* booting takes a while: others go on */
 	rc = local_host_up(a->net, a->base, &lh, err);
 	provider_lock(run);
 	if (rc)
 		return rc;
+	record_disk(run, a->host->name, lh.disk_loop);
 	sh = state_host_get(run->state, a->host->name, true);
 	state_host_set(&sh->address, lh.address);
 	state_host_set(&sh->private_address, lh.address);
@@ -277,6 +300,16 @@ static int local_list(struct provider_run *run, char ***names, size_t *nr,
 	return local_list_hosts(&net, names, nr, err);
 }
 
+/* The loop device is bound there in the container (nspawn.h). */
+static void local_disk_devices(const struct topology *t, struct state *s,
+			       const struct host *h, cJSON *paths)
+{
+	(void)t;
+	(void)s;
+	(void)h;
+	cJSON_AddItemToArray(paths, cJSON_CreateString(LOCAL_DISK_DEVICE));
+}
+
 const struct provider_ops local_provider = {
 	.name = "local",
 	.summary = "Debian systemd-nspawn hosts on this machine, for rehearsal",
@@ -290,4 +323,5 @@ const struct provider_ops local_provider = {
 	.list_hosts = local_list,
 	.configure_begin = local_configure_begin,
 	.release = local_release,
+	.disk_devices = local_disk_devices,
 };

@@ -689,6 +689,117 @@ bool local_host_running(const struct local_net *net, const char *name)
 	return up;
 }
 
+/* Data disks */
+
+#define DISK_FILE	"disk.img"
+#define LOSETUP_TIMEOUT 20000
+
+/*
+ * The loop devices attached to file, one a line ("/dev/loop3\n"), into
+ * out; empty when none. losetup finds them by the file, so a run killed
+ * between attaching one and writing anything down leaves none unknown.
+ */
+static int disk_loops(const char *file, struct buf *out, struct error *err)
+{
+	char *argv[] = { "losetup", "--list",	    "--noheadings", "--output",
+			 "NAME",    "--associated", (char *)file,   NULL };
+	struct proc_result res;
+	int rc;
+
+	rc = proc_run(argv, NULL, LOSETUP_TIMEOUT, 64 * 1024, &res, err);
+	if (rc)
+		return rc;
+	if (res.status)
+		rc = error_set(err, DEPLOY_ERR_IO, file, 0, 0,
+			       "losetup --associated failed (exit %d): %s",
+			       res.status, res.out.data);
+	else
+		buf_add(out, res.out.data, res.out.len);
+	proc_result_free(&res);
+	return rc;
+}
+
+/*
+ * The host's data disk: DIR/disk.img of gib GiB (sparse; made when
+ * missing, never resized), on a loop device (the one it is on already,
+ * else a free one), whose name goes into loop.
+ */
+static int disk_attach(const char *dir, int gib, char loop[32],
+		       struct error *err)
+{
+	char *file = path_in(dir, DISK_FILE);
+	struct buf have = BUF_INIT;
+	int fd, rc = 0;
+
+	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		if (ftruncate(fd, (off_t)gib << 30))
+			rc = error_set(err, DEPLOY_ERR_IO, file, 0, 0,
+				       "cannot make the data disk of %d GiB: "
+				       "%s",
+				       gib, strerror(errno));
+		close(fd);
+	} else if (errno != EEXIST) {
+		rc = error_set(err, DEPLOY_ERR_IO, file, 0, 0,
+			       "cannot make the data disk: %s",
+			       strerror(errno));
+	}
+	if (!rc)
+		rc = disk_loops(file, &have, err);
+	if (!rc && !have.len) {
+		char *argv[] = { "losetup", "--find", "--show", file, NULL };
+		struct proc_result res;
+
+		rc = proc_run(argv, NULL, LOSETUP_TIMEOUT, 4096, &res, err);
+		if (!rc && res.status)
+			rc = error_set(err, DEPLOY_ERR_IO, file, 0, 0,
+				       "losetup --find cannot attach it "
+				       "(exit %d): %s",
+				       res.status, res.out.data);
+		if (!rc)
+			buf_add(&have, res.out.data, res.out.len);
+		if (!rc)
+			proc_result_free(&res);
+	}
+	if (!rc) {
+		size_t n = strcspn(have.data, "\n");
+
+		if (strncmp(have.data, "/dev/loop", 9) || n >= 32)
+			rc = error_set(err, DEPLOY_ERR_IO, file, 0, 0,
+				       "losetup named no loop device");
+		else
+			snprintf(loop, 32, "%.*s", (int)n, have.data);
+	}
+	buf_free(&have);
+	free(file);
+	return rc;
+}
+
+/* Detach every loop device DIR/disk.img is on (none: nothing to do). */
+static int disk_detach(const char *dir, struct error *err)
+{
+	char *file = path_in(dir, DISK_FILE);
+	struct buf have = BUF_INIT;
+	struct stat st;
+	int rc = 0;
+
+	if (!stat(file, &st))
+		rc = disk_loops(file, &have, err);
+	for (char *p = have.data; !rc && p && *p;) {
+		char *end = strchr(p, '\n');
+		char *argv[] = { "losetup", "--detach", p, NULL };
+
+		if (end)
+			*end = '\0';
+		if (*p)
+			rc = proc_check(argv, NULL, LOSETUP_TIMEOUT, err);
+		p = end ? end + 1 : NULL;
+	}
+	buf_free(&have);
+	free(file);
+	return rc;
+}
+
 /*
  * Start systemd-nspawn on root, in the host's network namespace; the
  * container holds the host's lock for its life. A host that runs Docker
@@ -707,8 +818,9 @@ static int boot(const struct local_host *h, char *root, const char *nspath,
 	static char *docker_env[] = { "SYSTEMD_NSPAWN_API_VFS_WRITABLE=yes",
 				      "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1",
 				      NULL };
-	struct buf nsopt = BUF_INIT, bind = BUF_INIT;
-	char *argv[24];
+	struct buf nsopt = BUF_INIT, bind = BUF_INIT, disk = BUF_INIT;
+	struct buf loop = BUF_INIT;
+	char *argv[28];
 	size_t n = 0;
 	int rc;
 
@@ -735,6 +847,18 @@ static int boot(const struct local_host *h, char *root, const char *nspath,
 		 * touch nothing else. */
 		argv[n++] = "--capability=CAP_NET_ADMIN";
 	}
+	if (h->disk_loop[0]) {
+		/* The loop device at the path the disk step looks for, and
+		 * under its own name, where blkid finds it by its UUID (no
+		 * udev in the container to make /dev/disk/by-uuid). nspawn's
+		 * container made with --keep-unit has no device policy of its
+		 * own: it may open them. */
+		buf_addf(&disk, "--bind=%s:%s", h->disk_loop,
+			 LOCAL_DISK_DEVICE);
+		argv[n++] = disk.data;
+		buf_addf(&loop, "--bind=%s", h->disk_loop);
+		argv[n++] = loop.data;
+	}
 	buf_addf(&nsopt, "--network-namespace-path=%s", nspath);
 	argv[n++] = nsopt.data;
 	argv[n++] = "-M";
@@ -746,6 +870,8 @@ static int boot(const struct local_host *h, char *root, const char *nspath,
 				 pid, err);
 	buf_free(&nsopt);
 	buf_free(&bind);
+	buf_free(&disk);
+	buf_free(&loop);
 	return rc;
 }
 
@@ -772,8 +898,12 @@ int local_host_up(const struct local_net *net, const char *base,
 	if (rc)
 		goto out;
 	h->booted = false;
+	h->disk_loop[0] = '\0';
 	lock = host_lock(dir, true, &running);
-	if (running)
+	/* The data disk: attached again after this machine restarted. */
+	if (h->disk_gib > 0 && (running || lock >= 0))
+		rc = disk_attach(dir, h->disk_gib, h->disk_loop, err);
+	if (rc || running)
 		goto out; /* up already: address and key are known */
 	if (lock < 0) {
 		rc = error_set(err, DEPLOY_ERR_IO, dir, 0, 0,
@@ -937,6 +1067,8 @@ int local_host_down(const struct local_net *net, const char *name,
 	int rc;
 
 	rc = stop_container(dir, err);
+	if (!rc)
+		rc = disk_detach(dir, err);
 	if (rc)
 		goto out;
 	if (umount2(root, 0) && errno != EINVAL && errno != ENOENT &&

@@ -20,7 +20,11 @@
  *   base images  $DEPLOY_LOCAL_CACHE or /var/cache/deploy/local
  *   hosts        $DEPLOY_LOCAL_DIR or /var/lib/deploy/local, then
  *                TOPOLOGY/HOST/{upper,work,root,console.log,pid,address}
+ *                and disk.img, a data disk's sparse backing file
  */
+
+/* Where a host's data disk shows inside its container. */
+#define LOCAL_DISK_DEVICE "/dev/disk/by-id/deploy-data"
 
 struct local_net {
 	const char *topology;  /* topology name: names the bridge */
@@ -39,7 +43,14 @@ struct local_host {
 	 * machine's file system (docs/providers.md, "Local hosts").
 	 */
 	bool docker;
+	/*
+	 * GiB of its data disk (roles.NAME.disk), 0: none. The disk is
+	 * HOST/disk.img (sparse, made once, never resized) on a loop device,
+	 * handed to the container at LOCAL_DISK_DEVICE when it boots.
+	 */
+	int disk_gib;
 	/* out */
+	char disk_loop[32]; /* the loop device ("/dev/loop3"), or "" */
 	char address[16];
 	char host_key[512]; /* "ssh-ed25519 AAAA..." */
 	bool booted;	    /* started now (false: it was running already) */
@@ -71,7 +82,8 @@ int local_net_up(const struct local_net *net, struct error *err);
 int local_host_up(const struct local_net *net, const char *base,
 		  struct local_host *h, struct error *err);
 
-/* Stop one host and remove its overlay, namespace and files. Idempotent. */
+/* Stop one host and remove its overlay, namespace, data disk (its loop
+ * devices detached) and files. Idempotent. */
 int local_host_down(const struct local_net *net, const char *name,
 		    struct error *err);
 

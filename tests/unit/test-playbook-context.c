@@ -227,7 +227,7 @@ static void test_created_hosts_have_null_addresses_until_given(void **state)
 		     "roles:\n  node: {count: 2, firewall: [{port: 1, from: "
 		     "node}]}\n  other: {}\n");
 	struct host_address addrs[] = {
-		{ "node-1", "10.0.0.2", "192.168.0.2" },
+		{ "node-1", "10.0.0.2", "192.168.0.2", NULL },
 	};
 	struct context_input in = { .addresses = addrs, .nr_addresses = 1 };
 	struct host_context *c = build(t, "other-0", NULL);
@@ -404,7 +404,7 @@ static void test_monitoring_targets_from_the_topology(void **state)
 {
 	struct topology *t = topo(MONITORED);
 	struct host_address addrs[] = {
-		{ "n1", "198.51.100.2", "10.0.0.2" },
+		{ "n1", "198.51.100.2", "10.0.0.2", NULL },
 	};
 	struct secret_value hook[] = {
 		{ "alertmanager_webhook_url", "http://10.0.0.9/h", 17 },

@@ -163,7 +163,7 @@ static void test_a_step_has_exactly_one_kind(void **state)
 	expect_only_error(&r, 3, 5,
 			  "steps[0] has no kind: add one of file, directory, "
 			  "line, apt, service, user, sysctl, download, shell, "
-			  "command, wait");
+			  "command, wait, artifact, docker_image, mount");
 	done(&r);
 
 	load(&r, "name: web\nsteps:\n  - shell\n");
