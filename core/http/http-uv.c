@@ -315,16 +315,24 @@ static void watch_close(struct watch *w)
 	uv_close((uv_handle_t *)&w->poll, watch_closed);
 }
 
-/* Only a client with exchanges under way keeps its loop running. */
+static void handle_ref(uv_handle_t *h, bool ref)
+{
+	if (ref)
+		uv_ref(h);
+	else
+		uv_unref(h);
+}
+
+/* Only a client with exchanges under way keeps its loop running (not a
+ * socket curl watches between them, should it watch one). */
 static void client_ref(struct http_client *c)
 {
-	if (c->batches) {
-		uv_ref((uv_handle_t *)&c->timer);
-		uv_ref((uv_handle_t *)&c->later);
-	} else {
-		uv_unref((uv_handle_t *)&c->timer);
-		uv_unref((uv_handle_t *)&c->later);
-	}
+	bool ref = c->batches != NULL;
+
+	handle_ref((uv_handle_t *)&c->timer, ref);
+	handle_ref((uv_handle_t *)&c->later, ref);
+	for (struct watch *w = c->watches; w; w = w->next)
+		handle_ref((uv_handle_t *)&w->poll, ref);
 }
 
 /* Start what the batch's limit lets in. */
@@ -443,6 +451,7 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *ud,
 			w->next->prev = w;
 		c->watches = w;
 		c->open++;
+		handle_ref((uv_handle_t *)&w->poll, c->batches != NULL);
 		curl_multi_assign(c->multi, fd, w);
 	}
 	if (what & CURL_POLL_IN)
