@@ -56,7 +56,7 @@ static int plan_exec(const struct command *cmd, struct args *a)
 	if (rc)
 		goto out;
 	r.lc.adopt = a->opt[OPT_ADOPT].set;
-	rc = cli_run_sources(&r, a->opt[OPT_JSON].set);
+	rc = cli_run_sources(&r, a->opt[OPT_JSON].set, false);
 	if (rc)
 		goto out;
 	if (plan_build(&r.lc, false, true, &p, &err)) {

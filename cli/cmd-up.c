@@ -104,6 +104,10 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 	o.nr_sources = r->nr_sources;
 	o.artifacts = r->artifacts;
 	o.nr_artifacts = r->nr_artifacts;
+	if (r->artifacts_missing) {
+		o.fetch = r->artifacts;
+		o.fetch_opts = cli_artifact_options(r->quiet_fetch);
+	}
 	o.ssh.parallel = ssh_fit_open_files(parallel ? parallel : 1, 8);
 	o.ssh.command_timeout_ms =
 		(unsigned)opt_or(a, OPT_TIMEOUT, 1800) * 1000u;
@@ -119,6 +123,12 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 	fflush(stdout);
 	rc = configure_run(r->t, r->g, r->state, &o, &res, &dl, &err);
 	print_diags(&dl, stderr);
+	if (rc && res.artifacts_failed) {
+		cli_artifact_failed(&err);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	r->artifacts_missing = 0;
 	if (rc) {
 		if (rc != DEPLOY_ERR_INVALID)
 			print_error(&err);
@@ -180,6 +190,24 @@ static void print_up_plan(struct cli_run *r, const struct plan *p)
 	free(changes);
 }
 
+/*
+ * Whether the artifacts the cache lacks may be fetched while the SSH
+ * engine reaches and probes the hosts (configure_opts.fetch) rather than
+ * now: when up goes on to configure hosts with playbooks with nothing
+ * made, removed or changed at a provider first (an artifact that cannot
+ * be had must leave the fleet as it was), and no compile needs an
+ * artifact's bytes (a docker_load artifact's image IDs).
+ */
+static bool fetch_beside_ssh(const struct cli_run *r, const struct plan *p)
+{
+	if (p->creates || p->destroys || p->syncs || !cli_has_playbooks(r->t))
+		return false;
+	for (size_t i = 0; i < r->nr_artifacts; i++)
+		if (r->artifacts[i].missing && r->artifacts[i].a->docker_load)
+			return false;
+	return true;
+}
+
 static int up_exec(const struct command *cmd, struct args *a)
 {
 	bool check = a->opt[OPT_CHECK].set;
@@ -209,8 +237,9 @@ static int up_exec(const struct command *cmd, struct args *a)
 		goto out;
 	r.lc.adopt = a->opt[OPT_ADOPT].set;
 	/* The sources' files before anything else: a source that cannot
-	 * be had changes nothing. */
-	rc = cli_run_sources(&r, false);
+	 * be had changes nothing. With --yes, the artifacts the cache lacks
+	 * may wait for the plan (fetch_beside_ssh()). */
+	rc = cli_run_sources(&r, false, !check && a->opt[LC_OPT_YES].set);
 	if (rc)
 		goto out;
 	if (plan_build(&r.lc, false, true, &p, &err))
@@ -230,6 +259,11 @@ static int up_exec(const struct command *cmd, struct args *a)
 			      "to record them; nothing was changed");
 		rc = EXIT_FAIL;
 		goto out;
+	}
+	if (r.artifacts_missing && !fetch_beside_ssh(&r, p)) {
+		rc = cli_run_artifacts(&r);
+		if (rc)
+			goto out;
 	}
 	rc = preflight(&r);
 	if (rc)

@@ -37,6 +37,9 @@ struct cli_run {
 	size_t nr_sources;
 	struct artifact_pin *artifacts; /* every artifact, in the cache */
 	size_t nr_artifacts;
+	/* cli_run_sources(later): those not in the cache yet */
+	size_t artifacts_missing;
+	bool quiet_fetch; /* no "Fetching ..." lines */
 };
 
 /* --limit LIST into r (NULL: every host); EXIT_USAGE printed when a name
@@ -124,9 +127,18 @@ bool cli_has_playbooks(const struct topology *t);
  * cache lacks it; a source the lock lacks is resolved and added. Says
  * "Fetching ..." on stdout unless quiet. Then every artifact of the
  * topology, from the cache or fetched into it and verified
- * (core/artifact). EXIT_OK, or EXIT_FAIL with the problem printed.
+ * (core/artifact); with `later`, those the cache lacks are only counted
+ * (r->artifacts_missing): cli_run_artifacts() fetches them, or `up` does
+ * on the SSH engine's loop (configure_opts.fetch). EXIT_OK, or EXIT_FAIL
+ * with the problem printed.
  */
-int cli_run_sources(struct cli_run *r, bool quiet);
+int cli_run_sources(struct cli_run *r, bool quiet, bool later);
+/* The artifacts cli_run_sources(later) left, fetched now. */
+int cli_run_artifacts(struct cli_run *r);
+/* The artifact options of plan and up ("Fetching ..." unless quiet). */
+const struct artifact_options *cli_artifact_options(bool quiet);
+/* "nothing was changed on any host" after an artifact's error. */
+void cli_artifact_failed(const struct error *err);
 /* Source options from the topology's ssh settings (strings live in r,
  * *key_path is the caller's to free). */
 void cli_source_options(struct cli_run *r, struct source_options *o,

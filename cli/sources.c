@@ -45,30 +45,67 @@ static void say_fetching_artifact(void *data, const struct artifact *a,
 	fflush(stdout);
 }
 
-/* Every artifact in the cache before any host is touched. */
-static int run_artifacts(struct cli_run *r, bool quiet)
+const struct artifact_options *cli_artifact_options(bool quiet)
 {
-	struct artifact_options o = { 0 };
+	static const struct artifact_options say = {
+		.fetching = say_fetching_artifact,
+	};
+	static const struct artifact_options quiet_o = { 0 };
+
+	return quiet ? &quiet_o : &say;
+}
+
+void cli_artifact_failed(const struct error *err)
+{
+	print_error(err);
+	print_message("nothing was changed on any host");
+}
+
+/* Every artifact in the cache before any host is touched; with later,
+ * those missing are left for cli_run_artifacts() or the SSH engine. */
+static int run_artifacts(struct cli_run *r, bool quiet, bool later)
+{
 	struct error err;
 	int rc = EXIT_OK;
 
 	if (!r->t->nr_artifacts)
 		return EXIT_OK;
 	error_init(&err);
-	if (!quiet)
-		o.fetching = say_fetching_artifact;
-	if (artifact_use(r->t, &o, &r->artifacts, &err)) {
-		print_error(&err);
-		print_message("nothing was changed on any host");
+	r->quiet_fetch = quiet;
+	if (artifact_pins(r->t, cli_artifact_options(quiet), &r->artifacts,
+			  &r->artifacts_missing, &err)) {
+		cli_artifact_failed(&err);
+		rc = EXIT_FAIL;
+		goto out;
+	}
+	r->nr_artifacts = r->t->nr_artifacts;
+	if (!later)
+		rc = cli_run_artifacts(r);
+out:
+	error_clear(&err);
+	return rc;
+}
+
+int cli_run_artifacts(struct cli_run *r)
+{
+	struct error err;
+	int rc = EXIT_OK;
+
+	if (!r->artifacts_missing)
+		return EXIT_OK;
+	error_init(&err);
+	if (artifact_fetch_missing(r->t, cli_artifact_options(r->quiet_fetch),
+				   r->artifacts, r->nr_artifacts, &err)) {
+		cli_artifact_failed(&err);
 		rc = EXIT_FAIL;
 	} else {
-		r->nr_artifacts = r->t->nr_artifacts;
+		r->artifacts_missing = 0;
 	}
 	error_clear(&err);
 	return rc;
 }
 
-int cli_run_sources(struct cli_run *r, bool quiet)
+int cli_run_sources(struct cli_run *r, bool quiet, bool later)
 {
 	struct source_options o;
 	struct error err;
@@ -76,7 +113,7 @@ int cli_run_sources(struct cli_run *r, bool quiet)
 	int rc = EXIT_OK;
 
 	if (!r->t->nr_sources)
-		return run_artifacts(r, quiet);
+		return run_artifacts(r, quiet, later);
 	error_init(&err);
 	cli_source_options(r, &o, &key);
 	if (!quiet)
@@ -95,5 +132,5 @@ int cli_run_sources(struct cli_run *r, bool quiet)
 	free(lock_path);
 	free(key);
 	error_clear(&err);
-	return rc ? rc : run_artifacts(r, quiet);
+	return rc ? rc : run_artifacts(r, quiet, later);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <openssl/evp.h>
+#include <uv.h>
 
 #include "http/http.h"
 #include "util/buf.h"
@@ -143,121 +144,243 @@ fail:
 	return rc;
 }
 
-/* http(s):// into the open temporary file, then hashed. */
-static int fetch_http(const struct topology *t, const struct artifact *a,
-		      const struct artifact_options *o, const char *shown,
-		      int tmp, size_t max, char got[65], struct error *err)
-{
-	struct http_request req = {
-		.method = "GET",
-		.url = a->url,
-		.connect_timeout_ms = o && o->connect_timeout_ms
-					      ? o->connect_timeout_ms
-					      : 10000,
-		.timeout_ms = o && o->timeout_ms ? o->timeout_ms
-						 : ARTIFACT_DEFAULT_TIMEOUT_MS,
-		.max_body = max,
-	};
+/* One artifact on its way into the cache, through its temporary file. */
+struct fetch_one {
+	struct artifact_pin *pin;
+	char shown[512];
+	char *tmp_path;
+	int tmp;
+	int rc;
+	struct error err;
+	struct http_request req; /* http(s):// */
 	struct http_response resp;
-	struct buf why = BUF_INIT;
-	struct error e;
-	bool too_big;
-	int rc, fd = dup(tmp);
+	struct http_exchange *x;
+};
 
-	error_init(&e);
-	http_response_init(&resp);
-	req.sink = fd >= 0 ? fdopen(fd, "wb") : NULL;
-	if (!req.sink) {
-		if (fd >= 0)
-			close(fd);
-		rc = DEPLOY_ERR_IO;
-		buf_addf(&why, "cannot write into the cache");
-		goto fail;
-	}
-	rc = http_do(&req, &resp, &e);
-	if (fclose(req.sink) && !rc) {
+struct artifact_fetch {
+	const struct topology *t;
+	size_t max;
+	struct fetch_one *v;
+	size_t n;
+	struct http_exchange *xs;
+	size_t nx;
+	artifact_fetch_done_fn *done;
+	void *data;
+	struct error err;
+};
+
+/* What the transfer of f brought, hashed into got, or f's error. */
+static int http_fetched(struct artifact_fetch *af, struct fetch_one *f,
+			char got[65])
+{
+	const struct artifact *a = f->pin->a;
+	struct buf why = BUF_INIT;
+	bool too_big;
+	int rc = f->x->rc;
+
+	if (fclose(f->req.sink) && !rc) {
 		rc = DEPLOY_ERR_IO;
 		buf_addf(&why, "cannot write into the cache");
 		goto fail;
 	}
 	if (rc) {
-		/* e names the method and URL as shown: keep its reason. */
-		const char *r = strstr(e.msg, ": ");
+		/* The error names the method and URL as shown: keep its
+		 * reason. */
+		const char *r = strstr(f->x->err.msg, ": ");
 
-		buf_adds(&why, r ? r + 2 : e.msg);
+		buf_adds(&why, r ? r + 2 : f->x->err.msg);
 		goto fail;
 	}
-	if (resp.status != 200) {
+	if (f->resp.status != 200) {
 		rc = DEPLOY_ERR_NOT_FOUND;
-		buf_addf(&why, "HTTP status %ld", resp.status);
+		buf_addf(&why, "HTTP status %ld", f->resp.status);
 		goto fail;
 	}
-	if (lseek(tmp, 0, SEEK_SET) < 0 ||
-	    hash_fd(tmp, -1, max, got, &too_big)) {
+	if (lseek(f->tmp, 0, SEEK_SET) < 0 ||
+	    hash_fd(f->tmp, -1, af->max, got, &too_big)) {
 		rc = DEPLOY_ERR_IO;
 		buf_addf(&why, "cannot read back what was downloaded");
 		goto fail;
 	}
 	goto out;
 fail:
-	rc = art_error(err, rc, t, a->url_node, a, shown, why.data);
+	rc = art_error(&f->err, rc, af->t, a->url_node, a, f->shown, why.data);
 out:
 	buf_free(&why);
-	http_response_free(&resp);
-	error_clear(&e);
 	return rc;
 }
 
-static int fetch_one(const struct topology *t, const struct artifact_options *o,
-		     const char *cache, struct artifact_pin *pin,
-		     struct error *err)
+/* The temporary file is in: checked against the pin, renamed to it. */
+static int fetch_end(struct artifact_fetch *af, struct fetch_one *f, int rc,
+		     const char *got)
 {
-	const struct artifact *a = pin->a;
-	size_t max = o && o->max_bytes ? o->max_bytes : ARTIFACT_MAX_BYTES;
-	struct buf tmp_path = BUF_INIT, why = BUF_INIT;
-	char shown[512], got[65] = "";
-	int tmp, rc;
+	const struct artifact *a = f->pin->a;
+	struct artifact_pin *pin = f->pin;
 
-	http_url_for_humans(a->url, shown, sizeof(shown));
-	if (o && o->fetching)
-		o->fetching(o->data, a, shown);
-	buf_addf(&tmp_path, "%s/.fetch-%s-XXXXXX", cache, pin->sha256);
-	tmp = mkstemp(tmp_path.data);
-	if (tmp < 0) {
-		rc = error_set(err, DEPLOY_ERR_IO, cache, 0, 0,
-			       "cannot create a file in the artifact cache: "
-			       "%s",
-			       strerror(errno));
-		buf_free(&tmp_path);
-		return rc;
-	}
-	if (!strncmp(a->url, "file://", 7))
-		rc = fetch_file(t, a, shown, tmp, max, got, err);
-	else
-		rc = fetch_http(t, a, o, shown, tmp, max, got, err);
-	if (!rc && fsync(tmp))
-		rc = error_set(err, DEPLOY_ERR_IO, tmp_path.data, 0, 0,
+	if (!rc && fsync(f->tmp))
+		rc = error_set(&f->err, DEPLOY_ERR_IO, f->tmp_path, 0, 0,
 			       "cannot write: %s", strerror(errno));
-	close(tmp);
+	close(f->tmp);
+	f->tmp = -1;
 	if (!rc && strcmp(got, pin->sha256)) {
+		struct buf why = BUF_INIT;
+
 		buf_addf(&why,
 			 "sha256 mismatch: the topology pins %s, the file "
 			 "fetched has %s; nothing was cached",
 			 pin->sha256, got);
-		rc = art_error(err, DEPLOY_ERR_INVALID, t, a->sha256_node, a,
-			       shown, why.data);
+		rc = art_error(&f->err, DEPLOY_ERR_INVALID, af->t,
+			       a->sha256_node, a, f->shown, why.data);
+		buf_free(&why);
 	}
-	if (!rc && rename(tmp_path.data, pin->path))
-		rc = error_set(err, DEPLOY_ERR_IO, pin->path, 0, 0,
+	if (!rc && rename(f->tmp_path, pin->path))
+		rc = error_set(&f->err, DEPLOY_ERR_IO, pin->path, 0, 0,
 			       "cannot write: %s", strerror(errno));
 	if (rc)
-		unlink(tmp_path.data);
+		unlink(f->tmp_path);
 	else
 		fsync_dir_of(pin->path);
 	pin->fetched = !rc;
-	buf_free(&tmp_path);
-	buf_free(&why);
-	return rc;
+	pin->missing = pin->missing && rc;
+	return f->rc = rc;
+}
+
+/* Its temporary file, and for file:// its copy; http(s):// to come. */
+static void fetch_begin(struct artifact_fetch *af,
+			const struct artifact_options *o, const char *cache,
+			struct fetch_one *f)
+{
+	const struct artifact *a = f->pin->a;
+	struct buf tmp_path = BUF_INIT;
+	char got[65] = "";
+	int fd;
+
+	http_url_for_humans(a->url, f->shown, sizeof(f->shown));
+	if (o && o->fetching)
+		o->fetching(o->data, a, f->shown);
+	buf_addf(&tmp_path, "%s/.fetch-%s-XXXXXX", cache, f->pin->sha256);
+	f->tmp_path = buf_release(&tmp_path);
+	f->tmp = mkstemp(f->tmp_path);
+	if (f->tmp < 0) {
+		f->rc = error_set(&f->err, DEPLOY_ERR_IO, cache, 0, 0,
+				  "cannot create a file in the artifact "
+				  "cache: %s",
+				  strerror(errno));
+		return;
+	}
+	if (!strncmp(a->url, "file://", 7)) {
+		fetch_end(af, f,
+			  fetch_file(af->t, a, f->shown, f->tmp, af->max, got,
+				     &f->err),
+			  got);
+		return;
+	}
+	fd = dup(f->tmp);
+	f->req.sink = fd >= 0 ? fdopen(fd, "wb") : NULL;
+	if (!f->req.sink) {
+		if (fd >= 0)
+			close(fd);
+		fetch_end(af, f,
+			  art_error(&f->err, DEPLOY_ERR_IO, af->t, a->url_node,
+				    a, f->shown, "cannot write into the cache"),
+			  got);
+		return;
+	}
+	f->req.method = "GET";
+	f->req.url = a->url;
+	f->req.connect_timeout_ms =
+		o && o->connect_timeout_ms ? o->connect_timeout_ms : 10000;
+	f->req.timeout_ms = o && o->timeout_ms ? o->timeout_ms
+					       : ARTIFACT_DEFAULT_TIMEOUT_MS;
+	f->req.max_body = af->max;
+	f->x = &af->xs[af->nx++];
+	f->x->req = &f->req;
+	f->x->resp = &f->resp;
+}
+
+/* Every transfer is over: the first artifact (in the topology's order)
+ * that could not be had is the fetch's error. */
+static void on_fetched(void *data)
+{
+	struct artifact_fetch *af = data;
+	int rc = 0;
+
+	for (size_t i = 0; i < af->n; i++) {
+		struct fetch_one *f = &af->v[i];
+		char got[65] = "";
+
+		if (f->x)
+			fetch_end(af, f, http_fetched(af, f, got), got);
+	}
+	for (size_t i = 0; !rc && i < af->n; i++) {
+		struct fetch_one *f = &af->v[i];
+
+		if (f->rc) {
+			rc = f->rc;
+			error_set(&af->err, rc, f->err.file, f->err.line,
+				  f->err.col, "%s", f->err.msg);
+		}
+	}
+	af->done(af->data, rc, &af->err);
+}
+
+void artifact_fetch_start(const struct topology *t,
+			  const struct artifact_options *o,
+			  struct artifact_pin *pins, size_t nr,
+			  struct http_client *c, artifact_fetch_done_fn *done,
+			  void *data, struct artifact_fetch **out)
+{
+	struct artifact_fetch *af = xcalloc(1, sizeof(*af));
+	char *cache = artifact_cache_dir(o);
+
+	af->t = t;
+	af->max = o && o->max_bytes ? o->max_bytes : ARTIFACT_MAX_BYTES;
+	af->done = done;
+	af->data = data;
+	error_init(&af->err);
+	af->v = xcalloc(nr + 1, sizeof(*af->v));
+	af->xs = xcalloc(nr + 1, sizeof(*af->xs));
+	for (size_t i = 0; i < nr; i++) {
+		struct fetch_one *f;
+
+		if (!pins[i].missing)
+			continue;
+		f = &af->v[af->n++];
+		f->pin = &pins[i];
+		f->tmp = -1;
+		error_init(&f->err);
+		http_response_init(&f->resp);
+		fetch_begin(af, o, cache, f);
+	}
+	free(cache);
+	/* Every download at once; done() comes from the loop. */
+	http_client_start(c, af->xs, af->nx, 0, on_fetched, af);
+	*out = af;
+}
+
+void artifact_fetch_free(struct artifact_fetch *af)
+{
+	if (!af)
+		return;
+	for (size_t i = 0; i < af->n; i++) {
+		struct fetch_one *f = &af->v[i];
+
+		if (f->tmp >= 0) { /* never ended: its transfer was cut */
+			if (f->req.sink)
+				fclose(f->req.sink);
+			close(f->tmp);
+			unlink(f->tmp_path);
+		}
+		free(f->tmp_path);
+		error_clear(&f->err);
+		http_response_free(&f->resp);
+	}
+	for (size_t i = 0; i < af->nx; i++)
+		error_clear(&af->xs[i].err);
+	error_clear(&af->err);
+	free(af->v);
+	free(af->xs);
+	free(af);
 }
 
 /* Whether the cache has the pinned file (a damaged one is removed). */
@@ -276,14 +399,16 @@ static bool cached(struct artifact_pin *pin)
 	return ok;
 }
 
-int artifact_use(const struct topology *t, const struct artifact_options *o,
-		 struct artifact_pin **pins, struct error *err)
+int artifact_pins(const struct topology *t, const struct artifact_options *o,
+		  struct artifact_pin **pins, size_t *missing,
+		  struct error *err)
 {
 	struct artifact_pin *p = xcalloc(t->nr_artifacts + 1, sizeof(*p));
 	char *cache = artifact_cache_dir(o);
 	int rc = 0;
 
-	*pins = NULL;
+	*pins = p;
+	*missing = 0;
 	if (t->nr_artifacts)
 		rc = mkdir_p(cache, 0700, err);
 	for (size_t i = 0; !rc && i < t->nr_artifacts; i++) {
@@ -302,16 +427,77 @@ int artifact_use(const struct topology *t, const struct artifact_options *o,
 			continue;
 		buf_addf(&path, "%s/%s", cache, p[i].sha256);
 		p[i].path = buf_release(&path);
-		if (!cached(&p[i]))
-			rc = fetch_one(t, o, cache, &p[i], err);
+		p[i].missing = !cached(&p[i]);
+		*missing += p[i].missing;
 	}
 	free(cache);
 	if (rc) {
 		artifact_pins_free(p, t->nr_artifacts);
-		return rc;
+		*pins = NULL;
 	}
-	*pins = p;
-	return 0;
+	return rc;
+}
+
+struct fetch_wait {
+	bool done;
+	int rc;
+	struct error *err;
+};
+
+static void fetch_waited(void *data, int rc, const struct error *err)
+{
+	struct fetch_wait *w = data;
+
+	w->done = true;
+	w->rc = rc;
+	if (rc)
+		error_set(w->err, rc, err->file, err->line, err->col, "%s",
+			  err->msg);
+}
+
+int artifact_fetch_missing(const struct topology *t,
+			   const struct artifact_options *o,
+			   struct artifact_pin *pins, size_t nr,
+			   struct error *err)
+{
+	struct fetch_wait w = { .err = err };
+	struct artifact_fetch *af = NULL;
+	struct http_client *c;
+	uv_loop_t loop;
+
+	if (uv_loop_init(&loop))
+		return error_set(err, DEPLOY_ERR_IO, NULL, 0, 0,
+				 "cannot start the event loop");
+	c = http_client_new(&loop);
+	if (!c) {
+		w.rc = error_set(err, DEPLOY_ERR_NOMEM, NULL, 0, 0,
+				 "cannot start requests");
+	} else {
+		artifact_fetch_start(t, o, pins, nr, c, fetch_waited, &w, &af);
+		while (!w.done)
+			uv_run(&loop, UV_RUN_ONCE);
+	}
+	artifact_fetch_free(af);
+	http_client_free(c);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	return w.rc;
+}
+
+int artifact_use(const struct topology *t, const struct artifact_options *o,
+		 struct artifact_pin **pins, struct error *err)
+{
+	size_t missing;
+	int rc;
+
+	rc = artifact_pins(t, o, pins, &missing, err);
+	if (!rc && missing)
+		rc = artifact_fetch_missing(t, o, *pins, t->nr_artifacts, err);
+	if (rc) {
+		artifact_pins_free(*pins, t->nr_artifacts);
+		*pins = NULL;
+	}
+	return rc;
 }
 
 void artifact_pins_free(struct artifact_pin *pins, size_t nr)

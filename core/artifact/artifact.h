@@ -45,15 +45,17 @@ struct artifact_pin {
 	char sha256[65]; /* lower case */
 	char *path;	 /* NULL for fetch: host (the hosts download it) */
 	bool fetched;	 /* this run fetched it */
+	bool missing;	 /* not in the cache (yet): to fetch */
 };
 
 /* The cache directory (above), malloc'd. */
 char *artifact_cache_dir(const struct artifact_options *o);
 
 /*
- * Every artifact of t in the cache, fetching those that are not. The
- * first one that cannot be had stops it: DEPLOY_ERR_INVALID (a digest
- * mismatch), DEPLOY_ERR_UNREACHABLE, DEPLOY_ERR_NOT_FOUND (an HTTP error
+ * Every artifact of t in the cache, fetching those that are not (all at
+ * once, artifact_fetch_start() on a loop of its own). The first one, in
+ * the topology's order, that cannot be had is the error: DEPLOY_ERR_INVALID (a
+ * digest mismatch), DEPLOY_ERR_UNREACHABLE, DEPLOY_ERR_NOT_FOUND (an HTTP error
  * status, a missing file://), DEPLOY_ERR_TIMEOUT or DEPLOY_ERR_TOO_BIG,
  * with err at the artifact's place in the topology, naming the artifact,
  * its URL and, for a mismatch, both digests. *pins has t->nr_artifacts
@@ -61,6 +63,41 @@ char *artifact_cache_dir(const struct artifact_options *o);
  */
 int artifact_use(const struct topology *t, const struct artifact_options *o,
 		 struct artifact_pin **pins, struct error *err);
+/*
+ * The pins of every artifact of t, with their places in the cache, and
+ * nothing fetched: those the cache holds (verified; a damaged copy is
+ * removed) are ready, *missing counts the others (pin.missing).
+ */
+int artifact_pins(const struct topology *t, const struct artifact_options *o,
+		  struct artifact_pin **pins, size_t *missing,
+		  struct error *err);
+
+/*
+ * Fetch the missing ones of the nr pins, all at once: file:// here,
+ * http(s):// as exchanges on the client c, so on c's loop, beside what
+ * else that loop drives (the SSH engine's sessions in `deploy up`). done()
+ * runs once, from the loop, with 0 or the error artifact_use() would
+ * return for the first artifact, in the topology's order, that could not
+ * be had; the pins fetched are in the cache then. pins, t and o stay valid
+ * until then; *out is freed with artifact_fetch_free() (which cuts
+ * transfers still under way and removes their temporary files).
+ */
+struct http_client;
+struct artifact_fetch;
+typedef void artifact_fetch_done_fn(void *data, int rc,
+				    const struct error *err);
+void artifact_fetch_start(const struct topology *t,
+			  const struct artifact_options *o,
+			  struct artifact_pin *pins, size_t nr,
+			  struct http_client *c, artifact_fetch_done_fn *done,
+			  void *data, struct artifact_fetch **out);
+void artifact_fetch_free(struct artifact_fetch *af);
+/* The same, waited for on a loop of its own: 0 or that error. */
+int artifact_fetch_missing(const struct topology *t,
+			   const struct artifact_options *o,
+			   struct artifact_pin *pins, size_t nr,
+			   struct error *err);
+
 void artifact_pins_free(struct artifact_pin *pins, size_t nr);
 const struct artifact_pin *artifact_pin_find(const struct artifact_pin *pins,
 					     size_t nr, const char *name);

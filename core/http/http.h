@@ -87,6 +87,41 @@ struct http_exchange {
  */
 size_t http_do_many(struct http_exchange *v, size_t n, unsigned parallel);
 
+/*
+ * A client: a curl multi driven by a libuv loop (curl's socket interface
+ * on uv_poll_t handles and a uv_timer_t), holding its kept-alive
+ * connections, at most HTTP_MAX_PARALLEL per endpoint. Exchanges started
+ * on it go on while the loop runs, beside whatever else that loop drives
+ * (the SSH engine's sessions: ssh_engine_http()); http_do() and
+ * http_do_many() run on clients of their own, on private loops. A client
+ * and its loop belong to one thread.
+ */
+struct uv_loop_s;
+struct http_client;
+
+typedef void http_batch_done_fn(void *data);
+
+/* NULL when curl cannot start. */
+struct http_client *http_client_new(struct uv_loop_s *loop);
+/*
+ * Start the n exchanges, at most `parallel` in flight (as for
+ * http_do_many(), whose semantics they have: each v[i].rc and v[i].err
+ * are set, the caller clears v[i].err). done(data) runs once, from the
+ * loop (never from here), when every one has its answer or its error. v
+ * and what it points to stay valid until then. Only a client with
+ * exchanges under way keeps its loop running.
+ */
+void http_client_start(struct http_client *c, struct http_exchange *v, size_t n,
+		       unsigned parallel, http_batch_done_fn *done, void *data);
+/* Whether exchanges started on c are under way. */
+bool http_client_busy(const struct http_client *c);
+/*
+ * Close c and its connections. Exchanges still under way end with
+ * DEPLOY_ERR_INTERRUPTED, their done() never runs. Its handles close on
+ * the loop: run the loop once more before uv_loop_close(). NULL is fine.
+ */
+void http_client_free(struct http_client *c);
+
 /* "scheme://host[:port]/path" of url (no userinfo, query or fragment) into
  * out, for messages. */
 void http_url_for_humans(const char *url, char *out, size_t size);

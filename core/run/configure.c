@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <openssl/evp.h>
@@ -37,6 +38,8 @@ struct job {
 	struct transfer *transfers;
 	size_t sending;
 	bool send_failed;
+	bool announced; /* ops->host_start was called */
+	bool parked;	/* probed, waiting for the artifacts' fetch */
 };
 
 /* One artifact on its way to a host, before the script. */
@@ -71,6 +74,12 @@ struct runner {
 	struct host_address *addresses;
 	size_t nr_addresses;
 	struct configure_result *res;
+	/* configure_opts.fetch under way on the engine's loop: hosts are
+	 * probed, nothing more, until it ends. */
+	struct artifact_fetch *fetch;
+	bool fetching;
+	bool fetch_failed;
+	struct error fetch_err;
 };
 
 static const char *const status_names[] = {
@@ -457,11 +466,28 @@ static void on_output(void *data, struct ssh_host *h, int stream,
 
 static void pump(struct runner *r);
 
+/* The host is left as it was: an artifact could not be had. Quiet: the
+ * run's error says why. */
+static void not_changed(struct job *jb)
+{
+	static const char msg[] = "not changed: an artifact could not be had";
+	struct role_run *rr = &jb->r->roles[jb->role];
+
+	set_message(jb, msg, sizeof(msg) - 1);
+	jb->hr->status = HOST_SKIPPED;
+	if (jb->started)
+		rr->running--;
+	jb->r->res->skipped++;
+}
+
 static void finish(struct job *jb, enum host_run_status st)
 {
 	const struct configure_opts *o = jb->r->o;
 	struct role_run *rr = &jb->r->roles[jb->role];
 
+	if (jb->started && !jb->announced && o->ops && o->ops->host_start)
+		o->ops->host_start(o->data, jb->hr);
+	jb->announced = true;
 	jb->hr->status = st;
 	if (jb->started)
 		rr->running--;
@@ -636,23 +662,11 @@ static const struct ssh_exec_ops transfer_ops = {
  * channels of their own (never inside the script, which is read whole);
  * a check sends nothing.
  */
-static void on_probe_done(void *data, struct ssh_host *h,
-			  const struct ssh_result *res)
+static void send_pushes(struct job *jb)
 {
-	struct job *jb = data;
 	const struct script *sc = jb->script;
 	struct error e;
 
-	(void)h;
-	if (res->status == SSH_UNREACHABLE) {
-		set_message(jb, res->err.msg, strlen(res->err.msg));
-		finish(jb, HOST_UNREACHABLE);
-		pump(jb->r);
-		return;
-	}
-	jb->have = xcalloc(sc->nr_pushes + 1, sizeof(*jb->have));
-	jb->transfers = xcalloc(sc->nr_pushes + 1, sizeof(*jb->transfers));
-	script_probe_parse(sc, res->out.data, jb->have);
 	error_init(&e);
 	for (size_t i = 0; !jb->r->o->check && i < sc->nr_pushes; i++) {
 		const struct script_push *p = &sc->pushes[i];
@@ -690,6 +704,37 @@ static void on_probe_done(void *data, struct ssh_host *h,
 	after_sends(jb);
 }
 
+static void on_probe_done(void *data, struct ssh_host *h,
+			  const struct ssh_result *res)
+{
+	struct job *jb = data;
+	const struct script *sc = jb->script;
+	struct runner *r = jb->r;
+
+	if (res->status == SSH_UNREACHABLE) {
+		ssh_host_hold(h, false);
+		set_message(jb, res->err.msg, strlen(res->err.msg));
+		finish(jb, HOST_UNREACHABLE);
+		pump(r);
+		return;
+	}
+	jb->have = xcalloc(sc->nr_pushes + 1, sizeof(*jb->have));
+	jb->transfers = xcalloc(sc->nr_pushes + 1, sizeof(*jb->transfers));
+	script_probe_parse(sc, res->out.data, jb->have);
+	if (r->fetching) {
+		/* Connected and probed; the rest changes the host. */
+		jb->parked = true;
+		return;
+	}
+	ssh_host_hold(h, false);
+	if (r->fetch_failed) {
+		not_changed(jb);
+		pump(r);
+		return;
+	}
+	send_pushes(jb);
+}
+
 static const struct ssh_exec_ops probe_ops = {
 	.done = on_probe_done,
 };
@@ -705,14 +750,23 @@ static void start(struct job *jb)
 	jb->started = true;
 	jb->hr->status = HOST_RUNNING;
 	rr->running++;
-	if (o->ops && o->ops->host_start)
-		o->ops->host_start(o->data, jb->hr);
-	if (!jb->script->nr_pushes) {
+	if (!jb->r->fetching) {
+		jb->announced = true;
+		if (o->ops && o->ops->host_start)
+			o->ops->host_start(o->data, jb->hr);
+	}
+	if (!jb->script->nr_pushes && !jb->r->fetching) {
 		send_script(jb, false);
 		return;
 	}
+	/* While artifacts are fetched, every host is reached and probed
+	 * (with no artifact to ask about, the probe is `true`), and its
+	 * session kept for what comes after. */
+	if (jb->r->fetching)
+		ssh_host_hold(jb->sh, true);
 	script_probe(jb->script, &cmd);
 	if (ssh_exec(jb->sh, cmd.data, SSH_EXEC_ROOT, &probe_ops, jb, &e)) {
+		ssh_host_hold(jb->sh, false);
 		set_message(jb, e.msg, strlen(e.msg));
 		finish(jb, HOST_UNREACHABLE);
 	}
@@ -776,6 +830,60 @@ static bool stop_interrupted(struct role_run *rr)
 	return true;
 }
 
+/* An artifact could not be had: the role's hosts not started never will
+ * be. */
+static bool stop_not_changed(struct role_run *rr)
+{
+	if (rr->next == rr->nr_jobs)
+		return false;
+	for (; rr->next < rr->nr_jobs; rr->next++)
+		not_changed(rr->jobs[rr->next]);
+	return true;
+}
+
+/*
+ * The artifacts' fetch ended: the hosts probed meanwhile go on, or, when
+ * one could not be had, are left as they were.
+ */
+static void on_fetched(void *data, int rc, const struct error *err)
+{
+	struct runner *r = data;
+
+	r->fetching = false;
+	if (rc) {
+		r->fetch_failed = true;
+		r->res->artifacts_failed = true;
+		error_set(&r->fetch_err, rc, err->file, err->line, err->col,
+			  "%s", err->msg);
+	}
+	for (size_t i = 0; i < r->nr_jobs; i++) {
+		struct job *jb = &r->jobs[i];
+		struct script *sc = jb->script;
+		struct stat st;
+
+		/* Compiled before the bytes were in: their sizes now. */
+		for (size_t k = 0; sc && k < sc->nr_pushes; k++)
+			if (!sc->pushes[k].size &&
+			    !stat(sc->pushes[k].path, &st))
+				sc->pushes[k].size = (uint64_t)st.st_size;
+		if (!jb->parked)
+			continue;
+		jb->parked = false;
+		if (rc) {
+			not_changed(jb);
+		} else {
+			const struct configure_opts *o = r->o;
+
+			jb->announced = true;
+			if (o->ops && o->ops->host_start)
+				o->ops->host_start(o->data, jb->hr);
+			send_pushes(jb);
+		}
+		ssh_host_hold(jb->sh, false);
+	}
+	pump(r);
+}
+
 /* Start what can start; mark roles complete. Called after every change. */
 static void pump(struct runner *r)
 {
@@ -793,6 +901,16 @@ static void pump(struct runner *r)
 
 			if (rr->complete)
 				continue;
+			if (r->fetch_failed) {
+				changed |= stop_not_changed(rr);
+				rr->started = true;
+				if (!rr->running) {
+					rr->complete = true;
+					rr->well = false;
+					changed = true;
+				}
+				continue;
+			}
 			for (size_t d = 0; d < n->nr_deps; d++) {
 				const struct role_run *dr =
 					&r->roles[n->deps[d]];
@@ -981,6 +1099,7 @@ int configure_run(const struct topology *t, const struct graph *g,
 	int rc;
 
 	memset(res, 0, sizeof(*res));
+	error_init(&r.fetch_err);
 	r.roles = xcalloc(t->nr_roles + 1, sizeof(*r.roles));
 	load_secrets(&r, dl);
 	rc = dl->errors ? DEPLOY_ERR_INVALID : 0;
@@ -991,6 +1110,12 @@ int configure_run(const struct topology *t, const struct graph *g,
 	if (!rc) {
 		collect_addresses(&r);
 		rc = compile_all(&r, dl);
+	}
+	if (!rc && !r.nr_jobs && o->fetch) {
+		/* No host to reach meanwhile: fetched now. */
+		rc = artifact_fetch_missing(t, o->fetch_opts, o->fetch,
+					    o->nr_artifacts, err);
+		res->artifacts_failed = rc != 0;
 	}
 	if (rc || !r.nr_jobs)
 		goto out;
@@ -1012,13 +1137,33 @@ int configure_run(const struct topology *t, const struct graph *g,
 				    err);
 	if (rc)
 		goto out;
+	if (o->fetch) {
+		struct http_client *hc = ssh_engine_http(r.engine);
+
+		if (!hc) {
+			rc = error_set(err, DEPLOY_ERR_NOMEM, NULL, 0, 0,
+				       "cannot start requests");
+			goto out;
+		}
+		r.fetching = true;
+		artifact_fetch_start(t, o->fetch_opts, o->fetch,
+				     o->nr_artifacts, hc, on_fetched, &r,
+				     &r.fetch);
+	}
 	pump(&r);
 	rc = ssh_engine_run(r.engine, err);
+	if (!rc && r.fetch_failed)
+		rc = error_set(err, r.fetch_err.code, r.fetch_err.file,
+			       r.fetch_err.line, r.fetch_err.col, "%s",
+			       r.fetch_err.msg);
 	if (!rc && !o->check)
 		record(&r);
 out:
 	ssh_fleet_free(fleet);
 	ssh_engine_free(r.engine);
+	/* After the engine: its loop ran the fetch's transfers. */
+	artifact_fetch_free(r.fetch);
+	error_clear(&r.fetch_err);
 	free(red);
 	for (size_t i = 0; i < r.nr_jobs; i++) {
 		script_free(r.jobs[i].script);

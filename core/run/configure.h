@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "artifact/artifact.h"
 #include "graph/graph.h"
 #include "playbook/playbook.h"
 #include "ssh/engine.h"
@@ -92,6 +93,19 @@ struct configure_opts {
 	/* The topology's artifacts in the cache (step artifact:). */
 	const struct artifact_pin *artifacts;
 	size_t nr_artifacts;
+	/*
+	 * MAY: the same pins as `artifacts`, some still missing from the
+	 * cache (artifact_pins()): fetched on the SSH engine's loop while
+	 * the hosts are reached and probed (connect, host key check,
+	 * authentication and the read-only probe change nothing); no step
+	 * that changes a host (a transfer, a script) starts before every one
+	 * is in the cache and verified. When one cannot be had, no host is
+	 * changed and configure_run() returns the error artifact_use() would
+	 * (res->artifacts_failed is set). The compile must not need their
+	 * bytes (docker_load artifacts: fetch those first).
+	 */
+	struct artifact_pin *fetch;
+	const struct artifact_options *fetch_opts;
 	/* A transfer of an artifact that sends nothing this long fails its
 	 * host; 0: CONFIGURE_TRANSFER_IDLE_MS. */
 	unsigned transfer_idle_ms;
@@ -113,6 +127,7 @@ struct configure_result {
 	size_t ok;
 	size_t failed; /* failed or unreachable */
 	size_t skipped;
+	bool artifacts_failed; /* configure_opts.fetch: one could not be had */
 };
 
 /*

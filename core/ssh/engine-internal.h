@@ -190,6 +190,7 @@ struct ssh_host {
 	bool needed;	   /* has commands, or hosts behind it that have */
 	bool counted;	   /* holds one of the --parallel slots */
 	bool queued;	   /* listed in e->run_queue */
+	bool held;	   /* ssh_host_hold(): stays open when idle */
 	bool driving;	   /* host_drive() is on the stack */
 	bool redrive;	   /* and must go round again */
 	bool want_in;	   /* a channel user waits for incoming data */
@@ -259,6 +260,7 @@ struct ssh_engine {
 	uint64_t rng;
 	bool running;
 	bool closing; /* ssh_engine_free(): nothing is driven any more */
+	struct http_client *http; /* ssh_engine_http(), or NULL */
 };
 
 /* engine.c */

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/http.h"
 #include "ssh/engine-internal.h"
 #include "ssh/known_hosts.h"
 #include "util/path.h"
@@ -335,7 +336,7 @@ void unblock(struct ssh_host *h, void *user)
 
 static bool idle(const struct ssh_host *h)
 {
-	return !h->cur && !h->jobs && !h->dependents && !h->tunnels;
+	return !h->cur && !h->jobs && !h->dependents && !h->tunnels && !h->held;
 }
 
 static bool step_user(struct ssh_host *h, void *user)
@@ -607,7 +608,7 @@ static void host_start(struct ssh_host *h)
  */
 void release_slot(struct ssh_host *h)
 {
-	if (!h->counted || h->cur || h->jobs)
+	if (!h->counted || h->cur || h->jobs || h->held)
 		return;
 	h->counted = false;
 	h->e->active--;
@@ -792,6 +793,7 @@ void ssh_engine_free(struct ssh_engine *e)
 	if (!e)
 		return;
 	e->closing = true;
+	http_client_free(e->http);
 	for (size_t i = 0; i < e->nr_hosts; i++) {
 		host_free(e->hosts[i]);
 		uv_close((uv_handle_t *)&e->hosts[i]->timer, NULL);
@@ -820,6 +822,26 @@ void ssh_engine_free(struct ssh_engine *e)
 	redact_set_free(&e->secrets);
 	libssh2_exit();
 	free(e);
+}
+
+void ssh_host_hold(struct ssh_host *h, bool hold)
+{
+	if (h->held == hold)
+		return;
+	h->held = hold;
+	if (hold || h->e->closing)
+		return;
+	/* Idle now: its session closes, its slot goes to the next host. */
+	if (h->state == HS_READY)
+		host_drive(h);
+	release_slot(h);
+}
+
+struct http_client *ssh_engine_http(struct ssh_engine *e)
+{
+	if (!e->http)
+		e->http = http_client_new(&e->loop);
+	return e->http;
 }
 
 unsigned ssh_fit_open_files(unsigned want, unsigned extra)

@@ -195,8 +195,27 @@ int ssh_exec_file(struct ssh_host *h, const char *command, unsigned flags,
 		  struct error *err);
 
 /*
- * Work until every queued command is done, the hosts' sessions closed and
- * new host keys written to known_hosts. Per-host failures go to the
+ * Keep h's session open while it is held, even with no command queued
+ * (hosts connected and probed early, whose next command waits for
+ * something else on the loop); h keeps its --parallel slot. Released, an
+ * idle session closes as usual.
+ */
+void ssh_host_hold(struct ssh_host *h, bool hold);
+
+/*
+ * An HTTP client (core/http) on the engine's loop: its exchanges go on
+ * while ssh_engine_run() works, and keep it running until they end. Made
+ * on first use, freed with the engine (exchanges still under way are cut:
+ * keep what they point to until ssh_engine_free()). NULL when curl cannot
+ * start.
+ */
+struct http_client;
+struct http_client *ssh_engine_http(struct ssh_engine *e);
+
+/*
+ * Work until every queued command is done, the hosts' sessions closed,
+ * the HTTP exchanges on the engine's loop ended and new host keys written
+ * to known_hosts. Per-host failures go to the
  * callbacks; this fails only for the run as a whole (known_hosts could not
  * be written).
  */

@@ -28,7 +28,8 @@ static const struct verb verbs[] = {
 	{ "gcp-creds", cmd_gcp_creds,
 	  "gcp-creds [--credentials F] [--endpoint URL] [--tokens N] "
 	  "[--sleep-ms MS]" },
-	{ "http-get", cmd_http_get, "http-get [--parallel P] URL..." },
+	{ "http-get", cmd_http_get,
+	  "http-get [--parallel P | --loop P] [--timeout MS] [--max BYTES] URL..." },
 	{ "local", cmd_local,
 	  "local up|down TOPOLOGY SUBNET [PUBKEY_FILE] HOST... | running "
 	  "TOPOLOGY HOST" },

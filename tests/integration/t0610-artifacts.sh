@@ -140,13 +140,15 @@ if command -v strace >/dev/null 2>&1; then
 fi
 
 # A digest mismatch: the error names the artifact, the URL and both
-# digests, at the sha256's place; no host is touched.
+# digests, at the sha256's place; no host is changed (up --yes fetches
+# while it reaches and probes the hosts: they are contacted, never
+# started; t0614).
 topology "$WRONG_SHA"
 run "$DEPLOY" up --yes topo.yml
 expect_rc 1 "up with a wrong digest"
 expect_line "$TMP/err" "topo.yml:8:13: error: artifact 'node': $URL/node-1: sha256 mismatch: the topology pins $WRONG_SHA, the file fetched has $NODE_SHA; nothing was cached" "the mismatch, exactly"
 expect_line "$TMP/err" "deploy: nothing was changed on any host" "nothing changed"
-expect_no_match "$TMP/out" "Configuring" "no host contacted"
+expect_no_match "$TMP/out" "started" "no host started"
 stat -c '%Y %i' "$ROOT/h1/deploy-test-node" "$ROOT/h2/bundle/README" >after
 expect_same before after "the hosts' files are untouched"
 

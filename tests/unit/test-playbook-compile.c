@@ -593,10 +593,10 @@ static void test_artifacts_travel_beside_the_script(void **s)
 		   "  - artifact: {name: bin, dest: /usr/local/bin/a}\n"
 		   "  - artifact: {name: bin, dest: /opt/b, mode: '0700'}\n"
 		   "  - docker_image: {ref: 'node:1'}\n");
-	pins[0] =
-		(struct artifact_pin){ &f.t->artifacts[0], SHA_A, bin, false };
-	pins[1] = (struct artifact_pin){ &f.t->artifacts[1], SHA_D, tarball,
+	pins[0] = (struct artifact_pin){ &f.t->artifacts[0], SHA_A, bin, false,
 					 false };
+	pins[1] = (struct artifact_pin){ &f.t->artifacts[1], SHA_D, tarball,
+					 false, false };
 	o.artifacts = pins;
 	o.nr_artifacts = 2;
 	f.rc = compile_script(f.ctx, f.pb, f.nr, &o, &f.s, &f.err);
