@@ -92,6 +92,24 @@ checks=$((checks + 1))
 [ "$(grep -c '"id":[[:space:]]*"i-' "$state")" = 5 ] || fail "5 instance ids in the state"
 expect_no_match "$state" "$AWS_SECRET_ACCESS_KEY" "no secret key in the state"
 expect_no_match "$state" "$AWS_ACCESS_KEY_ID" "no access key in the state"
+# The validators' data disks: the volume on /dev/sdf that each instance's
+# block device mapping names, recorded (the disk step's NVMe path).
+python3 - "$state" >"$TMP/volumes" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["resources"]:
+    if r["kind"] == "host":
+        v = (r.get("attributes") or {}).get("data_volume", "")
+        print(r["name"], "vol-..." if v.startswith("vol-") and len(v) > 4 else v or "-")
+PY
+sort >"$TMP/volumes.want" <<WANT
+bastion-0 -
+sentry-0 -
+sentry-1 -
+validator-0 vol-...
+validator-1 vol-...
+WANT
+sort -o "$TMP/volumes" "$TMP/volumes"
+expect_same "$TMP/volumes.want" "$TMP/volumes" "data_volume recorded for the hosts with a disk"
 
 # Converged: plan and up change nothing and make no mutating call.
 : >"$AWS_LOG"
