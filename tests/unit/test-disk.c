@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "playbook/compile.h"
 #include "playbook/context.h"
 #include "playbook/playbook.h"
 #include "providers/provider.h"
@@ -281,6 +282,94 @@ static void test_topology_var_wins_over_disk_vars(void **unused)
 	error_clear(&err);
 }
 
+/* The script holds this line exactly. */
+static void expect_script_line(const struct script *sc, const char *line)
+{
+	const char *p = sc->text.data;
+	size_t n = strlen(line);
+
+	while ((p = strstr(p, line))) {
+		if ((p == sc->text.data || p[-1] == '\n') && p[n] == '\n')
+			return;
+		p++;
+	}
+	fprintf(stderr, "%s\n", strstr(sc->text.data, "_dp_main() {"));
+	fail_msg("no line: %s", line);
+}
+
+/* The built-in disk playbook compiles to one mount step with the host's
+ * devices, the role's mount and the playbook's defaults. */
+static void test_builtin_disk_playbook_compiles(void **unused)
+{
+	struct topology *t = topo();
+	struct state *s = empty_state();
+	const char *src = getenv("DEPLOY_SRCDIR");
+	cJSON *devs[2] = { cJSON_CreateArray(), cJSON_CreateArray() };
+	struct host_address addrs[] = {
+		{ "a-0", "198.51.100.1", "10.0.0.1", devs[0] },
+		{ "l-0", "10.231.0.2", NULL, devs[1] },
+	};
+	struct context_input in = { NULL, 0, addrs, 2 };
+	struct compile_opts o = { .nonce = "0123abcd",
+				  .notify_dir = "/tmp/notify" };
+	struct playbook *pb = NULL;
+	struct diag_list dl;
+	struct error err;
+	char path[4096];
+	const char *hosts[] = { "a-0", "l-0" };
+	const char *want[] = {
+		"\t_dp_step 1 'disk: data disk' '' '0' dp_mount '/srv/chain/' "
+		"'ext4' 'defaults' '120' "
+		"'/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0abc' "
+		"'/dev/sdf' '/dev/xvdf'",
+		"\t_dp_step 1 'disk: data disk' '' '0' dp_mount '/data' 'ext4' "
+		"'defaults' '120' '/dev/disk/by-id/deploy-data'",
+	};
+	struct state_resource *r;
+
+	(void)unused;
+	assert_non_null(src);
+	r = state_resource_pending(s, "aws", "host", "a-0", "a", "token");
+	r->attributes = cJSON_CreateObject();
+	cJSON_AddStringToObject(r->attributes, "data_volume", "vol-0abc");
+	for (size_t i = 0; i < 2; i++)
+		provider_disk_devices(
+			topology_find_host(t, hosts[i])->role->provider, t, s,
+			topology_find_host(t, hosts[i]), devs[i]);
+	snprintf(path, sizeof(path), "%s/playbooks/disk.yml", src);
+	diag_list_init(&dl);
+	error_init(&err);
+	assert_int_equal(playbook_load(path, src, &pb, &dl, &err), 0);
+	for (size_t i = 0; i < 2; i++) {
+		struct host_context *c = build(t, hosts[i], &in);
+		struct script *sc = NULL;
+
+		assert_int_equal(compile_script(c, &pb, 1, &o, &sc, &err), 0);
+		expect_script_line(sc, want[i]);
+		script_free(sc);
+		context_free(c);
+	}
+	/* No devices known for the host: an error, at the step. */
+	{
+		struct host_context *c = build(t, "g-0", &in);
+		struct script *sc = NULL;
+
+		assert_int_equal(compile_script(c, &pb, 1, &o, &sc, &err),
+				 DEPLOY_ERR_INVALID);
+		assert_non_null(strstr(err.msg, "'role.disk.devices' is an "
+						"empty list on this host"));
+		script_free(sc);
+		context_free(c);
+	}
+	playbook_free(pb);
+	diag_list_free(&dl);
+	error_clear(&err);
+	cJSON_Delete(devs[0]);
+	cJSON_Delete(devs[1]);
+	state_free(s);
+	topology_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -289,6 +378,7 @@ int main(void)
 		cmocka_unit_test(test_digitalocean_devices_by_volume_name),
 		cmocka_unit_test(test_disk_in_template_data),
 		cmocka_unit_test(test_topology_var_wins_over_disk_vars),
+		cmocka_unit_test(test_builtin_disk_playbook_compiles),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
