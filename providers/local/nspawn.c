@@ -775,6 +775,23 @@ static int disk_attach(const char *dir, int gib, char loop[32],
 	return rc;
 }
 
+/* The loop device DIR/disk.img is on into loop, or "" (no file, none). */
+static void disk_find(const char *dir, char loop[32])
+{
+	char *file = path_in(dir, DISK_FILE);
+	struct buf have = BUF_INIT;
+	struct stat st;
+
+	loop[0] = '\0';
+	if (!stat(file, &st) && !disk_loops(file, &have, NULL) &&
+	    !strncmp(have.data, "/dev/loop", 9) &&
+	    strcspn(have.data, "\n") < 32)
+		snprintf(loop, 32, "%.*s", (int)strcspn(have.data, "\n"),
+			 have.data);
+	buf_free(&have);
+	free(file);
+}
+
 /* Detach every loop device DIR/disk.img is on (none: nothing to do). */
 static int disk_detach(const char *dir, struct error *err)
 {
@@ -900,8 +917,11 @@ int local_host_up(const struct local_net *net, const char *base,
 	h->booted = false;
 	h->disk_loop[0] = '\0';
 	lock = host_lock(dir, true, &running);
-	/* The data disk: attached again after this machine restarted. */
-	if (h->disk_gib > 0 && (running || lock >= 0))
+	/* The data disk before a boot (attached again after this machine
+	 * restarted); a running container has the one it booted with. */
+	if (h->disk_gib > 0 && running)
+		disk_find(dir, h->disk_loop);
+	else if (h->disk_gib > 0 && lock >= 0)
 		rc = disk_attach(dir, h->disk_gib, h->disk_loop, err);
 	if (rc || running)
 		goto out; /* up already: address and key are known */
