@@ -342,6 +342,7 @@ static void request_of(struct do_api *c, struct call_state *s)
 	s->hr.connect_timeout_ms = 10000;
 	s->hr.timeout_ms = TIMEOUT_MS;
 	s->hr.max_body = MAX_ANSWER;
+	s->hr.stop = c->stop;
 }
 
 /* Judge the answer (or its absence, rc) to s's last attempt: done, or to

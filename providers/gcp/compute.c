@@ -375,6 +375,7 @@ size_t gcp_call_many(struct gcp *c, struct gcp_req *v, size_t n)
 			s->hr.connect_timeout_ms = 10000;
 			s->hr.timeout_ms =
 				s->is_wait ? WAIT_TIMEOUT_MS : c->timeout_ms;
+			s->hr.stop = c->stop;
 			slot_take(c);
 			s->tries++;
 			c->stats.calls++;
