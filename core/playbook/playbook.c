@@ -244,20 +244,12 @@ int playbook_parse(const char *file, const char *text, size_t len,
 	rc = ydoc_parse(file, text, len, &pb->doc, dl, err);
 	if (rc)
 		goto fail;
-	if (!pb->doc->root || ynode_is_null(pb->doc->root)) {
-		diag_add(dl, DIAG_ERROR, file, 1, 1,
-			 "empty playbook: it needs at least 'name' and "
-			 "'steps' (see docs/playbooks.md)");
-	} else if (pb->doc->root->kind != YNODE_MAP) {
-		diag_add(dl, DIAG_ERROR, file, pb->doc->root->line,
-			 pb->doc->root->col,
-			 "a playbook is a mapping of keys (name, vars, steps, "
-			 "handlers), not %s",
-			 ynode_describe(pb->doc->root));
-	} else {
-		schema_check(&pc.v, pb->doc->root, &playbook_schema, "");
+	if (schema_check_root(&pc.v, pb->doc->root, &playbook_schema,
+			      "empty playbook: it needs at least 'name' and "
+			      "'steps' (see docs/playbooks.md)",
+			      "a playbook is a mapping of keys (name, vars, "
+			      "steps, handlers)"))
 		build_playbook(pb, &pc.v);
-	}
 	diag_list_sort(dl);
 	if (dl->errors > before) {
 		rc = DEPLOY_ERR_INVALID;

@@ -123,6 +123,23 @@ _dp_notify() {
 	done
 }
 
+# _dp_report WHAT OF: the end of step (or handler) _dp_n of OF, as the
+# marker "WHAT N/OF STATUS[ MESSAGE]" from _dp_rc, _dp_st and _dp_msg (no
+# message when quiet); a failure ends the script.
+_dp_report() {
+	if [ "$_dp_rc" -ne 0 ]; then
+		_dp_st=failed
+		_dp_msg=${_dp_msg:-exit status $_dp_rc}
+	fi
+	if [ "$_dp_quiet" = 1 ]; then
+		_dp_msg=
+	fi
+	_dp_mark "$1 $_dp_n/$2 $_dp_st${_dp_msg:+ $_dp_msg}"
+	if [ "$_dp_st" = failed ]; then
+		_dp_failed
+	fi
+}
+
 # _dp_step N NAME NOTIFY QUIET KIND ARGS...: run one step, print its markers;
 # the first failed step ends the script.
 _dp_step() {
@@ -157,17 +174,7 @@ _dp_step() {
 			_dp_msg="cannot record the notification"
 		fi
 	fi
-	if [ "$_dp_rc" -ne 0 ]; then
-		_dp_st=failed
-		_dp_msg=${_dp_msg:-exit status $_dp_rc}
-	fi
-	if [ "$_dp_quiet" = 1 ]; then
-		_dp_msg=
-	fi
-	_dp_mark "step $_dp_n/$DP_STEPS $_dp_st${_dp_msg:+ $_dp_msg}"
-	if [ "$_dp_st" = failed ]; then
-		_dp_failed
-	fi
+	_dp_report step "$DP_STEPS"
 }
 
 # _dp_wants_diff: whether this step shows the diff of a file it changes
@@ -247,17 +254,7 @@ _dp_handler() {
 			_dp_msg="cannot remove the notification"
 		fi
 	fi
-	if [ "$_dp_rc" -ne 0 ]; then
-		_dp_st=failed
-		_dp_msg=${_dp_msg:-exit status $_dp_rc}
-	fi
-	if [ "$_dp_quiet" = 1 ]; then
-		_dp_msg=
-	fi
-	_dp_mark "handler $_dp_n/$DP_HANDLERS $_dp_st${_dp_msg:+ $_dp_msg}"
-	if [ "$_dp_st" = failed ]; then
-		_dp_failed
-	fi
+	_dp_report handler "$DP_HANDLERS"
 }
 
 # _dp_handler_skip N NAME KEY WHY: a notified handler whose when: is false

@@ -635,11 +635,56 @@ static void script_add_artifact(struct cc *c, const struct artifact *a)
 	sa->restart = c->step && c->step->nr_notify > 0;
 }
 
+/*
+ * The file at path, which a step of kind ("artifact", "docker_image") names
+ * name, read into content to travel in the script.
+ */
+static int read_embedded(struct cc *c, const struct ynode *n, const char *kind,
+			 const char *name, const char *path,
+			 struct buf *content)
+{
+	int rc;
+
+	buf_init(content, COMPILE_MAX_ARTIFACT);
+	rc = buf_read_file(content, path);
+	if (rc == DEPLOY_ERR_TOO_BIG)
+		return cc_fail_at(c, n, rc,
+				  "%s.%s: '%s' is larger than %u MiB, the most "
+				  "a step embeds in the script",
+				  c->step->what, kind, name,
+				  COMPILE_MAX_ARTIFACT >> 20);
+	if (rc)
+		return cc_fail_at(c, n, rc, "%s.%s: cannot read '%s': %s",
+				  c->step->what, kind, path,
+				  deploy_strerror(rc));
+	return 0;
+}
+
+/*
+ * " dp_artifact NAME DEST HOW MODE OWNER GROUP", where every artifact
+ * step's call starts: dest rendered into dest, v the caller's scratch.
+ */
+static int artifact_call(struct cc *c, const struct ynode *a, struct buf *call,
+			 const char *name, const char *how, struct buf *dest,
+			 struct buf *v)
+{
+	int rc;
+
+	buf_adds(call, " dp_artifact");
+	cc_args(call, name);
+	rc = cc_render_path(c, a, "dest", dest);
+	if (rc)
+		return rc;
+	cc_arg(call, dest->data, dest->len);
+	cc_args(call, how);
+	return add_mode_owner_group(c, a, call, v);
+}
+
 static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 {
 	const struct ynode *n = ynode_get(a, "name");
 	const struct artifact_pin *pin = NULL;
-	struct buf v = BUF_INIT, content = BUF_INIT;
+	struct buf v = BUF_INIT, dest = BUF_INIT, content = BUF_INIT;
 	bool unpack;
 	int rc;
 
@@ -669,14 +714,7 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 	script_add_artifact(c, pin->a);
 	if (pin->a->fetch_host) {
 		/* The host downloads it and checks the digest itself. */
-		buf_adds(call, " dp_artifact");
-		cc_args(call, pin->a->name);
-		rc = cc_render_path(c, a, "dest", &v);
-		if (rc)
-			goto out;
-		cc_arg(call, v.data, v.len);
-		cc_args(call, "");
-		rc = add_mode_owner_group(c, a, call, &v);
+		rc = artifact_call(c, a, call, pin->a->name, "", &dest, &v);
 		if (rc)
 			goto out;
 		cc_args(call, pin->sha256);
@@ -687,52 +725,24 @@ static int c_artifact(struct cc *c, const struct ynode *a, struct buf *call)
 	if (c->opts && c->opts->defer_artifacts && c->script) {
 		/* The bytes travel beside the script, when the host's copy
 		 * is not the artifact (push.c): no size limit. */
-		buf_adds(call, " dp_artifact");
-		cc_args(call, pin->a->name);
-		rc = cc_render_path(c, a, "dest", &v);
-		if (rc)
-			goto out;
-		cc_arg(call, v.data, v.len);
-		cc_args(call, unpack ? "unpack" : "");
-		{
-			char *dest = xstrdup(v.data);
-
-			rc = add_mode_owner_group(c, a, call, &v);
-			if (!rc)
-				cc_add_push(c, call,
-					    unpack ? PUSH_UNPACK : PUSH_FILE,
-					    pin->a->name, dest, pin->path,
-					    pin->sha256, NULL);
-			free(dest);
-		}
+		rc = artifact_call(c, a, call, pin->a->name,
+				   unpack ? "unpack" : "", &dest, &v);
+		if (!rc)
+			cc_add_push(c, call, unpack ? PUSH_UNPACK : PUSH_FILE,
+				    pin->a->name, dest.data, pin->path,
+				    pin->sha256, NULL);
 		goto out;
 	}
-	buf_init(&content, COMPILE_MAX_ARTIFACT);
-	rc = buf_read_file(&content, pin->path);
-	if (rc == DEPLOY_ERR_TOO_BIG)
-		rc = cc_fail_at(c, n, rc,
-				"%s.artifact: '%s' is larger than %u MiB, "
-				"the most a step embeds in the script",
-				c->step->what, pin->a->name,
-				COMPILE_MAX_ARTIFACT >> 20);
-	else if (rc)
-		rc = cc_fail_at(c, n, rc, "%s.artifact: cannot read '%s': %s",
-				c->step->what, pin->path, deploy_strerror(rc));
-	if (rc)
-		goto out;
-	buf_adds(call, " dp_artifact");
-	cc_args(call, pin->a->name);
-	rc = cc_render_path(c, a, "dest", &v);
-	if (rc)
-		goto out;
-	cc_arg(call, v.data, v.len);
-	cc_args(call, unpack ? "unpack" : "");
-	rc = add_mode_owner_group(c, a, call, &v);
+	rc = read_embedded(c, n, "artifact", pin->a->name, pin->path, &content);
+	if (!rc)
+		rc = artifact_call(c, a, call, pin->a->name,
+				   unpack ? "unpack" : "", &dest, &v);
 	if (rc)
 		goto out;
 	cc_add_content(c, call, &content);
 out:
 	buf_free(&v);
+	buf_free(&dest);
 	buf_free(&content);
 	return rc;
 }
@@ -796,18 +806,8 @@ static int c_docker_image(struct cc *c, const struct ynode *a, struct buf *call)
 			    pin->sha256, ids.data);
 		goto out;
 	}
-	buf_init(&content, COMPILE_MAX_ARTIFACT);
-	rc = buf_read_file(&content, pin->path);
-	if (rc == DEPLOY_ERR_TOO_BIG)
-		rc = cc_fail_at(c, n, rc,
-				"%s.docker_image: '%s' is larger than %u MiB, "
-				"the most a step embeds in the script",
-				c->step->what, art->name,
-				COMPILE_MAX_ARTIFACT >> 20);
-	else if (rc)
-		rc = cc_fail_at(c, n, rc,
-				"%s.docker_image: cannot read '%s': %s",
-				c->step->what, pin->path, deploy_strerror(rc));
+	rc = read_embedded(c, n, "docker_image", art->name, pin->path,
+			   &content);
 	if (rc)
 		goto out;
 	cc_add_content(c, call, &content);

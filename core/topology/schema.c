@@ -1187,3 +1187,19 @@ void schema_check(struct vctx *v, const struct ynode *n,
 	if (spec->check)
 		spec->check(v, n, what);
 }
+
+bool schema_check_root(struct vctx *v, const struct ynode *root,
+		       const struct vspec *spec, const char *empty,
+		       const char *mapping)
+{
+	if (!root || ynode_is_null(root)) {
+		diag_add(v->dl, DIAG_ERROR, v->file, 1, 1, "%s", empty);
+		return false;
+	}
+	if (root->kind != YNODE_MAP) {
+		verror(v, root, "%s, not %s", mapping, ynode_describe(root));
+		return false;
+	}
+	schema_check(v, root, spec, "");
+	return true;
+}

@@ -68,6 +68,15 @@ extern const struct vspec topology_spec;
 void schema_check(struct vctx *v, const struct ynode *n,
 		  const struct vspec *spec, const char *what);
 
+/*
+ * Check a document's root, which must be a mapping, against spec; returns
+ * whether it is one. An empty document is reported as `empty`, any other
+ * root as "MAPPING, not a list" ("a topology is a mapping of keys (...)").
+ */
+bool schema_check_root(struct vctx *v, const struct ynode *root,
+		       const struct vspec *spec, const char *empty,
+		       const char *mapping);
+
 /* Report an error or warning at node n. */
 void verror(struct vctx *v, const struct ynode *n, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

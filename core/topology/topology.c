@@ -641,18 +641,11 @@ int topology_parse(const char *file, const char *text, size_t len,
 	rc = ydoc_parse(file, text, len, &t->doc, dl, err);
 	if (rc)
 		goto fail;
-	if (!t->doc->root || ynode_is_null(t->doc->root)) {
-		diag_add(dl, DIAG_ERROR, file, 1, 1,
-			 "empty topology: it needs at least 'version: 1', "
-			 "'name' and 'roles' (see examples/local.yml)");
-	} else if (t->doc->root->kind != YNODE_MAP) {
-		diag_add(dl, DIAG_ERROR, file, t->doc->root->line,
-			 t->doc->root->col,
-			 "a topology is a mapping of keys (version, name, "
-			 "roles ...), not %s",
-			 ynode_describe(t->doc->root));
-	} else {
-		schema_check(&v, t->doc->root, &topology_spec, "");
+	if (schema_check_root(&v, t->doc->root, &topology_spec,
+			      "empty topology: it needs at least 'version: "
+			      "1', 'name' and 'roles' (see examples/local.yml)",
+			      "a topology is a mapping of keys (version, "
+			      "name, roles ...)")) {
 		topology_build(t, dl);
 		topology_check(t, dl);
 	}

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "http/http.h"
+#include "providers/calls.h"
 #include "providers/aws/sigv4.h"
 #include "util/xalloc.h"
 #include "util/file.h"
@@ -481,21 +482,75 @@ struct call_state {
 	struct ec2_call *call;
 	struct buf body;
 	bool mutating, safe;
-	bool paid;	      /* its token for the next attempt is taken */
-	int tries;	      /* attempts made */
-	long long not_before; /* monotonic ms */
-	bool done;
 	struct signed_req sr;
 	struct http_response resp;
 };
 
-/* Judge the answer (or its absence, rc) to call s's last attempt: done,
- * or to be asked again after a pause. */
-static void judge(struct ec2 *c, struct call_state *s, int rc)
+/* The calls of one ec2_call_many(): the user data of its api_calls. */
+struct batch {
+	struct ec2 *c;
+	struct call_state *st;
+};
+
+static void prepare(void *ud, size_t i, struct api_call *call)
 {
+	struct call_state *s = &((struct batch *)ud)->st[i];
+	struct ec2_call *v = s->call;
+
+	v->doc = NULL;
+	v->rc = 0;
+	v->code[0] = '\0';
+	error_init(&v->err);
+	call->rc = &v->rc;
+	call->err = &v->err;
+	s->mutating = is_mutating(v->action);
+	s->safe = !s->mutating || (v->p && v->p->mutating_safe);
+	buf_init(&s->body, 2u << 20);
+	buf_addf(&s->body, "Action=%s&Version=%s", v->action, EC2_API_VERSION);
+	if (v->p && v->p->body.len) {
+		buf_addch(&s->body, '&');
+		buf_add(&s->body, v->p->body.data, v->p->body.len);
+	}
+	http_response_init(&s->resp);
+}
+
+/* Take a token from the bucket of the call's kind (reads, writes). */
+static long long pay(void *ud, size_t i)
+{
+	struct batch *b = ud;
+
+	return bucket_take(b->st[i].mutating ? &b->c->writes : &b->c->reads);
+}
+
+static int start(void *ud, size_t i, struct http_exchange *x)
+{
+	struct batch *b = ud;
+	struct call_state *s = &b->st[i];
+	int rc = sign(b->c, &s->body, &s->sr, &s->call->err);
+
+	if (rc) {
+		signed_req_free(&s->sr);
+		return rc;
+	}
+	b->c->stats.calls++;
+	if (s->mutating)
+		b->c->stats.mutating++;
+	x->req = &s->sr.hr;
+	x->resp = &s->resp;
+	return 0;
+}
+
+/* Judge the answer (or its absence, rc) to call i's last attempt. */
+static enum api_verdict judge(void *ud, size_t i, int rc, long long *wait)
+{
+	struct batch *b = ud;
+	struct ec2 *c = b->c;
+	struct call_state *s = &b->st[i];
 	struct ec2_call *v = s->call;
 	bool again = false;
 
+	(void)wait;
+	signed_req_free(&s->sr);
 	c->last_code[0] = '\0';
 	if (rc) {
 		/* No answer: repeat only what is safe to repeat. */
@@ -522,113 +577,39 @@ static void judge(struct ec2 *c, struct call_state *s, int rc)
 	v->rc = rc;
 	if (!rc)
 		error_clear(&v->err);
-	if (!again || s->tries >= c->attempts || (c->stop && *c->stop)) {
-		if (again && s->tries >= c->attempts)
-			error_append(&v->err, " (after %d attempts)", s->tries);
-		s->done = true;
-		return;
-	}
-	c->stats.retries++;
-	s->not_before =
-		now_ms() + backoff_ms(c->base_ms, c->cap_ms, s->tries - 1);
+	return again ? API_AGAIN : API_DONE;
 }
+
+static const struct api_call_ops ec2_call_ops = {
+	.prepare = prepare,
+	.start = start,
+	.judge = judge,
+	.pay = pay,
+};
 
 size_t ec2_call_many(struct ec2 *c, struct ec2_call *v, size_t n)
 {
-	struct call_state *st = xcalloc(n + 1, sizeof(*st));
-	struct http_exchange *x = xcalloc(n + 1, sizeof(*x));
-	struct call_state **sent = xcalloc(n + 1, sizeof(*sent));
-	size_t left = n, failed = 0;
+	struct batch b = { c, xcalloc(n + 1, sizeof(*b.st)) };
+	struct api_calls a = {
+		.parallel = EC2_PARALLEL,
+		.base_ms = c->base_ms,
+		.cap_ms = c->cap_ms,
+		.attempts = c->attempts,
+		.stop = c->stop,
+		.retries = &c->stats.retries,
+		.ops = &ec2_call_ops,
+		.ud = &b,
+	};
+	size_t failed;
 
+	for (size_t i = 0; i < n; i++)
+		b.st[i].call = &v[i];
+	failed = api_call_many(&a, n);
 	for (size_t i = 0; i < n; i++) {
-		struct call_state *s = &st[i];
-
-		v[i].doc = NULL;
-		v[i].rc = 0;
-		v[i].code[0] = '\0';
-		error_init(&v[i].err);
-		s->call = &v[i];
-		s->mutating = is_mutating(v[i].action);
-		s->safe = !s->mutating || (v[i].p && v[i].p->mutating_safe);
-		buf_init(&s->body, 2u << 20);
-		buf_addf(&s->body, "Action=%s&Version=%s", v[i].action,
-			 EC2_API_VERSION);
-		if (v[i].p && v[i].p->body.len) {
-			buf_addch(&s->body, '&');
-			buf_add(&s->body, v[i].p->body.data, v[i].p->body.len);
-		}
-		http_response_init(&s->resp);
+		http_response_free(&b.st[i].resp);
+		buf_free_secret(&b.st[i].body);
 	}
-	while (left) {
-		long long now = now_ms(), wake = -1;
-		size_t nr = 0;
-
-		/* What may go now: its pause over, its token paid. */
-		for (size_t i = 0; i < n; i++) {
-			struct call_state *s = &st[i];
-			int rc;
-
-			if (s->done || s->not_before > now)
-				goto next;
-			if (!s->paid) {
-				long wait = bucket_take(
-					s->mutating ? &c->writes : &c->reads);
-
-				s->paid = true;
-				s->not_before = now + wait;
-				if (wait)
-					goto next;
-			}
-			rc = sign(c, &s->body, &s->sr, &v[i].err);
-			if (rc) {
-				v[i].rc = rc;
-				s->done = true;
-				signed_req_free(&s->sr);
-				left--;
-				continue;
-			}
-			s->paid = false;
-			s->tries++;
-			c->stats.calls++;
-			if (s->mutating)
-				c->stats.mutating++;
-			x[nr].req = &s->sr.hr;
-			x[nr].resp = &s->resp;
-			sent[nr++] = s;
-			continue;
-next:
-			if (!s->done && (wake < 0 || s->not_before < wake))
-				wake = s->not_before;
-		}
-		if (!nr) {
-			if (wake > now)
-				pause_ms(wake - now, c->stop);
-			continue;
-		}
-		http_do_many(x, nr, EC2_PARALLEL);
-		for (size_t k = 0; k < nr; k++) {
-			struct call_state *s = sent[k];
-
-			error_clear(&s->call->err);
-			if (x[k].rc)
-				error_set(&s->call->err, x[k].rc, NULL, 0, 0,
-					  "%s", x[k].err.msg);
-			error_clear(&x[k].err);
-			signed_req_free(&s->sr);
-			judge(c, s, x[k].rc);
-			if (s->done)
-				left--;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].rc)
-			failed++;
-		http_response_free(&st[i].resp);
-		buf_free_secret(&st[i].body);
-	}
-	free(st);
-	free(x);
-	free(sent);
+	free(b.st);
 	return failed;
 }
 

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "http/http.h"
+#include "providers/calls.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/xalloc.h"
@@ -56,11 +57,6 @@ static long env_long(const char *name, long def, long lo, long hi)
 		return def;
 	n = strtol(v, &end, 10);
 	return *end || n < lo || n > hi ? def : n;
-}
-
-static bool stopped(const struct do_api *c)
-{
-	return c->stop && *c->stop;
 }
 
 int do_open(struct do_api **out, const char *base, struct do_token *tok,
@@ -315,19 +311,58 @@ struct call_state {
 	char *url;
 	char *text; /* the body as JSON: wiped */
 	bool mutating, safe;
-	int tries;	      /* attempts made */
-	long long not_before; /* monotonic ms */
-	bool done;
 	size_t slot;
 	const char *lines[3];
 	struct http_request hr;
 	struct http_response resp;
 };
 
-static void request_of(struct do_api *c, struct call_state *s)
+/* The calls of one do_call_many(): the user data of its api_calls. */
+struct batch {
+	struct do_api *c;
+	struct call_state *st;
+};
+
+static void prepare(void *ud, size_t i, struct api_call *call)
 {
+	struct batch *b = ud;
+	struct call_state *s = &b->st[i];
+	struct do_req *v = s->req;
+	struct buf url = BUF_INIT;
+
+	v->out = NULL;
+	v->status = 0;
+	v->rc = 0;
+	v->id[0] = '\0';
+	error_init(&v->err);
+	call->rc = &v->rc;
+	call->err = &v->err;
+	s->mutating = strcmp(v->method, "GET") != 0;
+	s->safe = strcmp(v->method, "POST") || (v->flags & DO_SAFE);
+	if (v->url)
+		buf_adds(&url, v->url);
+	else
+		buf_addf(&url, "%s%s", b->c->base, v->path);
+	s->url = buf_release(&url);
+	http_response_init(&s->resp);
+	if (v->body) {
+		s->text = cJSON_PrintUnformatted(v->body);
+		if (!s->text)
+			api_call_fail(call, DEPLOY_ERR_NOMEM, "out of memory");
+	}
+}
+
+static int start(void *ud, size_t i, struct http_exchange *x)
+{
+	struct batch *b = ud;
+	struct do_api *c = b->c;
+	struct call_state *s = &b->st[i];
 	size_t nl = 0;
 
+	cJSON_Delete(s->req->out);
+	s->req->out = NULL;
+	http_response_free(&s->resp);
+	http_response_init(&s->resp);
 	s->lines[nl++] = c->auth;
 	s->lines[nl++] = "Accept: application/json";
 	if (s->text)
@@ -343,16 +378,25 @@ static void request_of(struct do_api *c, struct call_state *s)
 	s->hr.timeout_ms = TIMEOUT_MS;
 	s->hr.max_body = MAX_ANSWER;
 	s->hr.stop = c->stop;
+	s->slot = slot_take(c);
+	c->stats.calls++;
+	if (s->mutating)
+		c->stats.mutating++;
+	x->req = &s->hr;
+	x->resp = &s->resp;
+	return 0;
 }
 
-/* Judge the answer (or its absence, rc) to s's last attempt: done, or to
- * be asked again after a pause. */
-static void judge(struct do_api *c, struct call_state *s, int rc)
+/* Judge the answer (or its absence, rc) to call i's last attempt. */
+static enum api_verdict judge(void *ud, size_t i, int rc, long long *wait)
 {
+	struct batch *b = ud;
+	struct do_api *c = b->c;
+	struct call_state *s = &b->st[i];
 	struct do_req *v = s->req;
-	long long wait = -1;
 	bool again;
 
+	slot_done(c, s->slot);
 	c->last_id[0] = '\0';
 	if (rc) {
 		/* No answer: repeat only what is safe to repeat. */
@@ -374,7 +418,7 @@ static void judge(struct do_api *c, struct call_state *s, int rc)
 			       v->answer ? &v->out : NULL, &v->err);
 		if (s->resp.status == 429) {
 			c->stats.throttled++;
-			wait = throttle_wait(&s->resp);
+			*wait = throttle_wait(&s->resp);
 		}
 		/* A 5xx may come after the API did the work: a create is not
 		 * asked twice (the caller finds it by its tag). A 429 was
@@ -384,150 +428,70 @@ static void judge(struct do_api *c, struct call_state *s, int rc)
 	}
 	v->rc = rc;
 	snprintf(v->id, sizeof(v->id), "%s", c->last_id);
-	if (!again || s->tries >= ATTEMPTS || stopped(c)) {
-		if (again && s->tries >= ATTEMPTS)
-			error_append(&v->err, " (after %d attempts)", s->tries);
-		s->done = true;
-		return;
-	}
-	if (wait < 0) {
-		wait = backoff_ms(c->base_ms, CAP_MS, s->tries - 1);
-	} else {
-		/* Spread the calls that were told the same moment: up to
-		 * base more. */
-		wait += (long long)random_below((unsigned long)c->base_ms);
-	}
-	c->stats.retries++;
-	s->not_before = now_ms() + wait;
+	return again ? API_AGAIN : API_DONE;
 }
+
+static long long window(void *ud)
+{
+	struct batch *b = ud;
+
+	return slot_wait(b->c);
+}
+
+static void held(void *ud, long long ms)
+{
+	struct batch *b = ud;
+
+	b->c->stats.waited_ms += (unsigned)ms;
+	b->c->remaining = -1; /* ask again */
+}
+
+static void interrupted(void *ud, size_t i)
+{
+	struct batch *b = ud;
+	struct do_req *v = b->st[i].req;
+
+	v->rc = error_set(&v->err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
+			  "digitalocean %s: interrupted", v->method);
+}
+
+static const struct api_call_ops do_call_ops = {
+	.prepare = prepare,
+	.start = start,
+	.judge = judge,
+	.window = window,
+	.held = held,
+	.interrupted = interrupted,
+};
 
 size_t do_call_many(struct do_api *c, struct do_req *v, size_t n)
 {
-	struct call_state *st = xcalloc(n + 1, sizeof(*st));
-	struct http_exchange *x = xcalloc(n + 1, sizeof(*x));
-	struct call_state **sent = xcalloc(n + 1, sizeof(*sent));
-	size_t left = n, failed = 0;
+	struct batch b = { c, xcalloc(n + 1, sizeof(*b.st)) };
+	struct api_calls a = {
+		.parallel = DO_PARALLEL,
+		.base_ms = c->base_ms,
+		.cap_ms = CAP_MS,
+		.attempts = ATTEMPTS,
+		.stop = c->stop,
+		.retries = &c->stats.retries,
+		.ops = &do_call_ops,
+		.ud = &b,
+	};
+	size_t failed;
 
 	c->last_id[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		b.st[i].req = &v[i];
+	failed = api_call_many(&a, n);
 	for (size_t i = 0; i < n; i++) {
-		struct call_state *s = &st[i];
-		struct buf url = BUF_INIT;
-
-		v[i].out = NULL;
-		v[i].status = 0;
-		v[i].rc = 0;
-		v[i].id[0] = '\0';
-		error_init(&v[i].err);
-		s->req = &v[i];
-		s->mutating = strcmp(v[i].method, "GET") != 0;
-		s->safe = strcmp(v[i].method, "POST") || (v[i].flags & DO_SAFE);
-		if (v[i].url)
-			buf_adds(&url, v[i].url);
-		else
-			buf_addf(&url, "%s%s", c->base, v[i].path);
-		s->url = buf_release(&url);
-		http_response_init(&s->resp);
-		if (v[i].body) {
-			s->text = cJSON_PrintUnformatted(v[i].body);
-			if (!s->text) {
-				v[i].rc =
-					error_set(&v[i].err, DEPLOY_ERR_NOMEM,
-						  NULL, 0, 0, "out of memory");
-				s->done = true;
-				left--;
-			}
-		}
-	}
-	while (left) {
-		long long now = now_ms(), wake = -1, limit = 0;
-		size_t nr = 0;
-
-		for (size_t i = 0; i < n; i++) {
-			struct call_state *s = &st[i];
-
-			if (s->done)
-				continue;
-			if (stopped(c)) {
-				/* A call asked before keeps its last answer. */
-				if (!s->tries)
-					v[i].rc = error_set(
-						&v[i].err,
-						DEPLOY_ERR_INTERRUPTED, NULL, 0,
-						0,
-						"digitalocean %s: interrupted",
-						v[i].method);
-				s->done = true;
-				left--;
-				continue;
-			}
-			if (s->not_before <= now && !limit)
-				limit = slot_wait(c);
-			if (s->not_before > now || limit) {
-				long long at = s->not_before > now
-						       ? s->not_before
-						       : now + limit;
-
-				if (wake < 0 || at < wake)
-					wake = at;
-				continue;
-			}
-			error_clear(&v[i].err);
-			cJSON_Delete(v[i].out);
-			v[i].out = NULL;
-			http_response_free(&s->resp);
-			http_response_init(&s->resp);
-			request_of(c, s);
-			s->slot = slot_take(c);
-			s->tries++;
-			c->stats.calls++;
-			if (s->mutating)
-				c->stats.mutating++;
-			x[nr].req = &s->hr;
-			x[nr].resp = &s->resp;
-			sent[nr++] = s;
-		}
-		if (!nr) {
-			if (left && wake > now) {
-				if (limit)
-					c->stats.waited_ms +=
-						(unsigned)(wake - now);
-				pause_ms(wake - now, c->stop);
-				if (limit)
-					c->remaining = -1; /* ask again */
-			}
-			continue;
-		}
-		http_do_many(x, nr, DO_PARALLEL);
-		for (size_t k = 0; k < nr; k++) {
-			struct call_state *s = sent[k];
-
-			slot_done(c, s->slot);
-			if (x[k].rc)
-				error_set(&s->req->err, x[k].rc, NULL, 0, 0,
-					  "%s", x[k].err.msg);
-			error_clear(&x[k].err);
-			judge(c, s, x[k].rc);
-			if (s->done)
-				left--;
-		}
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].rc)
-			failed++;
-		if (v[i].rc && !v[i].id[0])
-			continue;
-		if (v[i].rc)
+		if (v[i].rc && v[i].id[0])
 			snprintf(c->last_id, sizeof(c->last_id), "%s", v[i].id);
+		http_response_free(&b.st[i].resp);
+		free(b.st[i].url);
+		if (b.st[i].text) /* user_data may matter */
+			freezero(b.st[i].text, strlen(b.st[i].text) + 1);
 	}
-	for (size_t i = 0; i < n; i++) {
-		http_response_free(&st[i].resp);
-		free(st[i].url);
-		if (st[i].text) /* user_data may matter */
-			freezero(st[i].text, strlen(st[i].text) + 1);
-	}
-	free(st);
-	free(x);
-	free(sent);
+	free(b.st);
 	return failed;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/random.h>
 
 #include "http/http.h"
+#include "providers/calls.h"
 #include "util/buf.h"
 #include "util/file.h"
 #include "util/xalloc.h"
@@ -201,20 +202,25 @@ struct call_state {
 	char *url;
 	char *text; /* the body as JSON: wiped */
 	bool is_get, is_wait, safe;
-	bool refreshed;	      /* its token was fetched anew after a 401 */
-	bool again_401;	      /* answered 401: asked again with a new token */
-	int tries;	      /* attempts made, a 401's repeat not counted */
-	long long not_before; /* monotonic ms */
-	bool done;
+	bool refreshed; /* its token was fetched anew after a 401 */
+	char *auth;	/* its Authorization header: wiped once answered */
 	const char *lines[2];
 	struct http_request hr;
 	struct http_response resp;
 };
 
+/* The calls of one gcp_call_many(): the user data of its api_calls. */
+struct batch {
+	struct gcp *c;
+	struct call_state *st;
+	const char *token; /* this round's */
+};
+
 /* Wait until one more request keeps within the per-minute limit (rolling
  * window), then count it. */
-static long long slot_wait(struct gcp *c)
+static long long slot_wait(void *ud)
 {
+	struct gcp *c = ((struct batch *)ud)->c;
 	long long t = now_ms();
 	size_t n = (size_t)c->per_minute, in_minute = 0;
 
@@ -235,13 +241,101 @@ static void slot_take(struct gcp *c)
 		c->count++;
 }
 
-/* Judge the answer (or its absence, rc) to s's last attempt: done, or to
- * be asked again (after a pause, or at once with a new token). */
-static void judge(struct gcp *c, struct call_state *s, int rc)
+static void prepare(void *ud, size_t i, struct api_call *call)
 {
+	struct batch *b = ud;
+	struct call_state *s = &b->st[i];
+	struct gcp_req *v = s->req;
+	struct buf url = BUF_INIT;
+
+	v->out = NULL;
+	v->rc = 0;
+	v->reason[0] = '\0';
+	error_init(&v->err);
+	call->rc = &v->rc;
+	call->err = &v->err;
+	s->is_get = !strcmp(v->method, "GET");
+	s->is_wait =
+		strstr(v->path, "/operations/") && !strcmp(v->method, "POST");
+	s->safe = v->safe || s->is_get || s->is_wait;
+	if (!strncmp(v->path, "projects/", 9))
+		buf_addf(&url, "%s%s", b->c->base, v->path);
+	else
+		buf_addf(&url, "%sprojects/%s/%s", b->c->base, b->c->project,
+			 v->path);
+	if (v->query && *v->query)
+		buf_addf(&url, "%c%s", strchr(v->path, '?') ? '&' : '?',
+			 v->query);
+	s->url = buf_release(&url);
+	s->text = v->body ? cJSON_PrintUnformatted(v->body) : NULL;
+	http_response_init(&s->resp);
+}
+
+/* One token for the round (fetched when it is getting old). */
+static int round_token(void *ud, struct error *err)
+{
+	struct batch *b = ud;
+
+	return gcp_creds_token(&b->c->creds, false, &b->token, err);
+}
+
+static int renew_token(void *ud, struct error *err)
+{
+	struct batch *b = ud;
+	const char *tok;
+
+	return gcp_creds_token(&b->c->creds, true, &tok, err);
+}
+
+static int start(void *ud, size_t i, struct http_exchange *x)
+{
+	struct batch *b = ud;
+	struct gcp *c = b->c;
+	struct call_state *s = &b->st[i];
+	size_t alen = strlen(b->token) + 32;
+
+	cJSON_Delete(s->req->out);
+	s->req->out = NULL;
+	http_response_free(&s->resp);
+	http_response_init(&s->resp);
+	s->auth = xmalloc(alen);
+	snprintf(s->auth, alen, "Authorization: Bearer %s", b->token);
+	s->lines[0] = s->auth;
+	s->lines[1] = "Content-Type: application/json";
+	memset(&s->hr, 0, sizeof(s->hr));
+	s->hr.method = s->req->method;
+	s->hr.url = s->url;
+	s->hr.headers = s->lines;
+	s->hr.nr_headers = s->text ? 2 : 1;
+	s->hr.body = s->text;
+	s->hr.body_len = s->text ? strlen(s->text) : 0;
+	s->hr.connect_timeout_ms = 10000;
+	s->hr.timeout_ms = s->is_wait ? WAIT_TIMEOUT_MS : c->timeout_ms;
+	s->hr.stop = c->stop;
+	slot_take(c);
+	c->stats.calls++;
+	if (s->is_wait)
+		c->stats.waits++;
+	else if (!s->is_get)
+		c->stats.mutating++;
+	x->req = &s->hr;
+	x->resp = &s->resp;
+	return 0;
+}
+
+/* Judge the answer (or its absence, rc) to call i's last attempt: done, or
+ * to be asked again (after a pause, or at once with a new token). */
+static enum api_verdict judge(void *ud, size_t i, int rc, long long *wait)
+{
+	struct batch *b = ud;
+	struct gcp *c = b->c;
+	struct call_state *s = &b->st[i];
 	struct gcp_req *v = s->req;
 	bool again;
 
+	(void)wait;
+	freezero(s->auth, strlen(s->auth) + 1);
+	s->auth = NULL;
 	c->reason[0] = '\0';
 	if (rc) {
 		again = s->safe && (rc == DEPLOY_ERR_UNREACHABLE ||
@@ -253,9 +347,8 @@ static void judge(struct gcp *c, struct call_state *s, int rc)
 	} else if (s->resp.status == 401 && !s->refreshed) {
 		/* The token ended sooner than said (revoked, or the clock):
 		 * a new one, once. */
-		s->again_401 = true;
-		s->tries--;
-		return;
+		s->refreshed = true;
+		return API_RENEW;
 	} else {
 		rc = gcp_answer(c, v->what, s->resp.status, &s->resp.body, NULL,
 				&v->err);
@@ -268,178 +361,47 @@ static void judge(struct gcp *c, struct call_state *s, int rc)
 	}
 	v->rc = rc;
 	snprintf(v->reason, sizeof(v->reason), "%s", c->reason);
-	if (!again || s->tries >= c->attempts || (c->stop && *c->stop)) {
-		if (again && s->tries >= c->attempts)
-			error_append(&v->err, " (after %d attempts)", s->tries);
-		s->done = true;
-		return;
-	}
-	c->stats.retries++;
-	s->not_before =
-		now_ms() + backoff_ms(c->base_ms, c->cap_ms, s->tries - 1);
+	return again ? API_AGAIN : API_DONE;
 }
 
-/* Fail s with the error of its token's fetch. */
-static void token_failed(struct call_state *s, int rc, const struct error *e)
-{
-	s->req->rc = error_set(&s->req->err, rc, NULL, 0, 0, "%s", e->msg);
-	s->done = true;
-}
+static const struct api_call_ops gcp_call_ops = {
+	.prepare = prepare,
+	.start = start,
+	.judge = judge,
+	.round = round_token,
+	.window = slot_wait,
+	.renew = renew_token,
+};
 
 size_t gcp_call_many(struct gcp *c, struct gcp_req *v, size_t n)
 {
-	struct call_state *st = xcalloc(n + 1, sizeof(*st));
-	struct http_exchange *x = xcalloc(n + 1, sizeof(*x));
-	struct call_state **sent = xcalloc(n + 1, sizeof(*sent));
-	size_t left = n, failed = 0;
+	struct batch b = { c, xcalloc(n + 1, sizeof(*b.st)), NULL };
+	struct api_calls a = {
+		.parallel = GCP_PARALLEL,
+		.base_ms = c->base_ms,
+		.cap_ms = c->cap_ms,
+		.attempts = c->attempts,
+		.stop = c->stop,
+		.retries = &c->stats.retries,
+		.ops = &gcp_call_ops,
+		.ud = &b,
+	};
+	size_t failed;
 
 	c->reason[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		b.st[i].req = &v[i];
+	failed = api_call_many(&a, n);
 	for (size_t i = 0; i < n; i++) {
-		struct call_state *s = &st[i];
-		struct buf url = BUF_INIT;
-
-		v[i].out = NULL;
-		v[i].rc = 0;
-		v[i].reason[0] = '\0';
-		error_init(&v[i].err);
-		s->req = &v[i];
-		s->is_get = !strcmp(v[i].method, "GET");
-		s->is_wait = strstr(v[i].path, "/operations/") &&
-			     !strcmp(v[i].method, "POST");
-		s->safe = v[i].safe || s->is_get || s->is_wait;
-		if (!strncmp(v[i].path, "projects/", 9))
-			buf_addf(&url, "%s%s", c->base, v[i].path);
-		else
-			buf_addf(&url, "%sprojects/%s/%s", c->base, c->project,
-				 v[i].path);
-		if (v[i].query && *v[i].query)
-			buf_addf(&url, "%c%s",
-				 strchr(v[i].path, '?') ? '&' : '?',
-				 v[i].query);
-		s->url = buf_release(&url);
-		s->text = v[i].body ? cJSON_PrintUnformatted(v[i].body) : NULL;
-		http_response_init(&s->resp);
-	}
-	while (left) {
-		long long now = now_ms(), wake = -1, limit = 0;
-		const char *token = NULL;
-		char *auth = NULL;
-		size_t nr = 0, alen = 0;
-		struct error e;
-		int rc;
-
-		/* One token for the batch (fetched when it is getting old). */
-		error_init(&e);
-		rc = gcp_creds_token(&c->creds, false, &token, &e);
-		for (size_t i = 0; i < n; i++) {
-			struct call_state *s = &st[i];
-
-			if (s->done)
-				continue;
-			if (rc) {
-				token_failed(s, rc, &e);
-				left--;
-				continue;
-			}
-			if (s->not_before <= now && !limit)
-				limit = slot_wait(c);
-			if (s->not_before > now || limit) {
-				long long at = s->not_before > now
-						       ? s->not_before
-						       : now + limit;
-
-				if (wake < 0 || at < wake)
-					wake = at;
-				continue;
-			}
-			if (!auth) {
-				alen = strlen(token) + 32;
-				auth = xmalloc(alen);
-				snprintf(auth, alen, "Authorization: Bearer %s",
-					 token);
-			}
-			error_clear(&v[i].err);
-			cJSON_Delete(v[i].out);
-			v[i].out = NULL;
-			http_response_free(&s->resp);
-			http_response_init(&s->resp);
-			s->lines[0] = auth;
-			s->lines[1] = "Content-Type: application/json";
-			memset(&s->hr, 0, sizeof(s->hr));
-			s->hr.method = v[i].method;
-			s->hr.url = s->url;
-			s->hr.headers = s->lines;
-			s->hr.nr_headers = s->text ? 2 : 1;
-			s->hr.body = s->text;
-			s->hr.body_len = s->text ? strlen(s->text) : 0;
-			s->hr.connect_timeout_ms = 10000;
-			s->hr.timeout_ms =
-				s->is_wait ? WAIT_TIMEOUT_MS : c->timeout_ms;
-			s->hr.stop = c->stop;
-			slot_take(c);
-			s->tries++;
-			c->stats.calls++;
-			if (s->is_wait)
-				c->stats.waits++;
-			else if (!s->is_get)
-				c->stats.mutating++;
-			x[nr].req = &s->hr;
-			x[nr].resp = &s->resp;
-			sent[nr++] = s;
-		}
-		error_clear(&e);
-		if (!nr) {
-			if (left && wake > now)
-				pause_ms(wake - now, c->stop);
-			continue;
-		}
-		http_do_many(x, nr, GCP_PARALLEL);
-		freezero(auth, alen);
-		for (size_t k = 0; k < nr; k++) {
-			struct call_state *s = sent[k];
-
-			if (x[k].rc)
-				error_set(&s->req->err, x[k].rc, NULL, 0, 0,
-					  "%s", x[k].err.msg);
-			error_clear(&x[k].err);
-			judge(c, s, x[k].rc);
-		}
-		/* Those refused with a 401: one new token for them all. */
-		rc = 0;
-		error_init(&e);
-		for (size_t k = 0; k < nr; k++) {
-			struct call_state *s = sent[k];
-
-			if (s->again_401 && !rc) {
-				const char *tok;
-
-				rc = gcp_creds_token(&c->creds, true, &tok, &e);
-				for (size_t j = k; j < nr; j++)
-					sent[j]->refreshed |=
-						sent[j]->again_401;
-			}
-			if (s->again_401 && rc)
-				token_failed(s, rc, &e);
-			s->again_401 = false;
-			if (s->done)
-				left--;
-		}
-		error_clear(&e);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].rc)
-			failed++;
 		if (v[i].rc && v[i].reason[0])
 			snprintf(c->reason, sizeof(c->reason), "%s",
 				 v[i].reason);
-		http_response_free(&st[i].resp);
-		free(st[i].url);
-		if (st[i].text)
-			freezero(st[i].text, strlen(st[i].text) + 1);
+		http_response_free(&b.st[i].resp);
+		free(b.st[i].url);
+		if (b.st[i].text)
+			freezero(b.st[i].text, strlen(b.st[i].text) + 1);
 	}
-	free(st);
-	free(x);
-	free(sent);
+	free(b.st);
 	return failed;
 }
 
