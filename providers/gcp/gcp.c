@@ -705,15 +705,22 @@ int gcp_inserts(struct provider_run *run,
 	return rc;
 }
 
-/* Whether the insert operation recorded with a resource is still under
- * way (its resource then exists soon, or the operation says why not);
- * scope "zones/Z" or "regions/R". */
-static int insert_running(struct provider_run *run, const char *scope,
-			  const char *op, bool *running, struct error *err)
+/* What became of the insert operation recorded with a resource. */
+enum insert_fate {
+	INSERT_GONE,	/* unknown, or done with an error: nothing made */
+	INSERT_RUNNING, /* its resource exists soon, or it says why not */
+	INSERT_DONE,	/* done without an error: its resource was made */
+};
+
+/* The fate of insert operation op; scope "zones/Z" or "regions/R". */
+static int insert_fate(struct provider_run *run, const char *scope,
+		       const char *op, enum insert_fate *fate,
+		       struct error *err)
 {
 	struct gcprun *g = run->priv;
 	struct buf path = BUF_INIT;
 	cJSON *doc = NULL;
+	const char *status;
 	bool exists;
 	int rc;
 
@@ -724,13 +731,24 @@ static int insert_running(struct provider_run *run, const char *scope,
 						      : "globalOperations.get",
 		     &exists, &doc, err);
 	buf_free(&path);
-	*running = !rc && exists && gcp_json_str(doc, "status") &&
-		   strcmp(gcp_json_str(doc, "status"), "DONE");
+	status = !rc && exists ? gcp_json_str(doc, "status") : NULL;
+	if (!status)
+		*fate = INSERT_GONE;
+	else if (strcmp(status, "DONE"))
+		*fate = INSERT_RUNNING;
+	else
+		*fate = cJSON_GetObjectItemCaseSensitive(doc, "error")
+				? INSERT_GONE
+				: INSERT_DONE;
 	cJSON_Delete(doc);
 	return rc;
 }
 
-/* A recorded resource (path) exists, or its insert is still under way. */
+/*
+ * A recorded resource (path) exists, or its insert is still under way.
+ * The insert may end between the resource's 404 and the operation's read:
+ * an operation done without an error sends us back to the resource.
+ */
 int gcp_exists_or_running(struct provider_run *run,
 			  const struct resource_ref *ref, const char *scope,
 			  const char *path, const char *what, bool *exists,
@@ -742,10 +760,15 @@ int gcp_exists_or_running(struct provider_run *run,
 	char *op = r && resource_attr(r, "operation")
 			   ? xstrdup(resource_attr(r, "operation"))
 			   : NULL;
+	enum insert_fate fate = INSERT_GONE;
 	int rc = gcp_get(g->c, path, what, exists, NULL, err);
 
 	if (!rc && !*exists && op)
-		rc = insert_running(run, scope, op, exists, err);
+		rc = insert_fate(run, scope, op, &fate, err);
+	if (!rc && fate == INSERT_RUNNING)
+		*exists = true;
+	else if (!rc && fate == INSERT_DONE)
+		rc = gcp_get(g->c, path, what, exists, NULL, err);
 	free(op);
 	return rc;
 }

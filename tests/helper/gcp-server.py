@@ -58,7 +58,9 @@ same names at start): throttle N (the next N API calls answer
 fail5xx N (the next N API calls answer 503), expire_tokens true (every
 token given so far expires now), quota_cpus N (instance inserts beyond N
 vCPUs in a region end in QUOTA_EXCEEDED), remove [collection, scope, name]
-(a resource deleted behind deploy's back), op_seconds S.
+(a resource deleted behind deploy's back), op_seconds S, finish_on_read
+true (an operation read with operations.get ends just before that read:
+its resource appears between a client's read of it and of the operation).
 GET /_test/resources lists every resource (for assertions).
 
 Crash tests: --kill-at compute.instances.insert:before,...:after and
@@ -893,6 +895,11 @@ def do_get(method_id, params, base):
             raise ApiError(404, "notFound", f"The resource 'projects/"
                            f"{project}/{scope}/operations/"
                            f"{params['operation']}' was not found")
+        if W.ctl.get("finish_on_read") and not op["done"]:
+            # The operation ends just before this read: between a
+            # client's read of its resource and of the operation.
+            op["t0"] = time.time() - op["seconds"]
+            finish_ops()
         return op_view(op, base)
     key = {"instances": "instance", "networks": "network",
            "subnetworks": "subnetwork", "firewalls": "firewall",
@@ -1226,7 +1233,7 @@ class Handler(BaseHTTPRequestHandler):
             if path == "/_test/control" and method == "POST":
                 c = json.loads(raw or b"{}")
                 for k in ("throttle", "throttle_kind", "fail5xx",
-                          "quota_cpus", "op_seconds"):
+                          "quota_cpus", "op_seconds", "finish_on_read"):
                     if k in c:
                         W.ctl[k] = c[k]
                 if c.get("expire_tokens"):
