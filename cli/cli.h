@@ -82,6 +82,11 @@ void vprint_message(const char *fmt, va_list ap)
  * SIGINT or SIGTERM; a second one, or the grace deadline, exits with 130. */
 extern volatile int cli_stop;
 void cli_signals_install(int grace_seconds);
+/* For a command that installs none (plan) around its artifacts' downloads:
+ * installs them if none are, returning whether it did; release restores
+ * the default actions. */
+bool cli_signals_hold(void);
+void cli_signals_release(void);
 #define EXIT_INTERRUPTED 130
 
 struct topology;

@@ -104,7 +104,7 @@ const struct command cmd_plan = {
 		"would do: '+ create', '- destroy', each\nwith why when it is "
 		"not plain, and a summary line. It changes nothing.\n\n"
 		"Exit codes: 0 nothing to do, 2 changes to make, 1 error, 64 "
-		"usage error.",
+		"usage error, 130 interrupted (while it downloads artifacts).",
 	.opts = plan_opts,
 	.max_pos = 1,
 	.exec = plan_exec,

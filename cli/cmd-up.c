@@ -125,7 +125,8 @@ static int configure(struct cli_run *r, struct args *a, bool check,
 	print_diags(&dl, stderr);
 	if (rc && res.artifacts_failed) {
 		cli_artifact_failed(&err);
-		rc = EXIT_FAIL;
+		rc = err.code == DEPLOY_ERR_INTERRUPTED ? EXIT_INTERRUPTED
+							: EXIT_FAIL;
 		goto out;
 	}
 	r->artifacts_missing = 0;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* SIGINT and SIGTERM in up and down: stop new work, end after a grace. */
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,6 +18,8 @@
 
 volatile int cli_stop;
 static int grace = 30;
+static bool installed;
+static struct sigaction before_int, before_term;
 
 static void say(const char *s)
 {
@@ -57,4 +60,25 @@ void cli_signals_install(int grace_seconds)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	installed = true;
+}
+
+/* The actions before are restored by cli_signals_release() (a shell
+ * starts a background job with SIGINT ignored). */
+bool cli_signals_hold(void)
+{
+	if (installed)
+		return false;
+	sigaction(SIGINT, NULL, &before_int);
+	sigaction(SIGTERM, NULL, &before_term);
+	cli_signals_install(30);
+	return true;
+}
+
+void cli_signals_release(void)
+{
+	alarm(0);
+	sigaction(SIGINT, &before_int, NULL);
+	sigaction(SIGTERM, &before_term, NULL);
+	installed = false;
 }

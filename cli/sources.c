@@ -49,8 +49,9 @@ const struct artifact_options *cli_artifact_options(bool quiet)
 {
 	static const struct artifact_options say = {
 		.fetching = say_fetching_artifact,
+		.stop = &cli_stop,
 	};
-	static const struct artifact_options quiet_o = { 0 };
+	static const struct artifact_options quiet_o = { .stop = &cli_stop };
 
 	return quiet ? &quiet_o : &say;
 }
@@ -90,17 +91,23 @@ int cli_run_artifacts(struct cli_run *r)
 {
 	struct error err;
 	int rc = EXIT_OK;
+	bool held;
 
 	if (!r->artifacts_missing)
 		return EXIT_OK;
 	error_init(&err);
+	/* An interrupt ends the downloads (plan has no handler otherwise). */
+	held = cli_signals_hold();
 	if (artifact_fetch_missing(r->t, cli_artifact_options(r->quiet_fetch),
 				   r->artifacts, r->nr_artifacts, &err)) {
 		cli_artifact_failed(&err);
-		rc = EXIT_FAIL;
+		rc = err.code == DEPLOY_ERR_INTERRUPTED ? EXIT_INTERRUPTED
+							: EXIT_FAIL;
 	} else {
 		r->artifacts_missing = 0;
 	}
+	if (held)
+		cli_signals_release();
 	error_clear(&err);
 	return rc;
 }

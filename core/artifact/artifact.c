@@ -183,6 +183,11 @@ static int http_fetched(struct artifact_fetch *af, struct fetch_one *f,
 		buf_addf(&why, "cannot write into the cache");
 		goto fail;
 	}
+	if (rc == DEPLOY_ERR_INTERRUPTED) {
+		buf_adds(&why, "the download was interrupted; nothing was "
+			       "cached");
+		goto fail;
+	}
 	if (rc) {
 		/* The error names the method and URL as shown: keep its
 		 * reason. */
@@ -293,6 +298,7 @@ static void fetch_begin(struct artifact_fetch *af,
 	f->req.timeout_ms = o && o->timeout_ms ? o->timeout_ms
 					       : ARTIFACT_DEFAULT_TIMEOUT_MS;
 	f->req.max_body = af->max;
+	f->req.stop = o ? o->stop : NULL;
 	f->x = &af->xs[af->nx++];
 	f->x->req = &f->req;
 	f->x->resp = &f->resp;

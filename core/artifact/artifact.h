@@ -34,6 +34,9 @@ struct artifact_options {
 	long connect_timeout_ms; /* 0: 10000 */
 	long timeout_ms;	 /* one transfer; 0: the default */
 	size_t max_bytes;	 /* 0: ARTIFACT_MAX_BYTES */
+	/* MAY: once set, the downloads end (DEPLOY_ERR_INTERRUPTED), their
+	 * temporary files removed (http_request.stop). */
+	const volatile int *stop;
 	/* MAY: artifact a is being fetched from url (as shown). */
 	void (*fetching)(void *data, const struct artifact *a, const char *url);
 	void *data;
@@ -56,7 +59,8 @@ char *artifact_cache_dir(const struct artifact_options *o);
  * once, artifact_fetch_start() on a loop of its own). The first one, in
  * the topology's order, that cannot be had is the error: DEPLOY_ERR_INVALID (a
  * digest mismatch), DEPLOY_ERR_UNREACHABLE, DEPLOY_ERR_NOT_FOUND (an HTTP error
- * status, a missing file://), DEPLOY_ERR_TIMEOUT or DEPLOY_ERR_TOO_BIG,
+ * status, a missing file://), DEPLOY_ERR_TIMEOUT, DEPLOY_ERR_TOO_BIG or
+ * DEPLOY_ERR_INTERRUPTED (o->stop),
  * with err at the artifact's place in the topology, naming the artifact,
  * its URL and, for a mismatch, both digests. *pins has t->nr_artifacts
  * items in the topology's order.

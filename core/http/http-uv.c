@@ -275,8 +275,9 @@ struct http_batch {
 struct http_client {
 	uv_loop_t *loop;
 	CURLM *multi;
-	uv_timer_t timer; /* curl's timeouts */
-	uv_timer_t later; /* batches that ended without a transfer */
+	uv_timer_t timer;      /* curl's timeouts */
+	uv_timer_t later;      /* batches that ended without a transfer */
+	uv_timer_t stop_check; /* the requests' stop flags */
 	struct watch *watches;
 	struct http_batch *batches;
 	unsigned open; /* handles not closed yet */
@@ -323,24 +324,53 @@ static void handle_ref(uv_handle_t *h, bool ref)
 		uv_unref(h);
 }
 
+static void on_stop_check(uv_timer_t *t);
+
 /* Only a client with exchanges under way keeps its loop running (not a
- * socket curl watches between them, should it watch one). */
+ * socket curl watches between them, should it watch one), and looks at
+ * their stop flags. */
 static void client_ref(struct http_client *c)
 {
 	bool ref = c->batches != NULL;
 
+	if (ref && !uv_is_active((uv_handle_t *)&c->stop_check))
+		uv_timer_start(&c->stop_check, on_stop_check,
+			       HTTP_STOP_CHECK_MS, HTTP_STOP_CHECK_MS);
+	else if (!ref)
+		uv_timer_stop(&c->stop_check);
 	handle_ref((uv_handle_t *)&c->timer, ref);
 	handle_ref((uv_handle_t *)&c->later, ref);
 	for (struct watch *w = c->watches; w; w = w->next)
 		handle_ref((uv_handle_t *)&w->poll, ref);
 }
 
-/* Start what the batch's limit lets in. */
+static bool stopped(const struct xfer *x)
+{
+	const volatile int *stop = x->x->req->stop;
+
+	return stop && *stop;
+}
+
+static void xfer_interrupted(struct xfer *x, const char *what)
+{
+	const struct http_request *req = x->x->req;
+
+	if (!x->where[0])
+		http_url_for_humans(req->url, x->where, sizeof(x->where));
+	x->x->rc = error_set(&x->x->err, DEPLOY_ERR_INTERRUPTED, NULL, 0, 0,
+			     "%s %s: %s", req->method, x->where, what);
+}
+
+/* Start what the batch's limit lets in (what is stopped, never). */
 static void batch_pump(struct http_batch *b)
 {
 	while (b->next < b->n && b->running < b->parallel) {
 		struct xfer *x = &b->t[b->next++];
 
+		if (stopped(x)) {
+			xfer_interrupted(x, "interrupted before it was sent");
+			continue;
+		}
 		if (xfer_start(x)) {
 			x->x->rc = x->x->err.code;
 			xfer_free(x, NULL);
@@ -384,8 +414,8 @@ static void reap(struct http_client *c)
 	}
 }
 
-/* The transfers curl has finished. */
-static void check_done(struct http_client *c)
+/* The transfers curl has finished, not handed over yet. */
+static void read_done(struct http_client *c)
 {
 	struct CURLMsg *m;
 	int left;
@@ -401,6 +431,33 @@ static void check_done(struct http_client *c)
 		xfer_free(x, c->multi);
 		x->batch->running--;
 		batch_pump(x->batch);
+	}
+}
+
+static void check_done(struct http_client *c)
+{
+	read_done(c);
+	reap(c);
+}
+
+/* The exchanges whose stop flag is set end now, their transfers cut
+ * (curl calls nothing back for them any more). */
+static void on_stop_check(uv_timer_t *t)
+{
+	struct http_client *c = t->data;
+
+	read_done(c);
+	for (struct http_batch *b = c->batches; b; b = b->link) {
+		for (size_t i = 0; i < b->next; i++) {
+			struct xfer *x = &b->t[i];
+
+			if (!x->easy || !stopped(x))
+				continue;
+			xfer_free(x, c->multi);
+			xfer_interrupted(x, "interrupted");
+			b->running--;
+		}
+		batch_pump(b);
 	}
 	reap(c);
 }
@@ -502,8 +559,9 @@ struct http_client *http_client_new(uv_loop_t *loop)
 	}
 	uv_timer_init(loop, &c->timer);
 	uv_timer_init(loop, &c->later);
-	c->timer.data = c->later.data = c;
-	c->open = 2;
+	uv_timer_init(loop, &c->stop_check);
+	c->timer.data = c->later.data = c->stop_check.data = c;
+	c->open = 3;
 	client_ref(c);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
 	curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
@@ -585,6 +643,8 @@ void http_client_free(struct http_client *c)
 		watch_close(c->watches);
 	uv_timer_stop(&c->timer);
 	uv_timer_stop(&c->later);
+	uv_timer_stop(&c->stop_check);
 	uv_close((uv_handle_t *)&c->timer, client_closed);
 	uv_close((uv_handle_t *)&c->later, client_closed);
+	uv_close((uv_handle_t *)&c->stop_check, client_closed);
 }

@@ -23,7 +23,8 @@
  * own tool).
  *
  * Errors: DEPLOY_ERR_UNREACHABLE (no connection, reset), DEPLOY_ERR_TIMEOUT,
- * DEPLOY_ERR_TOO_BIG (a body past max_body). An HTTP status of 4xx/5xx is
+ * DEPLOY_ERR_TOO_BIG (a body past max_body), DEPLOY_ERR_INTERRUPTED (the
+ * request's stop flag was set). An HTTP status of 4xx/5xx is
  * not an error here: it is in resp->status for the caller to read.
  * Messages name the method and the URL's scheme://host[:port]/path only,
  * never its query, a header or the body (they may carry credentials).
@@ -49,7 +50,15 @@ struct http_request {
 	/* MAY: the body goes to this file instead of resp->body, still
 	 * capped at max_body (downloads larger than memory should hold). */
 	FILE *sink;
+	/* MAY: once *stop is set (a signal handler sets it), the exchange
+	 * ends within HTTP_STOP_CHECK_MS, or is never started, with
+	 * DEPLOY_ERR_INTERRUPTED; a request that was sent may have been
+	 * acted on. */
+	const volatile int *stop;
 };
+
+/* How often exchanges under way look at their request's stop flag. */
+#define HTTP_STOP_CHECK_MS 100
 
 struct http_response {
 	long status;

@@ -473,6 +473,7 @@ static int sign(struct ec2 *c, const struct buf *body, struct signed_req *s,
 	s->hr.body_len = body->len;
 	s->hr.connect_timeout_ms = 10000;
 	s->hr.timeout_ms = c->timeout_ms;
+	s->hr.stop = c->stop;
 	return 0;
 }
 

@@ -377,6 +377,7 @@ static int start(void *ud, size_t i, struct http_exchange *x)
 	s->hr.connect_timeout_ms = 10000;
 	s->hr.timeout_ms = TIMEOUT_MS;
 	s->hr.max_body = MAX_ANSWER;
+	s->hr.stop = c->stop;
 	s->slot = slot_take(c);
 	c->stats.calls++;
 	if (s->mutating)

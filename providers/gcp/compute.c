@@ -311,6 +311,7 @@ static int start(void *ud, size_t i, struct http_exchange *x)
 	s->hr.body_len = s->text ? strlen(s->text) : 0;
 	s->hr.connect_timeout_ms = 10000;
 	s->hr.timeout_ms = s->is_wait ? WAIT_TIMEOUT_MS : c->timeout_ms;
+	s->hr.stop = c->stop;
 	slot_take(c);
 	c->stats.calls++;
 	if (s->is_wait)

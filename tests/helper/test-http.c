@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* deploy-test-tool http-get: GETs through core/http, one by one or at once. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +11,24 @@
 #include "test-tool.h"
 
 /*
- * http-get [--parallel P | --loop P] [--timeout MS] [--max BYTES] URL...:
+ * http-get [--parallel P | --loop P] [--timeout MS] [--max BYTES]
+ *          [--stop-on-sigint] URL...:
  * each URL once, one after another with http_do() or, with --parallel,
  * all with http_do_many() (at most P in flight); with --loop, all on an
  * http_client on a uv loop of this tool's own, beside a repeating 10 ms
  * timer on the same loop (the line "loop: timer ran while exchanges were
  * in flight" says it was not blocked). A line each, in the order given:
  * "STATUS BODY-LENGTH URL" or "error URL: MESSAGE". Exits 1 when any
- * failed.
+ * failed. With --stop-on-sigint, SIGINT sets every request's stop flag
+ * (as deploy's handler sets cli_stop).
  */
+static volatile int stop_flag;
+
+static void on_sigint(int sig)
+{
+	stop_flag = sig;
+}
+
 struct on_loop {
 	uv_timer_t tick;
 	bool done;
@@ -77,6 +87,7 @@ int cmd_http_get(int argc, char **argv)
 	bool own_loop = false;
 	long timeout_ms = 20000;
 	size_t max = 0;
+	bool stoppable = false;
 	struct http_exchange *x;
 	struct http_request *req;
 	struct http_response *resp;
@@ -90,6 +101,13 @@ int cmd_http_get(int argc, char **argv)
 			timeout_ms = atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--max")) {
 			max = (size_t)atol(argv[++i]);
+		} else if (!strcmp(argv[i], "--stop-on-sigint")) {
+			struct sigaction sa = { 0 };
+
+			sa.sa_handler = on_sigint;
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGINT, &sa, NULL);
+			stoppable = true;
 		} else if (!strcmp(argv[i], "--loop")) {
 			own_loop = true;
 			parallel = (unsigned)atoi(argv[++i]);
@@ -100,7 +118,7 @@ int cmd_http_get(int argc, char **argv)
 	if (i >= argc || !strncmp(argv[i], "--", 2)) {
 		fprintf(stderr, "usage: deploy-test-tool http-get "
 				"[--parallel P | --loop P] [--timeout MS] "
-				"[--max BYTES] URL...\n");
+				"[--max BYTES] [--stop-on-sigint] URL...\n");
 		return 64;
 	}
 	n = (size_t)(argc - i);
@@ -112,6 +130,7 @@ int cmd_http_get(int argc, char **argv)
 		req[k].url = argv[i + (int)k];
 		req[k].timeout_ms = timeout_ms;
 		req[k].max_body = max;
+		req[k].stop = stoppable ? &stop_flag : NULL;
 		http_response_init(&resp[k]);
 		x[k].req = &req[k];
 		x[k].resp = &resp[k];

@@ -29,7 +29,8 @@ static const struct verb verbs[] = {
 	  "gcp-creds [--credentials F] [--endpoint URL] [--tokens N] "
 	  "[--sleep-ms MS]" },
 	{ "http-get", cmd_http_get,
-	  "http-get [--parallel P | --loop P] [--timeout MS] [--max BYTES] URL..." },
+	  "http-get [--parallel P | --loop P] [--timeout MS] [--max BYTES] "
+	  "[--stop-on-sigint] URL..." },
 	{ "local", cmd_local,
 	  "local up|down TOPOLOGY SUBNET [PUBKEY_FILE] HOST... | running "
 	  "TOPOLOGY HOST" },

@@ -4,7 +4,8 @@
 # loop (a repeating timer) keeps running, every answer whole; a server that
 # answers too late is cut by the exchange's own timeout, an answer past the
 # cap by the cap, on the caller's loop as on http_do_many()'s private one;
-# the loop ends when the exchanges do (the client holds it no longer).
+# the loop ends when the exchanges do (the client holds it no longer);
+# the requests' stop flag ends exchanges in flight and unsent at once.
 # The server is tests/helper/hold-server.py (a slow one: --delay).
 . "$TESTLIB"
 
@@ -69,5 +70,47 @@ for mode in --loop --parallel; do
 	expect_rc 1 "$mode: one answer past the cap"
 	expect_line "$TMP/out" "error $quick/big: GET $quick/big: the answer is larger than 1000 bytes" "$mode: the cap, named"
 	expect_line "$TMP/out" "200 6 $quick/small" "$mode: the small one whole"
+done
+
+# The requests' stop flag (SIGINT sets it, as deploy's handler does): on a
+# server that answers after 120 s, the two exchanges in flight (one may
+# wait for the other's connection) end as interrupted, the two not started
+# yet are never sent, and the tool ends
+# within 20 s (a bound that only catches the wait for the answers).
+start held 120
+held=$url
+for mode in --loop --parallel; do
+	: >held.log
+	"$TEST_TOOL" http-get $mode 2 --timeout 600000 --stop-on-sigint \
+		"$held/small" "$held/small" "$held/small" "$held/small" \
+		>"$TMP/out" 2>"$TMP/err" &
+	tool=$!
+	i=0
+	while ! grep -q '^GET' held.log && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -INT "$tool"
+	i=0
+	while kill -0 "$tool" 2>/dev/null && [ $i -lt 200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	checks=$((checks + 1))
+	if kill -0 "$tool" 2>/dev/null; then
+		fail "$mode: still running 20 s after SIGINT"
+		kill -KILL "$tool"
+	fi
+	wait "$tool"
+	rc=$?
+	expect_rc 1 "$mode: interrupted"
+	checks=$((checks + 1))
+	[ "$(grep -cx "error $held/small: GET $held/small: interrupted" "$TMP/out")" = 2 ] ||
+		{ fail "$mode: the two in flight ended as interrupted"; cat "$TMP/out" >&2; }
+	checks=$((checks + 1))
+	[ "$(grep -cx "error $held/small: GET $held/small: interrupted before it was sent" "$TMP/out")" = 2 ] ||
+		{ fail "$mode: the two waiting were never sent"; cat "$TMP/out" >&2; }
+	checks=$((checks + 1))
+	[ "$(grep -c '^GET' held.log)" -le 2 ] || fail "$mode: the server saw at most 2 requests"
 done
 finish
