@@ -19,6 +19,15 @@
 volatile int cli_stop;
 static int grace = 30;
 static bool installed;
+/* What the first signal says: up and down save the state as they stop;
+ * a command that only holds the signals for its downloads has none. */
+static const char stop_words[] =
+	"\ndeploy: interrupted: finishing what is under way and saving "
+	"the state (again to stop at once)\n";
+static const char fetch_words[] =
+	"\ndeploy: interrupted: ending the downloads under way (again to "
+	"stop at once)\n";
+static const char *first_words = stop_words;
 static struct sigaction before_int, before_term;
 
 static void say(const char *s)
@@ -44,8 +53,7 @@ static void on_signal(int sig)
 		_exit(130);
 	}
 	cli_stop = sig;
-	say("\ndeploy: interrupted: finishing what is under way and saving "
-	    "the state (again to stop at once)\n");
+	say(first_words);
 	now.sa_handler = on_alarm;
 	sigaction(SIGALRM, &now, NULL);
 	alarm((unsigned)grace);
@@ -71,6 +79,7 @@ bool cli_signals_hold(void)
 		return false;
 	sigaction(SIGINT, NULL, &before_int);
 	sigaction(SIGTERM, NULL, &before_term);
+	first_words = fetch_words;
 	cli_signals_install(30);
 	return true;
 }
@@ -81,4 +90,5 @@ void cli_signals_release(void)
 	sigaction(SIGINT, &before_int, NULL);
 	sigaction(SIGTERM, &before_term, NULL);
 	installed = false;
+	first_words = stop_words;
 }
