@@ -6,7 +6,7 @@
 # playbooks, so the node playbook's data directory lands on it; a second
 # up changes nothing and formats nothing; the container powered off and
 # made again has the same file system, mounted again by up, and the file
-# written on it; down detaches every loop device of the
+# written on it; another file system at /data is refused by name; down detaches every loop device of the
 # backing file (one left by a killed run too) and removes the file.
 . "$TESTLIB"
 : "${TEST_NODE:?}"
@@ -87,6 +87,21 @@ run "$DEPLOY" run topo.yml -- "findmnt -n -o SOURCE /data; blkid -s UUID -o valu
 expect_line "$TMP/out" "chain-0: /dev/disk/by-id/deploy-data" "mounted after the restart"
 expect_line "$TMP/out" "chain-0: $uuid" "the same file system after the restart"
 expect_line "$TMP/out" "chain-0: t0521-kept" "the file survived the restart"
+
+# Another file system at /data: up refuses, names it, formats nothing.
+run "$DEPLOY" run topo.yml -- "systemctl stop testnode && umount /data && mount -t tmpfs t0521-tmpfs /data"
+expect_rc 0 "a tmpfs at /data"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 1 "up with another file system at /data"
+checks=$((checks + 1))
+grep -qF "/data is already a different file system (t0521-tmpfs tmpfs), not /dev/disk/by-id/deploy-data: unmount it there, or set the role's disk.mount to another path" "$TMP/out" "$TMP/err" ||
+	fail "the error names the mount point, what is there and what to do: $(cat "$TMP/out" "$TMP/err")"
+run "$DEPLOY" run topo.yml -- "umount /data"
+run "$DEPLOY" up --yes topo.yml
+expect_rc 0 "up once /data is free again"
+run "$DEPLOY" run topo.yml -- "blkid -s UUID -o value /dev/disk/by-id/deploy-data; cat /data/node/kept"
+expect_line "$TMP/out" "chain-0: $uuid" "still the same file system"
+expect_line "$TMP/out" "chain-0: t0521-kept" "still the file"
 
 # A second loop device on the backing file, as a run killed between
 # attaching one and booting could leave: down finds it by the file.
