@@ -4,15 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
-
-#include <openssl/evp.h>
 
 #include "playbook/compile.h"
 #include "providers/provider.h"
 #include "playbook/context.h"
 #include "playbook/playbook.h"
 #include "run/configure.h"
+#include "run/record.h"
 #include "ssh/fleet.h"
 #include "run/progress.h"
 #include "template/template.h"
@@ -981,69 +979,12 @@ static void pump(struct runner *r)
 	}
 }
 
-static void now_rfc3339(char *out, size_t size)
-{
-	time_t now = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&now, &tm);
-	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void file_digest(const char *path, char *out, size_t size)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0;
-	struct buf text = BUF_INIT;
-
-	out[0] = '\0';
-	if (buf_read_file(&text, path) ||
-	    !EVP_Digest(text.data, text.len, md, &n, EVP_sha256(), NULL)) {
-		buf_free(&text);
-		return;
-	}
-	for (unsigned int i = 0; i < n && 2 * i + 2 < size; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	buf_free(&text);
-}
-
-/* What the host's artifact steps put there, for plan's "~" lines. */
-static void record_artifacts(struct state_host *sh, const struct script *sc)
-{
-	cJSON_Delete(sh->artifacts);
-	sh->artifacts = NULL;
-	if (!sc || !sc->nr_artifacts)
-		return;
-	sh->artifacts = cJSON_CreateObject();
-	for (size_t i = 0; i < sc->nr_artifacts; i++) {
-		const struct script_artifact *sa = &sc->artifacts[i];
-		cJSON *o = cJSON_CreateObject();
-		char sum[65];
-		size_t j;
-
-		for (j = 0; j < 64 && sa->a->sha256[j]; j++)
-			sum[j] = (char)(sa->a->sha256[j] >= 'A' &&
-							sa->a->sha256[j] <= 'F'
-						? sa->a->sha256[j] - 'A' + 'a'
-						: sa->a->sha256[j]);
-		sum[j] = '\0';
-		cJSON_AddStringToObject(o, "sha256", sum);
-		if (sa->a->version)
-			cJSON_AddStringToObject(o, "version", sa->a->version);
-		if (sa->playbook)
-			cJSON_AddStringToObject(o, "playbook", sa->playbook);
-		cJSON_AddBoolToObject(o, "restart", sa->restart);
-		cJSON_DeleteItemFromObjectCaseSensitive(sh->artifacts,
-							sa->a->name);
-		cJSON_AddItemToObject(sh->artifacts, sa->a->name, o);
-	}
-}
-
+/* Each host's outcome into the state (run/record.c). */
 static void record(struct runner *r)
 {
 	char when[32];
 
-	now_rfc3339(when, sizeof(when));
+	record_now(when, sizeof(when));
 	for (size_t i = 0; i < r->nr_jobs; i++) {
 		struct job *jb = &r->jobs[i];
 		struct state_host *sh;
@@ -1058,22 +999,10 @@ static void record(struct runner *r)
 		state_host_set(&sh->last_message, jb->hr->status == HOST_OK
 							  ? NULL
 							  : jb->hr->message);
-		if (jb->hr->status != HOST_OK)
-			continue;
-		state_host_set(&sh->applied_at, when);
-		record_artifacts(sh, jb->script);
-		cJSON_Delete(sh->playbooks);
-		sh->playbooks = cJSON_CreateObject();
-		for (size_t j = 0; j < jb->hr->host->role->nr_playbooks; j++) {
-			char digest[80];
-
-			file_digest(r->pbs[jb->role][r->first_pb[jb->role] + j]
-					    ->file,
-				    digest, sizeof(digest));
-			cJSON_AddStringToObject(
-				sh->playbooks, jb->hr->host->role->playbooks[j],
-				digest);
-		}
+		if (jb->hr->status == HOST_OK)
+			record_applied(sh, when, jb->script, jb->hr->host->role,
+				       r->pbs[jb->role] +
+					       r->first_pb[jb->role]);
 	}
 }
 
